@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Makes this machine ready to build, test and demo pgferret. Idempotent: each
+# step checks before it acts, so `npm test` and `npm run demo` can run it every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# Debian packages: PostgreSQL (tests and USDT probe points), the BPF toolchain,
+# sys/sdt.h for the loader's test binary, Chromium for the UI tests.
+APT_PACKAGES=(
+  postgresql postgresql-contrib
+  clang llvm libbpf-dev bpftool linux-libc-dev
+  systemtap-sdt-dev binutils util-linux libcap2-bin
+  chromium
+  make g++ python3 pkg-config
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "[setup] missing Debian packages: ${missing[*]}. Run this as root (sudo npm test) or install them with apt-get." >&2
+    exit 1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Debian cluster that postgresql-common creates is not used by pgferret's
+# tests (they start their own); leave it as the package left it.
+
+# npm dependencies: reinstall only when the lockfile changed since the last install.
+stamp=node_modules/.pgferret-lock.sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+bash scripts/build.sh
