@@ -1,0 +1,38 @@
+// instrument()/uninstrument(): patch the `pg` this package resolves (the
+// application's copy, pg being a peer dependency) right away.
+import { configure, patchClient, unpatchAll, type PgClientClass } from './pg/queue-hook';
+import { resolveOptions, type PgFerretOptions } from './options';
+
+function loadPg(): { Client: PgClientClass; version: string | undefined } {
+  let pg: { Client?: PgClientClass };
+  try {
+    pg = require('pg');
+  } catch (err) {
+    throw new Error(`@pgferret/sdk: cannot load the 'pg' package (${(err as Error).message}); install pg 8 next to @pgferret/sdk (npm install pg)`);
+  }
+  let version: string | undefined;
+  try {
+    version = (require('pg/package.json') as { version?: string }).version;
+  } catch {
+    version = undefined;
+  }
+  if (!pg.Client) throw new Error("@pgferret/sdk: the loaded 'pg' module has no Client export; use pg 8");
+  return { Client: pg.Client, version };
+}
+
+/**
+ * Makes every query sent through pg (and so pg.Pool, knex, Prisma's
+ * adapter-pg) carry a sqlcommenter comment with the current trace context.
+ * Calling it again only replaces the options; pg is patched once.
+ */
+export function instrument(options?: PgFerretOptions): void {
+  const settings = resolveOptions(options);
+  const { Client, version } = loadPg();
+  configure(settings);
+  patchClient(Client, version);
+}
+
+/** Undoes instrument() (and PgFerretInstrumentation's patch): queries go out as written. */
+export function uninstrument(): void {
+  unpatchAll();
+}

@@ -1,0 +1,69 @@
+// Where a query's text gets its traceparent: pg has just put the query on the
+// client's queue (still synchronously inside client.query(), so the caller's
+// context is active) and has not sent it yet. The queued object is pg's own
+// Query for strings and QueryConfig objects (the caller's config is never
+// touched, so a reused config cannot accumulate comments) and the caller's own
+// object for submittables (pg.Query, pg-cursor, pg-query-stream,
+// pg-copy-streams), whose text is rewritten in place so it still runs.
+import { joinPairs, insertComment, serializePair } from '../comment/format';
+import { collectScopeTags, currentScope } from '../context/tags';
+import { activeSpan, traceTags, type TraceTags } from '../trace/traceparent';
+import { takePgSpan } from '../trace/pg-span';
+import type { Settings } from '../options';
+
+/** What pg keeps on its queue: a Query or a submittable. */
+export interface QueuedQuery {
+  text?: unknown;
+  name?: unknown;
+  /** pg-query-stream keeps its text on the cursor it wraps */
+  cursor?: { text?: unknown };
+}
+
+const RESERVED = new Set(['traceparent', 'tracestate']);
+const seen = new WeakSet<object>();
+
+function textHolder(q: QueuedQuery): { text: string } | undefined {
+  if (typeof q.text === 'string') return q as { text: string };
+  const cursor = q.cursor;
+  if (cursor && typeof cursor === 'object' && typeof cursor.text === 'string') return cursor as { text: string };
+  return undefined;
+}
+
+export function annotateQueued(client: object, q: QueuedQuery, settings: Settings, driverPair: string | undefined): void {
+  if (seen.has(q)) return; // pg pulses the queue again later; annotate once
+  seen.add(q);
+  const holder = textHolder(q);
+  if (holder === undefined) return;
+  const text = holder.text;
+  const pgSpan = takePgSpan(client, text);
+  // named prepared statements: Postgres keeps the text of the first Parse and
+  // pg refuses a name reused with another text, so the text stays as written
+  if (q.name) return;
+  const scope = currentScope();
+  if (scope?.skip) return;
+
+  const pairs: string[] = [];
+  const trace: TraceTags = {};
+  traceTags(pgSpan ?? activeSpan(), settings.mode, settings.tracestate, trace);
+  if (trace.traceparent !== undefined) pairs.push(`traceparent='${trace.traceparent}'`);
+  if (trace.tracestate !== undefined) {
+    const pair = serializePair('tracestate', trace.tracestate);
+    if (pair !== undefined) pairs.push(pair);
+  }
+  if (settings.tags) {
+    let scoped: Record<string, string | undefined> | undefined;
+    if (scope !== undefined) {
+      scoped = {};
+      collectScopeTags(scope, scoped);
+      for (const key of Object.keys(scoped)) {
+        if (RESERVED.has(key)) continue;
+        const pair = serializePair(key, scoped[key]);
+        if (pair !== undefined) pairs.push(pair);
+      }
+    }
+    if (settings.applicationPair !== undefined && !(scoped && 'application' in scoped)) pairs.push(settings.applicationPair);
+    if (driverPair !== undefined && !(scoped && 'db_driver' in scoped)) pairs.push(driverPair);
+  }
+  const out = insertComment(text, joinPairs(pairs));
+  if (out !== text) holder.text = out;
+}
