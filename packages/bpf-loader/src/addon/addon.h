@@ -1,0 +1,59 @@
+/* Shared declarations of the @pgferret/bpf-loader N-API addon.
+ * The C side only owns libbpf objects and moves bytes; policy lives in TS. */
+#ifndef PGFERRET_ADDON_H
+#define PGFERRET_ADDON_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <bpf/libbpf.h>
+
+struct reader;
+
+/* One opened BPF object and everything attached through it. Links and
+ * readers are addressed from JS by index so a stale JS handle can never
+ * point at freed memory. */
+struct object {
+  struct bpf_object *obj;
+  void *elf_copy; /* bytes given to open_mem, kept for the object's lifetime */
+  bool loaded;
+  bool closed;
+  struct bpf_link **links;
+  size_t n_links, cap_links;
+  struct reader **readers;
+  size_t n_readers, cap_readers;
+};
+
+#define CHECK(call)                                                     \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
+      throw_napi_failure(env, #call);                                   \
+      return NULL;                                                      \
+    }                                                                   \
+  } while (0)
+
+/* addon.c */
+napi_value throw_errno(napi_env env, const char *op, int err);
+napi_value throw_plain(napi_env env, const char *code, const char *message);
+void throw_napi_failure(napi_env env, const char *what);
+struct object *get_object(napi_env env, napi_value v, bool need_open);
+char *get_string(napi_env env, napi_value v); /* malloc'd, NULL if not a string */
+struct bpf_program *find_program(napi_env env, struct object *o, napi_value name);
+void log_reset(void);
+napi_value take_log(napi_env env, napi_callback_info info);
+void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
+
+/* object.c */
+void register_object(napi_env env, napi_value exports);
+void object_close(struct object *o);
+/* attach.c */
+void register_attach(napi_env env, napi_value exports);
+/* map.c */
+void register_map(napi_env env, napi_value exports);
+/* ringbuf.c */
+void register_ringbuf(napi_env env, napi_value exports);
+void reader_close(struct reader *r);
+
+#endif

@@ -1,0 +1,145 @@
+/* Attaching programs; each link is owned by its object and addressed by index. */
+#include "addon.h"
+#include <errno.h>
+#include <stdlib.h>
+
+static napi_value add_link(napi_env env, struct object *o, struct bpf_link *link) {
+  if (o->n_links == o->cap_links) {
+    size_t cap = o->cap_links ? o->cap_links * 2 : 8;
+    struct bpf_link **p = realloc(o->links, cap * sizeof *p);
+    if (!p) {
+      bpf_link__destroy(link);
+      return throw_errno(env, "realloc", ENOMEM);
+    }
+    o->links = p;
+    o->cap_links = cap;
+  }
+  o->links[o->n_links] = link;
+  napi_value id;
+  CHECK(napi_create_uint32(env, (uint32_t)o->n_links++, &id));
+  return id;
+}
+
+static struct object *loaded_object(napi_env env, napi_value v) {
+  struct object *o = get_object(env, v, true);
+  if (o && !o->loaded) {
+    throw_plain(env, "NOT_LOADED", "call load() before attaching programs");
+    return NULL;
+  }
+  return o;
+}
+
+/* attachUprobe(obj, program, path, symbol|null, offset, pid, retprobe) */
+static napi_value attach_uprobe(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  char *path = get_string(env, argv[2]);
+  char *symbol = get_string(env, argv[3]);
+  int64_t offset = 0;
+  int32_t pid = -1;
+  bool retprobe = false;
+  napi_get_value_int64(env, argv[4], &offset);
+  napi_get_value_int32(env, argv[5], &pid);
+  napi_get_value_bool(env, argv[6], &retprobe);
+  log_reset();
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .func_name = symbol);
+  struct bpf_link *link =
+      path ? bpf_program__attach_uprobe_opts(p, pid, path, (size_t)offset, &opts) : NULL;
+  int err = path ? errno : EINVAL;
+  free(path);
+  free(symbol);
+  if (!link) return throw_errno(env, retprobe ? "attach uretprobe" : "attach uprobe", err);
+  return add_link(env, o, link);
+}
+
+/* attachUsdt(obj, program, path, provider, name, pid, cookie) */
+static napi_value attach_usdt(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  char *path = get_string(env, argv[2]);
+  char *provider = get_string(env, argv[3]);
+  char *name = get_string(env, argv[4]);
+  int32_t pid = -1;
+  uint64_t cookie = 0;
+  bool lossless = true;
+  napi_get_value_int32(env, argv[5], &pid);
+  napi_get_value_bigint_uint64(env, argv[6], &cookie, &lossless);
+  log_reset();
+  LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = cookie);
+  struct bpf_link *link = NULL;
+  int err = EINVAL;
+  if (path && provider && name) {
+    link = bpf_program__attach_usdt(p, pid, path, provider, name, &opts);
+    err = errno;
+  }
+  free(path);
+  free(provider);
+  free(name);
+  if (!link) return throw_errno(env, "attach usdt", err);
+  return add_link(env, o, link);
+}
+
+/* attachTracepoint(obj, program, category, name): perf-event tracepoints for
+ * SEC("tracepoint/..") programs, raw tracepoints for SEC("raw_tp/..") ones. */
+static napi_value attach_tracepoint(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  char *category = get_string(env, argv[2]);
+  char *name = get_string(env, argv[3]);
+  log_reset();
+  struct bpf_link *link = NULL;
+  int err = EINVAL;
+  if (category && name) {
+    if (bpf_program__type(p) == BPF_PROG_TYPE_RAW_TRACEPOINT)
+      link = bpf_program__attach_raw_tracepoint(p, name);
+    else
+      link = bpf_program__attach_tracepoint(p, category, name);
+    err = errno;
+  }
+  free(category);
+  free(name);
+  if (!link) return throw_errno(env, "attach tracepoint", err);
+  return add_link(env, o, link);
+}
+
+/* detach(obj, id) -> whether the link was still attached */
+static napi_value detach(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], false);
+  if (!o) return NULL;
+  uint32_t id = 0;
+  CHECK(napi_get_value_uint32(env, argv[1], &id));
+  bool was = false;
+  if (!o->closed && id < o->n_links && o->links[id]) {
+    bpf_link__destroy(o->links[id]);
+    o->links[id] = NULL;
+    was = true;
+  }
+  napi_value v;
+  CHECK(napi_get_boolean(env, was, &v));
+  return v;
+}
+
+void register_attach(napi_env env, napi_value exports) {
+  export_fn(env, exports, "attachUprobe", attach_uprobe);
+  export_fn(env, exports, "attachUsdt", attach_usdt);
+  export_fn(env, exports, "attachTracepoint", attach_tracepoint);
+  export_fn(env, exports, "detach", detach);
+}

@@ -1,0 +1,215 @@
+/* Ring-buffer reader: uv_poll on libbpf's epoll fd, one JS call per wake-up.
+ *
+ * Batch layout handed to JS: for each record, [u32 length LE][u32 0]
+ * [record bytes, zero-padded to a multiple of 8]. */
+#include "addon.h"
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Returned by the sample callback when the batch is full: libbpf has already
+ * consumed that record, stops, and the level-triggered poll wakes us again. */
+#define BATCH_FULL (-EFBIG)
+
+struct reader {
+  uv_poll_t poll;
+  struct ring_buffer *rb;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  char *buf;
+  size_t len, cap, max;
+  uint32_t count;
+  double payload;
+  bool closing;
+};
+
+static int on_sample(void *ctx, void *data, size_t size) {
+  struct reader *r = ctx;
+  size_t padded = (size + 7) & ~(size_t)7;
+  size_t need = r->len + 8 + padded;
+  if (need > r->cap) {
+    size_t cap = r->cap * 2;
+    while (cap < need) cap *= 2;
+    char *p = realloc(r->buf, cap);
+    if (!p) return -ENOMEM;
+    r->buf = p;
+    r->cap = cap;
+  }
+  char *at = r->buf + r->len;
+  uint32_t header[2] = {htole32((uint32_t)size), 0};
+  memcpy(at, header, 8);
+  memcpy(at + 8, data, size);
+  memset(at + 8 + size, 0, padded - size);
+  r->len = need;
+  r->count++;
+  r->payload += (double)size;
+  return r->len >= r->max ? BATCH_FULL : 0;
+}
+
+static void deliver(struct reader *r) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, args[3], result;
+  if (napi_get_reference_value(env, r->callback, &fn) == napi_ok && fn &&
+      napi_get_global(env, &recv) == napi_ok &&
+      napi_create_buffer_copy(env, r->len, r->buf, NULL, &args[0]) == napi_ok &&
+      napi_create_uint32(env, r->count, &args[1]) == napi_ok &&
+      napi_create_double(env, r->payload, &args[2]) == napi_ok) {
+    if (napi_make_callback(env, r->async, recv, fn, 3, args, &result) == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  struct reader *r = handle->data;
+  if (r->closing || status < 0) return;
+  r->len = 0;
+  r->count = 0;
+  r->payload = 0;
+  ring_buffer__consume(r->rb);
+  if (r->count) deliver(r);
+  /* Shrink a buffer a past flood grew far beyond the batch cap. */
+  if (!r->closing && r->cap > 4 * r->max) {
+    char *p = realloc(r->buf, r->max * 2);
+    if (p) {
+      r->buf = p;
+      r->cap = r->max * 2;
+    }
+  }
+}
+
+static void on_closed(uv_handle_t *handle) {
+  struct reader *r = handle->data;
+  free(r->buf);
+  free(r);
+}
+
+void reader_close(struct reader *r) {
+  if (r->closing) return;
+  r->closing = true;
+  uv_poll_stop(&r->poll);
+  ring_buffer__free(r->rb);
+  r->rb = NULL;
+  napi_delete_reference(r->env, r->callback);
+  napi_async_destroy(r->env, r->async);
+  uv_close((uv_handle_t *)&r->poll, on_closed);
+}
+
+/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes), maxBatchBytes) -> id */
+static napi_value ring_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], true);
+  if (!o) return NULL;
+  if (!o->loaded) return throw_plain(env, "NOT_LOADED", "call load() before reading a ring buffer");
+  char *name = get_string(env, argv[1]);
+  if (!name) return throw_plain(env, "BAD_ARGUMENT", "map name must be a string");
+  struct bpf_map *m = bpf_object__find_map_by_name(o->obj, name);
+  free(name);
+  if (!m) return throw_errno(env, "find ring buffer map", ENOENT);
+  uint32_t max = 0;
+  CHECK(napi_get_value_uint32(env, argv[3], &max));
+  if (max < 64) max = 64;
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+
+  struct reader *r = calloc(1, sizeof *r);
+  if (!r) return throw_errno(env, "calloc", ENOMEM);
+  r->env = env;
+  r->max = max;
+  r->cap = 4096;
+  while (r->cap < max) r->cap *= 2;
+  r->buf = malloc(r->cap);
+  log_reset();
+  r->rb = r->buf ? ring_buffer__new(bpf_map__fd(m), on_sample, r, NULL) : NULL;
+  if (!r->rb) {
+    int err = r->buf ? errno : ENOMEM;
+    free(r->buf);
+    free(r);
+    return throw_errno(env, "ring_buffer__new", err);
+  }
+  napi_value resource, resource_name;
+  if (o->n_readers == o->cap_readers) {
+    size_t cap = o->cap_readers ? o->cap_readers * 2 : 4;
+    struct reader **p = realloc(o->readers, cap * sizeof *p);
+    if (!p) goto fail;
+    o->readers = p;
+    o->cap_readers = cap;
+  }
+  if (napi_create_reference(env, argv[2], 1, &r->callback) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "BpfRingBuffer", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, resource, resource_name, &r->async) != napi_ok)
+    goto fail;
+  if (uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb)) != 0) goto fail;
+  r->poll.data = r;
+  uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  o->readers[o->n_readers] = r;
+  napi_value id;
+  CHECK(napi_create_uint32(env, (uint32_t)o->n_readers++, &id));
+  return id;
+
+fail:
+  if (r->callback) napi_delete_reference(env, r->callback);
+  if (r->async) napi_async_destroy(env, r->async);
+  ring_buffer__free(r->rb);
+  free(r->buf);
+  free(r);
+  return throw_errno(env, "ring buffer reader setup", ENOMEM);
+}
+
+static struct reader *reader_arg(napi_env env, napi_value *argv) {
+  struct object *o = get_object(env, argv[0], false);
+  uint32_t id = 0;
+  if (!o || napi_get_value_uint32(env, argv[1], &id) != napi_ok) return NULL;
+  if (o->closed || id >= o->n_readers) return NULL;
+  return o->readers[id];
+}
+
+/* readerClose(obj, id) */
+static napi_value reader_close_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct reader *r = reader_arg(env, argv);
+  if (r) {
+    struct object *o = get_object(env, argv[0], false);
+    uint32_t id;
+    napi_get_value_uint32(env, argv[1], &id);
+    o->readers[id] = NULL;
+    reader_close(r);
+  }
+  return NULL;
+}
+
+/* readerRef(obj, id, keepsProcessAlive) */
+static napi_value reader_ref(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct reader *r = reader_arg(env, argv);
+  bool keep = true;
+  napi_get_value_bool(env, argv[2], &keep);
+  if (r && !r->closing) {
+    if (keep)
+      uv_ref((uv_handle_t *)&r->poll);
+    else
+      uv_unref((uv_handle_t *)&r->poll);
+  }
+  return NULL;
+}
+
+void register_ringbuf(napi_env env, napi_value exports) {
+  export_fn(env, exports, "ringBuffer", ring_buffer);
+  export_fn(env, exports, "readerClose", reader_close_js);
+  export_fn(env, exports, "readerRef", reader_ref);
+}

@@ -1,0 +1,15 @@
+export { BpfObject, type UprobeOptions, type UsdtOptions, type TracepointOptions } from './object';
+export type { BpfLink } from './link';
+export { BpfMap } from './map';
+export { forEachRecord, RECORD_HEADER_BYTES, type RingBufferReader, type RingBufferStats, type BatchHandler } from './ringbuf';
+export { BpfError } from './errors';
+export { buildBpfObject, vmlinuxHeaderDir, type BuildOptions } from './build';
+export { setLibbpfLogHandler, type LibbpfLogHandler, type LibbpfLogLevel } from './log';
+export { missingBpfCapabilities } from './capabilities';
+
+import { native } from './native';
+
+/** Number of possible CPUs (the length of per-CPU map values). */
+export function possibleCpus(): number {
+  return native().possibleCpus();
+}

@@ -1,0 +1,61 @@
+// Typed view of the C addon (src/addon/*.c). Handles are opaque externals;
+// links and readers are small integer ids inside their object.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BpfError } from './errors';
+
+export type ObjectHandle = { readonly __brand: 'BpfObjectHandle' };
+
+export interface NativeMapInfo { fd: number; type: number; keySize: number; valueSize: number; maxEntries: number }
+export interface NativeProgram { name: string; type: number; section: string }
+export interface NativeLogEntry { level: number; message: string }
+
+export interface NativeAddon {
+  takeLog(): NativeLogEntry[];
+  possibleCpus(): number;
+  open(source: string | Buffer, name?: string): ObjectHandle;
+  close(h: ObjectHandle): void;
+  load(h: ObjectHandle): void;
+  programs(h: ObjectHandle): NativeProgram[];
+  constantSize(h: ObjectHandle, name: string): number;
+  setConstant(h: ObjectHandle, name: string, value: Buffer): void;
+  testRun(h: ObjectHandle, program: string, ctx: Buffer | null, repeat: number, cpu: number): number;
+  attachUprobe(h: ObjectHandle, program: string, binaryPath: string, symbol: string | null, offset: number, pid: number, retprobe: boolean): number;
+  attachUsdt(h: ObjectHandle, program: string, binaryPath: string, provider: string, name: string, pid: number, cookie: bigint): number;
+  attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): number;
+  detach(h: ObjectHandle, link: number): boolean;
+  maps(h: ObjectHandle): string[];
+  mapInfo(h: ObjectHandle, name: string): NativeMapInfo | undefined;
+  mapLookup(h: ObjectHandle, fd: number, key: Buffer, valueBytes: number): Buffer | undefined;
+  mapUpdate(h: ObjectHandle, fd: number, key: Buffer, value: Buffer, flags: number): void;
+  mapDelete(h: ObjectHandle, fd: number, key: Buffer): boolean;
+  mapNextKey(h: ObjectHandle, fd: number, prev: Buffer | null, keySize: number): Buffer | undefined;
+  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number) => void, maxBatchBytes: number): number;
+  readerClose(h: ObjectHandle, reader: number): void;
+  readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
+}
+
+export const addonPath = path.join(__dirname, '..', 'build', 'Release', 'bpf_loader.node');
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (addon) return addon;
+  if (!fs.existsSync(addonPath)) {
+    throw new BpfError(
+      'NATIVE_NOT_BUILT',
+      `the bpf-loader addon is not built (${addonPath} is missing): run \`npm run -w @pgferret/bpf-loader build:native\` ` +
+        '(needs libbpf-dev, libelf-dev, zlib1g-dev and a C compiler)',
+    );
+  }
+  try {
+    addon = require(addonPath) as NativeAddon;
+  } catch (e) {
+    throw new BpfError(
+      'NATIVE_LOAD_FAILED',
+      `could not load ${addonPath}: ${(e as Error).message}. Rebuild it for this Node version with ` +
+        '`npm run -w @pgferret/bpf-loader build:native`; libbpf1 and libelf1 must be installed',
+    );
+  }
+  return addon;
+}

@@ -1,0 +1,91 @@
+import { native, type ObjectHandle } from './native';
+
+/**
+ * Batch format handed to `onBatch`: the records of one wake-up, concatenated.
+ * Each record is
+ *
+ *     offset 0: u32 length of the record in bytes (little-endian)
+ *     offset 4: u32 reserved, always 0
+ *     offset 8: the record's bytes, zero-padded to a multiple of 8
+ *
+ * so every record starts 8-byte aligned relative to the batch. Read records
+ * in place with a DataView over the batch (see forEachRecord).
+ */
+export type BatchHandler = (batch: Buffer, count: number) => void;
+
+export const RECORD_HEADER_BYTES = 8;
+
+export interface RingBufferStats {
+  /** records delivered to JS */
+  records: number;
+  /** record bytes delivered (without batch headers and padding) */
+  bytes: number;
+  /** onBatch calls */
+  batches: number;
+}
+
+export interface RingBufferReader {
+  readonly stats: RingBufferStats;
+  /** Stops reading; the reader no longer keeps the process alive. Idempotent. */
+  close(): void;
+  /** Let the process exit while this reader is open (like socket.unref()). */
+  unref(): void;
+  ref(): void;
+}
+
+/**
+ * Calls `cb(offset, length)` for every record in a batch, where `offset` is
+ * where the record's bytes start. No allocation per record. Returns the count.
+ */
+export function forEachRecord(batch: Buffer, cb: (offset: number, length: number) => void): number {
+  let off = 0;
+  let n = 0;
+  const end = batch.length;
+  while (off + RECORD_HEADER_BYTES <= end) {
+    const len = batch.readUInt32LE(off);
+    cb(off + RECORD_HEADER_BYTES, len);
+    off += RECORD_HEADER_BYTES + ((len + 7) & ~7);
+    n++;
+  }
+  return n;
+}
+
+export class Reader implements RingBufferReader {
+  readonly stats: RingBufferStats = { records: 0, bytes: 0, batches: 0 };
+  private id = -1;
+  private closed = false;
+
+  constructor(
+    private readonly handle: ObjectHandle,
+    private readonly objectClosed: () => boolean,
+  ) {}
+
+  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number): void {
+    const stats = this.stats;
+    this.id = native().ringBuffer(
+      this.handle,
+      mapName,
+      (batch, count, payloadBytes) => {
+        stats.records += count;
+        stats.bytes += payloadBytes;
+        stats.batches++;
+        onBatch(batch, count);
+      },
+      maxBatchBytes,
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.objectClosed()) native().readerClose(this.handle, this.id);
+  }
+
+  unref(): void {
+    if (!this.closed && !this.objectClosed()) native().readerRef(this.handle, this.id, false);
+  }
+
+  ref(): void {
+    if (!this.closed && !this.objectClosed()) native().readerRef(this.handle, this.id, true);
+  }
+}
