@@ -1,10 +1,11 @@
 // instrument()/uninstrument(): patch the `pg` this package resolves (the
 // application's copy, pg being a peer dependency) right away.
-import { configure, patchClient, unpatchAll, type PgClientClass } from './pg/queue-hook';
+import { configure, unpatchAll } from './pg/queue-hook';
+import { patchPgModule, unpatchAllModules, type PgModule } from './pg/patch-module';
 import { resolveOptions, type PgFerretOptions } from './options';
 
-function loadPg(): { Client: PgClientClass; version: string | undefined } {
-  let pg: { Client?: PgClientClass };
+function loadPg(): { pg: PgModule; version: string | undefined } {
+  let pg: PgModule;
   try {
     pg = require('pg');
   } catch (err) {
@@ -16,8 +17,7 @@ function loadPg(): { Client: PgClientClass; version: string | undefined } {
   } catch {
     version = undefined;
   }
-  if (!pg.Client) throw new Error("@pgferret/sdk: the loaded 'pg' module has no Client export; use pg 8");
-  return { Client: pg.Client, version };
+  return { pg, version };
 }
 
 /**
@@ -27,12 +27,13 @@ function loadPg(): { Client: PgClientClass; version: string | undefined } {
  */
 export function instrument(options?: PgFerretOptions): void {
   const settings = resolveOptions(options);
-  const { Client, version } = loadPg();
+  const { pg, version } = loadPg();
   configure(settings);
-  patchClient(Client, version);
+  patchPgModule(pg, version);
 }
 
 /** Undoes instrument() (and PgFerretInstrumentation's patch): queries go out as written. */
 export function uninstrument(): void {
+  unpatchAllModules();
   unpatchAll();
 }

@@ -7,6 +7,7 @@ import {
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
 import { configure, patchClient, unpatchClient, type PgClientClass } from './queue-hook';
+import { patchPgModule, unpatchPgModule, type PgModule } from './patch-module';
 import { resolveOptions, type PgFerretOptions } from '../options';
 
 export type PgFerretInstrumentationConfig = InstrumentationConfig & PgFerretOptions;
@@ -15,11 +16,9 @@ const NAME = '@pgferret/sdk';
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 const SUPPORTED = ['>=8.0.3 <9'];
 
-function clientOf(moduleExports: unknown): PgClientClass | undefined {
-  const m = moduleExports as { Client?: PgClientClass; default?: { Client?: PgClientClass }; [Symbol.toStringTag]?: string };
-  const mod = m[Symbol.toStringTag] === 'Module' && m.default ? m.default : m;
-  if (typeof mod === 'function') return mod as unknown as PgClientClass; // pg/lib/client.js exports the class
-  return mod.Client;
+function unwrapEsm<T>(moduleExports: unknown): T {
+  const m = moduleExports as { default?: T; [Symbol.toStringTag]?: string };
+  return (m[Symbol.toStringTag] === 'Module' && m.default ? m.default : m) as T;
 }
 
 export class PgFerretInstrumentation extends InstrumentationBase<PgFerretInstrumentationConfig> {
@@ -35,25 +34,28 @@ export class PgFerretInstrumentation extends InstrumentationBase<PgFerretInstrum
   }
 
   protected init() {
-    const patch = (exports: unknown, version?: string) => {
-      const Client = clientOf(exports);
-      if (Client) patchClient(Client, version);
-      return exports;
-    };
-    const unpatch = (exports: unknown) => {
-      const Client = clientOf(exports);
-      if (Client) unpatchClient(Client);
-    };
     let pgVersion: string | undefined;
+    // pg/lib/client.js exports the Client class itself; its patch lands before
+    // pg/lib/index.js finishes loading, the module-level one adds Pool
+    const clientFile = new InstrumentationNodeModuleFile(
+      'pg/lib/client.js',
+      SUPPORTED,
+      (exports: unknown) => {
+        patchClient(unwrapEsm<PgClientClass>(exports), pgVersion);
+        return exports;
+      },
+      (exports: unknown) => unpatchClient(unwrapEsm<PgClientClass>(exports)),
+    );
     return new InstrumentationNodeModuleDefinition(
       'pg',
       SUPPORTED,
       (exports: unknown, version?: string) => {
         pgVersion = version;
-        return patch(exports, version);
+        patchPgModule(unwrapEsm<PgModule>(exports), version);
+        return exports;
       },
-      unpatch,
-      [new InstrumentationNodeModuleFile('pg/lib/client.js', SUPPORTED, (exports: unknown) => patch(exports, pgVersion), unpatch)],
+      (exports: unknown) => unpatchPgModule(unwrapEsm<PgModule>(exports)),
+      [clientFile],
     );
   }
 }
