@@ -1,0 +1,139 @@
+// uprobe / uretprobe / USDT / raw tracepoint attachment against a real C
+// target: exact call counts and exact strings read from user memory.
+import { BpfObject, forEachRecord, type RingBufferReader } from '../src';
+import { bpfObject, fileOffsetOf, key32, Target, targetBinary, waitFor } from './fixtures';
+
+const ENTRY = 1, RETURN = 2, USDT = 3, OFFSET = 4, SYSCALL = 5;
+const SYS_getppid: Record<string, number> = { x64: 110, arm64: 173 };
+
+interface Event { kind: number; pid: number; value: bigint; text: string }
+
+function reader(obj: BpfObject, into: Event[]): RingBufferReader {
+  return obj.ringBuffer('events', (batch) => {
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+    forEachRecord(batch, (off) => {
+      const text = batch.subarray(off + 16, off + 80);
+      into.push({
+        kind: view.getUint32(off, true),
+        pid: view.getUint32(off + 4, true),
+        value: view.getBigUint64(off + 8, true),
+        text: text.subarray(0, text.indexOf(0)).toString(),
+      });
+    });
+  });
+}
+
+const count = (obj: BpfObject, kind: number) => Number(obj.map('counts').lookup(key32(kind))!.readBigUInt64LE(0));
+
+describe('attaching to a real process', () => {
+  let binary: string;
+  let objectPath: string;
+  const targets: Target[] = [];
+  const objects: BpfObject[] = [];
+
+  beforeAll(() => {
+    binary = targetBinary();
+    objectPath = bpfObject('probes');
+  });
+  afterEach(() => {
+    for (const o of objects.splice(0)) o.close();
+    for (const t of targets.splice(0)) t.stop();
+  });
+  const start = async () => {
+    const t = await Target.start(binary);
+    targets.push(t);
+    return t;
+  };
+  const open = () => {
+    const o = BpfObject.open(objectPath);
+    objects.push(o);
+    return o;
+  };
+
+  test('uprobe by symbol, uretprobe and USDT (with semaphore and cookie): exact counts and strings', async () => {
+    const target = await start();
+    const obj = open();
+    obj.load();
+    const events: Event[] = [];
+    reader(obj, events);
+    expect(await target.semaphore()).toBe(0);
+
+    const entry = obj.attachUprobe({ program: 'on_entry', binaryPath: binary, symbol: 'pgft_handle' });
+    obj.attachUprobe({ program: 'on_return', binaryPath: binary, symbol: 'pgft_handle', retprobe: true });
+    const usdt = obj.attachUsdt({ program: 'on_usdt', binaryPath: binary, provider: 'pgft', name: 'query', cookie: 7n });
+    expect(entry.attached).toBe(true);
+    expect(entry.description).toBe(`uprobe ${binary}:pgft_handle -> on_entry`);
+    expect(usdt.description).toBe(`usdt ${binary}:pgft:query -> on_usdt`);
+    // libbpf passes the semaphore's offset to the kernel, which bumps it.
+    expect(await target.semaphore()).toBe(1);
+
+    const inputs = ['hello', "SELECT 1 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/", 'x'.repeat(100)];
+    for (const s of inputs) expect(await target.call(s)).toBe(s.length);
+    await waitFor(() => events.length === 9, '9 events');
+
+    expect([count(obj, ENTRY), count(obj, RETURN), count(obj, USDT)]).toEqual([3, 3, 3]);
+    const of = (k: number) => events.filter((e) => e.kind === k);
+    expect(of(ENTRY).map((e) => e.text)).toEqual(inputs.map((s) => s.slice(0, 63)));
+    expect(of(USDT).map((e) => e.text)).toEqual(inputs.map((s) => s.slice(0, 63)));
+    expect(of(USDT).map((e) => e.value)).toEqual(inputs.map((s) => 7000n + BigInt(s.length)));
+    expect(of(RETURN).map((e) => e.value)).toEqual(inputs.map((s) => BigInt(s.length)));
+    expect(new Set(events.map((e) => e.pid))).toEqual(new Set([target.pid]));
+
+    usdt.detach();
+    usdt.detach();
+    expect(usdt.attached).toBe(false);
+    expect(await target.semaphore()).toBe(0);
+    await target.call('after');
+    await waitFor(() => events.length === 11, '2 more events');
+    expect([count(obj, ENTRY), count(obj, RETURN), count(obj, USDT)]).toEqual([4, 4, 3]);
+  });
+
+  test('uprobe by file offset with a pid filter fires only in that process', async () => {
+    const [a, b] = [await start(), await start()];
+    const obj = open();
+    obj.load();
+    const events: Event[] = [];
+    reader(obj, events);
+    const offset = fileOffsetOf(binary, 'pgft_handle');
+    const link = obj.attachUprobe({ program: 'on_offset', binaryPath: binary, offset, pid: a.pid });
+    expect(link.description).toBe(`uprobe ${binary}:0x${offset.toString(16)} pid=${a.pid} -> on_offset`);
+
+    await b.call('from b');
+    await a.call('from a');
+    await b.call('from b again');
+    await a.call('from a again');
+    await waitFor(() => events.length === 2, '2 events');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(count(obj, OFFSET)).toBe(2);
+    expect(events.map((e) => [e.pid, e.text])).toEqual([
+      [a.pid, 'from a'],
+      [a.pid, 'from a again'],
+    ]);
+  });
+
+  test('USDT with a pid filter', async () => {
+    const [a, b] = [await start(), await start()];
+    const obj = open();
+    obj.load();
+    obj.attachUsdt({ program: 'on_usdt', binaryPath: binary, provider: 'pgft', name: 'query', pid: b.pid });
+    expect([await a.semaphore(), await b.semaphore()]).toEqual([0, 1]);
+    await a.call('a');
+    await b.call('b');
+    await b.call('b');
+    expect(count(obj, USDT)).toBe(2);
+  });
+
+  test('raw tracepoint with constants set before load counts one process\'s syscalls exactly', async () => {
+    const target = await start();
+    const obj = open();
+    obj.setConstant('target_tgid', target.pid);
+    obj.setConstant('syscall_nr', BigInt(SYS_getppid[process.arch]));
+    obj.load();
+    const link = obj.attachTracepoint({ program: 'on_sys_enter', category: 'raw_syscalls', name: 'sys_enter' });
+    expect(await target.send('syscalls 25')).toBe('done 25');
+    expect(count(obj, SYSCALL)).toBe(25);
+    link.detach();
+    await target.send('syscalls 5');
+    expect(count(obj, SYSCALL)).toBe(25);
+  });
+});
