@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
-# Builds everything: the loader's N-API addon, the BPF objects, the TypeScript
-# packages, the Prisma example's client. Each step is incremental.
+# Builds everything: the loader's N-API addon, the TypeScript packages, the
+# collector's BPF object, the Prisma example's client. Each step is incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[build] %s\n' "$*"; }
 
-for ws in packages/bpf-loader packages/collector; do
-  if grep -q '"build:native"' "$ws/package.json"; then
-    log "$ws: native"
-    npm run --silent -w "$ws" build:native
-  fi
-done
+log "bpf-loader: native addon"
+npm run --silent -w packages/bpf-loader build:native
 
 log "tsc -b"
 npx tsc -b
 
-for ws in examples/prisma; do
+log "collector: BPF object"
+npm run --silent -w packages/collector build:bpf
+
+for ws in examples/prisma examples/express; do
   if grep -q '"build"' "$ws/package.json"; then
     log "$ws"
     npm run --silent -w "$ws" build

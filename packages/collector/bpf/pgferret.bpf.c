@@ -461,18 +461,30 @@ int BPF_KPROBE(uprobe_report_activity, int state, const char *text)
 	return on_status(text);
 }
 
-/* Generic marks: the attach cookie says which enum pf_mark_kind this is. */
+/* USDT marks: the attach cookie says which enum pf_mark_kind this is. */
 SEC("usdt")
 int usdt_mark(struct pt_regs *ctx)
 {
 	return on_mark((__u32)bpf_usdt_cookie(ctx), 0);
 }
 
-SEC("uprobe")
-int uprobe_mark(struct pt_regs *ctx)
-{
-	return on_mark((__u32)bpf_get_attach_cookie(ctx), 0);
-}
+/* Function-entry marks, one program per kind (src/probes/tables.ts names them). */
+#define UPROBE_MARK(name, kind)                        \
+	SEC("uprobe")                                  \
+	int uprobe_##name(struct pt_regs *ctx)         \
+	{                                              \
+		return on_mark(kind, 0);               \
+	}
+
+UPROBE_MARK(parse_begin, PF_MARK_PARSE_BEGIN)
+UPROBE_MARK(parse_end, PF_MARK_PARSE_END)
+UPROBE_MARK(plan_begin, PF_MARK_PLAN_BEGIN)
+UPROBE_MARK(plan_end, PF_MARK_PLAN_END)
+UPROBE_MARK(exec_begin, PF_MARK_EXEC_BEGIN)
+UPROBE_MARK(exec_end, PF_MARK_EXEC_END)
+UPROBE_MARK(commit_begin, PF_MARK_COMMIT_BEGIN)
+UPROBE_MARK(commit_end, PF_MARK_COMMIT_END)
+UPROBE_MARK(abort, PF_MARK_ABORT)
 
 /* EndCommand(const QueryCompletion *qc, ...): qc->nprocessed is at +8 in
  * PostgreSQL 13 and later (CommandTag enum, then uint64). */

@@ -1,0 +1,286 @@
+// The collector: finds clusters, attaches the probe set to each postgres
+// executable, reads the ring buffer, assembles statements and hands spans to
+// the export queue. Run-time switches (enable, root sampling rate) go to the
+// BPF `settings` map, so they apply without reattaching.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BpfObject, type RingBufferReader } from '@pgferret/bpf-loader';
+import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { readElf } from './discover/elf';
+import { backendIdentity, findPostmasters, type Postmaster } from './discover/postmasters';
+import { decodeBatch, type DecodeStats } from './events/decode';
+import { CONFIG, COUNTER_COUNT, Counter, TEXT_MAX } from './events/layout';
+import type { ExportQueue } from './export/queue';
+import { attachBinary, type AttachedBinary } from './probes/attach';
+import { chooseProbeSet, MIN_MAJOR } from './probes/tables';
+import { Assembler, type Statement } from './spans/assemble';
+import { buildSpans, type BackendInfo } from './spans/build';
+import { MonotonicClock } from './spans/clock';
+
+export const BPF_OBJECT = path.join(__dirname, '..', 'build', 'pgferret.bpf.o');
+
+export interface ClusterFilter {
+  pids?: number[];
+  dataDirs?: string[];
+  ports?: number[];
+}
+
+export interface CollectorOptions {
+  queue: ExportQueue;
+  filter?: ClusterFilter;
+  /** share of statements without a traceparent traced as root spans, 0..1 */
+  rootSampleRate: number;
+  rawQueryText: boolean;
+  /** bytes of statement text sent from the kernel (at most 4095) */
+  maxQueryText: number;
+  serviceName?: string;
+  rescanMs?: number;
+  log?: (msg: string) => void;
+  bpfObjectPath?: string;
+}
+
+export interface ClusterStatus {
+  pid: number;
+  dataDir: string;
+  port: number | null;
+  major: number | null;
+  binary: string;
+  probeSet: string | null;
+  error: string | null;
+}
+
+export interface CollectorStatus {
+  enabled: boolean;
+  rootSampleRate: number;
+  clusters: ClusterStatus[];
+  binaries: { exe: string; probeSet: string; attached: string[]; missing: string[] }[];
+  kernel: Record<string, number>;
+  ringBuffer: { records: number; bytes: number; batches: number };
+  decode: DecodeStats;
+  statements: number;
+  openCycles: number;
+  orphanMarks: number;
+  export: ExportQueue['stats'];
+}
+
+interface Cluster {
+  pm: Postmaster;
+  resource: Resource;
+  error: string | null;
+  probeSet: string | null;
+}
+
+const COUNTER_NAMES = Object.fromEntries(Object.entries(Counter).map(([k, v]) => [v, k.toLowerCase()]));
+
+export class Collector {
+  private obj: BpfObject | null = null;
+  private reader: RingBufferReader | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private binaries = new Map<string, AttachedBinary>();
+  private failedBinaries = new Map<string, string>();
+  private clusters = new Map<number, Cluster>();
+  private backends = new Map<number, BackendInfo>();
+  private clock = new MonotonicClock();
+  private assembler: Assembler;
+  private decodeStats: DecodeStats = { records: 0, invalid: 0 };
+  private statements = 0;
+  private enabled = true;
+  private rootSampleRate: number;
+  private readonly log: (msg: string) => void;
+  private readonly envResource: Resource;
+
+  constructor(private readonly opts: CollectorOptions) {
+    this.rootSampleRate = opts.rootSampleRate;
+    this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.assembler = new Assembler((s) => this.onStatement(s));
+    this.envResource = detectResources({ detectors: [envDetector] });
+  }
+
+  start(): void {
+    const file = this.opts.bpfObjectPath ?? BPF_OBJECT;
+    if (!fs.existsSync(file)) {
+      throw new Error(`the collector's BPF object ${file} is missing: build it with \`npm run build\` (needs clang and bpftool)`);
+    }
+    const obj = BpfObject.open(file);
+    this.obj = obj;
+    try {
+      obj.load();
+      this.writeSettings();
+      this.reader = obj.ringBuffer('events', (batch) => decodeBatch(batch, this.assembler, this.decodeStats));
+      this.rescan();
+    } catch (e) {
+      this.stop();
+      throw e;
+    }
+    this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
+  }
+
+  setEnabled(on: boolean): void {
+    this.enabled = on;
+    this.writeSettings();
+  }
+
+  setRootSampleRate(rate: number): void {
+    if (!(rate >= 0 && rate <= 1)) throw new Error(`root sample rate must be between 0 and 1, got ${rate}`);
+    this.rootSampleRate = rate;
+    this.writeSettings();
+  }
+
+  private writeSettings(): void {
+    if (!this.obj) return;
+    const v = Buffer.alloc(CONFIG.size);
+    v.writeUInt32LE(this.enabled ? 1 : 0, CONFIG.enabled);
+    v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
+    v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
+    v.writeUInt32LE(1, CONFIG.filter_ppid);
+    this.obj.map('settings').update(Buffer.alloc(4), v);
+  }
+
+  private selected(pm: Postmaster): boolean {
+    const f = this.opts.filter;
+    if (!f) return true;
+    if (f.pids?.length && !f.pids.includes(pm.pid)) return false;
+    if (f.dataDirs?.length && !f.dataDirs.some((d) => path.resolve(d) === pm.dataDir)) return false;
+    if (f.ports?.length && (pm.port === null || !f.ports.includes(pm.port))) return false;
+    return true;
+  }
+
+  private resourceFor(pm: Postmaster): Resource {
+    const attrs: Record<string, string | number> = {
+      [ATTR_SERVICE_NAME]: this.opts.serviceName ?? 'postgresql',
+      'host.name': os.hostname(),
+      'db.system.name': 'postgresql',
+      'postgresql.cluster.data_directory': pm.dataDir,
+      'postgresql.postmaster.pid': pm.pid,
+    };
+    if (pm.port !== null) attrs['postgresql.cluster.port'] = pm.port;
+    if (pm.major !== null) attrs['postgresql.version'] = String(pm.major);
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults
+    return resourceFromAttributes(attrs).merge(this.envResource);
+  }
+
+  /** Finds clusters that appeared or went away and attaches or detaches. */
+  rescan(): void {
+    if (!this.obj) return;
+    const seen = new Set<number>();
+    const pmMap = this.obj.map('postmasters');
+    for (const pm of findPostmasters()) {
+      if (!this.selected(pm)) continue;
+      seen.add(pm.pid);
+      if (this.clusters.has(pm.pid)) continue;
+      const cluster: Cluster = { pm, resource: this.resourceFor(pm), error: null, probeSet: null };
+      this.clusters.set(pm.pid, cluster);
+      try {
+        const bin = this.attachTo(pm);
+        cluster.probeSet = bin.set.name;
+        const key = Buffer.alloc(4);
+        key.writeUInt32LE(pm.pid);
+        pmMap.update(key, Buffer.from([1]));
+        this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}) with ${bin.set.name} probes`);
+      } catch (e) {
+        cluster.error = (e as Error).message;
+        this.log(`cannot trace PostgreSQL pid ${pm.pid} (${pm.dataDir}): ${cluster.error}`);
+      }
+    }
+    for (const [pid, c] of this.clusters) {
+      if (seen.has(pid)) continue;
+      this.clusters.delete(pid);
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(pid);
+      pmMap.delete(key);
+      this.log(`PostgreSQL pid ${pid} (${c.pm.dataDir}) stopped`);
+      if (![...this.clusters.values()].some((o) => o.pm.binaryId === c.pm.binaryId)) {
+        this.binaries.get(c.pm.binaryId)?.detach();
+        this.binaries.delete(c.pm.binaryId);
+        this.failedBinaries.delete(c.pm.binaryId);
+      }
+    }
+    this.assembler.sweep((pid) => fs.existsSync(`/proc/${pid}`));
+    for (const pid of this.backends.keys()) if (!fs.existsSync(`/proc/${pid}`)) this.backends.delete(pid);
+  }
+
+  private attachTo(pm: Postmaster): AttachedBinary {
+    const have = this.binaries.get(pm.binaryId);
+    if (have) return have;
+    const failed = this.failedBinaries.get(pm.binaryId);
+    if (failed) throw new Error(failed);
+    try {
+      if (pm.major !== null && pm.major < MIN_MAJOR) {
+        throw new Error(`PostgreSQL ${pm.major} is older than ${MIN_MAJOR}, the oldest version pgferret has probe points for`);
+      }
+      const facts = readElf(pm.exePath);
+      const set = chooseProbeSet(facts);
+      if (!set) throw new Error(`${pm.exeName} has neither USDT probes nor the exported functions pgferret probes; is it a PostgreSQL server binary?`);
+      const bin = attachBinary(this.obj!, pm.binaryId, pm.exePath, facts, set);
+      this.binaries.set(pm.binaryId, bin);
+      return bin;
+    } catch (e) {
+      this.failedBinaries.set(pm.binaryId, (e as Error).message);
+      throw e;
+    }
+  }
+
+  private backend(pid: number): BackendInfo {
+    let b = this.backends.get(pid);
+    if (!b) {
+      b = backendIdentity(pid);
+      this.backends.set(pid, b);
+    }
+    return b;
+  }
+
+  private onStatement(s: Statement): void {
+    this.statements++;
+    const cluster = this.clusters.get(s.start.ppid);
+    const resource = cluster?.resource ?? resourceFromAttributes({ [ATTR_SERVICE_NAME]: this.opts.serviceName ?? 'postgresql' }).merge(this.envResource);
+    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(s.start.pid), { rawQueryText: this.opts.rawQueryText }));
+  }
+
+  kernelCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (!this.obj) return out;
+    const m = this.obj.map('counters');
+    for (let i = 0; i < COUNTER_COUNT; i++) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(i);
+      let sum = 0;
+      for (const v of m.lookupPerCpu(key)) sum += Number(v.readBigUInt64LE(0));
+      out[COUNTER_NAMES[i]] = sum;
+    }
+    return out;
+  }
+
+  status(): CollectorStatus {
+    return {
+      enabled: this.enabled,
+      rootSampleRate: this.rootSampleRate,
+      clusters: [...this.clusters.values()].map((c) => ({
+        pid: c.pm.pid, dataDir: c.pm.dataDir, port: c.pm.port, major: c.pm.major,
+        binary: c.pm.exeName, probeSet: c.probeSet, error: c.error,
+      })),
+      binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, attached: b.attached, missing: b.missing })),
+      kernel: this.kernelCounters(),
+      ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0 },
+      decode: { ...this.decodeStats },
+      statements: this.statements,
+      openCycles: this.assembler.openCycles,
+      orphanMarks: this.assembler.orphanMarks,
+      export: { ...this.opts.queue.stats },
+    };
+  }
+
+  /** Detaches everything and flushes what was assembled. Idempotent. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.reader?.close();
+    this.reader = null;
+    for (const b of this.binaries.values()) b.detach();
+    this.binaries.clear();
+    this.obj?.close();
+    this.obj = null;
+    this.assembler.flush();
+  }
+}

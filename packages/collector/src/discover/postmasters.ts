@@ -1,0 +1,127 @@
+// Finds running PostgreSQL clusters in /proc. A postmaster is a process
+// running a postgres executable whose parent does not run the same one; its
+// working directory is the data directory (the postmaster chdirs there), and
+// postmaster.pid there holds the port. Everything is read through /proc/<pid>
+// so clusters in containers (other mount namespaces) are found too.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface Postmaster {
+  pid: number;
+  /** /proc/<pid>/exe: attach here, never to a path on disk (an upgrade replaces that file). */
+  exePath: string;
+  /** device:inode of the running executable; clusters running the same file share probes */
+  binaryId: string;
+  /** what the executable was called when started (may end in " (deleted)") */
+  exeName: string;
+  dataDir: string;
+  port: number | null;
+  /** major version from PG_VERSION */
+  major: number | null;
+  /** start time in clock ticks since boot: tells a restarted postmaster from the old one */
+  startTicks: number;
+}
+
+function readStat(pid: number): { ppid: number; startTicks: number } | null {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // comm may contain spaces and parentheses: fields start after the last ')'
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(rest[1]), startTicks: Number(rest[19]) };
+  } catch {
+    return null;
+  }
+}
+
+function exeOf(pid: number): { name: string; id: string } | null {
+  try {
+    const name = fs.readlinkSync(`/proc/${pid}/exe`);
+    const st = fs.statSync(`/proc/${pid}/exe`);
+    return { name, id: `${st.dev}:${st.ino}` };
+  } catch {
+    return null;
+  }
+}
+
+function isPostgresExe(name: string): boolean {
+  const base = path.basename(name.replace(/ \(deleted\)$/, ''));
+  return base === 'postgres' || base === 'postmaster';
+}
+
+function readPostmasterPid(pid: number): { port: number | null } {
+  try {
+    const lines = fs.readFileSync(`/proc/${pid}/cwd/postmaster.pid`, 'latin1').split('\n');
+    const port = Number(lines[3]);
+    return { port: Number.isInteger(port) && port > 0 ? port : null };
+  } catch {
+    return { port: null };
+  }
+}
+
+function readMajor(pid: number): number | null {
+  try {
+    const v = parseInt(fs.readFileSync(`/proc/${pid}/cwd/PG_VERSION`, 'latin1').trim(), 10);
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export function findPostmasters(): Postmaster[] {
+  const found: Postmaster[] = [];
+  let pids: number[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return found;
+  }
+  const exes = new Map<number, { name: string; id: string } | null>();
+  const exe = (pid: number) => {
+    if (!exes.has(pid)) exes.set(pid, exeOf(pid));
+    return exes.get(pid)!;
+  };
+  for (const pid of pids) {
+    const e = exe(pid);
+    if (!e || !isPostgresExe(e.name)) continue;
+    const st = readStat(pid);
+    if (!st) continue;
+    const parent = exe(st.ppid);
+    if (parent && parent.id === e.id) continue; // a backend or auxiliary process
+    let dataDir: string;
+    try {
+      dataDir = fs.readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    found.push({
+      pid,
+      exePath: `/proc/${pid}/exe`,
+      binaryId: e.id,
+      exeName: e.name,
+      dataDir,
+      port: readPostmasterPid(pid).port,
+      major: readMajor(pid),
+      startTicks: st.startTicks,
+    });
+  }
+  return found;
+}
+
+/** Parent pid of a process, or null when it is gone. */
+export function parentOf(pid: number): number | null {
+  return readStat(pid)?.ppid ?? null;
+}
+
+/**
+ * The database and user of a backend, from its process title
+ * ("postgres: <user> <db> <host>(<port>) <state>"), when update_process_title is on.
+ */
+export function backendIdentity(pid: number): { user?: string; database?: string } {
+  try {
+    const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0+$/, '').replace(/\0/g, ' ');
+    const m = /^postgres: (?:[^:]+: )?(\S+) (\S+) /.exec(title);
+    return m ? { user: m[1], database: m[2] } : {};
+  } catch {
+    return {};
+  }
+}
