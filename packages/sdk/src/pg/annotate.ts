@@ -44,7 +44,11 @@ export function annotateQueued(client: object, q: QueuedQuery, settings: Setting
 
   const pairs: string[] = [];
   const trace: TraceTags = {};
-  traceTags(pgSpan ?? activeSpan(), settings.mode, settings.tracestate, trace);
+  // instrumentation-pg ends its span from the query's callback or promise; a
+  // submittable without a callback (pg-cursor, pg-query-stream, COPY) never
+  // gets it ended or exported, so naming it would orphan the server's spans
+  const usePgSpan = pgSpan !== undefined && typeof (q as { callback?: unknown }).callback === 'function';
+  traceTags(usePgSpan ? pgSpan : activeSpan(), settings.mode, settings.tracestate, trace);
   if (trace.traceparent !== undefined) pairs.push(`traceparent='${trace.traceparent}'`);
   if (trace.tracestate !== undefined) {
     const pair = serializePair('tracestate', trace.tracestate);
