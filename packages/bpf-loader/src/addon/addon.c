@@ -73,8 +73,11 @@ static napi_value make_error(napi_env env, const char *code, const char *message
 /* Errors carry errno and the failing operation; TS turns them into BpfError. */
 napi_value throw_errno(napi_env env, const char *op, int err) {
   if (err < 0) err = -err;
-  char message[512];
-  snprintf(message, sizeof message, "%s: %s", op, strerror(err));
+  char reason[256], message[512];
+  /* libbpf's own codes (4000+) describe ELF/object format problems. */
+  if (err >= __LIBBPF_ERRNO__START) libbpf_strerror(err, reason, sizeof reason);
+  else snprintf(reason, sizeof reason, "%s", strerror(err));
+  snprintf(message, sizeof message, "%s: %s", op, reason);
   napi_value e = make_error(env, NULL, message), n, o;
   napi_create_int32(env, err, &n);
   napi_set_named_property(env, e, "errno", n);
