@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// The pgferret-collector command line.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CollectorStatus } from './collector';
+import { RUN_DEFAULTS, startRun } from './run';
+
+function int(name: string) {
+  return (v: string, prev: number[] | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return prev ? [...prev, n] : [n];
+  };
+}
+
+function one(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+function rate(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
+  return n;
+}
+
+const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
+
+function adminUrl(o: { adminHost: string; adminPort: number }): string {
+  const h = o.adminHost.includes(':') ? `[${o.adminHost}]` : o.adminHost;
+  return `http://${h}:${o.adminPort}`;
+}
+
+async function callAdmin(o: { adminHost: string; adminPort: number }, pathname: string, body?: unknown): Promise<unknown> {
+  const url = adminUrl(o) + pathname;
+  let res: Response;
+  try {
+    res = await fetch(url, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  } catch {
+    throw new Error(`no collector answers at ${adminUrl(o)}: start one with \`sudo npx pgferret-collector\`, or pass --admin-port if it uses another port`);
+  }
+  const json = (await res.json()) as { error?: string };
+  if (!res.ok) throw new Error(json.error ?? `HTTP ${res.status}`);
+  return json;
+}
+
+function printStatus(s: CollectorStatus): void {
+  const out: string[] = [];
+  out.push(`tracing: ${s.enabled ? 'enabled' : 'DISABLED'}   root sample rate: ${s.rootSampleRate}`);
+  out.push(`clusters (${s.clusters.length}):`);
+  for (const c of s.clusters) {
+    out.push(`  pid ${c.pid}  PostgreSQL ${c.major ?? '?'}  port ${c.port ?? '?'}  ${c.dataDir}  ${c.error ? `ERROR: ${c.error}` : `probes: ${c.probeSet}`}`);
+  }
+  for (const b of s.binaries) {
+    out.push(`binary ${b.exe}: ${b.attached.length} probes attached (${b.probeSet})${b.missing.length ? `, missing: ${b.missing.join(', ')}` : ''}`);
+  }
+  const k = s.kernel;
+  out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped`);
+  out.push(`events: ${s.ringBuffer.records} records in ${s.ringBuffer.batches} batches; ${s.statements} statements assembled, ${s.openCycles} open`);
+  const e = s.export;
+  out.push(`export: ${e.exported} spans exported, ${e.queued} queued, ${e.dropped} dropped, ${e.exportFailures} failed exports${e.lastError ? ` (last: ${e.lastError})` : ''}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pgferret-collector')
+    .description('Traces PostgreSQL from the inside with eBPF: parse, plan, execute and commit spans on your application\'s traces.')
+    .version('0.1.0');
+
+  const adminOptions = (c: Command) =>
+    c
+      .option('--admin-host <host>', 'address of the admin API', RUN_DEFAULTS.adminHost)
+      .option('--admin-port <port>', 'port of the admin API', one('--admin-port'), RUN_DEFAULTS.adminPort);
+
+  adminOptions(
+    program
+      .command('run', { isDefault: true })
+      .description('attach to running PostgreSQL clusters and export their spans (the default command). ' +
+        'Exports over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set ' +
+        '(OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, ' +
+        'OTEL_RESOURCE_ATTRIBUTES honoured); otherwise runs embedded: an OTLP receiver for your app, a trace store and a web UI.')
+      .option('--pid <pid>', 'trace only the cluster whose postmaster has this pid (repeatable)', int('--pid'))
+      .option('--data-dir <dir>', 'trace only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
+      .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', int('--port'))
+      .option('--service-name <name>', 'service.name of the PostgreSQL spans (OTEL_SERVICE_NAME wins)', 'postgresql')
+      .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent traced as root spans (0..1)', rate, RUN_DEFAULTS.rootSampleRate)
+      .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
+      .option('--max-query-text <bytes>', 'bytes of statement text read per statement (max 4095)', one('--max-query-text'), RUN_DEFAULTS.maxQueryText)
+      .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', one('--max-queue'), RUN_DEFAULTS.maxQueue)
+      .option('--store-dir <dir>', 'embedded mode: where traces are stored', RUN_DEFAULTS.storeDir)
+      .option('--otlp-host <host>', 'embedded mode: address of the OTLP/HTTP receiver', RUN_DEFAULTS.otlpHost)
+      .option('--otlp-port <port>', 'embedded mode: port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
+      .option('--ui-host <host>', 'embedded mode: address of the web UI', RUN_DEFAULTS.uiHost)
+      .option('--ui-port <port>', 'embedded mode: port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
+      .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', one('--max-spans'))
+      .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', one('--max-store-bytes'))
+      .option('--allow-non-loopback', 'allow binding the receiver, UI or admin API to a non-loopback address (prints a warning)', false),
+  ).action(async (o) => {
+    const running = await startRun(
+      {
+        filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
+        rootSampleRate: o.rootSampleRate,
+        rawQueryText: o.rawQueryText,
+        maxQueryText: o.maxQueryText,
+        serviceName: o.serviceName,
+        adminHost: o.adminHost,
+        adminPort: o.adminPort,
+        storeDir: o.storeDir,
+        otlpHost: o.otlpHost,
+        otlpPort: o.otlpPort,
+        uiHost: o.uiHost,
+        uiPort: o.uiPort,
+        maxSpans: o.maxSpans,
+        maxStoreBytes: o.maxStoreBytes,
+        allowNonLoopback: o.allowNonLoopback,
+        maxQueue: o.maxQueue,
+      },
+      log,
+    );
+    log('running; Ctrl-C to stop');
+    const shutdown = (sig: string) => {
+      log(`${sig}: detaching probes and flushing spans`);
+      running.stop().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+  adminOptions(
+    program.command('status').description('show what a running collector is attached to and what it has seen, exported and dropped')
+      .option('--json', 'print the raw JSON', false),
+  ).action(async (o) => {
+    const s = (await callAdmin(o, '/status')) as CollectorStatus;
+    if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    else printStatus(s);
+  });
+
+  adminOptions(
+    program.command('control').description('change a running collector without restarting it')
+      .addOption(new Option('--enable', 'start tracing again').conflicts('disable'))
+      .option('--disable', 'stop tracing (probes stay attached but emit nothing)')
+      .option('--root-sample-rate <rate>', 'share of statements without a traceparent traced as roots (0..1)', rate),
+  ).action(async (o) => {
+    const body: Record<string, unknown> = {};
+    if (o.enable) body.enabled = true;
+    if (o.disable) body.enabled = false;
+    if (o.rootSampleRate !== undefined) body.rootSampleRate = o.rootSampleRate;
+    if (Object.keys(body).length === 0) throw new Error('nothing to change: pass --enable, --disable or --root-sample-rate');
+    process.stdout.write(JSON.stringify(await callAdmin(o, '/control', body)) + '\n');
+  });
+
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram().parseAsync(process.argv).catch((e: Error) => {
+    log(`error: ${e.message}`);
+    process.exit(1);
+  });
+}
