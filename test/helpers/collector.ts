@@ -1,0 +1,112 @@
+// Runs pgferret-collector as a child process (the way users run it) and a
+// real OTLP/HTTP receiver that decodes what the exporters send.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { decodeJsonRequest, decodeProtobufRequest } from '../../packages/collector/src/embedded/otlp-decode';
+import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
+import { freePort } from './postgres';
+
+export const CLI = path.resolve(__dirname, '..', '..', 'packages', 'collector', 'dist', 'cli.js');
+
+export interface Receiver {
+  url: string;
+  spans: SpanRecord[];
+  requests: { contentType: string; count: number }[];
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const spans: SpanRecord[] = [];
+  const requests: { contentType: string; count: number }[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        const type = String(req.headers['content-type'] ?? '');
+        const r = type.startsWith('application/json') ? decodeJsonRequest(body) : decodeProtobufRequest(body);
+        spans.push(...r.spans);
+        requests.push({ contentType: type, count: r.spans.length });
+        res.writeHead(200, { 'content-type': type.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
+        res.end(type.startsWith('application/json') ? '{}' : Buffer.alloc(0));
+      } catch (e) {
+        res.writeHead(400);
+        res.end(String(e));
+      }
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    requests,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+export interface CollectorProcess {
+  child: ChildProcess;
+  adminPort: number;
+  output(): string;
+  status(): Promise<any>;
+  control(body: Record<string, unknown>): Promise<any>;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  stop(): Promise<number | null>;
+}
+
+export async function startCollector(args: string[], env: Record<string, string> = {}): Promise<CollectorProcess> {
+  const adminPort = await freePort();
+  let out = '';
+  const child = spawn(process.execPath, [CLI, 'run', '--admin-port', String(adminPort), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const admin = async (p: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${p}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+    return res.json();
+  };
+  const proc: CollectorProcess = {
+    child,
+    adminPort,
+    output: () => out,
+    status: () => admin('/status'),
+    control: (body) => admin('/control', body),
+    waitFor: async (re, timeoutMs = 20000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(out)) {
+        if (child.exitCode !== null) throw new Error(`collector exited (${child.exitCode}) before ${re}:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in collector output:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+  return proc;
+}
+
+/** Polls until `check` returns true (or throws with `what` after the timeout). */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const isPgServerSpan = (s: SpanRecord) => s.kind === 2 && s.attributes['db.system.name'] === 'postgresql';
