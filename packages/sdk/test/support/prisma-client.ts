@@ -10,6 +10,8 @@ const ROOT = path.resolve(__dirname, '../../../..');
 const OUT = path.resolve(__dirname, '../.generated/prisma');
 
 export function generatePrismaClient(): string {
+  // the generator refuses a directory holding our transpiled output
+  fs.rmSync(OUT, { recursive: true, force: true });
   execFileSync('npx', ['prisma', 'generate', '--schema', path.resolve(__dirname, '../prisma/schema.prisma')], {
     cwd: ROOT,
     // `generate` never runs the schema engine but wants its path to exist
