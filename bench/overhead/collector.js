@@ -1,0 +1,89 @@
+// The collector under test as a separate process, started for a B round and
+// stopped after it, so A rounds run with no probe installed at all.
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { freePort } = require('./postgres');
+
+const CLI = path.join(__dirname, '..', '..', 'packages', 'collector', 'dist', 'cli.js');
+const TICK_S = 0.01; // USER_HZ is 100 on Linux
+
+/** utime+stime of a live process, seconds */
+function cpuSeconds(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_S;
+}
+
+/** cutime+cstime: CPU of the children this process has reaped, seconds */
+function reapedChildrenCpuSeconds(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * TICK_S;
+}
+
+function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function getStatus(adminPort) {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/status`);
+  if (!res.ok) throw new Error(`collector status: HTTP ${res.status}`);
+  return res.json();
+}
+
+/**
+ * mode 'otlp': exports to `endpoint` (the bench's sink); mode 'embedded':
+ * embedded store in a fresh directory. Resolves once every probe is attached.
+ */
+async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [] }) {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the collector first (npx tsc -b at the repo root)`);
+  const adminPort = await freePort();
+  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-store-'));
+  const args = [...nodeArgs, CLI, 'run', '--port', String(pgPort), '--admin-port', String(adminPort), ...extraArgs];
+  const env = { ...process.env };
+  delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (mode === 'otlp') {
+    env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
+  } else {
+    args.push('--store-dir', storeDir, '--otlp-port', String(await freePort()), '--ui-port', String(await freePort()));
+  }
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`collector exited (${child.exitCode}) while starting:\n${log}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`collector did not attach within 30 s:\n${log}`);
+    }
+    const st = await getStatus(adminPort).catch(() => null);
+    const cluster = st?.clusters.find((c) => c.port === pgPort);
+    if (cluster?.error) throw new Error(`collector could not attach: ${cluster.error}`);
+    if (cluster?.probeSet && st.binaries.length > 0 && st.binaries.every((b) => b.attached.length > 0)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid,
+    mode,
+    status: () => getStatus(adminPort),
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        const t = setTimeout(() => child.kill('SIGKILL'), 15000);
+        await exited;
+        clearTimeout(t);
+      }
+      fs.rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { startCollector, cpuSeconds, reapedChildrenCpuSeconds, rssKiB };

@@ -1,0 +1,243 @@
+// Overhead of pgferret-collector on PostgreSQL: pgbench A/B rounds, A with no
+// collector process at all (no probe installed), B with the collector
+// attached and every statement carrying a sampled traceparent. Arms are
+// interleaved round by round and medians reported. A second phase runs the
+// collector under continuous load and samples its RSS.
+//   node bench/overhead [--rounds 6] [--seconds 20] [--workloads select,tpcb]
+//                       [--arms detached,unsampled,otlp,embedded] [--scale 10]
+//                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startCluster } = require('./postgres');
+const { startCollector, cpuSeconds, reapedChildrenCpuSeconds, rssKiB } = require('./collector');
+const { startSink } = require('./sink');
+const { WORKLOADS, PREPARE_SQL, runPgbench, writeScripts } = require('./pgbench');
+const { summarise, formatAb, formatRss } = require('./report');
+
+// detached: no collector process. unsampled: attached, every traceparent has
+// flags 00, so probes fire but nothing is recorded. otlp / embedded: attached,
+// every statement traced and exported to the bench's sink / the embedded store.
+const ARMS = ['detached', 'unsampled', 'otlp', 'embedded'];
+
+function parseArgs(argv) {
+  const o = { rounds: 6, seconds: 20, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
+  const num = (name, v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
+    return n;
+  };
+  for (let i = 2; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if (v === undefined) throw new Error(`${k} needs a value (see the header of bench/overhead/index.js)`);
+    switch (k) {
+      case '--rounds': o.rounds = num('rounds', v); break;
+      case '--seconds': o.seconds = num('seconds', v); break;
+      case '--scale': o.scale = num('scale', v); break;
+      case '--clients': o.clients = num('clients', v); break;
+      case '--threads': o.threads = num('threads', v); break;
+      case '--rss-minutes': o.rssMinutes = num('rss-minutes', v); break;
+      case '--rss-interval': o.rssInterval = num('rss-interval', v); break;
+      case '--out': o.out = v; break;
+      case '--workloads':
+        o.workloads = v.split(',');
+        for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}': use ${Object.keys(WORKLOADS).join(', ')}`);
+        break;
+      case '--arms':
+        o.arms = v.split(',');
+        for (const a of o.arms) if (!ARMS.includes(a)) throw new Error(`unknown arm '${a}': use ${ARMS.join(', ')}`);
+        if (!o.arms.includes('detached')) throw new Error('--arms must include detached: it is the baseline');
+        break;
+      default: throw new Error(`unknown option ${k}: see the header of bench/overhead/index.js`);
+    }
+  }
+  return o;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (m) => process.stderr.write(`[overhead] ${m}\n`);
+
+function children(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** each statement in its own -c: VACUUM cannot run in a transaction block */
+function psql(cluster, statements) {
+  const r = spawnSync(path.join(cluster.bin, 'psql'), [...cluster.connArgs, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...statements.flatMap((s) => ['-c', s]), 'postgres'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+}
+
+/** Waits until the collector has handled and exported what the round produced. */
+async function drained(col, timeoutMs = 20000) {
+  const t0 = Date.now();
+  let last = -1;
+  for (;;) {
+    const st = await col.status();
+    if (st.ringBuffer.records === last && st.export.queued === 0) return { status: st, ms: Date.now() - t0 };
+    if (Date.now() - t0 > timeoutMs) return { status: st, ms: Date.now() - t0 };
+    last = st.ringBuffer.records;
+    await sleep(250);
+  }
+}
+
+async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
+  const scriptFile = scripts[workload][arm === 'unsampled' ? 'unsampled' : 'sampled'];
+  psql(cluster, PREPARE_SQL);
+  const col = arm === 'detached' ? null : await startCollector({ mode: arm === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
+  try {
+    const baseChildren = children(cluster.pid);
+    const pm0 = reapedChildrenCpuSeconds(cluster.pid);
+    const col0 = col ? cpuSeconds(col.pid) : 0;
+    const me0 = process.cpuUsage();
+    const sink0 = { ...sink.stats };
+    const rss = [];
+    const sampler = col ? setInterval(() => rss.push(rssKiB(col.pid)), 1000) : null;
+    const t0 = process.hrtime.bigint();
+    const pg = await runPgbench({ cluster, workload, seconds: o.seconds, clients: o.clients, threads: o.threads, workDir, scriptFile });
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    // backends exit when pgbench disconnects; the postmaster adds their CPU once reaped
+    for (let i = 0; i < 40 && children(cluster.pid) > baseChildren; i++) await sleep(50);
+    const backendCpu = reapedChildrenCpuSeconds(cluster.pid) - pm0;
+    const r = { arm, workload, ...pg, wallSeconds: wall, backendCpuSeconds: backendCpu };
+    if (col) {
+      const colCpuLoad = cpuSeconds(col.pid) - col0;
+      const { status, ms } = await drained(col);
+      clearInterval(sampler);
+      rss.push(rssKiB(col.pid));
+      const me = process.cpuUsage(me0);
+      Object.assign(r, {
+        collectorCpuSeconds: cpuSeconds(col.pid) - col0,
+        collectorCpuDuringLoadSeconds: colCpuLoad,
+        drainMs: ms,
+        rssMaxKiB: Math.max(...rss),
+        rssEndKiB: rss[rss.length - 1],
+        kernel: status.kernel,
+        ringRecords: status.ringBuffer.records,
+        ringBytes: status.ringBuffer.bytes,
+        statements: status.statements,
+        export: status.export,
+        decodeInvalid: status.decode.invalid,
+        orphanMarks: status.orphanMarks,
+        sinkBytes: sink.stats.bytes - sink0.bytes,
+        benchProcessCpuSeconds: (me.user + me.system) / 1e6,
+      });
+    }
+    return r;
+  } finally {
+    await col?.stop();
+  }
+}
+
+/**
+ * Probe hits per statement, counted where nothing is dropped: a rate-limited
+ * traced run, in which every hit on a traced statement emits one record.
+ */
+async function census({ cluster, sink, o, workDir, scripts }) {
+  const out = {};
+  for (const workload of o.workloads) {
+    psql(cluster, PREPARE_SQL);
+    const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
+    try {
+      const pg = await runPgbench({ cluster, workload, seconds: 5, rate: 200, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload].sampled });
+      const { status } = await drained(col);
+      const stmts = pg.transactions * WORKLOADS[workload].statementsPerTxn;
+      out[workload] = {
+        statements: stmts, records: status.ringBuffer.records, kernelDropped: status.kernel.dropped,
+        traced: status.kernel.traced, assembled: status.statements, spans: status.export.exported,
+        hitsPerStmt: status.ringBuffer.records / stmts, spansPerStmt: status.export.exported / stmts,
+      };
+      log(`${workload} census: ${out[workload].hitsPerStmt.toFixed(2)} probe hits (records) and ${out[workload].spansPerStmt.toFixed(2)} spans per statement, ${status.kernel.dropped} dropped`);
+    } finally {
+      await col.stop();
+    }
+  }
+  return out;
+}
+
+async function abPhase({ cluster, sink, o, workDir }) {
+  const scripts = writeScripts(workDir);
+  const results = [];
+  for (const workload of o.workloads) {
+    // an unmeasured detached run first: caches, and the first round is not a cold one
+    log(`${workload}: warm-up ${Math.max(5, o.seconds / 2)} s`);
+    psql(cluster, PREPARE_SQL);
+    await runPgbench({ cluster, workload, seconds: Math.max(5, Math.round(o.seconds / 2)), clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload].sampled });
+    for (let i = 0; i < o.rounds; i++) {
+      // rotate the order so no arm always runs first or last in a round
+      const order = o.arms.map((_, k) => o.arms[(k + i) % o.arms.length]);
+      for (const arm of order) {
+        const r = await round({ cluster, sink, arm, workload, o, scripts, workDir });
+        r.round = i;
+        results.push(r);
+        log(`${workload} round ${i + 1}/${o.rounds} ${arm}: ${r.tps.toFixed(0)} tps, p99 ${r.p99ms.toFixed(3)} ms` +
+          (r.collectorCpuSeconds !== undefined ? `, collector ${(100 * r.collectorCpuSeconds / o.seconds).toFixed(0)} % CPU, ${(r.rssMaxKiB / 1024).toFixed(0)} MiB, ${((r.ringRecords + r.kernel.dropped) / (r.transactions * WORKLOADS[workload].statementsPerTxn)).toFixed(2)} hits/stmt, ${(100 * r.kernel.dropped / Math.max(1, r.ringRecords + r.kernel.dropped)).toFixed(0)} % dropped in kernel` : ''));
+      }
+    }
+  }
+  return results;
+}
+
+async function rssPhase({ cluster, sink, o, workDir }) {
+  const scripts = writeScripts(workDir);
+  psql(cluster, PREPARE_SQL);
+  const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
+  const samples = [{ t: 0, rssKiB: rssKiB(col.pid), cpuSeconds: cpuSeconds(col.pid) }];
+  const t0 = Date.now();
+  const sampler = setInterval(() => {
+    samples.push({ t: (Date.now() - t0) / 1000, rssKiB: rssKiB(col.pid), cpuSeconds: cpuSeconds(col.pid) });
+    const s = samples[samples.length - 1];
+    log(`rss t=${s.t.toFixed(0)} s: ${(s.rssKiB / 1024).toFixed(1)} MiB`);
+  }, o.rssInterval * 1000);
+  try {
+    const pg = await runPgbench({ cluster, workload: 'select', seconds: Math.round(o.rssMinutes * 60), clients: o.clients, threads: o.threads, workDir, scriptFile: scripts.select.sampled });
+    clearInterval(sampler);
+    const { status } = await drained(col);
+    return { minutes: o.rssMinutes, intervalSeconds: o.rssInterval, pgbench: pg, samples, kernel: status.kernel, export: status.export, statements: status.statements };
+  } finally {
+    clearInterval(sampler);
+    await col.stop();
+  }
+}
+
+async function main() {
+  const o = parseArgs(process.argv);
+  if (process.getuid() !== 0) throw new Error('the overhead bench loads eBPF through the collector: run it as root');
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-overhead-'));
+  fs.chmodSync(workDir, 0o755);
+  // fsync off: this VM's disk would otherwise dominate TPC-B; the rest keeps the data in memory and checkpoints out of rounds
+  const settings = { fsync: 'off', shared_buffers: '256MB', max_wal_size: '4GB' };
+  const cluster = await startCluster({ settings, scale: o.scale, log });
+  const sink = await startSink();
+  const meta = {
+    date: new Date().toISOString(), host: os.hostname(), kernel: os.release(), cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version,
+    postgres: spawnSync(path.join(cluster.bin, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim(),
+    settings, options: o,
+  };
+  try {
+    const out = { meta, census: null, ab: [], rss: null };
+    if (o.rounds > 0) {
+      out.census = await census({ cluster, sink, o, workDir, scripts: writeScripts(workDir) });
+      out.ab = await abPhase({ cluster, sink, o, workDir });
+    }
+    if (o.rssMinutes > 0) out.rss = await rssPhase({ cluster, sink, o, workDir });
+    if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
+    if (out.ab.length) process.stdout.write(formatAb(summarise(out.ab, WORKLOADS, out.census), meta, out.census));
+    if (out.rss) process.stdout.write(formatRss(out.rss));
+  } finally {
+    await sink.close();
+    await cluster.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`overhead bench failed: ${e.stack || e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+// Medians, ratios and derived per-statement costs of the A/B rounds, as
+// Markdown for BENCHMARKS.md.
+'use strict';
+
+function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function summarise(results, workloads, census) {
+  const out = {};
+  for (const w of [...new Set(results.map((r) => r.workload))]) {
+    const stmtsPerTxn = workloads[w].statementsPerTxn;
+    const rows = results.filter((r) => r.workload === w);
+    const base = rows.filter((r) => r.arm === 'detached');
+    const arms = {};
+    for (const arm of [...new Set(rows.map((r) => r.arm))]) {
+      const rs = rows.filter((r) => r.arm === arm);
+      const stmts = (r) => r.transactions * stmtsPerTxn;
+      // each B round against the A round of the same index: drift cancels
+      const paired = (f) => median(rs.map((r) => {
+        const a = base.find((b) => b.round === r.round);
+        return a ? f(r) / f(a) : NaN;
+      }));
+      arms[arm] = {
+        rounds: rs.length,
+        tps: median(rs.map((r) => r.tps)),
+        p50ms: median(rs.map((r) => r.p50ms)),
+        p99ms: median(rs.map((r) => r.p99ms)),
+        tpsRatioPaired: paired((r) => r.tps),
+        p99RatioPaired: paired((r) => r.p99ms),
+        backendCpuUsPerStmt: median(rs.map((r) => (1e6 * r.backendCpuSeconds) / stmts(r))),
+        failed: rs.reduce((s, r) => s + r.failed, 0),
+      };
+      if (arm !== 'detached') {
+        Object.assign(arms[arm], {
+          collectorCpuPct: median(rs.map((r) => (100 * r.collectorCpuSeconds) / r.wallSeconds)),
+          collectorCpuUsPerStmt: median(rs.map((r) => (1e6 * r.collectorCpuSeconds) / stmts(r))),
+          rssMaxMiB: Math.max(...rs.map((r) => r.rssMaxKiB)) / 1024,
+          rssMedianMiB: median(rs.map((r) => r.rssMaxKiB)) / 1024,
+          // every probe hit on a traced statement emits a record or counts a drop
+          hitsPerStmt: median(rs.map((r) => (r.ringRecords + r.kernel.dropped) / stmts(r))),
+          recordsPerStmt: median(rs.map((r) => r.ringRecords / stmts(r))),
+          kernelDropShare: median(rs.map((r) => r.kernel.dropped / Math.max(1, r.ringRecords + r.kernel.dropped))),
+          assembledShare: median(rs.map((r) => r.statements / stmts(r))),
+          tracedShare: median(rs.map((r) => r.kernel.traced / stmts(r))),
+          spansPerStmt: median(rs.map((r) => (r.export.exported + r.export.dropped) / stmts(r))),
+          exportedShare: median(rs.map((r) => r.export.exported / Math.max(1, r.export.exported + r.export.dropped))),
+          exportedSpansPerSec: median(rs.map((r) => r.export.exported / r.wallSeconds)),
+          assembledPerSec: median(rs.map((r) => r.statements / r.wallSeconds)),
+          kernelDropped: rs.reduce((s, r) => s + r.kernel.dropped, 0),
+          exportDropped: rs.reduce((s, r) => s + r.export.dropped, 0),
+          exportFailures: rs.reduce((s, r) => s + r.export.exportFailures, 0),
+          sinkBytesPerStmt: median(rs.map((r) => r.sinkBytes / stmts(r))),
+          benchProcessCpuPct: median(rs.map((r) => (100 * r.benchProcessCpuSeconds) / r.wallSeconds)),
+          drainMs: median(rs.map((r) => r.drainMs)),
+        });
+      }
+    }
+    for (const [arm, s] of Object.entries(arms)) {
+      if (arm === 'detached') continue;
+      s.tpsRatio = s.tps / arms.detached.tps;
+      s.p99Ratio = s.p99ms / arms.detached.p99ms;
+      // probe work runs in the backend: its extra CPU per statement, spread
+      // over the hits counted in the drop-free census
+      s.backendExtraUsPerStmt = s.backendCpuUsPerStmt - arms.detached.backendCpuUsPerStmt;
+      s.usPerHit = census?.[w] ? s.backendExtraUsPerStmt / census[w].hitsPerStmt : NaN;
+    }
+    out[w] = arms;
+  }
+  return out;
+}
+
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+function formatAb(summary, meta, census) {
+  const lines = [];
+  for (const [w, c] of Object.entries(census || {})) {
+    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits and ${f(c.spansPerStmt)} spans per statement (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped)`);
+  }
+  lines.push(`Run ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, kernel ${meta.kernel}, ${meta.postgres}, node ${meta.node}`);
+  lines.push(`pgbench -c ${meta.options.clients} -j ${meta.options.threads}, ${meta.options.seconds} s rounds, ${meta.options.rounds} rounds per arm, scale ${meta.options.scale}`, '');
+  lines.push('| workload | arm | rounds | TPS (median) | TPS ratio (paired) | p99 ms | p99 ratio (paired) | backend CPU µs/stmt | collector CPU % of a core | collector µs/stmt | collector RSS max MiB | records+drops per stmt | ring drops | µs per hit | spans/stmt exported |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [w, arms] of Object.entries(summary)) {
+    for (const [arm, s] of Object.entries(arms)) {
+      const b = arm !== 'detached';
+      lines.push(`| ${w} | ${arm} | ${s.rounds} | ${f(s.tps, 0)} | ${b ? `${f(s.tpsRatio, 3)} (${f(s.tpsRatioPaired, 3)})` : '1'} | ${f(s.p99ms, 3)} | ${b ? `${f(s.p99Ratio, 3)} (${f(s.p99RatioPaired, 3)})` : '1'} | ${f(s.backendCpuUsPerStmt, 1)} | ${b ? f(s.collectorCpuPct, 0) : '—'} | ${b ? f(s.collectorCpuUsPerStmt, 1) : '—'} | ${b ? f(s.rssMaxMiB, 0) : '—'} | ${b ? f(s.hitsPerStmt, 2) : '—'} | ${b ? `${f(100 * s.kernelDropShare, 0)} %` : '—'} | ${b ? f(s.usPerHit, 2) : '—'} | ${b ? `${f(s.spansPerStmt * s.exportedShare, 2)} of ${f(s.spansPerStmt, 2)}` : '—'} |`);
+    }
+  }
+  lines.push('', '```json', JSON.stringify(summary, (k, v) => (typeof v === 'number' ? Number(v.toPrecision(5)) : v), 1), '```', '');
+  return `${lines.join('\n')}\n`;
+}
+
+function formatRss(rss) {
+  const kib = rss.samples.map((s) => s.rssKiB);
+  const loaded = rss.samples.filter((s) => s.t > 0);
+  const mib = (k) => (k / 1024).toFixed(1);
+  const half = loaded.slice(Math.floor(loaded.length / 2));
+  return [
+    `RSS run: ${rss.minutes} min of traced pgbench select (${rss.pgbench.tps.toFixed(0)} tps, ${rss.statements} statements assembled), sampled every ${rss.intervalSeconds} s`,
+    `attached idle ${mib(kib[0])} MiB; first loaded sample ${mib(loaded[0]?.rssKiB ?? NaN)} MiB; end ${mib(kib[kib.length - 1])} MiB; max ${mib(Math.max(...kib))} MiB; ` +
+      `second half min–max ${mib(Math.min(...half.map((s) => s.rssKiB)))}–${mib(Math.max(...half.map((s) => s.rssKiB)))} MiB`,
+    `kernel drops ${rss.kernel.dropped}, export dropped ${rss.export.dropped}, export failures ${rss.export.exportFailures}`,
+    `samples (s: MiB): ${rss.samples.map((s) => `${s.t.toFixed(0)}: ${mib(s.rssKiB)}`).join(', ')}`,
+    '',
+  ].join('\n');
+}
+
+module.exports = { summarise, formatAb, formatRss, median };
