@@ -1,0 +1,118 @@
+// Embedded mode: the collector as its own trace backend. One call starts the
+// OTLP/HTTP receiver, the on-disk store and the web UI.
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { StoreSpanExporter } from './exporter';
+import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from './listen';
+import { DEFAULT_MAX_BODY_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
+import { type StoreStats, TraceStore } from './store';
+import { createUiHandler } from './ui-server';
+
+export { StoreSpanExporter } from './exporter';
+export { TraceStore, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPANS } from './store';
+export type { StoreStats, TraceDetail, TraceList, TraceListQuery, TraceSummary, StoredSpan } from './store';
+export { isPostgresServerSpan } from './span-record';
+
+export const DEFAULT_OTLP_PORT = 4318;
+export const DEFAULT_UI_PORT = 4320;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DATA_DIR = path.join(os.homedir(), '.pgferret');
+
+export interface EmbeddedOptions {
+  /** Where the trace database lives (created if missing). */
+  dataDir: string;
+  otlpHost?: string;
+  otlpPort?: number;
+  uiHost?: string;
+  uiPort?: number;
+  maxSpans?: number;
+  maxBytes?: number;
+  /** Largest accepted OTLP request body, after gunzip. */
+  maxBodyBytes?: number;
+  /** Needed to listen on anything but loopback; a warning is logged when used. */
+  allowNonLoopback?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface EmbeddedStats {
+  otlp: ReceiverCounters;
+  store: StoreStats;
+}
+
+export interface Embedded {
+  store: TraceStore;
+  exporter: StoreSpanExporter;
+  /** Base URL of the OTLP receiver; traces go to `${otlpUrl}/v1/traces`. */
+  otlpUrl: string;
+  uiUrl: string;
+  stats(): EmbeddedStats;
+  close(): Promise<void>;
+}
+
+export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
+  const log = opts.log ?? ((msg: string) => console.error(msg));
+  const allowNonLoopback = opts.allowNonLoopback ?? false;
+  const otlp = {
+    what: 'OTLP receiver',
+    host: opts.otlpHost ?? DEFAULT_HOST,
+    port: opts.otlpPort ?? DEFAULT_OTLP_PORT,
+    hostOption: '--otlp-host',
+    portOption: '--otlp-port',
+    allowNonLoopback,
+    log,
+  };
+  const ui = {
+    what: 'web UI',
+    host: opts.uiHost ?? DEFAULT_HOST,
+    port: opts.uiPort ?? DEFAULT_UI_PORT,
+    hostOption: '--ui-host',
+    portOption: '--ui-port',
+    allowNonLoopback,
+    log,
+  };
+  checkHost(otlp);
+  checkHost(ui);
+
+  const store = TraceStore.open({ dataDir: opts.dataDir, maxSpans: opts.maxSpans, maxBytes: opts.maxBytes });
+  const exporter = new StoreSpanExporter(store);
+  const counters: ReceiverCounters = {
+    requests: 0,
+    spansAccepted: 0,
+    spansDuplicate: 0,
+    spansRejected: 0,
+    requestsRejected: 0,
+  };
+  const otlpServer = http.createServer(
+    createOtlpHandler(store, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, log }, counters),
+  );
+  const uiServer = http.createServer(createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host) }));
+
+  let otlpPort: number;
+  let uiPort: number;
+  try {
+    otlpPort = await listen(otlpServer, otlp);
+    uiPort = await listen(uiServer, ui);
+  } catch (err) {
+    await closeServer(otlpServer);
+    store.close();
+    throw err;
+  }
+
+  let closed: Promise<void> | null = null;
+  return {
+    store,
+    exporter,
+    otlpUrl: formatUrl(otlp.host, otlpPort),
+    uiUrl: formatUrl(ui.host, uiPort),
+    stats: () => ({ otlp: { ...counters }, store: store.stats() }),
+    close() {
+      closed ??= (async () => {
+        await exporter.shutdown();
+        await Promise.all([closeServer(otlpServer), closeServer(uiServer)]);
+        store.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,305 @@
+// Decodes OTLP ExportTraceServiceRequest bodies (protobuf and JSON) into
+// SpanRecords. Protobuf goes through protobufjs with the vendored OTLP
+// definitions: @opentelemetry/otlp-transformer only ships an encoder for
+// requests (its reader handles responses), so it cannot decode what we receive.
+import protobuf from 'protobufjs';
+import { otlpDescriptor } from './otlp-descriptor';
+import type {
+  AttributeValue,
+  Attributes,
+  SpanEventRecord,
+  SpanLinkRecord,
+  SpanRecord,
+} from './span-record';
+
+/** The body is not a valid ExportTraceServiceRequest: answered with 400. */
+export class OtlpDecodeError extends Error {}
+
+export interface DecodeResult {
+  spans: SpanRecord[];
+  /** Spans dropped because their ids were missing or malformed. */
+  rejected: number;
+  rejectReason?: string;
+}
+
+const root = protobuf.Root.fromJSON(otlpDescriptor);
+const RequestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+export const ResponseType = root.lookupType(
+  'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
+);
+export const StatusType = root.lookupType('google.rpc.Status');
+
+const UNKNOWN_SERVICE = 'unknown_service';
+
+// ---- protobuf ---------------------------------------------------------------
+
+interface LongLike {
+  low: number;
+  high: number;
+  toNumber(): number;
+  toString(): string;
+}
+
+type PbAnyValue = {
+  value?: string;
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: number | LongLike;
+  doubleValue?: number;
+  bytesValue?: Uint8Array;
+  arrayValue?: { values?: PbAnyValue[] };
+  kvlistValue?: { values?: PbKeyValue[] };
+};
+type PbKeyValue = { key?: string; value?: PbAnyValue };
+
+function pbUint64(v: number | LongLike | undefined): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+}
+
+function pbInt64(v: number | LongLike): number | string {
+  if (typeof v === 'number') return v;
+  const n = v.toNumber();
+  return Number.isSafeInteger(n) ? n : v.toString();
+}
+
+function pbAnyValue(v: PbAnyValue | undefined): AttributeValue {
+  if (!v) return null;
+  switch (v.value) {
+    case 'stringValue':
+      return v.stringValue ?? '';
+    case 'boolValue':
+      return v.boolValue ?? false;
+    case 'intValue':
+      return pbInt64(v.intValue ?? 0);
+    case 'doubleValue':
+      return v.doubleValue ?? 0;
+    case 'bytesValue':
+      return Buffer.from(v.bytesValue ?? []).toString('base64');
+    case 'arrayValue':
+      return (v.arrayValue?.values ?? []).map(pbAnyValue);
+    case 'kvlistValue':
+      return pbAttributes(v.kvlistValue?.values);
+    default:
+      return null;
+  }
+}
+
+function pbAttributes(kvs: PbKeyValue[] | undefined): Attributes {
+  const out: Attributes = {};
+  if (kvs) for (const kv of kvs) if (kv.key) out[kv.key] = pbAnyValue(kv.value);
+  return out;
+}
+
+function pbId(bytes: Uint8Array | undefined, length: number): string | null {
+  if (!bytes || bytes.length !== length) return null;
+  let zero = true;
+  for (const b of bytes) if (b !== 0) zero = false;
+  return zero ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+}
+
+export function decodeProtobufRequest(body: Uint8Array): DecodeResult {
+  let msg: any;
+  try {
+    msg = RequestType.decode(body);
+  } catch (err) {
+    throw new OtlpDecodeError(`not a protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
+  }
+  const result: DecodeResult = { spans: [], rejected: 0 };
+  for (const rs of msg.resourceSpans ?? []) {
+    const resource = pbAttributes(rs.resource?.attributes);
+    const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : UNKNOWN_SERVICE;
+    for (const ss of rs.scopeSpans ?? []) {
+      const scope: string = ss.scope?.name ?? '';
+      for (const s of ss.spans ?? []) {
+        const traceId = pbId(s.traceId, 16);
+        const spanId = pbId(s.spanId, 8);
+        const parentBytes: Uint8Array | undefined = s.parentSpanId;
+        const parentSpanId = parentBytes && parentBytes.length > 0 ? pbId(parentBytes, 8) : null;
+        if (!traceId || !spanId || (parentBytes && parentBytes.length > 0 && !parentSpanId)) {
+          reject(result, 'span with a missing or malformed trace_id/span_id/parent_span_id');
+          continue;
+        }
+        const startNs = pbUint64(s.startTimeUnixNano);
+        const endNs = pbUint64(s.endTimeUnixNano);
+        result.spans.push({
+          traceId,
+          spanId,
+          parentSpanId,
+          name: s.name ?? '',
+          kind: s.kind ?? 0,
+          service,
+          scope,
+          startNs,
+          endNs: endNs < startNs ? startNs : endNs,
+          statusCode: s.status?.code ?? 0,
+          statusMessage: s.status?.message ?? '',
+          attributes: pbAttributes(s.attributes),
+          resource,
+          events: (s.events ?? []).map(
+            (e: any): SpanEventRecord => ({
+              timeNs: pbUint64(e.timeUnixNano).toString(),
+              name: e.name ?? '',
+              attributes: pbAttributes(e.attributes),
+            }),
+          ),
+          links: (s.links ?? []).flatMap((l: any): SpanLinkRecord[] => {
+            const lt = pbId(l.traceId, 16);
+            const ls = pbId(l.spanId, 8);
+            return lt && ls ? [{ traceId: lt, spanId: ls, attributes: pbAttributes(l.attributes) }] : [];
+          }),
+        });
+      }
+    }
+  }
+  return result;
+}
+
+// ---- JSON -------------------------------------------------------------------
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+/**
+ * OTLP/JSON ids are hex strings; some SDKs send the protobuf-JSON default
+ * (base64) instead. The two can be told apart by length.
+ */
+function jsonId(v: unknown, bytes: number): string | null {
+  if (typeof v !== 'string') return null;
+  let hex: string | null = null;
+  if (v.length === bytes * 2 && HEX.test(v)) hex = v.toLowerCase();
+  else if (v.length === Math.ceil(bytes / 3) * 4 || v.length === Math.ceil((bytes * 4) / 3)) {
+    const buf = Buffer.from(v, 'base64');
+    if (buf.length === bytes) hex = buf.toString('hex');
+  }
+  return hex && !/^0+$/.test(hex) ? hex : null;
+}
+
+function jsonUint64(v: unknown): bigint {
+  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v));
+  return 0n;
+}
+
+function jsonInt(v: unknown, fallback = 0): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : fallback;
+}
+
+const SPAN_KINDS: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_CODES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+function jsonEnum(v: unknown, names: Record<string, number>): number {
+  if (typeof v === 'string' && v in names) return names[v];
+  return jsonInt(v);
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function jsonArray(v: unknown, what: string): any[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new OtlpDecodeError(`${what} must be an array`);
+  return v;
+}
+
+function jsonAnyValue(v: unknown): AttributeValue {
+  if (!isObject(v)) return null;
+  if ('stringValue' in v) return String(v.stringValue);
+  if ('boolValue' in v) return v.boolValue === true || v.boolValue === 'true';
+  if ('intValue' in v) {
+    const n = Number(v.intValue);
+    return Number.isSafeInteger(n) ? n : String(v.intValue);
+  }
+  if ('doubleValue' in v) return jsonInt(v.doubleValue);
+  if ('bytesValue' in v) return String(v.bytesValue);
+  if ('arrayValue' in v) return jsonArray(v.arrayValue?.values, 'arrayValue.values').map(jsonAnyValue);
+  if ('kvlistValue' in v) return jsonAttributes(v.kvlistValue?.values);
+  return null;
+}
+
+function jsonAttributes(kvs: unknown): Attributes {
+  const out: Attributes = {};
+  for (const kv of jsonArray(kvs, 'attributes')) {
+    if (isObject(kv) && typeof kv.key === 'string' && kv.key !== '') out[kv.key] = jsonAnyValue(kv.value);
+  }
+  return out;
+}
+
+function reject(result: DecodeResult, reason: string): void {
+  result.rejected++;
+  result.rejectReason ??= reason;
+}
+
+/** Accepts the raw body, or an already parsed object (the in-process exporter). */
+export function decodeJsonRequest(body: Uint8Array | string | unknown): DecodeResult {
+  let msg: unknown = body;
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    try {
+      msg = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    } catch (err) {
+      throw new OtlpDecodeError(`not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (!isObject(msg)) throw new OtlpDecodeError('an ExportTraceServiceRequest must be a JSON object');
+  const result: DecodeResult = { spans: [], rejected: 0 };
+  for (const rs of jsonArray(msg.resourceSpans ?? msg.resource_spans, 'resourceSpans')) {
+    if (!isObject(rs)) throw new OtlpDecodeError('resourceSpans entries must be objects');
+    const resource = jsonAttributes(isObject(rs.resource) ? rs.resource.attributes : undefined);
+    const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : UNKNOWN_SERVICE;
+    for (const ss of jsonArray(rs.scopeSpans ?? rs.scope_spans, 'scopeSpans')) {
+      if (!isObject(ss)) throw new OtlpDecodeError('scopeSpans entries must be objects');
+      const scope = isObject(ss.scope) && typeof ss.scope.name === 'string' ? ss.scope.name : '';
+      for (const s of jsonArray(ss.spans, 'spans')) {
+        if (!isObject(s)) throw new OtlpDecodeError('spans entries must be objects');
+        const traceId = jsonId(s.traceId ?? s.trace_id, 16);
+        const spanId = jsonId(s.spanId ?? s.span_id, 8);
+        const rawParent = s.parentSpanId ?? s.parent_span_id;
+        const parentSpanId = rawParent ? jsonId(rawParent, 8) : null;
+        if (!traceId || !spanId || (rawParent && !parentSpanId)) {
+          reject(result, 'span with a missing or malformed traceId/spanId/parentSpanId');
+          continue;
+        }
+        const startNs = jsonUint64(s.startTimeUnixNano ?? s.start_time_unix_nano);
+        const endNs = jsonUint64(s.endTimeUnixNano ?? s.end_time_unix_nano);
+        const status = isObject(s.status) ? s.status : {};
+        result.spans.push({
+          traceId,
+          spanId,
+          parentSpanId,
+          name: typeof s.name === 'string' ? s.name : '',
+          kind: jsonEnum(s.kind, SPAN_KINDS),
+          service,
+          scope,
+          startNs,
+          endNs: endNs < startNs ? startNs : endNs,
+          statusCode: jsonEnum(status.code, STATUS_CODES),
+          statusMessage: typeof status.message === 'string' ? status.message : '',
+          attributes: jsonAttributes(s.attributes),
+          resource,
+          events: jsonArray(s.events, 'events').filter(isObject).map((e) => ({
+            timeNs: jsonUint64(e.timeUnixNano ?? e.time_unix_nano).toString(),
+            name: typeof e.name === 'string' ? e.name : '',
+            attributes: jsonAttributes(e.attributes),
+          })),
+          links: jsonArray(s.links, 'links')
+            .filter(isObject)
+            .flatMap((l): SpanLinkRecord[] => {
+              const lt = jsonId(l.traceId ?? l.trace_id, 16);
+              const ls = jsonId(l.spanId ?? l.span_id, 8);
+              return lt && ls ? [{ traceId: lt, spanId: ls, attributes: jsonAttributes(l.attributes) }] : [];
+            }),
+        });
+      }
+    }
+  }
+  return result;
+}

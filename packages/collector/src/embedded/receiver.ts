@@ -1,0 +1,192 @@
+// OTLP/HTTP trace receiver (https://opentelemetry.io/docs/specs/otlp/#otlphttp):
+// POST /v1/traces with a protobuf or JSON ExportTraceServiceRequest, optionally
+// gzip-compressed. Every batch is committed to the store before the 200.
+import http from 'node:http';
+import zlib from 'node:zlib';
+import {
+  type DecodeResult,
+  OtlpDecodeError,
+  ResponseType,
+  StatusType,
+  decodeJsonRequest,
+  decodeProtobufRequest,
+} from './otlp-decode';
+import type { TraceStore } from './store';
+
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+export const TRACES_PATH = '/v1/traces';
+
+type Encoding = 'protobuf' | 'json';
+
+export interface ReceiverCounters {
+  requests: number;
+  spansAccepted: number;
+  spansDuplicate: number;
+  spansRejected: number;
+  requestsRejected: number;
+}
+
+// google.rpc.Code values used in error bodies.
+const RPC_INVALID_ARGUMENT = 3;
+const RPC_RESOURCE_EXHAUSTED = 8;
+const RPC_UNAVAILABLE = 14;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function mediaType(req: http.IncomingMessage): Encoding | null {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/x-protobuf') return 'protobuf';
+  if (type === 'application/json') return 'json';
+  return null;
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > max) {
+      reject(tooLarge(max));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > max) {
+        failed = true;
+        chunks.length = 0;
+        reject(tooLarge(max));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(chunks, size)));
+    req.on('error', (err) => failed || reject(err));
+  });
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(
+    413,
+    `request body larger than the receiver's limit of ${max} bytes: send smaller batches ` +
+      '(e.g. lower maxExportBatchSize of the BatchSpanProcessor) or raise the collector\'s maxBodyBytes',
+  );
+}
+
+function decompress(body: Buffer, req: http.IncomingMessage, max: number): Buffer {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return body;
+  if (encoding !== 'gzip') {
+    throw new HttpError(415, `unsupported Content-Encoding "${encoding}": send gzip or uncompressed bodies`);
+  }
+  try {
+    return zlib.gunzipSync(body, { maxOutputLength: max });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(max);
+    throw new HttpError(400, `Content-Encoding is gzip but the body does not gunzip: ${(err as Error).message}`);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: Uint8Array | string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendError(res: http.ServerResponse, encoding: Encoding | null, status: number, message: string): void {
+  const code = status === 413 ? RPC_RESOURCE_EXHAUSTED : status >= 500 ? RPC_UNAVAILABLE : RPC_INVALID_ARGUMENT;
+  if (status === 413) res.setHeader('Connection', 'close');
+  if (encoding === 'protobuf') {
+    send(res, status, 'application/x-protobuf', StatusType.encode({ code, message }).finish());
+  } else {
+    send(res, status, 'application/json', JSON.stringify({ code, message }));
+  }
+}
+
+function sendSuccess(res: http.ServerResponse, encoding: Encoding, decoded: DecodeResult): void {
+  const partialSuccess =
+    decoded.rejected > 0 ? { rejectedSpans: decoded.rejected, errorMessage: decoded.rejectReason ?? '' } : undefined;
+  if (encoding === 'protobuf') {
+    send(res, 200, 'application/x-protobuf', ResponseType.encode(partialSuccess ? { partialSuccess } : {}).finish());
+  } else {
+    send(res, 200, 'application/json', JSON.stringify(partialSuccess ? { partialSuccess } : {}));
+  }
+}
+
+export function createOtlpHandler(
+  store: TraceStore,
+  opts: { maxBodyBytes: number; log: (msg: string) => void },
+  counters: ReceiverCounters,
+): http.RequestListener {
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const pathname = url.split('?')[0];
+    if (pathname !== TRACES_PATH) {
+      send(res, 404, 'text/plain', `not found: this receiver accepts OTLP traces at POST ${TRACES_PATH}\n`);
+      req.resume();
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      send(res, 405, 'text/plain', `method ${req.method} not allowed: send OTLP traces with POST ${TRACES_PATH}\n`);
+      req.resume();
+      return;
+    }
+    counters.requests++;
+    const encoding = mediaType(req);
+    if (!encoding) {
+      counters.requestsRejected++;
+      sendError(
+        res,
+        null,
+        415,
+        `unsupported Content-Type "${req.headers['content-type'] ?? ''}": ` +
+          'send application/x-protobuf or application/json (OTLP/HTTP)',
+      );
+      req.resume();
+      return;
+    }
+    readBody(req, opts.maxBodyBytes)
+      .then((raw) => {
+        const body = decompress(raw, req, opts.maxBodyBytes);
+        let decoded: DecodeResult;
+        try {
+          decoded = encoding === 'protobuf' ? decodeProtobufRequest(body) : decodeJsonRequest(body);
+        } catch (err) {
+          if (err instanceof OtlpDecodeError) throw new HttpError(400, `malformed OTLP ${encoding} request: ${err.message}`);
+          throw err;
+        }
+        let result;
+        try {
+          result = store.ingest(decoded.spans);
+        } catch (err) {
+          opts.log(`error: could not store ${decoded.spans.length} spans: ${(err as Error).message}`);
+          throw new HttpError(
+            503,
+            `the collector could not store the spans (${(err as Error).message}); the exporter may retry`,
+          );
+        }
+        counters.spansAccepted += result.accepted;
+        counters.spansDuplicate += result.duplicates;
+        counters.spansRejected += decoded.rejected;
+        sendSuccess(res, encoding, decoded);
+      })
+      .catch((err: unknown) => {
+        counters.requestsRejected++;
+        if (err instanceof HttpError) {
+          sendError(res, encoding, err.status, err.message);
+          if (err.status === 413) req.resume();
+        } else {
+          // The client went away mid-body: nothing to answer.
+          res.destroy();
+        }
+      });
+  };
+}

@@ -1,0 +1,538 @@
+// The embedded trace store.
+//
+// Why better-sqlite3: it is embedded (no server to run), on disk, transactional
+// (a batch is committed before the receiver answers 200, so nothing
+// acknowledged is lost), synchronous (no callback interleaving between the
+// span rows and the per-trace summary that is updated with them), runs SQLite
+// in WAL mode (readers of the UI do not block ingest), and is widely used and
+// well maintained.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  type Attributes,
+  type SpanRecord,
+  STATUS_CODE_ERROR,
+  httpRoute,
+  isPostgresServerSpan,
+  queryText,
+} from './span-record';
+
+export const DEFAULT_MAX_SPANS = 1_000_000;
+export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+const SCHEMA_VERSION = 1;
+const SEARCH_TEXT_MAX = 16 * 1024;
+/** Rough per-row cost of ids, times and integers, added to the text lengths. */
+const SPAN_ROW_OVERHEAD = 120;
+
+export interface TraceStoreOptions {
+  dataDir: string;
+  /** Upper bound on stored spans; whole traces are dropped, oldest received first. */
+  maxSpans?: number;
+  /** Upper bound on stored span data (names, attributes, SQL, resources) in bytes. */
+  maxBytes?: number;
+}
+
+export interface TraceSummary {
+  traceId: string;
+  rootName: string;
+  rootService: string;
+  rootKind: number;
+  /** False while the span without a parent has not arrived (yet). */
+  hasRoot: boolean;
+  startNs: string;
+  startMs: number;
+  durationMs: number;
+  spanCount: number;
+  pgSpanCount: number;
+  errorCount: number;
+  route: string | null;
+}
+
+export interface TraceListQuery {
+  route?: string;
+  minDurationMs?: number;
+  hasPostgres?: boolean;
+  /** Substring of a span name or of the SQL text (db.query.text). */
+  q?: string;
+  limit?: number;
+  /** Page cursor: only traces that started before this (nextBefore of the previous page). */
+  before?: string;
+}
+
+export interface TraceList {
+  traces: TraceSummary[];
+  nextBefore: string | null;
+}
+
+export interface StoredSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: number;
+  service: string;
+  scope: string;
+  startNs: string;
+  endNs: string;
+  durationMs: number;
+  statusCode: number;
+  statusMessage: string;
+  isPostgres: boolean;
+  attributes: Attributes;
+  resource: Attributes;
+  events: unknown[];
+  links: unknown[];
+}
+
+export interface TraceDetail {
+  summary: TraceSummary;
+  spans: StoredSpan[];
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  evictedTraces: number;
+}
+
+export interface StoreStats {
+  traces: number;
+  spans: number;
+  bytes: number;
+  maxSpans: number;
+  maxBytes: number;
+  evictedTraces: number;
+  dbFile: string;
+}
+
+/** A traces row read with safeIntegers: every integer is a bigint. */
+interface TraceRow {
+  seq: bigint;
+  root_span_id: string;
+  root_name: string;
+  root_service: string;
+  root_kind: bigint;
+  root_is_real: bigint;
+  root_start_ns: bigint;
+  start_ns: bigint;
+  end_ns: bigint;
+  span_count: bigint;
+  pg_span_count: bigint;
+  error_count: bigint;
+  route: string | null;
+  search: string;
+  bytes: bigint;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS spans (
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT NOT NULL,
+  span_id TEXT NOT NULL,
+  parent_span_id TEXT,
+  name TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  service TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL,
+  status_code INTEGER NOT NULL,
+  status_message TEXT NOT NULL,
+  is_postgres INTEGER NOT NULL,
+  attributes TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  events TEXT NOT NULL,
+  links TEXT NOT NULL,
+  bytes INTEGER NOT NULL
+);
+-- Also dedupes spans an exporter sends twice after a retry.
+CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id, span_id);
+
+-- One row per trace, maintained on ingest so that the trace list never has to
+-- aggregate spans. seq is the order traces were first received: eviction order.
+CREATE TABLE IF NOT EXISTS traces (
+  trace_id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  root_span_id TEXT NOT NULL,
+  root_name TEXT NOT NULL,
+  root_service TEXT NOT NULL,
+  root_kind INTEGER NOT NULL,
+  root_is_real INTEGER NOT NULL,
+  root_start_ns INTEGER NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL,
+  duration_ns INTEGER NOT NULL,
+  span_count INTEGER NOT NULL,
+  pg_span_count INTEGER NOT NULL,
+  error_count INTEGER NOT NULL,
+  route TEXT,
+  search TEXT NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces(start_ns);
+CREATE INDEX IF NOT EXISTS traces_by_route ON traces(route, start_ns);
+CREATE INDEX IF NOT EXISTS traces_by_seq ON traces(seq);
+`;
+
+const TRACE_COLUMNS = `trace_id, root_name, root_service, root_kind, root_is_real,
+  CAST(start_ns AS TEXT) AS start_ns, duration_ns, span_count, pg_span_count, error_count, route`;
+
+function toSummary(r: any): TraceSummary {
+  return {
+    traceId: r.trace_id,
+    rootName: r.root_name,
+    rootService: r.root_service,
+    rootKind: r.root_kind,
+    hasRoot: r.root_is_real === 1,
+    startNs: r.start_ns,
+    startMs: Number(BigInt(r.start_ns) / 1000n) / 1000,
+    durationMs: r.duration_ns / 1e6,
+    spanCount: r.span_count,
+    pgSpanCount: r.pg_span_count,
+    errorCount: r.error_count,
+    route: r.route,
+  };
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/** Per-trace changes of one ingest batch, merged into the traces row. */
+interface TraceDelta {
+  spans: SpanRecord[];
+  bytes: number;
+}
+
+function betterRoot(candidate: SpanRecord, current: { isReal: boolean; startNs: bigint } | null): boolean {
+  if (!current) return true;
+  const real = candidate.parentSpanId === null;
+  if (real !== current.isReal) return real;
+  return candidate.startNs < current.startNs;
+}
+
+export class TraceStore {
+  readonly dbFile: string;
+  readonly maxSpans: number;
+  readonly maxBytes: number;
+  private readonly db: Database.Database;
+  private totalSpans = 0;
+  private totalBytes = 0;
+  private totalTraces = 0;
+  private nextSeq = 1;
+  private evicted = 0;
+  private readonly listStatements = new Map<string, Database.Statement>();
+  private readonly resourceJson = new WeakMap<Attributes, string>();
+  private readonly stmt: Record<string, Database.Statement>;
+
+  private constructor(opts: TraceStoreOptions) {
+    this.maxSpans = opts.maxSpans ?? DEFAULT_MAX_SPANS;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!(this.maxSpans >= 1) || !(this.maxBytes >= 1)) {
+      throw new Error(
+        `invalid trace store bounds (maxSpans=${opts.maxSpans}, maxBytes=${opts.maxBytes}): both must be positive numbers`,
+      );
+    }
+    this.dbFile = path.join(opts.dataDir, 'traces.sqlite');
+    try {
+      fs.mkdirSync(opts.dataDir, { recursive: true });
+      // Nothing else should hold the lock (see locking_mode below): fail fast.
+      this.db = new Database(this.dbFile, { timeout: 200 });
+    } catch (err) {
+      throw new Error(
+        `cannot open the trace store at ${this.dbFile}: ${(err as Error).message}. ` +
+          'Choose a writable data directory (--data-dir) or fix its permissions.',
+      );
+    }
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before we answer 200, even across a power loss.
+      this.db.pragma('synchronous = FULL');
+      // One collector per data directory: the in-memory totals and sequence
+      // would be wrong if two processes wrote the same file.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new Error(
+          `it was written by a newer pgferret-collector (schema ${version}, this one knows ${SCHEMA_VERSION}). ` +
+            'Upgrade the collector or use another --data-dir.',
+        );
+      }
+      this.db.exec(SCHEMA);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } catch (err) {
+      this.db.close();
+      const msg = (err as Error).message;
+      if (/locked|busy/i.test(msg)) {
+        throw new Error(
+          `the trace store at ${this.dbFile} is in use by another process (${msg}). ` +
+            'Stop the other pgferret-collector or give this one another --data-dir.',
+        );
+      }
+      throw new Error(`cannot use the trace store at ${this.dbFile}: ${msg}`);
+    }
+
+    this.stmt = {
+      insertSpan: this.db.prepare(`INSERT OR IGNORE INTO spans
+        (trace_id, span_id, parent_span_id, name, kind, service, scope, start_ns, end_ns,
+         status_code, status_message, is_postgres, attributes, resource, events, links, bytes)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      getTraceRow: this.db
+        .prepare(
+          `SELECT seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
+             start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes
+           FROM traces WHERE trace_id = ?`,
+        )
+        .safeIntegers(true),
+      upsertTrace: this.db.prepare(`INSERT OR REPLACE INTO traces
+        (trace_id, seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
+         start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      oldestTraces: this.db.prepare('SELECT trace_id, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
+      deleteSpans: this.db.prepare('DELETE FROM spans WHERE trace_id = ?'),
+      deleteTrace: this.db.prepare('DELETE FROM traces WHERE trace_id = ?'),
+      summary: this.db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE trace_id = ?`),
+      spansOf: this.db.prepare(`SELECT trace_id, span_id, parent_span_id, name, kind, service, scope,
+          CAST(start_ns AS TEXT) AS start_ns, CAST(end_ns AS TEXT) AS end_ns, end_ns - start_ns AS duration_ns,
+          status_code, status_message, is_postgres, attributes, resource, events, links
+        FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
+      routes: this.db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
+    };
+    this.loadTotals();
+  }
+
+  static open(opts: TraceStoreOptions): TraceStore {
+    return new TraceStore(opts);
+  }
+
+  private loadTotals(): void {
+    const t = this.db
+      .prepare(
+        'SELECT COUNT(*) AS n, COALESCE(SUM(span_count), 0) AS spans, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(MAX(seq), 0) AS seq FROM traces',
+      )
+      .get() as { n: number; spans: number; bytes: number; seq: number };
+    this.totalTraces = t.n;
+    this.totalSpans = t.spans;
+    this.totalBytes = t.bytes;
+    this.nextSeq = t.seq + 1;
+  }
+
+  /** Stores a batch in one transaction; when this returns the batch is durable. */
+  ingest(spans: SpanRecord[]): IngestResult {
+    if (spans.length === 0) return { accepted: 0, duplicates: 0, evictedTraces: 0 };
+    try {
+      return this.ingestTx(spans);
+    } catch (err) {
+      // The transaction rolled back; the in-memory totals may have moved with it.
+      this.loadTotals();
+      throw err;
+    }
+  }
+
+  private readonly ingestTx = (spans: SpanRecord[]): IngestResult =>
+    this.db.transaction((batch: SpanRecord[]) => {
+      const byTrace = new Map<string, TraceDelta>();
+      let accepted = 0;
+      for (const s of batch) {
+        const attributes = JSON.stringify(s.attributes);
+        let resource = this.resourceJson.get(s.resource);
+        if (resource === undefined) {
+          resource = JSON.stringify(s.resource);
+          this.resourceJson.set(s.resource, resource);
+        }
+        const events = JSON.stringify(s.events);
+        const links = JSON.stringify(s.links);
+        const bytes =
+          SPAN_ROW_OVERHEAD +
+          s.name.length +
+          s.service.length +
+          s.scope.length +
+          s.statusMessage.length +
+          attributes.length +
+          resource.length +
+          events.length +
+          links.length;
+        const info = this.stmt.insertSpan.run(
+          s.traceId,
+          s.spanId,
+          s.parentSpanId,
+          s.name,
+          s.kind,
+          s.service,
+          s.scope,
+          s.startNs,
+          s.endNs,
+          s.statusCode,
+          s.statusMessage,
+          isPostgresServerSpan(s) ? 1 : 0,
+          attributes,
+          resource,
+          events,
+          links,
+          bytes,
+        );
+        if (info.changes === 0) continue;
+        accepted++;
+        let d = byTrace.get(s.traceId);
+        if (!d) byTrace.set(s.traceId, (d = { spans: [], bytes: 0 }));
+        d.spans.push(s);
+        d.bytes += bytes;
+      }
+      for (const [traceId, d] of byTrace) this.mergeTrace(traceId, d);
+      const evictedTraces = this.evictIfNeeded();
+      return { accepted, duplicates: batch.length - accepted, evictedTraces };
+    })(spans);
+
+  private mergeTrace(traceId: string, d: TraceDelta): void {
+    const row = this.stmt.getTraceRow.get(traceId) as TraceRow | undefined;
+    let root = row ? { isReal: row.root_is_real === 1n, startNs: row.root_start_ns } : null;
+    let newRoot: SpanRecord | null = null;
+    let start = row ? row.start_ns : d.spans[0].startNs;
+    let end = row ? row.end_ns : d.spans[0].endNs;
+    let pg = row ? Number(row.pg_span_count) : 0;
+    let errors = row ? Number(row.error_count) : 0;
+    let route = row ? row.route : null;
+    let search = row ? row.search : '';
+    for (const s of d.spans) {
+      if (betterRoot(s, root)) {
+        root = { isReal: s.parentSpanId === null, startNs: s.startNs };
+        newRoot = s;
+      }
+      if (s.startNs < start) start = s.startNs;
+      if (s.endNs > end) end = s.endNs;
+      if (isPostgresServerSpan(s)) pg++;
+      if (s.statusCode === STATUS_CODE_ERROR) errors++;
+      if (route === null) route = httpRoute(s) ?? null;
+      search = appendSearch(search, s.name);
+      const sql = queryText(s);
+      if (sql) search = appendSearch(search, sql);
+    }
+    if (newRoot) route = httpRoute(newRoot) ?? route;
+    const seq = row ? Number(row.seq) : this.nextSeq++;
+    if (!row) this.totalTraces++;
+    this.stmt.upsertTrace.run(
+      traceId,
+      seq,
+      newRoot ? newRoot.spanId : row!.root_span_id,
+      newRoot ? newRoot.name : row!.root_name,
+      newRoot ? newRoot.service : row!.root_service,
+      newRoot ? newRoot.kind : Number(row!.root_kind),
+      root!.isReal ? 1 : 0,
+      root!.startNs,
+      start,
+      end,
+      end - start,
+      (row ? Number(row.span_count) : 0) + d.spans.length,
+      pg,
+      errors,
+      route,
+      search,
+      (row ? Number(row.bytes) : 0) + d.bytes,
+    );
+    this.totalSpans += d.spans.length;
+    this.totalBytes += d.bytes;
+  }
+
+  /** Drops whole traces, first received first, until both bounds hold. */
+  private evictIfNeeded(): number {
+    let dropped = 0;
+    while (this.totalSpans > this.maxSpans || this.totalBytes > this.maxBytes) {
+      const oldest = this.stmt.oldestTraces.all(256) as { trace_id: string; span_count: number; bytes: number }[];
+      if (oldest.length === 0) break;
+      for (const t of oldest) {
+        this.stmt.deleteSpans.run(t.trace_id);
+        this.stmt.deleteTrace.run(t.trace_id);
+        this.totalSpans -= t.span_count;
+        this.totalBytes -= t.bytes;
+        this.totalTraces--;
+        dropped++;
+        if (this.totalSpans <= this.maxSpans && this.totalBytes <= this.maxBytes) break;
+      }
+    }
+    this.evicted += dropped;
+    return dropped;
+  }
+
+  listTraces(query: TraceListQuery = {}): TraceList {
+    const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit };
+    if (query.before !== undefined) {
+      where.push('start_ns < @before');
+      params.before = BigInt(query.before);
+    }
+    if (query.route !== undefined && query.route !== '') {
+      where.push('route = @route');
+      params.route = query.route;
+    }
+    if (query.minDurationMs !== undefined && query.minDurationMs > 0) {
+      where.push('duration_ns >= @minDurationNs');
+      params.minDurationNs = BigInt(Math.round(query.minDurationMs * 1e6));
+    }
+    if (query.hasPostgres !== undefined) where.push(query.hasPostgres ? 'pg_span_count > 0' : 'pg_span_count = 0');
+    if (query.q !== undefined && query.q !== '') {
+      where.push("search LIKE @q ESCAPE '\\'");
+      params.q = `%${escapeLike(query.q)}%`;
+    }
+    const sql = `SELECT ${TRACE_COLUMNS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY start_ns DESC LIMIT @limit`;
+    let stmt = this.listStatements.get(sql);
+    if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
+    const traces = (stmt.all(params) as any[]).map(toSummary);
+    return { traces, nextBefore: traces.length === limit ? traces[traces.length - 1].startNs : null };
+  }
+
+  getTrace(traceId: string): TraceDetail | null {
+    const row = this.stmt.summary.get(traceId.toLowerCase());
+    if (!row) return null;
+    const spans = (this.stmt.spansOf.all(traceId.toLowerCase()) as any[]).map(
+      (r): StoredSpan => ({
+        traceId: r.trace_id,
+        spanId: r.span_id,
+        parentSpanId: r.parent_span_id,
+        name: r.name,
+        kind: r.kind,
+        service: r.service,
+        scope: r.scope,
+        startNs: r.start_ns,
+        endNs: r.end_ns,
+        durationMs: r.duration_ns / 1e6,
+        statusCode: r.status_code,
+        statusMessage: r.status_message,
+        isPostgres: r.is_postgres === 1,
+        attributes: JSON.parse(r.attributes),
+        resource: JSON.parse(r.resource),
+        events: JSON.parse(r.events),
+        links: JSON.parse(r.links),
+      }),
+    );
+    return { summary: toSummary(row), spans };
+  }
+
+  routes(): string[] {
+    return (this.stmt.routes.all() as { route: string }[]).map((r) => r.route);
+  }
+
+  stats(): StoreStats {
+    return {
+      traces: this.totalTraces,
+      spans: this.totalSpans,
+      bytes: this.totalBytes,
+      maxSpans: this.maxSpans,
+      maxBytes: this.maxBytes,
+      evictedTraces: this.evicted,
+      dbFile: this.dbFile,
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function appendSearch(search: string, piece: string): string {
+  if (search.length >= SEARCH_TEXT_MAX || search.includes(piece)) return search;
+  const next = search === '' ? piece : `${search}\n${piece}`;
+  return next.length > SEARCH_TEXT_MAX ? next.slice(0, SEARCH_TEXT_MAX) : next;
+}
