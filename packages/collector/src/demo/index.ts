@@ -110,6 +110,7 @@ export class Demo {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-demo-'));
     this.tmpRoot = root;
     this.own(`temp directory ${root}`, async () => fs.rmSync(root, { recursive: true, force: true }));
+    log(`working in ${root} (removed when the demo stops)`);
 
     let databaseUrl: string;
     let pgPort: number;
@@ -160,7 +161,7 @@ export class Demo {
     log('starting the Express example (examples/express) …');
     const app = await startExampleApp(databaseUrl, embedded.otlpUrl);
     this.own(`Express example (pid ${app.pid})`, app.stop);
-    log(`Express example is up at ${app.url}`);
+    log(`Express example is up: pid ${app.pid}, ${app.url}`);
     this.checkpoint();
 
     log('sending traffic: fast reads, a slow report, transactions, a lock wait, an error …');
