@@ -165,7 +165,8 @@ export function buildProgram(): Command {
       const demo = new Demo(o, log, (s) => process.stdout.write(s));
       process.once('exit', () => demo.removeTempSync());
       const shutdown = (sig: string) => {
-        log(`${sig}: stopping the demo`);
+        log(`${sig}: stopping the demo (Ctrl-C again to exit at once)`);
+        process.once('SIGINT', () => process.exit(130));
         demo.stop().then(() => process.exit(0), () => process.exit(1));
       };
       process.once('SIGINT', () => shutdown('SIGINT'));

@@ -99,7 +99,7 @@ export class Demo {
     try {
       await this.starting;
     } catch (e) {
-      if (e instanceof Stopped) return this.stopping!;
+      if (e instanceof Stopped || this.stopping) return this.stopping!;
       await this.stop();
       throw e;
     }
@@ -200,12 +200,11 @@ export class Demo {
     this.print(lines.join('\n') + '\n');
   }
 
-  /** Stops what was started, last first, including what start() is still starting. Idempotent. */
+  /** Stops what was started, last first, once start() has finished or given up. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.drain();
-      // start() notices `stopping` at its next step and gives up; what it
-      // started in the meantime is on the stack
+      // start() gives up at its next step (within a few seconds at most);
+      // stopping parts before that would pull them from under it
       await this.starting?.catch(() => undefined);
       await this.drain();
     })();

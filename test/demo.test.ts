@@ -1,0 +1,193 @@
+// `pgferret-collector demo` as a user runs it: a child process with an
+// embedded PostgreSQL, real eBPF probes, the Express example and its traffic.
+// It must print the UI's URL and the slow request's waterfall with the
+// Postgres phases, and Ctrl-C must leave no process, probe or temp dir.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const REPO = path.resolve(__dirname, '..');
+const CLI = path.join(REPO, 'packages', 'collector', 'dist', 'cli.js');
+
+interface Demo {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  waitFor(what: string, re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+}
+
+function startDemo(args: string[]): Demo {
+  const env = { ...process.env };
+  delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const child = spawn(process.execPath, [CLI, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor: async (what, re, timeoutMs = 60000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = re.exec(out + err);
+        if (m) return m;
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`demo: no ${what} (exit ${child.exitCode}):\n${out}\n${err}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** pids of processes whose parent is `ppid` (Postgres backends of a postmaster) */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const m = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${d}/status`, 'utf8'));
+      if (m && Number(m[1]) === ppid) out.push(Number(d));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** example apps started for the demo's database (found by the DATABASE_URL in their environment) */
+function appsFor(databaseUrl: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`DATABASE_URL=${databaseUrl}`)) out.push(Number(d));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** uprobes the kernel has attached for `ownerPid` or on the binary of `postmasterPid` */
+function probes(ownerPid: number, postmasterPid: number): unknown[] {
+  const r = spawnSync('bpftool', ['perf', 'list', '-j'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const all = JSON.parse(r.stdout || '[]') as { pid: number; filename?: string }[];
+  return all.filter((p) => p.pid === ownerPid || p.filename === `/proc/${postmasterPid}/exe`);
+}
+
+const PORTS = ['--ui-port', '0', '--otlp-port', '0', '--admin-port', '0'];
+
+test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leaves nothing behind', async () => {
+  const demo = startDemo(PORTS);
+  try {
+    await demo.waitFor('"running" line', /demo running; Ctrl-C to stop it/);
+    const [, pgPidText, databaseUrl] = await demo.waitFor('PostgreSQL pid', /PostgreSQL \d+ is up: pid (\d+), (\S+)/);
+    const pgPid = Number(pgPidText);
+    const appPid = Number((await demo.waitFor('app pid', /Express example is up: pid (\d+)/))[1]);
+    const tmp = (await demo.waitFor('temp dir', /working in (\S+) /))[1];
+    const uiUrl = (await demo.waitFor('UI URL', /pgferret web UI: (http:\/\/\S+)/))[1];
+    const adminPort = (await demo.waitFor('admin API', /admin API http:\/\/127\.0\.0\.1:(\d+)/))[1];
+
+    // every request of the burst is listed, the error one marked
+    const out = demo.stdout();
+    for (const route of ['GET /users/:id', 'GET /users ', 'GET /report', 'POST /orders', 'GET /lock']) expect(out).toContain(route);
+    expect(out).toMatch(/GET \/error .* 1 PostgreSQL statement\s+error/);
+
+    // the waterfall: HTTP span > handler > pg client span > Postgres statement > its phases
+    const wf = out.slice(out.indexOf('The slowest /report request:')).split('\n');
+    const indent = (re: RegExp) => {
+      const line = wf.find((l) => re.test(l));
+      expect([re.source, line]).not.toEqual([re.source, undefined]);
+      return line!.length - line!.trimStart().length;
+    };
+    const http = indent(/^GET \/report\s+█/);
+    const pgClient = indent(/^\s+pg\.query:SELECT/);
+    const statement = indent(/^\s+SELECT orders \[postgres\]/);
+    expect(http).toBe(0);
+    expect(pgClient).toBeGreaterThan(http);
+    expect(statement).toBeGreaterThan(pgClient);
+    for (const phase of ['parse', 'plan', 'execute', 'commit']) expect(indent(new RegExp(`^\\s+${phase}\\s`))).toBeGreaterThan(statement);
+    // execute holds the time: its bar is the long one
+    const bar = (name: string) => (wf.find((l) => new RegExp(`^\\s+${name}\\s`).test(l))!.match(/█/g) ?? []).length;
+    expect(bar('execute')).toBeGreaterThan(bar('parse') * 10);
+
+    // the UI serves the same store
+    const list = (await (await fetch(`${uiUrl}/api/traces?route=/report`)).json()) as { traces: { rootName: string }[] };
+    expect(list.traces.map((t) => t.rootName)).toEqual(['GET /report', 'GET /report']);
+
+    // what must be gone afterwards exists now
+    expect([alive(pgPid), alive(appPid), fs.existsSync(tmp)]).toEqual([true, true, true]);
+    expect(appsFor(databaseUrl)).toEqual([appPid]);
+    expect(childrenOf(pgPid).length).toBeGreaterThan(0);
+    expect(probes(demo.child.pid!, pgPid).length).toBeGreaterThan(0);
+
+    const backends = childrenOf(pgPid);
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(0);
+    expect(demo.stderr()).toMatch(/stopped Express example[\s\S]*stopped collector[\s\S]*stopped PostgreSQL[\s\S]*stopped temp directory/);
+
+    expect([pgPid, appPid, ...backends].filter(alive)).toEqual([]);
+    expect(appsFor(databaseUrl)).toEqual([]);
+    expect(fs.existsSync(tmp)).toBe(false);
+    expect(probes(demo.child.pid!, pgPid)).toEqual([]);
+    const status = spawnSync(process.execPath, [CLI, 'status', '--admin-port', adminPort], { encoding: 'utf8' });
+    expect(status.status).toBe(1);
+    expect(status.stderr).toContain('no collector answers');
+  } finally {
+    if (demo.child.exitCode === null) {
+      demo.child.kill('SIGKILL');
+      await demo.exited;
+    }
+  }
+});
+
+test('demo: Ctrl-C while it is still starting stops what was started', async () => {
+  const demo = startDemo([...PORTS, '--exit-after-traffic']);
+  try {
+    const [, pgPidText, databaseUrl] = await demo.waitFor('PostgreSQL pid', /PostgreSQL \d+ is up: pid (\d+), (\S+)/);
+    const pgPid = Number(pgPidText);
+    const tmp = (await demo.waitFor('temp dir', /working in (\S+) /))[1];
+    // the example app is starting (seeding its tables) when Ctrl-C comes
+    await demo.waitFor('app start', /starting the Express example/);
+    await new Promise((r) => setTimeout(r, 300));
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(0);
+    expect(demo.stdout()).not.toContain('The slowest');
+    expect(alive(pgPid)).toBe(false);
+    expect(appsFor(databaseUrl)).toEqual([]);
+    expect(fs.existsSync(tmp)).toBe(false);
+    expect(probes(demo.child.pid!, pgPid)).toEqual([]);
+  } finally {
+    if (demo.child.exitCode === null) {
+      demo.child.kill('SIGKILL');
+      await demo.exited;
+    }
+  }
+});
+
+test('demo: a --postgres-url it cannot use is refused with what to do', async () => {
+  const remote = startDemo([...PORTS, '--postgres-url', 'postgres://db.example.com:5432/app']);
+  expect(await remote.exited).toBe(1);
+  expect(remote.stderr()).toMatch(/traces PostgreSQL processes on this machine only.*127\.0\.0\.1/);
+  const tmp = /working in (\S+) /.exec(remote.stderr())![1];
+  expect(fs.existsSync(tmp)).toBe(false);
+
+  const garbage = startDemo([...PORTS, '--postgres-url', 'not a url']);
+  expect(await garbage.exited).toBe(1);
+  expect(garbage.stderr()).toContain('is not a URL: use the form postgres://');
+});
