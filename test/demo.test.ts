@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { startPostgres } from './helpers/postgres';
 
 const REPO = path.resolve(__dirname, '..');
 const CLI = path.join(REPO, 'packages', 'collector', 'dist', 'cli.js');
@@ -177,6 +178,22 @@ test('demo: Ctrl-C while it is still starting stops what was started', async () 
       demo.child.kill('SIGKILL');
       await demo.exited;
     }
+  }
+});
+
+test('demo --postgres-url --exit-after-traffic: traces the given server and leaves it running', async () => {
+  const pg = await startPostgres({ flavor: 'debian' });
+  try {
+    const demo = startDemo([...PORTS, '--exit-after-traffic', '--postgres-url', pg.connectionString]);
+    expect(await demo.exited).toBe(0);
+    expect(demo.stderr()).toContain(`attached to PostgreSQL 15 (pid ${pg.pid}, port ${pg.port}`);
+    expect(demo.stderr()).not.toContain('starting an embedded PostgreSQL');
+    expect(demo.stdout()).toMatch(/SELECT orders \[postgres\][\s\S]*execute/);
+    // not the demo's to stop
+    expect(alive(pg.pid)).toBe(true);
+    expect(probes(demo.child.pid!, pg.pid)).toEqual([]);
+  } finally {
+    await pg.stop();
   }
 });
 

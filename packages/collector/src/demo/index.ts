@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TraceDetail, TraceStore } from '../embedded';
 import { isLoopbackHost } from '../embedded/listen';
-import { RUN_DEFAULTS, startRun } from '../run';
+import { RUN_DEFAULTS, checkPrivileges, startRun } from '../run';
 import { startExampleApp } from './example-app';
 import { startDemoPostgres } from './postgres';
 import { BURST, sendBurst } from './traffic';
@@ -107,6 +107,8 @@ export class Demo {
 
   private async startAll(): Promise<void> {
     const { log, opts } = this;
+    // before anything is started: without eBPF rights there is no demo
+    checkPrivileges();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-demo-'));
     this.tmpRoot = root;
     this.own(`temp directory ${root}`, async () => fs.rmSync(root, { recursive: true, force: true }));
