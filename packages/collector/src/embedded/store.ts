@@ -175,8 +175,10 @@ CREATE INDEX IF NOT EXISTS traces_by_route ON traces(route, start_ns);
 CREATE INDEX IF NOT EXISTS traces_by_seq ON traces(seq);
 `;
 
+// Times are read as text (64-bit nanoseconds do not fit a JS number). The
+// aliases must differ from the columns: ORDER BY would sort by the text alias.
 const TRACE_COLUMNS = `trace_id, root_name, root_service, root_kind, root_is_real,
-  CAST(start_ns AS TEXT) AS start_ns, duration_ns, span_count, pg_span_count, error_count, route`;
+  CAST(start_ns AS TEXT) AS start_text, duration_ns, span_count, pg_span_count, error_count, route`;
 
 function toSummary(r: any): TraceSummary {
   return {
@@ -185,8 +187,8 @@ function toSummary(r: any): TraceSummary {
     rootService: r.root_service,
     rootKind: r.root_kind,
     hasRoot: r.root_is_real === 1,
-    startNs: r.start_ns,
-    startMs: Number(BigInt(r.start_ns) / 1000n) / 1000,
+    startNs: r.start_text,
+    startMs: Number(BigInt(r.start_text) / 1000n) / 1000,
     durationMs: r.duration_ns / 1e6,
     spanCount: r.span_count,
     pgSpanCount: r.pg_span_count,
@@ -294,7 +296,7 @@ export class TraceStore {
       deleteTrace: this.db.prepare('DELETE FROM traces WHERE trace_id = ?'),
       summary: this.db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE trace_id = ?`),
       spansOf: this.db.prepare(`SELECT trace_id, span_id, parent_span_id, name, kind, service, scope,
-          CAST(start_ns AS TEXT) AS start_ns, CAST(end_ns AS TEXT) AS end_ns, end_ns - start_ns AS duration_ns,
+          CAST(start_ns AS TEXT) AS start_text, CAST(end_ns AS TEXT) AS end_text, end_ns - start_ns AS duration_ns,
           status_code, status_message, is_postgres, attributes, resource, events, links
         FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
       routes: this.db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
@@ -495,8 +497,8 @@ export class TraceStore {
         kind: r.kind,
         service: r.service,
         scope: r.scope,
-        startNs: r.start_ns,
-        endNs: r.end_ns,
+        startNs: r.start_text,
+        endNs: r.end_text,
         durationMs: r.duration_ns / 1e6,
         statusCode: r.status_code,
         statusMessage: r.status_message,
