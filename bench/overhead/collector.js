@@ -42,29 +42,35 @@ async function getStatus(adminPort) {
 async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [] }) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the collector first (npx tsc -b at the repo root)`);
   const adminPort = await freePort();
-  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-store-'));
   const args = [...nodeArgs, CLI, 'run', '--port', String(pgPort), '--admin-port', String(adminPort), ...extraArgs];
   const env = { ...process.env };
   delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  let storeDir = null;
   if (mode === 'otlp') {
     env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
   } else {
+    // a fresh, empty store per round
+    storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-store-'));
     args.push('--store-dir', storeDir, '--otlp-port', String(await freePort()), '--ui-port', String(await freePort()));
   }
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
+  const removeStore = () => { if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true }); };
   const deadline = Date.now() + 30000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`collector exited (${child.exitCode}) while starting:\n${log}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`collector did not attach within 30 s:\n${log}`);
-    }
-    const st = await getStatus(adminPort).catch(() => null);
+    let failure = null;
+    if (child.exitCode !== null) failure = `collector exited (${child.exitCode}) while starting:\n${log}`;
+    else if (Date.now() > deadline) failure = `collector did not attach within 30 s:\n${log}`;
+    const st = failure ? null : await getStatus(adminPort).catch(() => null);
     const cluster = st?.clusters.find((c) => c.port === pgPort);
-    if (cluster?.error) throw new Error(`collector could not attach: ${cluster.error}`);
+    if (cluster?.error) failure = `collector could not attach: ${cluster.error}`;
+    if (failure) {
+      child.kill('SIGKILL');
+      removeStore();
+      throw new Error(failure);
+    }
     if (cluster?.probeSet && st.binaries.length > 0 && st.binaries.every((b) => b.attached.length > 0)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -81,7 +87,7 @@ async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs
         await exited;
         clearTimeout(t);
       }
-      fs.rmSync(storeDir, { recursive: true, force: true });
+      removeStore();
     },
   };
 }

@@ -16,6 +16,7 @@ const { startCollector, cpuSeconds, reapedChildrenCpuSeconds, rssKiB } = require
 const { startSink } = require('./sink');
 const { WORKLOADS, PREPARE_SQL, runPgbench, writeScripts } = require('./pgbench');
 const { summarise, formatAb, formatRss } = require('./report');
+const { measureProgTime } = require('./bpf-prog-time');
 
 // detached: no collector process. unsampled: attached, every traceparent has
 // flags 00, so probes fire but nothing is recorded. otlp / embedded: attached,
@@ -165,7 +166,7 @@ async function abPhase({ cluster, sink, o, workDir }) {
   const results = [];
   for (const workload of o.workloads) {
     // an unmeasured detached run first: caches, and the first round is not a cold one
-    log(`${workload}: warm-up ${Math.max(5, o.seconds / 2)} s`);
+    log(`${workload}: warm-up ${Math.max(5, Math.round(o.seconds / 2))} s`);
     psql(cluster, PREPARE_SQL);
     await runPgbench({ cluster, workload, seconds: Math.max(5, Math.round(o.seconds / 2)), clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload].sampled });
     for (let i = 0; i < o.rounds; i++) {
@@ -176,7 +177,7 @@ async function abPhase({ cluster, sink, o, workDir }) {
         r.round = i;
         results.push(r);
         log(`${workload} round ${i + 1}/${o.rounds} ${arm}: ${r.tps.toFixed(0)} tps, p99 ${r.p99ms.toFixed(3)} ms` +
-          (r.collectorCpuSeconds !== undefined ? `, collector ${(100 * r.collectorCpuSeconds / o.seconds).toFixed(0)} % CPU, ${(r.rssMaxKiB / 1024).toFixed(0)} MiB, ${((r.ringRecords + r.kernel.dropped) / (r.transactions * WORKLOADS[workload].statementsPerTxn)).toFixed(2)} hits/stmt, ${(100 * r.kernel.dropped / Math.max(1, r.ringRecords + r.kernel.dropped)).toFixed(0)} % dropped in kernel` : ''));
+          (r.collectorCpuSeconds !== undefined ? `, collector ${(100 * r.collectorCpuDuringLoadSeconds / r.wallSeconds).toFixed(0)} % CPU, ${(r.rssMaxKiB / 1024).toFixed(0)} MiB, ${((r.ringRecords + r.kernel.dropped) / (r.transactions * WORKLOADS[workload].statementsPerTxn)).toFixed(2)} hits/stmt, ${(100 * r.kernel.dropped / Math.max(1, r.ringRecords + r.kernel.dropped)).toFixed(0)} % dropped in kernel` : ''));
       }
     }
   }
@@ -195,10 +196,16 @@ async function rssPhase({ cluster, sink, o, workDir }) {
     log(`rss t=${s.t.toFixed(0)} s: ${(s.rssKiB / 1024).toFixed(1)} MiB`);
   }, o.rssInterval * 1000);
   try {
-    const pg = await runPgbench({ cluster, workload: 'select', seconds: Math.round(o.rssMinutes * 60), clients: o.clients, threads: o.threads, workDir, scriptFile: scripts.select.sampled });
+    const seconds = Math.round(o.rssMinutes * 60);
+    // no per-transaction log: minutes of it would be hundreds of MB
+    const running = runPgbench({ cluster, workload: 'select', seconds, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts.select.sampled, latencies: false });
+    // time inside each BPF program for a while under the same load
+    await sleep(Math.min(30, seconds / 4) * 1000);
+    const progTime = await measureProgTime(col.pid, Math.min(20, seconds / 4));
+    const pg = await running;
     clearInterval(sampler);
     const { status } = await drained(col);
-    return { minutes: o.rssMinutes, intervalSeconds: o.rssInterval, pgbench: pg, samples, kernel: status.kernel, export: status.export, statements: status.statements };
+    return { minutes: o.rssMinutes, intervalSeconds: o.rssInterval, pgbench: pg, samples, progTime, kernel: status.kernel, export: status.export, statements: status.statements };
   } finally {
     clearInterval(sampler);
     await col.stop();
@@ -225,6 +232,7 @@ async function main() {
     if (o.rounds > 0) {
       out.census = await census({ cluster, sink, o, workDir, scripts: writeScripts(workDir) });
       out.ab = await abPhase({ cluster, sink, o, workDir });
+      if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
     }
     if (o.rssMinutes > 0) out.rss = await rssPhase({ cluster, sink, o, workDir });
     if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));

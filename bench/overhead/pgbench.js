@@ -61,13 +61,13 @@ function readLatencies(dir, prefix) {
   return Float64Array.from(lat).sort();
 }
 
-/** Runs one timed pgbench round; resolves with TPS, p50/p99 latency (ms) and transactions. */
-function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scriptFile, rate }) {
+/** Runs one timed pgbench round; resolves with TPS, p50/p99 latency (ms, from per-transaction logs unless latencies is false) and transactions. */
+function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scriptFile, rate, latencies = true }) {
   const prefix = `pgbench_log_${Date.now()}`;
   const args = [
     '-n', '-f', scriptFile, '-c', String(clients), '-j', String(threads), '-T', String(seconds),
     ...(rate ? ['-R', String(rate)] : []),
-    '--log', `--log-prefix=${path.join(workDir, prefix)}`, ...cluster.connArgs, 'postgres',
+    ...(latencies ? ['--log', `--log-prefix=${path.join(workDir, prefix)}`] : []), ...cluster.connArgs, 'postgres',
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(cluster.bin, 'pgbench'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,7 +81,7 @@ function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scr
       const txns = /number of transactions actually processed: (\d+)/.exec(out);
       const failed = /number of failed transactions: (\d+)/.exec(out);
       if (!tps || !txns) return reject(new Error(`unexpected pgbench output:\n${out}\n${err}`));
-      const lat = readLatencies(workDir, prefix);
+      const lat = latencies ? readLatencies(workDir, prefix) : new Float64Array([NaN]);
       resolve({
         tps: Number(tps[1]),
         transactions: Number(txns[1]),

@@ -35,7 +35,8 @@ function summarise(results, workloads, census) {
       };
       if (arm !== 'detached') {
         Object.assign(arms[arm], {
-          collectorCpuPct: median(rs.map((r) => (100 * r.collectorCpuSeconds) / r.wallSeconds)),
+          // while pgbench ran; the per-statement figure also counts the drain afterwards
+          collectorCpuPct: median(rs.map((r) => (100 * r.collectorCpuDuringLoadSeconds) / r.wallSeconds)),
           collectorCpuUsPerStmt: median(rs.map((r) => (1e6 * r.collectorCpuSeconds) / stmts(r))),
           rssMaxMiB: Math.max(...rs.map((r) => r.rssMaxKiB)) / 1024,
           rssMedianMiB: median(rs.map((r) => r.rssMaxKiB)) / 1024,
@@ -103,6 +104,7 @@ function formatRss(rss) {
     `attached idle ${mib(kib[0])} MiB; first loaded sample ${mib(loaded[0]?.rssKiB ?? NaN)} MiB; end ${mib(kib[kib.length - 1])} MiB; max ${mib(Math.max(...kib))} MiB; ` +
       `second half min–max ${mib(Math.min(...half.map((s) => s.rssKiB)))}–${mib(Math.max(...half.map((s) => s.rssKiB)))} MiB`,
     `kernel drops ${rss.kernel.dropped}, export dropped ${rss.export.dropped}, export failures ${rss.export.exportFailures}`,
+    `BPF program time per run (bpf_stats): ${Object.entries(rss.progTime || {}).map(([n, v]) => `${n} ${(v.nsPerRun / 1000).toFixed(2)} µs × ${v.runs}`).join(', ')}`,
     `samples (s: MiB): ${rss.samples.map((s) => `${s.t.toFixed(0)}: ${mib(s.rssKiB)}`).join(', ')}`,
     '',
   ].join('\n');
