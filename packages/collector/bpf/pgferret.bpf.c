@@ -273,6 +273,30 @@ static __noinline int search_tail(const char *buf, __u32 len)
 	return s.found;
 }
 
+/* The SDK's shape, checked at fixed offsets without loops: the text ends
+ * with traceparent='<55 chars>' and the comment's end, maybe followed by
+ * `;` and whitespace (sorted sqlcommenter keys put traceparent last unless
+ * tracestate is sent). Returns the offset of the value, or -1 to fall back
+ * to the search. */
+static __always_inline int search_tail_fast(const char *buf, __u32 len)
+{
+	__u32 e = len;
+	if (e > 0 && (buf[(e - 1) & MASK] == ';' || is_space(buf[(e - 1) & MASK])))
+		e--;
+	if (e > 0 && (buf[(e - 1) & MASK] == ';' || is_space(buf[(e - 1) & MASK])))
+		e--;
+	if (e < NEEDLE_LEN + TP_LEN + 5)
+		return -1;
+	if (buf[(e - 1) & MASK] != '/' || buf[(e - 2) & MASK] != '*' || buf[(e - 3) & MASK] != '\'')
+		return -1;
+	__u32 v = e - 3 - TP_LEN;
+#pragma unroll
+	for (int k = 0; k < NEEDLE_LEN; k++)
+		if (buf[(v - NEEDLE_LEN + k) & MASK] != needle[k])
+			return -1;
+	return v;
+}
+
 /* ---- finding the end of a long text ----------------------------------- */
 
 struct scan_ctx {
@@ -315,7 +339,6 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u64 value)
 	m->_pad = 0;
 	m->value = value;
 	bpf_ringbuf_submit(m, 0);
-	count(PF_CNT_MARKS);
 }
 
 static __always_inline int on_mark(__u32 kind, __u64 value)
@@ -370,15 +393,24 @@ static __always_inline int start_cycle(__u32 pid, struct backend *b, const char 
 			origin = PF_ORIGIN_HEAD;
 	}
 	if (!present && total > 0) {
-		__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
-		if (bpf_probe_read_user(s->tail, tl & MASK, text + total - tl) == 0) {
-			at = search_tail(s->tail, tl);
-			if (at >= 0) {
-				present = 1;
-				valid = parse_traceparent(s->tail, at, ev);
-				if (valid)
-					origin = PF_ORIGIN_TAIL;
+		/* a short text is all in ev->text already; a long one's tail is read */
+		const char *tail = ev->text;
+		__u32 tl = total;
+		at = total < PF_TEXT_MAX ? search_tail_fast(ev->text, total) : -1;
+		if (at < 0) {
+			tl = total < PF_WINDOW ? total : PF_WINDOW;
+			if (bpf_probe_read_user(s->tail, tl & MASK, text + total - tl) == 0) {
+				tail = s->tail;
+				at = search_tail_fast(s->tail, tl);
+				if (at < 0)
+					at = search_tail(s->tail, tl);
 			}
+		}
+		if (at >= 0) {
+			present = 1;
+			valid = parse_traceparent(tail, at, ev);
+			if (valid)
+				origin = PF_ORIGIN_TAIL;
 		}
 	}
 	ev->malformed = present && !valid;

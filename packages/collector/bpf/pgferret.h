@@ -89,9 +89,8 @@ enum pf_counter {
 	PF_CNT_UNSAMPLED = 3,      /* valid traceparent with the sampled flag off */
 	PF_CNT_MALFORMED = 4,      /* a traceparent that failed validation */
 	PF_CNT_DROPPED = 5,        /* records lost because the ring buffer was full */
-	PF_CNT_MARKS = 6,          /* mark records emitted */
-	PF_CNT_LONG_TEXT = 7,      /* texts longer than the scan limit: tail not searched */
-	PF_CNT__MAX = 8,
+	PF_CNT_LONG_TEXT = 6,      /* texts longer than the scan limit: tail not searched */
+	PF_CNT__MAX = 7,
 };
 
 #endif

@@ -49,7 +49,7 @@ async function callAdmin(o: { adminHost: string; adminPort: number }, pathname: 
 
 function printStatus(s: CollectorStatus): void {
   const out: string[] = [];
-  out.push(`tracing: ${s.enabled ? 'enabled' : 'DISABLED'}   root sample rate: ${s.rootSampleRate}`);
+  out.push(`tracing: ${s.enabled ? 'enabled' : 'DISABLED'}   detail: ${s.detail}   root sample rate: ${s.rootSampleRate}`);
   out.push(`clusters (${s.clusters.length}):`);
   for (const c of s.clusters) {
     out.push(`  pid ${c.pid}  PostgreSQL ${c.major ?? '?'}  port ${c.port ?? '?'}  ${c.dataDir}  ${c.error ? `ERROR: ${c.error}` : `probes: ${c.probeSet}`}`);
@@ -87,6 +87,8 @@ export function buildProgram(): Command {
       .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', int('--port'))
       .option('--service-name <name>', 'service.name of the PostgreSQL spans (OTEL_SERVICE_NAME wins)', 'postgresql')
       .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent traced as root spans (0..1)', rate, RUN_DEFAULTS.rootSampleRate)
+      .addOption(new Option('--detail <level>', 'phases: parse/plan/execute/commit child spans; statement: statement spans only, with the fewest probe hits per query')
+        .choices(['phases', 'statement']).default(RUN_DEFAULTS.detail))
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
       .option('--max-query-text <bytes>', 'bytes of statement text read per statement (max 4095)', one('--max-query-text'), RUN_DEFAULTS.maxQueryText)
       .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', one('--max-queue'), RUN_DEFAULTS.maxQueue)
@@ -104,6 +106,7 @@ export function buildProgram(): Command {
         filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
         rootSampleRate: o.rootSampleRate,
         rawQueryText: o.rawQueryText,
+        detail: o.detail,
         maxQueryText: o.maxQueryText,
         serviceName: o.serviceName,
         adminHost: o.adminHost,

@@ -14,10 +14,11 @@ import { decodeBatch, type DecodeStats } from './events/decode';
 import { CONFIG, COUNTER_COUNT, Counter, TEXT_MAX } from './events/layout';
 import type { ExportQueue } from './export/queue';
 import { attachBinary, type AttachedBinary } from './probes/attach';
-import { chooseProbeSet, MIN_MAJOR } from './probes/tables';
+import { chooseProbeSet, MIN_MAJOR, type Detail } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
 import { buildSpans, type BackendInfo } from './spans/build';
 import { MonotonicClock } from './spans/clock';
+import { SqlDescriber } from './spans/describe';
 
 export const BPF_OBJECT = path.join(__dirname, '..', 'build', 'pgferret.bpf.o');
 
@@ -33,6 +34,8 @@ export interface CollectorOptions {
   /** share of statements without a traceparent traced as root spans, 0..1 */
   rootSampleRate: number;
   rawQueryText: boolean;
+  /** 'phases': parse/plan/execute/commit children; 'statement': statement spans only, fewest probe hits */
+  detail: Detail;
   /** bytes of statement text sent from the kernel (at most 4095) */
   maxQueryText: number;
   serviceName?: string;
@@ -54,6 +57,7 @@ export interface ClusterStatus {
 export interface CollectorStatus {
   enabled: boolean;
   rootSampleRate: number;
+  detail: Detail;
   clusters: ClusterStatus[];
   binaries: { exe: string; probeSet: string; attached: string[]; missing: string[] }[];
   kernel: Record<string, number>;
@@ -83,6 +87,7 @@ export class Collector {
   private clusters = new Map<number, Cluster>();
   private backends = new Map<number, BackendInfo>();
   private clock = new MonotonicClock();
+  private describer: SqlDescriber;
   private assembler: Assembler;
   private decodeStats: DecodeStats = { records: 0, invalid: 0 };
   private statements = 0;
@@ -95,6 +100,7 @@ export class Collector {
     this.rootSampleRate = opts.rootSampleRate;
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.assembler = new Assembler((s) => this.onStatement(s));
+    this.describer = new SqlDescriber(opts.rawQueryText);
     this.envResource = detectResources({ detectors: [envDetector] });
   }
 
@@ -213,7 +219,7 @@ export class Collector {
       const facts = readElf(pm.exePath);
       const set = chooseProbeSet(facts);
       if (!set) throw new Error(`${pm.exeName} has neither USDT probes nor the exported functions pgferret probes; is it a PostgreSQL server binary?`);
-      const bin = attachBinary(this.obj!, pm.binaryId, pm.exePath, facts, set);
+      const bin = attachBinary(this.obj!, pm.binaryId, pm.exePath, facts, set, this.opts.detail);
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
@@ -233,9 +239,14 @@ export class Collector {
 
   private onStatement(s: Statement): void {
     this.statements++;
+    // a full queue would drop the spans anyway: don't spend CPU building them
+    if (!this.opts.queue.hasRoom(1 + s.phases.length)) {
+      this.opts.queue.drop(1 + s.phases.length);
+      return;
+    }
     const cluster = this.clusters.get(s.start.ppid);
     const resource = cluster?.resource ?? resourceFromAttributes({ [ATTR_SERVICE_NAME]: this.opts.serviceName ?? 'postgresql' }).merge(this.envResource);
-    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(s.start.pid), { rawQueryText: this.opts.rawQueryText }));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(s.start.pid), this.describer));
   }
 
   kernelCounters(): Record<string, number> {
@@ -256,6 +267,7 @@ export class Collector {
     return {
       enabled: this.enabled,
       rootSampleRate: this.rootSampleRate,
+      detail: this.opts.detail,
       clusters: [...this.clusters.values()].map((c) => ({
         pid: c.pm.pid, dataDir: c.pm.dataDir, port: c.pm.port, major: c.pm.major,
         binary: c.pm.exeName, probeSet: c.probeSet, error: c.error,

@@ -9,11 +9,13 @@ import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter } from './export/exporter';
 import { ExportQueue } from './export/queue';
+import type { Detail } from './probes/tables';
 
 export interface RunOptions {
   filter: ClusterFilter;
   rootSampleRate: number;
   rawQueryText: boolean;
+  detail: Detail;
   maxQueryText: number;
   serviceName?: string;
   adminHost: string;
@@ -31,6 +33,7 @@ export interface RunOptions {
 
 export const RUN_DEFAULTS = {
   rootSampleRate: 0.01,
+  detail: 'phases' as Detail,
   maxQueryText: 2048,
   adminHost: '127.0.0.1',
   adminPort: DEFAULT_ADMIN_PORT,
@@ -79,7 +82,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   }
   const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000 });
   const collector = new Collector({
-    queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText,
+    queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log,
   });
   let admin: AdminServer | null = null;

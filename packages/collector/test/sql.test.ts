@@ -1,3 +1,4 @@
+import { SqlDescriber, withoutTraceComment } from '../src/spans/describe';
 import { maskSql, spanName, splitStatements, stripComments, summarizeSql } from '../src/spans/sql';
 
 describe('maskSql', () => {
@@ -36,5 +37,20 @@ describe('summarizeSql and spanName', () => {
     expect(name('SELECT * FROM (SELECT 1) s')).toBe('SELECT');
     expect(name('BEGIN')).toBe('BEGIN');
     expect(name('')).toBe('postgresql');
+  });
+});
+
+describe('SqlDescriber', () => {
+  it('cuts the trace comment off before caching, so one query text is described once', () => {
+    expect(withoutTraceComment("SELECT 1 /*traceparent='x'*/", 2)).toBe('SELECT 1 ');
+    expect(withoutTraceComment("/*traceparent='x'*/ SELECT 1", 1)).toBe(' SELECT 1');
+    const d = new SqlDescriber(false);
+    const a = d.describe("SELECT * FROM t WHERE id = 5 /*traceparent='00-aa-bb-01'*/", 2, 0);
+    const b = d.describe("SELECT * FROM t WHERE id = 5 /*traceparent='00-cc-dd-01'*/", 2, 0);
+    expect(a).toBe(b);
+    expect(a).toEqual({ name: 'SELECT t', operation: 'SELECT', collection: 't', queryText: 'SELECT * FROM t WHERE id = ?' });
+    const multi = "BEGIN; UPDATE a SET x = 1; COMMIT /*traceparent='00-aa-bb-01'*/";
+    expect([0, 1, 2].map((i) => d.describe(multi, 2, i).name)).toEqual(['BEGIN', 'UPDATE a', 'COMMIT']);
+    expect(new SqlDescriber(true).describe("SELECT 'x' /*c*/", 2, 0).queryText).toBe("SELECT 'x'");
   });
 });

@@ -136,6 +136,7 @@ export class Demo {
         // only statements of traced requests: the example's start-up SQL makes no traces
         rootSampleRate: 0,
         rawQueryText: false,
+        detail: 'phases',
         maxQueryText: RUN_DEFAULTS.maxQueryText,
         adminHost: RUN_DEFAULTS.adminHost,
         adminPort: opts.adminPort,
@@ -192,7 +193,10 @@ export class Demo {
       .filter((t) => t.summary.route === SLOW_ROUTE && isJoined(t))
       .sort((a, b) => b.summary.durationMs - a.summary.durationMs)[0];
     if (slow) {
-      lines.push(`The slowest ${SLOW_ROUTE} request:`, formatWaterfall(slow, { hide: (s) => s.name.startsWith('middleware - ') }));
+      lines.push(
+        `The slowest ${SLOW_ROUTE} request (${embedded.uiUrl}/trace.html?id=${slow.summary.traceId}):`,
+        formatWaterfall(slow, { hide: (s) => s.name.startsWith('middleware - ') }),
+      );
     } else {
       lines.push(
         `No trace of ${SLOW_ROUTE} with its PostgreSQL spans arrived within 20 s: open the web UI, or run ` +

@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { StoreSpanExporter } from './exporter';
+import { GroupCommitter } from './group-commit';
 import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from './listen';
 import { DEFAULT_MAX_BODY_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
 import { type StoreStats, TraceStore } from './store';
@@ -83,8 +84,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     spansRejected: 0,
     requestsRejected: 0,
   };
+  const committer = new GroupCommitter(store);
   const otlpServer = http.createServer(
-    createOtlpHandler(store, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, log }, counters),
+    createOtlpHandler(committer, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, log }, counters),
   );
   const uiServer = http.createServer(createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host) }));
 
@@ -110,6 +112,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       closed ??= (async () => {
         await exporter.shutdown();
         await Promise.all([closeServer(otlpServer), closeServer(uiServer)]);
+        committer.flush();
         store.close();
       })();
       return closed;

@@ -11,7 +11,7 @@ import {
   decodeJsonRequest,
   decodeProtobufRequest,
 } from './otlp-decode';
-import type { TraceStore } from './store';
+import type { GroupCommitter } from './group-commit';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const TRACES_PATH = '/v1/traces';
@@ -121,7 +121,7 @@ function sendSuccess(res: http.ServerResponse, encoding: Encoding, decoded: Deco
 }
 
 export function createOtlpHandler(
-  store: TraceStore,
+  committer: GroupCommitter,
   opts: { maxBodyBytes: number; log: (msg: string) => void },
   counters: ReceiverCounters,
 ): http.RequestListener {
@@ -163,20 +163,21 @@ export function createOtlpHandler(
           if (err instanceof OtlpDecodeError) throw new HttpError(400, `malformed OTLP ${encoding} request: ${err.message}`);
           throw err;
         }
-        let result;
-        try {
-          result = store.ingest(decoded.spans);
-        } catch (err) {
-          opts.log(`error: could not store ${decoded.spans.length} spans: ${(err as Error).message}`);
-          throw new HttpError(
-            503,
-            `the collector could not store the spans (${(err as Error).message}); the exporter may retry`,
-          );
-        }
-        counters.spansAccepted += result.accepted;
-        counters.spansDuplicate += result.duplicates;
-        counters.spansRejected += decoded.rejected;
-        sendSuccess(res, encoding, decoded);
+        return committer.submit(decoded.spans).then(
+          (result) => {
+            counters.spansAccepted += result.accepted;
+            counters.spansDuplicate += result.duplicates;
+            counters.spansRejected += decoded.rejected;
+            sendSuccess(res, encoding, decoded);
+          },
+          (err: unknown) => {
+            opts.log(`error: could not store ${decoded.spans.length} spans: ${(err as Error).message}`);
+            throw new HttpError(
+              503,
+              `the collector could not store the spans (${(err as Error).message}); the exporter may retry`,
+            );
+          },
+        );
       })
       .catch((err: unknown) => {
         counters.requestsRejected++;

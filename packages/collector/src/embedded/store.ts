@@ -227,6 +227,7 @@ export class TraceStore {
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly resourceJson = new WeakMap<Attributes, string>();
   private readonly stmt: Record<string, Database.Statement>;
+  private readonly ingestTx: (batches: SpanRecord[][]) => IngestResult[];
 
   private constructor(opts: TraceStoreOptions) {
     this.maxSpans = opts.maxSpans ?? DEFAULT_MAX_SPANS;
@@ -301,6 +302,7 @@ export class TraceStore {
         FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
       routes: this.db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
     };
+    this.ingestTx = this.db.transaction((batches: SpanRecord[][]) => this.storeBatches(batches));
     this.loadTotals();
   }
 
@@ -322,9 +324,17 @@ export class TraceStore {
 
   /** Stores a batch in one transaction; when this returns the batch is durable. */
   ingest(spans: SpanRecord[]): IngestResult {
-    if (spans.length === 0) return { accepted: 0, duplicates: 0, evictedTraces: 0 };
+    return this.ingestGroup([spans])[0];
+  }
+
+  /**
+   * Stores several batches in one transaction (one fsync: group commit); when
+   * this returns all of them are durable. Results are per batch, in order.
+   */
+  ingestGroup(batches: SpanRecord[][]): IngestResult[] {
+    if (batches.every((b) => b.length === 0)) return batches.map(() => ({ accepted: 0, duplicates: 0, evictedTraces: 0 }));
     try {
-      return this.ingestTx(spans);
+      return this.ingestTx(batches);
     } catch (err) {
       // The transaction rolled back; the in-memory totals may have moved with it.
       this.loadTotals();
@@ -332,9 +342,10 @@ export class TraceStore {
     }
   }
 
-  private readonly ingestTx = (spans: SpanRecord[]): IngestResult =>
-    this.db.transaction((batch: SpanRecord[]) => {
-      const byTrace = new Map<string, TraceDelta>();
+  private storeBatches(batches: SpanRecord[][]): IngestResult[] {
+    const byTrace = new Map<string, TraceDelta>();
+    const results: IngestResult[] = [];
+    for (const batch of batches) {
       let accepted = 0;
       for (const s of batch) {
         const attributes = JSON.stringify(s.attributes);
@@ -343,8 +354,8 @@ export class TraceStore {
           resource = JSON.stringify(s.resource);
           this.resourceJson.set(s.resource, resource);
         }
-        const events = JSON.stringify(s.events);
-        const links = JSON.stringify(s.links);
+        const events = s.events.length === 0 ? '[]' : JSON.stringify(s.events);
+        const links = s.links.length === 0 ? '[]' : JSON.stringify(s.links);
         const bytes =
           SPAN_ROW_OVERHEAD +
           s.name.length +
@@ -381,10 +392,14 @@ export class TraceStore {
         d.spans.push(s);
         d.bytes += bytes;
       }
-      for (const [traceId, d] of byTrace) this.mergeTrace(traceId, d);
-      const evictedTraces = this.evictIfNeeded();
-      return { accepted, duplicates: batch.length - accepted, evictedTraces };
-    })(spans);
+      results.push({ accepted, duplicates: batch.length - accepted, evictedTraces: 0 });
+    }
+    // One summary upsert per trace for the whole group.
+    for (const [traceId, d] of byTrace) this.mergeTrace(traceId, d);
+    const evicted = this.evictIfNeeded();
+    if (evicted > 0) results[results.length - 1].evictedTraces = evicted;
+    return results;
+  }
 
   private mergeTrace(traceId: string, d: TraceDelta): void {
     const row = this.stmt.getTraceRow.get(traceId) as TraceRow | undefined;

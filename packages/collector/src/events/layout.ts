@@ -30,10 +30,9 @@ export const Counter = {
   UNSAMPLED: 3,
   MALFORMED: 4,
   DROPPED: 5,
-  MARKS: 6,
-  LONG_TEXT: 7,
+  LONG_TEXT: 6,
 } as const;
-export const COUNTER_COUNT = 8;
+export const COUNTER_COUNT = 7;
 
 export const TEXT_MAX = 4096;
 

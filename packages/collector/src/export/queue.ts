@@ -32,6 +32,15 @@ export class ExportQueue {
     this.timer.unref();
   }
 
+  hasRoom(spans: number): boolean {
+    return this.buf.length + spans <= this.opts.maxQueue;
+  }
+
+  /** Counts spans that were never built because the queue was full. */
+  drop(spans: number): void {
+    this.stats.dropped += spans;
+  }
+
   add(spans: ReadableSpan[]): void {
     const room = this.opts.maxQueue - this.buf.length;
     if (room < spans.length) {

@@ -2,7 +2,7 @@
 // and keeps the links so the whole binary can be detached at once.
 import type { BpfLink, BpfObject } from '@pgferret/bpf-loader';
 import type { ElfInfo } from '../discover/elf';
-import type { Probe, ProbeSet } from './tables';
+import type { Detail, Probe, ProbeSet } from './tables';
 
 export interface AttachedBinary {
   binaryId: string;
@@ -40,7 +40,7 @@ function attachOne(obj: BpfObject, exePath: string, facts: ElfInfo, p: Probe, li
   }
 }
 
-export function attachBinary(obj: BpfObject, binaryId: string, exePath: string, facts: ElfInfo, set: ProbeSet): AttachedBinary {
+export function attachBinary(obj: BpfObject, binaryId: string, exePath: string, facts: ElfInfo, set: ProbeSet, detail: Detail): AttachedBinary {
   const links: BpfLink[] = [];
   const attached: string[] = [];
   const missing: string[] = [];
@@ -51,7 +51,7 @@ export function attachBinary(obj: BpfObject, binaryId: string, exePath: string, 
     links.length = 0;
   };
   try {
-    for (const p of set.probes) attachOne(obj, exePath, facts, p, links, attached, missing);
+    for (const p of set.probes) if (detail === 'phases' || !p.phase) attachOne(obj, exePath, facts, p, links, attached, missing);
   } catch (e) {
     detach();
     throw e;

@@ -3,7 +3,6 @@
 // parse/plan/execute/commit children. Spans are plain ReadableSpan objects
 // handed to the official OTLP exporters; no tracer is involved, so the trace
 // and parent ids are exactly the ones the kernel read from the query.
-import { randomBytes } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -20,14 +19,10 @@ import {
 import { Origin } from '../events/layout';
 import type { Statement } from './assemble';
 import type { MonotonicClock } from './clock';
-import { maskSql, spanName, splitStatements, stripComments, summarizeSql } from './sql';
+import type { SqlDescriber } from './describe';
+import { newSpanId, newTraceId } from './ids';
 
 export const SCOPE = { name: 'pgferret-collector', version: '0.1.0' };
-
-export interface BuildOptions {
-  /** send db.query.text as sent (comments removed) instead of with literals masked */
-  rawQueryText: boolean;
-}
 
 export interface BackendInfo {
   database?: string;
@@ -65,32 +60,24 @@ function makeSpan(
   };
 }
 
-/** Text of the statement a span stands for: its slice of a multi-statement string. */
-function statementText(s: Statement): string {
-  if (s.index === 0 && !s.start.text.includes(';')) return s.start.text;
-  const parts = splitStatements(s.start.text);
-  return parts[s.index] ?? s.start.text;
-}
-
-export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, opts: BuildOptions): ReadableSpan[] {
-  const traceId = s.start.traceId ?? randomBytes(16).toString('hex');
+export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber): ReadableSpan[] {
+  const traceId = s.start.traceId ?? newTraceId();
   const parent: SpanContext | undefined = s.start.parentSpanId
     ? { traceId, spanId: s.start.parentSpanId, traceFlags: s.start.flags & 0xff, isRemote: true }
     : undefined;
-  const ctx: SpanContext = { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED };
+  const ctx: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
 
-  const text = statementText(s);
-  const summary = summarizeSql(text);
+  const d = describer.describe(s.start.text, s.start.origin, s.index);
   const attributes: Attributes = {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-    [ATTR_DB_QUERY_TEXT]: opts.rawQueryText ? stripComments(text) : maskSql(text),
+    [ATTR_DB_QUERY_TEXT]: d.queryText,
     'postgresql.backend.pid': s.start.pid,
     'pgferret.trace_context.origin': ORIGIN_NAMES[s.start.origin] ?? 'unknown',
   };
   if (backend.database) attributes[ATTR_DB_NAMESPACE] = backend.database;
   if (backend.user) attributes['db.user'] = backend.user;
-  if (summary.operation) attributes[ATTR_DB_OPERATION_NAME] = summary.operation;
-  if (summary.collection) attributes[ATTR_DB_COLLECTION_NAME] = summary.collection;
+  if (d.operation) attributes[ATTR_DB_OPERATION_NAME] = d.operation;
+  if (d.collection) attributes[ATTR_DB_COLLECTION_NAME] = d.collection;
   if (s.rows !== null) attributes['db.response.returned_rows'] = s.rows;
   if (s.index > 0) attributes['postgresql.statement.index'] = s.index;
   if (s.start.textTotal === 0 || s.start.textTotal > Buffer.byteLength(s.start.text)) {
@@ -107,10 +94,10 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
   }
 
   const spans = [
-    makeSpan(spanName(summary), SpanKind.SERVER, ctx, parent, clock.toEpochNs(s.startNs), clock.toEpochNs(s.endNs), attributes, resource, error),
+    makeSpan(d.name, SpanKind.SERVER, ctx, parent, clock.toEpochNs(s.startNs), clock.toEpochNs(s.endNs), attributes, resource, error),
   ];
   for (const p of s.phases) {
-    const child: SpanContext = { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED };
+    const child: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
     spans.push(makeSpan(p.name, SpanKind.INTERNAL, child, ctx, clock.toEpochNs(p.startNs), clock.toEpochNs(p.endNs), {
       [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
       'postgresql.phase': p.name,

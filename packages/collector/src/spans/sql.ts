@@ -14,8 +14,9 @@ interface Token {
 
 const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
 const isDigit = (c: string) => c >= '0' && c <= '9';
-const isIdentStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
+const isIdentStart = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c >= '\u0080';
 const isIdentCont = (c: string) => isIdentStart(c) || isDigit(c) || c === '$';
+const isNumberCont = (c: string) => isDigit(c) || c === '.' || c === '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 
 function skipQuoted(s: string, i: number, q: string, backslash: boolean): number {
   i++;
@@ -95,7 +96,7 @@ function tokenize(s: string): Token[] {
         kind = 'other';
       }
     } else if (isDigit(c) || (c === '.' && isDigit(s[i + 1] ?? ''))) {
-      while (i < s.length && /[0-9._a-zA-Z]/.test(s[i])) {
+      while (i < s.length && isNumberCont(s[i])) {
         if ((s[i] === 'e' || s[i] === 'E') && (s[i + 1] === '+' || s[i + 1] === '-')) i++;
         i++;
       }
