@@ -20,6 +20,10 @@ if (!fs.existsSync(`${dist}/index.js`)) {
   process.exit(1);
 }
 const { startEmbedded } = require(dist);
+// A/B: BASELINE_DIST=<another build's packages/collector/dist/embedded> runs
+// every ingest variant against both builds, interleaved round by round.
+const baseline = process.env.BASELINE_DIST ? require(path.resolve(process.env.BASELINE_DIST)) : null;
+const ONLY = process.env.ONLY ? new Set(process.env.ONLY.split(',')) : null;
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const ROUND_MS = Number(process.env.ROUND_MS ?? 5000);
@@ -113,17 +117,25 @@ const percentile = (xs, p) => {
 
 async function ingestBench(spans) {
   const templates = { proto: template(spans, 'proto'), json: template(spans, 'json') };
-  const variants = [
-    { name: 'protobuf, 4 connections', protocol: 'proto', type: 'application/x-protobuf', concurrency: 4 },
-    { name: 'protobuf, 1 connection', protocol: 'proto', type: 'application/x-protobuf', concurrency: 1 },
-    { name: 'JSON, 4 connections', protocol: 'json', type: 'application/json', concurrency: 4 },
-  ];
+  const shapes = [
+    { key: 'proto4', name: 'protobuf, 4 connections', protocol: 'proto', type: 'application/x-protobuf', concurrency: 4 },
+    { key: 'proto1', name: 'protobuf, 1 connection', protocol: 'proto', type: 'application/x-protobuf', concurrency: 1 },
+    { key: 'json4', name: 'JSON, 4 connections', protocol: 'json', type: 'application/json', concurrency: 4 },
+  ].filter((v) => !ONLY || ONLY.has(v.key));
+  const variants = shapes.flatMap((v) =>
+    baseline
+      ? [
+          { ...v, name: `baseline: ${v.name}`, start: baseline.startEmbedded },
+          { ...v, start: startEmbedded },
+        ]
+      : [{ ...v, start: startEmbedded }],
+  );
   const results = new Map(variants.map((v) => [v.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? [...variants].reverse() : variants;
     for (const v of order) {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-ingest-'));
-      const e = await startEmbedded({ dataDir, otlpPort: 0, uiPort: 0, log: () => {} });
+      const e = await v.start({ dataDir, otlpPort: 0, uiPort: 0, log: () => {} });
       const cpu0 = process.cpuUsage();
       const r = await runSenders(e.otlpUrl, templates[v.protocol], v.type, v.concurrency);
       const cpu = process.cpuUsage(cpu0);
@@ -138,6 +150,7 @@ async function ingestBench(spans) {
     }
   }
   const base = median(results.get(variants[0].name).map((x) => x.perSec));
+  // Ratio against the first variant (the baseline build when BASELINE_DIST is set).
   return variants.map((v) => {
     const rs = results.get(v.name);
     const perSec = median(rs.map((x) => x.perSec));
@@ -237,13 +250,14 @@ async function listBench() {
   console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${os.cpus()[0].model}`);
   const spans = makeSpans(Math.ceil(SPANS_PER_BATCH / 7));
   const ingest = await ingestBench(spans);
-  const list = await listBench();
+  const list = LIST_TRACES > 0 ? await listBench() : null;
 
   console.log('\n| variant | spans/s (median) | ratio | batch p95 (ms) | process CPU ms per 100k spans (receiver + sender thread) |');
   console.log('|---|---|---|---|---|');
   for (const r of ingest) {
     console.log(`| ${r.variant} | ${Math.round(r.perSec).toLocaleString('en')} | ${r.ratio.toFixed(2)} | ${r.batchP95.toFixed(1)} | ${Math.round(r.cpuMsPer100k)} |`);
   }
+  if (!list) return;
   console.log(`\n${list.stats.traces.toLocaleString('en')} traces, ${list.stats.spans.toLocaleString('en')} spans stored in ${(list.fillMs / 1000).toFixed(1)} s (store.ingest, 5000-span batches); database ${(list.dbBytes / 1048576).toFixed(0)} MiB`);
   console.log('\n| request | p50 (ms) | p95 (ms) | rows |');
   console.log('|---|---|---|---|');
