@@ -94,9 +94,9 @@ function pbAttributes(kvs: PbKeyValue[] | undefined): Attributes {
 
 function pbId(bytes: Uint8Array | undefined, length: number): string | null {
   if (!bytes || bytes.length !== length) return null;
-  let zero = true;
-  for (const b of bytes) if (b !== 0) zero = false;
-  return zero ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+  let i = 0;
+  while (i < length && bytes[i] === 0) i++;
+  return i === length ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 
 export function decodeProtobufRequest(body: Uint8Array): DecodeResult {
