@@ -36,7 +36,7 @@ export async function startExampleApp(databaseUrl: string, otlpUrl: string, time
     // export each request's spans promptly (default: every 5 s)
     OTEL_BSP_SCHEDULE_DELAY: '200',
   });
-  const app: Tied = spawnTied(null, 'TERM', process.execPath, [EXAMPLE_SERVER], { env, cwd: REPO_ROOT });
+  const app: Tied = spawnTied('TERM', process.execPath, [EXAMPLE_SERVER], { env, cwd: REPO_ROOT });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the Express example did not start within ${timeoutMs / 1000} s:\n${app.output()}`)), timeoutMs);
     const onData = () => {

