@@ -110,7 +110,7 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     expect(out).toMatch(/GET \/error .* 1 PostgreSQL statement\s+error/);
 
     // the waterfall: HTTP span > handler > pg client span > Postgres statement > its phases
-    const wf = out.slice(out.indexOf('The slowest /report request:')).split('\n');
+    const wf = out.slice(out.indexOf('The slowest /report request')).split('\n');
     const indent = (re: RegExp) => {
       const line = wf.find((l) => re.test(l));
       expect([re.source, line]).not.toEqual([re.source, undefined]);
