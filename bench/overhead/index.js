@@ -21,7 +21,8 @@ const { measureProgTime } = require('./bpf-prog-time');
 // detached: no collector process. unsampled: attached, every traceparent has
 // flags 00, so probes fire but nothing is recorded. otlp / embedded: attached,
 // every statement traced and exported to the bench's sink / the embedded store.
-const ARMS = ['detached', 'unsampled', 'otlp', 'embedded'];
+// statement: like otlp with --detail statement (no phase probes or spans).
+const ARMS = ['detached', 'unsampled', 'otlp', 'embedded', 'statement'];
 
 function parseArgs(argv) {
   const o = { rounds: 6, seconds: 20, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
@@ -90,7 +91,10 @@ async function drained(col, timeoutMs = 20000) {
 async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
   const scriptFile = scripts[workload][arm === 'unsampled' ? 'unsampled' : 'sampled'];
   psql(cluster, PREPARE_SQL);
-  const col = arm === 'detached' ? null : await startCollector({ mode: arm === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
+  const col = arm === 'detached' ? null : await startCollector({
+    mode: arm === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
+    extraArgs: arm === 'statement' ? ['--detail', 'statement'] : [],
+  });
   try {
     const baseChildren = children(cluster.pid);
     const pm0 = reapedChildrenCpuSeconds(cluster.pid);
