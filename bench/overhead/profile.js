@@ -1,7 +1,7 @@
 // Where the collector's CPU goes under traced pgbench load: runs the
 // collector with --cpu-prof for one round and prints the functions with the
 // most self time, grouped by file.
-//   node bench/overhead/profile.js [--seconds 15] [--workload select] [--mode otlp] [--scale 10]
+//   node bench/overhead/profile.js [--seconds 15] [--workload select] [--mode otlp] [--detail phases] [--scale 10]
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -67,9 +67,9 @@ async function main() {
     const keep = path.join(os.tmpdir(), `pgferret-collector-${workload}-${mode}.cpuprofile`);
     fs.rmSync(keep, { force: true });
     process.env.PGFERRET_PROFILE_OUT = keep;
-    const col = await startCollector({ mode, pgPort: cluster.port, endpoint: sink.endpoint, nodeArgs: ['-r', path.join(__dirname, 'cpu-profile-preload.js')] });
+    const col = await startCollector({ mode, pgPort: cluster.port, endpoint: sink.endpoint, nodeArgs: ['-r', path.join(__dirname, 'cpu-profile-preload.js')], extraArgs: ['--detail', opt('detail', 'phases')] });
     process.kill(col.pid, 'SIGUSR2');
-    const pg = await runPgbench({ cluster, workload, seconds, clients: 2, threads: 1, workDir, scriptFile: scripts[workload] });
+    const pg = await runPgbench({ cluster, workload, seconds, clients: 2, threads: 1, workDir, scriptFile: scripts[workload].sampled });
     const st = await col.status();
     await col.stop();
     if (!fs.existsSync(keep)) throw new Error(`the collector wrote no CPU profile to ${keep}: did it exit cleanly?\n${col.log()}`);

@@ -31,22 +31,28 @@ export interface BackendInfo {
 
 const ORIGIN_NAMES: Record<number, string> = { [Origin.HEAD]: 'comment_start', [Origin.TAIL]: 'comment_end', [Origin.ROOT]: 'sampled_root' };
 
-function hr(ns: bigint): HrTime {
-  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+function duration(start: HrTime, end: HrTime): HrTime {
+  let sec = end[0] - start[0];
+  let ns = end[1] - start[1];
+  if (ns < 0) {
+    ns += 1e9;
+    sec -= 1;
+  }
+  return [sec, ns];
 }
 
 function makeSpan(
   name: string, kind: SpanKind, ctx: SpanContext, parent: SpanContext | undefined,
-  startNs: bigint, endNs: bigint, attributes: Attributes, resource: Resource, error?: { code: string },
+  startTime: HrTime, endTime: HrTime, attributes: Attributes, resource: Resource, error?: { code: string },
 ): ReadableSpan {
   return {
     name,
     kind,
     spanContext: () => ctx,
     parentSpanContext: parent,
-    startTime: hr(startNs),
-    endTime: hr(endNs),
-    duration: hr(endNs - startNs),
+    startTime,
+    endTime,
+    duration: duration(startTime, endTime),
     status: error ? { code: SpanStatusCode.ERROR, message: `SQLSTATE ${error.code}` } : { code: SpanStatusCode.UNSET },
     attributes,
     links: [],
@@ -94,11 +100,11 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
   }
 
   const spans = [
-    makeSpan(d.name, SpanKind.SERVER, ctx, parent, clock.toEpochNs(s.startNs), clock.toEpochNs(s.endNs), attributes, resource, error),
+    makeSpan(d.name, SpanKind.SERVER, ctx, parent, clock.toHrTime(s.startNs), clock.toHrTime(s.endNs), attributes, resource, error),
   ];
   for (const p of s.phases) {
     const child: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
-    spans.push(makeSpan(p.name, SpanKind.INTERNAL, child, ctx, clock.toEpochNs(p.startNs), clock.toEpochNs(p.endNs), {
+    spans.push(makeSpan(p.name, SpanKind.INTERNAL, child, ctx, clock.toHrTime(p.startNs), clock.toHrTime(p.endNs), {
       [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
       'postgresql.phase': p.name,
     }, resource));

@@ -1,8 +1,13 @@
 // The kernel stamps records with bpf_ktime_get_ns() (CLOCK_MONOTONIC); spans
 // need wall-clock time. Node's process.hrtime reads the same monotonic clock,
 // so one offset converts; it is re-measured now and then to follow NTP slew.
+// Plain numbers, no BigInt: monotonic nanoseconds stay below 2^53 for
+// 104 days of uptime and lose only nanoseconds after that.
+import type { HrTime } from '@opentelemetry/api';
+
 export class MonotonicClock {
-  private offsetNs = 0n;
+  private offsetSec = 0;
+  private offsetNs = 0;
   private measuredAt = 0;
 
   constructor(private readonly refreshMs = 60_000) {
@@ -11,14 +16,31 @@ export class MonotonicClock {
 
   private measure(): void {
     // the wall clock as OTel JS reads it (timeOrigin + now), sampled next to hrtime
-    const mono = process.hrtime.bigint();
-    const wallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-    this.offsetNs = wallNs - mono;
+    const [monoSec, monoNs] = process.hrtime();
+    const wallMs = performance.timeOrigin + performance.now();
+    const wallSec = Math.floor(wallMs / 1000);
+    const wallNs = Math.round((wallMs - wallSec * 1000) * 1e6);
+    let sec = wallSec - monoSec;
+    let ns = wallNs - monoNs;
+    if (ns < 0) {
+      ns += 1e9;
+      sec -= 1;
+    }
+    this.offsetSec = sec;
+    this.offsetNs = ns;
     this.measuredAt = Date.now();
   }
 
-  toEpochNs(monoNs: number): bigint {
+  /** Wall-clock [seconds, nanoseconds] of a monotonic timestamp in nanoseconds. */
+  toHrTime(monoNs: number): HrTime {
     if (Date.now() - this.measuredAt > this.refreshMs) this.measure();
-    return BigInt(Math.round(monoNs)) + this.offsetNs;
+    const s = Math.floor(monoNs / 1e9);
+    let ns = Math.round(monoNs - s * 1e9) + this.offsetNs;
+    let sec = s + this.offsetSec;
+    if (ns >= 1e9) {
+      ns -= 1e9;
+      sec += 1;
+    }
+    return [sec, ns];
   }
 }

@@ -2,7 +2,7 @@
 // db.query.text), computed once per distinct text. The trace comment is cut
 // off before the lookup, so the same query from many requests hits the cache.
 import { Origin } from '../events/layout';
-import { maskSql, spanName, splitStatements, stripComments, summarizeSql } from './sql';
+import { describeSql, spanName } from './sql';
 
 export interface StatementDescription {
   name: string;
@@ -33,11 +33,7 @@ export class SqlDescriber {
     const key = withoutTraceComment(text, origin);
     let parts = this.cache.get(key);
     if (!parts) {
-      const statements = splitStatements(key);
-      parts = (statements.length ? statements : [key]).map((sql) => {
-        const summary = summarizeSql(sql);
-        return { name: spanName(summary), ...summary, queryText: this.rawQueryText ? stripComments(sql) : maskSql(sql) };
-      });
+      parts = describeSql(key, this.rawQueryText).map((d) => ({ name: spanName(d), ...d }));
       // a bounded cache: start over when full (cheaper than LRU bookkeeping per hit)
       if (this.cache.size >= this.maxEntries) this.cache.clear();
       this.cache.set(key, parts);

@@ -122,58 +122,64 @@ function tokenize(s: string): Token[] {
   return out;
 }
 
+const isSignificant = (t: Token) => t.kind !== 'space' && t.kind !== 'comment';
+
+/** Tokens [from, to) rendered without comments, whitespace runs collapsed, literals as `?` when masking. */
+function render(sql: string, toks: Token[], from: number, to: number, mask: boolean): string {
+  let out = '';
+  let pendingSpace = false;
+  for (let i = from; i < to; i++) {
+    const t = toks[i];
+    if (!isSignificant(t)) {
+      pendingSpace = out.length > 0;
+      continue;
+    }
+    if (pendingSpace) out += ' ';
+    pendingSpace = false;
+    out += mask && (t.kind === 'string' || t.kind === 'number') ? '?' : sql.slice(t.start, t.end);
+  }
+  return out;
+}
+
+/** Token ranges of the top-level statements, without empty ones. */
+function statementRanges(toks: Token[]): [number, number][] {
+  const out: [number, number][] = [];
+  let from = 0;
+  let depth = 0;
+  let hasContent = false;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i];
+    if (t.kind === 'open') depth++;
+    else if (t.kind === 'close') depth = Math.max(0, depth - 1);
+    if (t.kind === 'semicolon' && depth === 0) {
+      if (hasContent) out.push([from, i]);
+      from = i + 1;
+      hasContent = false;
+    } else if (isSignificant(t)) hasContent = true;
+  }
+  if (hasContent) out.push([from, toks.length]);
+  return out;
+}
+
 /**
  * The text with string and numeric literals replaced by `?` and comments
  * removed (the sqlcommenter comment included), whitespace runs collapsed.
  */
 export function maskSql(sql: string): string {
-  let out = '';
-  let pendingSpace = false;
-  for (const t of tokenize(sql)) {
-    if (t.kind === 'space' || t.kind === 'comment') {
-      pendingSpace = out.length > 0;
-      continue;
-    }
-    if (pendingSpace) out += ' ';
-    pendingSpace = false;
-    out += t.kind === 'string' || t.kind === 'number' ? '?' : sql.slice(t.start, t.end);
-  }
-  return out;
+  const toks = tokenize(sql);
+  return render(sql, toks, 0, toks.length, true);
 }
 
 /** The text without its comments, whitespace runs collapsed (for --raw-query-text). */
 export function stripComments(sql: string): string {
-  let out = '';
-  let pendingSpace = false;
-  for (const t of tokenize(sql)) {
-    if (t.kind === 'space' || t.kind === 'comment') {
-      pendingSpace = out.length > 0;
-      continue;
-    }
-    if (pendingSpace) out += ' ';
-    pendingSpace = false;
-    out += sql.slice(t.start, t.end);
-  }
-  return out;
+  const toks = tokenize(sql);
+  return render(sql, toks, 0, toks.length, false);
 }
 
 /** Top-level statements of a simple-protocol string, in order, without empty ones. */
 export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let from = 0;
-  let depth = 0;
-  let hasContent = false;
-  for (const t of tokenize(sql)) {
-    if (t.kind === 'open') depth++;
-    else if (t.kind === 'close') depth = Math.max(0, depth - 1);
-    if (t.kind === 'semicolon' && depth === 0) {
-      if (hasContent) out.push(sql.slice(from, t.start));
-      from = t.end;
-      hasContent = false;
-    } else if (t.kind !== 'space' && t.kind !== 'comment') hasContent = true;
-  }
-  if (hasContent) out.push(sql.slice(from));
-  return out;
+  const toks = tokenize(sql);
+  return statementRanges(toks).map(([a, b]) => sql.slice(toks[a].start, toks[b - 1].end));
 }
 
 export interface SqlSummary {
@@ -202,8 +208,13 @@ function nameAt(sql: string, toks: Token[], i: number): string | null {
 
 /** Operation (first keyword; the main verb after a WITH) and the table it targets. */
 export function summarizeSql(sql: string): SqlSummary {
-  const toks = tokenize(sql).filter((t) => t.kind !== 'space' && t.kind !== 'comment');
-  const word = (i: number) => (toks[i] && toks[i].kind === 'word' ? sql.slice(toks[i].start, toks[i].end).toUpperCase() : '');
+  return summarizeTokens(sql, tokenize(sql).filter(isSignificant));
+}
+
+function summarizeTokens(sql: string, toks: Token[]): SqlSummary {
+  // each word token uppercased once: the searches below look at tokens many times
+  const words = toks.map((t) => (t.kind === 'word' ? sql.slice(t.start, t.end).toUpperCase() : ''));
+  const word = (i: number) => words[i] ?? '';
   if (toks.length === 0) return { operation: null, collection: null };
   let op = word(0);
   if (!op) return { operation: null, collection: null };
@@ -265,4 +276,20 @@ export function summarizeSql(sql: string): SqlSummary {
 export function spanName(summary: SqlSummary): string {
   if (!summary.operation) return 'postgresql';
   return summary.collection ? `${summary.operation} ${summary.collection}` : summary.operation;
+}
+
+export interface StatementSql extends SqlSummary {
+  /** db.query.text: literals masked, or as sent when raw; comments removed */
+  queryText: string;
+}
+
+/** Everything the spans say about a (multi-statement) text, from one tokenization. */
+export function describeSql(sql: string, raw: boolean): StatementSql[] {
+  const toks = tokenize(sql);
+  const ranges = statementRanges(toks);
+  if (ranges.length === 0) ranges.push([0, toks.length]);
+  return ranges.map(([a, b]) => ({
+    ...summarizeTokens(sql, toks.slice(a, b).filter(isSignificant)),
+    queryText: render(sql, toks, a, b, !raw),
+  }));
 }
