@@ -81,7 +81,7 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
     'pgferret.trace_context.origin': ORIGIN_NAMES[s.start.origin] ?? 'unknown',
   };
   if (backend.database) attributes[ATTR_DB_NAMESPACE] = backend.database;
-  if (backend.user) attributes['db.user'] = backend.user;
+  if (backend.user) attributes['postgresql.backend.user'] = backend.user;
   if (d.operation) attributes[ATTR_DB_OPERATION_NAME] = d.operation;
   if (d.collection) attributes[ATTR_DB_COLLECTION_NAME] = d.collection;
   if (s.rows !== null) attributes['db.response.returned_rows'] = s.rows;
