@@ -34,6 +34,8 @@ fi
 # tests (they start their own); leave it as the package left it.
 
 # npm dependencies: reinstall only when the lockfile changed since the last install.
+# (package.json pins jest's unrs-resolver to 1.12.2: the registry serves 1.13.0
+# without its other-platform bindings, and npm ci refuses a lockfile missing them.)
 stamp=node_modules/.pgferret-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
