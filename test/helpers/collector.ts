@@ -102,9 +102,14 @@ export async function startCollector(args: string[], env: Record<string, string>
 /** Polls until `check` returns true (or throws with `what` after the timeout). */
 export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e; // e.g. the admin API not listening yet: try again
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -76,6 +76,13 @@ interface Cluster {
   probeSet: string | null;
 }
 
+/** A u32 map key (pids, counter indexes). */
+function u32Key(n: number): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(n);
+  return key;
+}
+
 const COUNTER_NAMES = Object.fromEntries(Object.entries(Counter).map(([k, v]) => [v, k.toLowerCase()]));
 
 export class Collector {
@@ -141,7 +148,7 @@ export class Collector {
     v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
     v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
     v.writeUInt32LE(1, CONFIG.filter_ppid);
-    this.obj.map('settings').update(Buffer.alloc(4), v);
+    this.obj.map('settings').update(u32Key(0), v);
   }
 
   private selected(pm: Postmaster): boolean {
@@ -181,9 +188,7 @@ export class Collector {
       try {
         const bin = this.attachTo(pm);
         cluster.probeSet = bin.set.name;
-        const key = Buffer.alloc(4);
-        key.writeUInt32LE(pm.pid);
-        pmMap.update(key, Buffer.from([1]));
+        pmMap.update(u32Key(pm.pid), Buffer.from([1]));
         this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}) with ${bin.set.name} probes`);
       } catch (e) {
         cluster.error = (e as Error).message;
@@ -193,9 +198,7 @@ export class Collector {
     for (const [pid, c] of this.clusters) {
       if (seen.has(pid)) continue;
       this.clusters.delete(pid);
-      const key = Buffer.alloc(4);
-      key.writeUInt32LE(pid);
-      pmMap.delete(key);
+      pmMap.delete(u32Key(pid));
       this.log(`PostgreSQL pid ${pid} (${c.pm.dataDir}) stopped`);
       if (![...this.clusters.values()].some((o) => o.pm.binaryId === c.pm.binaryId)) {
         this.binaries.get(c.pm.binaryId)?.detach();
@@ -254,10 +257,8 @@ export class Collector {
     if (!this.obj) return out;
     const m = this.obj.map('counters');
     for (let i = 0; i < COUNTER_COUNT; i++) {
-      const key = Buffer.alloc(4);
-      key.writeUInt32LE(i);
       let sum = 0;
-      for (const v of m.lookupPerCpu(key)) sum += Number(v.readBigUInt64LE(0));
+      for (const v of m.lookupPerCpu(u32Key(i))) sum += Number(v.readBigUInt64LE(0));
       out[COUNTER_NAMES[i]] = sum;
     }
     return out;
