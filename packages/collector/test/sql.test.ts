@@ -1,5 +1,8 @@
 import { SqlDescriber, withoutTraceComment } from '../src/spans/describe';
-import { maskSql, spanName, splitStatements, stripComments, summarizeSql } from '../src/spans/sql';
+import { describeSql, spanName } from '../src/spans/sql';
+
+const maskSql = (sql: string) => describeSql(sql, false)[0].queryText;
+const stripComments = (sql: string) => describeSql(sql, true)[0].queryText;
 
 describe('maskSql', () => {
   it('masks string, numeric and dollar-quoted literals and drops comments', () => {
@@ -19,14 +22,14 @@ describe('stripComments', () => {
   });
 });
 
-describe('splitStatements', () => {
+describe('statements of a multi-statement string', () => {
   it('splits at top-level semicolons only', () => {
-    expect(splitStatements("BEGIN; SELECT ';' ; SELECT $$;$$; /* ; */")).toEqual(['BEGIN', " SELECT ';' ", ' SELECT $$;$$']);
+    expect(describeSql("BEGIN; SELECT ';' ; SELECT $$;$$; /* ; */", true).map((d) => d.queryText)).toEqual(['BEGIN', "SELECT ';'", 'SELECT $$;$$']);
   });
 });
 
-describe('summarizeSql and spanName', () => {
-  const name = (s: string) => spanName(summarizeSql(s));
+describe('operation, table and span name', () => {
+  const name = (s: string) => spanName(describeSql(s, false)[0]);
   it('names spans after operation and table', () => {
     expect(name('select * from public.Users u where id = 1')).toBe('SELECT public.users');
     expect(name('INSERT INTO orders (a) VALUES (1) RETURNING id')).toBe('INSERT orders');

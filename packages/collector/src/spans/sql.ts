@@ -161,27 +161,6 @@ function statementRanges(toks: Token[]): [number, number][] {
   return out;
 }
 
-/**
- * The text with string and numeric literals replaced by `?` and comments
- * removed (the sqlcommenter comment included), whitespace runs collapsed.
- */
-export function maskSql(sql: string): string {
-  const toks = tokenize(sql);
-  return render(sql, toks, 0, toks.length, true);
-}
-
-/** The text without its comments, whitespace runs collapsed (for --raw-query-text). */
-export function stripComments(sql: string): string {
-  const toks = tokenize(sql);
-  return render(sql, toks, 0, toks.length, false);
-}
-
-/** Top-level statements of a simple-protocol string, in order, without empty ones. */
-export function splitStatements(sql: string): string[] {
-  const toks = tokenize(sql);
-  return statementRanges(toks).map(([a, b]) => sql.slice(toks[a].start, toks[b - 1].end));
-}
-
 export interface SqlSummary {
   operation: string | null;
   collection: string | null;
@@ -207,10 +186,6 @@ function nameAt(sql: string, toks: Token[], i: number): string | null {
 }
 
 /** Operation (first keyword; the main verb after a WITH) and the table it targets. */
-export function summarizeSql(sql: string): SqlSummary {
-  return summarizeTokens(sql, tokenize(sql).filter(isSignificant));
-}
-
 function summarizeTokens(sql: string, toks: Token[]): SqlSummary {
   // each word token uppercased once: the searches below look at tokens many times
   const words = toks.map((t) => (t.kind === 'word' ? sql.slice(t.start, t.end).toUpperCase() : ''));
