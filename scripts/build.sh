@@ -8,6 +8,9 @@ log() { printf '[build] %s\n' "$*"; }
 log "bpf-loader: native addon"
 npm run --silent -w packages/bpf-loader build:native
 
+log "collector: event layout from bpf/pgferret.h"
+node packages/collector/scripts/gen-layout.js
+
 log "tsc -b"
 npx tsc -b
 

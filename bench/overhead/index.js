@@ -1,10 +1,12 @@
 // Overhead of pgferret-collector on PostgreSQL: pgbench A/B rounds, A with no
-// collector process at all (no probe installed), B with the collector
-// attached and every statement carrying a sampled traceparent. Arms are
-// interleaved round by round and medians reported. A second phase runs the
-// collector under continuous load and samples its RSS.
-//   node bench/overhead [--rounds 6] [--seconds 20] [--workloads select,tpcb]
-//                       [--arms detached,unsampled,otlp,embedded] [--scale 10]
+// collector process at all (nothing attached), B arms with the collector
+// attached (see ARMS). Arms are interleaved round by round, each B round is
+// paired with the A round of the same index, and medians reported; backend
+// CPU per statement (the postmaster's reaped children) is the primary figure.
+// An account phase measures the time inside each BPF program (bpf_stats), and
+// an RSS phase runs the collector under continuous load.
+//   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
+//                       [--arms detached,unsampled,mixed,otlp,statement,embedded] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -15,17 +17,20 @@ const { startCluster } = require('./postgres');
 const { startCollector, cpuSeconds, reapedChildrenCpuSeconds, rssKiB } = require('./collector');
 const { startSink } = require('./sink');
 const { WORKLOADS, PREPARE_SQL, runPgbench, writeScripts } = require('./pgbench');
-const { summarise, formatAb, formatRss } = require('./report');
+const { summarise, formatAb, formatAccount, formatRss } = require('./report');
 const { measureProgTime } = require('./bpf-prog-time');
 
 // detached: no collector process. unsampled: attached, every traceparent has
-// flags 00, so probes fire but nothing is recorded. otlp / embedded: attached,
-// every statement traced and exported to the bench's sink / the embedded store.
-// statement: like otlp with --detail statement (no phase probes or spans).
-const ARMS = ['detached', 'unsampled', 'otlp', 'embedded', 'statement'];
+// flags 00: the socket gate reads each one and leaves the statement alone, no
+// backend gets a probe. mixed: one transaction in ten sampled (production):
+// the backends get phase probes, the other nine pay their hits. otlp /
+// embedded: every statement traced and exported to the bench's sink / the
+// embedded store. statement: like otlp with --detail statement (no phase
+// probes at all, statement spans only).
+const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'embedded', 'statement'];
 
 function parseArgs(argv) {
-  const o = { rounds: 6, seconds: 20, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -89,7 +94,7 @@ async function drained(col, timeoutMs = 20000) {
 }
 
 async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
-  const scriptFile = scripts[workload][arm === 'unsampled' ? 'unsampled' : 'sampled'];
+  const scriptFile = scripts[workload][arm === 'unsampled' || arm === 'mixed' ? arm : 'sampled'];
   psql(cluster, PREPARE_SQL);
   const col = arm === 'detached' ? null : await startCollector({
     mode: arm === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
@@ -123,6 +128,8 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
         rssMaxKiB: Math.max(...rss),
         rssEndKiB: rss[rss.length - 1],
         kernel: status.kernel,
+        armed: status.backends.armed,
+        untimed: status.untimedStatements,
         ringRecords: status.ringBuffer.records,
         ringBytes: status.ringBuffer.bytes,
         statements: status.statements,
@@ -155,9 +162,10 @@ async function census({ cluster, sink, o, workDir, scripts }) {
       out[workload] = {
         statements: stmts, records: status.ringBuffer.records, kernelDropped: status.kernel.dropped,
         traced: status.kernel.traced, assembled: status.statements, spans: status.export.exported,
-        hitsPerStmt: status.ringBuffer.records / stmts, spansPerStmt: status.export.exported / stmts,
+        recordsPerStmt: status.ringBuffer.records / stmts, hitsPerStmt: status.kernel.phase_hits / stmts,
+        spansPerStmt: status.export.exported / stmts, untimed: status.untimedStatements,
       };
-      log(`${workload} census: ${out[workload].hitsPerStmt.toFixed(2)} probe hits (records) and ${out[workload].spansPerStmt.toFixed(2)} spans per statement, ${status.kernel.dropped} dropped`);
+      log(`${workload} census: ${out[workload].hitsPerStmt.toFixed(2)} probe hits, ${out[workload].recordsPerStmt.toFixed(2)} records and ${out[workload].spansPerStmt.toFixed(2)} spans per statement, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
     } finally {
       await col.stop();
     }
@@ -186,6 +194,35 @@ async function abPhase({ cluster, sink, o, workDir }) {
     }
   }
   return results;
+}
+
+/**
+ * Where the time goes, per BPF program (bpf_stats: program bodies, no trap),
+ * for each attached arm's script under the same load as the A/B rounds.
+ */
+async function accountPhase({ cluster, sink, o, workDir }) {
+  const scripts = writeScripts(workDir);
+  const out = {};
+  for (const workload of o.workloads) {
+    for (const arm of ['unsampled', 'mixed', 'otlp']) {
+      psql(cluster, PREPARE_SQL);
+      const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
+      try {
+        const seconds = Math.max(6, o.seconds);
+        const running = runPgbench({ cluster, workload, seconds, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload][arm === 'otlp' ? 'sampled' : arm], latencies: false });
+        await sleep(2000); // past the backends' first statements (arming)
+        const prog = await measureProgTime(col.pid, seconds - 3);
+        const pg = await running;
+        const { status } = await drained(col);
+        const stmts = pg.transactions * WORKLOADS[workload].statementsPerTxn;
+        out[`${workload}/${arm}`] = { prog, statements: stmts, measuredShare: (seconds - 3) / seconds, phaseHitsPerStmt: status.kernel.phase_hits / stmts, tps: pg.tps };
+        log(`${workload} ${arm} account: ${Object.entries(prog).map(([n, v]) => `${n} ${v.nsPerRun.toFixed(0)} ns × ${v.runs}`).join(', ')}`);
+      } finally {
+        await col.stop();
+      }
+    }
+  }
+  return out;
 }
 
 async function rssPhase({ cluster, sink, o, workDir }) {
@@ -232,15 +269,18 @@ async function main() {
     settings, options: o,
   };
   try {
-    const out = { meta, census: null, ab: [], rss: null };
+    const out = { meta, census: null, ab: [], account: null, rss: null };
     if (o.rounds > 0) {
       out.census = await census({ cluster, sink, o, workDir, scripts: writeScripts(workDir) });
       out.ab = await abPhase({ cluster, sink, o, workDir });
+      if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
+      out.account = await accountPhase({ cluster, sink, o, workDir });
       if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
     }
     if (o.rssMinutes > 0) out.rss = await rssPhase({ cluster, sink, o, workDir });
     if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
     if (out.ab.length) process.stdout.write(formatAb(summarise(out.ab, WORKLOADS, out.census), meta, out.census));
+    if (out.account) process.stdout.write(formatAccount(out.account));
     if (out.rss) process.stdout.write(formatRss(out.rss));
   } finally {
     await sink.close();

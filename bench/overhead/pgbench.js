@@ -93,17 +93,30 @@ function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scr
   });
 }
 
+/** The body of a script (its \set lines stay in front) in which one transaction in `every` is sampled. */
+function mixed(script, every) {
+  const lines = script.split('\n');
+  const sets = lines.filter((l) => l.startsWith('\\set'));
+  const body = lines.filter((l) => l && !l.startsWith('\\set')).join('\n');
+  return `${sets.join('\n')}\n\\set f random(1, ${every})\n\\if :f = 1\n${body}\n\\else\n${body.replaceAll(":s-01'*/", ":s-00'*/")}\n\\endif\n`;
+}
+
 /**
- * Script files per workload: `sampled` (flags 01, what every arm but one
- * runs) and `unsampled` (flags 00: the kernel reads and parses the context,
- * then leaves the statement alone, so only the cost of the probes remains).
+ * Script files per workload: `sampled` (flags 01 on every statement),
+ * `unsampled` (flags 00: the kernel reads and parses the context, then leaves
+ * the statement alone) and `mixed` (one transaction in ten sampled: what
+ * production looks like; the backends get phase probes, and the other nine
+ * pay their hits).
  */
 function writeScripts(dir) {
   const files = {};
   for (const [name, w] of Object.entries(WORKLOADS)) {
-    files[name] = { sampled: path.join(dir, `${name}.sql`), unsampled: path.join(dir, `${name}-unsampled.sql`) };
+    files[name] = {
+      sampled: path.join(dir, `${name}.sql`), unsampled: path.join(dir, `${name}-unsampled.sql`), mixed: path.join(dir, `${name}-mixed.sql`),
+    };
     fs.writeFileSync(files[name].sampled, w.script);
     fs.writeFileSync(files[name].unsampled, w.script.replaceAll(":s-01'*/", ":s-00'*/"));
+    fs.writeFileSync(files[name].mixed, mixed(w.script, 10));
   }
   return files;
 }

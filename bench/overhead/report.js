@@ -40,8 +40,9 @@ function summarise(results, workloads, census) {
           collectorCpuUsPerStmt: median(rs.map((r) => (1e6 * r.collectorCpuSeconds) / stmts(r))),
           rssMaxMiB: Math.max(...rs.map((r) => r.rssMaxKiB)) / 1024,
           rssMedianMiB: median(rs.map((r) => r.rssMaxKiB)) / 1024,
-          // every probe hit on a traced statement emits a record or counts a drop
-          hitsPerStmt: median(rs.map((r) => (r.ringRecords + r.kernel.dropped) / stmts(r))),
+          // per-backend phase probe hits (sampled statements or not), and records sent
+          hitsPerStmt: median(rs.map((r) => r.kernel.phase_hits / stmts(r))),
+          untimedShare: median(rs.map((r) => r.untimed / Math.max(1, r.statements))),
           recordsPerStmt: median(rs.map((r) => r.ringRecords / stmts(r))),
           kernelDropShare: median(rs.map((r) => r.kernel.dropped / Math.max(1, r.ringRecords + r.kernel.dropped))),
           assembledShare: median(rs.map((r) => r.statements / stmts(r))),
@@ -66,7 +67,7 @@ function summarise(results, workloads, census) {
       // probe work runs in the backend: its extra CPU per statement, spread
       // over the hits counted in the drop-free census
       s.backendExtraUsPerStmt = s.backendCpuUsPerStmt - arms.detached.backendCpuUsPerStmt;
-      s.usPerHit = census?.[w] ? s.backendExtraUsPerStmt / census[w].hitsPerStmt : NaN;
+      s.usPerHit = s.hitsPerStmt > 0 ? s.backendExtraUsPerStmt / s.hitsPerStmt : NaN;
     }
     out[w] = arms;
   }
@@ -78,19 +79,28 @@ const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 function formatAb(summary, meta, census) {
   const lines = [];
   for (const [w, c] of Object.entries(census || {})) {
-    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits and ${f(c.spansPerStmt)} spans per statement (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped)`);
+    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits, ${f(c.recordsPerStmt)} records and ${f(c.spansPerStmt)} spans per sampled statement (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped, ${c.untimed} before their backend was armed)`);
   }
   lines.push(`Run ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, kernel ${meta.kernel}, ${meta.postgres}, node ${meta.node}`);
   lines.push(`pgbench -c ${meta.options.clients} -j ${meta.options.threads}, ${meta.options.seconds} s rounds, ${meta.options.rounds} rounds per arm, scale ${meta.options.scale}`, '');
-  lines.push('| workload | arm | rounds | TPS (median) | TPS ratio (paired) | p99 ms | p99 ratio (paired) | backend CPU µs/stmt | collector CPU % of a core | collector µs/stmt | collector RSS max MiB | records+drops per stmt | ring drops | µs per hit | spans/stmt exported |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| workload | arm | rounds | TPS (median) | TPS ratio (paired) | p99 ms | p99 ratio (paired) | backend CPU µs/stmt | collector CPU % of a core | collector µs/stmt | collector RSS max MiB | probe hits per stmt | ring drops | backend µs per hit | spans/stmt exported | untimed |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [w, arms] of Object.entries(summary)) {
     for (const [arm, s] of Object.entries(arms)) {
       const b = arm !== 'detached';
-      lines.push(`| ${w} | ${arm} | ${s.rounds} | ${f(s.tps, 0)} | ${b ? `${f(s.tpsRatio, 3)} (${f(s.tpsRatioPaired, 3)})` : '1'} | ${f(s.p99ms, 3)} | ${b ? `${f(s.p99Ratio, 3)} (${f(s.p99RatioPaired, 3)})` : '1'} | ${f(s.backendCpuUsPerStmt, 1)} | ${b ? f(s.collectorCpuPct, 0) : '—'} | ${b ? f(s.collectorCpuUsPerStmt, 1) : '—'} | ${b ? f(s.rssMaxMiB, 0) : '—'} | ${b ? f(s.hitsPerStmt, 2) : '—'} | ${b ? `${f(100 * s.kernelDropShare, 0)} %` : '—'} | ${b ? f(s.usPerHit, 2) : '—'} | ${b ? `${f(s.spansPerStmt * s.exportedShare, 2)} of ${f(s.spansPerStmt, 2)}` : '—'} |`);
+      lines.push(`| ${w} | ${arm} | ${s.rounds} | ${f(s.tps, 0)} | ${b ? `${f(s.tpsRatio, 3)} (${f(s.tpsRatioPaired, 3)})` : '1'} | ${f(s.p99ms, 3)} | ${b ? `${f(s.p99Ratio, 3)} (${f(s.p99RatioPaired, 3)})` : '1'} | ${f(s.backendCpuUsPerStmt, 1)} | ${b ? f(s.collectorCpuPct, 0) : '—'} | ${b ? f(s.collectorCpuUsPerStmt, 1) : '—'} | ${b ? f(s.rssMaxMiB, 0) : '—'} | ${b ? f(s.hitsPerStmt, 2) : '—'} | ${b ? `${f(100 * s.kernelDropShare, 0)} %` : '—'} | ${b ? f(s.usPerHit, 2) : '—'} | ${b ? `${f(s.spansPerStmt * s.exportedShare, 2)} of ${f(s.spansPerStmt, 2)}` : '—'} | ${b ? `${f(100 * s.untimedShare, 2)} %` : '—'} |`);
     }
   }
   lines.push('', '```json', JSON.stringify(summary, (k, v) => (typeof v === 'number' ? Number(v.toPrecision(5)) : v), 1), '```', '');
+  return `${lines.join('\n')}\n`;
+}
+
+function formatAccount(account) {
+  const lines = ['', '| workload/arm | TPS | phase probe hits per stmt | BPF program: ns per run × runs per statement |', '|---|---|---|---|'];
+  for (const [k, a] of Object.entries(account)) {
+    const progs = Object.entries(a.prog).map(([n, v]) => `${n} ${f(v.nsPerRun, 0)} ns × ${f(v.runs / Math.max(1, a.statements * (a.measuredShare ?? 1)), 2)}`).join('; ');
+    lines.push(`| ${k} | ${f(a.tps, 0)} | ${f(a.phaseHitsPerStmt, 2)} | ${progs} |`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -110,4 +120,4 @@ function formatRss(rss) {
   ].join('\n');
 }
 
-module.exports = { summarise, formatAb, formatRss, median };
+module.exports = { summarise, formatAb, formatAccount, formatRss, median };

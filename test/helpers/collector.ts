@@ -114,3 +114,21 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
   }
 }
 
+
+/** The W3C traceparent comment for fresh random ids (flags 01: sampled). */
+export function randomTraceparent(flags = '01'): { traceId: string; spanId: string; comment: string } {
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  const traceId = hex(32);
+  const spanId = hex(16);
+  return { traceId, spanId, comment: `/*traceparent='00-${traceId}-${spanId}-${flags}'*/` };
+}
+
+/**
+ * Phase probes are attached to a backend after its first sampled statement:
+ * runs one through `query` and waits until the collector has armed one more backend.
+ */
+export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess): Promise<void> {
+  const before = (await collector.status()).backends.armed as number;
+  await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
+  await eventually('the backend to get its phase probes', async () => (await collector.status()).backends.armed > before);
+}

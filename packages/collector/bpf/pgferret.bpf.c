@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The kernel half of pgferret: probes in a running PostgreSQL backend.
+/* The kernel half of pgferret.
  *
- * One "status" probe per request cycle reads the statement text, finds a
- * sqlcommenter traceparent in a comment at its start or end, and decides
- * whether the cycle is traced. Every other probe ("marks") only emits a
- * timestamped record when the backend's current cycle is traced, so an
- * untraced statement costs one hash lookup per probe hit.
+ * The gate: every backend of an attached cluster is followed at its socket
+ * with the sys_exit tracepoint, which costs a backend no trap. What it
+ * receives (Query, Parse/Bind/Execute, Sync) says which statements carry a
+ * sampled traceparent (read from the message in the receive buffer); what it
+ * sends (CommandComplete, ErrorResponse, ReadyForQuery) says how each of them
+ * ended. Only sampled statements produce records.
+ *
+ * Phases: user space attaches a few probes to the backends that carry
+ * sampled statements, in those processes only (pid-filtered uprobes/USDT).
+ * They time plan and execute for the unit being executed and stay silent
+ * for the others.
+ *
+ * Units: each Query and each Execute a backend receives gets the next
+ * number. Input hands them out, the phase probes follow the one executing,
+ * output completes them in order, and ReadyForQuery ends a request cycle.
  *
  * Everything is bounded: fixed-size records, bpf_loop with constant limits,
- * per-CPU scratch space, drops counted in `counters`.
+ * per-CPU scratch space, drops and lost protocol sync counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,25 +26,36 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "pgferret.h"
+#include "traceparent.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* x86-64 syscall numbers: PostgreSQL reads its client with recv() and
+ * writes with send() (secure_raw_read/secure_raw_write). */
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+
+/* Startup packet codes (PostgreSQL's pqcomm.h). */
+#define SSL_REQUEST_CODE 80877103
+#define GSSENC_REQUEST_CODE 80877104
+
+#define MAX_MSG_LEN 0x3fffffff  /* PostgreSQL refuses larger messages */
+#define IN_MSGS 64               /* messages followed per receive */
+#define OUT_MSGS 128             /* messages followed per send */
+#define NAME_MAX 64              /* NAMEDATALEN */
+#define LONG_WIN 1024            /* bytes kept of the end of a message spanning receives */
+#define PARAMS_MAX 64            /* parameter types a Parse may declare for its text end to be found */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-struct backend {
-	__u64 task_start;   /* distinguishes a reused pid */
-	__u8 in_cycle;      /* between the first status report and idle */
-	__u8 traced;
-};
-
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, struct backend);
+	__type(value, struct pf_backend_state);
 } backends SEC(".maps");
 
 struct {
@@ -51,7 +72,7 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Postmaster pids to trace when pf_config.filter_ppid is set. */
+/* Postmaster pids whose children are followed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
@@ -59,15 +80,34 @@ struct {
 	__type(value, __u8);
 } postmasters SEC(".maps");
 
-/* Both text buffers share one power-of-two size so every variable index can
- * be masked with one constant the verifier understands. */
-#define TAIL_BUF PF_TEXT_MAX
-#define MASK (PF_TEXT_MAX - 1)
+/* A Query or Parse whose text spans several receives: its start record
+ * (with the head of the text) and the last bytes received so far. */
+struct long_msg {
+	struct pf_start start;
+	char win[LONG_WIN];
+	__u32 win_len;
+	__u32 body;          /* message body length */
+	__u32 name_len;      /* Parse: statement name with its NUL */
+	__u32 name_hash;
+	__u32 head_len;      /* text bytes captured in start.text */
+	__u32 unit;          /* Query: its unit */
+	__u8 msg;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct long_msg);
+} long_msgs SEC(".maps");
 
 struct scratch {
 	struct pf_start start;     /* head of the text lands in start.text */
-	char tail[TAIL_BUF];
-	char chunk[PF_SCAN_CHUNK];
+	char tail[PF_TEXT_MAX];    /* last PF_WINDOW bytes of the text (4 KiB: masked indexes) */
+	char tmp[2 * LONG_WIN];
+	char name[2 * NAME_MAX];
+	struct pf_reply reply;
+	struct long_msg fresh;
 };
 
 struct {
@@ -77,6 +117,10 @@ struct {
 	__type(value, struct scratch);
 } scratch_space SEC(".maps");
 
+/* x & m, with the AND kept in the object: clang drops a mask it can prove
+ * redundant, and the verifier then sees an unbounded size. */
+#define BOUND(x, m) ({ __u32 __v = (x); barrier_var(__v); __v &= (m); __v; })
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -84,248 +128,71 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 task_start_time(void)
+static __always_inline struct scratch *scratch(void)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
-	return BPF_CORE_READ(t, start_time);
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_space, &zero);
 }
 
-/* ---- traceparent search ------------------------------------------------ */
-
-static const char needle[] = "traceparent='";
-#define NEEDLE_LEN 13
-#define TP_LEN 55 /* 00-<32 hex>-<16 hex>-<2 hex> */
-
-static __always_inline int hexval(char c)
+static __always_inline __u32 be32(const __u8 *p)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* uppercase is invalid in W3C trace context */
+	return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
 }
 
-struct hex_ctx {
-	const char *buf;
-	__u32 p;
-	struct pf_start *out;
-	__u8 nz_trace, nz_span;
-	int bad;
-};
+/* ---- units ---------------------------------------------------------------- */
 
-/* Decodes id byte i: 0..15 the trace id, 16..23 the parent span id. */
-static long hex_cb(__u32 i, void *data)
+static __always_inline int unit_bit(__u64 mask, __u32 unit)
 {
-	struct hex_ctx *x = data;
-	__u32 at = i < 16 ? 3 + 2 * i : 36 + 2 * (i - 16);
-	int h = hexval(x->buf[(x->p + at) & MASK]);
-	int l = hexval(x->buf[(x->p + at + 1) & MASK]);
-	if (h < 0 || l < 0) {
-		x->bad = 1;
-		return 1;
+	return (mask >> (unit & 63)) & 1;
+}
+
+static __always_inline void set_bit(__u64 *mask, __u32 unit, int on)
+{
+	__u64 bit = 1ULL << (unit & 63);
+	if (on)
+		*mask |= bit;
+	else
+		*mask &= ~bit;
+}
+
+/* Whether any unit in [from, to) is sampled. */
+static __always_inline int any_sampled(struct pf_backend_state *b, __u32 from, __u32 to)
+{
+	__u32 n = to - from;
+	if (n == 0)
+		return 0;
+	if (n >= 64)
+		return b->sampled != 0;
+	__u64 m = (1ULL << n) - 1;
+	__u32 r = from & 63;
+	m = (m << r) | (r ? m >> (64 - r) : 0);
+	return (b->sampled & m) != 0;
+}
+
+static __always_inline __u32 push_unit(struct pf_backend_state *b, int sampled, int query)
+{
+	__u32 u = b->in_seq++;
+	set_bit(&b->sampled, u, sampled);
+	set_bit(&b->query, u, query);
+	return u;
+}
+
+/* A Sync or a Query ends a request cycle on the input side. */
+static __always_inline void end_cycle_in(struct pf_backend_state *b)
+{
+	b->stmt_sampled = 0;
+	b->portal_sampled = 0;
+	if (b->cyc_in - b->cyc_out >= PF_CYCLES) {
+		count(PF_CNT_DESYNC); /* too deep a pipeline: the next ReadyForQuery closes all */
+		return;
 	}
-	__u8 v = (h << 4) | l;
-	if (i < 16) {
-		x->out->trace_id[i & 15] = v;
-		x->nz_trace |= v;
-	} else {
-		x->out->parent_span_id[(i - 16) & 7] = v;
-		x->nz_span |= v;
-	}
-	return 0;
+	b->cycle_end[b->cyc_in & (PF_CYCLES - 1)] = b->in_seq;
+	b->cyc_in++;
 }
 
-/* Validates the 55 characters at buf[p] (masked) and fills the ids.
- * Returns 1 valid, 0 invalid. */
-static __noinline int parse_traceparent(const char *buf, __u32 p, struct pf_start *out)
-{
-#define AT(i) buf[(p + (i)) & MASK]
-	if (AT(2) != '-' || AT(35) != '-' || AT(52) != '-')
-		return 0;
-	int v0 = hexval(AT(0)), v1 = hexval(AT(1));
-	if (v0 < 0 || v1 < 0 || (v0 == 15 && v1 == 15))
-		return 0;
-	/* version 00 ends exactly after the flags; later versions may append fields */
-	if (v0 == 0 && v1 == 0 && AT(TP_LEN) != '\'')
-		return 0;
-	int fh = hexval(AT(53)), fl = hexval(AT(54));
-	if (fh < 0 || fl < 0)
-		return 0;
-#undef AT
-	struct hex_ctx x = { .buf = buf, .p = p, .out = out };
-	bpf_loop(24, hex_cb, &x, 0);
-	if (x.bad || !x.nz_trace || !x.nz_span)
-		return 0;
-	out->flags = (fh << 4) | fl;
-	return 1;
-}
+/* ---- records -------------------------------------------------------------- */
 
-struct search_ctx {
-	const char *buf;
-	__u32 from;
-	__u32 to;       /* exclusive */
-	int stop_at_comment_end;
-	int found;      /* offset of the value after the needle, or -1 */
-};
-
-static long search_cb(__u32 i, void *data)
-{
-	struct search_ctx *s = data;
-	__u32 p = s->from + i;
-	if (p + NEEDLE_LEN > s->to)
-		return 1;
-	const char *b = s->buf;
-	if (s->stop_at_comment_end && b[p & MASK] == '*' && b[(p + 1) & MASK] == '/')
-		return 1;
-	for (int k = 0; k < NEEDLE_LEN; k++)
-		if (b[(p + k) & MASK] != needle[k])
-			return 0;
-	s->found = p + NEEDLE_LEN;
-	return 1;
-}
-
-static __always_inline int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-struct trim_ctx {
-	const char *buf;
-	__u32 pos;      /* head: first non-space; tail: one past the last kept byte */
-	__u32 len;
-	int allow_semicolon;
-};
-
-static long skip_head_cb(__u32 i, void *data)
-{
-	struct trim_ctx *t = data;
-	if (t->pos >= t->len || !is_space(t->buf[t->pos & MASK]))
-		return 1;
-	t->pos++;
-	return 0;
-}
-
-static long trim_tail_cb(__u32 i, void *data)
-{
-	struct trim_ctx *t = data;
-	if (t->pos == 0)
-		return 1;
-	char c = t->buf[(t->pos - 1) & MASK];
-	if (!is_space(c) && c != ';')
-		return 1;
-	t->pos--;
-	return 0;
-}
-
-/* Head: the text starts (after whitespace) with a block comment; search it. */
-static __noinline int search_head(const char *buf, __u32 len)
-{
-	struct trim_ctx t = { .buf = buf, .pos = 0, .len = len };
-	bpf_loop(64, skip_head_cb, &t, 0);
-	__u32 i = t.pos;
-	if (i + 2 > len || buf[i & MASK] != '/' || buf[(i + 1) & MASK] != '*')
-		return -1;
-	struct search_ctx s = {
-		.buf = buf, .from = i + 2,
-		.to = len < PF_WINDOW ? len : PF_WINDOW, .stop_at_comment_end = 1, .found = -1,
-	};
-	bpf_loop(PF_WINDOW, search_cb, &s, 0);
-	return s.found;
-}
-
-struct rfind_ctx {
-	const char *buf;
-	__u32 end;    /* search backwards from here */
-	int found;    /* offset of the opening slash, or -1 */
-};
-
-static long rfind_open_cb(__u32 i, void *data)
-{
-	struct rfind_ctx *r = data;
-	if (i + 2 > r->end)
-		return 1;
-	__u32 p = r->end - 2 - i;
-	if (r->buf[p & MASK] == '/' && r->buf[(p + 1) & MASK] == '*') {
-		r->found = p;
-		return 1;
-	}
-	return 0;
-}
-
-/* Tail: the text ends with a block comment, optionally followed by `;` and
- * whitespace; search from that comment's opening. buf holds the last len bytes. */
-static __noinline int search_tail(const char *buf, __u32 len)
-{
-	struct trim_ctx t = { .buf = buf, .pos = len, .len = len };
-	bpf_loop(64, trim_tail_cb, &t, 0);
-	__u32 e = t.pos;
-	if (e < 4 || e > PF_WINDOW || buf[(e - 1) & MASK] != '/' || buf[(e - 2) & MASK] != '*')
-		return -1;
-	struct rfind_ctx r = { .buf = buf, .end = e - 2, .found = -1 };
-	bpf_loop(PF_WINDOW, rfind_open_cb, &r, 0);
-	if (r.found < 0)
-		return -1;
-	struct search_ctx s = {
-		.buf = buf, .from = r.found + 2, .to = e - 2,
-		.stop_at_comment_end = 0, .found = -1,
-	};
-	bpf_loop(PF_WINDOW, search_cb, &s, 0);
-	return s.found;
-}
-
-/* The SDK's shape, checked at fixed offsets without loops: the text ends
- * with traceparent='<55 chars>' and the comment's end, maybe followed by
- * `;` and whitespace (sorted sqlcommenter keys put traceparent last unless
- * tracestate is sent). Returns the offset of the value, or -1 to fall back
- * to the search. */
-static __always_inline int search_tail_fast(const char *buf, __u32 len)
-{
-	__u32 e = len;
-	if (e > 0 && (buf[(e - 1) & MASK] == ';' || is_space(buf[(e - 1) & MASK])))
-		e--;
-	if (e > 0 && (buf[(e - 1) & MASK] == ';' || is_space(buf[(e - 1) & MASK])))
-		e--;
-	if (e < NEEDLE_LEN + TP_LEN + 5)
-		return -1;
-	if (buf[(e - 1) & MASK] != '/' || buf[(e - 2) & MASK] != '*' || buf[(e - 3) & MASK] != '\'')
-		return -1;
-	__u32 v = e - 3 - TP_LEN;
-#pragma unroll
-	for (int k = 0; k < NEEDLE_LEN; k++)
-		if (buf[(v - NEEDLE_LEN + k) & MASK] != needle[k])
-			return -1;
-	return v;
-}
-
-/* ---- finding the end of a long text ----------------------------------- */
-
-struct scan_ctx {
-	const char *text;
-	char *chunk;
-	__u64 total;
-	int done;
-};
-
-static long scan_cb(__u32 i, void *data)
-{
-	struct scan_ctx *s = data;
-	/* the offset derives from i, not from state carried across iterations,
-	 * so the verifier sees one shape of this callback, not 512 */
-	__u64 off = (PF_TEXT_MAX - 1) + (__u64)i * (PF_SCAN_CHUNK - 1);
-	long n = bpf_probe_read_user_str(s->chunk, PF_SCAN_CHUNK, s->text + off);
-	if (n <= 0)
-		return 1;
-	if (n < PF_SCAN_CHUNK) {
-		s->total = off + n - 1;
-		s->done = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/* ---- probe handlers ----------------------------------------------------- */
-
-static __always_inline void emit_mark(__u32 pid, __u32 kind, __u64 value)
+static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 value)
 {
 	struct pf_mark *m = bpf_ringbuf_reserve(&events, sizeof(*m), 0);
 	if (!m) {
@@ -336,76 +203,74 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u64 value)
 	m->h.pid = pid;
 	m->h.ts_ns = bpf_ktime_get_ns();
 	m->kind = kind;
-	m->_pad = 0;
+	m->unit = unit;
 	m->value = value;
 	bpf_ringbuf_submit(m, 0);
 }
 
-static __always_inline int on_mark(__u32 kind, __u64 value)
+static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct backend *b = bpf_map_lookup_elem(&backends, &pid);
-	if (!b || !b->traced)
-		return 0;
-	emit_mark(pid, kind, value);
-	return 0;
+	struct pf_backend *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(PF_CNT_DROPPED);
+		return;
+	}
+	r->h.type = PF_REC_BACKEND;
+	r->h.pid = pid;
+	r->h.ts_ns = bpf_ktime_get_ns();
+	r->event = event;
+	r->ppid = ppid;
+	bpf_ringbuf_submit(r, 0);
 }
 
-/* A traced cycle begins: decide, and send the text with the context. */
-static __always_inline int start_cycle(__u32 pid, struct backend *b, const char *text)
+static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *body, __u32 avail)
+{
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_reply *r = &s->reply;
+	__u32 n = avail < PF_REPLY_MAX - 1 ? avail : PF_REPLY_MAX - 1;
+	r->len = 0;
+	if (n > 0 && bpf_probe_read_user(r->body, BOUND(n, PF_REPLY_MAX - 1), body) == 0)
+		r->len = n;
+	r->h.type = PF_REC_REPLY;
+	r->h.pid = pid;
+	r->h.ts_ns = bpf_ktime_get_ns();
+	r->unit = unit;
+	r->msg = msg;
+	r->_pad = 0;
+	__u64 size = __builtin_offsetof(struct pf_reply, body) + r->len;
+	if (size > sizeof(*r))
+		return;
+	if (bpf_ringbuf_output(&events, r, size, 0) != 0)
+		count(PF_CNT_DROPPED);
+}
+
+/* ---- the sampling decision -------------------------------------------------- */
+
+/* ev->text holds the first head_len bytes of the text, tail its last tl
+ * bytes, total its length. Fills the context; returns 1 when sampled. */
+static __noinline int decide(struct pf_start *ev, const char *tail, __u32 tl, __u32 head_len, __u32 total)
 {
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg || !cfg->enabled)
 		return 0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	__u32 ppid = BPF_CORE_READ(task, real_parent, tgid);
-	if (cfg->filter_ppid && !bpf_map_lookup_elem(&postmasters, &ppid))
-		return 0;
 	count(PF_CNT_STARTS);
-
-	struct scratch *s = bpf_map_lookup_elem(&scratch_space, &zero);
-	if (!s)
-		return 0;
-	struct pf_start *ev = &s->start;
-
-	long n = bpf_probe_read_user_str(ev->text, PF_TEXT_MAX, text);
-	if (n <= 0)
-		return 0;
-	__u64 total;
-	if (n < PF_TEXT_MAX) {
-		total = n - 1;
-	} else {
-		struct scan_ctx sc = { .text = text, .chunk = s->chunk, .total = 0, .done = 0 };
-		bpf_loop(PF_SCAN_CHUNKS, scan_cb, &sc, 0);
-		total = sc.done ? sc.total : 0;
-		if (!sc.done)
-			count(PF_CNT_LONG_TEXT);
-	}
-	__u32 head_len = total && total < PF_TEXT_MAX ? total : PF_TEXT_MAX - 1;
 
 	int origin = 0, valid = 0, present = 0;
 	int at = search_head(ev->text, head_len);
+	const char *src = ev->text;
 	if (at >= 0) {
 		present = 1;
 		valid = parse_traceparent(ev->text, at, ev);
 		if (valid)
 			origin = PF_ORIGIN_HEAD;
 	}
-	if (!present && total > 0) {
-		/* a short text is all in ev->text already; a long one's tail is read */
-		const char *tail = ev->text;
-		__u32 tl = total;
-		at = total < PF_TEXT_MAX ? search_tail_fast(ev->text, total) : -1;
-		if (at < 0) {
-			tl = total < PF_WINDOW ? total : PF_WINDOW;
-			if (bpf_probe_read_user(s->tail, tl & MASK, text + total - tl) == 0) {
-				tail = s->tail;
-				at = search_tail_fast(s->tail, tl);
-				if (at < 0)
-					at = search_tail(s->tail, tl);
-			}
-		}
+	if (!present && tl > 0) {
+		at = search_tail_fast(tail, tl);
+		if (at < 0)
+			at = search_tail(tail, tl);
 		if (at >= 0) {
 			present = 1;
 			valid = parse_traceparent(tail, at, ev);
@@ -432,106 +297,654 @@ static __always_inline int start_cycle(__u32 pid, struct backend *b, const char 
 	} else {
 		count(PF_CNT_TRACED);
 	}
-
 	__u32 tmax = cfg->text_max < PF_TEXT_MAX - 1 ? cfg->text_max : PF_TEXT_MAX - 1;
-	__u32 tlen = head_len < tmax ? head_len : tmax;
+	ev->origin = origin;
+	ev->text_len = head_len < tmax ? head_len : tmax;
+	ev->text_total = total;
+	return 1;
+}
+
+static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppid, __u8 msg, __u32 unit, __u64 ts)
+{
 	ev->h.type = PF_REC_START;
 	ev->h.pid = pid;
-	ev->h.ts_ns = bpf_ktime_get_ns();
-	ev->origin = origin;
-	ev->text_len = tlen;
-	ev->text_total = total;
+	ev->h.ts_ns = ts;
 	ev->ppid = ppid;
-	__u64 size = __builtin_offsetof(struct pf_start, text) + (tlen & (PF_TEXT_MAX - 1));
+	ev->message = msg;
+	ev->unit = unit;
+	ev->_pad = 0;
+	ev->_pad2 = 0;
+	__u64 size = __builtin_offsetof(struct pf_start, text) + (ev->text_len & (PF_TEXT_MAX - 1));
 	if (size > sizeof(*ev))
-		return 0;
-	if (bpf_ringbuf_output(&events, ev, size, 0) != 0) {
+		return;
+	if (bpf_ringbuf_output(&events, ev, size, 0) != 0)
 		count(PF_CNT_DROPPED);
+}
+
+/* FNV-1a of a NUL-terminated name (statement or portal); 0 for "". */
+static __always_inline __u32 name_hash(const char *name, __u32 len)
+{
+	__u32 h = 2166136261u;
+	if (len == 0)
 		return 0;
+	for (int i = 0; i < NAME_MAX; i++) {
+		if (i >= len)
+			break;
+		h = (h ^ (__u8)name[i]) * 16777619u;
 	}
-	b->traced = 1;
+	return h | 1;
+}
+
+/* Reads a name at p; returns its length with the NUL (1 for ""), 0 if unreadable. */
+static __always_inline __u32 read_name(struct scratch *s, const char *p, __u32 avail, __u32 *hash)
+{
+	if (avail == 0)
+		return 0;
+	__u32 cap = avail < NAME_MAX ? avail : NAME_MAX;
+	long n = bpf_probe_read_user_str(s->name, BOUND(cap, 2 * NAME_MAX - 1), p);
+	if (n <= 0)
+		return 0;
+	*hash = name_hash(s->name, n - 1);
+	return n;
+}
+
+/* A Parse body ends with the text's NUL, int16 nparams and nparams int32
+ * type OIDs: given its last bytes in buf (len of them), the length of that
+ * suffix, or 0 when it cannot be told (more than PARAMS_MAX types). */
+struct suffix_ctx {
+	const char *buf;
+	__u32 len;
+	__u32 found;
+};
+
+static long suffix_cb(__u32 n, void *data)
+{
+	struct suffix_ctx *x = data;
+	__u32 sfx = 3 + 4 * n;
+	if (sfx > x->len)
+		return 1;
+	__u32 q = x->len - sfx;
+	__u8 z = x->buf[q & (2 * LONG_WIN - 1)];
+	__u8 hi = x->buf[(q + 1) & (2 * LONG_WIN - 1)];
+	__u8 lo = x->buf[(q + 2) & (2 * LONG_WIN - 1)];
+	if (z == 0 && ((__u32)hi << 8 | lo) == n) {
+		x->found = sfx;
+		return 1;
+	}
 	return 0;
 }
 
-/* Both the USDT probe statement__status and pgstat_report_activity() see
- * the statement text when a backend starts work on a message (Query, Parse,
- * Bind, Execute) and NULL when it goes idle before ReadyForQuery. */
-static __always_inline int on_status(const char *text)
+static __always_inline __u32 parse_suffix(const char *buf, __u32 len)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	__u64 started = task_start_time();
-	struct backend *b = bpf_map_lookup_elem(&backends, &pid);
+	struct suffix_ctx x = { .buf = buf, .len = len, .found = 0 };
+	bpf_loop(PARAMS_MAX + 1, suffix_cb, &x, 0);
+	return x.found;
+}
 
-	if (!text) {
-		if (b) {
-			if (b->traced)
-				emit_mark(pid, PF_MARK_IDLE, 0);
-			b->in_cycle = 0;
-			b->traced = 0;
+/* ---- following the input ---------------------------------------------------- */
+
+struct in_ctx {
+	const char *buf;
+	__u32 len;
+	__u32 pos;
+	__u32 pid;
+	struct pf_backend_state *b;
+	__u64 ts;
+	int lost;
+	/* the message being handled */
+	__u32 at;       /* offset of its body in buf */
+	__u32 body;     /* body length */
+	__u32 avail;    /* body bytes in this receive */
+};
+
+/* The decision for a Query or Parse, applied to the backend's units. */
+static __always_inline void apply(struct in_ctx *c, __u8 msg, int sampled, __u32 unit, __u32 hash)
+{
+	struct pf_backend_state *b = c->b;
+	if (msg == PF_MSG_QUERY) {
+		set_bit(&b->sampled, unit, sampled);
+		return;
+	}
+	b->stmt_name = hash;
+	b->stmt_sampled = sampled;
+}
+
+/* A Query or Parse received whole. */
+static __noinline void text_message(struct in_ctx *c, __u8 msg, __u32 unit)
+{
+	__u32 at = c->at, body = c->body;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	const char *p = c->buf + at;
+	__u32 name_len = 0, hash = 0, sfx = 1;
+	if (msg == PF_MSG_PARSE) {
+		name_len = read_name(s, p, body, &hash);
+		if (name_len == 0 || name_len >= body)
+			return;
+		__u32 tl = body - name_len < 3 + 4 * PARAMS_MAX ? body - name_len : 3 + 4 * PARAMS_MAX;
+		if (bpf_probe_read_user(s->tmp, BOUND(tl, 2 * LONG_WIN - 1), p + body - tl))
+			return;
+		sfx = parse_suffix(s->tmp, tl);
+		if (sfx == 0) {
+			apply(c, msg, 0, unit, hash);
+			return;
+		}
+	}
+	if (body < name_len + sfx)
+		return;
+	__u32 total = body - name_len - sfx;
+	const char *text = p + name_len;
+	struct pf_start *ev = &s->start;
+	__u32 head = total < PF_TEXT_MAX - 1 ? total : PF_TEXT_MAX - 1;
+	if (head > 0 && bpf_probe_read_user(ev->text, BOUND(head, MASK), text))
+		return;
+	__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
+	if (tl > 0 && bpf_probe_read_user(s->tail, BOUND(tl, MASK), text + total - tl))
+		return;
+	int sampled = decide(ev, s->tail, tl, head, total);
+	apply(c, msg, sampled, unit, hash);
+	if (sampled) {
+		emit_start(ev, c->pid, c->b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, c->ts);
+		if (msg == PF_MSG_PARSE)
+			c->b->start_unbound = 1;
+	}
+}
+
+/* The first part of a Query or Parse that spans receives: keep its head. */
+static __noinline void long_begin(struct in_ctx *c, __u8 msg, __u32 unit)
+{
+	__u32 at = c->at, body = c->body, avail = c->avail;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	count(PF_CNT_LONG_TEXT);
+	struct long_msg *l = &s->fresh;
+	const char *p = c->buf + at;
+	l->name_len = 0;
+	l->name_hash = 0;
+	if (msg == PF_MSG_PARSE) {
+		l->name_len = read_name(s, p, avail, &l->name_hash);
+		if (l->name_len == 0 || l->name_len >= avail)
+			return;
+	}
+	__u32 head = avail - l->name_len;
+	head = head < PF_TEXT_MAX - 1 ? head : PF_TEXT_MAX - 1;
+	if (bpf_probe_read_user(l->start.text, BOUND(head, MASK), p + l->name_len))
+		return;
+	__u32 w = avail < LONG_WIN ? avail : LONG_WIN;
+	if (bpf_probe_read_user(l->win, w == LONG_WIN ? LONG_WIN : BOUND(w, LONG_WIN - 1), p + avail - w))
+		return;
+	l->win_len = w;
+	l->head_len = head;
+	l->body = body;
+	l->unit = unit;
+	l->msg = msg;
+	l->start.h.ts_ns = c->ts;
+	if (bpf_map_update_elem(&long_msgs, &c->pid, l, BPF_ANY) == 0)
+		c->b->in_long = 1;
+}
+
+/* A later part of a long message: slide the window; at its end, decide. */
+static __noinline void long_part(struct in_ctx *c, __u32 take, int last)
+{
+	struct scratch *s = scratch();
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &c->pid);
+	if (!s || !l) {
+		c->b->in_long = 0;
+		return;
+	}
+	const char *p = c->buf + c->pos;
+	if (take >= LONG_WIN) {
+		if (bpf_probe_read_user(l->win, LONG_WIN, p + take - LONG_WIN))
+			goto drop;
+		l->win_len = LONG_WIN;
+	} else {
+		__u32 keep = l->win_len < LONG_WIN - take ? l->win_len : LONG_WIN - take;
+		keep = BOUND(keep, LONG_WIN - 1);
+		if (keep && bpf_probe_read_kernel(s->tmp, keep, l->win + BOUND(l->win_len - keep, LONG_WIN - 1)))
+			goto drop;
+		if (take && bpf_probe_read_user(s->tmp + keep, BOUND(take, LONG_WIN - 1), p))
+			goto drop;
+		__u32 n = BOUND(keep + take, 2 * LONG_WIN - 1);
+		if (n > LONG_WIN)
+			goto drop;
+		if (n && bpf_probe_read_kernel(l->win, BOUND(n, 2 * LONG_WIN - 1), s->tmp))
+			goto drop;
+		l->win_len = n;
+	}
+	if (!last)
+		return;
+
+	c->b->in_long = 0;
+	__u32 sfx = 1;
+	if (l->msg == PF_MSG_PARSE) {
+		if (bpf_probe_read_kernel(s->tmp, BOUND(l->win_len, 2 * LONG_WIN - 1), l->win))
+			goto drop;
+		sfx = parse_suffix(s->tmp, l->win_len);
+		if (sfx == 0)
+			goto drop;
+	}
+	if (l->body < l->name_len + sfx || l->win_len < sfx)
+		goto drop;
+	__u32 total = l->body - l->name_len - sfx;
+	__u32 avail_tail = l->win_len - sfx;
+	__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
+	tl = tl < avail_tail ? tl : avail_tail;
+	if (tl && bpf_probe_read_kernel(s->tail, BOUND(tl, PF_WINDOW - 1 + PF_WINDOW), l->win + BOUND(avail_tail - tl, LONG_WIN - 1)))
+		goto drop;
+	__u32 head = l->head_len < total ? l->head_len : total;
+	int sampled = decide(&l->start, s->tail, tl, head, total);
+	apply(c, l->msg, sampled, l->unit, l->name_hash);
+	if (sampled) {
+		emit_start(&l->start, c->pid, c->b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
+		if (l->msg == PF_MSG_PARSE)
+			c->b->start_unbound = 1;
+	}
+drop:
+	c->b->in_long = 0;
+	bpf_map_delete_elem(&long_msgs, &c->pid);
+}
+
+/* Bind: portal name, statement name, ... The portal is sampled when it binds
+ * the statement of the last sampled Parse of this cycle. */
+static __noinline void bind_message(struct in_ctx *c)
+{
+	__u32 at = c->at, avail = c->avail;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_backend_state *b = c->b;
+	__u32 portal = 0, stmt = 0;
+	__u32 n = read_name(s, c->buf + at, avail, &portal);
+	if (n == 0 || n >= avail || read_name(s, c->buf + at + n, avail - n, &stmt) == 0) {
+		b->portal_sampled = 0;
+		return;
+	}
+	b->portal_name = portal;
+	b->portal_sampled = b->stmt_sampled && stmt == b->stmt_name;
+}
+
+/* Execute: one unit. */
+static __noinline void execute_message(struct in_ctx *c)
+{
+	__u32 at = c->at, avail = c->avail;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_backend_state *b = c->b;
+	__u32 portal = 0;
+	int sampled = read_name(s, c->buf + at, avail, &portal) > 0 && portal == b->portal_name && b->portal_sampled;
+	__u32 u = push_unit(b, sampled, 0);
+	if (sampled) {
+		emit_mark(c->pid, PF_MARK_UNIT, u, 0);
+		b->start_unbound = 0;
+	}
+}
+
+static __always_inline int frontend_type(__u8 t)
+{
+	switch (t) {
+	case 'Q': case 'P': case 'B': case 'E': case 'S': case 'D': case 'C': case 'H':
+	case 'X': case 'd': case 'c': case 'f': case 'F': case 'p':
+		return 1;
+	}
+	return 0;
+}
+
+static long in_msg_cb(__u32 i, void *data)
+{
+	struct in_ctx *c = data;
+	struct pf_backend_state *b = c->b;
+	if (c->pos >= c->len)
+		return 1;
+	__u32 left = c->len - c->pos;
+	if (b->in_rem) {
+		__u32 take = b->in_rem < left ? b->in_rem : left;
+		if (b->in_long)
+			long_part(c, take, take == b->in_rem);
+		b->in_rem -= take;
+		c->pos += take;
+		return 0;
+	}
+	__u8 hdr[5];
+	if (left < 5 || bpf_probe_read_user(hdr, 5, c->buf + c->pos)) {
+		c->lost = 1;
+		return 1;
+	}
+	__u32 mlen = be32(hdr + 1);
+	if (mlen < 4 || mlen > MAX_MSG_LEN || !frontend_type(hdr[0])) {
+		c->lost = 1;
+		return 1;
+	}
+	__u32 body = mlen - 4;
+	__u32 at = c->pos + 5;
+	__u32 avail = body < left - 5 ? body : left - 5;
+	c->at = at;
+	c->body = body;
+	c->avail = avail;
+	switch (hdr[0]) {
+	case 'Q': {
+		__u32 u = push_unit(b, 0, 1);
+		end_cycle_in(b);
+		if (avail == body)
+			text_message(c, PF_MSG_QUERY, u);
+		else
+			long_begin(c, PF_MSG_QUERY, u);
+		break;
+	}
+	case 'P':
+		b->stmt_sampled = 0;
+		if (avail == body)
+			text_message(c, PF_MSG_PARSE, 0);
+		else
+			long_begin(c, PF_MSG_PARSE, 0);
+		break;
+	case 'B':
+		bind_message(c);
+		break;
+	case 'E':
+		execute_message(c);
+		break;
+	case 'S':
+		end_cycle_in(b);
+		break;
+	}
+	b->in_rem = body - avail;
+	c->pos = at + avail;
+	return 0;
+}
+
+static __always_inline void lose_sync(struct pf_backend_state *b)
+{
+	count(PF_CNT_DESYNC);
+	b->proto = PF_PROTO_UNSYNCED;
+	b->in_rem = 0;
+	b->in_long = 0;
+}
+
+static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char *buf, __u32 len)
+{
+	if (b->proto == PF_PROTO_TLS)
+		return 0;
+	if (b->proto == PF_PROTO_STARTUP) {
+		/* the startup packet, or a request to encrypt first */
+		__u8 pkt[8];
+		if (len == 8 && bpf_probe_read_user(pkt, 8, buf) == 0) {
+			__u32 code = be32(pkt + 4);
+			if (be32(pkt) == 8 && (code == SSL_REQUEST_CODE || code == GSSENC_REQUEST_CODE))
+				b->crypt_asked = 1;
 		}
 		return 0;
 	}
-	if (b && b->task_start == started && b->in_cycle)
-		return 0; /* Bind/Execute of the cycle already decided at Parse */
-	struct backend fresh = { .task_start = started, .in_cycle = 1, .traced = 0 };
-	bpf_map_update_elem(&backends, &pid, &fresh, BPF_ANY);
-	b = bpf_map_lookup_elem(&backends, &pid);
+	if (b->proto == PF_PROTO_UNSYNCED) {
+		/* after a ReadyForQuery the next message starts a cycle */
+		if (!b->out_synced)
+			return 0;
+		b->proto = PF_PROTO_PLAIN;
+	}
+	struct in_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .ts = bpf_ktime_get_ns(), .lost = 0 };
+	bpf_loop(IN_MSGS, in_msg_cb, &c, 0);
+	if (c.lost || c.pos < len)
+		lose_sync(b);
+	return 0;
+}
+
+/* ---- following the output --------------------------------------------------- */
+
+struct out_ctx {
+	const char *buf;
+	__u32 len;
+	__u32 pos;
+	__u32 pid;
+	struct pf_backend_state *b;
+	int lost;
+};
+
+/* ReadyForQuery: the cycle whose Sync (or Query) came first is over. */
+static __always_inline void ready(__u32 pid, struct pf_backend_state *b, __u8 status)
+{
+	__u32 end = b->in_seq;
+	if (b->cyc_out != b->cyc_in) {
+		end = b->cycle_end[b->cyc_out & (PF_CYCLES - 1)];
+		b->cyc_out++;
+	}
+	if (any_sampled(b, b->out_base, end))
+		emit_mark(pid, PF_MARK_IDLE, end, status);
+	b->out_base = end;
+	b->out_seq = end;
+	b->exec_seq = end;
+	b->exec_depth = 0;
+}
+
+/* CommandComplete, ErrorResponse, EmptyQueryResponse, PortalSuspended. */
+static __always_inline void complete(struct out_ctx *c, __u8 msg, __u32 at, __u32 avail)
+{
+	struct pf_backend_state *b = c->b;
+	__u32 u = b->out_seq;
+	if (!unit_bit(b->query, u))
+		b->out_seq++;
+	if (unit_bit(b->sampled, u))
+		emit_reply(c->pid, u, msg, c->buf + at, avail);
+}
+
+static __always_inline int backend_type(__u8 t)
+{
+	switch (t) {
+	case 'R': case 'S': case 'K': case 'Z': case 'T': case 'D': case 'C': case 'E':
+	case 'N': case 'I': case '1': case '2': case '3': case 'n': case 't': case 's':
+	case 'A': case 'G': case 'H': case 'W': case 'd': case 'c': case 'V': case 'v':
+		return 1;
+	}
+	return 0;
+}
+
+static long out_msg_cb(__u32 i, void *data)
+{
+	struct out_ctx *c = data;
+	struct pf_backend_state *b = c->b;
+	if (c->pos >= c->len)
+		return 1;
+	__u32 left = c->len - c->pos;
+	if (b->out_rem) {
+		__u32 take = b->out_rem < left ? b->out_rem : left;
+		b->out_rem -= take;
+		c->pos += take;
+		return 0;
+	}
+	__u8 hdr[6];
+	if (left < 5 || bpf_probe_read_user(hdr, 5, c->buf + c->pos)) {
+		c->lost = 1;
+		return 1;
+	}
+	__u32 mlen = be32(hdr + 1);
+	if (mlen < 4 || mlen > MAX_MSG_LEN || !backend_type(hdr[0])) {
+		c->lost = 1;
+		return 1;
+	}
+	__u32 body = mlen - 4;
+	__u32 at = c->pos + 5;
+	__u32 avail = body < left - 5 ? body : left - 5;
+	switch (hdr[0]) {
+	case 'C': case 'E': case 'I': case 's':
+		complete(c, hdr[0], at, avail);
+		break;
+	case 'Z':
+		if (avail >= 1 && bpf_probe_read_user(hdr + 5, 1, c->buf + at) == 0)
+			ready(c->pid, b, hdr[5]);
+		break;
+	}
+	b->out_rem = body - avail;
+	c->pos = at + avail;
+	return 0;
+}
+
+/* Whether buf ends with ReadyForQuery ('Z', length 5, status). */
+static __always_inline int ends_ready(const char *buf, __u32 len, __u8 *status)
+{
+	__u8 z[6];
+	if (len < 6 || bpf_probe_read_user(z, 6, buf + len - 6))
+		return 0;
+	if (z[0] != 'Z' || be32(z + 1) != 5 || (z[5] != 'I' && z[5] != 'T' && z[5] != 'E'))
+		return 0;
+	*status = z[5];
+	return 1;
+}
+
+static __noinline int on_send(__u32 pid, struct pf_backend_state *b, const char *buf, __u32 len)
+{
+	__u8 status = 0;
+	if (b->proto == PF_PROTO_TLS)
+		return 0;
+	if (b->proto == PF_PROTO_STARTUP) {
+		if (b->crypt_asked && len == 1) {
+			__u8 answer = 0;
+			b->crypt_asked = 0;
+			if (bpf_probe_read_user(&answer, 1, buf) == 0 && (answer == 'S' || answer == 'G')) {
+				b->proto = PF_PROTO_TLS;
+				count(PF_CNT_TLS);
+				emit_backend(pid, b->ppid, PF_BACKEND_TLS);
+			}
+			return 0;
+		}
+		if (ends_ready(buf, len, &status)) {
+			b->proto = PF_PROTO_PLAIN;
+			b->out_synced = 1;
+		}
+		return 0;
+	}
+	if (b->out_synced && any_sampled(b, b->out_seq, b->in_seq)) {
+		struct out_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .lost = 0 };
+		bpf_loop(OUT_MSGS, out_msg_cb, &c, 0);
+		if (!c.lost && c.pos >= len)
+			return 0;
+		count(PF_CNT_DESYNC);
+	}
+	/* not followed message by message: a ReadyForQuery at the end of what
+	 * was sent still ends the cycle and puts the output back in step */
+	b->out_rem = 0;
+	b->out_synced = ends_ready(buf, len, &status);
+	if (b->out_synced)
+		ready(pid, b, status);
+	return 0;
+}
+
+/* ---- tracepoints: the gate -------------------------------------------------- */
+
+SEC("raw_tp/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b)
 		return 0;
-	return start_cycle(pid, b, text);
+	long ret = (long)ctx->args[1];
+	if (ret <= 0)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != NR_RECVFROM && nr != NR_SENDTO)
+		return 0;
+	const char *buf = (const char *)BPF_CORE_READ(regs, si);
+	if (nr == NR_RECVFROM)
+		return on_recv(pid, b, buf, ret);
+	return on_send(pid, b, buf, ret);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_status, const char *text)
+/* New backends: children of a followed postmaster. */
+SEC("raw_tp/sched_process_fork")
+int on_fork(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_status(text);
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	if (!bpf_map_lookup_elem(&postmasters, &ppid))
+		return 0;
+	__u32 pid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != pid)
+		return 0;
+	struct pf_backend_state fresh = {};
+	fresh.ppid = ppid;
+	fresh.proto = PF_PROTO_STARTUP;
+	bpf_map_update_elem(&backends, &pid, &fresh, BPF_ANY);
+	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(uprobe_report_activity, int state, const char *text)
+SEC("raw_tp/sched_process_exit")
+int on_task_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_status(text);
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	__u32 pid = BPF_CORE_READ(task, tgid);
+	if (BPF_CORE_READ(task, pid) != pid)
+		return 0;
+	if (bpf_map_delete_elem(&backends, &pid) == 0)
+		bpf_map_delete_elem(&long_msgs, &pid);
+	return 0;
+}
+
+/* ---- per-backend phase probes ----------------------------------------------- */
+
+/* Attached only to backends that carry sampled statements; each hit finds
+ * the unit being executed and records the mark only when it is sampled. */
+static __always_inline int on_phase(__u32 kind)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	count(PF_CNT_PHASE_HITS);
+	__u32 unit = b->exec_seq;
+	switch (kind) {
+	case PF_MARK_EXEC_BEGIN:
+		if (b->exec_depth++ > 0)
+			return 0; /* a portal run inside another one (EXECUTE, FETCH) */
+		break;
+	case PF_MARK_EXEC_END:
+		if (b->exec_depth == 0 || --b->exec_depth > 0)
+			return 0;
+		if (!unit_bit(b->query, unit))
+			b->exec_seq++;
+		break;
+	case PF_MARK_COMMIT_BEGIN:
+		/* CommitTransactionCommand: ends execution in the simple protocol;
+		 * at Sync in the extended one, it follows the last unit executed */
+		if (b->exec_depth > 0) {
+			b->exec_depth = 0;
+			if (!unit_bit(b->query, unit))
+				b->exec_seq++;
+		} else if (!unit_bit(b->query, unit)) {
+			if (unit == b->out_base)
+				return 0;
+			unit--;
+		}
+		break;
+	default:
+		if (b->exec_depth > 0)
+			return 0; /* planning of a statement nested in a function */
+		break;
+	}
+	if (!unit_bit(b->sampled, unit) || unit - b->out_base >= b->in_seq - b->out_base)
+		return 0;
+	emit_mark(pid, kind, unit, 0);
+	return 0;
 }
 
 /* USDT marks: the attach cookie says which enum pf_mark_kind this is. */
 SEC("usdt")
-int usdt_mark(struct pt_regs *ctx)
+int usdt_phase(struct pt_regs *ctx)
 {
-	return on_mark((__u32)bpf_usdt_cookie(ctx), 0);
+	return on_phase((__u32)bpf_usdt_cookie(ctx));
 }
 
 /* Function-entry marks, one program per kind (src/probes/tables.ts names them). */
-#define UPROBE_MARK(name, kind)                        \
+#define UPROBE_PHASE(name, kind)                       \
 	SEC("uprobe")                                  \
 	int uprobe_##name(struct pt_regs *ctx)         \
 	{                                              \
-		return on_mark(kind, 0);               \
+		return on_phase(kind);                 \
 	}
 
-UPROBE_MARK(parse_begin, PF_MARK_PARSE_BEGIN)
-UPROBE_MARK(parse_end, PF_MARK_PARSE_END)
-UPROBE_MARK(plan_begin, PF_MARK_PLAN_BEGIN)
-UPROBE_MARK(plan_end, PF_MARK_PLAN_END)
-UPROBE_MARK(exec_begin, PF_MARK_EXEC_BEGIN)
-UPROBE_MARK(exec_end, PF_MARK_EXEC_END)
-UPROBE_MARK(commit_begin, PF_MARK_COMMIT_BEGIN)
-UPROBE_MARK(commit_end, PF_MARK_COMMIT_END)
-UPROBE_MARK(abort, PF_MARK_ABORT)
-
-/* EndCommand(const QueryCompletion *qc, ...): qc->nprocessed is at +8 in
- * PostgreSQL 13 and later (CommandTag enum, then uint64). */
-SEC("uprobe")
-int BPF_KPROBE(uprobe_end_command, void *qc)
-{
-	__u64 rows = 0;
-	if (qc)
-		bpf_probe_read_user(&rows, sizeof(rows), qc + 8);
-	return on_mark(PF_MARK_ROWS, rows);
-}
-
-/* errcode(int sqlerrcode): runs only when an ereport is actually raised. */
-SEC("uprobe")
-int BPF_KPROBE(uprobe_errcode, int sqlerrcode)
-{
-	return on_mark(PF_MARK_SQLSTATE, (__u32)sqlerrcode);
-}
+UPROBE_PHASE(plan_begin, PF_MARK_PLAN_BEGIN)
+UPROBE_PHASE(exec_begin, PF_MARK_EXEC_BEGIN)
+UPROBE_PHASE(exec_end, PF_MARK_EXEC_END)
+UPROBE_PHASE(commit_begin, PF_MARK_COMMIT_BEGIN)

@@ -1,12 +1,21 @@
-/* Event layouts shared by pgferret.bpf.c and the TypeScript decoder
- * (src/events/layout.ts). This header is the single source of truth: a test
- * compiles it and checks every size and offset against the decoder.
+/* Event layouts shared by pgferret.bpf.c and the collector's user space.
+ * This header is the single source of truth: the build generates
+ * src/events/layout.generated.ts from it (scripts/gen-layout.js), and
+ * test/layout.test.ts compiles it and checks the generated table both ways.
  *
- * The kernel emits two record kinds into one ring buffer, only for backends
- * whose current statement is traced:
- *   - pf_start: a traced request cycle begins (its text and trace context);
- *   - pf_mark:  a timestamped point in that cycle (phase begin/end, rows,
- *               SQLSTATE, commit/abort, back to idle).
+ * Every backend of an attached cluster is followed at its socket, in the
+ * kernel, with syscall tracepoints (no trap in the backend): the messages a
+ * backend receives say which statements carry a sampled traceparent, the
+ * messages it sends say how each one ended. Only backends that carry sampled
+ * statements get probes in their own memory (per-process uprobes/USDT) to
+ * time phases. Records go to one ring buffer, only for sampled statements:
+ *   - pf_start: a sampled statement arrives (its text and trace context);
+ *   - pf_mark:  a timestamped point (a unit begins executing, a phase
+ *               boundary, the end of a request cycle, ...);
+ *   - pf_reply: a message the backend sent about a sampled statement
+ *               (CommandComplete tag, ErrorResponse fields);
+ *   - pf_backend: something user space must act on for one backend
+ *               (it speaks TLS; it was seen for the first time).
  * Spans are assembled from these in user space (src/spans/assemble.ts).
  */
 #ifndef PGFERRET_H
@@ -14,18 +23,20 @@
 
 #define PF_TEXT_MAX 4096     /* statement text bytes captured per start record */
 #define PF_WINDOW 512        /* bytes searched for the traceparent at each end of the text */
-#define PF_SCAN_CHUNK 4096   /* the text's end is found by reading it in chunks of this size */
-#define PF_SCAN_CHUNKS 512   /* ... at most this many: texts up to ~2 MiB have their tail searched */
+#define PF_REPLY_MAX 256     /* bytes of a reply message body sent to user space */
+#define PF_UNIT_NONE 0xffffffff
 
 enum pf_record_type {
 	PF_REC_START = 1,
 	PF_REC_MARK = 2,
+	PF_REC_REPLY = 3,
+	PF_REC_BACKEND = 4,
 };
 
-/* What a mark means. The probe tables (src/probes/tables.ts) map each
- * USDT probe or function to one of these, passed as the attach cookie. */
+/* What a mark means. Phase marks come from per-backend probes; the probe
+ * tables (src/probes/tables.ts) name the program (or USDT cookie) of each. */
 enum pf_mark_kind {
-	PF_MARK_IDLE = 1,          /* backend reports idle: the request cycle is over */
+	PF_MARK_IDLE = 1,          /* ReadyForQuery sent: value = transaction status ('I','T','E'), unit = first unit of the next cycle */
 	PF_MARK_PARSE_BEGIN = 2,
 	PF_MARK_PARSE_END = 3,
 	PF_MARK_PLAN_BEGIN = 4,
@@ -35,8 +46,9 @@ enum pf_mark_kind {
 	PF_MARK_COMMIT_BEGIN = 8,
 	PF_MARK_COMMIT_END = 9,
 	PF_MARK_ABORT = 10,
-	PF_MARK_ROWS = 11,         /* value = rows processed by the statement that just completed */
-	PF_MARK_SQLSTATE = 12,     /* value = PostgreSQL's packed SQLSTATE (MAKE_SQLSTATE) */
+	PF_MARK_ROWS = 11,         /* TLS backends: value = rows processed by the statement that just completed */
+	PF_MARK_SQLSTATE = 12,     /* TLS backends: value = PostgreSQL's packed SQLSTATE (MAKE_SQLSTATE) */
+	PF_MARK_UNIT = 13,         /* an Execute of the most recent sampled Parse was received: unit = its number */
 };
 
 /* How the statement came to be traced. */
@@ -44,6 +56,17 @@ enum pf_origin {
 	PF_ORIGIN_HEAD = 1,        /* traceparent in a comment at the start of the text */
 	PF_ORIGIN_TAIL = 2,        /* traceparent in a comment at the end of the text */
 	PF_ORIGIN_ROOT = 3,        /* no usable traceparent; sampled as a root span */
+};
+
+/* Which protocol message carried the text of a start record. */
+enum pf_message {
+	PF_MSG_QUERY = 1,          /* simple protocol 'Q': one unit, maybe several statements */
+	PF_MSG_PARSE = 2,          /* extended protocol 'P': units follow as PF_MARK_UNIT */
+	PF_MSG_STATUS = 3,         /* TLS backends: the status probe (statement text in backend memory) */
+};
+
+enum pf_backend_event {
+	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext */
 };
 
 struct pf_header {
@@ -55,8 +78,23 @@ struct pf_header {
 struct pf_mark {
 	struct pf_header h;
 	__u32 kind;                /* enum pf_mark_kind */
-	__u32 _pad;
+	__u32 unit;                /* the unit (Query or Execute, numbered per backend) it belongs to */
 	__u64 value;
+};
+
+struct pf_reply {
+	struct pf_header h;
+	__u32 unit;
+	__u8 msg;                  /* protocol message type: 'C', 'E', 'I', 's' */
+	__u8 _pad;
+	__u16 len;                 /* bytes of body[] that follow */
+	char body[PF_REPLY_MAX];   /* only len bytes are sent */
+};
+
+struct pf_backend {
+	struct pf_header h;
+	__u32 event;               /* enum pf_backend_event */
+	__u32 ppid;
 };
 
 struct pf_start {
@@ -66,10 +104,53 @@ struct pf_start {
 	__u8 flags;                /* W3C trace flags from the comment */
 	__u8 origin;               /* enum pf_origin */
 	__u16 text_len;            /* bytes of text[] that follow (<= PF_TEXT_MAX) */
-	__u32 text_total;          /* full length of the statement text (0 when longer than the scan limit) */
+	__u32 text_total;          /* full length of the statement text */
 	__u32 ppid;                /* parent of the backend: its postmaster */
-	__u32 malformed;           /* 1 when a traceparent was present but invalid */
+	__u8 malformed;            /* 1 when a traceparent was present but invalid */
+	__u8 message;              /* enum pf_message */
+	__u16 _pad;
+	__u32 unit;                /* PF_MSG_QUERY: its unit; otherwise PF_UNIT_NONE */
+	__u32 _pad2;
 	char text[PF_TEXT_MAX];    /* only text_len bytes are sent */
+};
+
+#define PF_CYCLES 8          /* request cycles (up to Sync or Query) followed in flight per backend; power of two */
+
+/* Where the protocol reader of a backend is. */
+enum pf_proto {
+	PF_PROTO_STARTUP = 0,      /* forked, before its first ReadyForQuery */
+	PF_PROTO_PLAIN = 1,        /* followed message by message */
+	PF_PROTO_TLS = 2,          /* the socket carries ciphertext: not followed */
+	PF_PROTO_UNSYNCED = 3,     /* lost the message boundaries: waits for a ReadyForQuery */
+};
+
+/* Per-backend state of the protocol reader (the `backends` map). Owned by
+ * the kernel; user space only creates entries for backends that existed
+ * before the collector attached: all zero but ppid, proto =
+ * PF_PROTO_UNSYNCED and out_synced = 1 (an idle backend's next message
+ * starts a cycle). */
+struct pf_backend_state {
+	__u32 ppid;
+	__u8 proto;                /* enum pf_proto */
+	__u8 out_synced;           /* the next byte sent starts a message */
+	__u8 crypt_asked;          /* SSLRequest/GSSENCRequest received: the one-byte answer follows */
+	__u8 exec_depth;           /* PortalRun nesting (EXECUTE and FETCH run a portal inside one) */
+	__u32 in_rem;              /* body bytes still to come of the message being received */
+	__u32 out_rem;             /* ... of the message being sent */
+	__u8 in_long;              /* the message being received is a Query/Parse decided at its end */
+	__u8 stmt_sampled;         /* decision for the statement of the last Parse of this cycle */
+	__u8 portal_sampled;       /* ... for the portal of the last Bind */
+	__u8 start_unbound;        /* the last sampled Parse has not been executed yet */
+	__u32 stmt_name;           /* hash of that Parse's statement name (0: unnamed) */
+	__u32 portal_name;         /* hash of that Bind's portal name */
+	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
+	__u32 exec_seq;            /* the unit being executed */
+	__u32 out_seq;             /* the next unit to complete */
+	__u32 out_base;            /* first unit of the cycle being answered */
+	__u32 cyc_in, cyc_out;     /* cycles received / answered */
+	__u32 cycle_end[PF_CYCLES];/* first unit after each cycle received (ring) */
+	__u64 sampled;             /* bit unit % 64: that unit is sampled */
+	__u64 query;               /* bit unit % 64: that unit is a simple Query */
 };
 
 /* Run-time configuration, one entry of the `settings` array map, written by
@@ -78,19 +159,22 @@ struct pf_config {
 	__u32 enabled;
 	__u32 root_sample_ppm;     /* parts per million of statements without a traceparent */
 	__u32 text_max;            /* bytes of text to send per start record (<= PF_TEXT_MAX) */
-	__u32 filter_ppid;         /* 1: only backends whose parent is in `postmasters` */
+	__u32 _pad;
 };
 
 /* Indexes of the per-CPU `counters` array map. */
 enum pf_counter {
-	PF_CNT_STARTS = 0,         /* request cycles seen */
+	PF_CNT_STARTS = 0,         /* statements (Query or Parse messages) seen at backends' sockets */
 	PF_CNT_TRACED = 1,         /* traced with a valid, sampled traceparent */
 	PF_CNT_ROOTS = 2,          /* traced as roots (sampling) */
 	PF_CNT_UNSAMPLED = 3,      /* valid traceparent with the sampled flag off */
 	PF_CNT_MALFORMED = 4,      /* a traceparent that failed validation */
 	PF_CNT_DROPPED = 5,        /* records lost because the ring buffer was full */
-	PF_CNT_LONG_TEXT = 6,      /* texts longer than the scan limit: tail not searched */
-	PF_CNT__MAX = 7,
+	PF_CNT_LONG_TEXT = 6,      /* texts spanning several socket reads */
+	PF_CNT_DESYNC = 7,         /* socket data the protocol reader could not follow (resynced at the next ReadyForQuery) */
+	PF_CNT_TLS = 8,            /* backends that negotiated TLS */
+	PF_CNT_PHASE_HITS = 9,     /* per-backend probe hits (sampled or not) */
+	PF_CNT__MAX = 10,
 };
 
 #endif

@@ -54,12 +54,12 @@ function printStatus(s: CollectorStatus): void {
   for (const c of s.clusters) {
     out.push(`  pid ${c.pid}  PostgreSQL ${c.major ?? '?'}  port ${c.port ?? '?'}  ${c.dataDir}  ${c.error ? `ERROR: ${c.error}` : `probes: ${c.probeSet}`}`);
   }
-  for (const b of s.binaries) {
-    out.push(`binary ${b.exe}: ${b.attached.length} probes attached (${b.probeSet})${b.missing.length ? `, missing: ${b.missing.join(', ')}` : ''}`);
-  }
+  for (const b of s.binaries) out.push(`binary ${b.exe}: phase probes ${b.probes}`);
+  const bk = s.backends;
+  out.push(`backends: ${bk.armed} with phase probes, ${bk.tls} on TLS (not traced), ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const k = s.kernel;
-  out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped`);
-  out.push(`events: ${s.ringBuffer.records} records in ${s.ringBuffer.batches} batches; ${s.statements} statements assembled, ${s.openCycles} open`);
+  out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} phase probe hits`);
+  out.push(`events: ${s.ringBuffer.records} records in ${s.ringBuffer.batches} batches; ${s.statements} statements assembled (${s.untimedStatements} before their backend had phase probes), ${s.openCycles} open`);
   const e = s.export;
   out.push(`export: ${e.exported} spans exported, ${e.queued} queued, ${e.dropped} dropped, ${e.exportFailures} failed exports${e.lastError ? ` (last: ${e.lastError})` : ''}`);
   process.stdout.write(out.join('\n') + '\n');

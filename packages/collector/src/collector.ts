@@ -1,20 +1,21 @@
-// The collector: finds clusters, attaches the probe set to each postgres
-// executable, reads the ring buffer, assembles statements and hands spans to
-// the export queue. Run-time switches (enable, root sampling rate) go to the
-// BPF `settings` map, so they apply without reattaching.
+// The collector: finds clusters, follows their backends at the socket (the
+// tracepoint programs), arms the backends that carry sampled statements with
+// phase probes, reads the ring buffer, assembles statements and hands spans
+// to the export queue. Run-time switches (enable, root sampling rate) go to
+// the BPF `settings` map, so they apply without reattaching.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BpfObject, type RingBufferReader } from '@pgferret/bpf-loader';
+import { BpfObject, type BpfLink, type RingBufferReader } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { readElf } from './discover/elf';
-import { backendIdentity, findPostmasters, type Postmaster } from './discover/postmasters';
+import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
-import { CONFIG, COUNTER_COUNT, Counter, TEXT_MAX } from './events/layout';
+import { BACKEND_STATE, CONFIG, COUNTER_COUNT, Counter, Proto, TEXT_MAX } from './events/layout';
 import type { ExportQueue } from './export/queue';
-import { attachBinary, type AttachedBinary } from './probes/attach';
-import { chooseProbeSet, MIN_MAJOR, type Detail } from './probes/tables';
+import { armBackend, type ArmedBackend } from './probes/attach';
+import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
 import { buildSpans, type BackendInfo } from './spans/build';
 import { MonotonicClock } from './spans/clock';
@@ -59,11 +60,23 @@ export interface CollectorStatus {
   rootSampleRate: number;
   detail: Detail;
   clusters: ClusterStatus[];
-  binaries: { exe: string; probeSet: string; attached: string[]; missing: string[] }[];
+  /** executables of attached clusters and the phase probes their armed backends get */
+  binaries: { exe: string; probeSet: string; probes: string }[];
+  backends: {
+    /** backends with phase probes now */
+    armed: number;
+    /** arming attempts that failed (see lastArmError) */
+    armFailures: number;
+    lastArmError: string | null;
+    /** backends that negotiated TLS: their statements cannot be read at the socket */
+    tls: number;
+  };
   kernel: Record<string, number>;
   ringBuffer: { records: number; bytes: number; batches: number };
   decode: DecodeStats;
   statements: number;
+  /** sampled statements that ran before their backend had phase probes */
+  untimedStatements: number;
   openCycles: number;
   orphanMarks: number;
   export: ExportQueue['stats'];
@@ -75,6 +88,14 @@ interface Cluster {
   error: string | null;
   probeSet: string | null;
 }
+
+interface Binary {
+  exePath: string;
+  set: ProbeSet;
+}
+
+/** A backend with phase probes stays armed this long after its last sampled statement. */
+const ARM_IDLE_MS = 60_000;
 
 /** A u32 map key (pids, counter indexes). */
 function u32Key(n: number): Buffer {
@@ -89,15 +110,22 @@ export class Collector {
   private obj: BpfObject | null = null;
   private reader: RingBufferReader | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private binaries = new Map<string, AttachedBinary>();
+  private gate: BpfLink[] = [];
+  private binaries = new Map<string, Binary>();
   private failedBinaries = new Map<string, string>();
   private clusters = new Map<number, Cluster>();
   private backends = new Map<number, BackendInfo>();
+  private armed = new Map<number, ArmedBackend & { lastSampledMs: number }>();
+  private armQueue = new Set<number>();
+  private armFailures = 0;
+  private lastArmError: string | null = null;
+  private tlsPids = new Set<number>();
   private clock = new MonotonicClock();
   private describer: SqlDescriber;
   private assembler: Assembler;
   private decodeStats: DecodeStats = { records: 0, invalid: 0 };
   private statements = 0;
+  private untimed = 0;
   private enabled = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
@@ -108,7 +136,11 @@ export class Collector {
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
-    this.assembler = new Assembler((s) => this.onStatement(s));
+    this.assembler = new Assembler(
+      (s) => this.onStatement(s),
+      (pid) => this.onTls(pid),
+      (pid, ts) => { const a = this.armed.get(pid); return a !== undefined && a.sinceNs <= ts; },
+    );
     this.describer = new SqlDescriber(opts.rawQueryText);
     this.envResource = detectResources({ detectors: [envDetector] });
     this.fallbackResource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? 'postgresql' }).merge(this.envResource);
@@ -124,7 +156,12 @@ export class Collector {
     try {
       obj.load();
       this.writeSettings();
-      this.reader = obj.ringBuffer('events', (batch) => decodeBatch(batch, this.assembler, this.decodeStats));
+      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch));
+      // the gate: trap-free tracepoints, attached once for the whole host and
+      // filtered in the kernel to backends of followed postmasters
+      for (const [program, name] of [['on_fork', 'sched_process_fork'], ['on_task_exit', 'sched_process_exit'], ['on_sys_exit', 'sys_exit']]) {
+        this.gate.push(obj.attachTracepoint({ program, category: 'raw_syscalls', name }));
+      }
       this.rescan();
     } catch (e) {
       this.stop();
@@ -150,8 +187,12 @@ export class Collector {
     v.writeUInt32LE(this.enabled ? 1 : 0, CONFIG.enabled);
     v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
     v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
-    v.writeUInt32LE(1, CONFIG.filter_ppid);
     this.obj.map('settings').update(u32Key(0), v);
+  }
+
+  private onBatch(batch: Buffer): void {
+    decodeBatch(batch, this.assembler, this.decodeStats);
+    if (this.armQueue.size > 0) setImmediate(() => this.armPending());
   }
 
   private selected(pm: Postmaster): boolean {
@@ -177,7 +218,7 @@ export class Collector {
     return resourceFromAttributes(attrs).merge(this.envResource);
   }
 
-  /** Finds clusters that appeared or went away and attaches or detaches. */
+  /** Finds clusters that appeared or went away; disarms backends that are gone or idle. */
   rescan(): void {
     if (!this.obj) return;
     const seen = new Set<number>();
@@ -189,10 +230,12 @@ export class Collector {
       const cluster: Cluster = { pm, resource: this.resourceFor(pm), error: null, probeSet: null };
       this.clusters.set(pm.pid, cluster);
       try {
-        const bin = this.attachTo(pm);
+        const bin = this.binaryOf(pm);
         cluster.probeSet = bin.set.name;
+        // new backends are followed from their fork on; the ones already running are adopted
         pmMap.update(u32Key(pm.pid), Buffer.from([1]));
-        this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}) with ${bin.set.name} probes`);
+        const adopted = this.adoptBackends(pm.pid);
+        this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}): following ${adopted} running backends at their sockets; ${this.opts.detail === 'phases' ? `phases with ${bin.set.name} probes on backends that carry sampled statements` : 'statement spans only'}`);
       } catch (e) {
         cluster.error = (e as Error).message;
         this.log(`cannot trace PostgreSQL pid ${pm.pid} (${pm.dataDir}): ${cluster.error}`);
@@ -204,34 +247,94 @@ export class Collector {
       pmMap.delete(u32Key(pid));
       this.log(`PostgreSQL pid ${pid} (${c.pm.dataDir}) stopped`);
       if (![...this.clusters.values()].some((o) => o.pm.binaryId === c.pm.binaryId)) {
-        this.binaries.get(c.pm.binaryId)?.detach();
         this.binaries.delete(c.pm.binaryId);
         this.failedBinaries.delete(c.pm.binaryId);
       }
     }
-    this.assembler.sweep((pid) => fs.existsSync(`/proc/${pid}`));
-    for (const pid of this.backends.keys()) if (!fs.existsSync(`/proc/${pid}`)) this.backends.delete(pid);
+    const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
+    const now = Date.now();
+    for (const [pid, a] of this.armed) {
+      if (alive(pid) && now - a.lastSampledMs < ARM_IDLE_MS) continue;
+      a.detach();
+      this.armed.delete(pid);
+    }
+    this.assembler.sweep(alive);
+    for (const pid of this.backends.keys()) if (!alive(pid)) this.backends.delete(pid);
+    for (const pid of this.tlsPids) if (!alive(pid)) this.tlsPids.delete(pid);
   }
 
-  private attachTo(pm: Postmaster): AttachedBinary {
+  /** Puts the running backends of a postmaster in the kernel's `backends` map. */
+  private adoptBackends(pmPid: number): number {
+    const map = this.obj!.map('backends');
+    const v = Buffer.alloc(BACKEND_STATE.size);
+    v.writeUInt32LE(pmPid, BACKEND_STATE.ppid);
+    v[BACKEND_STATE.proto] = Proto.UNSYNCED;
+    v[BACKEND_STATE.out_synced] = 1;
+    let n = 0;
+    for (const pid of childrenOf(pmPid)) {
+      try {
+        map.update(u32Key(pid), v, 'noexist');
+        n++;
+      } catch {
+        /* followed since its fork already */
+      }
+    }
+    return n;
+  }
+
+  private binaryOf(pm: Postmaster): Binary {
     const have = this.binaries.get(pm.binaryId);
     if (have) return have;
     const failed = this.failedBinaries.get(pm.binaryId);
     if (failed) throw new Error(failed);
     try {
       if (pm.major !== null && pm.major < MIN_MAJOR) {
-        throw new Error(`PostgreSQL ${pm.major} is older than ${MIN_MAJOR}, the oldest version pgferret has probe points for`);
+        throw new Error(`PostgreSQL ${pm.major} is older than ${MIN_MAJOR}, the oldest version pgferret supports`);
       }
-      const facts = readElf(pm.exePath);
-      const set = chooseProbeSet(facts);
-      if (!set) throw new Error(`${pm.exeName} has neither USDT probes nor the exported functions pgferret probes; is it a PostgreSQL server binary?`);
-      const bin = attachBinary(this.obj!, pm.binaryId, pm.exePath, facts, set, this.opts.detail);
+      const set = chooseProbeSet(readElf(pm.exePath));
+      if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
+      const bin = { exePath: pm.exePath, set };
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
       this.failedBinaries.set(pm.binaryId, (e as Error).message);
       throw e;
     }
+  }
+
+  /** Backends that started carrying sampled statements get their phase probes. */
+  private armPending(): void {
+    const pids = [...this.armQueue];
+    this.armQueue.clear();
+    for (const pid of pids) {
+      if (this.armed.has(pid) || !this.obj) continue;
+      const pm = this.clusterOfBackend(pid);
+      const bin = pm && this.binaries.get(pm.pm.binaryId);
+      if (!bin) continue;
+      try {
+        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, bin.exePath, bin.set), { lastSampledMs: Date.now() }));
+      } catch (e) {
+        // the backend may have exited meanwhile: not worth a log line each time
+        this.armFailures++;
+        this.lastArmError = `pid ${pid}: ${(e as Error).message}`;
+      }
+    }
+  }
+
+  private clusterOfBackend(pid: number): Cluster | undefined {
+    try {
+      const ppid = Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))?.[1]);
+      return this.clusters.get(ppid);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private onTls(pid: number): void {
+    if (this.tlsPids.size === 0) {
+      this.log(`PostgreSQL backend pid ${pid} uses TLS: statements on TLS connections are not traced (their socket carries ciphertext); see the README's probe budget section`);
+    }
+    this.tlsPids.add(pid);
   }
 
   private backend(pid: number): BackendInfo {
@@ -245,6 +348,13 @@ export class Collector {
 
   private onStatement(s: Statement): void {
     this.statements++;
+    const pid = s.start.pid;
+    if (this.opts.detail === 'phases') {
+      const a = this.armed.get(pid);
+      if (a) a.lastSampledMs = Date.now();
+      else this.armQueue.add(pid);
+      if (!s.timed) this.untimed++;
+    }
     // a full queue would drop the spans anyway: don't spend CPU building them
     if (!this.opts.queue.hasRoom(1 + s.phases.length)) {
       this.opts.queue.drop(1 + s.phases.length);
@@ -252,7 +362,7 @@ export class Collector {
     }
     const cluster = this.clusters.get(s.start.ppid);
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(s.start.pid), this.describer));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(pid), this.describer));
   }
 
   kernelCounters(): Record<string, number> {
@@ -276,11 +386,13 @@ export class Collector {
         pid: c.pm.pid, dataDir: c.pm.dataDir, port: c.pm.port, major: c.pm.major,
         binary: c.pm.exeName, probeSet: c.probeSet, error: c.error,
       })),
-      binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, attached: b.attached, missing: b.missing })),
+      binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, probes: b.set.note })),
+      backends: { armed: this.armed.size, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
       kernel: this.kernelCounters(),
       ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0 },
       decode: { ...this.decodeStats },
       statements: this.statements,
+      untimedStatements: this.untimed,
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
       export: { ...this.opts.queue.stats },
@@ -293,7 +405,10 @@ export class Collector {
     this.timer = null;
     this.reader?.close();
     this.reader = null;
-    for (const b of this.binaries.values()) b.detach();
+    for (const a of this.armed.values()) a.detach();
+    this.armed.clear();
+    for (const l of this.gate) l.detach();
+    this.gate = [];
     this.binaries.clear();
     this.obj?.close();
     this.obj = null;

@@ -1,86 +1,157 @@
 // The assembler on record sequences the kernel emits for the simple and
 // extended protocols with each probe set (no kernel needed).
 import type { StartRecord } from '../src/events/decode';
-import { MarkKind as K } from '../src/events/layout';
-import { Assembler, decodeSqlstate, type Statement } from '../src/spans/assemble';
+import { MarkKind as K, Message, UNIT_NONE } from '../src/events/layout';
+import { errorFields, rowsOfTag } from '../src/events/replies';
+import { Assembler, type Statement } from '../src/spans/assemble';
 
-const start = (pid: number, ts: number, text = 'SELECT 1'): StartRecord => ({
-  pid, ppid: 1, tsNs: ts, traceId: 'a'.repeat(32), parentSpanId: 'b'.repeat(16), flags: 1, origin: 2, malformed: false, text, textTotal: text.length,
+const start = (pid: number, ts: number, message: number, unit: number, text = 'SELECT 1', span = 'b'.repeat(16)): StartRecord => ({
+  pid, ppid: 1, tsNs: ts, traceId: 'a'.repeat(32), parentSpanId: span, flags: 1, origin: 2, malformed: false,
+  message, unit, text, textTotal: text.length,
 });
+const tag = (s: string) => Buffer.from(`${s}\0`);
+const err = (code: string, msg: string) => Buffer.from(`SERROR\0VERROR\0C${code}\0M${msg}\0Fint.c\0\0`);
+const phases = (s: Statement) => s.phases.map((p) => `${p.name}:${p.startNs}-${p.endNs}${p.failed ? '!' : ''}`);
 
-function run(pid: number, text: string, marks: [number, number, number?][]): Statement[] {
+function assembler(timed = true) {
   const out: Statement[] = [];
-  const a = new Assembler((s) => out.push(s));
-  a.start(start(pid, 100, text));
-  for (const [ts, kind, value] of marks) a.mark(pid, ts, kind, value ?? 0);
-  return out;
+  const a = new Assembler((s) => out.push(s), () => {}, () => timed);
+  return { a, out };
 }
 
-const phases = (s: Statement) => s.phases.map((p) => `${p.name}:${p.startNs}-${p.endNs}`);
-
 describe('Assembler', () => {
-  it('simple protocol, USDT set', () => {
-    const [s, ...rest] = run(7, 'SELECT 1', [
-      [110, K.PARSE_BEGIN], [120, K.PARSE_END], [130, K.PLAN_BEGIN], [140, K.PLAN_END], [150, K.EXEC_BEGIN],
-      [160, K.EXEC_END], [170, K.COMMIT_END], [175, K.ROWS, 3], [180, K.IDLE],
-    ]);
-    expect(rest).toHaveLength(0);
-    expect([s.startNs, s.endNs, s.rows, s.failed]).toEqual([100, 180, 3, false]);
-    expect(phases(s)).toEqual(['parse:110-120', 'plan:130-140', 'execute:150-160', 'commit:160-170']);
-  });
-
-  it('extended protocol, uprobe set (no parse begin, execute ends at commit begin)', () => {
-    const [s] = run(7, 'SELECT $1', [
-      [120, K.PARSE_END], [130, K.PLAN_BEGIN], [140, K.PLAN_END], [150, K.EXEC_BEGIN], [165, K.ROWS, 1],
-      [170, K.COMMIT_BEGIN], [180, K.IDLE],
-    ]);
-    expect(phases(s)).toEqual(['parse:100-120', 'plan:130-140', 'execute:150-165', 'commit:170-180']);
-  });
-
-  it('multi-statement string: one statement per plan/execute, parse on the first, commit on the last', () => {
-    const out = run(7, 'CREATE TABLE t(a int); INSERT INTO t VALUES (1); SELECT * FROM t', [
-      [110, K.PARSE_BEGIN], [120, K.PARSE_END], [130, K.EXEC_BEGIN], [140, K.EXEC_END], [145, K.ROWS, 0],
-      [150, K.PLAN_BEGIN], [155, K.PLAN_END], [160, K.EXEC_BEGIN], [170, K.EXEC_END], [175, K.ROWS, 1],
-      [180, K.PLAN_BEGIN], [185, K.PLAN_END], [190, K.EXEC_BEGIN], [200, K.EXEC_END], [210, K.COMMIT_END], [215, K.ROWS, 1], [220, K.IDLE],
-    ]);
-    expect(out.map((s) => [s.index, s.startNs, s.endNs, s.rows])).toEqual([[0, 100, 145, 0], [1, 145, 175, 1], [2, 175, 220, 1]]);
-    expect(phases(out[0])).toEqual(['parse:110-120', 'execute:130-140']);
-    expect(phases(out[1])).toEqual(['plan:150-155', 'execute:160-170']);
-    expect(phases(out[2])).toEqual(['plan:180-185', 'execute:190-200', 'commit:200-210']);
-  });
-
-  it('a failed statement carries its SQLSTATE', () => {
-    const code = (s: string) => [...s].reduce((acc, ch, i) => acc | (((ch.charCodeAt(0) - 48) & 0x3f) << (6 * i)), 0);
-    expect(decodeSqlstate(code('22012'))).toBe('22012');
-    const [s] = run(7, 'SELECT 1/0', [[110, K.PARSE_BEGIN], [120, K.PARSE_END], [150, K.EXEC_BEGIN], [155, K.SQLSTATE, code('22012')], [160, K.ABORT], [180, K.IDLE]]);
-    expect([s.failed, s.sqlstate]).toEqual([true, '22012']);
-    expect(phases(s)).toEqual(['parse:110-120', 'execute:150-180']);
-  });
-
-  it('a warning SQLSTATE without abort is not a failure', () => {
-    const [s] = run(7, 'SELECT 1', [[110, K.SQLSTATE, 0], [120, K.IDLE]]);
-    expect([s.failed, s.sqlstate]).toEqual([false, null]);
-  });
-
-  it('a lost idle mark ends the cycle at the next start, marked incomplete', () => {
-    const out: Statement[] = [];
-    const a = new Assembler((s) => out.push(s));
-    a.start(start(7, 100));
-    a.mark(7, 120, K.EXEC_BEGIN, 0);
-    a.start(start(7, 200));
+  it('simple protocol, USDT set: parse from arrival, commit from execution end to ReadyForQuery', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.QUERY, 0));
+    a.mark(7, 130, K.PLAN_BEGIN, 0, 0);
+    a.mark(7, 150, K.EXEC_BEGIN, 0, 0);
+    a.mark(7, 160, K.EXEC_END, 0, 0);
+    a.reply(7, 170, 0, 0x43, tag('SELECT 3'));
+    a.mark(7, 180, K.IDLE, 1, 0x49);
     expect(out).toHaveLength(1);
-    expect([out[0].endNs, out[0].incomplete]).toEqual([120, true]);
-    a.mark(8, 210, K.IDLE, 0);
-    expect(a.orphanMarks).toBe(1);
+    const s = out[0];
+    expect([s.startNs, s.endNs, s.rows, s.failed, s.txStatus, s.incomplete, s.timed]).toEqual([100, 180, 3, false, 'I', false, true]);
+    expect(phases(s)).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-160', 'commit:160-180']);
   });
 
-  it('sweep ends cycles of backends that are gone', () => {
-    const out: Statement[] = [];
-    const a = new Assembler((s) => out.push(s));
-    a.start(start(7, 100));
-    a.start(start(9, 100));
+  it('extended protocol, uprobe set: EndCommand ends execution, CommitTransactionCommand at Sync starts the commit', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.PARSE, UNIT_NONE, 'SELECT $1'));
+    a.mark(7, 101, K.UNIT, 0, 0);
+    a.mark(7, 130, K.PLAN_BEGIN, 0, 0);
+    a.mark(7, 150, K.EXEC_BEGIN, 0, 0);
+    a.mark(7, 165, K.EXEC_END, 0, 0);
+    a.mark(7, 170, K.COMMIT_BEGIN, 0, 0);
+    a.reply(7, 175, 0, 0x43, tag('SELECT 1'));
+    a.mark(7, 180, K.IDLE, 1, 0x49);
+    expect(phases(out[0])).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-165', 'commit:170-180']);
+    expect(out[0].start.text).toBe('SELECT $1');
+  });
+
+  it('inside a transaction block (status T) there is no commit phase', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.QUERY, 4));
+    a.mark(7, 150, K.EXEC_BEGIN, 4, 0);
+    a.mark(7, 160, K.EXEC_END, 4, 0);
+    a.reply(7, 170, 4, 0x43, tag('UPDATE 2'));
+    a.mark(7, 180, K.IDLE, 5, 0x54);
+    expect(phases(out[0])).toEqual(['parse:100-150', 'execute:150-160']);
+    expect([out[0].rows, out[0].txStatus]).toEqual([2, 'T']);
+  });
+
+  it('a Query with three statements: split at each planning after an execution, replies in order, commit on the last', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.QUERY, 0, 'CREATE TABLE t(a int); INSERT INTO t VALUES (1); SELECT * FROM t'));
+    for (const [ts, k] of [[130, K.EXEC_BEGIN], [140, K.EXEC_END], [150, K.PLAN_BEGIN], [160, K.EXEC_BEGIN], [170, K.EXEC_END], [180, K.PLAN_BEGIN], [190, K.EXEC_BEGIN], [200, K.EXEC_END]]) a.mark(7, ts, k, 0, 0);
+    a.reply(7, 205, 0, 0x43, tag('CREATE TABLE'));
+    a.reply(7, 205, 0, 0x43, tag('INSERT 0 1'));
+    a.reply(7, 205, 0, 0x43, tag('SELECT 1'));
+    a.mark(7, 220, K.IDLE, 1, 0x49);
+    expect(out.map((s) => [s.index, s.startNs, s.endNs, s.rows])).toEqual([[0, 100, 140, null], [1, 140, 170, 1], [2, 170, 220, 1]]);
+    expect(phases(out[0])).toEqual(['parse:100-130', 'execute:130-140']);
+    expect(phases(out[1])).toEqual(['parse:140-150', 'plan:150-160', 'execute:160-170']);
+    expect(phases(out[2])).toEqual(['parse:170-180', 'plan:180-190', 'execute:190-200', 'commit:200-220']);
+  });
+
+  it('an ErrorResponse fails the statement, with its SQLSTATE and message, in the phase it was in', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.QUERY, 0, 'SELECT 1/0; SELECT 2'));
+    a.mark(7, 130, K.PLAN_BEGIN, 0, 0);
+    a.mark(7, 150, K.EXEC_BEGIN, 0, 0);
+    a.reply(7, 170, 0, 0x45, err('22012', 'division by zero'));
+    a.mark(7, 180, K.IDLE, 1, 0x49);
+    expect(out).toHaveLength(1); // the second statement never ran
+    expect([out[0].failed, out[0].sqlstate, out[0].error?.message]).toEqual([true, '22012', 'division by zero']);
+    expect(phases(out[0])).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-170!']);
+  });
+
+  it('a pipeline: each sampled Execute has its own Parse (text and context), unsampled ones in between are skipped', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.PARSE, UNIT_NONE, 'SELECT 1', '1'.repeat(16)));
+    a.mark(7, 100, K.UNIT, 10, 0);
+    a.start(start(7, 100, Message.PARSE, UNIT_NONE, 'SELECT 3', '3'.repeat(16)));
+    a.mark(7, 100, K.UNIT, 12, 0);
+    for (const [ts, k, u] of [[110, K.EXEC_BEGIN, 10], [120, K.EXEC_END, 10], [150, K.EXEC_BEGIN, 12], [160, K.EXEC_END, 12]]) a.mark(7, ts, k, u, 0);
+    a.reply(7, 170, 10, 0x43, tag('SELECT 1'));
+    a.reply(7, 170, 12, 0x43, tag('SELECT 1'));
+    a.mark(7, 180, K.IDLE, 13, 0x49);
+    expect(out.map((s) => [s.start.text, s.start.parentSpanId, s.endNs])).toEqual([['SELECT 1', '1'.repeat(16), 120], ['SELECT 3', '3'.repeat(16), 180]]);
+    expect(phases(out[0])).toEqual(['parse:100-110', 'execute:110-120']);
+    expect(phases(out[1])).toEqual(['parse:100-150', 'execute:150-160', 'commit:160-180']);
+  });
+
+  it('a Parse executed twice: the second execution has no parse phase and starts at its Execute', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.PARSE, UNIT_NONE));
+    a.mark(7, 100, K.UNIT, 0, 0);
+    a.mark(7, 105, K.UNIT, 1, 0);
+    for (const [ts, k, u] of [[110, K.EXEC_BEGIN, 0], [120, K.EXEC_END, 0], [130, K.EXEC_BEGIN, 1], [140, K.EXEC_END, 1]]) a.mark(7, ts, k, u, 0);
+    a.reply(7, 150, 0, 0x43, tag('SELECT 1'));
+    a.reply(7, 150, 1, 0x43, tag('SELECT 1'));
+    a.mark(7, 160, K.IDLE, 2, 0x49);
+    expect(out.map((s) => [s.startNs, phases(s)])).toEqual([[100, ['parse:100-110', 'execute:110-120']], [105, ['execute:130-140', 'commit:140-160']]]);
+  });
+
+  it('a backend without phase probes yet: the statement span alone, marked untimed', () => {
+    const { a, out } = assembler(false);
+    a.start(start(7, 100, Message.QUERY, 0));
+    a.reply(7, 170, 0, 0x43, tag('SELECT 1'));
+    a.mark(7, 180, K.IDLE, 1, 0x49);
+    expect([out[0].phases, out[0].timed, out[0].rows, out[0].endNs]).toEqual([[], false, 1, 180]);
+  });
+
+  it('units of a backend that is gone end incomplete; records for unknown units are counted', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.QUERY, 0));
+    a.start(start(9, 100, Message.QUERY, 0));
+    a.mark(7, 120, K.EXEC_BEGIN, 0, 0);
     a.sweep((pid) => pid === 9);
-    expect(out.map((s) => s.start.pid)).toEqual([7]);
+    expect(out.map((s) => [s.start.pid, s.incomplete])).toEqual([[7, true]]);
     expect(a.openCycles).toBe(1);
+    a.mark(8, 210, K.EXEC_BEGIN, 3, 0);
+    a.reply(8, 210, 3, 0x43, tag('SELECT 1'));
+    a.mark(8, 210, K.UNIT, 3, 0);
+    expect(a.orphanMarks).toBe(3);
+  });
+
+  it('units numbers wrap around 2^32', () => {
+    const { a, out } = assembler();
+    a.start(start(7, 100, Message.QUERY, 0xffffffff));
+    a.reply(7, 170, 0xffffffff, 0x43, tag('SELECT 1'));
+    a.mark(7, 180, K.IDLE, 0, 0x49);
+    expect(out).toHaveLength(1);
+  });
+});
+
+describe('replies', () => {
+  it.each([
+    ['SELECT 5', 5], ['INSERT 0 12', 12], ['UPDATE 3', 3], ['DELETE 0', 0], ['COPY 7', 7], ['MERGE 2', 2],
+    ['CREATE TABLE', null], ['BEGIN', null], ['', null],
+  ])('rows of %j: %j', (t, rows) => expect(rowsOfTag(tag(t))).toBe(rows));
+
+  it('error fields, and a body cut by the kernel copy limit', () => {
+    expect(errorFields(err('23505', 'duplicate key'))).toEqual({ severity: 'ERROR', sqlstate: '23505', message: 'duplicate key' });
+    const cut = err('23505', 'duplicate key value violates unique constraint').subarray(0, 40);
+    expect(errorFields(cut)).toEqual({ severity: 'ERROR', sqlstate: '23505', message: 'duplicate key valu…' });
   });
 });

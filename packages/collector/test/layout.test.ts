@@ -1,12 +1,17 @@
-// The C header is the one definition of the event records: compile it, print
-// every size and offset, and compare with the decoder's table.
+// The generated layout (src/events/layout.generated.ts) against the header it
+// comes from, both ways: every struct field, enum member and define of
+// bpf/pgferret.h has its entry with the compiler's number, and the table has
+// nothing the header lacks.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CONFIG, COUNTER_COUNT, Counter, HEADER, MARK, MarkKind, Origin, RecordType, START, TEXT_MAX } from '../src/events/layout';
+import * as layout from '../src/events/layout';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { readHeader, STRUCTS, ENUMS } = require('../scripts/gen-layout.js');
 const header = path.join(__dirname, '..', 'bpf', 'pgferret.h');
+const h = readHeader(fs.readFileSync(header, 'utf8')) as { structs: Record<string, string[]>; enums: Record<string, string[]>; defines: string[] };
 
 function compileAndRun(body: string): Record<string, number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-layout-'));
@@ -21,44 +26,43 @@ function compileAndRun(body: string): Record<string, number> {
   }
 }
 
-const off = (s: string, f: string) => `printf("${s}.${f}=%zu\\n", offsetof(struct ${s}, ${f}));`;
-const size = (s: string) => `printf("${s}.size=%zu\\n", sizeof(struct ${s}));`;
-const val = (n: string) => `printf("${n}=%d\\n", (int)(${n}));`;
+const table = layout as unknown as Record<string, Record<string, number> | number>;
 
-describe('event layout: bpf/pgferret.h vs src/events/layout.ts', () => {
-  const c = compileAndRun([
-    off('pf_header', 'type'), off('pf_header', 'pid'), off('pf_header', 'ts_ns'), size('pf_header'),
-    off('pf_mark', 'kind'), off('pf_mark', 'value'), size('pf_mark'),
-    ...['trace_id', 'parent_span_id', 'flags', 'origin', 'text_len', 'text_total', 'ppid', 'malformed', 'text'].map((f) => off('pf_start', f)),
-    size('pf_start'),
-    ...['enabled', 'root_sample_ppm', 'text_max', 'filter_ppid'].map((f) => off('pf_config', f)), size('pf_config'),
-    val('PF_TEXT_MAX'), val('PF_REC_START'), val('PF_REC_MARK'), val('PF_CNT__MAX'),
-    ...Object.keys(MarkKind).map((k) => val(`PF_MARK_${k}`)),
-    ...Object.keys(Origin).map((k) => val(`PF_ORIGIN_${k}`)),
-    ...Object.keys(Counter).map((k) => val(`PF_CNT_${k}`)),
-  ].join('\n'));
+describe('event layout: bpf/pgferret.h vs the generated table', () => {
+  const lines: string[] = [];
+  for (const [s, fields] of Object.entries(h.structs)) {
+    for (const f of fields) lines.push(`printf("${s}.${f}=%zu\\n", offsetof(struct ${s}, ${f}));`);
+    lines.push(`printf("${s}.size=%zu\\n", sizeof(struct ${s}));`);
+  }
+  for (const members of Object.values(h.enums)) for (const m of members) lines.push(`printf("${m}=%lld\\n", (long long)(${m}));`);
+  for (const d of h.defines) lines.push(`printf("${d}=%lld\\n", (long long)(${d}));`);
+  const c = compileAndRun(lines.join('\n'));
 
-  it('header record', () => {
-    expect({ type: c['pf_header.type'], pid: c['pf_header.pid'], ts_ns: c['pf_header.ts_ns'], size: c['pf_header.size'] }).toEqual(HEADER);
+  it('has every struct field of the header at the compiler\'s offset, and nothing else', () => {
+    for (const [s, fields] of Object.entries(h.structs)) {
+      const t = table[STRUCTS[s]] as Record<string, number>;
+      expect(Object.keys(t).sort()).toEqual([...fields, 'size'].sort());
+      for (const f of [...fields, 'size']) expect([s, f, t[f]]).toEqual([s, f, c[`${s}.${f}`]]);
+    }
   });
-  it('mark record', () => {
-    expect({ kind: c['pf_mark.kind'], value: c['pf_mark.value'], size: c['pf_mark.size'] }).toEqual(MARK);
+
+  it('has every enum member and define of the header with its value, and nothing else', () => {
+    for (const [e, members] of Object.entries(h.enums)) {
+      const t = table[ENUMS[e]] as Record<string, number>;
+      const named = members.filter((m) => !m.endsWith('__MAX'));
+      expect(Object.keys(t)).toHaveLength(named.length);
+      for (const m of named) {
+        const key = Object.keys(t).find((k) => m.endsWith(`_${k}`));
+        expect([m, key && t[key]]).toEqual([m, c[m]]);
+      }
+    }
+    for (const d of h.defines) expect([d, table[d.replace(/^PF_/, '')]]).toEqual([d, c[d]]);
+    expect(layout.COUNTER_COUNT).toBe(c.PF_CNT__MAX);
   });
-  it('start record', () => {
-    const fromC = Object.fromEntries(Object.keys(START).map((k) => [k, c[`pf_start.${k}`]]));
-    expect(fromC).toEqual(START);
-    expect(c.PF_TEXT_MAX).toBe(TEXT_MAX);
-  });
-  it('settings map value', () => {
-    const fromC = Object.fromEntries(Object.keys(CONFIG).map((k) => [k, c[`pf_config.${k}`]]));
-    expect(fromC).toEqual(CONFIG);
-  });
-  it('enum values', () => {
-    expect(c.PF_REC_START).toBe(RecordType.START);
-    expect(c.PF_REC_MARK).toBe(RecordType.MARK);
-    for (const [k, v] of Object.entries(MarkKind)) expect([k, c[`PF_MARK_${k}`]]).toEqual([k, v]);
-    for (const [k, v] of Object.entries(Origin)) expect([k, c[`PF_ORIGIN_${k}`]]).toEqual([k, v]);
-    for (const [k, v] of Object.entries(Counter)) expect([k, c[`PF_CNT_${k}`]]).toEqual([k, v]);
-    expect(c.PF_CNT__MAX).toBe(COUNTER_COUNT);
+
+  it('records are 8-byte aligned where the ring buffer needs it', () => {
+    expect(layout.HEADER.size % 8).toBe(0);
+    expect(layout.MARK.size % 8).toBe(0);
+    expect(layout.START.text % 8).toBe(0);
   });
 });

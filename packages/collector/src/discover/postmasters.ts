@@ -107,9 +107,15 @@ export function findPostmasters(): Postmaster[] {
   return found;
 }
 
-/** Parent pid of a process, or null when it is gone. */
-export function parentOf(pid: number): number | null {
-  return readStat(pid)?.ppid ?? null;
+/** Processes whose parent is `pid` (a postmaster's backends and auxiliary processes). */
+export function childrenOf(pid: number): number[] {
+  let pids: number[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return [];
+  }
+  return pids.filter((p) => readStat(p)?.ppid === pid);
 }
 
 /**

@@ -1,65 +1,39 @@
-// Attaches a probe set to one postgres executable (through /proc/<pid>/exe)
-// and keeps the links so the whole binary can be detached at once.
+// Attaches a phase probe set to one backend (pid-filtered: the breakpoints
+// are written into that process only) and detaches it as a whole.
 import type { BpfLink, BpfObject } from '@pgferret/bpf-loader';
-import type { ElfInfo } from '../discover/elf';
-import type { Detail, Probe, ProbeSet } from './tables';
+import type { ProbeSet } from './tables';
 
-export interface AttachedBinary {
-  binaryId: string;
-  exePath: string;
-  set: ProbeSet;
-  /** "usdt postgresql:statement__status", "uprobe PortalRun", … */
-  attached: string[];
-  /** probe points of the set this build does not have (their phases fall back to neighbours) */
-  missing: string[];
+export interface ArmedBackend {
+  pid: number;
+  /** CLOCK_MONOTONIC ns when the probes were in place (the kernel's timestamps use the same clock) */
+  sinceNs: number;
   detach(): void;
 }
 
-function attachOne(obj: BpfObject, exePath: string, facts: ElfInfo, p: Probe, links: BpfLink[], attached: string[], missing: string[]): void {
-  if (p.type === 'usdt') {
-    const label = `usdt ${p.provider}:${p.name}`;
-    if (!facts.usdt.has(`${p.provider}:${p.name}`)) {
-      missing.push(label);
-      return;
-    }
-    links.push(obj.attachUsdt({
-      program: p.program, binaryPath: exePath, provider: p.provider, name: p.name,
-      cookie: p.cookie === undefined ? undefined : BigInt(p.cookie),
-    }));
-    attached.push(label);
-    return;
-  }
-  const present = p.symbols.filter((s) => facts.functions.has(s));
-  if (present.length === 0) {
-    missing.push(`uprobe ${p.symbols.join('|')}`);
-    return;
-  }
-  for (const symbol of present) {
-    links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, symbol }));
-    attached.push(`uprobe ${symbol}`);
-  }
-}
-
-export function attachBinary(obj: BpfObject, binaryId: string, exePath: string, facts: ElfInfo, set: ProbeSet, detail: Detail): AttachedBinary {
+/** Attaches every probe of the set to `pid`, whose executable is `exePath`; all or nothing. */
+export function armBackend(obj: BpfObject, pid: number, exePath: string, set: ProbeSet): ArmedBackend {
   const links: BpfLink[] = [];
-  const attached: string[] = [];
-  const missing: string[] = [];
   const detach = () => {
     for (const l of links) {
-      try { l.detach(); } catch { /* already gone with the process */ }
+      try {
+        l.detach();
+      } catch {
+        /* already gone with the process */
+      }
     }
     links.length = 0;
   };
   try {
-    for (const p of set.probes) if (detail === 'phases' || !p.phase) attachOne(obj, exePath, facts, p, links, attached, missing);
+    for (const p of set.probes) {
+      if (p.type === 'usdt') {
+        links.push(obj.attachUsdt({ program: p.program, binaryPath: exePath, provider: p.provider, name: p.name, pid, cookie: BigInt(p.cookie) }));
+      } else {
+        links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, symbol: p.symbols[0], pid }));
+      }
+    }
   } catch (e) {
     detach();
     throw e;
   }
-  // Without the status probe nothing is ever traced: treat as a failure.
-  if (!attached.some((a) => a.includes('statement__status') || a.includes('pgstat_report_activity'))) {
-    detach();
-    throw new Error(`${exePath}: neither the statement__status USDT probe nor pgstat_report_activity() is available; this build cannot be traced`);
-  }
-  return { binaryId, exePath, set, attached, missing, detach };
+  return { pid, sinceNs: Number(process.hrtime.bigint()), detach };
 }

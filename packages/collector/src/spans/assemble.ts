@@ -1,19 +1,23 @@
-// Assembles statements from the kernel's records, per backend. A request
-// cycle runs from a traced start record to the backend's idle mark; inside
-// it, marks open and close phases. Rules that hold for both probe sets:
+// Assembles statements from the kernel's records, per backend.
 //
-// - A phase ends at its end mark; when the build has no end mark for it, at
-//   the next mark that can only come after it (execute ends at the commit
-//   begin or the row count; commit ends at idle).
-// - A phase without its begin mark starts where the previous one ended
-//   (parse starts at the start record).
-// - In a multi-statement string, a plan or execute begin after a finished
-//   execution starts the next statement; parsing is shared and belongs to
-//   the first one.
-// - Commit marks belong to the last statement of the cycle, whatever their
-//   order relative to its row count (simple and extended protocol differ).
+// A unit is one Query or one Execute a backend received (numbered by the
+// kernel). A sampled unit gets its text and context from a start record
+// (Query) or from the most recent sampled Parse (UNIT mark), phase marks while
+// it executes (only on backends with phase probes), a reply when it completes
+// (CommandComplete or ErrorResponse), and ends with the ReadyForQuery of its
+// request cycle (IDLE mark, which also says the transaction status).
+//
+// Phases, from the marks of each statement:
+// - parse:   from arrival (or the previous statement's end) to planning or execution
+// - plan:    from planning to execution (includes executor start-up)
+// - execute: from execution to its end (the reply, when the build has no end mark)
+// - commit:  for the cycle's last statement when the transaction ended (status 'I')
+//            without error: from the end of execution to ReadyForQuery
+// A Query with several statements is split at each planning or execution
+// that follows a finished execution; its replies go to its statements in order.
 import type { EventSink, StartRecord } from '../events/decode';
-import { MarkKind } from '../events/layout';
+import { MarkKind, Message } from '../events/layout';
+import { errorFields, rowsOfTag, type ErrorFields } from '../events/replies';
 
 export type PhaseName = 'parse' | 'plan' | 'execute' | 'commit';
 
@@ -21,6 +25,8 @@ export interface Phase {
   name: PhaseName;
   startNs: number;
   endNs: number;
+  /** the statement failed during this phase */
+  failed?: boolean;
 }
 
 export interface Statement {
@@ -34,30 +40,45 @@ export interface Statement {
   /** five-character SQLSTATE when the statement failed */
   sqlstate: string | null;
   failed: boolean;
-  /** the cycle ended without an idle mark (backend exited, records lost) */
+  /** severity, SQLSTATE and message of the ErrorResponse that failed it */
+  error: ErrorFields | null;
+  /** transaction status after its request cycle: 'I', 'T' (in a block) or 'E' (failed block); null when unknown */
+  txStatus: string | null;
+  /** no completion was seen (pipeline aborted by an earlier error, backend gone, records lost) */
   incomplete: boolean;
+  /** the backend had its phase probes while the statement ran */
+  timed: boolean;
 }
 
-interface Open {
-  parse: [number | null, number | null];
-  plan: [number | null, number | null];
-  exec: [number | null, number | null];
-  commit: [number | null, number | null];
-  startNs: number;
-  endNs: number | null;
+interface Reply {
+  msg: number;
+  ts: number;
   rows: number | null;
-  executed: boolean;
+  error: ErrorFields | null;
 }
 
-interface Cycle {
+interface Unit {
+  seq: number;
   start: StartRecord;
-  done: Statement[];
-  cur: Open;
-  lastNs: number;
+  /** first execution of its Parse: parsing belongs to it */
   parsed: boolean;
-  aborted: boolean;
-  sqlstate: number | null;
+  startNs: number;
+  marks: { kind: number; ts: number }[];
+  replies: Reply[];
 }
+
+interface Backend {
+  lastParse: StartRecord | null;
+  parseUsed: boolean;
+  units: Map<number, Unit>;
+  lastNs: number;
+}
+
+const C = 0x43;
+const E = 0x45;
+
+/** a precedes b in the kernel's wrapping u32 unit numbering */
+const before = (a: number, b: number) => ((b - a) >>> 0) !== 0 && ((b - a) >>> 0) < 0x80000000;
 
 export function decodeSqlstate(code: number): string {
   let s = '';
@@ -65,141 +86,201 @@ export function decodeSqlstate(code: number): string {
   return s;
 }
 
-const fresh = (startNs: number): Open => ({
-  parse: [null, null], plan: [null, null], exec: [null, null], commit: [null, null],
-  startNs, endNs: null, rows: null, executed: false,
-});
+interface Segment {
+  plan: number | null;
+  exec: number | null;
+  execEnd: number | null;
+  commit: number | null;
+}
 
-export class Assembler implements EventSink {
-  private cycles = new Map<number, Cycle>();
-  /** marks for a backend with no open cycle (its start record was lost) */
-  orphanMarks = 0;
-
-  constructor(private readonly emit: (s: Statement) => void) {}
-
-  get openCycles(): number {
-    return this.cycles.size;
-  }
-
-  start(r: StartRecord): void {
-    const prev = this.cycles.get(r.pid);
-    if (prev) this.finish(prev, prev.lastNs, true); // idle mark lost
-    this.cycles.set(r.pid, {
-      start: r, done: [], cur: fresh(r.tsNs), lastNs: r.tsNs, parsed: false, aborted: false, sqlstate: null,
-    });
-  }
-
-  mark(pid: number, ts: number, kind: number, value: number): void {
-    const c = this.cycles.get(pid);
-    if (!c) {
-      this.orphanMarks++;
-      return;
-    }
-    c.lastNs = ts;
-    const o = c.cur;
-    switch (kind) {
-      case MarkKind.PARSE_BEGIN:
-        if (!c.parsed) o.parse[0] = ts;
-        break;
-      case MarkKind.PARSE_END:
-        if (c.parsed) {
-          if (o.executed) this.next(c, ts);
-        } else {
-          o.parse[1] = ts;
-          c.parsed = true;
-        }
-        break;
+/** Splits a unit's marks into statements (one, unless a Query holds several). */
+function segments(u: Unit): Segment[] {
+  const out: Segment[] = [];
+  let cur: Segment = { plan: null, exec: null, execEnd: null, commit: null };
+  const done = () => cur.execEnd !== null || cur.commit !== null;
+  const next = () => {
+    out.push(cur);
+    cur = { plan: null, exec: null, execEnd: null, commit: null };
+  };
+  for (const m of u.marks) {
+    switch (m.kind) {
       case MarkKind.PLAN_BEGIN:
-        if (o.executed) this.next(c, ts);
-        c.cur.plan[0] = ts;
-        break;
-      case MarkKind.PLAN_END:
-        if (o.plan[0] !== null) o.plan[1] = ts;
+        if (done()) next();
+        if (cur.plan === null) cur.plan = m.ts;
         break;
       case MarkKind.EXEC_BEGIN:
-        if (o.executed) this.next(c, ts);
-        c.cur.exec[0] = ts;
+        if (done()) next();
+        cur.exec = m.ts;
         break;
       case MarkKind.EXEC_END:
-        o.exec[1] = ts;
-        o.executed = true;
-        break;
-      case MarkKind.ROWS:
-        if (o.exec[0] !== null && o.exec[1] === null) o.exec[1] = ts;
-        o.rows = value;
-        o.endNs = ts;
-        o.executed = true;
+        cur.execEnd = m.ts;
         break;
       case MarkKind.COMMIT_BEGIN:
-        if (o.exec[0] !== null && o.exec[1] === null) {
-          o.exec[1] = ts;
-          o.executed = true;
-        }
-        o.commit[0] = ts;
-        break;
-      case MarkKind.COMMIT_END:
-        o.commit[1] = ts;
-        break;
-      case MarkKind.ABORT:
-        c.aborted = true;
-        break;
-      case MarkKind.SQLSTATE:
-        c.sqlstate = value;
-        break;
-      case MarkKind.IDLE:
-        this.finish(c, ts, false);
+        if (cur.execEnd === null) cur.execEnd = m.ts;
+        cur.commit = m.ts;
         break;
       default:
         break;
     }
   }
+  if (cur.plan !== null || cur.exec !== null || out.length === 0) out.push(cur);
+  return out;
+}
 
-  /** Ends cycles of backends that are gone (no idle mark will come). */
-  sweep(isAlive: (pid: number) => boolean): void {
-    for (const [pid, c] of this.cycles) if (!isAlive(pid)) this.finish(c, c.lastNs, true);
+export class Assembler implements EventSink {
+  private backends = new Map<number, Backend>();
+  /** marks and replies for units the assembler never saw start (records lost) */
+  orphanMarks = 0;
+  /** backends that negotiated TLS (their socket cannot be read) */
+  tlsBackends = 0;
+
+  constructor(
+    private readonly emit: (s: Statement) => void,
+    private readonly onTls: (pid: number, ppid: number) => void = () => {},
+    /** whether the backend's phase probes were attached at a kernel time */
+    private readonly timedAt: (pid: number, tsNs: number) => boolean = () => true,
+  ) {}
+
+  get openCycles(): number {
+    let n = 0;
+    for (const b of this.backends.values()) n += b.units.size;
+    return n;
   }
 
-  /** Ends every open cycle (collector shutting down). */
-  flush(): void {
-    for (const c of [...this.cycles.values()]) this.finish(c, c.lastNs, true);
-  }
-
-  private next(c: Cycle, ts: number): void {
-    const prevEnd = c.cur.endNs ?? c.cur.exec[1] ?? ts;
-    c.done.push(this.close(c, c.cur, prevEnd, c.done.length, false, false));
-    c.cur = fresh(prevEnd);
-  }
-
-  private close(c: Cycle, o: Open, endNs: number, index: number, last: boolean, incomplete: boolean): Statement {
-    const phases: Phase[] = [];
-    const add = (name: PhaseName, b: number | null, e: number | null) => {
-      if (b === null || e === null || e < b) return;
-      phases.push({ name, startNs: b, endNs: e });
-    };
-    if (index === 0 && o.parse[1] !== null) add('parse', o.parse[0] ?? c.start.tsNs, o.parse[1]);
-    add('plan', o.plan[0], o.plan[1]);
-    const execEnd = o.exec[1] ?? o.commit[0] ?? o.endNs ?? (last ? endNs : null);
-    add('execute', o.exec[0] ?? o.plan[1], o.exec[0] !== null || o.plan[1] !== null ? execEnd : null);
-    if (last && (o.commit[0] !== null || o.commit[1] !== null)) {
-      add('commit', o.commit[0] ?? execEnd, o.commit[1] ?? endNs);
+  private backendOf(pid: number): Backend {
+    let b = this.backends.get(pid);
+    if (!b) {
+      b = { lastParse: null, parseUsed: false, units: new Map(), lastNs: 0 };
+      this.backends.set(pid, b);
     }
-    const failed = last && (c.aborted || (c.sqlstate !== null && !/^0[012]/.test(decodeSqlstate(c.sqlstate))));
-    return {
-      start: c.start,
-      index,
-      startNs: index === 0 ? c.start.tsNs : o.startNs,
-      endNs: last ? endNs : (o.endNs ?? endNs),
-      phases,
-      rows: o.rows,
-      sqlstate: failed ? (c.sqlstate !== null ? decodeSqlstate(c.sqlstate) : 'XX000') : null,
-      failed,
-      incomplete,
-    };
+    return b;
   }
 
-  private finish(c: Cycle, endNs: number, incomplete: boolean): void {
-    this.cycles.delete(c.start.pid);
-    for (const s of c.done) this.emit(s);
-    this.emit(this.close(c, c.cur, endNs, c.done.length, true, incomplete));
+  start(r: StartRecord): void {
+    const b = this.backendOf(r.pid);
+    b.lastNs = r.tsNs;
+    if (r.message === Message.PARSE) {
+      b.lastParse = r;
+      b.parseUsed = false;
+      return;
+    }
+    b.units.set(r.unit, { seq: r.unit, start: r, parsed: true, startNs: r.tsNs, marks: [], replies: [] });
+  }
+
+  mark(pid: number, ts: number, kind: number, unit: number, value: number): void {
+    const b = this.backendOf(pid);
+    b.lastNs = ts;
+    if (kind === MarkKind.UNIT) {
+      if (!b.lastParse) {
+        this.orphanMarks++;
+        return;
+      }
+      b.units.set(unit, { seq: unit, start: b.lastParse, parsed: !b.parseUsed, startNs: b.parseUsed ? ts : b.lastParse.tsNs, marks: [], replies: [] });
+      b.parseUsed = true;
+      return;
+    }
+    if (kind === MarkKind.IDLE) {
+      this.finishCycle(pid, b, unit, ts, String.fromCharCode(value));
+      return;
+    }
+    const u = b.units.get(unit);
+    if (!u) {
+      this.orphanMarks++;
+      return;
+    }
+    u.marks.push({ kind, ts });
+  }
+
+  reply(pid: number, ts: number, unit: number, msg: number, body: Buffer): void {
+    const b = this.backendOf(pid);
+    b.lastNs = ts;
+    const u = b.units.get(unit);
+    if (!u) {
+      this.orphanMarks++;
+      return;
+    }
+    u.replies.push({ msg, ts, rows: msg === C ? rowsOfTag(body) : null, error: msg === E ? errorFields(body) : null });
+  }
+
+  backend(pid: number, ppid: number): void {
+    this.tlsBackends++;
+    this.onTls(pid, ppid);
+  }
+
+  /** Ends the units of backends that are gone (no ReadyForQuery will come). */
+  sweep(isAlive: (pid: number) => boolean): void {
+    for (const [pid, b] of this.backends) {
+      if (isAlive(pid)) continue;
+      this.finishAll(pid, b);
+      this.backends.delete(pid);
+    }
+  }
+
+  /** Ends every open unit (collector shutting down). */
+  flush(): void {
+    for (const [pid, b] of this.backends) this.finishAll(pid, b);
+    this.backends.clear();
+  }
+
+  private finishAll(pid: number, b: Backend): void {
+    const units = [...b.units.values()].sort((x, y) => (before(x.seq, y.seq) ? -1 : 1));
+    b.units.clear();
+    for (const u of units) this.emitUnit(pid, u, b.lastNs, null, false, true);
+  }
+
+  /** ReadyForQuery: units before `end` are over. */
+  private finishCycle(pid: number, b: Backend, end: number, idleNs: number, status: string): void {
+    const done = [...b.units.values()].filter((u) => before(u.seq, end)).sort((x, y) => (before(x.seq, y.seq) ? -1 : 1));
+    for (const u of done) {
+      b.units.delete(u.seq);
+      const last = ((end - 1) >>> 0) === u.seq;
+      this.emitUnit(pid, u, idleNs, status, last, false);
+    }
+  }
+
+  private emitUnit(pid: number, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
+    const segs = segments(u);
+    const n = u.start.message === Message.QUERY ? Math.max(segs.length, u.replies.length, 1) : 1;
+    const timed = u.marks.length > 0 || this.timedAt(pid, u.startNs);
+    let prevEnd = u.startNs;
+    for (let i = 0; i < n; i++) {
+      const seg = segs[i] ?? { plan: null, exec: null, execEnd: null, commit: null };
+      const reply = u.replies[i] ?? null;
+      const last = i === n - 1;
+      const error = reply?.error ?? null;
+      const failed = error !== null;
+      const startNs = i === 0 ? u.startNs : prevEnd;
+      const cycleEnd = last && lastOfCycle;
+      let endNs = cycleEnd ? idleNs : (seg.execEnd ?? reply?.ts ?? idleNs);
+      const phases: Phase[] = [];
+      const add = (name: PhaseName, s: number | null, e: number | null) => {
+        if (s === null || e === null || e < s) return;
+        phases.push({ name, startNs: s, endNs: e });
+      };
+      const work = seg.plan ?? seg.exec;
+      if (u.parsed || i > 0) add('parse', startNs, work);
+      add('plan', seg.plan, seg.exec);
+      const execEnd = seg.execEnd ?? (seg.exec !== null ? (reply?.ts ?? idleNs) : null);
+      add('execute', seg.exec, execEnd);
+      if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', seg.commit ?? execEnd, idleNs);
+      if (failed && phases.length > 0) phases[phases.length - 1].failed = true;
+      for (const p of phases) endNs = Math.max(endNs, p.endNs);
+      this.emit({
+        start: u.start,
+        index: i,
+        startNs,
+        endNs,
+        phases,
+        rows: reply?.rows ?? null,
+        sqlstate: error?.sqlstate || (failed ? 'XX000' : null),
+        failed,
+        error,
+        txStatus: status,
+        incomplete: lost || (reply === null && !(u.start.message === Message.QUERY && i > 0 && u.replies.length > 0)),
+        timed,
+      });
+      prevEnd = endNs;
+      if (failed) break; // a failed statement ends its Query: the rest never ran
+    }
   }
 }

@@ -43,7 +43,7 @@ function duration(start: HrTime, end: HrTime): HrTime {
 
 function makeSpan(
   name: string, kind: SpanKind, ctx: SpanContext, parent: SpanContext | undefined,
-  startTime: HrTime, endTime: HrTime, attributes: Attributes, resource: Resource, error?: { code: string },
+  startTime: HrTime, endTime: HrTime, attributes: Attributes, resource: Resource, error?: { message: string },
 ): ReadableSpan {
   return {
     name,
@@ -53,7 +53,7 @@ function makeSpan(
     startTime,
     endTime,
     duration: duration(startTime, endTime),
-    status: error ? { code: SpanStatusCode.ERROR, message: `SQLSTATE ${error.code}` } : { code: SpanStatusCode.UNSET },
+    status: error ? { code: SpanStatusCode.ERROR, message: error.message } : { code: SpanStatusCode.UNSET },
     attributes,
     links: [],
     events: [],
@@ -92,9 +92,10 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
   }
   if (s.start.malformed) attributes['pgferret.trace_context.malformed'] = true;
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
-  let error: { code: string } | undefined;
+  if (!s.timed) attributes['pgferret.phases.untimed'] = true;
+  let error: { message: string } | undefined;
   if (s.failed && s.sqlstate) {
-    error = { code: s.sqlstate };
+    error = { message: s.error?.message ? `SQLSTATE ${s.sqlstate}: ${s.error.message}` : `SQLSTATE ${s.sqlstate}` };
     attributes[ATTR_DB_RESPONSE_STATUS_CODE] = s.sqlstate;
     attributes[ATTR_ERROR_TYPE] = s.sqlstate;
   }
@@ -107,7 +108,7 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
     spans.push(makeSpan(p.name, SpanKind.INTERNAL, child, ctx, clock.toHrTime(p.startNs), clock.toHrTime(p.endNs), {
       [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
       'postgresql.phase': p.name,
-    }, resource));
+    }, resource, p.failed ? error : undefined));
   }
   return spans;
 }

@@ -1,0 +1,109 @@
+// The probe budget, checked where it is decided: in the backends' memory.
+// The collector follows every backend at its socket with tracepoints (no
+// breakpoint anywhere) and writes phase probes (int3, 0xCC) only into the
+// backends that carry sampled statements. Read through /proc/PID/mem.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { isPostgresServerSpan } from '../packages/collector/src/embedded/span-record';
+import { armBackend, eventually, randomTraceparent, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
+import { startPostgres, type PgCluster, type PgFlavor } from './helpers/postgres';
+
+/** Link-time addresses of the probe points the collector's phase set uses in this binary. */
+function probeAddresses(flavor: PgFlavor, exe: string): Record<string, bigint> {
+  if (flavor === 'debian') {
+    const notes = execFileSync('readelf', ['-n', exe], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const out: Record<string, bigint> = {};
+    for (const m of notes.matchAll(/Provider: postgresql\s+Name: (\w+)\s+Location: (0x[0-9a-f]+)/g)) {
+      if (['query__plan__start', 'query__execute__start', 'query__execute__done'].includes(m[1])) out[m[1]] = BigInt(m[2]);
+    }
+    return out;
+  }
+  const syms = execFileSync('nm', [exe], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out: Record<string, bigint> = {};
+  for (const m of syms.matchAll(/^([0-9a-f]+) T (pg_plan_query|PortalRun|EndCommand|CommitTransactionCommand)$/gm)) out[m[2]] = BigInt(`0x${m[1]}`);
+  return out;
+}
+
+/** The byte at each probe point in a process's memory (PIE: the executable is mapped at a base). */
+function bytesAt(pid: number, exe: string, addrs: Record<string, bigint>): Record<string, number> {
+  const real = fs.realpathSync(exe);
+  const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n');
+  const first = maps.find((l) => l.endsWith(real) && / 00000000 /.test(l));
+  if (!first) throw new Error(`${real} is not mapped in pid ${pid}`);
+  const base = BigInt(`0x${first.split('-')[0]}`);
+  const fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+  try {
+    const out: Record<string, number> = {};
+    for (const [name, a] of Object.entries(addrs)) {
+      const b = Buffer.alloc(1);
+      fs.readSync(fd, b, 0, 1, Number(base + a));
+      out[name] = b[0];
+    }
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const backendPid = async (c: Client) => (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p as number;
+
+describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreSQL', (flavor) => {
+  let pg: PgCluster;
+  let receiver: Receiver;
+  let collector: CollectorProcess;
+
+  beforeAll(async () => {
+    pg = await startPostgres({ flavor });
+    receiver = await startReceiver();
+    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    await collector.waitFor(/running; Ctrl-C to stop/);
+  });
+
+  afterAll(async () => {
+    await collector?.stop();
+    await receiver?.close();
+    await pg?.stop();
+  });
+
+  it('a backend that never carries a sampled statement has no breakpoint; one that does gets its phase probes, in its memory only', async () => {
+    const exe = path.join(pg.binDir, 'postgres');
+    const addrs = probeAddresses(flavor, exe);
+    expect(Object.keys(addrs).length).toBe(flavor === 'debian' ? 3 : 4);
+    const quiet = new Client({ connectionString: pg.connectionString });
+    const sampled = new Client({ connectionString: pg.connectionString });
+    await quiet.connect();
+    await sampled.connect();
+    try {
+      const quietPid = await backendPid(quiet);
+      const sampledPid = await backendPid(sampled);
+      const before = (await collector.status()).kernel;
+      for (let i = 0; i < 200; i++) {
+        await quiet.query(`SELECT ${i} AS n ${randomTraceparent('00').comment}`);
+        await quiet.query('SELECT 1 AS no_comment');
+      }
+      expect(Object.values(bytesAt(quietPid, exe, addrs)).filter((b) => b === 0xcc)).toEqual([]);
+      const mid = (await collector.status()).kernel;
+      expect(mid.unsampled - before.unsampled).toBe(200);
+      expect(mid.phase_hits - before.phase_hits).toBe(0);
+
+      await armBackend((sql) => sampled.query(sql), collector);
+      expect(Object.values(bytesAt(sampledPid, exe, addrs))).toEqual(Object.keys(addrs).map(() => 0xcc));
+      expect(Object.values(bytesAt(quietPid, exe, addrs)).filter((b) => b === 0xcc)).toEqual([]);
+
+      // the armed backend's next sampled statement is timed
+      const tp = randomTraceparent();
+      await sampled.query(`SELECT count(*) FROM pg_class ${tp.comment}`);
+      await eventually('the timed statement', () => receiver.spans.some((s) => s.traceId === tp.traceId && isPostgresServerSpan(s)));
+      await eventually('its phases', () => receiver.spans.filter((s) => s.traceId === tp.traceId && s.attributes['postgresql.phase']).length >= 3);
+      const stmt = receiver.spans.find((s) => s.traceId === tp.traceId && isPostgresServerSpan(s))!;
+      expect(stmt.attributes['pgferret.phases.untimed']).toBeUndefined();
+    } finally {
+      await quiet.end();
+      await sampled.end();
+    }
+    // a backend that is gone is disarmed at the next rescan
+    await eventually('the collector to disarm the exited backend', async () => (await collector.status()).backends.armed === 0, 10000);
+  });
+});
