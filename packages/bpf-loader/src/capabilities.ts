@@ -58,3 +58,13 @@ export interface DroppedCapabilities {
 export function dropCapabilities(keep: readonly CapabilityName[]): DroppedCapabilities {
   return native().dropCapabilities(keep.map((name) => CAPABILITIES[name]));
 }
+
+/**
+ * Whether this kernel refuses uprobe perf events to a thread with
+ * CAP_PERFMON and CAP_BPF but without CAP_SYS_ADMIN (some do, although
+ * Linux 5.8 made CAP_PERFMON enough). Asked on a thread of its own, so this
+ * process keeps all it has. Meaningful only in a process that holds both.
+ */
+export function uprobeNeedsSysAdmin(): boolean {
+  return native().uprobeNeedsSysAdmin();
+}

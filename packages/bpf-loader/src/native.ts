@@ -34,6 +34,7 @@ export interface NativeAddon {
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
   dropCapabilities(keep: number[]): { threads: number[]; unreachable: number[] };
+  uprobeNeedsSysAdmin(): boolean;
 }
 
 export const addonPath = path.join(__dirname, '..', 'build', 'Release', 'bpf_loader.node');

@@ -3,10 +3,18 @@
 //   CAP_BPF, CAP_PERFMON   attach uprobes/USDT (perf_event_open) to new postmasters
 //   CAP_SYS_PTRACE         /proc/<pid>/exe, /cwd, /root of postmasters of another user
 //   CAP_DAC_READ_SEARCH    postmaster.pid and PG_VERSION in their 0700 data directories
-// Gone: CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE (the
-// maps exist already), CAP_SETUID… and no exec can ever gain privileges again.
+//   CAP_SYS_ADMIN          only where the kernel wants it for uprobe perf events
+//                          (checked at start: some do despite CAP_PERFMON)
+// Gone: CAP_SYS_MODULE, CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE (the maps exist
+// already), CAP_SETUID, CAP_KILL… and no exec can ever gain privileges again.
 import * as fs from 'node:fs';
-import { CAPABILITIES, type CapabilityName, dropCapabilities, effectiveCapabilities } from '@pgferret/bpf-loader';
+import {
+  CAPABILITIES,
+  type CapabilityName,
+  dropCapabilities,
+  effectiveCapabilities,
+  uprobeNeedsSysAdmin,
+} from '@pgferret/bpf-loader';
 
 export const KEPT_CAPABILITIES: readonly CapabilityName[] = ['CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_PTRACE', 'CAP_DAC_READ_SEARCH'];
 
@@ -14,7 +22,7 @@ export const KEPT_CAPABILITIES: readonly CapabilityName[] = ['CAP_BPF', 'CAP_PER
 function keptHere(): CapabilityName[] {
   const last = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
   const kept = [...KEPT_CAPABILITIES];
-  if (last < CAPABILITIES.CAP_BPF) kept.push('CAP_SYS_ADMIN');
+  if (last < CAPABILITIES.CAP_BPF || uprobeNeedsSysAdmin()) kept.push('CAP_SYS_ADMIN');
   return kept;
 }
 

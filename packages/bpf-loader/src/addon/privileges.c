@@ -1,4 +1,6 @@
-/* dropCapabilities(keep): least privilege for a process that has loaded and
+/* uprobeNeedsSysAdmin(): whether this kernel wants CAP_SYS_ADMIN rather than
+ * CAP_PERFMON to create uprobe perf events, asked on a short-lived thread.
+ * dropCapabilities(keep): least privilege for a process that has loaded and
  * attached its programs. Linux keeps credentials per thread and capset(2)
  * only changes the calling thread, so, as libcap's psx does, the change runs
  * on every thread of the process from a signal handler (tgkill + wait).
@@ -13,8 +15,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/perf_event.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -215,6 +219,59 @@ static napi_value drop_capabilities(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* On its own thread (credentials are per thread): effective = BPF + PERFMON
+ * only, then a disabled uprobe event on /proc/self/exe. Returns 0 or errno. */
+static void *try_uprobe_without_sys_admin(void *arg) {
+  int *result = arg;
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  FILE *f = fopen("/sys/bus/event_source/devices/uprobe/type", "r");
+  int type = -1;
+  if (f) {
+    if (fscanf(f, "%d", &type) != 1) type = -1;
+    fclose(f);
+  }
+  if (type < 0) {
+    *result = ENOENT;
+    return NULL;
+  }
+  if (syscall(SYS_capget, &h, d)) {
+    *result = errno;
+    return NULL;
+  }
+  d[0].effective = 0;
+  d[1].effective = d[1].permitted & ((1u << (CAP_PERFMON - 32)) | (1u << (CAP_BPF - 32)));
+  if (syscall(SYS_capset, &h, d)) {
+    *result = errno;
+    return NULL;
+  }
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = (uint32_t)type;
+  attr.config1 = (uint64_t)(uintptr_t)"/proc/self/exe"; /* uprobe_path */
+  attr.config2 = 0;                                    /* probe_offset */
+  attr.disabled = 1;
+  long fd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  *result = fd < 0 ? errno : 0;
+  if (fd >= 0) close((int)fd);
+  return NULL;
+}
+
+static napi_value uprobe_needs_sys_admin(napi_env env, napi_callback_info info) {
+  (void)info;
+  pthread_t t;
+  int result = -1;
+  int e = pthread_create(&t, NULL, try_uprobe_without_sys_admin, &result);
+  if (e) return throw_errno(env, "pthread_create", e);
+  pthread_join(t, NULL);
+  if (result != 0 && result != EACCES && result != EPERM) return throw_errno(env, "probing uprobe perf events with CAP_PERFMON", result);
+  napi_value v;
+  CHECK(napi_get_boolean(env, result != 0, &v));
+  return v;
+}
+
 void register_privileges(napi_env env, napi_value exports) {
   export_fn(env, exports, "dropCapabilities", drop_capabilities);
+  export_fn(env, exports, "uprobeNeedsSysAdmin", uprobe_needs_sys_admin);
 }
