@@ -2,7 +2,7 @@
 // endpoint is configured, else the embedded store and UI) and to the admin
 // API, and stops everything cleanly on SIGINT/SIGTERM.
 import * as fs from 'node:fs';
-import { missingBpfCapabilities } from '@pgferret/bpf-loader';
+import { effectiveCapabilities, missingBpfCapabilities, uprobeNeedsSysAdmin } from '@pgferret/bpf-loader';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startAdmin, type AdminServer } from './admin/server';
 import { DEFAULT_STATE_DIR, prepareStateDir } from './admin/state-dir';
@@ -52,15 +52,24 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+const LAUNCHER_HINT =
+  'as a dedicated user through a launcher that carries the capabilities: a private copy of node only that user may ' +
+  'execute, with file capabilities on the copy (see "Running without root" in the README of pgferret-collector). ' +
+  'Never setcap the system node: every Node program on the host would get these rights.';
+const CAP_SYS_ADMIN = 21n;
+
 export function checkPrivileges(): void {
   const missing = missingBpfCapabilities();
   if (missing.length > 0) {
     throw new Error(
       `pgferret-collector needs ${missing.join(' and ')} to load eBPF probes into PostgreSQL, and this process lacks them. ` +
-        'Run it as root (sudo npx pgferret-collector), or as a dedicated user through a launcher that carries the ' +
-        'capabilities: a private copy of node only that user may execute, with file capabilities on the copy ' +
-        '(see "Running without root" in the README of pgferret-collector). Never setcap the system node: every Node ' +
-        'program on the host would get these rights.',
+        `Run it as root (sudo npx pgferret-collector), or ${LAUNCHER_HINT}`,
+    );
+  }
+  if ((effectiveCapabilities() & (1n << CAP_SYS_ADMIN)) === 0n && uprobeNeedsSysAdmin()) {
+    throw new Error(
+      'this kernel refuses uprobes to a process with CAP_BPF and CAP_PERFMON but without CAP_SYS_ADMIN, so ' +
+        'pgferret-collector could not attach to PostgreSQL. Add cap_sys_admin to the file capabilities of its launcher, or run it as root.',
     );
   }
 }
