@@ -2,6 +2,7 @@
 // EPERM into "you are missing CAP_BPF / CAP_PERFMON", and dropped for good
 // once a tool has loaded and attached what it needs.
 import * as fs from 'node:fs';
+import { BpfError } from './errors';
 import { native } from './native';
 
 /** The capabilities a BPF tool usually weighs, by their number in linux/capability.h. */
@@ -55,8 +56,13 @@ export interface DroppedCapabilities {
  * shrinks the bounding set when CAP_SETPCAP allows it and sets no_new_privs,
  * so no exec can gain privileges again. There is no way back.
  */
-export function dropCapabilities(keep: readonly CapabilityName[]): DroppedCapabilities {
-  return native().dropCapabilities(keep.map((name) => CAPABILITIES[name]));
+export function dropCapabilities(keep: readonly (CapabilityName | number)[]): DroppedCapabilities {
+  try {
+    return native().dropCapabilities(keep.map((c) => (typeof c === 'number' ? c : CAPABILITIES[c])));
+  } catch (e) {
+    const err = e as Error & { nativeCode?: string; errno?: number };
+    throw new BpfError(err.nativeCode === 'BAD_ARGUMENT' ? 'BAD_ARGUMENT' : 'DROP_FAILED', `dropping capabilities failed: ${err.message}`, { errno: err.errno });
+  }
 }
 
 /**
