@@ -202,7 +202,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     expect(receiver.spans.some((s) => s.traceId === t)).toBe(false);
     await c.end();
 
-    const out = execFileSync(process.execPath, [CLI, 'status', '--admin-port', String(collector.adminPort)], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [CLI, 'status', '--state-dir', collector.stateDir], { encoding: 'utf8' });
     expect(out).toMatch(/tracing: enabled/);
     expect(out).toMatch(new RegExp(`port ${pg.port}`));
   });
@@ -377,7 +377,7 @@ describe('collector with its OTLP endpoint down', () => {
 describe('collector without privileges', () => {
   it('says which capability is missing and what to do', () => {
     const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
-      process.execPath, CLI, 'run', '--store-dir', '/tmp/pgferret-nobody'], { encoding: 'utf8', timeout: 30000 });
+      process.execPath, CLI, 'run', '--state-dir', '/tmp/pgferret-nobody'], { encoding: 'utf8', timeout: 30000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/CAP_BPF/);
     expect(r.stderr).toMatch(/CAP_PERFMON/);

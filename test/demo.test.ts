@@ -91,7 +91,7 @@ function probes(ownerPid: number, postmasterPid: number): unknown[] {
   return all.filter((p) => p.pid === ownerPid || p.filename === `/proc/${postmasterPid}/exe`);
 }
 
-const PORTS = ['--ui-port', '0', '--otlp-port', '0', '--admin-port', '0'];
+const PORTS = ['--ui-port', '0', '--otlp-port', '0'];
 
 test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leaves nothing behind', async () => {
   const demo = startDemo(PORTS);
@@ -102,7 +102,7 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     const appPid = Number((await demo.waitFor('app pid', /Express example is up: pid (\d+)/))[1]);
     const tmp = (await demo.waitFor('temp dir', /working in (\S+) /))[1];
     const uiUrl = (await demo.waitFor('UI URL', /pgferret web UI: (http:\/\/\S+)/))[1];
-    const adminPort = (await demo.waitFor('admin API', /admin API http:\/\/127\.0\.0\.1:(\d+)/))[1];
+    const stateDir = (await demo.waitFor('admin API', /admin API on (\S+)\/admin\.sock/))[1];
 
     // every request of the burst is listed, the error one marked
     const out = demo.stdout();
@@ -128,7 +128,13 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     expect(bar('execute')).toBeGreaterThan(bar('parse') * 10);
 
     // the UI serves the same store
-    const list = (await (await fetch(`${uiUrl}/api/traces?route=/report`)).json()) as { traces: { rootName: string }[] };
+    // the printed URL logs a browser in: its cookie then opens the API
+    const login = await fetch(uiUrl, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    const apiUrl = new URL('/api/traces?route=/report', uiUrl);
+    expect((await fetch(apiUrl)).status).toBe(401);
+    const list = (await (await fetch(apiUrl, { headers: { cookie } })).json()) as { traces: { rootName: string }[] };
     expect(list.traces.map((t) => t.rootName)).toEqual(['GET /report', 'GET /report']);
 
     // what must be gone afterwards exists now
@@ -146,7 +152,7 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     expect(appsFor(databaseUrl)).toEqual([]);
     expect(fs.existsSync(tmp)).toBe(false);
     expect(probes(demo.child.pid!, pgPid)).toEqual([]);
-    const status = spawnSync(process.execPath, [CLI, 'status', '--admin-port', adminPort], { encoding: 'utf8' });
+    const status = spawnSync(process.execPath, [CLI, 'status', '--state-dir', stateDir], { encoding: 'utf8' });
     expect(status.status).toBe(1);
     expect(status.stderr).toContain('no collector answers');
   } finally {

@@ -192,9 +192,9 @@ function spanRecords(i, t0) {
   return spans;
 }
 
-async function get(url) {
+async function get(url, token) {
   const t0 = process.hrtime.bigint();
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const body = await res.json();
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, body };
@@ -233,7 +233,7 @@ async function listBench() {
     let count = 0;
     for (let i = 0; i < LIST_REQUESTS; i++) {
       const url = qs === null ? `${e.uiUrl}/api/traces/${(1 + ((i * 7919) % LIST_TRACES)).toString(16).padStart(32, '0')}` : `${e.uiUrl}/api/traces?${qs}`;
-      const r = await get(url);
+      const r = await get(url, e.uiToken);
       lat.push(r.ms);
       count = qs === null ? r.body.spans.length : r.body.traces.length;
     }

@@ -7,7 +7,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { freePort } = require('./postgres');
 
-const CLI = path.join(__dirname, '..', '..', 'packages', 'collector', 'dist', 'cli.js');
+const DIST = path.join(__dirname, '..', '..', 'packages', 'collector', 'dist');
+const CLI = path.join(DIST, 'cli.js');
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
 
 /** utime+stime of a live process, seconds */
@@ -29,10 +30,8 @@ function rssKiB(pid) {
   return m ? Number(m[1]) : 0;
 }
 
-async function getStatus(adminPort) {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/status`);
-  if (!res.ok) throw new Error(`collector status: HTTP ${res.status}`);
-  return res.json();
+function getStatus(stateDir) {
+  return require(path.join(DIST, 'admin', 'server')).callAdmin(stateDir, '/status');
 }
 
 /**
@@ -41,29 +40,27 @@ async function getStatus(adminPort) {
  */
 async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [] }) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the collector first (npx tsc -b at the repo root)`);
-  const adminPort = await freePort();
-  const args = [...nodeArgs, CLI, 'run', '--port', String(pgPort), '--admin-port', String(adminPort), ...extraArgs];
+  // a fresh state directory (admin socket, embedded store) per round
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-state-'));
+  const args = [...nodeArgs, CLI, 'run', '--port', String(pgPort), '--state-dir', stateDir, ...extraArgs];
   const env = { ...process.env };
   delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  let storeDir = null;
   if (mode === 'otlp') {
     env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
   } else {
-    // a fresh, empty store per round
-    storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-store-'));
-    args.push('--store-dir', storeDir, '--otlp-port', String(await freePort()), '--ui-port', String(await freePort()));
+    args.push('--otlp-port', String(await freePort()), '--ui-port', String(await freePort()));
   }
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
-  const removeStore = () => { if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true }); };
+  const removeStore = () => fs.rmSync(stateDir, { recursive: true, force: true });
   const deadline = Date.now() + 30000;
   for (;;) {
     let failure = null;
     if (child.exitCode !== null) failure = `collector exited (${child.exitCode}) while starting:\n${log}`;
     else if (Date.now() > deadline) failure = `collector did not attach within 30 s:\n${log}`;
-    const st = failure ? null : await getStatus(adminPort).catch(() => null);
+    const st = failure ? null : await getStatus(stateDir).catch(() => null);
     const cluster = st?.clusters.find((c) => c.port === pgPort);
     if (cluster?.error) failure = `collector could not attach: ${cluster.error}`;
     if (failure) {
@@ -77,7 +74,7 @@ async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs
   return {
     pid: child.pid,
     mode,
-    status: () => getStatus(adminPort),
+    status: () => getStatus(stateDir),
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -1,9 +1,12 @@
 // Runs pgferret-collector as a child process (the way users run it) and a
 // real OTLP/HTTP receiver that decodes what the exporters send.
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { callAdmin } from '../../packages/collector/src/admin/server';
 import { decodeJsonRequest, decodeProtobufRequest } from '../../packages/collector/src/embedded/otlp-decode';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
 import { freePort } from './postgres';
@@ -51,7 +54,8 @@ export async function startReceiver(): Promise<Receiver> {
 
 export interface CollectorProcess {
   child: ChildProcess;
-  adminPort: number;
+  /** --state-dir: admin socket, UI token, store; removed by stop() */
+  stateDir: string;
   output(): string;
   status(): Promise<any>;
   control(body: Record<string, unknown>): Promise<any>;
@@ -60,24 +64,20 @@ export interface CollectorProcess {
 }
 
 export async function startCollector(args: string[], env: Record<string, string> = {}): Promise<CollectorProcess> {
-  const adminPort = await freePort();
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-state-'));
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'run', '--admin-port', String(adminPort), ...args], {
+  const child = spawn(process.execPath, [CLI, 'run', '--state-dir', stateDir, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { out += d; });
-  const admin = async (p: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${adminPort}${p}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
-    return res.json();
-  };
   const proc: CollectorProcess = {
     child,
-    adminPort,
+    stateDir,
     output: () => out,
-    status: () => admin('/status'),
-    control: (body) => admin('/control', body),
+    status: () => callAdmin(stateDir, '/status'),
+    control: (body) => callAdmin(stateDir, '/control', body),
     waitFor: async (re, timeoutMs = 20000) => {
       const deadline = Date.now() + timeoutMs;
       while (!re.test(out)) {
@@ -87,12 +87,17 @@ export async function startCollector(args: string[], env: Record<string, string>
       }
     },
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const removeState = () => fs.rmSync(stateDir, { recursive: true, force: true });
+      if (child.exitCode !== null || child.signalCode !== null) {
+        removeState();
+        return child.exitCode;
+      }
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 10000);
       const code = await exited;
       clearTimeout(t);
+      removeState();
       return code;
     },
   };

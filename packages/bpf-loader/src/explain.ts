@@ -54,8 +54,9 @@ function permissionError(action: string, errno: number, log: string): BpfError {
     return new BpfError(
       'EPERM_CAPABILITY',
       `${action} was refused: this process lacks ${missing.join(' and ')}. ` +
-        'Run it as root, or grant the capabilities (e.g. `setcap cap_bpf,cap_perfmon+ep $(readlink -f $(which node))`, ' +
-        'or `--cap-add BPF --cap-add PERFMON` / a privileged container).',
+        'Run it as root, or grant the capabilities to this program only: file capabilities on a private copy of node that ' +
+        'only its service user may execute (never `setcap` the system node: every Node program on the host would get them), ' +
+        'or `--cap-add BPF --cap-add PERFMON` for a container.',
       { errno, libbpfLog: log },
     );
   }

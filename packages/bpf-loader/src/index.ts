@@ -5,7 +5,7 @@ export { forEachRecord, RECORD_HEADER_BYTES, type RingBufferReader, type RingBuf
 export { BpfError } from './errors';
 export { buildBpfObject, vmlinuxHeaderDir, type BuildOptions } from './build';
 export { setLibbpfLogHandler, type LibbpfLogHandler, type LibbpfLogLevel } from './log';
-export { missingBpfCapabilities } from './capabilities';
+export { missingBpfCapabilities, effectiveCapabilities, dropCapabilities, uprobeNeedsSysAdmin, CAPABILITIES, type CapabilityName, type DroppedCapabilities } from './capabilities';
 
 import { native } from './native';
 

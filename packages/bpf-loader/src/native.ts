@@ -33,6 +33,8 @@ export interface NativeAddon {
   ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number) => void, maxBatchBytes: number): number;
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
+  dropCapabilities(keep: number[]): { threads: number[]; unreachable: number[] };
+  uprobeNeedsSysAdmin(): boolean;
 }
 
 export const addonPath = path.join(__dirname, '..', 'build', 'Release', 'bpf_loader.node');

@@ -51,7 +51,10 @@ function checkPid(pid: unknown): number {
 }
 
 function checkBinary(binaryPath: string): void {
-  if (binaryPath.includes('/') && !fs.existsSync(binaryPath))
+  // stat, not existsSync: access(2) checks with the real uid and without the
+  // capabilities of a process running on file capabilities (/proc/<pid>/exe of
+  // another user then looks missing)
+  if (binaryPath.includes('/') && fs.statSync(binaryPath, { throwIfNoEntry: false }) === undefined)
     throw new BpfError(
       'BINARY_NOT_FOUND',
       `binary ${binaryPath} was not found: give the path of the executable or library the target runs (for a running process, /proc/<pid>/exe)`,

@@ -104,7 +104,7 @@ describe('errors', () => {
     fs.rmSync(path.dirname(world), { recursive: true });
     expect(r.ok).toBe(false);
     expect(r.code).toBe('EPERM_CAPABILITY');
-    expect(r.message).toMatch(/lacks CAP_BPF and CAP_PERFMON\. Run it as root, or grant the capabilities .*setcap cap_bpf,cap_perfmon\+ep/);
+    expect(r.message).toMatch(/lacks CAP_BPF and CAP_PERFMON\. Run it as root, or grant the capabilities to this program only: .*never `setcap` the system node/);
   });
 
   test('kernel without BTF', () => {

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The pgferret-collector command line.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { callAdmin } from './admin/server';
 import type { CollectorStatus } from './collector';
 import { RUN_DEFAULTS, startRun } from './run';
 import { Demo } from './demo';
+import { dropPrivileges } from './privileges';
 
 function int(name: string) {
   return (v: string, prev: number[] | undefined) => {
@@ -29,24 +31,6 @@ function rate(v: string): number {
 
 const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
 
-function adminUrl(o: { adminHost: string; adminPort: number }): string {
-  const h = o.adminHost.includes(':') ? `[${o.adminHost}]` : o.adminHost;
-  return `http://${h}:${o.adminPort}`;
-}
-
-async function callAdmin(o: { adminHost: string; adminPort: number }, pathname: string, body?: unknown): Promise<unknown> {
-  const url = adminUrl(o) + pathname;
-  let res: Response;
-  try {
-    res = await fetch(url, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  } catch {
-    throw new Error(`no collector answers at ${adminUrl(o)}: start one with \`sudo npx pgferret-collector\`, or pass --admin-port if it uses another port`);
-  }
-  const json = (await res.json()) as { error?: string };
-  if (!res.ok) throw new Error(json.error ?? `HTTP ${res.status}`);
-  return json;
-}
-
 function printStatus(s: CollectorStatus): void {
   const out: string[] = [];
   out.push(`tracing: ${s.enabled ? 'enabled' : 'DISABLED'}   detail: ${s.detail}   root sample rate: ${s.rootSampleRate}`);
@@ -70,12 +54,14 @@ export function buildProgram(): Command {
     .description('Traces PostgreSQL from the inside with eBPF: parse, plan, execute and commit spans on your application\'s traces.')
     .version('0.1.0');
 
-  const adminOptions = (c: Command) =>
-    c
-      .option('--admin-host <host>', 'address of the admin API', RUN_DEFAULTS.adminHost)
-      .option('--admin-port <port>', 'port of the admin API', one('--admin-port'), RUN_DEFAULTS.adminPort);
+  const stateDirOption = (c: Command) =>
+    c.option(
+      '--state-dir <dir>',
+      'the collector\'s state directory (0700): its admin socket, the web UI\'s token and, in embedded mode, the trace store',
+      RUN_DEFAULTS.stateDir,
+    );
 
-  adminOptions(
+  stateDirOption(
     program
       .command('run', { isDefault: true })
       .description('attach to running PostgreSQL clusters and export their spans (the default command). ' +
@@ -92,14 +78,14 @@ export function buildProgram(): Command {
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
       .option('--max-query-text <bytes>', 'bytes of statement text read per statement (max 4095)', one('--max-query-text'), RUN_DEFAULTS.maxQueryText)
       .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', one('--max-queue'), RUN_DEFAULTS.maxQueue)
-      .option('--store-dir <dir>', 'embedded mode: where traces are stored', RUN_DEFAULTS.storeDir)
+      .option('--otlp-token-file <file>', 'embedded mode: require "Authorization: Bearer <token>" on OTLP requests, with the token in this file')
       .option('--otlp-host <host>', 'embedded mode: address of the OTLP/HTTP receiver', RUN_DEFAULTS.otlpHost)
       .option('--otlp-port <port>', 'embedded mode: port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
       .option('--ui-host <host>', 'embedded mode: address of the web UI', RUN_DEFAULTS.uiHost)
       .option('--ui-port <port>', 'embedded mode: port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
       .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', one('--max-spans'))
       .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', one('--max-store-bytes'))
-      .option('--allow-non-loopback', 'allow binding the receiver, UI or admin API to a non-loopback address (prints a warning)', false),
+      .option('--allow-non-loopback', 'allow binding the OTLP receiver or the web UI to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
     const running = await startRun(
       {
@@ -109,9 +95,8 @@ export function buildProgram(): Command {
         detail: o.detail,
         maxQueryText: o.maxQueryText,
         serviceName: o.serviceName,
-        adminHost: o.adminHost,
-        adminPort: o.adminPort,
-        storeDir: o.storeDir,
+        stateDir: o.stateDir,
+        otlpTokenFile: o.otlpTokenFile,
         otlpHost: o.otlpHost,
         otlpPort: o.otlpPort,
         uiHost: o.uiHost,
@@ -123,6 +108,7 @@ export function buildProgram(): Command {
       },
       log,
     );
+    dropPrivileges(log);
     log('running; Ctrl-C to stop');
     const shutdown = (sig: string) => {
       log(`${sig}: detaching probes and flushing spans`);
@@ -132,16 +118,16 @@ export function buildProgram(): Command {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
 
-  adminOptions(
+  stateDirOption(
     program.command('status').description('show what a running collector is attached to and what it has seen, exported and dropped')
       .option('--json', 'print the raw JSON', false),
   ).action(async (o) => {
-    const s = (await callAdmin(o, '/status')) as CollectorStatus;
+    const s = (await callAdmin(o.stateDir, '/status')) as CollectorStatus;
     if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
     else printStatus(s);
   });
 
-  adminOptions(
+  stateDirOption(
     program.command('control').description('change a running collector without restarting it')
       .addOption(new Option('--enable', 'start tracing again').conflicts('disable'))
       .option('--disable', 'stop tracing (probes stay attached but emit nothing)')
@@ -152,7 +138,7 @@ export function buildProgram(): Command {
     if (o.disable) body.enabled = false;
     if (o.rootSampleRate !== undefined) body.rootSampleRate = o.rootSampleRate;
     if (Object.keys(body).length === 0) throw new Error('nothing to change: pass --enable, --disable or --root-sample-rate');
-    process.stdout.write(JSON.stringify(await callAdmin(o, '/control', body)) + '\n');
+    process.stdout.write(JSON.stringify(await callAdmin(o.stateDir, '/control', body)) + '\n');
   });
 
   program
@@ -162,7 +148,6 @@ export function buildProgram(): Command {
     .option('--postgres-url <url>', 'use this local PostgreSQL instead of an embedded one (the example app creates tables users, orders, inventory in it)')
     .option('--ui-port <port>', 'port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
     .option('--otlp-port <port>', 'port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
-    .option('--admin-port <port>', 'port of the admin API', one('--admin-port'), RUN_DEFAULTS.adminPort)
     .option('--exit-after-traffic', 'stop everything once the trace is printed instead of waiting for Ctrl-C', false)
     .action(async (o) => {
       const demo = new Demo(o, log, (s) => process.stdout.write(s));

@@ -1,12 +1,13 @@
 // `pgferret-collector run`: wires the collector to its exporter (OTLP when an
 // endpoint is configured, else the embedded store and UI) and to the admin
 // API, and stops everything cleanly on SIGINT/SIGTERM.
-import * as path from 'node:path';
-import { missingBpfCapabilities } from '@pgferret/bpf-loader';
+import * as fs from 'node:fs';
+import { effectiveCapabilities, missingBpfCapabilities, uprobeNeedsSysAdmin } from '@pgferret/bpf-loader';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { DEFAULT_ADMIN_PORT, startAdmin, type AdminServer } from './admin/server';
+import { startAdmin, type AdminServer } from './admin/server';
+import { DEFAULT_STATE_DIR, prepareStateDir } from './admin/state-dir';
 import { Collector, type ClusterFilter } from './collector';
-import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
+import { DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter } from './export/exporter';
 import { ExportQueue } from './export/queue';
 import type { Detail } from './probes/tables';
@@ -18,9 +19,10 @@ export interface RunOptions {
   detail: Detail;
   maxQueryText: number;
   serviceName?: string;
-  adminHost: string;
-  adminPort: number;
-  storeDir: string;
+  /** Admin socket, UI token and (embedded mode) trace store; created 0700. */
+  stateDir: string;
+  /** Embedded mode: a file holding the token OTLP requests must carry; none: the receiver is open to local apps. */
+  otlpTokenFile?: string;
   otlpHost: string;
   otlpPort: number;
   uiHost: string;
@@ -35,9 +37,7 @@ export const RUN_DEFAULTS = {
   rootSampleRate: 0.01,
   detail: 'phases' as Detail,
   maxQueryText: 2048,
-  adminHost: '127.0.0.1',
-  adminPort: DEFAULT_ADMIN_PORT,
-  storeDir: DEFAULT_DATA_DIR,
+  stateDir: DEFAULT_STATE_DIR,
   otlpHost: '127.0.0.1',
   otlpPort: DEFAULT_OTLP_PORT,
   uiHost: '127.0.0.1',
@@ -52,19 +52,45 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+const LAUNCHER_HINT =
+  'as a dedicated user through a launcher that carries the capabilities: a private copy of node only that user may ' +
+  'execute, with file capabilities on the copy (see "Running without root" in the README of pgferret-collector). ' +
+  'Never setcap the system node: every Node program on the host would get these rights.';
+const CAP_SYS_ADMIN = 21n;
+
 export function checkPrivileges(): void {
   const missing = missingBpfCapabilities();
   if (missing.length > 0) {
     throw new Error(
       `pgferret-collector needs ${missing.join(' and ')} to load eBPF probes into PostgreSQL, and this process lacks them. ` +
-        'Run it as root (sudo npx pgferret-collector), or grant the capabilities: ' +
-        'setcap cap_bpf,cap_perfmon,cap_sys_resource,cap_dac_read_search+ep "$(readlink -f "$(which node)")"',
+        `Run it as root (sudo npx pgferret-collector), or ${LAUNCHER_HINT}`,
+    );
+  }
+  if ((effectiveCapabilities() & (1n << CAP_SYS_ADMIN)) === 0n && uprobeNeedsSysAdmin()) {
+    throw new Error(
+      'this kernel refuses uprobes to a process with CAP_BPF and CAP_PERFMON but without CAP_SYS_ADMIN, so ' +
+        'pgferret-collector could not attach to PostgreSQL. Add cap_sys_admin to the file capabilities of its launcher, or run it as root.',
     );
   }
 }
 
+function readOtlpToken(file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`cannot read --otlp-token-file ${file}: ${(e as Error).message}`);
+  }
+  if (!/^[\x21-\x7e]{16,}$/.test(token)) {
+    throw new Error(`--otlp-token-file ${file} must hold one token of at least 16 printable characters (e.g. from \`openssl rand -hex 32\`)`);
+  }
+  return token;
+}
+
 export async function startRun(o: RunOptions, log: (m: string) => void): Promise<Running> {
   checkPrivileges();
+  const stateDir = prepareStateDir(o.stateDir, log);
+  const otlpToken = o.otlpTokenFile === undefined ? undefined : readOtlpToken(o.otlpTokenFile);
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
   let exporter: SpanExporter;
@@ -74,11 +100,15 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
     log(`exporting spans to ${endpoint} (${protocol})`);
   } else {
     embedded = await startEmbedded({
-      dataDir: path.resolve(o.storeDir), otlpHost: o.otlpHost, otlpPort: o.otlpPort, uiHost: o.uiHost, uiPort: o.uiPort,
-      maxSpans: o.maxSpans, maxBytes: o.maxStoreBytes, allowNonLoopback: o.allowNonLoopback, log,
+      dataDir: stateDir, otlpHost: o.otlpHost, otlpPort: o.otlpPort, uiHost: o.uiHost, uiPort: o.uiPort,
+      maxSpans: o.maxSpans, maxBytes: o.maxStoreBytes, allowNonLoopback: o.allowNonLoopback, otlpToken, log,
     });
     exporter = embedded.exporter;
-    log(`no OTEL_EXPORTER_OTLP_ENDPOINT set: embedded mode. OTLP receiver ${embedded.otlpUrl}, web UI ${embedded.uiUrl}, store ${path.resolve(o.storeDir)}`);
+    log(
+      `no OTEL_EXPORTER_OTLP_ENDPOINT set: embedded mode. OTLP receiver ${embedded.otlpUrl}` +
+        `${otlpToken ? ' (token required)' : ''}, store ${stateDir}`,
+    );
+    log(`web UI ${embedded.uiLoginUrl} (the token changes at every start; also in ${stateDir}/ui-token)`);
   }
   const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000 });
   const collector = new Collector({
@@ -88,14 +118,14 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   let admin: AdminServer | null = null;
   try {
     collector.start();
-    admin = await startAdmin(collector, o.adminHost, o.adminPort, o.allowNonLoopback, log);
+    admin = await startAdmin(collector, stateDir);
   } catch (e) {
     collector.stop();
     await queue.close(1000);
     await embedded?.close();
     throw e;
   }
-  log(`admin API ${admin.url} (GET /status, POST /control)`);
+  log(`admin API on ${admin.socketPath} (pgferret-collector status / control --state-dir ${stateDir})`);
   const adminServer = admin;
   let stopped: Promise<void> | null = null;
   return {

@@ -27,8 +27,13 @@ function start(dataDir: string, extra: Partial<Parameters<typeof startEmbedded>[
   return startEmbedded({ dataDir, otlpPort: 0, uiPort: 0, ...quiet, ...extra });
 }
 
+/** A UI request as a script makes it: with the start's token. */
+function ui(e: Embedded, p: string): Promise<Response> {
+  return fetch(`${e.uiUrl}${p}`, { headers: { authorization: `Bearer ${e.uiToken}` } });
+}
+
 async function api(e: Embedded, p: string): Promise<any> {
-  const res = await fetch(`${e.uiUrl}${p}`);
+  const res = await ui(e, p);
   expect(res.status).toBe(200);
   return res.json();
 }
@@ -239,11 +244,11 @@ describe('bad requests get 4xx and leave stored data alone', () => {
   });
 
   test('bad API parameters → 400 with what to send instead', async () => {
-    const res = await fetch(`${e.uiUrl}/api/traces?minDurationMs=fast`);
+    const res = await ui(e, '/api/traces?minDurationMs=fast');
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatch(/minDurationMs must be a non-negative number/);
-    expect((await fetch(`${e.uiUrl}/api/traces/xyz`)).status).toBe(400);
-    expect((await fetch(`${e.uiUrl}/api/traces/${'0'.repeat(31)}1`)).status).toBe(404);
+    expect((await ui(e, '/api/traces/xyz')).status).toBe(400);
+    expect((await ui(e, `/api/traces/${'0'.repeat(31)}1`)).status).toBe(404);
   });
 });
 

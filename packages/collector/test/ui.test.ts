@@ -84,6 +84,8 @@ beforeAll(async () => {
   page.on('pageerror', (err) => {
     throw err;
   });
+  // the URL the collector prints: sets the session cookie, then the UI opens without a token
+  await page.goto(e.uiLoginUrl);
 });
 
 afterAll(async () => {

@@ -164,6 +164,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_attach(env, exports);
   register_map(env, exports);
   register_ringbuf(env, exports);
+  register_privileges(env, exports);
   return exports;
 }
 

@@ -55,5 +55,7 @@ void register_map(napi_env env, napi_value exports);
 /* ringbuf.c */
 void register_ringbuf(napi_env env, napi_value exports);
 void reader_close(struct reader *r);
+/* privileges.c */
+void register_privileges(napi_env env, napi_value exports);
 
 #endif

@@ -18,7 +18,6 @@ export interface DemoOptions {
   postgresUrl?: string;
   uiPort: number;
   otlpPort: number;
-  adminPort: number;
   exitAfterTraffic: boolean;
 }
 
@@ -138,9 +137,7 @@ export class Demo {
         rawQueryText: false,
         detail: 'phases',
         maxQueryText: RUN_DEFAULTS.maxQueryText,
-        adminHost: RUN_DEFAULTS.adminHost,
-        adminPort: opts.adminPort,
-        storeDir: path.join(root, 'store'),
+        stateDir: path.join(root, 'state'),
         otlpHost: RUN_DEFAULTS.otlpHost,
         otlpPort: opts.otlpPort,
         uiHost: RUN_DEFAULTS.uiHost,
@@ -150,6 +147,7 @@ export class Demo {
       },
       (m) => log(`collector: ${m}`),
     );
+    // the demo keeps its privileges: it stops and removes what the `postgres` user owns
     this.own('collector', running.stop);
     const embedded = running.embedded!;
     const cluster = running.collector.status().clusters.find((c) => c.port === pgPort);
@@ -176,7 +174,7 @@ export class Demo {
     this.checkpoint();
     const lines = [
       '',
-      `pgferret web UI: ${embedded.uiUrl}`,
+      `pgferret web UI: ${embedded.uiLoginUrl}`,
       `Express example: ${app.url}  (try /users/1, /report, /lock, /error, POST /orders)`,
       '',
       'Traces received:',
@@ -194,13 +192,13 @@ export class Demo {
       .sort((a, b) => b.summary.durationMs - a.summary.durationMs)[0];
     if (slow) {
       lines.push(
-        `The slowest ${SLOW_ROUTE} request (${embedded.uiUrl}/trace.html?id=${slow.summary.traceId}):`,
+        `The slowest ${SLOW_ROUTE} request (${embedded.uiUrl}/trace.html?id=${slow.summary.traceId}&token=${embedded.uiToken}):`,
         formatWaterfall(slow, { hide: (s) => s.name.startsWith('middleware - ') }),
       );
     } else {
       lines.push(
         `No trace of ${SLOW_ROUTE} with its PostgreSQL spans arrived within 20 s: open the web UI, or run ` +
-          `\`pgferret-collector status --admin-port ${new URL(running.admin.url).port}\` to see what the collector saw.`,
+          `\`pgferret-collector status --state-dir ${path.dirname(running.admin.socketPath)}\` to see what the collector saw.`,
       );
     }
     this.print(lines.join('\n') + '\n');

@@ -1,13 +1,15 @@
 // Embedded mode: the collector as its own trace backend. One call starts the
 // OTLP/HTTP receiver, the on-disk store and the web UI.
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
+import { prepareStateDir, UI_TOKEN_FILE, writePrivateFile } from '../admin/state-dir';
+import { ByteBudget } from './byte-budget';
 import { StoreSpanExporter } from './exporter';
 import { GroupCommitter } from './group-commit';
 import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from './listen';
-import { DEFAULT_MAX_BODY_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
 import { type StoreStats, TraceStore } from './store';
+import { newToken, TOKEN_PARAM } from './ui-auth';
 import { createUiHandler } from './ui-server';
 
 export { StoreSpanExporter } from './exporter';
@@ -18,10 +20,9 @@ export { isPostgresServerSpan } from './span-record';
 export const DEFAULT_OTLP_PORT = 4318;
 export const DEFAULT_UI_PORT = 4320;
 export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_DATA_DIR = path.join(os.homedir(), '.pgferret');
 
 export interface EmbeddedOptions {
-  /** Where the trace database lives (created if missing). */
+  /** The state directory: the trace database and the UI token live here (created 0700 if missing). */
   dataDir: string;
   otlpHost?: string;
   otlpPort?: number;
@@ -31,6 +32,10 @@ export interface EmbeddedOptions {
   maxBytes?: number;
   /** Largest accepted OTLP request body, after gunzip. */
   maxBodyBytes?: number;
+  /** Bytes of OTLP requests held at once; more get 503 + Retry-After. */
+  maxInflightBytes?: number;
+  /** When set, OTLP requests must carry `Authorization: Bearer <otlpToken>`. */
+  otlpToken?: string;
   /** Needed to listen on anything but loopback; a warning is logged when used. */
   allowNonLoopback?: boolean;
   log?: (msg: string) => void;
@@ -46,7 +51,12 @@ export interface Embedded {
   exporter: StoreSpanExporter;
   /** Base URL of the OTLP receiver; traces go to `${otlpUrl}/v1/traces`. */
   otlpUrl: string;
+  /** Base URL of the UI; it answers only requests that carry uiToken. */
   uiUrl: string;
+  /** This start's token for the UI (also in <dataDir>/ui-token, 0600). */
+  uiToken: string;
+  /** The URL to open in a browser: logs in and drops the token from the address bar. */
+  uiLoginUrl: string;
   stats(): EmbeddedStats;
   close(): Promise<void>;
 }
@@ -75,7 +85,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   checkHost(otlp);
   checkHost(ui);
 
-  const store = TraceStore.open({ dataDir: opts.dataDir, maxSpans: opts.maxSpans, maxBytes: opts.maxBytes });
+  const dataDir = prepareStateDir(opts.dataDir, log);
+  const uiToken = newToken();
+  writePrivateFile(path.join(dataDir, UI_TOKEN_FILE), uiToken + '\n');
+  const store = TraceStore.open({ dataDir, maxSpans: opts.maxSpans, maxBytes: opts.maxBytes });
   const exporter = new StoreSpanExporter(store);
   const counters: ReceiverCounters = {
     requests: 0,
@@ -83,12 +96,23 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     spansDuplicate: 0,
     spansRejected: 0,
     requestsRejected: 0,
+    requestsThrottled: 0,
   };
   const committer = new GroupCommitter(store);
   const otlpServer = http.createServer(
-    createOtlpHandler(committer, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, log }, counters),
+    createOtlpHandler(
+      committer,
+      {
+        maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        budget: new ByteBudget(opts.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES),
+        token: opts.otlpToken,
+        loopbackOnly: isLoopbackHost(otlp.host),
+        log,
+      },
+      counters,
+    ),
   );
-  const uiServer = http.createServer(createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host) }));
+  const uiServer = http.createServer(createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host), token: uiToken }));
 
   let otlpPort: number;
   let uiPort: number;
@@ -107,6 +131,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     exporter,
     otlpUrl: formatUrl(otlp.host, otlpPort),
     uiUrl: formatUrl(ui.host, uiPort),
+    uiToken,
+    uiLoginUrl: `${formatUrl(ui.host, uiPort)}/?${TOKEN_PARAM}=${uiToken}`,
     stats: () => ({ otlp: { ...counters }, store: store.stats() }),
     close() {
       closed ??= (async () => {

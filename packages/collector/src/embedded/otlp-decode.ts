@@ -30,6 +30,22 @@ export const ResponseType = root.lookupType(
 export const StatusType = root.lookupType('google.rpc.Status');
 
 const UNKNOWN_SERVICE = 'unknown_service';
+/** Nested AnyValues (arrays, kvlists) deeper than this are refused, not recursed into. */
+export const MAX_VALUE_DEPTH = 32;
+/** JSON bodies nested deeper than this are refused before parsing (OTLP itself needs ~12). */
+export const MAX_JSON_DEPTH = 64;
+/** Timestamps are stored as SQLite INTEGER: signed 64 bits. */
+const MAX_TIME_NS = (1n << 63n) - 1n;
+const MAX_ENUM = 2 ** 31 - 1;
+
+function checkTime(ns: bigint, what: string): bigint {
+  if (ns > MAX_TIME_NS) throw new OtlpDecodeError(`${what} ${ns} is out of range (at most ${MAX_TIME_NS} ns since 1970)`);
+  return ns;
+}
+
+function checkDepth(depth: number): void {
+  if (depth > MAX_VALUE_DEPTH) throw new OtlpDecodeError(`attribute values nested deeper than ${MAX_VALUE_DEPTH} levels`);
+}
 
 // ---- protobuf ---------------------------------------------------------------
 
@@ -64,8 +80,9 @@ function pbInt64(v: number | LongLike): number | string {
   return Number.isSafeInteger(n) ? n : v.toString();
 }
 
-function pbAnyValue(v: PbAnyValue | undefined): AttributeValue {
+function pbAnyValue(v: PbAnyValue | undefined, depth = 0): AttributeValue {
   if (!v) return null;
+  checkDepth(depth);
   switch (v.value) {
     case 'stringValue':
       return v.stringValue ?? '';
@@ -78,17 +95,17 @@ function pbAnyValue(v: PbAnyValue | undefined): AttributeValue {
     case 'bytesValue':
       return Buffer.from(v.bytesValue ?? []).toString('base64');
     case 'arrayValue':
-      return (v.arrayValue?.values ?? []).map(pbAnyValue);
+      return (v.arrayValue?.values ?? []).map((x) => pbAnyValue(x, depth + 1));
     case 'kvlistValue':
-      return pbAttributes(v.kvlistValue?.values);
+      return pbAttributes(v.kvlistValue?.values, depth + 1);
     default:
       return null;
   }
 }
 
-function pbAttributes(kvs: PbKeyValue[] | undefined): Attributes {
+function pbAttributes(kvs: PbKeyValue[] | undefined, depth = 0): Attributes {
   const out: Attributes = {};
-  if (kvs) for (const kv of kvs) if (kv.key) out[kv.key] = pbAnyValue(kv.value);
+  if (kvs) for (const kv of kvs) if (kv.key) out[kv.key] = pbAnyValue(kv.value, depth);
   return out;
 }
 
@@ -121,25 +138,25 @@ export function decodeProtobufRequest(body: Uint8Array): DecodeResult {
           reject(result, 'span with a missing or malformed trace_id/span_id/parent_span_id');
           continue;
         }
-        const startNs = pbUint64(s.startTimeUnixNano);
-        const endNs = pbUint64(s.endTimeUnixNano);
+        const startNs = checkTime(pbUint64(s.startTimeUnixNano), 'startTimeUnixNano');
+        const endNs = checkTime(pbUint64(s.endTimeUnixNano), 'endTimeUnixNano');
         result.spans.push({
           traceId,
           spanId,
           parentSpanId,
           name: s.name ?? '',
-          kind: s.kind ?? 0,
+          kind: checkEnum(s.kind ?? 0, 'kind'),
           service,
           scope,
           startNs,
           endNs: endNs < startNs ? startNs : endNs,
-          statusCode: s.status?.code ?? 0,
+          statusCode: checkEnum(s.status?.code ?? 0, 'status.code'),
           statusMessage: s.status?.message ?? '',
           attributes: pbAttributes(s.attributes),
           resource,
           events: (s.events ?? []).map(
             (e: any): SpanEventRecord => ({
-              timeNs: pbUint64(e.timeUnixNano).toString(),
+              timeNs: checkTime(pbUint64(e.timeUnixNano), 'event timeUnixNano').toString(),
               name: e.name ?? '',
               attributes: pbAttributes(e.attributes),
             }),
@@ -175,10 +192,36 @@ function jsonId(v: unknown, bytes: number): string | null {
   return hex && !/^0+$/.test(hex) ? hex : null;
 }
 
-function jsonUint64(v: unknown): bigint {
-  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v));
-  return 0n;
+function jsonUint64(v: unknown, what: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return checkTime(BigInt(v), what);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return checkTime(BigInt(v), what);
+  throw new OtlpDecodeError(`${what} must be a non-negative integer (nanoseconds since 1970), got ${JSON.stringify(v).slice(0, 40)}`);
+}
+
+function checkEnum(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_ENUM) throw new OtlpDecodeError(`${what} must be a small non-negative integer, got ${n}`);
+  return n;
+}
+
+/**
+ * Nesting depth of a JSON text, counted without parsing so that a body of
+ * 100,000 brackets is refused with 400 rather than exhausting the stack later.
+ */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function jsonInt(v: unknown, fallback = 0): number {
@@ -196,9 +239,9 @@ const SPAN_KINDS: Record<string, number> = {
 };
 const STATUS_CODES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 
-function jsonEnum(v: unknown, names: Record<string, number>): number {
+function jsonEnum(v: unknown, names: Record<string, number>, what: string): number {
   if (typeof v === 'string' && v in names) return names[v];
-  return jsonInt(v);
+  return checkEnum(jsonInt(v), what);
 }
 
 function isObject(v: unknown): v is Record<string, any> {
@@ -211,8 +254,9 @@ function jsonArray(v: unknown, what: string): any[] {
   return v;
 }
 
-function jsonAnyValue(v: unknown): AttributeValue {
+function jsonAnyValue(v: unknown, depth = 0): AttributeValue {
   if (!isObject(v)) return null;
+  checkDepth(depth);
   if ('stringValue' in v) return String(v.stringValue);
   if ('boolValue' in v) return v.boolValue === true || v.boolValue === 'true';
   if ('intValue' in v) {
@@ -221,15 +265,15 @@ function jsonAnyValue(v: unknown): AttributeValue {
   }
   if ('doubleValue' in v) return jsonInt(v.doubleValue);
   if ('bytesValue' in v) return String(v.bytesValue);
-  if ('arrayValue' in v) return jsonArray(v.arrayValue?.values, 'arrayValue.values').map(jsonAnyValue);
-  if ('kvlistValue' in v) return jsonAttributes(v.kvlistValue?.values);
+  if ('arrayValue' in v) return jsonArray(v.arrayValue?.values, 'arrayValue.values').map((x) => jsonAnyValue(x, depth + 1));
+  if ('kvlistValue' in v) return jsonAttributes(v.kvlistValue?.values, depth + 1);
   return null;
 }
 
-function jsonAttributes(kvs: unknown): Attributes {
+function jsonAttributes(kvs: unknown, depth = 0): Attributes {
   const out: Attributes = {};
   for (const kv of jsonArray(kvs, 'attributes')) {
-    if (isObject(kv) && typeof kv.key === 'string' && kv.key !== '') out[kv.key] = jsonAnyValue(kv.value);
+    if (isObject(kv) && typeof kv.key === 'string' && kv.key !== '') out[kv.key] = jsonAnyValue(kv.value, depth);
   }
   return out;
 }
@@ -243,8 +287,10 @@ function reject(result: DecodeResult, reason: string): void {
 export function decodeJsonRequest(body: Uint8Array | string | unknown): DecodeResult {
   let msg: unknown = body;
   if (typeof body === 'string' || body instanceof Uint8Array) {
+    const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) throw new OtlpDecodeError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     try {
-      msg = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+      msg = JSON.parse(text);
     } catch (err) {
       throw new OtlpDecodeError(`not valid JSON: ${(err as Error).message}`);
     }
@@ -268,25 +314,25 @@ export function decodeJsonRequest(body: Uint8Array | string | unknown): DecodeRe
           reject(result, 'span with a missing or malformed traceId/spanId/parentSpanId');
           continue;
         }
-        const startNs = jsonUint64(s.startTimeUnixNano ?? s.start_time_unix_nano);
-        const endNs = jsonUint64(s.endTimeUnixNano ?? s.end_time_unix_nano);
+        const startNs = jsonUint64(s.startTimeUnixNano ?? s.start_time_unix_nano, 'startTimeUnixNano');
+        const endNs = jsonUint64(s.endTimeUnixNano ?? s.end_time_unix_nano, 'endTimeUnixNano');
         const status = isObject(s.status) ? s.status : {};
         result.spans.push({
           traceId,
           spanId,
           parentSpanId,
           name: typeof s.name === 'string' ? s.name : '',
-          kind: jsonEnum(s.kind, SPAN_KINDS),
+          kind: jsonEnum(s.kind, SPAN_KINDS, 'kind'),
           service,
           scope,
           startNs,
           endNs: endNs < startNs ? startNs : endNs,
-          statusCode: jsonEnum(status.code, STATUS_CODES),
+          statusCode: jsonEnum(status.code, STATUS_CODES, 'status.code'),
           statusMessage: typeof status.message === 'string' ? status.message : '',
           attributes: jsonAttributes(s.attributes),
           resource,
           events: jsonArray(s.events, 'events').filter(isObject).map((e) => ({
-            timeNs: jsonUint64(e.timeUnixNano ?? e.time_unix_nano).toString(),
+            timeNs: jsonUint64(e.timeUnixNano ?? e.time_unix_nano, 'event timeUnixNano').toString(),
             name: typeof e.name === 'string' ? e.name : '',
             attributes: jsonAttributes(e.attributes),
           })),

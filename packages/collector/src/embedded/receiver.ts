@@ -1,6 +1,8 @@
 // OTLP/HTTP trace receiver (https://opentelemetry.io/docs/specs/otlp/#otlphttp):
 // POST /v1/traces with a protobuf or JSON ExportTraceServiceRequest, optionally
 // gzip-compressed. Every batch is committed to the store before the 200.
+// Open to local applications (that is its job), optionally behind a bearer
+// token; it only writes, nothing can be read through it.
 import http from 'node:http';
 import zlib from 'node:zlib';
 import {
@@ -11,9 +13,16 @@ import {
   decodeJsonRequest,
   decodeProtobufRequest,
 } from './otlp-decode';
+import { refuseBrowserRequest } from './browser-guard';
+import type { ByteBudget } from './byte-budget';
 import type { GroupCommitter } from './group-commit';
+import { bearer, sameToken } from './ui-auth';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** Bytes of all requests being read, decoded and stored at once. */
+export const DEFAULT_MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+/** Seconds an exporter is asked to wait when the receiver is full. */
+export const RETRY_AFTER_SECONDS = 1;
 export const TRACES_PATH = '/v1/traces';
 
 type Encoding = 'protobuf' | 'json';
@@ -24,6 +33,8 @@ export interface ReceiverCounters {
   spansDuplicate: number;
   spansRejected: number;
   requestsRejected: number;
+  /** Requests turned away with 503 because the in-flight byte limit was reached. */
+  requestsThrottled: number;
 }
 
 // google.rpc.Code values used in error bodies.
@@ -40,6 +51,33 @@ class HttpError extends Error {
   }
 }
 
+/** The client went away mid-body: nothing to answer. */
+class ClientGone extends Error {}
+
+/** The in-flight byte limit is reached: 503 with Retry-After, as the OTLP spec asks for throttling. */
+class Busy extends HttpError {
+  constructor(budget: ByteBudget) {
+    super(503, `the receiver holds ${budget.limit} bytes of requests already; retry after ${RETRY_AFTER_SECONDS} s (Retry-After)`);
+  }
+}
+
+/** Bytes reserved for one request, given back when its response is done. */
+class Reservation {
+  private held = 0;
+
+  constructor(private readonly budget: ByteBudget) {}
+
+  take(n: number): void {
+    if (!this.budget.take(n)) throw new Busy(this.budget);
+    this.held += n;
+  }
+
+  release(): void {
+    this.budget.give(this.held);
+    this.held = 0;
+  }
+}
+
 function mediaType(req: http.IncomingMessage): Encoding | null {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type === 'application/x-protobuf') return 'protobuf';
@@ -47,7 +85,7 @@ function mediaType(req: http.IncomingMessage): Encoding | null {
   return null;
 }
 
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, max: number, reservation: Reservation): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (declared > max) {
@@ -57,19 +95,30 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    const fail = (err: Error) => {
+      failed = true;
+      chunks.length = 0;
+      reject(err);
+    };
+    try {
+      if (declared > 0) reservation.take(declared);
+    } catch (err) {
+      fail(err as Error);
+      return;
+    }
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
-      if (size > max) {
-        failed = true;
-        chunks.length = 0;
-        reject(tooLarge(max));
-        return;
+      if (size > max) return fail(tooLarge(max));
+      try {
+        if (!(declared > 0) || size > declared) reservation.take(chunk.length);
+      } catch (err) {
+        return fail(err as Error);
       }
       chunks.push(chunk);
     });
     req.on('end', () => failed || resolve(Buffer.concat(chunks, size)));
-    req.on('error', (err) => failed || reject(err));
+    req.on('error', (err) => failed || fail(new ClientGone(err.message)));
   });
 }
 
@@ -102,7 +151,9 @@ function send(res: http.ServerResponse, status: number, type: string, body: Uint
 
 function sendError(res: http.ServerResponse, encoding: Encoding | null, status: number, message: string): void {
   const code = status === 413 ? RPC_RESOURCE_EXHAUSTED : status >= 500 ? RPC_UNAVAILABLE : RPC_INVALID_ARGUMENT;
-  if (status === 413) res.setHeader('Connection', 'close');
+  // the unread rest of the body is not worth reading: the connection goes
+  if (status === 413 || status === 503) res.setHeader('Connection', 'close');
+  if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
   if (encoding === 'protobuf') {
     send(res, status, 'application/x-protobuf', StatusType.encode({ code, message }).finish());
   } else {
@@ -120,14 +171,27 @@ function sendSuccess(res: http.ServerResponse, encoding: Encoding, decoded: Deco
   }
 }
 
-export function createOtlpHandler(
-  committer: GroupCommitter,
-  opts: { maxBodyBytes: number; log: (msg: string) => void },
-  counters: ReceiverCounters,
-): http.RequestListener {
+export interface OtlpHandlerOptions {
+  maxBodyBytes: number;
+  /** Shared by all requests: see ByteBudget. */
+  budget: ByteBudget;
+  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Listening on loopback: only loopback Host headers (no DNS rebinding). */
+  loopbackOnly: boolean;
+  log: (msg: string) => void;
+}
+
+export function createOtlpHandler(committer: GroupCommitter, opts: OtlpHandlerOptions, counters: ReceiverCounters): http.RequestListener {
   return (req, res) => {
     const url = req.url ?? '/';
     const pathname = url.split('?')[0];
+    const refused = refuseBrowserRequest(req, { loopbackOnly: opts.loopbackOnly, sameOrigin: false });
+    if (refused) {
+      send(res, 403, 'text/plain', `forbidden: ${refused}\n`);
+      req.resume();
+      return;
+    }
     if (pathname !== TRACES_PATH) {
       send(res, 404, 'text/plain', `not found: this receiver accepts OTLP traces at POST ${TRACES_PATH}\n`);
       req.resume();
@@ -141,6 +205,18 @@ export function createOtlpHandler(
     }
     counters.requests++;
     const encoding = mediaType(req);
+    if (opts.token !== undefined && !sameToken(bearer(req), opts.token)) {
+      counters.requestsRejected++;
+      sendError(
+        res,
+        encoding,
+        401,
+        'this receiver requires a token: give the exporter the header "Authorization: Bearer <token>" ' +
+          '(OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>) with the token of the collector\'s --otlp-token-file',
+      );
+      req.resume();
+      return;
+    }
     if (!encoding) {
       counters.requestsRejected++;
       sendError(
@@ -153,9 +229,12 @@ export function createOtlpHandler(
       req.resume();
       return;
     }
-    readBody(req, opts.maxBodyBytes)
+    const reservation = new Reservation(opts.budget);
+    res.once('close', () => reservation.release());
+    readBody(req, opts.maxBodyBytes, reservation)
       .then((raw) => {
         const body = decompress(raw, req, opts.maxBodyBytes);
+        if (body !== raw) reservation.take(body.length);
         let decoded: DecodeResult;
         try {
           decoded = encoding === 'protobuf' ? decodeProtobufRequest(body) : decodeJsonRequest(body);
@@ -181,13 +260,18 @@ export function createOtlpHandler(
       })
       .catch((err: unknown) => {
         counters.requestsRejected++;
-        if (err instanceof HttpError) {
-          sendError(res, encoding, err.status, err.message);
-          if (err.status === 413) req.resume();
-        } else {
-          // The client went away mid-body: nothing to answer.
+        if (err instanceof ClientGone) {
           res.destroy();
+          return;
         }
+        if (!(err instanceof HttpError)) {
+          opts.log(`error: an OTLP request failed unexpectedly: ${(err as Error).message}`);
+          err = new HttpError(500, `the receiver failed on this request: ${(err as Error).message}`);
+        }
+        const e = err as HttpError;
+        if (e instanceof Busy) counters.requestsThrottled++;
+        sendError(res, encoding, e.status, e.message);
+        if (e.status === 413 || e.status === 503) req.resume();
       });
   };
 }

@@ -242,7 +242,11 @@ export class TraceStore {
     }
     this.dbFile = path.join(opts.dataDir, 'traces.sqlite');
     try {
-      fs.mkdirSync(opts.dataDir, { recursive: true });
+      fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      // SQL text: for the collector's user only. SQLite gives -wal and -shm
+      // the mode of the database file; files of older versions are tightened.
+      fs.closeSync(fs.openSync(this.dbFile, 'a', 0o600));
+      for (const f of [this.dbFile, `${this.dbFile}-wal`, `${this.dbFile}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
       // Nothing else should hold the lock (see locking_mode below): fail fast.
       this.db = new Database(this.dbFile, { timeout: 200 });
     } catch (err) {

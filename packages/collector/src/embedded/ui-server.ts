@@ -3,7 +3,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { refuseBrowserRequest } from './browser-guard';
 import type { TraceListQuery, TraceStore } from './store';
+import { authenticate, loginHeaders } from './ui-auth';
 
 /** packages/collector/ui, from src/embedded (ts-jest) and from dist/embedded alike. */
 export const UI_DIR = path.resolve(__dirname, '..', '..', 'ui');
@@ -81,16 +83,6 @@ export function parseListQuery(params: URLSearchParams): TraceListQuery {
   return query;
 }
 
-/**
- * A page on a loopback address must only be reachable as localhost: checking
- * Host stops DNS-rebinding sites from reading traces through the browser.
- */
-function hostAllowed(req: http.IncomingMessage, loopbackOnly: boolean): boolean {
-  if (!loopbackOnly) return true;
-  const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
-  return host === 'localhost' || host === '[::1]' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 function serveStatic(res: http.ServerResponse, pathname: string): void {
   let rel: string;
   try {
@@ -108,16 +100,26 @@ function serveStatic(res: http.ServerResponse, pathname: string): void {
   });
 }
 
-export function createUiHandler(store: TraceStore, opts: { loopbackOnly: boolean }): http.RequestListener {
+export function createUiHandler(store: TraceStore, opts: { loopbackOnly: boolean; token: string }): http.RequestListener {
   return (req, res) => {
-    if (!hostAllowed(req, opts.loopbackOnly)) {
-      return text(res, 403, `forbidden: open the UI as http://localhost:<port>/ (Host "${req.headers.host}" refused)`);
-    }
+    const refused = refuseBrowserRequest(req, { loopbackOnly: opts.loopbackOnly, sameOrigin: true });
+    if (refused) return text(res, 403, `forbidden: ${refused}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return text(res, 405, `method ${req.method} not allowed: the UI and its API are read-only`);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const auth = authenticate(req, url, opts.token);
+    if (!auth.ok) {
+      if (auth.login !== null) {
+        res.writeHead(303, { ...SECURITY_HEADERS, ...loginHeaders(req, opts.token, auth.login), 'Cache-Control': 'no-store' });
+        return res.end();
+      }
+      const why =
+        'open the UI with the URL the collector printed when it started (it ends in ?token=…); the token is also in the ' +
+        'file ui-token of its state directory, readable by the collector\'s user only';
+      return url.pathname.startsWith('/api/') ? json(res, 401, { error: `not authenticated: ${why}` }) : text(res, 401, `not authenticated: ${why}`);
+    }
     try {
       if (url.pathname === '/api/traces') return json(res, 200, store.listTraces(parseListQuery(url.searchParams)));
       if (url.pathname.startsWith('/api/traces/')) {
