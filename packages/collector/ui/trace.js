@@ -1,7 +1,6 @@
 // One trace: what took the time, the waterfall, and the selected span's details.
 import { SPAN_KINDS, clear, formatMs, formatTime, getJson, h } from './dom.js';
-import { PHASES, breakdown, buildTree, sqlOf } from './waterfall.js';
-import { formatSql } from './sql.js';
+import { PHASES, breakdown, buildTree } from './waterfall.js';
 
 const traceId = new URLSearchParams(location.search).get('id') ?? '';
 const summaryEl = document.getElementById('summary');
@@ -203,8 +202,9 @@ function attributeTable(attrs) {
 
 function renderDetails(s) {
   const parent = tree.spans.find((p) => p.spanId === s.parentSpanId);
-  const sql = sqlOf(s) ?? (parent?.isPostgres ? sqlOf(parent) : null);
-  const sqlOwner = sqlOf(s) ? null : parent;
+  // the API lays SQL out with the collector's lexer (s.sql), so the UI has no tokenizer of its own
+  const sql = s.sql ?? (parent?.isPostgres ? parent.sql : null);
+  const sqlOwner = s.sql ? null : parent;
   const { 'db.query.text': _q, 'db.statement': _st, ...rest } = s.attributes;
   clear(detailsEl).append(
     h(
@@ -223,7 +223,7 @@ function renderDetails(s) {
       fact('Span id', s.spanId, 'mono'),
     ),
     sql ? h('h3', null, sqlOwner ? `SQL of ${sqlOwner.name}` : 'SQL') : null,
-    sql ? h('pre', { class: 'sql' }, formatSql(sql)) : null,
+    sql ? h('pre', { class: 'sql' }, sql) : null,
     s.childCount > 0 && s.isPostgres ? phaseList(s) : null,
     h('h3', null, 'Attributes'),
     attributeTable(rest),
