@@ -10,7 +10,7 @@ export type TokenKind =
   | 'space'
   | 'line_comment'
   | 'block_comment'
-  /** '…', E'…', N'…', B'…', X'…', U&'…' and $tag$…$tag$ */
+  /** '…', E'…', B'…', X'…', U&'…' and $tag$…$tag$ (N'…' is the word N, then '…', as in scan.l) */
   | 'string'
   | 'number'
   /** $1, $2, … */
@@ -150,7 +150,6 @@ export class SqlLexer {
       if (d === SQUOTE) {
         if (p === 0x65) return this.quoted(i + 1, 'string', true, true, 'an unterminated E string'); // E'…'
         if (p === 0x62 || p === 0x78) return this.quoted(i + 1, 'string', false, false, 'an unterminated bit string'); // B'…', X'…'
-        if (p === 0x6e) return this.plainString(i + 1); // N'…'
       }
       if (p === 0x75 && d === AMP) {
         const q = s.charCodeAt(i + 2);
@@ -184,7 +183,7 @@ export class SqlLexer {
   }
 
   /**
-   * '…' (and N'…'): a backslash escapes a quote only when
+   * '…': a backslash escapes a quote only when
    * standard_conforming_strings is off, a setting the text does not carry.
    * Both readings are tried; if they end in different places, nothing after
    * the opening quote is trusted.
