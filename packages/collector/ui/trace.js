@@ -1,5 +1,6 @@
 // One trace: what took the time, the waterfall, and the selected span's details.
 import { SPAN_KINDS, clear, formatMs, formatTime, getJson, h } from './dom.js';
+import { SQLSTATE_NAMES } from './sqlstate.js';
 import { PHASES, breakdown, buildTree } from './waterfall.js';
 
 const traceId = new URLSearchParams(location.search).get('id') ?? '';
@@ -182,8 +183,12 @@ function renderWaterfall(slowest) {
   clear(waterfallEl).append(h('div', { class: 'legend' }, legend), ticks(total), ...rows);
 }
 
-function valueText(v) {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+const SQLSTATE_KEYS = new Set(['db.response.status_code', 'error.type']);
+
+function valueText(k, v) {
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  // a SQLSTATE reads better with PostgreSQL's condition name: 22012 (division_by_zero)
+  return SQLSTATE_KEYS.has(k) && SQLSTATE_NAMES[text] ? `${text} (${SQLSTATE_NAMES[text]})` : text;
 }
 
 function attributeTable(attrs) {
@@ -195,7 +200,7 @@ function attributeTable(attrs) {
     h(
       'tbody',
       null,
-      keys.map((k) => h('tr', null, h('th', null, k), h('td', null, valueText(attrs[k])))),
+      keys.map((k) => h('tr', null, h('th', null, k), h('td', null, valueText(k, attrs[k])))),
     ),
   );
 }
