@@ -88,6 +88,11 @@ function quotedEnd(s: string, open: number, quote: number, doubling: boolean, ba
   return -1;
 }
 
+function hasBackslash(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === BACKSLASH) return true;
+  return false;
+}
+
 /** End of a block comment opened at `open` (they nest), or -1. */
 function blockCommentEnd(s: string, open: number): number {
   const n = s.length;
@@ -191,7 +196,7 @@ export class SqlLexer {
   private plainString(open: number): boolean {
     const on = quotedEnd(this.sql, open, SQUOTE, true, false);
     if (on < 0) return this.unsure('an unterminated string');
-    if (this.sql.lastIndexOf('\\', on - 1) > open) {
+    if (hasBackslash(this.sql, open + 1, on - 1)) {
       const off = quotedEnd(this.sql, open, SQUOTE, true, true);
       if (off !== on) return this.unsure("a backslash before a quote: where the string ends depends on standard_conforming_strings");
     }
