@@ -1,3 +1,4 @@
+import { layoutSql } from '../src/embedded/sql-layout';
 import { Origin } from '../src/events/layout';
 import { SqlDescriber, withoutTraceComment } from '../src/spans/describe';
 import { describeSql, spanName } from '../src/spans/sql';
@@ -97,5 +98,18 @@ describe('issue 9: each statement of a multi-statement string carries its own tr
   it('a traceparent in a literal of a statement is none; a bad one is malformed', () => {
     const parts = describeSql(`SELECT '/*traceparent=''${TP}''*/'; SELECT 2 /*traceparent='00-zz'*/`, false);
     expect(parts.map((p) => p.traceparent)).toEqual([null, 'malformed']);
+  });
+});
+
+describe('layoutSql (the UI shows SQL laid out by the shared lexer)', () => {
+  it('breaks before clauses, never inside literals, identifiers or comments', () => {
+    const sql = `SELECT 'x FROM y', "a WHERE b" FROM t LEFT JOIN u ON true /* WHERE */ WHERE $$ ORDER BY $$ = 'z' ORDER BY 1 /*traceparent='${TP}'*/`;
+    expect(layoutSql(sql)).toBe(
+      `SELECT 'x FROM y', "a WHERE b"\nFROM t\nLEFT JOIN u ON true /* WHERE */\nWHERE $$ ORDER BY $$ = 'z'\nORDER BY 1\n/*traceparent='${TP}'*/`,
+    );
+  });
+  it('leaves short or already laid-out text alone', () => {
+    expect(layoutSql('SELECT 1 FROM t')).toBe('SELECT 1 FROM t');
+    expect(layoutSql(`SELECT a\nFROM t WHERE x = 1 AND y = 2 AND z = 3 AND w = 4 AND v = 5`)).toContain('FROM t WHERE');
   });
 });

@@ -22,8 +22,9 @@ export function layoutSql(sql: string): string {
     let text = sql.slice(t.start, t.end);
     if (t.kind === 'space' && i > 0) {
       const w = word(i + 1);
-      const breaks =
-        (w && (CLAUSES.has(w) || CLAUSES.has(`${w} ${word(i + 3)}`))) || toks[i + 1]?.start === traceComment;
+      // the JOIN of LEFT JOIN stays on the line its clause began
+      const clause = w && !CLAUSES.has(`${word(i - 1)} ${w}`) && (CLAUSES.has(w) || CLAUSES.has(`${w} ${word(i + 3)}`));
+      const breaks = clause || toks[i + 1]?.start === traceComment;
       if (breaks) text = '\n';
     }
     out += text;
