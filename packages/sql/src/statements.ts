@@ -40,15 +40,23 @@ function statementTraceparent(sql: string, toks: readonly Token[], from: number,
   return reading;
 }
 
+function wordIs(sql: string, t: Token | undefined, upper: string): boolean {
+  return t !== undefined && t.kind === 'word' && t.end - t.start === upper.length && sql.slice(t.start, t.end).toUpperCase() === upper;
+}
+
 /**
- * Top-level statements (split at `;` outside parentheses), empty ones left
- * out. An `unsure` token runs to the end, so nothing after a doubt is split.
+ * Top-level statements: split at `;` outside parentheses and outside a
+ * `BEGIN ATOMIC … END` function body (whose CASE … END pairs are counted, as
+ * psql counts them), empty ones left out. An `unsure` token runs to the end,
+ * so nothing after a doubt is split.
  */
 export function splitStatements(sql: string, toks: readonly Token[]): StatementRange[] {
   const out: StatementRange[] = [];
   let from = 0;
   let depth = 0;
+  let atomic = 0;
   let hasContent = false;
+  let prev: Token | undefined;
   const close = (to: number) => {
     if (hasContent) out.push({ from, to, traceparent: statementTraceparent(sql, toks, from, to) });
   };
@@ -56,11 +64,17 @@ export function splitStatements(sql: string, toks: readonly Token[]): StatementR
     const t = toks[i];
     if (t.kind === 'open') depth++;
     else if (t.kind === 'close') depth = Math.max(0, depth - 1);
-    if (t.kind === 'semicolon' && depth === 0) {
+    else if (t.kind === 'word') {
+      if (wordIs(sql, prev, 'BEGIN') && wordIs(sql, t, 'ATOMIC')) atomic++;
+      else if (atomic > 0 && wordIs(sql, t, 'CASE')) atomic++;
+      else if (atomic > 0 && wordIs(sql, t, 'END')) atomic--;
+    }
+    if (t.kind === 'semicolon' && depth === 0 && atomic === 0) {
       close(i);
       from = i + 1;
       hasContent = false;
     } else if (significant(t)) hasContent = true;
+    if (significant(t)) prev = t;
   }
   close(toks.length);
   return out;

@@ -9,13 +9,14 @@
 //   setting does);
 // - every string literal and comment the lexer reports (before any doubt) is
 //   one the server's scanner reports, with the same boundaries, and back;
+// - the statements split are the parser's statements (count and starts);
 // - the tail/head trace comment is confirmed exactly when the server's last
 //   (first) token is a comment holding the traceparent;
 // - a comment placed where scanSql says stays one comment at the end.
 // CI runs PGFERRET_FUZZ_RUNS texts (default below) from a fixed seed;
 // `npm run fuzz:sql` runs 100,000.
 import * as pgq from 'libpg-query';
-import { confirmTraceComment, isComment, renderTokens, scanSql, tokenize, type Token, type TokenKind } from '../src';
+import { confirmTraceComment, isComment, renderTokens, scanSql, splitStatements, tokenize, type Token, type TokenKind } from '../src';
 
 const RUNS = Number(process.env.PGFERRET_FUZZ_RUNS ?? 4000);
 const SEED = Number(process.env.PGFERRET_FUZZ_SEED ?? 0x9e3779b9);
@@ -144,6 +145,7 @@ class Gen {
       'UPDATE T SET I = L WHERE I <> L',
       'SELECT f ( L ) FROM ( SELECT L AS x ) s',
       'SELECT L :: text , - L',
+      'CREATE FUNCTION f ( ) RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT L ; SELECT CASE WHEN true THEN L END ; END',
     ]);
     return template
       .split(' ')
@@ -223,6 +225,11 @@ function mine(toks: Token[]): { kind: 'string' | 'comment'; start: number; end: 
     .map((t) => ({ kind: t.kind === 'string' ? ('string' as const) : ('comment' as const), start: t.start, end: t.end }));
 }
 
+/** Start of the first significant token at or after a char offset (the parser's stmt_location may point at the whitespace or comment before it). */
+function firstTokenFrom(sql: string, toks: Token[], at: number): number {
+  return toks.find((t) => t.start >= at && t.kind !== 'space' && !isComment(t.kind) && t.kind !== 'semicolon')!.start;
+}
+
 /** tokens db.query.text shows as written */
 const VISIBLE = new Set<TokenKind>(['word', 'qident', 'op', 'param', 'semicolon', 'open', 'close']);
 
@@ -274,6 +281,12 @@ test(`${RUNS} generated texts: no literal leaks, boundaries agree with PostgreSQ
     expect({ context, tokens: ours }).toEqual({ context, tokens: theirs });
 
     if (doubtAt === sql.length) {
+      // the statements are the server's: same count, each starting where the parser says
+      const starts = splitStatements(sql, toks).map((r) => toks.slice(r.from, r.to).find((t) => t.kind !== 'space' && !isComment(t.kind))!.start);
+      const at = byteToChar(sql);
+      const theirStarts = (tree as { stmts: { stmt_location?: number }[] }).stmts.map((st) => firstTokenFrom(sql, toks, at(st.stmt_location ?? 0)));
+      expect({ context, starts }).toEqual({ context, starts: theirStarts });
+
       const all = pgq.scanSync(sql).tokens.filter((t) => t.tokenName !== 'ASCII_59');
       for (const where of ['head', 'tail'] as const) {
         const edge = where === 'head' ? all[0] : all[all.length - 1];
