@@ -120,6 +120,7 @@ export class SqlLexer {
   end = 0;
   /** why the lexer gave up, once it returned an `unsure` token */
   unsureReason: string | null = null;
+  private done = false;
 
   constructor(readonly sql: string) {}
 
@@ -128,7 +129,7 @@ export class SqlLexer {
     const s = this.sql;
     const n = s.length;
     const i = this.end;
-    if (i >= n || this.kind === 'unsure') return false;
+    if (i >= n || this.done) return false;
     this.start = i;
     const c = s.charCodeAt(i);
     const d = i + 1 < n ? s.charCodeAt(i + 1) : -1;
@@ -137,19 +138,7 @@ export class SqlLexer {
       while (j < n && isSpace(s.charCodeAt(j))) j++;
       return this.emit('space', j);
     }
-    if (c === DASH && d === DASH) {
-      let j = i + 2;
-      while (j < n && s.charCodeAt(j) !== 0x0a && s.charCodeAt(j) !== 0x0d) j++;
-      return this.emit('line_comment', j);
-    }
-    if (c === SLASH && d === STAR) {
-      const j = blockCommentEnd(s, i);
-      return j < 0 ? this.unsure('an unterminated /* comment') : this.emit('block_comment', j);
-    }
-    if (c === SQUOTE) return this.plainString(i);
-    if (c === DQUOTE) return this.quoted(i, 'qident', true, false, 'an unterminated quoted identifier');
-    if (c === DOLLAR) return this.dollar(i);
-    if (isDigit(c) || (c === DOT && isDigit(d))) return this.number(i);
+    // words first: they are most of the tokens
     if (isIdentStart(c)) {
       const p = lower(c);
       if (d === SQUOTE) {
@@ -165,6 +154,19 @@ export class SqlLexer {
       while (j < n && isIdentCont(s.charCodeAt(j))) j++;
       return this.emit('word', j);
     }
+    if (c === DASH && d === DASH) {
+      let j = i + 2;
+      while (j < n && s.charCodeAt(j) !== 0x0a && s.charCodeAt(j) !== 0x0d) j++;
+      return this.emit('line_comment', j);
+    }
+    if (c === SLASH && d === STAR) {
+      const j = blockCommentEnd(s, i);
+      return j < 0 ? this.unsure('an unterminated /* comment') : this.emit('block_comment', j);
+    }
+    if (c === SQUOTE) return this.plainString(i);
+    if (c === DQUOTE) return this.quoted(i, 'qident', true, false, 'an unterminated quoted identifier');
+    if (c === DOLLAR) return this.dollar(i);
+    if (isDigit(c) || (c === DOT && isDigit(d))) return this.number(i);
     if (c === 0x3b) return this.emit('semicolon', i + 1);
     if (c === 0x28) return this.emit('open', i + 1);
     if (c === 0x29) return this.emit('close', i + 1);
@@ -179,6 +181,7 @@ export class SqlLexer {
 
   private unsure(reason: string): boolean {
     this.unsureReason = reason;
+    this.done = true;
     return this.emit('unsure', this.sql.length);
   }
 
