@@ -9,7 +9,7 @@ function span(id: string, parent: string | null, name: string, fromMs: number, t
   return {
     traceId: 'ab'.repeat(16), spanId: id, parentSpanId: parent, name, kind: 1, service: 'app', scope: '',
     startNs: String(T0 + BigInt(fromMs * 1e6)), endNs: String(T0 + BigInt(toMs * 1e6)), durationMs: toMs - fromMs,
-    statusCode: 0, statusMessage: '', isPostgres: false, attributes: {}, resource: {}, events: [], links: [], ...extra,
+    statusCode: 0, statusMessage: '', isPostgres: false, sql: null, attributes: {}, resource: {}, events: [], links: [], ...extra,
   };
 }
 

@@ -1,3 +1,5 @@
+import { layoutSql } from '../src/embedded/sql-layout';
+import { Origin } from '../src/events/layout';
 import { SqlDescriber, withoutTraceComment } from '../src/spans/describe';
 import { describeSql, spanName } from '../src/spans/sql';
 
@@ -51,9 +53,63 @@ describe('SqlDescriber', () => {
     const a = d.describe("SELECT * FROM t WHERE id = 5 /*traceparent='00-aa-bb-01'*/", 2, 0);
     const b = d.describe("SELECT * FROM t WHERE id = 5 /*traceparent='00-cc-dd-01'*/", 2, 0);
     expect(a).toBe(b);
-    expect(a).toEqual({ name: 'SELECT t', operation: 'SELECT', collection: 't', queryText: 'SELECT * FROM t WHERE id = ?' });
+    expect(a).toEqual({ name: 'SELECT t', operation: 'SELECT', collection: 't', queryText: 'SELECT * FROM t WHERE id = ?', traceparent: null });
     const multi = "BEGIN; UPDATE a SET x = 1; COMMIT /*traceparent='00-aa-bb-01'*/";
     expect([0, 1, 2].map((i) => d.describe(multi, 2, i).name)).toEqual(['BEGIN', 'UPDATE a', 'COMMIT']);
     expect(new SqlDescriber(true).describe("SELECT 'x' /*c*/", 2, 0).queryText).toBe("SELECT 'x'");
+  });
+});
+
+const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+describe('issue 9: masking never leaks, names come from real tokens', () => {
+  it('a nested comment at the start goes whole: it neither names the span nor shows its text', () => {
+    const sql = `/* /* traceparent='${TP}' */ password=hunter2 */ SELECT 1`;
+    const d = new SqlDescriber(false).describe(sql, Origin.HEAD, 0);
+    expect(d).toMatchObject({ name: 'SELECT', operation: 'SELECT', queryText: 'SELECT ?' });
+    expect(withoutTraceComment(sql, Origin.HEAD)).toBe(' SELECT 1');
+    expect(new SqlDescriber(true).describe(sql, Origin.HEAD, 0).queryText).toBe('SELECT 1');
+  });
+  it.each([
+    ['non-ASCII dollar-quote tag', 'SELECT $é$hunter2$é$ FROM t', 'SELECT ?'],
+    ['dollar-quote tag over 64 characters', `SELECT $${'t'.repeat(65)}$hunter2$${'t'.repeat(65)}$, 2`, 'SELECT ?'],
+    ["standard_conforming_strings=off style \\'", "SELECT 'a\\', 'hunter2' FROM t", 'SELECT ?'],
+    ['unterminated string', "SELECT 1 FROM t WHERE p = 'hunter2", 'SELECT ? FROM t WHERE p = ?'],
+    ['unterminated comment', 'SELECT 1 /* hunter2', 'SELECT ? ?'],
+  ])('%s: everything from the doubt on is masked', (_what, sql, masked) => {
+    expect(maskSql(sql)).toBe(masked);
+    expect(maskSql(sql)).not.toContain('hunter2');
+  });
+  it('a backslash that both readings of a string agree on is no doubt', () => {
+    expect(maskSql("SELECT 'C:\\temp', 'x' FROM t WHERE a = 1")).toBe('SELECT ?, ? FROM t WHERE a = ?');
+  });
+});
+
+describe('issue 9: each statement of a multi-statement string carries its own traceparent', () => {
+  const tp2 = '00-11111111111111111111111111111111-2222222222222222-01';
+  it('reads the leading or final comment of each statement', () => {
+    const parts = describeSql(`SELECT 1 /*traceparent='${TP}'*/; /*traceparent='${tp2}'*/ UPDATE t SET a = 1; COMMIT`, false);
+    expect(parts.map((p) => p.traceparent)).toEqual([
+      { version: '00', traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331', flags: 1 },
+      { version: '00', traceId: '11111111111111111111111111111111', parentSpanId: '2222222222222222', flags: 1 },
+      null,
+    ]);
+  });
+  it('a traceparent in a literal of a statement is none; a bad one is malformed', () => {
+    const parts = describeSql(`SELECT '/*traceparent=''${TP}''*/'; SELECT 2 /*traceparent='00-zz'*/`, false);
+    expect(parts.map((p) => p.traceparent)).toEqual([null, 'malformed']);
+  });
+});
+
+describe('layoutSql (the UI shows SQL laid out by the shared lexer)', () => {
+  it('breaks before clauses, never inside literals, identifiers or comments', () => {
+    const sql = `SELECT 'x FROM y', "a WHERE b" FROM t LEFT JOIN u ON true /* WHERE */ WHERE $$ ORDER BY $$ = 'z' ORDER BY 1 /*traceparent='${TP}'*/`;
+    expect(layoutSql(sql)).toBe(
+      `SELECT 'x FROM y', "a WHERE b"\nFROM t\nLEFT JOIN u ON true /* WHERE */\nWHERE $$ ORDER BY $$ = 'z'\nORDER BY 1\n/*traceparent='${TP}'*/`,
+    );
+  });
+  it('leaves short or already laid-out text alone', () => {
+    expect(layoutSql('SELECT 1 FROM t')).toBe('SELECT 1 FROM t');
+    expect(layoutSql(`SELECT a\nFROM t WHERE x = 1 AND y = 2 AND z = 3 AND w = 4 AND v = 5`)).toContain('FROM t WHERE');
   });
 });

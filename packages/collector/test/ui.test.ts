@@ -211,6 +211,7 @@ test('an error trace marks the failing spans', async () => {
   expect(await page.locator('.span-row.error').count()).toBe(3);
   await page.locator('.span-row.pg-statement').click();
   await expect(page.locator('#details').textContent()).resolves.toMatch(/error: canceling statement due to statement timeout/);
+  await expect(page.locator('#details table.attrs:not(.phases)').first().textContent()).resolves.toMatch(/db\.response\.status_code\s*57014 \(query_canceled\)/);
 });
 
 test('an unknown trace id says so', async () => {

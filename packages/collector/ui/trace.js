@@ -1,7 +1,7 @@
 // One trace: what took the time, the waterfall, and the selected span's details.
 import { SPAN_KINDS, clear, formatMs, formatTime, getJson, h } from './dom.js';
-import { PHASES, breakdown, buildTree, sqlOf } from './waterfall.js';
-import { formatSql } from './sql.js';
+import { SQLSTATE_NAMES } from './sqlstate.js';
+import { PHASES, breakdown, buildTree } from './waterfall.js';
 
 const traceId = new URLSearchParams(location.search).get('id') ?? '';
 const summaryEl = document.getElementById('summary');
@@ -183,8 +183,12 @@ function renderWaterfall(slowest) {
   clear(waterfallEl).append(h('div', { class: 'legend' }, legend), ticks(total), ...rows);
 }
 
-function valueText(v) {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+const SQLSTATE_KEYS = new Set(['db.response.status_code', 'error.type']);
+
+function valueText(k, v) {
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  // a SQLSTATE reads better with PostgreSQL's condition name: 22012 (division_by_zero)
+  return SQLSTATE_KEYS.has(k) && SQLSTATE_NAMES[text] ? `${text} (${SQLSTATE_NAMES[text]})` : text;
 }
 
 function attributeTable(attrs) {
@@ -196,15 +200,16 @@ function attributeTable(attrs) {
     h(
       'tbody',
       null,
-      keys.map((k) => h('tr', null, h('th', null, k), h('td', null, valueText(attrs[k])))),
+      keys.map((k) => h('tr', null, h('th', null, k), h('td', null, valueText(k, attrs[k])))),
     ),
   );
 }
 
 function renderDetails(s) {
   const parent = tree.spans.find((p) => p.spanId === s.parentSpanId);
-  const sql = sqlOf(s) ?? (parent?.isPostgres ? sqlOf(parent) : null);
-  const sqlOwner = sqlOf(s) ? null : parent;
+  // the API lays SQL out with the collector's lexer (s.sql), so the UI has no tokenizer of its own
+  const sql = s.sql ?? (parent?.isPostgres ? parent.sql : null);
+  const sqlOwner = s.sql ? null : parent;
   const { 'db.query.text': _q, 'db.statement': _st, ...rest } = s.attributes;
   clear(detailsEl).append(
     h(
@@ -223,7 +228,7 @@ function renderDetails(s) {
       fact('Span id', s.spanId, 'mono'),
     ),
     sql ? h('h3', null, sqlOwner ? `SQL of ${sqlOwner.name}` : 'SQL') : null,
-    sql ? h('pre', { class: 'sql' }, formatSql(sql)) : null,
+    sql ? h('pre', { class: 'sql' }, sql) : null,
     s.childCount > 0 && s.isPostgres ? phaseList(s) : null,
     h('h3', null, 'Attributes'),
     attributeTable(rest),

@@ -89,8 +89,3 @@ export function breakdown(tree) {
   const slowest = tree.spans.reduce((best, s) => (s.selfMs > (best?.selfMs ?? -1) ? s : best), null);
   return { postgresMs, statements, phases, slowest };
 }
-
-export function sqlOf(span) {
-  const text = span.attributes['db.query.text'] ?? span.attributes['db.statement'];
-  return typeof text === 'string' ? text : null;
-}

@@ -1,5 +1,5 @@
 // Lexer and formatter, no database.
-import { scanSql } from '../src/comment/lexer';
+import { scanSql } from '@pgferret/sql';
 import { addComment, formatComment, insertComment } from '../src/comment/format';
 
 const TAGS = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import * as pg from 'pg';
 import { startPostgres, type PgCluster } from '../../../test/helpers/postgres';
 import { addComment, instrument, uninstrument, withTags, withoutComment } from '../src';
-import { scanSql } from '../src/comment/lexer';
+import { scanSql } from '@pgferret/sql';
 
 let server: PgCluster;
 let client: pg.Client;

@@ -17,6 +17,7 @@ import {
   isPostgresServerSpan,
   queryText,
 } from './span-record';
+import { layoutSql } from './sql-layout';
 
 export const DEFAULT_MAX_SPANS = 1_000_000;
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
@@ -79,6 +80,8 @@ export interface StoredSpan {
   statusCode: number;
   statusMessage: string;
   isPostgres: boolean;
+  /** db.query.text (or db.statement) laid out for reading, or null */
+  sql: string | null;
   attributes: Attributes;
   resource: Attributes;
   events: unknown[];
@@ -511,7 +514,9 @@ export class TraceStore {
     const row = this.stmt.summary.get(traceId.toLowerCase());
     if (!row) return null;
     const spans = (this.stmt.spansOf.all(traceId.toLowerCase()) as any[]).map(
-      (r): StoredSpan => ({
+      (r): StoredSpan => {
+        const attributes = JSON.parse(r.attributes) as Attributes;
+        return {
         traceId: r.trace_id,
         spanId: r.span_id,
         parentSpanId: r.parent_span_id,
@@ -525,11 +530,13 @@ export class TraceStore {
         statusCode: r.status_code,
         statusMessage: r.status_message,
         isPostgres: r.is_postgres === 1,
-        attributes: JSON.parse(r.attributes),
+        sql: layoutSql(queryText({ attributes }) ?? '') || null,
+        attributes,
         resource: JSON.parse(r.resource),
         events: JSON.parse(r.events),
         links: JSON.parse(r.links),
-      }),
+        };
+      },
     );
     return { summary: toSummary(row), spans };
   }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { SQLSTATE_NAMES } from '../spans/sqlstate';
 import { refuseBrowserRequest } from './browser-guard';
 import type { TraceListQuery, TraceStore } from './store';
 import { authenticate, loginHeaders } from './ui-auth';
@@ -28,6 +29,9 @@ const SECURITY_HEADERS = {
 };
 
 const TRACE_ID = /^[0-9a-fA-F]{32}$/;
+
+/** /sqlstate.js: the collector's SQLSTATE table as an ES module, so the UI keeps no copy of its own */
+const SQLSTATE_MODULE = `export const SQLSTATE_NAMES = Object.freeze(${JSON.stringify(SQLSTATE_NAMES)});\n`;
 
 class BadRequest extends Error {}
 
@@ -133,6 +137,10 @@ export function createUiHandler(store: TraceStore, opts: { loopbackOnly: boolean
       if (url.pathname === '/api/routes') return json(res, 200, { routes: store.routes() });
       if (url.pathname === '/api/stats') return json(res, 200, store.stats());
       if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no API endpoint ${url.pathname}` });
+      if (url.pathname === '/sqlstate.js') {
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': CONTENT_TYPES['.js'], 'Cache-Control': 'no-cache' });
+        return res.end(SQLSTATE_MODULE);
+      }
     } catch (err) {
       if (err instanceof BadRequest) return json(res, 400, { error: err.message });
       return json(res, 500, { error: `the trace store failed: ${(err as Error).message}` });

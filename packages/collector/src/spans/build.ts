@@ -19,8 +19,10 @@ import {
 import { Origin } from '../events/layout';
 import type { Statement } from './assemble';
 import type { MonotonicClock } from './clock';
+import { checkTraceContext } from './confirm';
 import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
+import { describeSqlstate } from './sqlstate';
 
 export const SCOPE = { name: 'pgferret-collector', version: '0.1.0' };
 
@@ -67,8 +69,10 @@ function makeSpan(
 }
 
 export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber): ReadableSpan[] {
-  const traceId = s.start.traceId ?? newTraceId();
-  const parent: SpanContext | undefined = s.start.parentSpanId
+  // a context the lexer finds in no real comment is not a parent (issue 9, item 2)
+  const rejected = checkTraceContext(s.start) === 'rejected';
+  const traceId = (!rejected && s.start.traceId) || newTraceId();
+  const parent: SpanContext | undefined = !rejected && s.start.parentSpanId
     ? { traceId, spanId: s.start.parentSpanId, traceFlags: s.start.flags & 0xff, isRemote: true }
     : undefined;
   const ctx: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
@@ -90,12 +94,14 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
     attributes['pgferret.query_text.truncated'] = true;
     attributes['pgferret.query_text.length'] = s.start.textTotal;
   }
-  if (s.start.malformed) attributes['pgferret.trace_context.malformed'] = true;
+  if (s.start.malformed || rejected) attributes['pgferret.trace_context.malformed'] = true;
+  if (rejected) attributes['pgferret.trace_context.origin'] = 'rejected_not_in_comment';
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
   if (!s.timed) attributes['pgferret.phases.untimed'] = true;
   let error: { message: string } | undefined;
   if (s.failed && s.sqlstate) {
-    error = { message: s.error?.message ? `SQLSTATE ${s.sqlstate}: ${s.error.message}` : `SQLSTATE ${s.sqlstate}` };
+    // "division_by_zero (22012): division by zero"
+    error = { message: s.error?.message ? `${describeSqlstate(s.sqlstate)}: ${s.error.message}` : describeSqlstate(s.sqlstate) };
     attributes[ATTR_DB_RESPONSE_STATUS_CODE] = s.sqlstate;
     attributes[ATTR_ERROR_TYPE] = s.sqlstate;
   }

@@ -1,26 +1,19 @@
 // What the spans of a statement text say about it (name, operation, table,
 // db.query.text), computed once per distinct text. The trace comment is cut
-// off before the lookup, so the same query from many requests hits the cache.
+// off (by the lexer, so a nested comment goes whole) before the lookup, so
+// the same query from many requests hits the cache.
+import { withoutTraceComment as cutComment } from '@pgferret/sql';
 import { Origin } from '../events/layout';
-import { describeSql, spanName } from './sql';
+import { describeSql, spanName, type StatementSql } from './sql';
 
-export interface StatementDescription {
+export interface StatementDescription extends StatementSql {
   name: string;
-  operation: string | null;
-  collection: string | null;
-  queryText: string;
 }
 
 /** The text without the comment the trace context was read from. */
 export function withoutTraceComment(text: string, origin: number): string {
-  if (origin === Origin.TAIL) {
-    const at = text.lastIndexOf('/*');
-    return at >= 0 ? text.slice(0, at) : text;
-  }
-  if (origin === Origin.HEAD) {
-    const at = text.indexOf('*/');
-    return at >= 0 ? text.slice(at + 2) : text;
-  }
+  if (origin === Origin.TAIL) return cutComment(text, 'tail');
+  if (origin === Origin.HEAD) return cutComment(text, 'head');
   return text;
 }
 

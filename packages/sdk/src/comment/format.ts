@@ -3,7 +3,7 @@
 // code-unit order, join with `,`. encodeURIComponent turns `/` into %2F, so no
 // value can open or close a comment; Postgres nests comments, so a stray `/*`
 // would otherwise swallow the rest of the statement.
-import { scanSql } from './lexer';
+import { scanSql } from '@pgferret/sql';
 
 export type TagValue = string | number | boolean | null | undefined;
 export type Tags = Readonly<Record<string, TagValue>>;

@@ -1,0 +1,97 @@
+import { confirmTraceComment, findTraceComment, renderTokens, scanSql, SqlLexer, tokenize, withoutTraceComment } from '../src';
+
+const kinds = (sql: string) => tokenize(sql).filter((t) => t.kind !== 'space').map((t) => [t.kind, sql.slice(t.start, t.end)]);
+const mask = (sql: string) => {
+  const toks = tokenize(sql);
+  return renderTokens(sql, toks, 0, toks.length, true);
+};
+
+describe('tokens', () => {
+  it('reads every literal form of scan.l', () => {
+    expect(kinds("SELECT 'a''b', E'\\'x', N'n', B'01', X'1f', U&'d\\0061t', $$a$b$$, $t1$ $$ $t1$, 1.5e-3, 0x1F, 1_000, .5, $1")).toEqual([
+      ['word', 'SELECT'], ['string', "'a''b'"], ['op', ','], ['string', "E'\\'x'"], ['op', ','], ['word', 'N'], ['string', "'n'"], ['op', ','],
+      ['string', "B'01'"], ['op', ','], ['string', "X'1f'"], ['op', ','], ['string', "U&'d\\0061t'"], ['op', ','],
+      ['string', '$$a$b$$'], ['op', ','], ['string', '$t1$ $$ $t1$'], ['op', ','], ['number', '1.5e-3'], ['op', ','],
+      ['number', '0x1F'], ['op', ','], ['number', '1_000'], ['op', ','], ['number', '.5'], ['op', ','], ['param', '$1'],
+    ]);
+  });
+  it('identifiers keep `$` (a$b$ is no dollar quote), quoted ones double their quote', () => {
+    expect(kinds('SELECT a$b$, "x""y", U&"z" FROM t')).toEqual([
+      ['word', 'SELECT'], ['word', 'a$b$'], ['op', ','], ['qident', '"x""y"'], ['op', ','], ['qident', 'U&"z"'], ['word', 'FROM'], ['word', 't'],
+    ]);
+  });
+  it('nests block comments and ends line comments at \\n or \\r', () => {
+    expect(kinds('/* a /* b */ c */ SELECT -- x\r1')).toEqual([['block_comment', '/* a /* b */ c */'], ['word', 'SELECT'], ['line_comment', '-- x'], ['number', '1']]);
+  });
+  it('a dollar quote closes at the first full delimiter, as the server reads it', () => {
+    expect(kinds('SELECT $a$ x $ab$a$ y')).toEqual([['word', 'SELECT'], ['string', '$a$ x $ab$a$'], ['word', 'y']]);
+  });
+});
+
+describe('fails closed', () => {
+  it.each([
+    ["SELECT 'open", 'an unterminated string'],
+    ['SELECT "open', 'an unterminated quoted identifier'],
+    ['SELECT $x$ open', 'an unterminated dollar quote'],
+    ["SELECT E'\\'", 'an unterminated E string'],
+    ['SELECT /* open', 'an unterminated /* comment'],
+    ['SELECT $é$ s $é$', 'a dollar-quote tag with non-ASCII characters'],
+    [`SELECT $${'a'.repeat(65)}$ s $${'a'.repeat(65)}$`, 'a dollar-quote tag longer than 64 characters'],
+    ["SELECT 'a\\', 's'", 'a backslash before a quote: where the string ends depends on standard_conforming_strings'],
+  ])('%s: %s', (sql, reason) => {
+    const toks = tokenize(sql);
+    const last = toks[toks.length - 1];
+    expect(last).toMatchObject({ kind: 'unsure', start: 7, end: sql.length });
+    const lx = new SqlLexer(sql);
+    while (lx.next());
+    expect(lx.unsureReason).toBe(reason);
+    expect(mask(sql)).toBe('SELECT ?');
+    expect(scanSql(sql).complete).toBe(false);
+  });
+  it('a 64-character tag is still trusted', () => {
+    const tag = `$${'a'.repeat(64)}$`;
+    expect(mask(`SELECT ${tag} s ${tag}, 1`)).toBe('SELECT ?, ?');
+  });
+});
+
+const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const IDS = { traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331', flags: 1 };
+
+describe('trace comments, as the lexer reads them', () => {
+  it('the issue 9 tail: a traceparent in a dollar quote before `-- */` is in no comment', () => {
+    const sql = `SELECT '/*' AS a, $$traceparent='${TP}'$$ AS b -- */`;
+    expect(findTraceComment(sql, 'tail')).toBeNull();
+    expect(confirmTraceComment(sql, 'tail', IDS, true)).toBe('rejected');
+  });
+  it.each([
+    [`SELECT "traceparent='${TP}' */" FROM t /* x */`, 'tail'],
+    [`SELECT 1 /* a */ -- traceparent='${TP}' */`, 'tail'],
+    [`SELECT 1 /* traceparent='${TP}' */ + 2`, 'tail'],
+    [`SELECT 1 /* traceparent='${TP}' */`, 'head'],
+    [`SELECT E'/* traceparent=\\'${TP}\\' */'`, 'head'],
+  ] as const)('rejects %s (%s)', (sql, where) => {
+    expect(confirmTraceComment(sql, where, IDS, true)).toBe('rejected');
+  });
+  it.each([
+    [`SELECT 1 /*traceparent='${TP}'*/ ;\n`, 'tail'],
+    [`SELECT 1 /*a='b',traceparent='${TP}',z='%2F'*/`, 'tail'],
+    [`  /* /* traceparent='${TP}' */ password=x */ SELECT 1`, 'head'],
+    [`/*traceparent='${TP}'*/ SELECT '*/'`, 'head'],
+  ] as const)('confirms %s (%s)', (sql, where) => {
+    expect(confirmTraceComment(sql, where, IDS, true)).toBe('confirmed');
+  });
+  it('only the ids the kernel read count', () => {
+    expect(confirmTraceComment(`SELECT 1 /*traceparent='${TP}'*/`, 'tail', { ...IDS, flags: 3 }, true)).toBe('rejected');
+    expect(confirmTraceComment(`SELECT 1 /*traceparent='${TP.replace('00-', 'ff-')}'*/`, 'tail', IDS, true)).toBe('rejected');
+  });
+  it('a cut text cannot vouch for its tail, nor for a head comment it cut', () => {
+    expect(confirmTraceComment("SELECT 'long", 'tail', IDS, false)).toBe('unverifiable');
+    expect(confirmTraceComment('/* traceparent=', 'head', IDS, false)).toBe('unverifiable');
+    expect(confirmTraceComment('SELECT 1 /* x', 'head', IDS, false)).toBe('rejected');
+  });
+  it('cuts the whole trace comment', () => {
+    expect(withoutTraceComment(`/* /* traceparent='${TP}' */ secret */ SELECT 1`, 'head')).toBe(' SELECT 1');
+    expect(withoutTraceComment(`SELECT '/*' /*traceparent='${TP}'*/;`, 'tail')).toBe("SELECT '/*' ;");
+    expect(withoutTraceComment("SELECT '/* x */'", 'tail')).toBe("SELECT '/* x */'");
+  });
+});

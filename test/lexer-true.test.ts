@@ -1,0 +1,83 @@
+// End to end, on both probe sets: what the shared lexer (@pgferret/sql)
+// decides reaches the exported spans. A traceparent the kernel reads out of
+// a literal is no parent; a nested comment at the start neither names the
+// span nor shows; literals the lexer cannot be sure of are masked to the
+// end; errors carry PostgreSQL's condition name. Root sampling is 1, so a
+// statement that is not traced still makes a (root) span to look at.
+import { Client } from 'pg';
+import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
+import { eventually, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
+import { startPostgres, type PgCluster, type PgFlavor } from './helpers/postgres';
+
+const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+const SECRET = 'hunter2';
+
+describe.each([
+  ['debian', /with usdt probes/],
+  ['embedded', /attached to PostgreSQL 18 .* with uprobe probes/],
+] as [PgFlavor, RegExp][])('lexer-true spans on %s PostgreSQL', (flavor, attached) => {
+  let pg: PgCluster;
+  let receiver: Receiver;
+  let collector: CollectorProcess;
+
+  beforeAll(async () => {
+    pg = await startPostgres({ flavor });
+    receiver = await startReceiver();
+    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '1'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    await collector.waitFor(attached);
+    await collector.waitFor(/running; Ctrl-C to stop/);
+  });
+
+  afterAll(async () => {
+    await collector?.stop();
+    await receiver?.close();
+    await pg?.stop();
+  });
+
+  it('a traceparent in no real comment is no parent; a nested head comment goes whole; doubts are masked; errors are named', async () => {
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    const fake = { t: hex(32), s: hex(16) };
+    const nested = { t: hex(32), s: hex(16) };
+    const error = { t: hex(32), s: hex(16) };
+    const tp = (x: { t: string; s: string }) => `traceparent='00-${x.t}-${x.s}-01'`;
+
+    // issue 9: the kernel may take this traceparent out of the dollar quote
+    await c.query(`SELECT '/*' AS in_literal, $$${tp(fake)}$$ AS b -- */`);
+    await c.query(`/* /* ${tp(nested)} */ password=${SECRET} */ SELECT 1 AS nested`);
+    await c.query(`SELECT $é$${SECRET}$é$ AS non_ascii_tag`);
+    await c.query('SET standard_conforming_strings = off');
+    await c.query(`SELECT 'it\\'s', '${SECRET}' AS scs_off`);
+    await c.query('RESET standard_conforming_strings');
+    await expect(c.query(`SELECT 1/0 AS fails /*${tp(error)}*/`)).rejects.toThrow(/division by zero/);
+    await c.end();
+
+    const server = () => receiver.spans.filter(isPostgresServerSpan);
+    const byText = (re: RegExp) => server().find((s) => re.test(String(s.attributes['db.query.text'])));
+    await eventually('a span for every statement', () =>
+      [/in_literal/, /nested/, /^SELECT \?$/, /fails/].every((re) => byText(re)) && server().filter((s) => s.attributes['db.query.text'] === 'SELECT ?').length >= 2,
+    );
+
+    const inLiteral = byText(/in_literal/)!;
+    expect(inLiteral.attributes['db.query.text']).toBe('SELECT ? AS in_literal, ? AS b');
+    expect(inLiteral.traceId).not.toBe(fake.t);
+    expect(inLiteral.parentSpanId ?? null).toBeNull();
+    expect(['rejected_not_in_comment', 'sampled_root']).toContain(inLiteral.attributes['pgferret.trace_context.origin']);
+    expect(server().some((s: SpanRecord) => s.traceId === fake.t)).toBe(false);
+
+    const head = byText(/nested/)!;
+    expect(head).toMatchObject({ name: 'SELECT', traceId: nested.t, parentSpanId: nested.s });
+    expect(head.attributes['db.query.text']).toBe('SELECT ? AS nested');
+
+    // the $é$ quote and the scs=off string are masked from the doubt on
+    expect(server().filter((s) => s.attributes['db.query.text'] === 'SELECT ?').length).toBeGreaterThanOrEqual(2);
+    const everything = JSON.stringify(server().map((s) => [s.name, s.attributes]));
+    expect(everything).not.toContain(SECRET);
+
+    const failed = byText(/fails/)!;
+    expect(failed.traceId).toBe(error.t);
+    expect(failed.statusCode).toBe(2);
+    expect(failed.statusMessage).toBe('division_by_zero (22012)');
+    expect(failed.attributes['db.response.status_code']).toBe('22012');
+  });
+});
