@@ -18,6 +18,7 @@ import { armBackend, type ArmedBackend } from './probes/attach';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
 import { buildSpans, type BackendInfo } from './spans/build';
+import { checkTraceContext } from './spans/confirm';
 import { MonotonicClock } from './spans/clock';
 import { SqlDescriber } from './spans/describe';
 
@@ -77,6 +78,8 @@ export interface CollectorStatus {
   statements: number;
   /** sampled statements that ran before their backend had phase probes */
   untimedStatements: number;
+  /** traceparents the kernel found that the lexer places in no real comment (counted as malformed) */
+  rejectedContexts: number;
   openCycles: number;
   orphanMarks: number;
   export: ExportQueue['stats'];
@@ -126,6 +129,7 @@ export class Collector {
   private decodeStats: DecodeStats = { records: 0, invalid: 0 };
   private statements = 0;
   private untimed = 0;
+  private rejectedContexts = 0;
   private enabled = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
@@ -360,9 +364,15 @@ export class Collector {
       this.opts.queue.drop(1 + s.phases.length);
       return;
     }
+    // the kernel finds the context by byte patterns; the lexer confirms it sits in a real comment
+    const check = checkTraceContext(s.start);
+    if (check === 'rejected') {
+      this.rejectedContexts++;
+      if (Math.random() >= this.rootSampleRate) return;
+    }
     const cluster = this.clusters.get(s.start.ppid);
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(pid), this.describer));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(pid), this.describer, check));
   }
 
   kernelCounters(): Record<string, number> {
@@ -393,6 +403,7 @@ export class Collector {
       decode: { ...this.decodeStats },
       statements: this.statements,
       untimedStatements: this.untimed,
+      rejectedContexts: this.rejectedContexts,
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
       export: { ...this.opts.queue.stats },

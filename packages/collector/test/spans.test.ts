@@ -3,7 +3,7 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { StartRecord } from '../src/events/decode';
-import { Origin } from '../src/events/layout';
+import { Message, Origin } from '../src/events/layout';
 import type { Statement } from '../src/spans/assemble';
 import { buildSpans } from '../src/spans/build';
 import { MonotonicClock } from '../src/spans/clock';
@@ -15,14 +15,15 @@ const PARENT = 'b7ad6b7169203331';
 const TP = `00-${TRACE}-${PARENT}-01`;
 
 const start = (text: string, origin: number, textTotal = Buffer.byteLength(text)): StartRecord => ({
-  pid: 7, ppid: 1, tsNs: 1_000, traceId: TRACE, parentSpanId: PARENT, flags: 1, origin, malformed: false, text, textTotal,
+  pid: 7, ppid: 1, tsNs: 1_000, traceId: TRACE, parentSpanId: PARENT, flags: 1, origin, malformed: false, message: Message.QUERY, unit: 0, text, textTotal,
 });
 
 const statement = (s: StartRecord, sqlstate: string | null = null): Statement => ({
   start: s, index: 0, startNs: 1_000, endNs: 2_000, phases: [], rows: null, sqlstate, failed: sqlstate !== null, incomplete: false,
+  error: sqlstate === null ? null : { severity: 'ERROR', sqlstate, message: '' }, txStatus: 'I', timed: true,
 });
 
-const build = (st: Statement) => buildSpans(st, resourceFromAttributes({}), new MonotonicClock(), {}, new SqlDescriber(false))[0];
+const build = (st: Statement) => buildSpans(st, resourceFromAttributes({}), new MonotonicClock(), {}, new SqlDescriber(false), checkTraceContext(st.start))[0];
 
 describe('checkTraceContext', () => {
   it('confirms a traceparent in the final comment or the leading one', () => {
@@ -59,5 +60,13 @@ describe('buildSpans', () => {
     const span = build(statement(start(`SELECT 1/0 /*traceparent='${TP}'*/`, Origin.TAIL), '22012'));
     expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'division_by_zero (22012)' });
     expect(span.attributes['db.response.status_code']).toBe('22012');
+  });
+  it('gives each statement of a multi-statement string the context of its own comment (issue 9, item 3)', () => {
+    const other = '1111111111111111';
+    const text = `SELECT 1 /*traceparent='00-${TRACE}-${other}-01'*/; SELECT 2 /*traceparent='${TP}'*/`;
+    const first = build({ ...statement(start(text, Origin.TAIL)), index: 0 });
+    const second = build({ ...statement(start(text, Origin.TAIL)), index: 1 });
+    expect(first.parentSpanContext?.spanId).toBe(other);
+    expect(second.parentSpanContext?.spanId).toBe(PARENT);
   });
 });

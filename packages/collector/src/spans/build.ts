@@ -19,7 +19,8 @@ import {
 import { Origin } from '../events/layout';
 import type { Statement } from './assemble';
 import type { MonotonicClock } from './clock';
-import { checkTraceContext } from './confirm';
+import { isTraceparent } from '@pgferret/sql';
+import type { ContextCheck } from './confirm';
 import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
 import { describeSqlstate } from './sqlstate';
@@ -68,16 +69,24 @@ function makeSpan(
   };
 }
 
-export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber): ReadableSpan[] {
-  // a context the lexer finds in no real comment is not a parent (issue 9, item 2)
-  const rejected = checkTraceContext(s.start) === 'rejected';
-  const traceId = (!rejected && s.start.traceId) || newTraceId();
-  const parent: SpanContext | undefined = !rejected && s.start.parentSpanId
-    ? { traceId, spanId: s.start.parentSpanId, traceFlags: s.start.flags & 0xff, isRemote: true }
+/**
+ * `check` is the lexer's opinion on the kernel's context (src/spans/confirm.ts):
+ * a context found in no real comment is not a parent.
+ */
+export function buildSpans(
+  s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
+): ReadableSpan[] {
+  const rejected = check === 'rejected';
+  const d = describer.describe(s.start.text, s.start.origin, s.index);
+  // a statement of a multi-statement string with a comment of its own is its own child
+  const own = isTraceparent(d.traceparent) ? d.traceparent : null;
+  const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
+  const parentId = own?.parentSpanId ?? (!rejected ? s.start.parentSpanId : null);
+  const parent: SpanContext | undefined = parentId
+    ? { traceId, spanId: parentId, traceFlags: (own?.flags ?? s.start.flags) & 0xff, isRemote: true }
     : undefined;
   const ctx: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
 
-  const d = describer.describe(s.start.text, s.start.origin, s.index);
   const attributes: Attributes = {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
     [ATTR_DB_QUERY_TEXT]: d.queryText,
