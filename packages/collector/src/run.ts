@@ -3,11 +3,10 @@
 // API, and stops everything cleanly on SIGINT/SIGTERM.
 import * as path from 'node:path';
 import { missingBpfCapabilities } from '@pgferret/bpf-loader';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { DEFAULT_ADMIN_PORT, startAdmin, type AdminServer } from './admin/server';
 import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
-import { configuredEndpoint, configuredProtocol, createOtlpExporter } from './export/exporter';
+import { configuredEndpoint, configuredProtocol, createOtlpExporter, type SpanSink } from './export/exporter';
 import { ExportQueue } from './export/queue';
 import type { Detail } from './probes/tables';
 
@@ -67,7 +66,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   checkPrivileges();
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
-  let exporter: SpanExporter;
+  let exporter: SpanSink;
   if (endpoint) {
     const protocol = configuredProtocol();
     exporter = createOtlpExporter(protocol);

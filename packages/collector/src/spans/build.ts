@@ -1,11 +1,9 @@
-// Where an assembled statement becomes OpenTelemetry spans: one SERVER span
-// per statement, parented to the app's span from the traceparent, with
-// parse/plan/execute/commit children. Spans are plain ReadableSpan objects
-// handed to the official OTLP exporters; no tracer is involved, so the trace
-// and parent ids are exactly the ones the kernel read from the query.
-import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
+// Where an assembled statement becomes spans: one SERVER span per
+// statement, parented to the app's span from the traceparent, with
+// parse/plan/execute/commit children. No tracer is involved, so the trace and
+// parent ids are exactly the ones the kernel read from the query.
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -17,12 +15,13 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 import { Origin } from '../events/layout';
-import type { Statement } from './assemble';
+import type { PhaseName, Statement } from './assemble';
 import type { MonotonicClock } from './clock';
 import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
+import { NONE, type SpanData } from './span-data';
 
-export const SCOPE = { name: 'pgferret-collector', version: '0.1.0' };
+export { SCOPE } from './span-data';
 
 export interface BackendInfo {
   database?: string;
@@ -31,47 +30,17 @@ export interface BackendInfo {
 
 const ORIGIN_NAMES: Record<number, string> = { [Origin.HEAD]: 'comment_start', [Origin.TAIL]: 'comment_end', [Origin.ROOT]: 'sampled_root' };
 
-function duration(start: HrTime, end: HrTime): HrTime {
-  let sec = end[0] - start[0];
-  let ns = end[1] - start[1];
-  if (ns < 0) {
-    ns += 1e9;
-    sec -= 1;
-  }
-  return [sec, ns];
-}
+// frozen: the same object on every phase span of that name, so the encoder writes its bytes once
+const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
+  parse: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'parse' }),
+  plan: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'plan' }),
+  execute: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'execute' }),
+  commit: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'commit' }),
+};
 
-function makeSpan(
-  name: string, kind: SpanKind, ctx: SpanContext, parent: SpanContext | undefined,
-  startTime: HrTime, endTime: HrTime, attributes: Attributes, resource: Resource, error?: { code: string },
-): ReadableSpan {
-  return {
-    name,
-    kind,
-    spanContext: () => ctx,
-    parentSpanContext: parent,
-    startTime,
-    endTime,
-    duration: duration(startTime, endTime),
-    status: error ? { code: SpanStatusCode.ERROR, message: `SQLSTATE ${error.code}` } : { code: SpanStatusCode.UNSET },
-    attributes,
-    links: [],
-    events: [],
-    ended: true,
-    resource,
-    instrumentationScope: SCOPE,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
-}
-
-export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber): ReadableSpan[] {
+export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber): SpanData[] {
   const traceId = s.start.traceId ?? newTraceId();
-  const parent: SpanContext | undefined = s.start.parentSpanId
-    ? { traceId, spanId: s.start.parentSpanId, traceFlags: s.start.flags & 0xff, isRemote: true }
-    : undefined;
-  const ctx: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
+  const spanId = newSpanId();
 
   const d = describer.describe(s.start.text, s.start.origin, s.index);
   const attributes: Attributes = {
@@ -92,22 +61,47 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
   }
   if (s.start.malformed) attributes['pgferret.trace_context.malformed'] = true;
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
-  let error: { code: string } | undefined;
-  if (s.failed && s.sqlstate) {
-    error = { code: s.sqlstate };
-    attributes[ATTR_DB_RESPONSE_STATUS_CODE] = s.sqlstate;
-    attributes[ATTR_ERROR_TYPE] = s.sqlstate;
+  const sqlstate = s.failed ? s.sqlstate : null;
+  if (sqlstate) {
+    attributes[ATTR_DB_RESPONSE_STATUS_CODE] = sqlstate;
+    attributes[ATTR_ERROR_TYPE] = sqlstate;
   }
 
-  const spans = [
-    makeSpan(d.name, SpanKind.SERVER, ctx, parent, clock.toHrTime(s.startNs), clock.toHrTime(s.endNs), attributes, resource, error),
-  ];
+  const spans: SpanData[] = [{
+    traceId,
+    spanId,
+    parentSpanId: s.start.parentSpanId,
+    parentIsRemote: s.start.parentSpanId !== null,
+    traceFlags: TraceFlags.SAMPLED,
+    name: d.name,
+    kind: SpanKind.SERVER,
+    startTime: clock.toHrTime(s.startNs),
+    endTime: clock.toHrTime(s.endNs),
+    attributes,
+    statusCode: sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+    statusMessage: sqlstate ? `SQLSTATE ${sqlstate}` : '',
+    events: NONE,
+    links: NONE,
+    resource,
+  }];
   for (const p of s.phases) {
-    const child: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
-    spans.push(makeSpan(p.name, SpanKind.INTERNAL, child, ctx, clock.toHrTime(p.startNs), clock.toHrTime(p.endNs), {
-      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-      'postgresql.phase': p.name,
-    }, resource));
+    spans.push({
+      traceId,
+      spanId: newSpanId(),
+      parentSpanId: spanId,
+      parentIsRemote: false,
+      traceFlags: TraceFlags.SAMPLED,
+      name: p.name,
+      kind: SpanKind.INTERNAL,
+      startTime: clock.toHrTime(p.startNs),
+      endTime: clock.toHrTime(p.endNs),
+      attributes: PHASE_ATTRIBUTES[p.name],
+      statusCode: SpanStatusCode.UNSET,
+      statusMessage: '',
+      events: NONE,
+      links: NONE,
+      resource,
+    });
   }
   return spans;
 }
