@@ -146,7 +146,7 @@ export class TraceRequestEncoder {
     w.uint32(s.statusCode);
     w.end(st);
     w.uint32(tag(16, 5)); // Span.flags (two-byte tag)
-    w.fixed32((s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentIsRemote ? IS_REMOTE : 0));
+    w.fixed32((s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId && s.parentIsRemote ? IS_REMOTE : 0));
     w.end(at);
   }
 
