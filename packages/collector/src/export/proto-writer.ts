@@ -92,8 +92,13 @@ export class ProtoWriter {
 
   fixed32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
-    this.pos += 4;
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = v;
+    buf[p + 1] = v >>> 8;
+    buf[p + 2] = v >>> 16;
+    buf[p + 3] = v >>> 24;
+    this.pos = p + 4;
   }
 
   double(v: number): void {
@@ -111,9 +116,17 @@ export class ProtoWriter {
     const lo = sumLow % TWO_32;
     const hi = Math.floor(low / TWO_32) + Math.floor(high / 0x10000) + Math.floor(sumLow / TWO_32);
     this.ensure(8);
-    this.buf.writeUInt32LE(lo, this.pos);
-    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
-    this.pos += 8;
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = lo;
+    buf[p + 1] = lo >>> 8;
+    buf[p + 2] = lo >>> 16;
+    buf[p + 3] = lo >>> 24;
+    buf[p + 4] = hi;
+    buf[p + 5] = hi >>> 8;
+    buf[p + 6] = hi >>> 16;
+    buf[p + 7] = hi >>> 24;
+    this.pos = p + 8;
   }
 
   /** A length-prefixed UTF-8 string. */

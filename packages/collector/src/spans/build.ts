@@ -55,7 +55,9 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
   if (d.collection) attributes[ATTR_DB_COLLECTION_NAME] = d.collection;
   if (s.rows !== null) attributes['db.response.returned_rows'] = s.rows;
   if (s.index > 0) attributes['postgresql.statement.index'] = s.index;
-  if (s.start.textTotal === 0 || s.start.textTotal > Buffer.byteLength(s.start.text)) {
+  const text = s.start.text;
+  // the UTF-8 length is needed only when the UTF-16 length cannot decide
+  if (s.start.textTotal === 0 || (s.start.textTotal > text.length && s.start.textTotal > Buffer.byteLength(text))) {
     attributes['pgferret.query_text.truncated'] = true;
     attributes['pgferret.query_text.length'] = s.start.textTotal;
   }

@@ -8,7 +8,8 @@ import type { HrTime } from '@opentelemetry/api';
 export class MonotonicClock {
   private offsetSec = 0;
   private offsetNs = 0;
-  private measuredAt = 0;
+  /** monotonic nanoseconds after which the offset is measured again */
+  private nextMeasure = 0;
 
   constructor(private readonly refreshMs = 60_000) {
     this.measure();
@@ -28,12 +29,13 @@ export class MonotonicClock {
     }
     this.offsetSec = sec;
     this.offsetNs = ns;
-    this.measuredAt = Date.now();
+    this.nextMeasure = monoSec * 1e9 + monoNs + this.refreshMs * 1e6;
   }
 
   /** Wall-clock [seconds, nanoseconds] of a monotonic timestamp in nanoseconds. */
   toHrTime(monoNs: number): HrTime {
-    if (Date.now() - this.measuredAt > this.refreshMs) this.measure();
+    // the timestamps themselves tell the time: no clock read per span
+    if (monoNs > this.nextMeasure) this.measure();
     const s = Math.floor(monoNs / 1e9);
     let ns = Math.round(monoNs - s * 1e9) + this.offsetNs;
     let sec = s + this.offsetSec;
