@@ -4,21 +4,16 @@
 // against the values the spans were built from.
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { SpanRecordConverter } from '../src/embedded/exporter';
 import { decodeProtobufRequest } from '../src/embedded/otlp-decode';
 import { otlpDescriptor } from '../src/embedded/otlp-descriptor';
-import type { StartRecord } from '../src/events/decode';
 import { Origin } from '../src/events/layout';
 import { TraceRequestEncoder } from '../src/export/otlp-encode';
 import { toReadableSpan } from '../src/export/readable-span';
-import type { Statement } from '../src/spans/assemble';
-import { buildSpans } from '../src/spans/build';
-import { MonotonicClock } from '../src/spans/clock';
-import { SqlDescriber } from '../src/spans/describe';
 import { NONE, type SpanData } from '../src/spans/span-data';
+import { build, clusterA, clusterB, statement } from './span-fixtures';
 
 const Request = protobuf.Root.fromJSON(otlpDescriptor).lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 
@@ -42,35 +37,6 @@ function expectSameAsOfficial(spans: SpanData[], encoder = new TraceRequestEncod
   expect(Buffer.from(mine).equals(Buffer.from(theirs))).toBe(true);
   return decoded;
 }
-
-const clusterA = resourceFromAttributes({ 'service.name': 'postgresql', 'postgresql.cluster.port': 5432, 'host.name': 'db-1' });
-const clusterB = resourceFromAttributes({ 'service.name': 'billing-db', 'postgresql.cluster.data_directory': '/var/lib/postgresql/15/main' });
-
-const startRecord = (over: Partial<StartRecord> = {}): StartRecord => ({
-  pid: 4242, ppid: 1, tsNs: 864_000_000_000_000, traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331',
-  flags: 1, origin: Origin.TAIL, malformed: false, text: "SELECT * FROM users WHERE id = 7 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/",
-  textTotal: 0, ...over,
-});
-
-function statement(over: Partial<Statement> = {}, start: Partial<StartRecord> = {}): Statement {
-  const r = startRecord(start);
-  if (r.textTotal === 0) r.textTotal = Buffer.byteLength(r.text);
-  const t = r.tsNs;
-  return {
-    start: r, index: 0, startNs: t, endNs: t + 90_000, rows: 1, sqlstate: null, failed: false, incomplete: false,
-    phases: [
-      { name: 'parse', startNs: t + 1_000, endNs: t + 11_000 },
-      { name: 'plan', startNs: t + 12_000, endNs: t + 30_000 },
-      { name: 'execute', startNs: t + 31_000, endNs: t + 80_000 },
-      { name: 'commit', startNs: t + 80_500, endNs: t + 89_999 },
-    ],
-    ...over,
-  };
-}
-
-const clock = new MonotonicClock();
-const describer = new SqlDescriber(false);
-const build = (s: Statement, resource: Resource = clusterA) => buildSpans(s, resource, clock, { database: 'shop', user: 'app' }, describer);
 
 function handMade(over: Partial<SpanData>): SpanData {
   return {

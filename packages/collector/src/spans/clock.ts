@@ -8,8 +8,8 @@ import type { HrTime } from '@opentelemetry/api';
 export class MonotonicClock {
   private offsetSec = 0;
   private offsetNs = 0;
-  /** monotonic nanoseconds after which the offset is measured again */
-  private nextMeasure = 0;
+  private measuredAt = 0;
+  private calls = 0;
 
   constructor(private readonly refreshMs = 60_000) {
     this.measure();
@@ -29,13 +29,13 @@ export class MonotonicClock {
     }
     this.offsetSec = sec;
     this.offsetNs = ns;
-    this.nextMeasure = monoSec * 1e9 + monoNs + this.refreshMs * 1e6;
+    this.measuredAt = Date.now();
   }
 
   /** Wall-clock [seconds, nanoseconds] of a monotonic timestamp in nanoseconds. */
   toHrTime(monoNs: number): HrTime {
-    // the timestamps themselves tell the time: no clock read per span
-    if (monoNs > this.nextMeasure) this.measure();
+    // a clock read every 1024 conversions, not one per timestamp
+    if ((++this.calls & 1023) === 0 && Date.now() - this.measuredAt > this.refreshMs) this.measure();
     const s = Math.floor(monoNs / 1e9);
     let ns = Math.round(monoNs - s * 1e9) + this.offsetNs;
     let sec = s + this.offsetSec;
