@@ -1,20 +1,22 @@
 // Where spans are exported, configured by the standard OTEL_EXPORTER_OTLP_*
-// variables. http/protobuf: the official exporter's delegate (endpoint and
-// /v1/traces rule, headers, timeout, gzip, retries with backoff and
-// Retry-After, partial-success logging) around our own serializer, which
-// writes the collector's spans straight into OTLP protobuf. http/json: the
-// official JSON exporter, on spans adapted to its ReadableSpan.
+// variables as the official exporters read them (endpoint and the
+// /v1/traces rule, headers, timeout, compression). The official export
+// delegate (concurrency bound, partial-success logging, self-metrics) runs
+// our serializer and our HTTP transport: http/protobuf is written straight
+// from the collector's spans by our encoder; http/json by the official JSON
+// serializer on spans adapted to its ReadableSpan.
 import type { ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
-import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import { OTLPExporterBase, createOtlpNetworkExportDelegate } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExporterMetrics } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
   type IExporterMetricsHelper,
   type IExportTraceServiceResponse,
   type ISerializer,
+  JsonTraceSerializer,
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
 import type { SpanData } from '../spans/span-data';
+import { HttpTransport } from './http-transport';
 import { TraceRequestEncoder } from './otlp-encode';
 import { toReadableSpan } from './readable-span';
 
@@ -39,7 +41,7 @@ export function configuredProtocol(env = process.env): OtlpProtocol {
   );
 }
 
-/** The serializer the official delegate calls: our encoder out, the official response decoder in. */
+/** Our encoder out, the official response decoder in. */
 export function protobufSerializer(): ISerializer<SpanData[], IExportTraceServiceResponse> {
   const encoder = new TraceRequestEncoder();
   return {
@@ -48,25 +50,19 @@ export function protobufSerializer(): ISerializer<SpanData[], IExportTraceServic
   };
 }
 
-/** What the official http/protobuf span exporter reports in its self-observability metrics. */
+const jsonSerializer: ISerializer<SpanData[], IExportTraceServiceResponse> = {
+  serializeRequest: (spans) => JsonTraceSerializer.serializeRequest(spans.map(toReadableSpan)),
+  deserializeResponse: (data) => JsonTraceSerializer.deserializeResponse(data),
+};
+
+/** What the official http span exporters (both encodings) report in their self-observability metrics. */
 const COMPONENT_TYPE = 'otlp_http_span_exporter';
 const METRICS: IExporterMetricsHelper<SpanData[]> = { name: 'span', countItems: (spans) => spans.length };
 
-export function createProtobufExporter(): SpanSink {
-  const options = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
-  return new OTLPExporterBase(
-    createOtlpHttpExportDelegate(options, protobufSerializer(), COMPONENT_TYPE, METRICS, undefined),
-  );
-}
-
-export function createJsonExporter(): SpanSink {
-  const exporter = new JsonExporter();
-  return {
-    export: (spans, done) => exporter.export(spans.map(toReadableSpan), done),
-    shutdown: () => exporter.shutdown(),
-  };
-}
-
 export function createOtlpExporter(protocol: OtlpProtocol): SpanSink {
-  return protocol === 'http/json' ? createJsonExporter() : createProtobufExporter();
+  const contentType = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+  const options = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': contentType });
+  const metrics = createOtlpHttpExporterMetrics(COMPONENT_TYPE, METRICS, options.url, undefined);
+  const serializer = protocol === 'http/json' ? jsonSerializer : protobufSerializer();
+  return new OTLPExporterBase(createOtlpNetworkExportDelegate(options, serializer, metrics, new HttpTransport(options)));
 }
