@@ -3,6 +3,7 @@
 // API, and stops everything cleanly on SIGINT/SIGTERM.
 import * as path from 'node:path';
 import { missingBpfCapabilities } from '@pgferret/bpf-loader';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { DEFAULT_ADMIN_PORT, startAdmin, type AdminServer } from './admin/server';
 import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
@@ -64,6 +65,10 @@ export function checkPrivileges(): void {
 
 export async function startRun(o: RunOptions, log: (m: string) => void): Promise<Running> {
   checkPrivileges();
+  // the exporter's warnings (a partial success: spans the endpoint rejected, and why) go to the log
+  const otelLog = (...args: unknown[]) => log(`OpenTelemetry: ${args.map(String).join(' ')}`);
+  const quiet = () => undefined;
+  diag.setLogger({ error: otelLog, warn: otelLog, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
   let exporter: SpanSink;
