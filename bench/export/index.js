@@ -137,10 +137,10 @@ function encodeArm(kind) {
 function exportArm(kind, endpoint) {
   return async (n) => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
-    const { createProtobufExporter } = require(`${dist}/export/exporter`);
+    const { createOtlpExporter } = require(`${dist}/export/exporter`);
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
     let sink;
-    if (kind === 'ours') sink = createProtobufExporter();
+    if (kind === 'ours') sink = createOtlpExporter('http/protobuf');
     else {
       const official = new OTLPTraceExporter();
       sink = { export: (spans, done) => official.export(spans.map(toReadableSpan), done), shutdown: () => official.shutdown() };

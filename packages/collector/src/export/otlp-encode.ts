@@ -27,6 +27,30 @@ function encodeKey(key: string): Buffer {
   return w.copy();
 }
 
+/** The tail of a span without events, links or status message, in one write: the usual case. */
+function plainTail(w: ProtoWriter, statusCode: number, flags: number): void {
+  w.ensure(16);
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = tag(10, 0); // dropped_attributes_count 0
+  b[p++] = 0;
+  b[p++] = tag(12, 0); // dropped_events_count 0
+  b[p++] = 0;
+  b[p++] = tag(14, 0); // dropped_links_count 0
+  b[p++] = 0;
+  b[p++] = tag(15, 2); // status { code }
+  b[p++] = 2;
+  b[p++] = tag(3, 0);
+  b[p++] = statusCode;
+  b[p++] = 0x85; // tag(16, 5) as a varint
+  b[p++] = 0x01;
+  b[p++] = flags;
+  b[p++] = flags >>> 8;
+  b[p++] = flags >>> 16;
+  b[p++] = flags >>> 24;
+  w.pos = p;
+}
+
 export class TraceRequestEncoder {
   private readonly w = new ProtoWriter();
   private readonly scratch = new ProtoWriter(4096);
@@ -86,14 +110,9 @@ export class TraceRequestEncoder {
   private span(s: SpanData): void {
     const w = this.w;
     const at = w.begin();
-    w.byte(tag(1, 2));
-    w.hexId(s.traceId, 16);
-    w.byte(tag(2, 2));
-    w.hexId(s.spanId, 8);
-    if (s.parentSpanId) {
-      w.byte(tag(4, 2));
-      w.hexId(s.parentSpanId, 8);
-    }
+    w.hexId(tag(1, 2), s.traceId, 16);
+    w.hexId(tag(2, 2), s.spanId, 8);
+    if (s.parentSpanId) w.hexId(tag(4, 2), s.parentSpanId, 8);
     w.byte(tag(5, 2));
     w.string(s.name);
     w.byte(tag(6, 0));
@@ -104,6 +123,15 @@ export class TraceRequestEncoder {
     w.hrTime(s.endTime);
     if (Object.isFrozen(s.attributes)) w.raw(this.frozenAttributeBytes(s.attributes));
     else this.attributes(w, s.attributes, 9);
+    const flags = (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId && s.parentIsRemote ? IS_REMOTE : 0);
+    if (s.events.length === 0 && s.links.length === 0 && !s.statusMessage) plainTail(w, s.statusCode, flags);
+    else this.tail(s, flags);
+    w.end(at);
+  }
+
+  /** Dropped counts, events, links, status and flags. */
+  private tail(s: SpanData, flags: number): void {
+    const w = this.w;
     w.byte(tag(10, 0));
     w.byte(0);
     for (const e of s.events) {
@@ -123,10 +151,8 @@ export class TraceRequestEncoder {
     for (const l of s.links) {
       w.byte(tag(13, 2));
       const lk = w.begin();
-      w.byte(tag(1, 2));
-      w.hexId(l.traceId, 16);
-      w.byte(tag(2, 2));
-      w.hexId(l.spanId, 8);
+      w.hexId(tag(1, 2), l.traceId, 16);
+      w.hexId(tag(2, 2), l.spanId, 8);
       this.attributes(w, l.attributes, 4);
       w.byte(tag(5, 0));
       w.byte(0);
@@ -146,8 +172,7 @@ export class TraceRequestEncoder {
     w.uint32(s.statusCode);
     w.end(st);
     w.uint32(tag(16, 5)); // Span.flags (two-byte tag)
-    w.fixed32((s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId && s.parentIsRemote ? IS_REMOTE : 0));
-    w.end(at);
+    w.fixed32(flags);
   }
 
   /** Repeated KeyValue under `field`, in the object's own key order. */

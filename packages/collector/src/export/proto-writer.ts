@@ -156,12 +156,13 @@ export class ProtoWriter {
     this.pos += this.buf.write(s, this.pos, len, 'utf8');
   }
 
-  /** A length-prefixed id of `bytes` bytes from its hex form. */
-  hexId(hex: string, bytes: number): void {
+  /** A one-byte tag and a length-prefixed id of `bytes` bytes from its hex form. */
+  hexId(tag: number, hex: string, bytes: number): void {
     if (hex.length !== bytes * 2) throw new Error(`OTLP encoder: id '${hex}' is not ${bytes * 2} hex digits`);
-    this.ensure(1 + bytes);
+    this.ensure(2 + bytes);
     const buf = this.buf;
     let p = this.pos;
+    buf[p++] = tag;
     buf[p++] = bytes;
     for (let i = 0; i < hex.length; i += 2) {
       buf[p++] = (HEX_VALUE[hex.charCodeAt(i) & 0xff] << 4) | HEX_VALUE[hex.charCodeAt(i + 1) & 0xff];
