@@ -217,7 +217,7 @@ async function main() {
   const out = { date: new Date().toISOString(), node: process.version, rounds: ROUNDS, statements: STATEMENTS, rate: RATE, spansPerStatement: 5, summary, results };
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `export-${out.date.slice(0, 16).replace(/[-:T]/g, '')}.json`);
+  const file = path.join(dir, `export-${out.date.slice(0, 19).replace(/[-:T]/g, '')}.json`);
   fs.writeFileSync(file, `${JSON.stringify(out, null, 1)}\n`);
   console.log(`raw data: ${path.relative(process.cwd(), file)}`);
 }

@@ -12,22 +12,45 @@ interface Token {
   end: number;
 }
 
-const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
-const isDigit = (c: string) => c >= '0' && c <= '9';
-const isIdentStart = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c >= '\u0080';
-const isIdentCont = (c: string) => isIdentStart(c) || isDigit(c) || c === '$';
-const isNumberCont = (c: string) => isDigit(c) || c === '.' || c === '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+// Character classes by code unit, read with charCodeAt: the tokenizer runs
+// once per distinct statement text, i.e. per statement when literals vary.
+const SPACE = 1;
+const DIGIT = 2;
+const IDENT_START = 4;
+const IDENT_CONT = 8;
+const NUMBER_CONT = 16;
+const CLASS = new Uint8Array(128);
+for (const ch of ' \t\n\r\f\v') CLASS[ch.charCodeAt(0)] = SPACE;
+for (let c = 0x30; c <= 0x39; c++) CLASS[c] = DIGIT | IDENT_CONT | NUMBER_CONT;
+for (let c = 0x41; c <= 0x5a; c++) {
+  CLASS[c] = IDENT_START | IDENT_CONT | NUMBER_CONT;
+  CLASS[c + 0x20] = IDENT_START | IDENT_CONT | NUMBER_CONT;
+}
+CLASS[0x5f] = IDENT_START | IDENT_CONT | NUMBER_CONT; // _
+CLASS[0x24] = IDENT_CONT; // $
+CLASS[0x2e] = NUMBER_CONT; // .
 
-function skipQuoted(s: string, i: number, q: string, backslash: boolean): number {
+/** The class of a code unit; non-ASCII letters are identifier characters; past the end (NaN) none. */
+const cls = (c: number) => (c < 128 ? CLASS[c] : c >= 128 ? IDENT_START | IDENT_CONT : 0);
+
+const QUOTE = 0x27; // '
+const DQUOTE = 0x22; // "
+const BACKSLASH = 0x5c;
+const SLASH = 0x2f;
+const STAR = 0x2a;
+const DASH = 0x2d;
+const DOLLAR = 0x24;
+
+function skipQuoted(s: string, i: number, q: number, backslash: boolean): number {
   i++;
   while (i < s.length) {
-    const c = s[i];
-    if (backslash && c === '\\') {
+    const c = s.charCodeAt(i);
+    if (backslash && c === BACKSLASH) {
       i += 2;
       continue;
     }
     if (c === q) {
-      if (s[i + 1] === q) {
+      if (s.charCodeAt(i + 1) === q) {
         i += 2;
         continue;
       }
@@ -41,10 +64,11 @@ function skipQuoted(s: string, i: number, q: string, backslash: boolean): number
 function skipBlockComment(s: string, i: number): number {
   let depth = 0;
   while (i < s.length) {
-    if (s[i] === '/' && s[i + 1] === '*') {
+    const c = s.charCodeAt(i);
+    if (c === SLASH && s.charCodeAt(i + 1) === STAR) {
       depth++;
       i += 2;
-    } else if (s[i] === '*' && s[i + 1] === '/') {
+    } else if (c === STAR && s.charCodeAt(i + 1) === SLASH) {
       depth--;
       i += 2;
       if (depth === 0) return i;
@@ -53,64 +77,72 @@ function skipBlockComment(s: string, i: number): number {
   return s.length;
 }
 
+/** Prefixes of quoted strings: E'…' (backslash escapes), B'…', X'…', N'…', U'…'. */
+const isStringPrefix = (c: number) => c === 0x42 || c === 0x62 || c === 0x58 || c === 0x78 || c === 0x4e || c === 0x6e || c === 0x55 || c === 0x75;
+
 function tokenize(s: string): Token[] {
   const out: Token[] = [];
+  const n = s.length;
   let i = 0;
-  while (i < s.length) {
-    const c = s[i];
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    const next = s.charCodeAt(i + 1);
+    const k = cls(c);
     const start = i;
     let kind: TokenKind;
-    if (isSpace(c)) {
-      while (i < s.length && isSpace(s[i])) i++;
+    if (k & SPACE) {
+      while (i < n && cls(s.charCodeAt(i)) & SPACE) i++;
       kind = 'space';
-    } else if (c === '-' && s[i + 1] === '-') {
-      while (i < s.length && s[i] !== '\n') i++;
+    } else if (c === DASH && next === DASH) {
+      while (i < n && s.charCodeAt(i) !== 0x0a) i++;
       kind = 'comment';
-    } else if (c === '/' && s[i + 1] === '*') {
+    } else if (c === SLASH && next === STAR) {
       i = skipBlockComment(s, i);
       kind = 'comment';
-    } else if (c === "'") {
-      i = skipQuoted(s, i, "'", false);
+    } else if (c === QUOTE) {
+      i = skipQuoted(s, i, QUOTE, false);
       kind = 'string';
-    } else if ((c === 'E' || c === 'e') && s[i + 1] === "'") {
-      i = skipQuoted(s, i + 1, "'", true);
+    } else if ((c === 0x45 || c === 0x65) && next === QUOTE) {
+      i = skipQuoted(s, i + 1, QUOTE, true);
       kind = 'string';
-    } else if ((c === 'B' || c === 'b' || c === 'X' || c === 'x' || c === 'N' || c === 'n' || c === 'U' || c === 'u') && s[i + 1] === "'") {
-      i = skipQuoted(s, i + 1, "'", false);
+    } else if (isStringPrefix(c) && next === QUOTE) {
+      i = skipQuoted(s, i + 1, QUOTE, false);
       kind = 'string';
-    } else if (c === '"') {
-      i = skipQuoted(s, i, '"', false);
+    } else if (c === DQUOTE) {
+      i = skipQuoted(s, i, DQUOTE, false);
       kind = 'qident';
-    } else if (c === '$' && isDigit(s[i + 1] ?? '')) {
+    } else if (c === DOLLAR && cls(next) & DIGIT) {
       i++;
-      while (i < s.length && isDigit(s[i])) i++;
+      while (i < n && cls(s.charCodeAt(i)) & DIGIT) i++;
       kind = 'param';
-    } else if (c === '$') {
+    } else if (c === DOLLAR) {
       const m = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(s.slice(i, i + 66));
       if (m) {
         const close = s.indexOf(m[0], i + m[0].length);
-        i = close < 0 ? s.length : close + m[0].length;
+        i = close < 0 ? n : close + m[0].length;
         kind = 'string';
       } else {
         i++;
         kind = 'other';
       }
-    } else if (isDigit(c) || (c === '.' && isDigit(s[i + 1] ?? ''))) {
-      while (i < s.length && isNumberCont(s[i])) {
-        if ((s[i] === 'e' || s[i] === 'E') && (s[i + 1] === '+' || s[i + 1] === '-')) i++;
+    } else if (k & DIGIT || (c === 0x2e && cls(next) & DIGIT)) {
+      while (i < n && cls(s.charCodeAt(i)) & NUMBER_CONT) {
+        const d = s.charCodeAt(i);
+        const e = s.charCodeAt(i + 1);
+        if ((d === 0x65 || d === 0x45) && (e === 0x2b || e === 0x2d)) i++; // exponent sign
         i++;
       }
       kind = 'number';
-    } else if (isIdentStart(c)) {
-      while (i < s.length && isIdentCont(s[i])) i++;
+    } else if (k & IDENT_START) {
+      while (i < n && cls(s.charCodeAt(i)) & IDENT_CONT) i++;
       kind = 'word';
-    } else if (c === ';') {
+    } else if (c === 0x3b) {
       i++;
       kind = 'semicolon';
-    } else if (c === '(') {
+    } else if (c === 0x28) {
       i++;
       kind = 'open';
-    } else if (c === ')') {
+    } else if (c === 0x29) {
       i++;
       kind = 'close';
     } else {
