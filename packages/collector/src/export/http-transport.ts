@@ -38,22 +38,32 @@ export interface HttpTarget {
   url: string;
   headers: () => Promise<Record<string, string>>;
   compression: 'gzip' | 'none';
+  /** builds the https agent with OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_KEY, _CLIENT_CERTIFICATE */
+  agentFactory: (protocol: string) => http.Agent | Promise<http.Agent>;
 }
 
 export class HttpTransport implements IExporterTransport {
   private readonly url: URL;
-  private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  private agent: http.Agent | null = null;
 
   constructor(private readonly config: HttpTarget) {
     this.url = new URL(config.url);
-    const secure = this.url.protocol === 'https:';
-    this.agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-    this.request = secure ? https.request : http.request;
+    this.request = this.url.protocol === 'https:' ? https.request : http.request;
+  }
+
+  /**
+   * Plain http: the keep-alive agent the official configuration builds. https: the official
+   * factory's agent, which carries the TLS files from the environment.
+   */
+  private async connectionAgent(): Promise<http.Agent> {
+    this.agent ??= this.url.protocol === 'https:' ? await this.config.agentFactory('https:') : new http.Agent({ keepAlive: true });
+    return this.agent;
   }
 
   async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
     const deadline = Date.now() + timeoutMillis;
+    const agent = await this.connectionAgent();
     const headers: Record<string, string | number> = { ...(await this.config.headers()), 'User-Agent': USER_AGENT };
     let body = data;
     if (this.config.compression === 'gzip') {
@@ -61,7 +71,7 @@ export class HttpTransport implements IExporterTransport {
       headers['Content-Encoding'] = 'gzip';
     }
     headers['Content-Length'] = body.length;
-    let result = await this.post(body, headers, timeoutMillis);
+    let result = await this.post(agent, body, headers, timeoutMillis);
     let backoff = INITIAL_BACKOFF_MS;
     for (let retries = 0; result.status === 'retryable' && retries < MAX_RETRIES; retries++) {
       const jittered = Math.min(backoff * (1 + (Math.random() * 2 - 1) * JITTER), MAX_BACKOFF_MS);
@@ -69,14 +79,14 @@ export class HttpTransport implements IExporterTransport {
       const wait = Math.max(0, result.retryInMillis ?? jittered);
       if (wait > deadline - Date.now()) break; // the next try would start after the export timeout
       await new Promise((r) => setTimeout(r, wait));
-      result = await this.post(body, headers, Math.max(1, deadline - Date.now()));
+      result = await this.post(agent, body, headers, Math.max(1, deadline - Date.now()));
     }
     return result;
   }
 
-  private post(body: Uint8Array, headers: Record<string, string | number>, timeoutMillis: number): Promise<ExportResponse> {
+  private post(agent: http.Agent, body: Uint8Array, headers: Record<string, string | number>, timeoutMillis: number): Promise<ExportResponse> {
     return new Promise((resolve) => {
-      const req = this.request(this.url, { method: 'POST', headers, agent: this.agent }, (res) => {
+      const req = this.request(this.url, { method: 'POST', headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         const status = res.statusCode ?? 0;
@@ -108,6 +118,6 @@ export class HttpTransport implements IExporterTransport {
   }
 
   shutdown(): void {
-    this.agent.destroy();
+    this.agent?.destroy();
   }
 }
