@@ -3,8 +3,13 @@
 // OTLP protos, configured by the standard environment variables, against the
 // failure modes an OTLP endpoint has (down, 503 with Retry-After, 400,
 // partial success).
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { SpanRecordConverter } from '../src/embedded/exporter';
@@ -25,9 +30,9 @@ interface Received {
 type Reply = (res: http.ServerResponse) => void;
 
 /** An OTLP/HTTP endpoint that decodes every request and answers from a script (then 200). */
-async function receiver(script: Reply[] = []) {
+async function receiver(script: Reply[] = [], tls?: https.ServerOptions) {
   const received: Received[] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -42,11 +47,12 @@ async function receiver(script: Reply[] = []) {
         res.end(json ? '{}' : Buffer.alloc(0));
       }
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
@@ -192,6 +198,50 @@ describe('OTLP http/protobuf exporter', () => {
     } finally {
       diag.disable();
       await r.close();
+    }
+  });
+});
+
+describe('OTLP over https', () => {
+  // The official configuration builds the https agent (with the TLS files) through a dynamic
+  // import, which jest's module sandbox refuses: the exporter runs in a plain node process here.
+  const exportInChild = (env: Record<string, string>): Promise<{ exported: number; exportFailures: number; lastError: string | null }> => {
+    const script = `
+      const { resourceFromAttributes } = require('@opentelemetry/resources');
+      const { createOtlpExporter } = require('./dist/export/exporter');
+      const { ExportQueue } = require('./dist/export/queue');
+      const { NONE } = require('./dist/spans/span-data');
+      const resource = resourceFromAttributes({ 'service.name': 'postgresql' });
+      const span = { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), parentSpanId: null, parentIsRemote: false, traceFlags: 1, name: 'SELECT t',
+        kind: 1, startTime: [1700000000, 1], endTime: [1700000000, 2], attributes: { 'db.system.name': 'postgresql' }, statusCode: 0,
+        statusMessage: '', events: NONE, links: NONE, resource };
+      const queue = new ExportQueue(createOtlpExporter('http/protobuf'), { maxQueue: 10, maxBatch: 10, intervalMs: 10 });
+      queue.add([span]);
+      queue.close(10000).then(() => process.stdout.write(JSON.stringify(queue.stats)));`;
+    const child = spawn(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`export child exited ${code}: ${err}`)))));
+  };
+
+  it('trusts the CA in $OTEL_EXPORTER_OTLP_CERTIFICATE, and only then', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const r = await receiver([], { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) });
+    try {
+      const trusted = await exportInChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url, OTEL_EXPORTER_OTLP_CERTIFICATE: path.join(dir, 'cert.pem') });
+      expect(trusted).toMatchObject({ exported: 1, exportFailures: 0 });
+      expect(r.received.map((x) => x.spans.map((sp) => sp.name))).toEqual([['SELECT t']]);
+      const untrusted = await exportInChild({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url });
+      expect(untrusted).toMatchObject({ exported: 0, exportFailures: 1 });
+      expect(untrusted.lastError).toMatch(/self[- ]signed/i);
+      expect(r.received).toHaveLength(1);
+    } finally {
+      await r.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
