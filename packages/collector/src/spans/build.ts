@@ -21,8 +21,6 @@ import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
 import { NONE, type SpanData } from './span-data';
 
-export { SCOPE } from './span-data';
-
 export interface BackendInfo {
   database?: string;
   user?: string;
