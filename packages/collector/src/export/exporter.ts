@@ -42,7 +42,7 @@ export function configuredProtocol(env = process.env): OtlpProtocol {
 }
 
 /** Our encoder out, the official response decoder in. */
-export function protobufSerializer(): ISerializer<SpanData[], IExportTraceServiceResponse> {
+function protobufSerializer(): ISerializer<SpanData[], IExportTraceServiceResponse> {
   const encoder = new TraceRequestEncoder();
   return {
     serializeRequest: (spans) => encoder.encode(spans),
