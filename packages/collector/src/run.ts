@@ -3,12 +3,12 @@
 // API, and stops everything cleanly on SIGINT/SIGTERM.
 import * as fs from 'node:fs';
 import { effectiveCapabilities, missingBpfCapabilities, uprobeNeedsSysAdmin } from '@pgferret/bpf-loader';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { startAdmin, type AdminServer } from './admin/server';
 import { DEFAULT_STATE_DIR, prepareStateDir } from './admin/state-dir';
 import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
-import { configuredEndpoint, configuredProtocol, createOtlpExporter } from './export/exporter';
+import { configuredEndpoint, configuredProtocol, createOtlpExporter, type SpanSink } from './export/exporter';
 import { ExportQueue } from './export/queue';
 import type { Detail } from './probes/tables';
 
@@ -91,9 +91,13 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   checkPrivileges();
   const stateDir = prepareStateDir(o.stateDir, log);
   const otlpToken = o.otlpTokenFile === undefined ? undefined : readOtlpToken(o.otlpTokenFile);
+  // the exporter's warnings (a partial success: spans the endpoint rejected, and why) go to the log
+  const otelLog = (...args: unknown[]) => log(`OpenTelemetry: ${args.map(String).join(' ')}`);
+  const quiet = () => undefined;
+  diag.setLogger({ error: otelLog, warn: otelLog, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
-  let exporter: SpanExporter;
+  let exporter: SpanSink;
   if (endpoint) {
     const protocol = configuredProtocol();
     exporter = createOtlpExporter(protocol);

@@ -5,11 +5,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import { type Embedded, startEmbedded } from '../src/embedded';
 import { type RequestTrace, sendRequestTrace, sendTraces } from './embedded-seed';
+import { build, statement } from './span-fixtures';
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -256,23 +254,15 @@ describe('in-process exporter', () => {
   test('StoreSpanExporter stores the collector’s own spans', async () => {
     const e = await start(tmpDir());
     try {
-      const provider = new BasicTracerProvider({
-        resource: resourceFromAttributes({ 'service.name': 'postgresql' }),
-        spanProcessors: [new SimpleSpanProcessor(e.exporter)],
-      });
-      const tracer = provider.getTracer('pgferret-collector');
-      const stmt = tracer.startSpan(
-        'INSERT orders',
-        { kind: SpanKind.SERVER, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'INSERT INTO orders VALUES ($1)' } },
-        ROOT_CONTEXT,
-      );
-      tracer.startSpan('execute', {}, trace.setSpan(ROOT_CONTEXT, stmt)).end();
-      stmt.end();
-      await provider.forceFlush();
+      const spans = build(statement({}, { text: 'INSERT INTO orders VALUES ($1)', traceId: null, parentSpanId: null }));
+      const result = await new Promise((resolve) => e.exporter.export(spans, resolve));
+      expect(result).toEqual({ code: 0 });
       const list = e.store.listTraces({ hasPostgres: true, q: 'INSERT INTO orders' });
       expect(list.traces).toHaveLength(1);
-      expect(list.traces[0]).toMatchObject({ rootName: 'INSERT orders', pgSpanCount: 1, spanCount: 2 });
-      await provider.shutdown();
+      expect(list.traces[0]).toMatchObject({ rootName: 'INSERT orders', pgSpanCount: 1, spanCount: 5 });
+      await e.exporter.shutdown();
+      const after = await new Promise<any>((resolve) => e.exporter.export(spans, resolve));
+      expect(after.error.message).toMatch(/shut down/);
     } finally {
       await e.close();
     }

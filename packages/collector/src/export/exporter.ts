@@ -1,11 +1,32 @@
-// Where spans are exported: the official OTLP/HTTP exporters, configured by
-// the standard OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout,
-// compression are read by the exporters themselves).
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+// Where spans are exported, configured by the standard OTEL_EXPORTER_OTLP_*
+// variables as the official exporters read them (endpoint and the
+// /v1/traces rule, headers, timeout, compression). The official export
+// delegate (concurrency bound, partial-success logging, self-metrics) runs
+// our serializer and our HTTP transport: http/protobuf is written straight
+// from the collector's spans by our encoder; http/json by the official JSON
+// serializer on spans adapted to its ReadableSpan.
+import type { ExportResult } from '@opentelemetry/core';
+import { OTLPExporterBase, createOtlpNetworkExportDelegate } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExporterMetrics } from '@opentelemetry/otlp-exporter-base/node-http';
+import {
+  type IExporterMetricsHelper,
+  type IExportTraceServiceResponse,
+  type ISerializer,
+  JsonTraceSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
+import type { SpanData } from '../spans/span-data';
+import { HttpTransport } from './http-transport';
+import { TraceRequestEncoder } from './otlp-encode';
+import { toReadableSpan } from './readable-span';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** Where the queue hands batches of spans. */
+export interface SpanSink {
+  export(spans: SpanData[], done: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+}
 
 /** The endpoint the environment configures, or null (then the collector runs embedded). */
 export function configuredEndpoint(env = process.env): string | null {
@@ -20,6 +41,28 @@ export function configuredProtocol(env = process.env): OtlpProtocol {
   );
 }
 
-export function createOtlpExporter(protocol: OtlpProtocol): SpanExporter {
-  return protocol === 'http/json' ? new JsonExporter() : new ProtoExporter();
+/** Our encoder out, the official response decoder in. */
+function protobufSerializer(): ISerializer<SpanData[], IExportTraceServiceResponse> {
+  const encoder = new TraceRequestEncoder();
+  return {
+    serializeRequest: (spans) => encoder.encode(spans),
+    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+  };
+}
+
+const jsonSerializer: ISerializer<SpanData[], IExportTraceServiceResponse> = {
+  serializeRequest: (spans) => JsonTraceSerializer.serializeRequest(spans.map(toReadableSpan)),
+  deserializeResponse: (data) => JsonTraceSerializer.deserializeResponse(data),
+};
+
+/** What the official http span exporters (both encodings) report in their self-observability metrics. */
+const COMPONENT_TYPE = 'otlp_http_span_exporter';
+const METRICS: IExporterMetricsHelper<SpanData[]> = { name: 'span', countItems: (spans) => spans.length };
+
+export function createOtlpExporter(protocol: OtlpProtocol): SpanSink {
+  const contentType = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+  const options = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': contentType });
+  const metrics = createOtlpHttpExporterMetrics(COMPONENT_TYPE, METRICS, options.url, undefined);
+  const serializer = protocol === 'http/json' ? jsonSerializer : protobufSerializer();
+  return new OTLPExporterBase(createOtlpNetworkExportDelegate(options, serializer, metrics, new HttpTransport(options)));
 }

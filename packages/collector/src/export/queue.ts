@@ -3,8 +3,9 @@
 // dropped and counted, so a slow or dead OTLP endpoint costs memory only up
 // to the bound and never backs up into the ring buffer. The OTLP exporters
 // retry retryable failures with exponential backoff themselves.
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { SpanData } from '../spans/span-data';
+import type { SpanSink } from './exporter';
 
 export interface QueueOptions {
   maxQueue: number;
@@ -21,13 +22,13 @@ export interface QueueStats {
 }
 
 export class ExportQueue {
-  private buf: ReadableSpan[] = [];
+  private buf: SpanData[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout;
   private closing = false;
   readonly stats: QueueStats = { queued: 0, exported: 0, dropped: 0, exportFailures: 0, lastError: null };
 
-  constructor(private readonly exporter: SpanExporter, private readonly opts: QueueOptions) {
+  constructor(private readonly exporter: SpanSink, private readonly opts: QueueOptions) {
     this.timer = setInterval(() => this.drain(), opts.intervalMs);
     this.timer.unref();
   }
@@ -41,7 +42,7 @@ export class ExportQueue {
     this.stats.dropped += spans;
   }
 
-  add(spans: ReadableSpan[]): void {
+  add(spans: SpanData[]): void {
     const room = this.opts.maxQueue - this.buf.length;
     if (room < spans.length) {
       this.stats.dropped += spans.length - Math.max(room, 0);
@@ -58,7 +59,7 @@ export class ExportQueue {
       const batch = this.buf.splice(0, this.opts.maxBatch);
       this.stats.queued = this.buf.length;
       this.inFlight++;
-      this.exporter.export(batch, (r) => {
+      const done = (r: ExportResult) => {
         this.inFlight--;
         if (r.code === ExportResultCode.SUCCESS) this.stats.exported += batch.length;
         else {
@@ -67,7 +68,13 @@ export class ExportQueue {
           this.stats.lastError = r.error ? String(r.error.message ?? r.error) : 'export failed';
         }
         if (!this.closing && this.buf.length >= this.opts.maxBatch) this.drain();
-      });
+      };
+      try {
+        this.exporter.export(batch, done);
+      } catch (e) {
+        // an exporter that throws instead of calling back must not stop the ring-buffer reader
+        done({ code: ExportResultCode.FAILED, error: e as Error });
+      }
     }
   }
 

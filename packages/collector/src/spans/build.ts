@@ -1,11 +1,9 @@
-// Where an assembled statement becomes OpenTelemetry spans: one SERVER span
-// per statement, parented to the app's span from the traceparent, with
-// parse/plan/execute/commit children. Spans are plain ReadableSpan objects
-// handed to the official OTLP exporters; no tracer is involved, so the trace
-// and parent ids are exactly the ones the kernel read from the query.
-import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
+// Where an assembled statement becomes spans: one SERVER span per
+// statement, parented to the app's span from the traceparent, with
+// parse/plan/execute/commit children. No tracer is involved, so the trace and
+// parent ids are exactly the ones the kernel read from the query.
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -16,16 +14,15 @@ import {
   ATTR_ERROR_TYPE,
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
-import { Origin } from '../events/layout';
-import type { Statement } from './assemble';
-import type { MonotonicClock } from './clock';
 import { isTraceparent } from '@pgferret/sql';
+import { Origin } from '../events/layout';
+import type { PhaseName, Statement } from './assemble';
+import type { MonotonicClock } from './clock';
 import type { ContextCheck } from './confirm';
 import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
+import { NONE, type SpanData } from './span-data';
 import { describeSqlstate } from './sqlstate';
-
-export const SCOPE = { name: 'pgferret-collector', version: '0.1.0' };
 
 export interface BackendInfo {
   database?: string;
@@ -34,40 +31,13 @@ export interface BackendInfo {
 
 const ORIGIN_NAMES: Record<number, string> = { [Origin.HEAD]: 'comment_start', [Origin.TAIL]: 'comment_end', [Origin.ROOT]: 'sampled_root' };
 
-function duration(start: HrTime, end: HrTime): HrTime {
-  let sec = end[0] - start[0];
-  let ns = end[1] - start[1];
-  if (ns < 0) {
-    ns += 1e9;
-    sec -= 1;
-  }
-  return [sec, ns];
-}
-
-function makeSpan(
-  name: string, kind: SpanKind, ctx: SpanContext, parent: SpanContext | undefined,
-  startTime: HrTime, endTime: HrTime, attributes: Attributes, resource: Resource, error?: { message: string },
-): ReadableSpan {
-  return {
-    name,
-    kind,
-    spanContext: () => ctx,
-    parentSpanContext: parent,
-    startTime,
-    endTime,
-    duration: duration(startTime, endTime),
-    status: error ? { code: SpanStatusCode.ERROR, message: error.message } : { code: SpanStatusCode.UNSET },
-    attributes,
-    links: [],
-    events: [],
-    ended: true,
-    resource,
-    instrumentationScope: SCOPE,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
-}
+// frozen: the same object on every phase span of that name, so the encoder writes its bytes once
+const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
+  parse: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'parse' }),
+  plan: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'plan' }),
+  execute: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'execute' }),
+  commit: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'commit' }),
+};
 
 /**
  * `check` is the lexer's opinion on the kernel's context (src/spans/confirm.ts):
@@ -75,17 +45,14 @@ function makeSpan(
  */
 export function buildSpans(
   s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
-): ReadableSpan[] {
+): SpanData[] {
   const rejected = check === 'rejected';
   const d = describer.describe(s.start.text, s.start.origin, s.index);
   // a statement of a multi-statement string with a comment of its own is its own child
   const own = isTraceparent(d.traceparent) ? d.traceparent : null;
   const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
-  const parentId = own?.parentSpanId ?? (!rejected ? s.start.parentSpanId : null);
-  const parent: SpanContext | undefined = parentId
-    ? { traceId, spanId: parentId, traceFlags: (own?.flags ?? s.start.flags) & 0xff, isRemote: true }
-    : undefined;
-  const ctx: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
+  const parentSpanId = own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId);
+  const spanId = newSpanId();
 
   const attributes: Attributes = {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
@@ -99,7 +66,9 @@ export function buildSpans(
   if (d.collection) attributes[ATTR_DB_COLLECTION_NAME] = d.collection;
   if (s.rows !== null) attributes['db.response.returned_rows'] = s.rows;
   if (s.index > 0) attributes['postgresql.statement.index'] = s.index;
-  if (s.start.textTotal === 0 || s.start.textTotal > Buffer.byteLength(s.start.text)) {
+  const text = s.start.text;
+  // the UTF-8 length is needed only when the UTF-16 length cannot decide
+  if (s.start.textTotal === 0 || (s.start.textTotal > text.length && s.start.textTotal > Buffer.byteLength(text))) {
     attributes['pgferret.query_text.truncated'] = true;
     attributes['pgferret.query_text.length'] = s.start.textTotal;
   }
@@ -107,23 +76,50 @@ export function buildSpans(
   if (rejected) attributes['pgferret.trace_context.origin'] = 'rejected_not_in_comment';
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
   if (!s.timed) attributes['pgferret.phases.untimed'] = true;
-  let error: { message: string } | undefined;
-  if (s.failed && s.sqlstate) {
-    // "division_by_zero (22012): division by zero"
-    error = { message: s.error?.message ? `${describeSqlstate(s.sqlstate)}: ${s.error.message}` : describeSqlstate(s.sqlstate) };
-    attributes[ATTR_DB_RESPONSE_STATUS_CODE] = s.sqlstate;
-    attributes[ATTR_ERROR_TYPE] = s.sqlstate;
+  const sqlstate = s.failed ? s.sqlstate : null;
+  // "division_by_zero (22012): division by zero"
+  const errorMessage = !sqlstate ? '' : s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);
+  if (sqlstate) {
+    attributes[ATTR_DB_RESPONSE_STATUS_CODE] = sqlstate;
+    attributes[ATTR_ERROR_TYPE] = sqlstate;
   }
 
-  const spans = [
-    makeSpan(d.name, SpanKind.SERVER, ctx, parent, clock.toHrTime(s.startNs), clock.toHrTime(s.endNs), attributes, resource, error),
-  ];
+  const spans: SpanData[] = [{
+    traceId,
+    spanId,
+    parentSpanId,
+    parentIsRemote: parentSpanId !== null,
+    traceFlags: TraceFlags.SAMPLED,
+    name: d.name,
+    kind: SpanKind.SERVER,
+    startTime: clock.toHrTime(s.startNs),
+    endTime: clock.toHrTime(s.endNs),
+    attributes,
+    statusCode: sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+    statusMessage: errorMessage,
+    events: NONE,
+    links: NONE,
+    resource,
+  }];
   for (const p of s.phases) {
-    const child: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
-    spans.push(makeSpan(p.name, SpanKind.INTERNAL, child, ctx, clock.toHrTime(p.startNs), clock.toHrTime(p.endNs), {
-      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-      'postgresql.phase': p.name,
-    }, resource, p.failed ? error : undefined));
+    spans.push({
+      traceId,
+      spanId: newSpanId(),
+      parentSpanId: spanId,
+      parentIsRemote: false,
+      traceFlags: TraceFlags.SAMPLED,
+      name: p.name,
+      kind: SpanKind.INTERNAL,
+      startTime: clock.toHrTime(p.startNs),
+      endTime: clock.toHrTime(p.endNs),
+      attributes: PHASE_ATTRIBUTES[p.name],
+      // the phase the statement failed in carries the error too
+      statusCode: p.failed && sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+      statusMessage: p.failed ? errorMessage : '',
+      events: NONE,
+      links: NONE,
+      resource,
+    });
   }
   return spans;
 }
