@@ -1,4 +1,4 @@
-// `pgferret-collector demo` as a user runs it: a child process with an
+// `npm run demo` as a user runs it: a child process with an
 // embedded PostgreSQL, real eBPF probes, the Express example and its traffic.
 // It must print the UI's URL and the slow request's waterfall with the
 // Postgres phases, and Ctrl-C must leave no process, probe or temp dir.
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { startPostgres } from './helpers/postgres';
 
 const REPO = path.resolve(__dirname, '..');
-const CLI = path.join(REPO, 'packages', 'collector', 'dist', 'cli.js');
+const CLI = path.join(REPO, 'packages', 'demo', 'dist', 'cli.js');
 
 interface Demo {
   child: ChildProcess;
@@ -22,7 +22,7 @@ function startDemo(args: string[]): Demo {
   const env = { ...process.env };
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  const child = spawn(process.execPath, [CLI, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -3,7 +3,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CollectorStatus } from './collector';
 import { RUN_DEFAULTS, startRun } from './run';
-import { Demo } from './demo';
 
 function int(name: string) {
   return (v: string, prev: number[] | undefined) => {
@@ -155,39 +154,14 @@ export function buildProgram(): Command {
     process.stdout.write(JSON.stringify(await callAdmin(o, '/control', body)) + '\n');
   });
 
-  program
-    .command('demo')
-    .description('start an embedded PostgreSQL, the collector in embedded mode, the Express example app and a burst of traffic; ' +
-      'print the web UI\'s URL and one trace as text; Ctrl-C stops all of it and removes its temp directory')
-    .option('--postgres-url <url>', 'use this local PostgreSQL instead of an embedded one (the example app creates tables users, orders, inventory in it)')
-    .option('--ui-port <port>', 'port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
-    .option('--otlp-port <port>', 'port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
-    .option('--admin-port <port>', 'port of the admin API', one('--admin-port'), RUN_DEFAULTS.adminPort)
-    .option('--exit-after-traffic', 'stop everything once the trace is printed instead of waiting for Ctrl-C', false)
-    .action(async (o) => {
-      const demo = new Demo(o, log, (s) => process.stdout.write(s));
-      process.once('exit', () => demo.removeTempSync());
-      const shutdown = (sig: string) => {
-        log(`${sig}: stopping the demo (Ctrl-C again to exit at once)`);
-        process.once('SIGINT', () => process.exit(130));
-        demo.stop().then(() => process.exit(0), () => process.exit(1));
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      await demo.start();
-      if (o.exitAfterTraffic) {
-        await demo.stop();
-        process.exit(0);
-      }
-      log('demo running; Ctrl-C to stop it');
-    });
-
   return program;
 }
 
-if (require.main === module) {
-  buildProgram().parseAsync(process.argv).catch((e: Error) => {
+export function main(argv: string[]): void {
+  buildProgram().parseAsync(argv).catch((e: Error) => {
     log(`error: ${e.message}`);
     process.exit(1);
   });
 }
+
+if (require.main === module) main(process.argv);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { reachableBinDir, setprivArgs, type Ids } from './reachable-binaries';
 
 export interface ClusterOptions {
   /** directory with initdb and postgres: debianBinDir() or embeddedBinDir() */
@@ -83,14 +84,6 @@ export function userIds(user: string): { uid: number; gid: number } | null {
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
 }
 
-type Ids = { uid: number; gid: number } | null;
-
-// setpriv execs the command, so the child's pid is the command's pid
-function setprivArgs(ids: Ids, cmd: string, args: string[]): string[] {
-  const as = ids ? [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups'] : [];
-  return [...as, '--pdeathsig=KILL', '--', cmd, ...args];
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, HOST);
@@ -116,13 +109,13 @@ async function halt(child: ChildProcess, signal: NodeJS.Signals, graceMs: number
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const { binDir } = opts;
   const user = opts.user ?? 'postgres';
   let ids: Ids = null;
   if (process.getuid?.() === 0) {
     ids = userIds(user);
     if (!ids) throw new Error(`PostgreSQL refuses to run as root and there is no \`${user}\` user: create one (useradd -r ${user}) or run as another user`);
   }
+  const binDir = reachableBinDir(opts.binDir, ids);
   const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'pgferret-pg-'));
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
