@@ -59,10 +59,11 @@ export interface CollectorProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startCollector(args: string[], env: Record<string, string> = {}): Promise<CollectorProcess> {
+/** `cli`: the collector's command, e.g. one installed from its tarball (default: this checkout's) */
+export async function startCollector(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<CollectorProcess> {
   const adminPort = await freePort();
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'run', '--admin-port', String(adminPort), ...args], {
+  const child = spawn(process.execPath, [cli, 'run', '--admin-port', String(adminPort), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

