@@ -1,30 +1,10 @@
 #!/usr/bin/env node
 // The pgferret-collector command line.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { count, counts, port, rate } from './cli-args';
 import type { CollectorStatus } from './collector';
+import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun } from './run';
-
-function int(name: string) {
-  return (v: string, prev: number[] | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return prev ? [...prev, n] : [n];
-  };
-}
-
-function one(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
-}
-
-function rate(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
-  return n;
-}
 
 const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
 
@@ -41,7 +21,16 @@ async function callAdmin(o: { adminHost: string; adminPort: number }, pathname: 
   } catch {
     throw new Error(`no collector answers at ${adminUrl(o)}: start one with \`sudo npx pgferret-collector\`, or pass --admin-port if it uses another port`);
   }
-  const json = (await res.json()) as { error?: string };
+  const text = await res.text();
+  let json: { error?: string };
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(
+      `${adminUrl(o)} answered HTTP ${res.status} with ${res.headers.get('content-type') ?? 'no content type'}, not a pgferret collector's admin API: ` +
+        'pass --admin-port (and --admin-host) of the collector, as printed in its log ("admin API http://…")',
+    );
+  }
   if (!res.ok) throw new Error(json.error ?? `HTTP ${res.status}`);
   return json;
 }
@@ -72,7 +61,7 @@ export function buildProgram(): Command {
   const adminOptions = (c: Command) =>
     c
       .option('--admin-host <host>', 'address of the admin API', RUN_DEFAULTS.adminHost)
-      .option('--admin-port <port>', 'port of the admin API', one('--admin-port'), RUN_DEFAULTS.adminPort);
+      .option('--admin-port <port>', 'port of the admin API', port('--admin-port'), RUN_DEFAULTS.adminPort);
 
   adminOptions(
     program
@@ -81,23 +70,23 @@ export function buildProgram(): Command {
         'Exports over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set ' +
         '(OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, ' +
         'OTEL_RESOURCE_ATTRIBUTES honoured); otherwise runs embedded: an OTLP receiver for your app, a trace store and a web UI.')
-      .option('--pid <pid>', 'trace only the cluster whose postmaster has this pid (repeatable)', int('--pid'))
+      .option('--pid <pid>', 'trace only the cluster whose postmaster has this pid (repeatable)', counts('--pid'))
       .option('--data-dir <dir>', 'trace only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
-      .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', int('--port'))
+      .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', counts('--port', 65535))
       .option('--service-name <name>', 'service.name of the PostgreSQL spans (OTEL_SERVICE_NAME wins)', 'postgresql')
       .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent traced as root spans (0..1)', rate, RUN_DEFAULTS.rootSampleRate)
       .addOption(new Option('--detail <level>', 'phases: parse/plan/execute/commit child spans; statement: statement spans only, with the fewest probe hits per query')
         .choices(['phases', 'statement']).default(RUN_DEFAULTS.detail))
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
-      .option('--max-query-text <bytes>', 'bytes of statement text read per statement (max 4095)', one('--max-query-text'), RUN_DEFAULTS.maxQueryText)
-      .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', one('--max-queue'), RUN_DEFAULTS.maxQueue)
+      .option('--max-query-text <bytes>', `bytes of statement text read per statement (max ${TEXT_MAX - 1})`, count('--max-query-text', TEXT_MAX - 1, ', what the kernel side reads per statement'), RUN_DEFAULTS.maxQueryText)
+      .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', count('--max-queue'), RUN_DEFAULTS.maxQueue)
       .option('--store-dir <dir>', 'embedded mode: where traces are stored', RUN_DEFAULTS.storeDir)
       .option('--otlp-host <host>', 'embedded mode: address of the OTLP/HTTP receiver', RUN_DEFAULTS.otlpHost)
-      .option('--otlp-port <port>', 'embedded mode: port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
+      .option('--otlp-port <port>', 'embedded mode: port of the OTLP/HTTP receiver', port('--otlp-port'), RUN_DEFAULTS.otlpPort)
       .option('--ui-host <host>', 'embedded mode: address of the web UI', RUN_DEFAULTS.uiHost)
-      .option('--ui-port <port>', 'embedded mode: port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
-      .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', one('--max-spans'))
-      .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', one('--max-store-bytes'))
+      .option('--ui-port <port>', 'embedded mode: port of the web UI', port('--ui-port'), RUN_DEFAULTS.uiPort)
+      .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', count('--max-spans'))
+      .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', count('--max-store-bytes'))
       .option('--allow-non-loopback', 'allow binding the receiver, UI or admin API to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
     const running = await startRun(

