@@ -17,7 +17,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+/** `port`: a given one (e.g. where a collector already exports to); default a free one */
+export async function startReceiver(port?: number): Promise<Receiver> {
   const spans: SpanRecord[] = [];
   const requests: { contentType: string; count: number }[] = [];
   const server = http.createServer((req, res) => {
@@ -39,7 +40,7 @@ export async function startReceiver(): Promise<Receiver> {
       }
     });
   });
-  const port = await freePort();
+  port ??= await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   return {
     url: `http://127.0.0.1:${port}`,

@@ -9,6 +9,7 @@ import { BpfObject, type RingBufferReader } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { readElf } from './discover/elf';
+import { MatchReport } from './discover/match-report';
 import { backendIdentity, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
 import { CONFIG, COUNTER_COUNT, Counter, TEXT_MAX } from './events/layout';
@@ -104,6 +105,7 @@ export class Collector {
   private readonly envResource: Resource;
   /** for statements of a postmaster that is no longer listed (it stopped meanwhile) */
   private readonly fallbackResource: Resource;
+  private readonly matchReport: MatchReport;
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
@@ -112,6 +114,7 @@ export class Collector {
     this.describer = new SqlDescriber(opts.rawQueryText);
     this.envResource = detectResources({ detectors: [envDetector] });
     this.fallbackResource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? 'postgresql' }).merge(this.envResource);
+    this.matchReport = new MatchReport(opts.filter, this.log);
   }
 
   start(): void {
@@ -182,7 +185,8 @@ export class Collector {
     if (!this.obj) return;
     const seen = new Set<number>();
     const pmMap = this.obj.map('postmasters');
-    for (const pm of findPostmasters()) {
+    const all = findPostmasters();
+    for (const pm of all) {
       if (!this.selected(pm)) continue;
       seen.add(pm.pid);
       if (this.clusters.has(pm.pid)) continue;
@@ -209,6 +213,7 @@ export class Collector {
         this.failedBinaries.delete(c.pm.binaryId);
       }
     }
+    this.matchReport.update(all, seen.size);
     this.assembler.sweep((pid) => fs.existsSync(`/proc/${pid}`));
     for (const pid of this.backends.keys()) if (!fs.existsSync(`/proc/${pid}`)) this.backends.delete(pid);
   }

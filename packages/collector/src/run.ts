@@ -80,7 +80,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
     exporter = embedded.exporter;
     log(`no OTEL_EXPORTER_OTLP_ENDPOINT set: embedded mode. OTLP receiver ${embedded.otlpUrl}, web UI ${embedded.uiUrl}, store ${path.resolve(o.storeDir)}`);
   }
-  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000 });
+  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000, log });
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log,

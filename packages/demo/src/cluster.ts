@@ -16,6 +16,8 @@ export interface ClusterOptions {
   settings?: Record<string, string | number>;
   /** who runs PostgreSQL when we are root (it refuses root); default `postgres` */
   user?: string;
+  /** the port to listen on (default: a free one) */
+  port?: number;
   /** where the temp dir goes (default: the system's), e.g. inside a directory its owner removes on exit */
   parentDir?: string;
 }
@@ -137,7 +139,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw new Error(`initdb (${binDir}) failed (exit ${initdb.status}):\n${initdb.stdout}${initdb.stderr}`);
   }
   const major = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const settings = { listen_addresses: HOST, unix_socket_directories: dir, fsync: 'off', ...opts.settings };
   const args = ['-D', dataDir, '-p', String(port)];
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);

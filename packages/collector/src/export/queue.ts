@@ -5,11 +5,14 @@
 // retry retryable failures with exponential backoff themselves.
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ExportHealth } from './health';
 
 export interface QueueOptions {
   maxQueue: number;
   maxBatch: number;
   intervalMs: number;
+  /** where "export failing since …" and "export recovered" go */
+  log: (m: string) => void;
 }
 
 export interface QueueStats {
@@ -26,8 +29,10 @@ export class ExportQueue {
   private timer: NodeJS.Timeout;
   private closing = false;
   readonly stats: QueueStats = { queued: 0, exported: 0, dropped: 0, exportFailures: 0, lastError: null };
+  private readonly health: ExportHealth;
 
   constructor(private readonly exporter: SpanExporter, private readonly opts: QueueOptions) {
+    this.health = new ExportHealth(opts.log);
     this.timer = setInterval(() => this.drain(), opts.intervalMs);
     this.timer.unref();
   }
@@ -60,11 +65,14 @@ export class ExportQueue {
       this.inFlight++;
       this.exporter.export(batch, (r) => {
         this.inFlight--;
-        if (r.code === ExportResultCode.SUCCESS) this.stats.exported += batch.length;
-        else {
+        if (r.code === ExportResultCode.SUCCESS) {
+          this.stats.exported += batch.length;
+          this.health.succeeded(this.stats.dropped);
+        } else {
           this.stats.exportFailures++;
           this.stats.dropped += batch.length;
           this.stats.lastError = r.error ? String(r.error.message ?? r.error) : 'export failed';
+          this.health.failed(this.stats.lastError, this.stats.dropped - batch.length);
         }
         if (!this.closing && this.buf.length >= this.opts.maxBatch) this.drain();
       });
