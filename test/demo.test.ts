@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CLI as COLLECTOR_CLI } from './helpers/collector';
 import { startPostgres } from './helpers/postgres';
 
 const REPO = path.resolve(__dirname, '..');
@@ -146,7 +147,7 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     expect(appsFor(databaseUrl)).toEqual([]);
     expect(fs.existsSync(tmp)).toBe(false);
     expect(probes(demo.child.pid!, pgPid)).toEqual([]);
-    const status = spawnSync(process.execPath, [CLI, 'status', '--admin-port', adminPort], { encoding: 'utf8' });
+    const status = spawnSync(process.execPath, [COLLECTOR_CLI, 'status', '--admin-port', adminPort], { encoding: 'utf8' });
     expect(status.status).toBe(1);
     expect(status.stderr).toContain('no collector answers');
   } finally {
