@@ -47,7 +47,8 @@ function printStatus(s: CollectorStatus): void {
   }
   const k = s.kernel;
   out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped`);
-  out.push(`events: ${s.ringBuffer.records} records in ${s.ringBuffer.batches} batches; ${s.statements} statements assembled, ${s.openCycles} open`);
+  const rb = s.ringBuffer;
+  out.push(`events: ${rb.records} records in ${rb.batches} batches${rb.errors ? `, ${rb.errors} read errors (last: ${rb.lastError})` : ''}; ${s.statements} statements assembled, ${s.openCycles} open`);
   const e = s.export;
   out.push(`export: ${e.exported} spans exported, ${e.queued} queued, ${e.dropped} dropped, ${e.exportFailures} failed exports${e.lastError ? ` (last: ${e.lastError})` : ''}`);
   process.stdout.write(out.join('\n') + '\n');

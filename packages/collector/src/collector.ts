@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BpfObject, type RingBufferReader } from '@pgferret/bpf-loader';
+import { BpfObject, type RingBufferReader, type RingBufferStats } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { readElf } from './discover/elf';
@@ -62,7 +62,7 @@ export interface CollectorStatus {
   clusters: ClusterStatus[];
   binaries: { exe: string; probeSet: string; attached: string[]; missing: string[] }[];
   kernel: Record<string, number>;
-  ringBuffer: { records: number; bytes: number; batches: number };
+  ringBuffer: RingBufferStats;
   decode: DecodeStats;
   statements: number;
   openCycles: number;
@@ -283,7 +283,7 @@ export class Collector {
       })),
       binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, attached: b.attached, missing: b.missing })),
       kernel: this.kernelCounters(),
-      ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0 },
+      ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },
       decode: { ...this.decodeStats },
       statements: this.statements,
       openCycles: this.assembler.openCycles,
