@@ -198,7 +198,7 @@ export class Demo {
     } else {
       lines.push(
         `No trace of ${SLOW_ROUTE} with its PostgreSQL spans arrived within 20 s: open the web UI, or run ` +
-          `\`pgferret-collector status --admin-port ${new URL(running.admin.url).port}\` to see what the collector saw.`,
+          `\`npx pgferret-collector status --admin-port ${new URL(running.admin.url).port}\` to see what the collector saw.`,
       );
     }
     this.print(lines.join('\n') + '\n');

@@ -12,7 +12,7 @@ export class ExportHealth {
     this.failingSince = this.now();
     this.droppedBefore = dropped;
     this.log(`export failing since ${new Date(this.failingSince).toISOString()}: ${error}. ` +
-      'Spans that cannot be exported are dropped and counted (pgferret-collector status); PostgreSQL is not affected');
+      'Spans that cannot be exported are dropped and counted (`npx pgferret-collector status`); PostgreSQL is not affected');
   }
 
   /** After a successful export. */
