@@ -177,7 +177,17 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
     goto fail;
   if (uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb)) != 0) goto fail;
   r->poll.data = r;
-  uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  int uerr = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  if (uerr != 0) {
+    /* the handle is initialised: it is freed by on_closed, after uv_close */
+    napi_delete_reference(env, r->callback);
+    napi_async_destroy(env, r->async);
+    ring_buffer__free(r->rb);
+    r->rb = NULL;
+    r->closing = true;
+    uv_close((uv_handle_t *)&r->poll, on_closed);
+    return throw_errno(env, "uv_poll_start", uerr);
+  }
   o->readers[o->n_readers] = r;
   napi_value id;
   CHECK(napi_create_uint32(env, (uint32_t)o->n_readers++, &id));
