@@ -23,3 +23,10 @@ for ws in examples/prisma examples/express; do
     npm run --silent -w "$ws" build
   fi
 done
+
+# Installable packages, as a user installs them: npm install <path>/pgferret-sdk-<v>.tgz
+log "npm pack → tarballs/"
+mkdir -p tarballs
+for ws in packages/sdk packages/bpf-loader packages/collector; do
+  npm pack --silent -w "$ws" --pack-destination tarballs >/dev/null
+done

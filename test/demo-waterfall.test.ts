@@ -1,6 +1,6 @@
 // The demo's text waterfall, on hand-made traces: tree order, indentation,
 // bar placement on the trace's time axis, hidden subtrees, orphans.
-import { formatWaterfall } from '../packages/collector/src/demo/waterfall';
+import { formatWaterfall } from '../packages/demo/src/waterfall';
 import type { StoredSpan, TraceDetail } from '../packages/collector/src/embedded';
 
 const T0 = 1_700_000_000_000_000_000n;

@@ -1,14 +1,15 @@
-// `pgferret-collector demo` as a user runs it: a child process with an
+// `npm run demo` as a user runs it: a child process with an
 // embedded PostgreSQL, real eBPF probes, the Express example and its traffic.
 // It must print the UI's URL and the slow request's waterfall with the
 // Postgres phases, and Ctrl-C must leave no process, probe or temp dir.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CLI as COLLECTOR_CLI } from './helpers/collector';
 import { startPostgres } from './helpers/postgres';
 
 const REPO = path.resolve(__dirname, '..');
-const CLI = path.join(REPO, 'packages', 'collector', 'dist', 'cli.js');
+const CLI = path.join(REPO, 'packages', 'demo', 'dist', 'cli.js');
 
 interface Demo {
   child: ChildProcess;
@@ -22,7 +23,7 @@ function startDemo(args: string[]): Demo {
   const env = { ...process.env };
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  const child = spawn(process.execPath, [CLI, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -152,7 +153,7 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     expect(appsFor(databaseUrl)).toEqual([]);
     expect(fs.existsSync(tmp)).toBe(false);
     expect(probes(demo.child.pid!, pgPid)).toEqual([]);
-    const status = spawnSync(process.execPath, [CLI, 'status', '--state-dir', stateDir], { encoding: 'utf8' });
+    const status = spawnSync(process.execPath, [COLLECTOR_CLI, 'status', '--state-dir', stateDir], { encoding: 'utf8' });
     expect(status.status).toBe(1);
     expect(status.stderr).toContain('no collector answers');
   } finally {

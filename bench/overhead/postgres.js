@@ -4,7 +4,7 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { debianBinDir, freePort, startCluster: startPg } = require('../../packages/collector/dist/postgres/cluster.js');
+const { debianBinDir, freePort, startCluster: startPg } = require('../../packages/demo/dist/cluster.js');
 
 /** settings: extra `-c` settings; scale: pgbench -i scale factor. */
 async function startCluster({ settings = {}, scale = 10, log = () => {} }) {

@@ -1,7 +1,7 @@
 // A throwaway Debian PostgreSQL cluster for the benchmark, from the
 // collector's module (same as the tests'): needs `npx tsc -b` first.
 'use strict';
-const { debianBinDir, startCluster } = require('../../packages/collector/dist/postgres/cluster.js');
+const { debianBinDir, startCluster } = require('../../packages/demo/dist/cluster.js');
 
 async function startPostgres() {
   const pg = await startCluster({ binDir: debianBinDir() });

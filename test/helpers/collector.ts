@@ -20,7 +20,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+/** `port`: a given one (e.g. where a collector already exports to); default a free one */
+export async function startReceiver(port?: number): Promise<Receiver> {
   const spans: SpanRecord[] = [];
   const requests: { contentType: string; count: number }[] = [];
   const server = http.createServer((req, res) => {
@@ -42,7 +43,7 @@ export async function startReceiver(): Promise<Receiver> {
       }
     });
   });
-  const port = await freePort();
+  port ??= await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   return {
     url: `http://127.0.0.1:${port}`,
@@ -63,10 +64,11 @@ export interface CollectorProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startCollector(args: string[], env: Record<string, string> = {}): Promise<CollectorProcess> {
+/** `cli`: the collector's command, e.g. one installed from its tarball (default: this checkout's) */
+export async function startCollector(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<CollectorProcess> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-state-'));
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'run', '--state-dir', stateDir, ...args], {
+  const child = spawn(process.execPath, [cli, 'run', '--state-dir', stateDir, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

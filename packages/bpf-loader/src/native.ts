@@ -30,7 +30,8 @@ export interface NativeAddon {
   mapUpdate(h: ObjectHandle, fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(h: ObjectHandle, fd: number, key: Buffer): boolean;
   mapNextKey(h: ObjectHandle, fd: number, prev: Buffer | null, keySize: number): Buffer | undefined;
-  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number) => void, maxBatchBytes: number): number;
+  /** onBatch's errno (0: none) and op: the first failure of that wake-up (the batch may then be empty) */
+  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string) => void, maxBatchBytes: number): number;
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
   dropCapabilities(keep: number[]): { threads: number[]; unreachable: number[] };

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { native, type ObjectHandle } from './native';
 
 /**
@@ -22,7 +23,13 @@ export interface RingBufferStats {
   bytes: number;
   /** onBatch calls */
   batches: number;
+  /** failures reading the ring buffer (poll, consume, a batch buffer that could not grow: that record is lost) */
+  errors: number;
+  /** the latest of them, e.g. "grow the batch buffer (the record was lost): ENOMEM" */
+  lastError: string | null;
 }
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 
 export interface RingBufferReader {
   readonly stats: RingBufferStats;
@@ -51,7 +58,7 @@ export function forEachRecord(batch: Buffer, cb: (offset: number, length: number
 }
 
 export class Reader implements RingBufferReader {
-  readonly stats: RingBufferStats = { records: 0, bytes: 0, batches: 0 };
+  readonly stats: RingBufferStats = { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null };
   private id = -1;
   private closed = false;
 
@@ -65,7 +72,12 @@ export class Reader implements RingBufferReader {
     this.id = native().ringBuffer(
       this.handle,
       mapName,
-      (batch, count, payloadBytes) => {
+      (batch, count, payloadBytes, errno, op) => {
+        if (errno) {
+          stats.errors++;
+          stats.lastError = `${op}: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`;
+        }
+        if (count === 0) return;
         stats.records += count;
         stats.bytes += payloadBytes;
         stats.batches++;

@@ -16,15 +16,25 @@ export function bpfObject(name: string, defines?: Record<string, string>): strin
   return output;
 }
 
-export function targetBinary(): string {
-  const out = path.join(buildDir, 'pgft-target');
-  const src = path.join(fixtures, 'target.c');
-  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) {
+/** `fixtures/<source>` compiled with the host cc into build/test-fixtures/<out>, again only when the source changed. */
+function compiled(source: string, out: string, flags: string[]): string {
+  const dest = path.join(buildDir, out);
+  const src = path.join(fixtures, source);
+  if (!fs.existsSync(dest) || fs.statSync(dest).mtimeMs < fs.statSync(src).mtimeMs) {
     fs.mkdirSync(buildDir, { recursive: true });
-    execFileSync('cc', ['-O2', '-g', '-o', out + '.tmp', src]);
-    fs.renameSync(out + '.tmp', out);
+    execFileSync('cc', ['-O2', ...flags, '-o', dest + '.tmp', src]);
+    fs.renameSync(dest + '.tmp', dest);
   }
-  return out;
+  return dest;
+}
+
+export function targetBinary(): string {
+  return compiled('target.c', 'pgft-target', ['-g']);
+}
+
+/** The LD_PRELOAD library that makes the addon's large reallocations fail (fixtures/fail-realloc.c). */
+export function failReallocLibrary(): string {
+  return compiled('fail-realloc.c', 'fail-realloc.so', ['-shared', '-fPIC', '-ldl']);
 }
 
 /** File offset of a function (what uprobes take), from its symbol value and the LOAD segments. */
@@ -90,7 +100,7 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 500
 }
 
 /** Runs test/fixtures/child.js (against dist/) through an optional wrapper command. */
-export function runChild(mode: string, args: string[], wrapper: string[] = []): { ok: boolean; code?: string; message?: string; count?: number } {
+export function runChild(mode: string, args: string[], wrapper: string[] = []): { ok: boolean; code?: string; message?: string; count?: number; records?: number; stats?: Record<string, unknown> } {
   const cmd = [...wrapper, process.execPath, path.join(fixtures, 'child.js'), mode, ...args];
   const out = execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 20000 });
   return JSON.parse(out.trim().split('\n').pop()!);

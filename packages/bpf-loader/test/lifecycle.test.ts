@@ -83,4 +83,27 @@ describe('lifecycle', () => {
     // runChild waits for the child to exit; a ref'd reader would hang it until the timeout.
     expect(runChild('unref', [objectPath])).toEqual({ ok: true });
   });
+
+  test('failed opens free what they allocated (the ELF copy, the object, the name)', () => {
+    const garbage = Buffer.alloc(4 * 1024 * 1024, 0x7f);
+    const fail = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as BpfError).code;
+      }
+      return 'opened';
+    };
+    const round = () => {
+      for (let i = 0; i < 50; i++) {
+        expect(fail(() => BpfObject.open(garbage, { name: `garbage-${i}` }))).not.toBe('opened');
+        expect(fail(() => BpfObject.open(targetBinary()))).not.toBe('opened');
+      }
+    };
+    round(); // allocator and libbpf warm-up
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 4; i++) round();
+    // a leaked 4 MiB copy per failed open would be 800 MiB here
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
 });

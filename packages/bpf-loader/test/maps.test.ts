@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BpfError, BpfObject, buildBpfObject, possibleCpus, vmlinuxHeaderDir } from '../src';
+import { native } from '../src/native';
 import { bpfObject, buildDir, fixtures, key32 } from './fixtures';
 
 const u64 = (n: bigint) => {
@@ -55,6 +56,53 @@ describe('maps', () => {
     m.update(key32(0), all);
     expect(m.lookupPerCpu(key32(0)).map((v) => v.readBigUInt64LE(0))).toEqual(Array.from({ length: cpus }, (_, i) => BigInt(100 + i)));
     expect(code(() => obj.map('counts').lookupPerCpu(key32(0)))).toBe('BAD_ARGUMENT');
+  });
+});
+
+describe('the addon validates map calls itself (not only the TypeScript layer)', () => {
+  // straight to the C functions, as a caller that skips the TS checks would
+  const addon = native();
+  const h = addon.open(bpfObject('probes'));
+  addon.load(h);
+  const scratch = addon.mapInfo(h, 'scratch')!;
+  const dropped = addon.mapInfo(h, 'dropped')!;
+  const counts = addon.mapInfo(h, 'counts')!;
+  afterAll(() => addon.close(h));
+  const message = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return `${(e as { nativeCode?: string }).nativeCode}: ${(e as Error).message}`;
+    }
+    return 'no error';
+  };
+
+  test('key and value sizes', () => {
+    expect(message(() => addon.mapLookup(h, scratch.fd, Buffer.alloc(2), 8))).toBe("BAD_ARGUMENT: key is 2 bytes but map 'scratch' takes 4");
+    expect(message(() => addon.mapLookup(h, scratch.fd, key32(1), 4096))).toBe("BAD_ARGUMENT: value is 4096 bytes but map 'scratch' takes 8");
+    expect(message(() => addon.mapUpdate(h, scratch.fd, key32(1), Buffer.alloc(1), 0))).toBe("BAD_ARGUMENT: value is 1 bytes but map 'scratch' takes 8");
+    expect(message(() => addon.mapUpdate(h, scratch.fd, Buffer.alloc(1), u64(1n), 0))).toBe("BAD_ARGUMENT: key is 1 bytes but map 'scratch' takes 4");
+    expect(message(() => addon.mapDelete(h, scratch.fd, Buffer.alloc(0)))).toBe("BAD_ARGUMENT: key is 0 bytes but map 'scratch' takes 4");
+    expect(message(() => addon.mapNextKey(h, scratch.fd, null, 64))).toBe("BAD_ARGUMENT: key size is 64 bytes but map 'scratch' takes 4");
+    expect(message(() => addon.mapNextKey(h, scratch.fd, Buffer.alloc(1), 4))).toBe("BAD_ARGUMENT: previous key is 1 bytes but map 'scratch' takes 4");
+    // per-CPU: one 8-byte-aligned slot per possible CPU
+    const perCpu = 8 * possibleCpus();
+    expect(message(() => addon.mapLookup(h, dropped.fd, key32(0), 8))).toBe(`BAD_ARGUMENT: value is 8 bytes but map 'dropped' takes ${perCpu}`);
+    expect(addon.mapLookup(h, dropped.fd, key32(0), perCpu)!.length).toBe(perCpu);
+    // right sizes still work
+    addon.mapUpdate(h, counts.fd, key32(1), u64(7n), 0);
+    expect(addon.mapLookup(h, counts.fd, key32(1), 8)!.readBigUInt64LE(0)).toBe(7n);
+  });
+
+  test('an fd that is not a map of this object', () => {
+    expect(message(() => addon.mapLookup(h, 0, key32(1), 8))).toBe('BAD_ARGUMENT: fd 0 is not a map of this BPF object');
+    const other = addon.open(bpfObject('probes'));
+    addon.load(other);
+    try {
+      expect(message(() => addon.mapUpdate(h, addon.mapInfo(other, 'counts')!.fd, key32(1), u64(1n), 0))).toMatch(/^BAD_ARGUMENT: fd \d+ is not a map of this BPF object$/);
+    } finally {
+      addon.close(other);
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // layout and batch size cap, with records produced in the kernel by bpf_loop
 // (run through BPF_PROG_TEST_RUN on a chosen CPU).
 import { BpfObject, forEachRecord, possibleCpus, RECORD_HEADER_BYTES } from '../src';
-import { bpfObject, key32, waitFor } from './fixtures';
+import { bpfObject, failReallocLibrary, key32, runChild, waitFor } from './fixtures';
 
 const RB_SIZE = 64 * 1024;
 const RECORD = 64;
@@ -130,5 +130,22 @@ describe('ring buffer reader', () => {
     t.reader.close();
     expect(t.got.length).toBe(0);
     s.obj.close();
+  });
+
+  test('a batch buffer that cannot grow reaches JS: counted with its errno, the rest still delivered', () => {
+    const flood = bpfObject('flood', { RB_SIZE: String(RB_SIZE) });
+    // the batch buffer grows from 4 KiB to 8 KiB when a record overshoots a 4 KiB batch: that realloc fails
+    const r = runChild('flood', [flood], ['env', `LD_PRELOAD=${failReallocLibrary()}`, 'FAIL_REALLOC_MIN=8192']);
+    expect(r.ok).toBe(true);
+    const stats = r.stats as { errors: number; lastError: string; records: number };
+    expect(stats.errors).toBeGreaterThan(0);
+    expect(stats.lastError).toBe('grow the batch buffer (the record was lost): ENOMEM');
+    // each failure loses the one record libbpf had handed over; every other one arrives
+    expect(r.records! + stats.errors).toBe(800);
+    expect(stats.records).toBe(r.records);
+
+    const healthy = runChild('flood', [flood]);
+    expect(healthy.records).toBe(800);
+    expect((healthy.stats as { errors: number }).errors).toBe(0);
   });
 });

@@ -1,33 +1,12 @@
 #!/usr/bin/env node
 // The pgferret-collector command line.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { callAdmin } from './admin/server';
+import { count, counts, port, rate } from './cli-args';
 import type { CollectorStatus } from './collector';
+import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun } from './run';
-import { Demo } from './demo';
 import { dropPrivileges } from './privileges';
-
-function int(name: string) {
-  return (v: string, prev: number[] | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return prev ? [...prev, n] : [n];
-  };
-}
-
-function one(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
-}
-
-function rate(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
-  return n;
-}
 
 const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
 
@@ -43,7 +22,8 @@ function printStatus(s: CollectorStatus): void {
   out.push(`backends: ${bk.armed} with phase probes, ${bk.tls} on TLS (not traced), ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const k = s.kernel;
   out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} phase probe hits`);
-  out.push(`events: ${s.ringBuffer.records} records in ${s.ringBuffer.batches} batches; ${s.statements} statements assembled (${s.untimedStatements} before their backend had phase probes), ${s.openCycles} open`);
+  const rb = s.ringBuffer;
+  out.push(`events: ${rb.records} records in ${rb.batches} batches${rb.errors ? `, ${rb.errors} read errors (last: ${rb.lastError})` : ''}; ${s.statements} statements assembled (${s.untimedStatements} before their backend had phase probes), ${s.openCycles} open`);
   const e = s.export;
   out.push(`export: ${e.exported} spans exported, ${e.queued} queued, ${e.dropped} dropped, ${e.exportFailures} failed exports${e.lastError ? ` (last: ${e.lastError})` : ''}`);
   process.stdout.write(out.join('\n') + '\n');
@@ -68,23 +48,23 @@ export function buildProgram(): Command {
         'Exports over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set ' +
         '(OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, ' +
         'OTEL_RESOURCE_ATTRIBUTES honoured); otherwise runs embedded: an OTLP receiver for your app, a trace store and a web UI.')
-      .option('--pid <pid>', 'trace only the cluster whose postmaster has this pid (repeatable)', int('--pid'))
+      .option('--pid <pid>', 'trace only the cluster whose postmaster has this pid (repeatable)', counts('--pid'))
       .option('--data-dir <dir>', 'trace only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
-      .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', int('--port'))
+      .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', counts('--port', 65535))
       .option('--service-name <name>', 'service.name of the PostgreSQL spans (OTEL_SERVICE_NAME wins)', 'postgresql')
       .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent traced as root spans (0..1)', rate, RUN_DEFAULTS.rootSampleRate)
-      .addOption(new Option('--detail <level>', 'phases: parse/plan/execute/commit child spans; statement: statement spans only, with the fewest probe hits per query')
+      .addOption(new Option('--detail <level>', 'phases: parse/plan/execute/commit child spans (probes in the backends that carry sampled statements); statement: statement spans only, no probe in any backend')
         .choices(['phases', 'statement']).default(RUN_DEFAULTS.detail))
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
-      .option('--max-query-text <bytes>', 'bytes of statement text read per statement (max 4095)', one('--max-query-text'), RUN_DEFAULTS.maxQueryText)
-      .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', one('--max-queue'), RUN_DEFAULTS.maxQueue)
+      .option('--max-query-text <bytes>', `bytes of statement text read per statement (max ${TEXT_MAX - 1})`, count('--max-query-text', TEXT_MAX - 1, ', what the kernel side reads per statement'), RUN_DEFAULTS.maxQueryText)
+      .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', count('--max-queue'), RUN_DEFAULTS.maxQueue)
       .option('--otlp-token-file <file>', 'embedded mode: require "Authorization: Bearer <token>" on OTLP requests, with the token in this file')
       .option('--otlp-host <host>', 'embedded mode: address of the OTLP/HTTP receiver', RUN_DEFAULTS.otlpHost)
-      .option('--otlp-port <port>', 'embedded mode: port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
+      .option('--otlp-port <port>', 'embedded mode: port of the OTLP/HTTP receiver', port('--otlp-port'), RUN_DEFAULTS.otlpPort)
       .option('--ui-host <host>', 'embedded mode: address of the web UI', RUN_DEFAULTS.uiHost)
-      .option('--ui-port <port>', 'embedded mode: port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
-      .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', one('--max-spans'))
-      .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', one('--max-store-bytes'))
+      .option('--ui-port <port>', 'embedded mode: port of the web UI', port('--ui-port'), RUN_DEFAULTS.uiPort)
+      .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', count('--max-spans'))
+      .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', count('--max-store-bytes'))
       .option('--allow-non-loopback', 'allow binding the OTLP receiver or the web UI to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
     const running = await startRun(
@@ -141,38 +121,14 @@ export function buildProgram(): Command {
     process.stdout.write(JSON.stringify(await callAdmin(o.stateDir, '/control', body)) + '\n');
   });
 
-  program
-    .command('demo')
-    .description('start an embedded PostgreSQL, the collector in embedded mode, the Express example app and a burst of traffic; ' +
-      'print the web UI\'s URL and one trace as text; Ctrl-C stops all of it and removes its temp directory')
-    .option('--postgres-url <url>', 'use this local PostgreSQL instead of an embedded one (the example app creates tables users, orders, inventory in it)')
-    .option('--ui-port <port>', 'port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
-    .option('--otlp-port <port>', 'port of the OTLP/HTTP receiver', one('--otlp-port'), RUN_DEFAULTS.otlpPort)
-    .option('--exit-after-traffic', 'stop everything once the trace is printed instead of waiting for Ctrl-C', false)
-    .action(async (o) => {
-      const demo = new Demo(o, log, (s) => process.stdout.write(s));
-      process.once('exit', () => demo.removeTempSync());
-      const shutdown = (sig: string) => {
-        log(`${sig}: stopping the demo (Ctrl-C again to exit at once)`);
-        process.once('SIGINT', () => process.exit(130));
-        demo.stop().then(() => process.exit(0), () => process.exit(1));
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      await demo.start();
-      if (o.exitAfterTraffic) {
-        await demo.stop();
-        process.exit(0);
-      }
-      log('demo running; Ctrl-C to stop it');
-    });
-
   return program;
 }
 
-if (require.main === module) {
-  buildProgram().parseAsync(process.argv).catch((e: Error) => {
+export function main(argv: string[]): void {
+  buildProgram().parseAsync(argv).catch((e: Error) => {
     log(`error: ${e.message}`);
     process.exit(1);
   });
 }
+
+if (require.main === module) main(process.argv);

@@ -6,10 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BpfObject, type BpfLink, type RingBufferReader } from '@pgferret/bpf-loader';
+import { BpfObject, type BpfLink, type RingBufferReader, type RingBufferStats } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { readElf } from './discover/elf';
+import { MatchReport } from './discover/match-report';
 import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
 import { BACKEND_STATE, CONFIG, COUNTER_COUNT, Counter, Proto, TEXT_MAX } from './events/layout';
@@ -73,7 +74,7 @@ export interface CollectorStatus {
     tls: number;
   };
   kernel: Record<string, number>;
-  ringBuffer: { records: number; bytes: number; batches: number };
+  ringBuffer: RingBufferStats;
   decode: DecodeStats;
   statements: number;
   /** sampled statements that ran before their backend had phase probes */
@@ -136,6 +137,7 @@ export class Collector {
   private readonly envResource: Resource;
   /** for statements of a postmaster that is no longer listed (it stopped meanwhile) */
   private readonly fallbackResource: Resource;
+  private readonly matchReport: MatchReport;
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
@@ -148,6 +150,7 @@ export class Collector {
     this.describer = new SqlDescriber(opts.rawQueryText);
     this.envResource = detectResources({ detectors: [envDetector] });
     this.fallbackResource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? 'postgresql' }).merge(this.envResource);
+    this.matchReport = new MatchReport(opts.filter, this.log);
   }
 
   start(): void {
@@ -227,7 +230,8 @@ export class Collector {
     if (!this.obj) return;
     const seen = new Set<number>();
     const pmMap = this.obj.map('postmasters');
-    for (const pm of findPostmasters()) {
+    const all = findPostmasters();
+    for (const pm of all) {
       if (!this.selected(pm)) continue;
       seen.add(pm.pid);
       if (this.clusters.has(pm.pid)) continue;
@@ -255,6 +259,7 @@ export class Collector {
         this.failedBinaries.delete(c.pm.binaryId);
       }
     }
+    this.matchReport.update(all, seen.size);
     const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
     const now = Date.now();
     for (const [pid, a] of this.armed) {
@@ -399,7 +404,7 @@ export class Collector {
       binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, probes: b.set.note })),
       backends: { armed: this.armed.size, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
       kernel: this.kernelCounters(),
-      ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0 },
+      ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },
       decode: { ...this.decodeStats },
       statements: this.statements,
       untimedStatements: this.untimed,

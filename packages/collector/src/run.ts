@@ -114,7 +114,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
     );
     log(`web UI ${embedded.uiLoginUrl} (the token changes at every start; also in ${stateDir}/ui-token)`);
   }
-  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000 });
+  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000, log });
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log,

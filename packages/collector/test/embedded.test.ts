@@ -218,8 +218,12 @@ describe('bad requests get 4xx and leave stored data alone', () => {
   });
 
   test('oversized body → 413', async () => {
-    const res = await post(Buffer.alloc(200 * 1024, 0x41), { 'content-type': 'application/x-protobuf' });
+    const res = await post(Buffer.alloc(200 * 1024, 0x41), { 'content-type': 'application/json' });
     expect(res.status).toBe(413);
+    // what to do, in a setting the sender has (no collector flag sets the limit)
+    const { message } = await res.json();
+    expect(message).toMatch(/limit of 65536 bytes: send smaller batches from the app \(OTEL_BSP_MAX_EXPORT_BATCH_SIZE/);
+    expect(message).not.toMatch(/maxBodyBytes/);
   });
 
   test('gzip that expands past the limit → 413', async () => {
@@ -280,7 +284,7 @@ describe('restart and exclusivity', () => {
     const listed = (await api(first, '/api/traces')).traces;
 
     // Same directory while the first one runs: refused with a clear message.
-    await expect(start(dir)).rejects.toThrow(/in use by another process.*another --data-dir/);
+    await expect(start(dir)).rejects.toThrow(/in use by another process.*another --store-dir/);
     await first.close();
 
     const second = await start(dir, { maxSpans: 20 });

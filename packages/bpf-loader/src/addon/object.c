@@ -34,60 +34,73 @@ static void finalize_object(napi_env env, void *data, void *hint) {
   free(o);
 }
 
-/* open(pathOrBuffer, name?) */
+/* open(pathOrBuffer, name?). Every failure path frees what was allocated
+ * before it: the name, the ELF copy, the object and libbpf's object. */
 static napi_value open_object(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   log_reset();
-  char *name = NULL;
+  char *name = NULL, *path = NULL;
+  struct object *o = NULL;
+  napi_value ext = NULL;
   napi_valuetype t;
-  if (argc > 1 && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string)
+  if (argc > 1 && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string) {
     name = get_string(env, argv[1]);
+    if (!name) {
+      throw_errno(env, "read the object name", ENOMEM);
+      goto out;
+    }
+  }
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
-  struct object *o = calloc(1, sizeof *o);
+  o = calloc(1, sizeof *o);
   if (!o) {
-    free(name);
-    return throw_errno(env, "calloc", ENOMEM);
+    throw_errno(env, "calloc", ENOMEM);
+    goto out;
   }
   bool is_buffer = false;
   napi_is_buffer(env, argv[0], &is_buffer);
   if (is_buffer) {
     void *data;
     size_t len;
-    CHECK(napi_get_buffer_info(env, argv[0], &data, &len));
+    if (napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
+      throw_napi_failure(env, "napi_get_buffer_info");
+      goto out;
+    }
     o->elf_copy = malloc(len ? len : 1);
     if (!o->elf_copy) {
-      free(o);
-      free(name);
-      return throw_errno(env, "malloc", ENOMEM);
+      throw_errno(env, "malloc", ENOMEM);
+      goto out;
     }
     memcpy(o->elf_copy, data, len);
+    errno = 0;
     o->obj = bpf_object__open_mem(o->elf_copy, len, &opts);
   } else {
-    char *path = get_string(env, argv[0]);
+    path = get_string(env, argv[0]);
     if (!path) {
-      free(o);
-      free(name);
-      return throw_plain(env, "BAD_ARGUMENT", "source must be a path or a Buffer");
+      throw_plain(env, "BAD_ARGUMENT", "source must be a path or a Buffer");
+      goto out;
     }
+    errno = 0;
     o->obj = bpf_object__open_file(path, &opts);
-    free(path);
   }
-  int err = errno;
-  free(name);
   if (!o->obj) {
-    free(o->elf_copy);
-    free(o);
-    return throw_errno(env, "bpf_object__open", err ? err : EINVAL);
+    throw_errno(env, "bpf_object__open", errno ? errno : EINVAL);
+    goto out;
   }
-  napi_value ext;
   if (napi_create_external(env, o, finalize_object, NULL, &ext) != napi_ok) {
-    object_close(o);
-    free(o);
     throw_napi_failure(env, "napi_create_external");
-    return NULL;
+    ext = NULL;
+    goto out;
   }
+  o = NULL; /* owned by the external now */
+out:
+  if (o) {
+    object_close(o); /* closes libbpf's object and frees the ELF copy */
+    free(o);
+  }
+  free(path);
+  free(name);
   return ext;
 }
 

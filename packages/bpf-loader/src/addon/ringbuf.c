@@ -1,7 +1,11 @@
 /* Ring-buffer reader: uv_poll on libbpf's epoll fd, one JS call per wake-up.
  *
  * Batch layout handed to JS: for each record, [u32 length LE][u32 0]
- * [record bytes, zero-padded to a multiple of 8]. */
+ * [record bytes, zero-padded to a multiple of 8].
+ *
+ * Failures (a poll error, a consume error, a batch buffer that cannot grow,
+ * which loses the record libbpf has already consumed) are handed to JS with
+ * the batch as (errno, operation), so they are counted, never silent. */
 #include "addon.h"
 #include <endian.h>
 #include <errno.h>
@@ -22,8 +26,16 @@ struct reader {
   size_t len, cap, max;
   uint32_t count;
   double payload;
+  int err; /* first failure of this wake-up, positive errno; 0 if none */
+  const char *err_op;
   bool closing;
 };
+
+static void note_error(struct reader *r, const char *op, int err) {
+  if (r->err) return;
+  r->err = err < 0 ? -err : err;
+  r->err_op = op;
+}
 
 static int on_sample(void *ctx, void *data, size_t size) {
   struct reader *r = ctx;
@@ -33,7 +45,10 @@ static int on_sample(void *ctx, void *data, size_t size) {
     size_t cap = r->cap * 2;
     while (cap < need) cap *= 2;
     char *p = realloc(r->buf, cap);
-    if (!p) return -ENOMEM;
+    if (!p) {
+      note_error(r, "grow the batch buffer (the record was lost)", ENOMEM);
+      return -ENOMEM;
+    }
     r->buf = p;
     r->cap = cap;
   }
@@ -52,13 +67,15 @@ static void deliver(struct reader *r) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, args[3], result;
+  napi_value fn, recv, args[5], result;
   if (napi_get_reference_value(env, r->callback, &fn) == napi_ok && fn &&
       napi_get_global(env, &recv) == napi_ok &&
-      napi_create_buffer_copy(env, r->len, r->buf, NULL, &args[0]) == napi_ok &&
+      napi_create_buffer_copy(env, r->len, r->len ? r->buf : "", NULL, &args[0]) == napi_ok &&
       napi_create_uint32(env, r->count, &args[1]) == napi_ok &&
-      napi_create_double(env, r->payload, &args[2]) == napi_ok) {
-    if (napi_make_callback(env, r->async, recv, fn, 3, args, &result) == napi_pending_exception) {
+      napi_create_double(env, r->payload, &args[2]) == napi_ok &&
+      napi_create_int32(env, r->err, &args[3]) == napi_ok &&
+      napi_create_string_utf8(env, r->err_op ? r->err_op : "", NAPI_AUTO_LENGTH, &args[4]) == napi_ok) {
+    if (napi_make_callback(env, r->async, recv, fn, 5, args, &result) == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
       napi_fatal_exception(env, err);
@@ -70,13 +87,21 @@ static void deliver(struct reader *r) {
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
   struct reader *r = handle->data;
-  if (r->closing || status < 0) return;
+  if (r->closing) return;
   r->len = 0;
   r->count = 0;
   r->payload = 0;
-  ring_buffer__consume(r->rb);
-  if (r->count) deliver(r);
-  /* Shrink a buffer a past flood grew far beyond the batch cap. */
+  r->err = 0;
+  r->err_op = NULL;
+  if (status < 0) {
+    note_error(r, "poll the ring buffer", status);
+  } else {
+    int n = ring_buffer__consume(r->rb);
+    if (n < 0 && n != BATCH_FULL) note_error(r, "ring_buffer__consume", n);
+  }
+  if (r->count || r->err) deliver(r);
+  /* Shrink a buffer a past flood grew far beyond the batch cap; if that
+   * fails the larger buffer is kept, which is harmless. */
   if (!r->closing && r->cap > 4 * r->max) {
     char *p = realloc(r->buf, r->max * 2);
     if (p) {
@@ -152,7 +177,17 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
     goto fail;
   if (uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb)) != 0) goto fail;
   r->poll.data = r;
-  uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  int uerr = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  if (uerr != 0) {
+    /* the handle is initialised: it is freed by on_closed, after uv_close */
+    napi_delete_reference(env, r->callback);
+    napi_async_destroy(env, r->async);
+    ring_buffer__free(r->rb);
+    r->rb = NULL;
+    r->closing = true;
+    uv_close((uv_handle_t *)&r->poll, on_closed);
+    return throw_errno(env, "uv_poll_start", uerr);
+  }
   o->readers[o->n_readers] = r;
   napi_value id;
   CHECK(napi_create_uint32(env, (uint32_t)o->n_readers++, &id));

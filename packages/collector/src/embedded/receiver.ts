@@ -125,8 +125,8 @@ function readBody(req: http.IncomingMessage, max: number, reservation: Reservati
 function tooLarge(max: number): HttpError {
   return new HttpError(
     413,
-    `request body larger than the receiver's limit of ${max} bytes: send smaller batches ` +
-      '(e.g. lower maxExportBatchSize of the BatchSpanProcessor) or raise the collector\'s maxBodyBytes',
+    `request body larger than the receiver's limit of ${max} bytes: send smaller batches from the app ` +
+      '(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, or maxExportBatchSize of its BatchSpanProcessor; default 512 spans)',
   );
 }
 

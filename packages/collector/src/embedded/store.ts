@@ -6,9 +6,9 @@
 // span rows and the per-trace summary that is updated with them), runs SQLite
 // in WAL mode (readers of the UI do not block ingest), and is widely used and
 // well maintained.
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDir } from './make-dir';
 import {
   type Attributes,
   type SpanRecord,
@@ -245,7 +245,7 @@ export class TraceStore {
     }
     this.dbFile = path.join(opts.dataDir, 'traces.sqlite');
     try {
-      fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      makeDir(opts.dataDir, 0o700);
       // SQL text: for the collector's user only. SQLite gives -wal and -shm
       // the mode of the database file; files of older versions are tightened.
       fs.closeSync(fs.openSync(this.dbFile, 'a', 0o600));
@@ -255,7 +255,7 @@ export class TraceStore {
     } catch (err) {
       throw new Error(
         `cannot open the trace store at ${this.dbFile}: ${(err as Error).message}. ` +
-          'Choose a writable data directory (--data-dir) or fix its permissions.',
+          'Choose a writable directory (--store-dir) or fix its permissions.',
       );
     }
     try {
@@ -269,7 +269,7 @@ export class TraceStore {
       if (version > SCHEMA_VERSION) {
         throw new Error(
           `it was written by a newer pgferret-collector (schema ${version}, this one knows ${SCHEMA_VERSION}). ` +
-            'Upgrade the collector or use another --data-dir.',
+            'Upgrade the collector or use another --store-dir.',
         );
       }
       this.db.exec(SCHEMA);
@@ -280,7 +280,7 @@ export class TraceStore {
       if (/locked|busy/i.test(msg)) {
         throw new Error(
           `the trace store at ${this.dbFile} is in use by another process (${msg}). ` +
-            'Stop the other pgferret-collector or give this one another --data-dir.',
+            'Stop the other pgferret-collector or give this one another --store-dir.',
         );
       }
       throw new Error(`cannot use the trace store at ${this.dbFile}: ${msg}`);

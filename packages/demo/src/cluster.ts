@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { reachableBinDir, setprivArgs, type Ids } from './reachable-binaries';
 
 export interface ClusterOptions {
   /** directory with initdb and postgres: debianBinDir() or embeddedBinDir() */
@@ -15,6 +16,8 @@ export interface ClusterOptions {
   settings?: Record<string, string | number>;
   /** who runs PostgreSQL when we are root (it refuses root); default `postgres` */
   user?: string;
+  /** the port to listen on (default: a free one) */
+  port?: number;
   /** where the temp dir goes (default: the system's), e.g. inside a directory its owner removes on exit */
   parentDir?: string;
 }
@@ -83,14 +86,6 @@ export function userIds(user: string): { uid: number; gid: number } | null {
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
 }
 
-type Ids = { uid: number; gid: number } | null;
-
-// setpriv execs the command, so the child's pid is the command's pid
-function setprivArgs(ids: Ids, cmd: string, args: string[]): string[] {
-  const as = ids ? [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups'] : [];
-  return [...as, '--pdeathsig=KILL', '--', cmd, ...args];
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, HOST);
@@ -116,13 +111,13 @@ async function halt(child: ChildProcess, signal: NodeJS.Signals, graceMs: number
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const { binDir } = opts;
   const user = opts.user ?? 'postgres';
   let ids: Ids = null;
   if (process.getuid?.() === 0) {
     ids = userIds(user);
     if (!ids) throw new Error(`PostgreSQL refuses to run as root and there is no \`${user}\` user: create one (useradd -r ${user}) or run as another user`);
   }
+  const binDir = reachableBinDir(opts.binDir, ids);
   const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'pgferret-pg-'));
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
@@ -144,7 +139,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw new Error(`initdb (${binDir}) failed (exit ${initdb.status}):\n${initdb.stdout}${initdb.stderr}`);
   }
   const major = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const settings = { listen_addresses: HOST, unix_socket_directories: dir, fsync: 'off', ...opts.settings };
   const args = ['-D', dataDir, '-p', String(port)];
   for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);

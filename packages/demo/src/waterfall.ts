@@ -1,6 +1,6 @@
 // A trace as text for the terminal: the span tree, one line per span, with a
 // bar placed and sized on the trace's time axis.
-import type { StoredSpan, TraceDetail } from '../embedded';
+import type { StoredSpan, TraceDetail } from 'pgferret-collector';
 
 export interface WaterfallOptions {
   /** columns of the bar area */

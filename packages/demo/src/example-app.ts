@@ -12,9 +12,9 @@ export interface ExampleApp {
   stop(): Promise<void>;
 }
 
-/** From dist/demo/ (or src/demo/) of packages/collector to the repository root. */
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-export const EXAMPLE_SERVER = path.join(REPO_ROOT, 'examples', 'express', 'dist', 'server.js');
+/** The example's workspace package (a dependency of this one), not a path into the checkout. */
+const EXAMPLE_DIR = path.dirname(require.resolve('pgferret-example-express/package.json'));
+export const EXAMPLE_SERVER = path.join(EXAMPLE_DIR, 'dist', 'server.js');
 
 /** OTEL_* variables of the demo's own environment that would send the app's spans elsewhere. */
 const OVERRIDDEN = /^OTEL_(EXPORTER_OTLP_|TRACES_EXPORTER|SDK_DISABLED)/;
@@ -36,7 +36,7 @@ export async function startExampleApp(databaseUrl: string, otlpUrl: string, time
     // export each request's spans promptly (default: every 5 s)
     OTEL_BSP_SCHEDULE_DELAY: '200',
   });
-  const app: Tied = spawnTied('TERM', process.execPath, [EXAMPLE_SERVER], { env, cwd: REPO_ROOT });
+  const app: Tied = spawnTied('TERM', process.execPath, [EXAMPLE_SERVER], { env, cwd: EXAMPLE_DIR });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the Express example did not start within ${timeoutMs / 1000} s:\n${app.output()}`)), timeoutMs);
     const onData = () => {

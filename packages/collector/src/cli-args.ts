@@ -1,0 +1,32 @@
+// Parsers for command-line values: a bad value is refused with what is
+// allowed, before anything starts (commander prints "error: option ... argument
+// ... is invalid. <message>" and exits 1).
+import { InvalidArgumentError } from 'commander';
+
+function integer(name: string, v: string, max: number, why: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}${why}`);
+  return n;
+}
+
+/** A non-negative integer up to `max` (`why`: the reason for the bound, appended to the message). */
+export function count(name: string, max = Number.MAX_SAFE_INTEGER, why = '') {
+  return (v: string) => integer(name, v, max, why);
+}
+
+/** A repeatable non-negative integer: each use adds one. */
+export function counts(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string, prev: number[] | undefined) => [...(prev ?? []), integer(name, v, max, '')];
+}
+
+/** A TCP port to listen on; 0 picks a free one. */
+export function port(name: string) {
+  return (v: string) => integer(name, v, 65535, ' (0 picks a free port)');
+}
+
+export function rate(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
+  return n;
+}
