@@ -4,6 +4,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CollectorStatus } from './collector';
 import { RUN_DEFAULTS, startRun } from './run';
 import { Demo } from './demo';
+import { formatReport } from './diagnose/format';
+import { DEFAULT_THRESHOLDS } from './diagnose/report';
+import { diagnose } from './diagnose/run';
+import { SUGGESTED_METRICS_PORT } from './metrics/server';
 
 function int(name: string) {
   return (v: string, prev: number[] | undefined) => {
@@ -19,6 +23,14 @@ function one(name: string) {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
     return n;
   };
+}
+
+/** "30s", "2m", "500ms" or plain seconds, as milliseconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('must be a positive duration like 30s, 2m or 500ms');
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
 }
 
 function rate(v: string): number {
@@ -99,7 +111,10 @@ export function buildProgram(): Command {
       .option('--ui-port <port>', 'embedded mode: port of the web UI', one('--ui-port'), RUN_DEFAULTS.uiPort)
       .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', one('--max-spans'))
       .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', one('--max-store-bytes'))
-      .option('--allow-non-loopback', 'allow binding the receiver, UI or admin API to a non-loopback address (prints a warning)', false),
+      .option('--metrics-port <port>', `serve Prometheus metrics at GET /metrics on this port (0 = off, the default; ${SUGGESTED_METRICS_PORT} is the documented one)`, one('--metrics-port'), RUN_DEFAULTS.metricsPort)
+      .option('--metrics-host <host>', 'address of the /metrics endpoint', RUN_DEFAULTS.metricsHost)
+      .option('--metrics-max-fingerprints <n>', 'distinct statement fingerprints with their own series; later ones are counted under fingerprint="other"', one('--metrics-max-fingerprints'), RUN_DEFAULTS.metricsMaxFingerprints)
+      .option('--allow-non-loopback', 'allow binding the receiver, UI, admin API or /metrics to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
     const running = await startRun(
       {
@@ -120,6 +135,9 @@ export function buildProgram(): Command {
         maxStoreBytes: o.maxStoreBytes,
         allowNonLoopback: o.allowNonLoopback,
         maxQueue: o.maxQueue,
+        metricsHost: o.metricsHost,
+        metricsPort: o.metricsPort,
+        metricsMaxFingerprints: o.metricsMaxFingerprints,
       },
       log,
     );
@@ -154,6 +172,31 @@ export function buildProgram(): Command {
     if (Object.keys(body).length === 0) throw new Error('nothing to change: pass --enable, --disable or --root-sample-rate');
     process.stdout.write(JSON.stringify(await callAdmin(o, '/control', body)) + '\n');
   });
+
+  program
+    .command('diagnose')
+    .description('attach to the running clusters for a while and print a report: statements/s, traced share, p50/p95/p99, ' +
+      'slowest statements, errors by SQLSTATE, per application and route, an activity timeline with bursts, and potential issues ' +
+      '(N+1 patterns, high error rates, long statements). Uses its own probes; a running collector is not disturbed.')
+    .option('--duration <time>', 'how long to watch: 30s, 2m, 500ms', parseDuration, 30_000)
+    .option('--json', 'print the report as JSON (schema: schemas/diagnose-report.schema.json in the package)', false)
+    .option('--pid <pid>', 'watch only the cluster whose postmaster has this pid (repeatable)', int('--pid'))
+    .option('--data-dir <dir>', 'watch only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
+    .option('--port <port>', 'watch only the cluster listening on this port (repeatable)', int('--port'))
+    .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent included (0..1); 1 sees all of them, at a higher probe cost for the watch', rate, 1)
+    .option('--long-statement-ms <ms>', 'statements at least this long are reported as long', one('--long-statement-ms'), DEFAULT_THRESHOLDS.longStatementMs)
+    .option('--n-plus-one <count>', 'the same statement this many times in one trace is reported as an N+1 pattern', one('--n-plus-one'), DEFAULT_THRESHOLDS.nPlusOne)
+    .action(async (o) => {
+      const report = await diagnose({
+        filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
+        durationMs: o.duration,
+        rootSampleRate: o.rootSampleRate,
+        detail: 'phases',
+        thresholds: { ...DEFAULT_THRESHOLDS, longStatementMs: o.longStatementMs, nPlusOne: o.nPlusOne },
+        log,
+      });
+      process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    });
 
   program
     .command('demo')

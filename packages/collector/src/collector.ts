@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { BpfObject, type RingBufferReader } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { containerIdOf } from './discover/container';
 import { readElf } from './discover/elf';
 import { backendIdentity, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
@@ -42,7 +43,11 @@ export interface CollectorOptions {
   rescanMs?: number;
   log?: (msg: string) => void;
   bpfObjectPath?: string;
+  /** called with every assembled statement, before (and whether or not) its spans are queued: metrics, diagnose */
+  statementListeners?: StatementListener[];
 }
+
+export type StatementListener = (s: Statement, backend: BackendInfo) => void;
 
 export interface ClusterStatus {
   pid: number;
@@ -98,6 +103,7 @@ export class Collector {
   private assembler: Assembler;
   private decodeStats: DecodeStats = { records: 0, invalid: 0 };
   private statements = 0;
+  private listenerFailed = false;
   private enabled = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
@@ -173,6 +179,8 @@ export class Collector {
     };
     if (pm.port !== null) attrs['postgresql.cluster.port'] = pm.port;
     if (pm.major !== null) attrs['postgresql.version'] = String(pm.major);
+    const container = containerIdOf(pm.pid);
+    if (container) attrs['container.id'] = container;
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults
     return resourceFromAttributes(attrs).merge(this.envResource);
   }
@@ -245,6 +253,16 @@ export class Collector {
 
   private onStatement(s: Statement): void {
     this.statements++;
+    const backend = this.backend(s.start.pid);
+    for (const listen of this.opts.statementListeners ?? []) {
+      try {
+        listen(s, backend);
+      } catch (e) {
+        // a broken listener must not stop the spans; say so once
+        if (!this.listenerFailed) this.log(`a statement listener failed (metrics or diagnose will miss statements): ${(e as Error).message}`);
+        this.listenerFailed = true;
+      }
+    }
     // a full queue would drop the spans anyway: don't spend CPU building them
     if (!this.opts.queue.hasRoom(1 + s.phases.length)) {
       this.opts.queue.drop(1 + s.phases.length);
@@ -252,7 +270,7 @@ export class Collector {
     }
     const cluster = this.clusters.get(s.start.ppid);
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(s.start.pid), this.describer));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer));
   }
 
   kernelCounters(): Record<string, number> {

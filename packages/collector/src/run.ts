@@ -9,6 +9,8 @@ import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter } from './export/exporter';
 import { ExportQueue } from './export/queue';
+import { startMetrics, type MetricsServer } from './metrics/server';
+import { DEFAULT_CAPS } from './metrics/statement-metrics';
 import type { Detail } from './probes/tables';
 
 export interface RunOptions {
@@ -29,6 +31,10 @@ export interface RunOptions {
   maxStoreBytes?: number;
   allowNonLoopback: boolean;
   maxQueue: number;
+  metricsHost: string;
+  /** 0: no /metrics endpoint */
+  metricsPort: number;
+  metricsMaxFingerprints: number;
 }
 
 export const RUN_DEFAULTS = {
@@ -43,12 +49,16 @@ export const RUN_DEFAULTS = {
   uiHost: '127.0.0.1',
   uiPort: DEFAULT_UI_PORT,
   maxQueue: 20000,
+  metricsHost: '127.0.0.1',
+  metricsPort: 0,
+  metricsMaxFingerprints: DEFAULT_CAPS.fingerprints,
 };
 
 export interface Running {
   collector: Collector;
   admin: AdminServer;
   embedded: Embedded | null;
+  metrics: MetricsServer | null;
   stop(): Promise<void>;
 }
 
@@ -81,31 +91,49 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
     log(`no OTEL_EXPORTER_OTLP_ENDPOINT set: embedded mode. OTLP receiver ${embedded.otlpUrl}, web UI ${embedded.uiUrl}, store ${path.resolve(o.storeDir)}`);
   }
   const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000 });
+  let metrics: MetricsServer | null = null;
+  try {
+    if (o.metricsPort > 0) {
+      metrics = await startMetrics({
+        host: o.metricsHost, port: o.metricsPort, allowNonLoopback: o.allowNonLoopback, log,
+        caps: { ...DEFAULT_CAPS, fingerprints: o.metricsMaxFingerprints },
+      });
+    }
+  } catch (e) {
+    await queue.close(1000);
+    await embedded?.close();
+    throw e;
+  }
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
-    maxQueryText: o.maxQueryText, serviceName: o.serviceName, log,
+    maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [],
   });
+  metrics?.watch(() => collector.status());
   let admin: AdminServer | null = null;
   try {
     collector.start();
     admin = await startAdmin(collector, o.adminHost, o.adminPort, o.allowNonLoopback, log);
   } catch (e) {
     collector.stop();
+    await metrics?.close();
     await queue.close(1000);
     await embedded?.close();
     throw e;
   }
   log(`admin API ${admin.url} (GET /status, POST /control)`);
+  if (metrics) log(`Prometheus metrics ${metrics.url}`);
   const adminServer = admin;
   let stopped: Promise<void> | null = null;
   return {
     collector,
     admin: adminServer,
     embedded,
+    metrics,
     stop: () => {
       stopped ??= (async () => {
         collector.stop();
         await adminServer.close();
+        await metrics?.close();
         await queue.close();
         await embedded?.close();
       })();

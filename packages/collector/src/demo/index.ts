@@ -147,6 +147,9 @@ export class Demo {
         uiPort: opts.uiPort,
         allowNonLoopback: false,
         maxQueue: RUN_DEFAULTS.maxQueue,
+        metricsHost: RUN_DEFAULTS.metricsHost,
+        metricsPort: 0,
+        metricsMaxFingerprints: RUN_DEFAULTS.metricsMaxFingerprints,
       },
       (m) => log(`collector: ${m}`),
     );

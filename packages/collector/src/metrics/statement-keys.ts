@@ -1,0 +1,44 @@
+// What metrics and the diagnose report group a statement by: its fingerprint
+// and masked text, operation, table, database, and the app's route and
+// application from the sqlcommenter comment. Descriptions are cached per
+// distinct text (SqlDescriber), fingerprints per description.
+import type { Statement } from '../spans/assemble';
+import type { BackendInfo } from '../spans/build';
+import { SqlDescriber, type StatementDescription } from '../spans/describe';
+import { fingerprintOf } from './fingerprint';
+import { sqlcommenterTags } from './sqlcommenter-tags';
+
+export interface StatementKeys {
+  fingerprint: string;
+  /** literals masked, whatever --raw-query-text says: this text goes into labels and reports */
+  maskedText: string;
+  operation: string;
+  collection: string;
+  namespace: string;
+  route: string;
+  application: string;
+}
+
+export class StatementKeyer {
+  private describer = new SqlDescriber(false);
+  private fingerprints = new WeakMap<StatementDescription, string>();
+
+  keys(s: Statement, backend: BackendInfo): StatementKeys {
+    const d = this.describer.describe(s.start.text, s.start.origin, s.index);
+    let fingerprint = this.fingerprints.get(d);
+    if (fingerprint === undefined) {
+      fingerprint = fingerprintOf(d.queryText);
+      this.fingerprints.set(d, fingerprint);
+    }
+    const tags = s.start.text.includes('*/') ? sqlcommenterTags(s.start.text, s.start.origin) : {};
+    return {
+      fingerprint,
+      maskedText: d.queryText,
+      operation: d.operation ?? '',
+      collection: d.collection ?? '',
+      namespace: backend.database ?? '',
+      route: tags.route ?? '',
+      application: tags.application ?? '',
+    };
+  }
+}
