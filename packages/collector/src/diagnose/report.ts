@@ -19,6 +19,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = { longStatementMs: 1000, nPlusOne:
 
 export interface KernelCounts {
   seen: number;
+  /** with a valid, sampled traceparent (roots are counted apart) */
   traced: number;
   roots: number;
   unsampled: number;
@@ -242,7 +243,7 @@ export function buildReport(i: ReportInput): Report {
       statementsTraced: traced,
       statementsPerSecond: durationSeconds > 0 ? round(i.kernel.seen / durationSeconds, 1) : 0,
       tracedShare: i.kernel.seen > 0 ? round(Math.min(1, traced / i.kernel.seen), 4) : 0,
-      withTraceContext: Math.max(0, i.kernel.traced - i.kernel.roots),
+      withTraceContext: i.kernel.traced,
       sampledRoots: i.kernel.roots,
       rootSampleRate: i.rootSampleRate,
       notKept: i.notKept,

@@ -18,6 +18,8 @@ function binaryName(s: CollectorStatus, exe: string): string {
 
 export function registerCollectorMetrics(registry: Registry, status: () => CollectorStatus): void {
   collectDefaultMetrics({ register: registry });
+  // gauges named like counters, which promtool rejects; nodejs_active_handles etc. carry the same numbers by type
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const registers = [registry];
   // one status() per scrape, however many metrics read it
   let cached: { at: number; s: CollectorStatus } | null = null;
@@ -34,7 +36,7 @@ export function registerCollectorMetrics(registry: Registry, status: () => Colle
   gauge('pgferret_process_threads', 'OS threads of the collector process', () => threads());
   new Counter({
     name: 'pgferret_kernel_statements_total',
-    help: 'Statements the kernel side saw, by outcome: seen (all), traced (emitted), roots (sampled without a traceparent), unsampled, malformed traceparent, long_text (only a leading comment searched)',
+    help: 'Statements the kernel side saw, by outcome: seen (all), traced (with a sampled traceparent), roots (sampled without one), unsampled, malformed traceparent, long_text (only a leading comment searched)',
     labelNames: ['outcome'], registers,
     collect() {
       this.reset();
