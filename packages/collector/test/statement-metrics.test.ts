@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { StartRecord } from '../src/events/decode';
 import { Origin } from '../src/events/layout';
 import { fingerprintOf, normalizeMasked } from '../src/metrics/fingerprint';
-import { sqlcommenterTags } from '../src/metrics/sqlcommenter-tags';
+import { commentOf, tagValue } from '../src/metrics/sqlcommenter-tags';
 import { StatementMetrics } from '../src/metrics/statement-metrics';
 import type { Statement } from '../src/spans/assemble';
 
@@ -37,22 +37,36 @@ function samples(text: string, name: string): { labels: Record<string, string>; 
 }
 
 describe('sqlcommenter tags', () => {
+  const tag = (text: string, origin: number, key: string) => {
+    const c = commentOf(text, origin);
+    return c === null ? undefined : tagValue(c, key);
+  };
+
   it('reads URL-encoded, quote-escaped values from a trailing comment, before or after a semicolon', () => {
-    const text = `SELECT 1 /*application='shop%20api',route='%2Fusers%2F%3Aid',${TP},controller='it\\'s'*/;`;
-    expect(sqlcommenterTags(text, Origin.TAIL)).toEqual({
-      application: 'shop api', route: '/users/:id', controller: "it's",
-      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-    });
+    for (const text of [
+      `SELECT 1 /*application='shop%20api',route='%2Fusers%2F%3Aid',${TP},controller='it\\'s'*/;`,
+      `SELECT 1 /*application='shop%20api',controller='it\\'s',route='%2Fusers%2F%3Aid',${TP}*/ \n`,
+    ]) {
+      expect(tag(text, Origin.TAIL, 'application')).toBe('shop api');
+      expect(tag(text, Origin.TAIL, 'route')).toBe('/users/:id');
+      expect(tag(text, Origin.TAIL, 'controller')).toBe("it's");
+      expect(tag(text, Origin.TAIL, 'action')).toBeUndefined();
+    }
+  });
+
+  it('matches whole keys only', () => {
+    expect(tag("SELECT 1 /*subroute='a',route='b'*/", Origin.TAIL, 'route')).toBe('b');
+    expect(tag("SELECT 1 /*subroute='a'*/", Origin.TAIL, 'route')).toBeUndefined();
   });
 
   it('reads a leading comment when the trace context came from the start', () => {
-    expect(sqlcommenterTags(`/*route='%2Fa',${TP}*/ SELECT 1 /*route='%2Fb'*/`, Origin.HEAD).route).toBe('/a');
+    expect(tag(`/*route='%2Fa',${TP}*/ SELECT 1 /*route='%2Fb'*/`, Origin.HEAD, 'route')).toBe('/a');
   });
 
   it('gives nothing for text without a comment at the end, and keeps a value that is not URL-encoding', () => {
-    expect(sqlcommenterTags('SELECT 1', Origin.ROOT)).toEqual({});
-    expect(sqlcommenterTags("SELECT /*route='x'*/ 1", Origin.ROOT)).toEqual({});
-    expect(sqlcommenterTags("SELECT 1 /*route='100%'*/", Origin.ROOT)).toEqual({ route: '100%' });
+    expect(commentOf('SELECT 1', Origin.ROOT)).toBeNull();
+    expect(commentOf("SELECT /*route='x'*/ 1", Origin.ROOT)).toBeNull();
+    expect(tag("SELECT 1 /*route='100%'*/", Origin.ROOT, 'route')).toBe('100%');
   });
 });
 

@@ -6,7 +6,7 @@ import type { Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
 import { SqlDescriber, type StatementDescription } from '../spans/describe';
 import { fingerprintOf } from './fingerprint';
-import { sqlcommenterTags } from './sqlcommenter-tags';
+import { commentOf, tagValue } from './sqlcommenter-tags';
 
 export interface StatementKeys {
   fingerprint: string;
@@ -30,15 +30,15 @@ export class StatementKeyer {
       fingerprint = fingerprintOf(d.queryText);
       this.fingerprints.set(d, fingerprint);
     }
-    const tags = s.start.text.includes('*/') ? sqlcommenterTags(s.start.text, s.start.origin) : {};
+    const comment = commentOf(s.start.text, s.start.origin);
     return {
       fingerprint,
       maskedText: d.queryText,
       operation: d.operation ?? '',
       collection: d.collection ?? '',
       namespace: backend.database ?? '',
-      route: tags.route ?? '',
-      application: tags.application ?? '',
+      route: (comment && tagValue(comment, 'route')) ?? '',
+      application: (comment && tagValue(comment, 'application')) ?? '',
     };
   }
 }

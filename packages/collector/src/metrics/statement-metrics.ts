@@ -1,11 +1,12 @@
 // Prometheus series computed from every statement the collector assembles
-// (traced ones: with a sampled traceparent, or sampled as roots). Children
-// are cached per label combination so a statement costs a string join, one
-// map lookup and a few observe() calls.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+// (traced ones: with a sampled traceparent, or sampled as roots). The series
+// of a label combination are looked up once per statement by one string key;
+// the hot ones (duration, phases, rows) are plain numbers (series.ts).
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
 import { LabelCap } from './label-cap';
+import { CounterSeries, HistogramSeries, type CounterChild, type HistogramChild } from './series';
 import { StatementKeyer } from './statement-keys';
 
 /** OTel's recommended buckets for db.client.operation.duration, in seconds. */
@@ -25,10 +26,10 @@ export const DEFAULT_CAPS: LabelCaps = { fingerprints: 500, routes: 200, applica
 const INFO_TEXT_MAX = 300;
 
 interface Children {
-  duration: ReturnType<Histogram<string>['labels']>;
-  rows: ReturnType<Counter<string>['labels']>;
-  phases: Map<string, ReturnType<Histogram<string>['labels']>>;
-  values: string[];
+  labels: Record<string, string>;
+  duration: HistogramChild;
+  rows: CounterChild;
+  phases: Map<string, HistogramChild>;
 }
 
 export class StatementMetrics {
@@ -36,35 +37,24 @@ export class StatementMetrics {
   private children = new Map<string, Children>();
   private described = new Set<string>();
   private readonly caps: { fingerprint: LabelCap; route: LabelCap; application: LabelCap };
-  private readonly duration: Histogram<string>;
-  private readonly phase: Histogram<string>;
-  private readonly rows: Counter<string>;
+  private readonly duration: HistogramSeries;
+  private readonly phase: HistogramSeries;
+  private readonly rows: CounterSeries;
   private readonly errors: Counter<string>;
   private readonly info: Gauge<string>;
 
   constructor(registry: Registry, caps: LabelCaps = DEFAULT_CAPS) {
     this.caps = { fingerprint: new LabelCap(caps.fingerprints), route: new LabelCap(caps.routes), application: new LabelCap(caps.applications) };
-    const labelNames = [...STATEMENT_LABELS];
     const registers = [registry];
-    this.duration = new Histogram({
-      name: 'pgferret_statement_duration_seconds',
-      help: 'Duration of traced statements inside PostgreSQL, start of work to idle (db.client.operation.duration buckets)',
-      labelNames, buckets: DURATION_BUCKETS, registers,
-    });
-    this.phase = new Histogram({
-      name: 'pgferret_statement_phase_duration_seconds',
-      help: 'Duration of the parse, plan, execute and commit phases of traced statements',
-      labelNames: [...labelNames, 'phase'], buckets: DURATION_BUCKETS, registers,
-    });
-    this.rows = new Counter({
-      name: 'pgferret_statement_rows_total',
-      help: 'Rows returned or affected by traced statements',
-      labelNames, registers,
-    });
+    this.duration = new HistogramSeries('pgferret_statement_duration_seconds',
+      'Duration of traced statements inside PostgreSQL, start of work to idle (db.client.operation.duration buckets)', registry, DURATION_BUCKETS);
+    this.phase = new HistogramSeries('pgferret_statement_phase_duration_seconds',
+      'Duration of the parse, plan, execute and commit phases of traced statements', registry, DURATION_BUCKETS);
+    this.rows = new CounterSeries('pgferret_statement_rows_total', 'Rows returned or affected by traced statements', registry);
     this.errors = new Counter({
       name: 'pgferret_statement_errors_total',
       help: 'Traced statements that failed, by SQLSTATE class (first two characters)',
-      labelNames: [...labelNames, 'sqlstate_class'], registers,
+      labelNames: [...STATEMENT_LABELS, 'sqlstate_class'], registers,
     });
     this.info = new Gauge({
       name: 'pgferret_statement_info',
@@ -108,8 +98,10 @@ export class StatementMetrics {
     const key = `${fingerprint}\u0000${k.namespace}\u0000${k.operation}\u0000${k.collection}\u0000${route}\u0000${application}`;
     let c = this.children.get(key);
     if (!c) {
-      const values = [fingerprint, k.namespace, k.operation, k.collection, route, application];
-      c = { duration: this.duration.labels(...values), rows: this.rows.labels(...values), phases: new Map(), values };
+      const labels = {
+        fingerprint, db_namespace: k.namespace, db_operation_name: k.operation, db_collection_name: k.collection, route, application,
+      };
+      c = { labels, duration: this.duration.child(key, labels), rows: this.rows.child(key, labels), phases: new Map() };
       this.children.set(key, c);
       // one info series per fingerprint: the first text seen (list lengths may differ)
       if (fingerprint === k.fingerprint && !this.described.has(fingerprint)) {
@@ -122,11 +114,11 @@ export class StatementMetrics {
     for (const p of s.phases) {
       let h = c.phases.get(p.name);
       if (!h) {
-        h = this.phase.labels(...c.values, p.name);
+        h = this.phase.child(`${key}\u0000${p.name}`, { ...c.labels, phase: p.name });
         c.phases.set(p.name, h);
       }
       h.observe((p.endNs - p.startNs) / 1e9);
     }
-    if (s.failed) this.errors.labels(...c.values, (s.sqlstate ?? 'XX000').slice(0, 2)).inc();
+    if (s.failed) this.errors.inc({ ...c.labels, sqlstate_class: (s.sqlstate ?? 'XX000').slice(0, 2) });
   };
 }
