@@ -191,7 +191,6 @@ export function buildProgram(): Command {
         filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
         durationMs: o.duration,
         rootSampleRate: o.rootSampleRate,
-        detail: 'phases',
         thresholds: { ...DEFAULT_THRESHOLDS, longStatementMs: o.longStatementMs, nPlusOne: o.nPlusOne },
         log,
       });

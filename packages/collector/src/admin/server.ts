@@ -52,7 +52,7 @@ export async function startAdmin(
         .catch((e: Error) => send(res, 400, { error: `${e.message}; send JSON like {"enabled": false} or {"rootSampleRate": 0.05}` }));
       return;
     }
-    send(res, 404, { error: 'not found: use GET /status or POST /control' });
+    send(res, 404, { error: 'not found: use GET /status or POST /control (Prometheus metrics are served on their own port: --metrics-port)' });
   });
   const bound = await listen(server, target);
   return { url: formatUrl(host, bound), close: () => closeServer(server) };

@@ -22,8 +22,6 @@ export class Recorder {
   readonly kept: Observed[] = [];
   notKept = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
-
   readonly listener = (s: Statement, backend: BackendInfo): void => {
     if (this.kept.length >= MAX_KEPT) {
       this.notKept++;
@@ -31,7 +29,7 @@ export class Recorder {
     }
     this.kept.push({
       ...this.keyer.keys(s, backend),
-      atMs: this.now(),
+      atMs: Date.now(),
       durationMs: (s.endNs - s.startNs) / 1e6,
       rows: s.rows,
       sqlstate: s.failed ? (s.sqlstate ?? 'XX000') : null,

@@ -5,8 +5,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Collector, type ClusterFilter, type CollectorStatus } from '../collector';
 import { ExportQueue } from '../export/queue';
-import type { Detail } from '../probes/tables';
-import { checkPrivileges } from '../run';
+import { checkPrivileges, RUN_DEFAULTS } from '../run';
 import { Recorder } from './recorder';
 import { buildReport, type KernelCounts, type Report, type Thresholds } from './report';
 
@@ -14,7 +13,6 @@ export interface DiagnoseOptions {
   filter: ClusterFilter;
   durationMs: number;
   rootSampleRate: number;
-  detail: Detail;
   thresholds: Thresholds;
   log: (m: string) => void;
 }
@@ -35,8 +33,8 @@ export async function diagnose(o: DiagnoseOptions): Promise<Report> {
   const recorder = new Recorder();
   const queue = new ExportQueue(nowhere, { maxQueue: 0, maxBatch: 1, intervalMs: 60_000 });
   const collector = new Collector({
-    queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: false, detail: o.detail,
-    maxQueryText: 2048, log: o.log, statementListeners: [recorder.listener],
+    queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: false, detail: 'phases',
+    maxQueryText: RUN_DEFAULTS.maxQueryText, log: o.log, statementListeners: [recorder.listener],
   });
   collector.start();
   try {
@@ -53,7 +51,7 @@ export async function diagnose(o: DiagnoseOptions): Promise<Report> {
     const endedAtMs = Date.now();
     const after = kernelCounts(collector.status());
     const clusters = collector.status().clusters;
-    collector.stop();
+    collector.stop(); // flushes the statements still open into the recorder
     const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof KernelCounts]])) as unknown as KernelCounts;
     return buildReport({
       startedAtMs, endedAtMs, statements: recorder.kept.filter((s) => s.atMs >= startedAtMs), notKept: recorder.notKept,

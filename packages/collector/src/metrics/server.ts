@@ -21,7 +21,6 @@ export interface MetricsOptions {
 
 export interface MetricsServer {
   url: string;
-  registry: Registry;
   /** hand to the collector as a statement listener */
   listener: StatementListener;
   /** connects the collector's status once the collector exists */
@@ -56,7 +55,6 @@ export async function startMetrics(o: MetricsOptions): Promise<MetricsServer> {
   const bound = await listen(server, target);
   return {
     url: `${formatUrl(o.host, bound)}/metrics`,
-    registry,
     listener: statements.observe,
     watch: (status) => registerCollectorMetrics(registry, status),
     close: () => closeServer(server),
