@@ -114,6 +114,9 @@ export function buildProgram(): Command {
       .option('--metrics-port <port>', `serve Prometheus metrics at GET /metrics on this port (0 = off, the default; ${SUGGESTED_METRICS_PORT} is the documented one)`, one('--metrics-port'), RUN_DEFAULTS.metricsPort)
       .option('--metrics-host <host>', 'address of the /metrics endpoint', RUN_DEFAULTS.metricsHost)
       .option('--metrics-max-fingerprints <n>', 'distinct statement fingerprints with their own series; later ones are counted under fingerprint="other"', one('--metrics-max-fingerprints'), RUN_DEFAULTS.metricsMaxFingerprints)
+      .option('--postgres-url <url>', 'a connection (ideally a read-only role) to EXPLAIN slow statements of the cluster on its port: ' +
+        'never ANALYZE, GENERIC_PLAN on PostgreSQL 16+ for $n parameters; the plan goes on the statement span (postgresql.plan)')
+      .option('--explain-min-ms <ms>', 'with --postgres-url: statements at least this long get a plan', one('--explain-min-ms'), RUN_DEFAULTS.explainMinMs)
       .option('--allow-non-loopback', 'allow binding the receiver, UI, admin API or /metrics to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
     const running = await startRun(
@@ -138,6 +141,8 @@ export function buildProgram(): Command {
         metricsHost: o.metricsHost,
         metricsPort: o.metricsPort,
         metricsMaxFingerprints: o.metricsMaxFingerprints,
+        postgresUrl: o.postgresUrl,
+        explainMinMs: o.explainMinMs,
       },
       log,
     );

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Attributes } from '@opentelemetry/api';
 import { BpfObject, type RingBufferReader } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -45,9 +46,12 @@ export interface CollectorOptions {
   bpfObjectPath?: string;
   /** called with every assembled statement, before (and whether or not) its spans are queued: metrics, diagnose */
   statementListeners?: StatementListener[];
+  /** extra attributes for a statement's span (plans of slow statements); a promise holds its spans until it settles */
+  annotate?: Annotator;
 }
 
 export type StatementListener = (s: Statement, backend: BackendInfo) => void;
+export type Annotator = (s: Statement, backend: BackendInfo, clusterPort: number | null) => Attributes | Promise<Attributes> | null;
 
 export interface ClusterStatus {
   pid: number;
@@ -263,14 +267,20 @@ export class Collector {
         this.listenerFailed = true;
       }
     }
+    const cluster = this.clusters.get(s.start.ppid);
+    const extra = this.opts.annotate?.(s, backend, cluster?.pm.port ?? null) ?? null;
+    if (extra instanceof Promise) extra.then((a) => this.queueSpans(s, backend, cluster, a), () => this.queueSpans(s, backend, cluster, null));
+    else this.queueSpans(s, backend, cluster, extra);
+  }
+
+  private queueSpans(s: Statement, backend: BackendInfo, cluster: Cluster | undefined, extra: Attributes | null): void {
     // a full queue would drop the spans anyway: don't spend CPU building them
     if (!this.opts.queue.hasRoom(1 + s.phases.length)) {
       this.opts.queue.drop(1 + s.phases.length);
       return;
     }
-    const cluster = this.clusters.get(s.start.ppid);
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer, extra));
   }
 
   kernelCounters(): Record<string, number> {

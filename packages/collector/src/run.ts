@@ -10,6 +10,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, ty
 import { configuredEndpoint, configuredProtocol, createOtlpExporter } from './export/exporter';
 import { ExportQueue } from './export/queue';
 import { startMetrics, type MetricsServer } from './metrics/server';
+import { Explainer } from './plans/explainer';
 import { DEFAULT_CAPS } from './metrics/statement-metrics';
 import type { Detail } from './probes/tables';
 
@@ -35,6 +36,9 @@ export interface RunOptions {
   /** 0: no /metrics endpoint */
   metricsPort: number;
   metricsMaxFingerprints: number;
+  /** a connection for EXPLAIN of slow statements; none: no plans */
+  postgresUrl?: string;
+  explainMinMs: number;
 }
 
 export const RUN_DEFAULTS = {
@@ -52,6 +56,7 @@ export const RUN_DEFAULTS = {
   metricsHost: '127.0.0.1',
   metricsPort: 0,
   metricsMaxFingerprints: DEFAULT_CAPS.fingerprints,
+  explainMinMs: 200,
 };
 
 export interface Running {
@@ -75,6 +80,7 @@ export function checkPrivileges(): void {
 
 export async function startRun(o: RunOptions, log: (m: string) => void): Promise<Running> {
   checkPrivileges();
+  const explainer = o.postgresUrl ? new Explainer({ url: o.postgresUrl, minMs: o.explainMinMs, log }) : null;
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
   let exporter: SpanExporter;
@@ -107,6 +113,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [],
+    annotate: explainer?.annotate,
   });
   metrics?.watch(() => collector.status());
   let admin: AdminServer | null = null;
@@ -122,6 +129,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   }
   log(`admin API ${admin.url} (GET /status, POST /control)`);
   if (metrics) log(`Prometheus metrics ${metrics.url}`);
+  if (explainer) log(`plans: statements of the cluster on port ${explainer.port} taking ${o.explainMinMs} ms or more get an EXPLAIN plan`);
   const adminServer = admin;
   let stopped: Promise<void> | null = null;
   return {
@@ -132,6 +140,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
     stop: () => {
       stopped ??= (async () => {
         collector.stop();
+        await explainer?.close(); // spans waiting for a plan are queued before the queue closes
         await adminServer.close();
         await metrics?.close();
         await queue.close();

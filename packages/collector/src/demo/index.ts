@@ -150,6 +150,7 @@ export class Demo {
         metricsHost: RUN_DEFAULTS.metricsHost,
         metricsPort: 0,
         metricsMaxFingerprints: RUN_DEFAULTS.metricsMaxFingerprints,
+        explainMinMs: RUN_DEFAULTS.explainMinMs,
       },
       (m) => log(`collector: ${m}`),
     );

@@ -66,7 +66,9 @@ function makeSpan(
   };
 }
 
-export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber): ReadableSpan[] {
+export function buildSpans(
+  s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, extra: Attributes | null = null,
+): ReadableSpan[] {
   const traceId = s.start.traceId ?? newTraceId();
   const parent: SpanContext | undefined = s.start.parentSpanId
     ? { traceId, spanId: s.start.parentSpanId, traceFlags: s.start.flags & 0xff, isRemote: true }
@@ -92,6 +94,7 @@ export function buildSpans(s: Statement, resource: Resource, clock: MonotonicClo
   }
   if (s.start.malformed) attributes['pgferret.trace_context.malformed'] = true;
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
+  if (extra) Object.assign(attributes, extra);
   let error: { code: string } | undefined;
   if (s.failed && s.sqlstate) {
     error = { code: s.sqlstate };
