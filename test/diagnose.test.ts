@@ -7,10 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { Client } from 'pg';
-import { CLI } from './helpers/collector';
+import { CLI, startCollector, startReceiver } from './helpers/collector';
 import { startPostgres, type PgCluster } from './helpers/postgres';
 
 const SCHEMA = path.resolve(__dirname, '..', 'packages', 'collector', 'schemas', 'diagnose-report.schema.json');
+
+function validator() {
+  const ajv = new Ajv({ allErrors: true, formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/ } });
+  return ajv.compile(JSON.parse(fs.readFileSync(SCHEMA, 'utf8')));
+}
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
 interface Diagnosis {
@@ -19,20 +24,22 @@ interface Diagnosis {
   code: number | null;
 }
 
-/** Starts diagnose; `traffic` runs once it is watching. */
-function runDiagnose(args: string[], traffic: () => Promise<void>): Promise<Diagnosis> {
+/** Starts diagnose; `traffic` runs once it is watching (it says so, or `watching` resolves). */
+function runDiagnose(args: string[], traffic: () => Promise<void>, watching?: Promise<void>): Promise<Diagnosis> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'diagnose', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let started = false;
+    const go = () => {
+      started = true;
+      traffic().catch((e) => { child.kill(); reject(e); });
+    };
+    watching?.then(go, reject);
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (!started && /watching \d+ cluster/.test(stderr)) {
-        started = true;
-        traffic().catch((e) => { child.kill(); reject(e); });
-      }
+      if (!started && !watching && /watching \d+ cluster/.test(stderr)) go();
     });
     child.on('exit', (code) => resolve({ stdout, stderr, code }));
   });
@@ -73,8 +80,7 @@ describe('pgferret-collector diagnose', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
 
-    const ajv = new Ajv({ allErrors: true, formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/ } });
-    const validate = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA, 'utf8')));
+    const validate = validator();
     const valid = validate(report);
     expect(validate.errors ?? []).toEqual([]);
     expect(valid).toBe(true);
@@ -124,5 +130,35 @@ describe('pgferret-collector diagnose', () => {
     const none = await runDiagnose(['--duration', '1s', '--port', '1'], async () => undefined);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no running PostgreSQL cluster matches/);
+  });
+
+  it('--from-collector: the running collector watches its own statements and answers through its admin API', async () => {
+    const receiver = await startReceiver();
+    const collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const c = new Client({ connectionString: pg.connectionString });
+    try {
+      await collector.waitFor(/admin API http/);
+      await c.connect();
+      const trace = hex(32);
+      const r = await runDiagnose(['--from-collector', '--admin-port', String(collector.adminPort), '--duration', '3s', '--json', '--n-plus-one', '5'], async () => {
+        for (let i = 1; i <= 8; i++) await c.query(`SELECT name FROM authors WHERE id = ${i} /*traceparent='00-${trace}-${hex(16)}-01'*/`);
+        for (let i = 0; i < 5; i++) await c.query('SELECT 1'); // no traceparent, root rate 0: seen, not traced
+      }, collector.waitFor(/watching 1 cluster\(s\) for 3 s/));
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/asking the collector at http:\/\/127\.0\.0\.1:\d+ for 3 s/);
+      const report = JSON.parse(r.stdout);
+      const validate = validator();
+      expect(validate(report) ? [] : validate.errors).toEqual([]);
+      expect(report.summary).toMatchObject({ statementsTraced: 8, withTraceContext: 8, sampledRoots: 0, rootSampleRate: 0 });
+      expect(report.summary.statementsSeen).toBeGreaterThanOrEqual(13);
+      expect(report.summary.tracedShare).toBeLessThan(1);
+      expect(report.issues).toEqual([expect.objectContaining({ kind: 'n_plus_one', traceId: trace, count: 8 })]);
+      // the running collector keeps exporting its spans meanwhile
+      expect(receiver.spans.filter((s) => s.traceId === trace).length).toBeGreaterThanOrEqual(8);
+    } finally {
+      await c.end();
+      await collector.stop();
+      await receiver.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { CollectorStatus } from './collector';
 import { RUN_DEFAULTS, startRun } from './run';
 import { Demo } from './demo';
 import { formatReport } from './diagnose/format';
-import { DEFAULT_THRESHOLDS } from './diagnose/report';
+import { DEFAULT_THRESHOLDS, type Report } from './diagnose/report';
 import { diagnose } from './diagnose/run';
 import { SUGGESTED_METRICS_PORT } from './metrics/server';
 
@@ -178,29 +178,35 @@ export function buildProgram(): Command {
     process.stdout.write(JSON.stringify(await callAdmin(o, '/control', body)) + '\n');
   });
 
-  program
-    .command('diagnose')
-    .description('attach to the running clusters for a while and print a report: statements/s, traced share, p50/p95/p99, ' +
-      'slowest statements, errors by SQLSTATE, per application and route, an activity timeline with bursts, and potential issues ' +
-      '(N+1 patterns, high error rates, long statements). Uses its own probes; a running collector is not disturbed.')
-    .option('--duration <time>', 'how long to watch: 30s, 2m, 500ms', parseDuration, 30_000)
-    .option('--json', 'print the report as JSON (schema: schemas/diagnose-report.schema.json in the package)', false)
-    .option('--pid <pid>', 'watch only the cluster whose postmaster has this pid (repeatable)', int('--pid'))
-    .option('--data-dir <dir>', 'watch only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
-    .option('--port <port>', 'watch only the cluster listening on this port (repeatable)', int('--port'))
-    .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent included (0..1); 1 sees all of them, at a higher probe cost for the watch', rate, 1)
-    .option('--long-statement-ms <ms>', 'statements at least this long are reported as long', one('--long-statement-ms'), DEFAULT_THRESHOLDS.longStatementMs)
-    .option('--n-plus-one <count>', 'the same statement this many times in one trace is reported as an N+1 pattern', one('--n-plus-one'), DEFAULT_THRESHOLDS.nPlusOne)
-    .action(async (o) => {
-      const report = await diagnose({
-        filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
-        durationMs: o.duration,
-        rootSampleRate: o.rootSampleRate,
-        thresholds: { ...DEFAULT_THRESHOLDS, longStatementMs: o.longStatementMs, nPlusOne: o.nPlusOne },
-        log,
-      });
-      process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
-    });
+  adminOptions(
+    program
+      .command('diagnose')
+      .description('watch the running clusters for a while and print a report: statements/s, traced share, p50/p95/p99, ' +
+        'slowest statements, errors by SQLSTATE, per application and route, an activity timeline with bursts, and potential issues ' +
+        '(N+1 patterns, high error rates, long statements). Attaches probes of its own (a running collector is not disturbed), ' +
+        'or with --from-collector asks the running collector for the statements it traces.')
+      .option('--duration <time>', 'how long to watch: 30s, 2m, 500ms', parseDuration, 30_000)
+      .option('--json', 'print the report as JSON (schema: schemas/diagnose-report.schema.json in the package)', false)
+      .option('--from-collector', 'use the running collector (its admin API, --admin-host/--admin-port) instead of attaching: its clusters and root sample rate', false)
+      .option('--pid <pid>', 'watch only the cluster whose postmaster has this pid (repeatable)', int('--pid'))
+      .option('--data-dir <dir>', 'watch only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
+      .option('--port <port>', 'watch only the cluster listening on this port (repeatable)', int('--port'))
+      .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent included (0..1); 1 sees all of them, at a higher probe cost for the watch', rate, 1)
+      .option('--long-statement-ms <ms>', 'statements at least this long are reported as long', one('--long-statement-ms'), DEFAULT_THRESHOLDS.longStatementMs)
+      .option('--n-plus-one <count>', 'the same statement this many times in one trace is reported as an N+1 pattern', one('--n-plus-one'), DEFAULT_THRESHOLDS.nPlusOne),
+  ).action(async (o) => {
+    const thresholds = { ...DEFAULT_THRESHOLDS, longStatementMs: o.longStatementMs, nPlusOne: o.nPlusOne };
+    let report: Report;
+    if (o.fromCollector) {
+      if (o.pid || o.dataDir || o.port) throw new Error('--pid, --port and --data-dir choose clusters to attach to; with --from-collector the running collector\'s own filter applies');
+      log(`asking the collector at ${adminUrl(o)} for ${o.duration / 1000} s of statements`);
+      const q = new URLSearchParams({ durationMs: String(o.duration), longStatementMs: String(o.longStatementMs), nPlusOne: String(o.nPlusOne) });
+      report = (await callAdmin(o, `/diagnose?${q}`)) as Report;
+    } else {
+      report = await diagnose({ filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port }, durationMs: o.duration, rootSampleRate: o.rootSampleRate, thresholds, log });
+    }
+    process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+  });
 
   program
     .command('demo')

@@ -108,6 +108,7 @@ export class Collector {
   private decodeStats: DecodeStats = { records: 0, invalid: 0 };
   private statements = 0;
   private listenerFailed = false;
+  private listeners: StatementListener[];
   private enabled = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
@@ -117,6 +118,7 @@ export class Collector {
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
+    this.listeners = [...(opts.statementListeners ?? [])];
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.assembler = new Assembler((s) => this.onStatement(s));
     this.describer = new SqlDescriber(opts.rawQueryText);
@@ -141,6 +143,14 @@ export class Collector {
       throw e;
     }
     this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
+  }
+
+  /** Adds a statement listener while running (diagnose through the admin API); returns its removal. */
+  addStatementListener(l: StatementListener): () => void {
+    this.listeners = [...this.listeners, l];
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== l);
+    };
   }
 
   setEnabled(on: boolean): void {
@@ -258,7 +268,7 @@ export class Collector {
   private onStatement(s: Statement): void {
     this.statements++;
     const backend = this.backend(s.start.pid);
-    for (const listen of this.opts.statementListeners ?? []) {
+    for (const listen of this.listeners) {
       try {
         listen(s, backend);
       } catch (e) {

@@ -1,8 +1,12 @@
-// The collector's local admin API: GET /status (JSON) and POST /control
+// The collector's local admin API: GET /status (JSON), POST /control
 // ({"enabled": bool, "rootSampleRate": number}) for run-time changes without
-// a restart. Loopback only unless the user binds elsewhere explicitly.
+// a restart, and GET /diagnose?durationMs=… (the diagnose report of this
+// collector's statements over that time). Loopback only unless the user binds
+// elsewhere explicitly.
 import * as http from 'node:http';
 import type { Collector } from '../collector';
+import { DEFAULT_THRESHOLDS } from '../diagnose/report';
+import { MAX_WATCH_MS, watch } from '../diagnose/run';
 import { checkHost, closeServer, formatUrl, listen } from '../embedded/listen';
 
 export const DEFAULT_ADMIN_PORT = 9465;
@@ -37,6 +41,16 @@ export async function startAdmin(
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/status' && req.method === 'GET') return send(res, 200, collector.status());
+    if (url.pathname === '/diagnose' && req.method === 'GET') {
+      const num = (name: string, fallback: number) => (url.searchParams.has(name) ? Number(url.searchParams.get(name)) : fallback);
+      const durationMs = num('durationMs', 30_000);
+      const thresholds = { ...DEFAULT_THRESHOLDS, longStatementMs: num('longStatementMs', DEFAULT_THRESHOLDS.longStatementMs), nPlusOne: num('nPlusOne', DEFAULT_THRESHOLDS.nPlusOne) };
+      if (!(durationMs > 0 && durationMs <= MAX_WATCH_MS) || !(thresholds.longStatementMs >= 0) || !(thresholds.nPlusOne >= 1)) {
+        return send(res, 400, { error: `durationMs must be between 1 and ${MAX_WATCH_MS}, longStatementMs ≥ 0 and nPlusOne ≥ 1` });
+      }
+      watch(collector, { durationMs, thresholds, log }).then((r) => send(res, 200, r), (e: Error) => send(res, 409, { error: e.message }));
+      return;
+    }
     if (url.pathname === '/control' && req.method === 'POST') {
       readJson(req)
         .then((body) => {
@@ -52,7 +66,7 @@ export async function startAdmin(
         .catch((e: Error) => send(res, 400, { error: `${e.message}; send JSON like {"enabled": false} or {"rootSampleRate": 0.05}` }));
       return;
     }
-    send(res, 404, { error: 'not found: use GET /status or POST /control (Prometheus metrics are served on their own port: --metrics-port)' });
+    send(res, 404, { error: 'not found: use GET /status, GET /diagnose or POST /control (Prometheus metrics are served on their own port: --metrics-port)' });
   });
   const bound = await listen(server, target);
   return { url: formatUrl(host, bound), close: () => closeServer(server) };
