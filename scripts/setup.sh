@@ -7,12 +7,14 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
 # Debian packages: PostgreSQL (tests and USDT probe points), the BPF toolchain,
-# sys/sdt.h for the loader's test binary, Chromium for the UI tests.
+# sys/sdt.h for the loader's test binary, Chromium for the UI tests, Prometheus
+# (and promtool) for the metrics tests.
 APT_PACKAGES=(
   postgresql postgresql-contrib
   clang llvm libbpf-dev bpftool linux-libc-dev
   systemtap-sdt-dev binutils util-linux libcap2-bin
   chromium
+  prometheus
   make g++ python3 pkg-config
 )
 missing=()

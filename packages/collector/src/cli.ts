@@ -1,12 +1,24 @@
 #!/usr/bin/env node
 // The pgferret-collector command line.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { callAdmin } from './admin/server';
 import { count, counts, port, rate } from './cli-args';
 import type { CollectorStatus } from './collector';
 import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun } from './run';
 import { dropPrivileges } from './privileges';
+import { formatReport } from './diagnose/format';
+import { DEFAULT_THRESHOLDS, type Report } from './diagnose/report';
+import { diagnose } from './diagnose/run';
+import { SUGGESTED_METRICS_PORT } from './metrics/server';
+
+/** "30s", "2m", "500ms" or plain seconds, as milliseconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('must be a positive duration like 30s, 2m or 500ms');
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
 
 const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
 
@@ -65,7 +77,13 @@ export function buildProgram(): Command {
       .option('--ui-port <port>', 'embedded mode: port of the web UI', port('--ui-port'), RUN_DEFAULTS.uiPort)
       .option('--max-spans <n>', 'embedded mode: spans kept before the oldest traces are dropped', count('--max-spans'))
       .option('--max-store-bytes <n>', 'embedded mode: bytes kept before the oldest traces are dropped', count('--max-store-bytes'))
-      .option('--allow-non-loopback', 'allow binding the OTLP receiver or the web UI to a non-loopback address (prints a warning)', false),
+      .option('--metrics-port <port>', `serve Prometheus metrics at GET /metrics on this port (0 = off, the default; ${SUGGESTED_METRICS_PORT} is the documented one)`, port('--metrics-port'), RUN_DEFAULTS.metricsPort)
+      .option('--metrics-host <host>', 'address of the /metrics endpoint', RUN_DEFAULTS.metricsHost)
+      .option('--metrics-max-fingerprints <n>', 'distinct statement fingerprints with their own series; later ones are counted under fingerprint="other"', count('--metrics-max-fingerprints'), RUN_DEFAULTS.metricsMaxFingerprints)
+      .option('--postgres-url <url>', 'a connection (ideally a read-only role) to EXPLAIN slow statements of the cluster on its port: ' +
+        'never ANALYZE, GENERIC_PLAN on PostgreSQL 16+ for $n parameters; the plan goes on the statement span (postgresql.plan)')
+      .option('--explain-min-ms <ms>', 'with --postgres-url: statements at least this long get a plan', count('--explain-min-ms'), RUN_DEFAULTS.explainMinMs)
+      .option('--allow-non-loopback', 'allow binding the OTLP receiver, the web UI or /metrics to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
     const running = await startRun(
       {
@@ -85,6 +103,11 @@ export function buildProgram(): Command {
         maxStoreBytes: o.maxStoreBytes,
         allowNonLoopback: o.allowNonLoopback,
         maxQueue: o.maxQueue,
+        metricsHost: o.metricsHost,
+        metricsPort: o.metricsPort,
+        metricsMaxFingerprints: o.metricsMaxFingerprints,
+        postgresUrl: o.postgresUrl,
+        explainMinMs: o.explainMinMs,
       },
       log,
     );
@@ -119,6 +142,36 @@ export function buildProgram(): Command {
     if (o.rootSampleRate !== undefined) body.rootSampleRate = o.rootSampleRate;
     if (Object.keys(body).length === 0) throw new Error('nothing to change: pass --enable, --disable or --root-sample-rate');
     process.stdout.write(JSON.stringify(await callAdmin(o.stateDir, '/control', body)) + '\n');
+  });
+
+  stateDirOption(
+    program
+      .command('diagnose')
+      .description('watch the running clusters for a while and print a report: statements/s, traced share, p50/p95/p99, ' +
+        'slowest statements, errors by SQLSTATE, per application and route, an activity timeline with bursts, and potential issues ' +
+        '(N+1 patterns, high error rates, long statements). Attaches probes of its own (a running collector is not disturbed), ' +
+        'or with --from-collector asks the running collector for the statements it traces.')
+      .option('--duration <time>', 'how long to watch: 30s, 2m, 500ms', parseDuration, 30_000)
+      .option('--json', 'print the report as JSON (schema: schemas/diagnose-report.schema.json in the package)', false)
+      .option('--from-collector', 'use the running collector (its admin socket in --state-dir) instead of attaching: its clusters and root sample rate', false)
+      .option('--pid <pid>', 'watch only the cluster whose postmaster has this pid (repeatable)', counts('--pid'))
+      .option('--data-dir <dir>', 'watch only the cluster with this data directory (repeatable)', (v: string, p: string[] | undefined) => [...(p ?? []), v])
+      .option('--port <port>', 'watch only the cluster listening on this port (repeatable)', counts('--port', 65535))
+      .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent included (0..1); 1 sees all of them, at a higher probe cost for the watch', rate, 1)
+      .option('--long-statement-ms <ms>', 'statements at least this long are reported as long', count('--long-statement-ms'), DEFAULT_THRESHOLDS.longStatementMs)
+      .option('--n-plus-one <count>', 'the same statement this many times in one trace is reported as an N+1 pattern', count('--n-plus-one'), DEFAULT_THRESHOLDS.nPlusOne),
+  ).action(async (o) => {
+    const thresholds = { ...DEFAULT_THRESHOLDS, longStatementMs: o.longStatementMs, nPlusOne: o.nPlusOne };
+    let report: Report;
+    if (o.fromCollector) {
+      if (o.pid || o.dataDir || o.port) throw new Error('--pid, --port and --data-dir choose clusters to attach to; with --from-collector the running collector\'s own filter applies');
+      log(`asking the collector of ${o.stateDir} for ${o.duration / 1000} s of statements`);
+      const q = new URLSearchParams({ durationMs: String(o.duration), longStatementMs: String(o.longStatementMs), nPlusOne: String(o.nPlusOne) });
+      report = (await callAdmin(o.stateDir, `/diagnose?${q}`)) as Report;
+    } else {
+      report = await diagnose({ filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port }, durationMs: o.duration, rootSampleRate: o.rootSampleRate, thresholds, log });
+    }
+    process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   });
 
   return program;

@@ -6,9 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Attributes } from '@opentelemetry/api';
 import { BpfObject, type BpfLink, type RingBufferReader, type RingBufferStats } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { containerIdOf } from './discover/container';
 import { readElf } from './discover/elf';
 import { MatchReport } from './discover/match-report';
 import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
@@ -19,7 +21,7 @@ import { armBackend, type ArmedBackend } from './probes/attach';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
 import { buildSpans, type BackendInfo } from './spans/build';
-import { checkTraceContext } from './spans/confirm';
+import { checkTraceContext, type ContextCheck } from './spans/confirm';
 import { MonotonicClock } from './spans/clock';
 import { SqlDescriber } from './spans/describe';
 
@@ -45,7 +47,14 @@ export interface CollectorOptions {
   rescanMs?: number;
   log?: (msg: string) => void;
   bpfObjectPath?: string;
+  /** called with every assembled statement, before (and whether or not) its spans are queued: metrics, diagnose */
+  statementListeners?: StatementListener[];
+  /** extra attributes for a statement's span (plans of slow statements); a promise holds its spans until it settles */
+  annotate?: Annotator;
 }
+
+export type StatementListener = (s: Statement, backend: BackendInfo) => void;
+export type Annotator = (s: Statement, backend: BackendInfo, clusterPort: number | null) => Attributes | Promise<Attributes> | null;
 
 export interface ClusterStatus {
   pid: number;
@@ -131,6 +140,8 @@ export class Collector {
   private statements = 0;
   private untimed = 0;
   private rejectedContexts = 0;
+  private listenerFailed = false;
+  private listeners: StatementListener[];
   private enabled = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
@@ -141,6 +152,7 @@ export class Collector {
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
+    this.listeners = [...(opts.statementListeners ?? [])];
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.assembler = new Assembler(
       (s) => this.onStatement(s),
@@ -175,6 +187,14 @@ export class Collector {
       throw e;
     }
     this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
+  }
+
+  /** Adds a statement listener while running (diagnose through the admin API); returns its removal. */
+  addStatementListener(l: StatementListener): () => void {
+    this.listeners = [...this.listeners, l];
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== l);
+    };
   }
 
   setEnabled(on: boolean): void {
@@ -221,6 +241,8 @@ export class Collector {
     };
     if (pm.port !== null) attrs['postgresql.cluster.port'] = pm.port;
     if (pm.major !== null) attrs['postgresql.version'] = String(pm.major);
+    const container = containerIdOf(pm.pid);
+    if (container) attrs['container.id'] = container;
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults
     return resourceFromAttributes(attrs).merge(this.envResource);
   }
@@ -364,20 +386,36 @@ export class Collector {
       else this.armQueue.add(pid);
       if (!s.timed) this.untimed++;
     }
-    // a full queue would drop the spans anyway: don't spend CPU building them
-    if (!this.opts.queue.hasRoom(1 + s.phases.length)) {
-      this.opts.queue.drop(1 + s.phases.length);
-      return;
-    }
     // the kernel finds the context by byte patterns; the lexer confirms it sits in a real comment
     const check = checkTraceContext(s.start);
     if (check === 'rejected') {
       this.rejectedContexts++;
       if (Math.random() >= this.rootSampleRate) return;
     }
+    const backend = this.backend(pid);
+    for (const listen of this.listeners) {
+      try {
+        listen(s, backend);
+      } catch (e) {
+        // a broken listener must not stop the spans; say so once
+        if (!this.listenerFailed) this.log(`a statement listener failed (metrics or diagnose will miss statements): ${(e as Error).message}`);
+        this.listenerFailed = true;
+      }
+    }
     const cluster = this.clusters.get(s.start.ppid);
+    const extra = this.opts.annotate?.(s, backend, cluster?.pm.port ?? null) ?? null;
+    if (extra instanceof Promise) extra.then((x) => this.queueSpans(s, backend, cluster, check, x), () => this.queueSpans(s, backend, cluster, check, null));
+    else this.queueSpans(s, backend, cluster, check, extra);
+  }
+
+  private queueSpans(s: Statement, backend: BackendInfo, cluster: Cluster | undefined, check: ContextCheck, extra: Attributes | null): void {
+    // a full queue would drop the spans anyway: don't spend CPU building them
+    if (!this.opts.queue.hasRoom(1 + s.phases.length)) {
+      this.opts.queue.drop(1 + s.phases.length);
+      return;
+    }
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, this.backend(pid), this.describer, check));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer, check, extra));
   }
 
   kernelCounters(): Record<string, number> {

@@ -10,6 +10,9 @@ import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter, type SpanSink } from './export/exporter';
 import { ExportQueue } from './export/queue';
+import { startMetrics, type MetricsServer } from './metrics/server';
+import { Explainer } from './plans/explainer';
+import { DEFAULT_CAPS } from './metrics/statement-metrics';
 import type { Detail } from './probes/tables';
 
 export interface RunOptions {
@@ -31,6 +34,13 @@ export interface RunOptions {
   maxStoreBytes?: number;
   allowNonLoopback: boolean;
   maxQueue: number;
+  metricsHost: string;
+  /** 0: no /metrics endpoint */
+  metricsPort: number;
+  metricsMaxFingerprints: number;
+  /** a connection for EXPLAIN of slow statements; none: no plans */
+  postgresUrl?: string;
+  explainMinMs: number;
 }
 
 export const RUN_DEFAULTS = {
@@ -43,12 +53,17 @@ export const RUN_DEFAULTS = {
   uiHost: '127.0.0.1',
   uiPort: DEFAULT_UI_PORT,
   maxQueue: 20000,
+  metricsHost: '127.0.0.1',
+  metricsPort: 0,
+  metricsMaxFingerprints: DEFAULT_CAPS.fingerprints,
+  explainMinMs: 200,
 };
 
 export interface Running {
   collector: Collector;
   admin: AdminServer;
   embedded: Embedded | null;
+  metrics: MetricsServer | null;
   stop(): Promise<void>;
 }
 
@@ -95,6 +110,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   const otelLog = (...args: unknown[]) => log(`OpenTelemetry: ${args.map(String).join(' ')}`);
   const quiet = () => undefined;
   diag.setLogger({ error: otelLog, warn: otelLog, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
+  const explainer = o.postgresUrl ? new Explainer({ url: o.postgresUrl, minMs: o.explainMinMs, log }) : null;
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
   let exporter: SpanSink;
@@ -115,31 +131,52 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
     log(`web UI ${embedded.uiLoginUrl} (the token changes at every start; also in ${stateDir}/ui-token)`);
   }
   const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000, log });
+  let metrics: MetricsServer | null = null;
+  try {
+    if (o.metricsPort > 0) {
+      metrics = await startMetrics({
+        host: o.metricsHost, port: o.metricsPort, allowNonLoopback: o.allowNonLoopback, log,
+        caps: { ...DEFAULT_CAPS, fingerprints: o.metricsMaxFingerprints },
+      });
+    }
+  } catch (e) {
+    await queue.close(1000);
+    await embedded?.close();
+    throw e;
+  }
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
-    maxQueryText: o.maxQueryText, serviceName: o.serviceName, log,
+    maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [],
+    annotate: explainer?.annotate,
   });
+  metrics?.watch(() => collector.status());
   let admin: AdminServer | null = null;
   try {
     collector.start();
-    admin = await startAdmin(collector, stateDir);
+    admin = await startAdmin(collector, stateDir, log);
   } catch (e) {
     collector.stop();
+    await metrics?.close();
     await queue.close(1000);
     await embedded?.close();
     throw e;
   }
   log(`admin API on ${admin.socketPath} (pgferret-collector status / control --state-dir ${stateDir})`);
+  if (metrics) log(`Prometheus metrics ${metrics.url}`);
+  if (explainer) log(`plans: statements of the cluster on port ${explainer.port} taking ${o.explainMinMs} ms or more get an EXPLAIN plan`);
   const adminServer = admin;
   let stopped: Promise<void> | null = null;
   return {
     collector,
     admin: adminServer,
     embedded,
+    metrics,
     stop: () => {
       stopped ??= (async () => {
         collector.stop();
+        await explainer?.close(); // spans waiting for a plan are queued before the queue closes
         await adminServer.close();
+        await metrics?.close();
         await queue.close();
         await embedded?.close();
       })();

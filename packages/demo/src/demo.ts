@@ -142,6 +142,10 @@ export class Demo {
         uiPort: opts.uiPort,
         allowNonLoopback: false,
         maxQueue: RUN_DEFAULTS.maxQueue,
+        metricsHost: RUN_DEFAULTS.metricsHost,
+        metricsPort: 0,
+        metricsMaxFingerprints: RUN_DEFAULTS.metricsMaxFingerprints,
+        explainMinMs: RUN_DEFAULTS.explainMinMs,
       },
       (m) => log(`collector: ${m}`),
     );

@@ -1,12 +1,15 @@
-// The collector's admin API: GET /status (JSON) and POST /control
+// The collector's admin API: GET /status (JSON), POST /control
 // ({"enabled": bool, "rootSampleRate": number}) for run-time changes without
-// a restart. It listens on a Unix socket (0600) in the state directory: the
+// a restart, and GET /diagnose?durationMs=… (the diagnose report of this
+// collector's statements over that time). It listens on a Unix socket (0600) in the state directory: the
 // file system decides who may ask, no browser can reach it, no port is taken.
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Collector } from '../collector';
+import { DEFAULT_THRESHOLDS } from '../diagnose/report';
+import { MAX_WATCH_MS, watch } from '../diagnose/run';
 import { closeServer } from '../embedded/listen';
 import { ADMIN_SOCKET } from './state-dir';
 
@@ -86,12 +89,22 @@ async function claimSocketPath(socketPath: string): Promise<void> {
   fs.rmSync(socketPath, { force: true });
 }
 
-export async function startAdmin(collector: Collector, stateDir: string): Promise<AdminServer> {
+export async function startAdmin(collector: Collector, stateDir: string, log: (m: string) => void): Promise<AdminServer> {
   const socketPath = path.join(stateDir, ADMIN_SOCKET);
   await claimSocketPath(socketPath);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (url.pathname === '/status' && req.method === 'GET') return send(res, 200, collector.status());
+    if (url.pathname === '/diagnose' && req.method === 'GET') {
+      const num = (name: string, fallback: number) => (url.searchParams.has(name) ? Number(url.searchParams.get(name)) : fallback);
+      const durationMs = num('durationMs', 30_000);
+      const thresholds = { ...DEFAULT_THRESHOLDS, longStatementMs: num('longStatementMs', DEFAULT_THRESHOLDS.longStatementMs), nPlusOne: num('nPlusOne', DEFAULT_THRESHOLDS.nPlusOne) };
+      if (!(durationMs > 0 && durationMs <= MAX_WATCH_MS) || !(thresholds.longStatementMs >= 0) || !(thresholds.nPlusOne >= 1)) {
+        return send(res, 400, { error: `durationMs must be between 1 and ${MAX_WATCH_MS}, longStatementMs ≥ 0 and nPlusOne ≥ 1` });
+      }
+      watch(collector, { durationMs, thresholds, log }).then((r) => send(res, 200, r), (e: Error) => send(res, 409, { error: e.message }));
+      return;
+    }
     if (url.pathname === '/control' && req.method === 'POST') {
       readJson(req)
         .then((body) => send(res, 200, control(collector, body)))
@@ -101,7 +114,7 @@ export async function startAdmin(collector: Collector, stateDir: string): Promis
         });
       return;
     }
-    send(res, 404, { error: 'not found: use GET /status or POST /control' });
+    send(res, 404, { error: 'not found: use GET /status, GET /diagnose or POST /control (Prometheus metrics are served on their own port: --metrics-port)' });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new Error(`the admin API cannot listen on ${socketPath}: ${e.message}`)));

@@ -45,6 +45,7 @@ const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
  */
 export function buildSpans(
   s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
+  extra: Attributes | null = null,
 ): SpanData[] {
   const rejected = check === 'rejected';
   const d = describer.describe(s.start.text, s.start.origin, s.index);
@@ -76,6 +77,7 @@ export function buildSpans(
   if (rejected) attributes['pgferret.trace_context.origin'] = 'rejected_not_in_comment';
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
   if (!s.timed) attributes['pgferret.phases.untimed'] = true;
+  if (extra) Object.assign(attributes, extra);
   const sqlstate = s.failed ? s.sqlstate : null;
   // "division_by_zero (22012): division by zero"
   const errorMessage = !sqlstate ? '' : s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);

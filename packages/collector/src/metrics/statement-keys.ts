@@ -1,0 +1,47 @@
+// What metrics and the diagnose report group a statement by: its fingerprint
+// and masked text, operation, table, database, and the app's route and
+// application from the sqlcommenter comment. Descriptions are cached per
+// distinct text (SqlDescriber), fingerprints per masked text: texts that
+// differ only in literals share one hash.
+import type { Statement } from '../spans/assemble';
+import type { BackendInfo } from '../spans/build';
+import { SqlDescriber } from '../spans/describe';
+import { fingerprintOf } from './fingerprint';
+import { commentOf, tagValue } from './sqlcommenter-tags';
+
+export interface StatementKeys {
+  fingerprint: string;
+  /** literals masked, whatever --raw-query-text says: this text goes into labels and reports */
+  maskedText: string;
+  operation: string;
+  collection: string;
+  namespace: string;
+  route: string;
+  application: string;
+}
+
+export class StatementKeyer {
+  private describer = new SqlDescriber(false);
+  private fingerprints = new Map<string, string>();
+
+  keys(s: Statement, backend: BackendInfo): StatementKeys {
+    const d = this.describer.describe(s.start.text, s.start.origin, s.index);
+    let fingerprint = this.fingerprints.get(d.queryText);
+    if (fingerprint === undefined) {
+      fingerprint = fingerprintOf(d.queryText);
+      // bounded like the description cache: start over when full
+      if (this.fingerprints.size >= 4096) this.fingerprints.clear();
+      this.fingerprints.set(d.queryText, fingerprint);
+    }
+    const comment = commentOf(s.start.text, s.start.origin);
+    return {
+      fingerprint,
+      maskedText: d.queryText,
+      operation: d.operation ?? '',
+      collection: d.collection ?? '',
+      namespace: backend.database ?? '',
+      route: (comment && tagValue(comment, 'route')) ?? '',
+      application: (comment && tagValue(comment, 'application')) ?? '',
+    };
+  }
+}
