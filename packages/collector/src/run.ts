@@ -88,6 +88,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   let admin: AdminServer | null = null;
   try {
     collector.start();
+    embedded?.setCollectorStatus(() => collector.status());
     admin = await startAdmin(collector, o.adminHost, o.adminPort, o.allowNonLoopback, log);
   } catch (e) {
     collector.stop();

@@ -1,7 +1,9 @@
 // One trace: what took the time, the waterfall, and the selected span's details.
 import { SPAN_KINDS, clear, formatMs, formatTime, getJson, h } from './dom.js';
-import { PHASES, breakdown, buildTree, sqlOf } from './waterfall.js';
+import { PHASES, breakdown, buildTree, reveal, sqlOf, visibleRows } from './waterfall.js';
 import { formatSql } from './sql.js';
+import { showCollectorState } from './collector-state.js';
+import { missingPostgresCard } from './missing-postgres.js';
 
 const traceId = new URLSearchParams(location.search).get('id') ?? '';
 const summaryEl = document.getElementById('summary');
@@ -9,6 +11,9 @@ const insightEl = document.getElementById('insight');
 const waterfallEl = document.getElementById('waterfall');
 const detailsEl = document.getElementById('details');
 const errorEl = document.getElementById('error');
+const splitEl = document.getElementById('split');
+// Below this width the details panel opens under the clicked row, as in Jaeger.
+const narrow = window.matchMedia('(max-width: 1100px)');
 
 const CATEGORY_LABELS = {
   server: 'HTTP / server',
@@ -24,8 +29,12 @@ const CATEGORY_LABELS = {
 };
 
 let tree;
+let slowestSpan = null;
 let rowsById = new Map();
 let selectedId = null;
+/** Spans whose subtree is hidden, and repeated-statement groups shown open. */
+const collapsed = new Set();
+const openGroups = new Set();
 
 function pct(part, whole) {
   return whole > 0 ? `${((part / whole) * 100).toFixed(0)}%` : '–';
@@ -44,6 +53,7 @@ function renderSummary(summary) {
       fact('Spans', summary.spanCount),
       fact('PostgreSQL spans', summary.pgSpanCount),
       fact('Errors', summary.errorCount, summary.errorCount ? 'err' : null),
+      summary.httpStatus ? fact('HTTP status', summary.httpStatus, summary.httpStatus >= 500 ? 'err' : null) : null,
       summary.route ? fact('Route', summary.route) : null,
       fact('Trace id', summary.traceId, 'mono'),
     ),
@@ -114,6 +124,9 @@ function renderInsight(b, totalMs) {
     );
   }
   clear(insightEl).append(...parts);
+  if (b.statements === 0 && tree.spans.some((s) => s.category === 'db-client')) {
+    missingPostgresCard(tree.spans.filter((s) => s.category === 'db-client')).then((card) => insightEl.append(card));
+  }
 }
 
 function ticks(totalMs) {
@@ -121,6 +134,7 @@ function ticks(totalMs) {
     'div',
     { class: 'wf-row wf-axis' },
     h('div', { class: 'wf-label' }, h('span', { class: 'muted' }, 'span')),
+    h('div', { class: 'wf-dur muted' }, 'duration'),
     h(
       'div',
       { class: 'wf-track' },
@@ -131,56 +145,159 @@ function ticks(totalMs) {
   );
 }
 
-function renderWaterfall(slowest) {
-  const total = tree.totalMs;
+function httpStatusOf(s) {
+  const v = s.attributes['http.response.status_code'] ?? s.attributes['http.status_code'];
+  return v === undefined ? null : Number(v);
+}
+
+function statusBadge(code) {
+  const cls = code >= 500 ? 'err' : code >= 400 ? 'warn' : 'ok';
+  return h('span', { class: `badge http ${cls}`, title: `HTTP status ${code}` }, code);
+}
+
+function toggle(label, open, onclick) {
+  return h(
+    'button',
+    { class: 'wf-toggle', 'aria-expanded': String(open), title: `${open ? 'collapse' : 'expand'} ${label}`, onclick },
+    open ? '▾' : '▸',
+  );
+}
+
+function onActivate(fn) {
+  return {
+    tabindex: '0',
+    role: 'button',
+    onclick: fn,
+    onkeydown: (ev) => {
+      if (ev.target === ev.currentTarget && (ev.key === 'Enter' || ev.key === ' ')) {
+        ev.preventDefault();
+        fn();
+      }
+    },
+  };
+}
+
+function bar(offsetMs, durationMs) {
+  const left = (offsetMs / tree.totalMs) * 100;
+  const width = Math.max((durationMs / tree.totalMs) * 100, 0.15);
+  return h('span', { class: 'wf-bar', style: { left: `${left}%`, width: `${width}%` } });
+}
+
+function spanRow(s) {
+  const classes = ['wf-row', 'span-row', ...s.category.split(' ')];
+  if (s === slowestSpan) classes.push('slowest');
+  if (s.statusCode === 2) classes.push('error');
+  if (s.group) classes.push('in-group');
+  const status = s.kind === 2 ? httpStatusOf(s) : null;
+  const open = !collapsed.has(s.spanId);
+  const row = h(
+    'div',
+    {
+      class: classes.join(' '),
+      'data-span-id': s.spanId,
+      'data-name': s.name,
+      'data-depth': s.depth,
+      ...onActivate(() => select(s.spanId, false)),
+    },
+    h(
+      'div',
+      { class: 'wf-label', style: { paddingLeft: `${0.3 + s.depth * 1.1}rem` }, title: `${s.name} · ${s.service}` },
+      s.childCount > 0
+        ? toggle(s.name, open, (ev) => {
+            ev.stopPropagation();
+            if (open) collapsed.add(s.spanId);
+            else collapsed.delete(s.spanId);
+            renderWaterfall();
+          })
+        : h('span', { class: 'wf-toggle-space' }),
+      h('span', { class: 'wf-name' }, s.name || '(unnamed)'),
+      h('span', { class: 'wf-service' }, s.service),
+      h(
+        'span',
+        { class: 'wf-badges' },
+        status ? statusBadge(status) : null,
+        s === slowestSpan ? h('span', { class: 'badge hot', title: 'longest time not spent in child spans' }, 'slowest') : null,
+        s.statusCode === 2 ? h('span', { class: 'badge err', title: 'status: error' }, 'error') : null,
+        s.orphan ? h('span', { class: 'badge muted', title: 'its parent span is not stored' }, 'no parent') : null,
+      ),
+    ),
+    h('div', { class: 'wf-dur' }, formatMs(s.durationMs)),
+    h('div', { class: 'wf-track' }, bar(s.offsetMs, s.durationMs)),
+  );
+  rowsById.set(s.spanId, row);
+  return row;
+}
+
+function groupRow(g) {
+  const open = openGroups.has(g.id);
+  const flip = () => {
+    if (open) openGroups.delete(g.id);
+    else openGroups.add(g.id);
+    renderWaterfall();
+  };
+  const marks = g.spans.slice(0, 1000).map((m) => bar(m.offsetMs, m.durationMs));
+  return h(
+    'div',
+    {
+      class: `wf-row group-row ${g.category} ${g.errors ? 'error' : ''}`,
+      'data-group-id': g.id,
+      'data-name': g.name,
+      'data-count': g.count,
+      'aria-expanded': String(open),
+      ...onActivate(flip),
+    },
+    h(
+      'div',
+      { class: 'wf-label', style: { paddingLeft: `${0.3 + g.depth * 1.1}rem` }, title: `${g.count} × ${g.name} · ${g.service}` },
+      toggle(`${g.count} × ${g.name}`, open, (ev) => {
+        ev.stopPropagation();
+        flip();
+      }),
+      h(
+        'span',
+        { class: 'group-text' },
+        h('span', { class: 'group-head' }, h('span', { class: 'wf-name' }, g.name), h('span', { class: 'badge count' }, `×${g.count}`), g.errors ? h('span', { class: 'badge err' }, `${g.errors} error${g.errors === 1 ? '' : 's'}`) : null),
+        h('span', { class: 'group-stats' }, `total ${formatMs(g.totalMs)} · min ${formatMs(g.minMs)} · max ${formatMs(g.maxMs)}`),
+      ),
+    ),
+    h('div', { class: 'wf-dur', title: 'sum of the group' }, `Σ ${formatMs(g.totalMs)}`),
+    h('div', { class: 'wf-track group-track' }, h('span', { class: 'group-span', style: { left: `${(g.offsetMs / tree.totalMs) * 100}%`, width: `${Math.max(((g.endMs - g.offsetMs) / tree.totalMs) * 100, 0.15)}%` } }), marks),
+  );
+}
+
+function toolbar() {
+  const groups = tree.spans.filter((s) => s.group).length;
+  const withKids = tree.spans.filter((s) => s.childCount > 0);
+  return h(
+    'div',
+    { class: 'wf-toolbar' },
+    h('button', { class: 'secondary small', id: 'expand-all', onclick: () => { collapsed.clear(); for (const s of tree.spans) if (s.group) openGroups.add(s.group.id); renderWaterfall(); } }, 'Expand all'),
+    h('button', { class: 'secondary small', id: 'collapse-all', onclick: () => { for (const s of withKids) collapsed.add(s.spanId); openGroups.clear(); renderWaterfall(); } }, 'Collapse all'),
+    h('span', { class: 'muted small' }, `${tree.spans.length} spans${groups ? ` · ${groups} in repeated-statement groups` : ''}`),
+  );
+}
+
+function renderWaterfall() {
   const legend = [...new Set(tree.spans.map((s) => s.category))].map((c) =>
     h('span', { class: 'legend-item' }, h('i', { class: `swatch ${c}` }), CATEGORY_LABELS[c] ?? c),
   );
   rowsById = new Map();
-  const rows = tree.spans.map((s) => {
-    const left = (s.offsetMs / total) * 100;
-    const width = Math.max((s.durationMs / total) * 100, 0.15);
-    const classes = ['wf-row', 'span-row', ...s.category.split(' ')];
-    if (s === slowest) classes.push('slowest');
-    if (s.statusCode === 2) classes.push('error');
-    const durLabel = h('span', { class: 'wf-dur' }, formatMs(s.durationMs));
-    const row = h(
-      'div',
-      {
-        class: classes.join(' '),
-        'data-span-id': s.spanId,
-        'data-name': s.name,
-        'data-depth': s.depth,
-        tabindex: '0',
-        role: 'button',
-        onclick: () => select(s.spanId, false),
-        onkeydown: (ev) => {
-          if (ev.key === 'Enter' || ev.key === ' ') {
-            ev.preventDefault();
-            select(s.spanId, false);
-          }
-        },
-      },
-      h(
-        'div',
-        { class: 'wf-label', style: { paddingLeft: `${0.4 + s.depth * 1.1}rem` }, title: s.name },
-        h('span', { class: 'wf-name' }, s.name || '(unnamed)'),
-        h('span', { class: 'wf-service' }, s.service),
-        s === slowest ? h('span', { class: 'badge hot', title: 'longest time not spent in child spans' }, 'slowest') : null,
-        s.statusCode === 2 ? h('span', { class: 'badge err' }, 'error') : null,
-        s.orphan ? h('span', { class: 'badge muted', title: 'its parent span is not stored' }, 'parent missing') : null,
-      ),
-      h(
-        'div',
-        { class: 'wf-track' },
-        h('span', { class: 'wf-bar', style: { left: `${left}%`, width: `${width}%` } }),
-        left + width > 80 ? h('span', { class: 'wf-dur-left', style: { right: `${100 - left}%` } }, durLabel) : h('span', { class: 'wf-dur-right', style: { left: `${left + width}%` } }, durLabel),
-      ),
-    );
-    rowsById.set(s.spanId, row);
-    return row;
-  });
-  clear(waterfallEl).append(h('div', { class: 'legend' }, legend), ticks(total), ...rows);
+  const rows = visibleRows(tree, collapsed, openGroups).map((r) => (r.span ? spanRow(r.span) : groupRow(r.group)));
+  clear(waterfallEl).append(toolbar(), h('div', { class: 'legend' }, legend), ticks(tree.totalMs), ...rows);
+  rowsById.get(selectedId)?.classList.add('selected');
+  placeDetails();
+}
+
+/** Side panel when there is room; otherwise right under the selected row. */
+function placeDetails() {
+  const row = rowsById.get(selectedId);
+  if (narrow.matches && row) {
+    detailsEl.classList.add('inline');
+    row.after(detailsEl);
+  } else {
+    detailsEl.classList.remove('inline');
+    if (detailsEl.parentElement !== splitEl) splitEl.append(detailsEl);
+  }
 }
 
 function valueText(v) {
@@ -280,11 +397,16 @@ function select(spanId, scroll) {
   if (!span) return;
   rowsById.get(selectedId)?.classList.remove('selected');
   selectedId = spanId;
+  if (!rowsById.has(spanId)) {
+    reveal(span, collapsed, openGroups);
+    renderWaterfall();
+  }
   const row = rowsById.get(spanId);
   row.classList.add('selected');
+  renderDetails(span);
+  placeDetails();
   if (scroll) row.scrollIntoView({ block: 'nearest' });
   history.replaceState(null, '', `?id=${encodeURIComponent(traceId)}#span=${spanId}`);
-  renderDetails(span);
 }
 
 async function main() {
@@ -293,16 +415,20 @@ async function main() {
     const detail = await getJson(`api/traces/${traceId}`);
     tree = buildTree(detail.spans);
     const b = breakdown(tree);
+    slowestSpan = b.slowest;
     renderSummary(detail.summary);
     renderInsight(b, tree.totalMs);
-    renderWaterfall(b.slowest);
+    renderWaterfall();
     const fromHash = /span=([0-9a-f]{16})/.exec(location.hash)?.[1];
-    const firstStatement = tree.spans.filter((s) => s.isPostgres).sort((a, c) => c.durationMs - a.durationMs)[0];
-    select(fromHash ?? firstStatement?.spanId ?? b.slowest?.spanId, false);
+    // The longest statement already on screen: a default must not open a folded group.
+    const firstStatement = tree.spans.filter((s) => s.isPostgres && rowsById.has(s.spanId)).sort((a, c) => c.durationMs - a.durationMs)[0];
+    select(fromHash ?? firstStatement?.spanId ?? tree.spans[0].spanId, Boolean(fromHash));
   } catch (err) {
     errorEl.hidden = false;
     errorEl.textContent = `Could not show trace ${traceId}: ${err.message}`;
   }
 }
 
+narrow.addEventListener('change', placeDetails);
+showCollectorState(document.getElementById('collector'));
 main();

@@ -8,7 +8,7 @@ import { GroupCommitter } from './group-commit';
 import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from './listen';
 import { DEFAULT_MAX_BODY_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
 import { type StoreStats, TraceStore } from './store';
-import { createUiHandler } from './ui-server';
+import { type CollectorStatusSource, createUiHandler } from './ui-server';
 
 export { StoreSpanExporter } from './exporter';
 export { TraceStore, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPANS } from './store';
@@ -48,6 +48,8 @@ export interface Embedded {
   otlpUrl: string;
   uiUrl: string;
   stats(): EmbeddedStats;
+  /** Lets the UI show the collector's state (attached clusters, drops). */
+  setCollectorStatus(source: CollectorStatusSource): void;
   close(): Promise<void>;
 }
 
@@ -88,7 +90,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   const otlpServer = http.createServer(
     createOtlpHandler(committer, { maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, log }, counters),
   );
-  const uiServer = http.createServer(createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host) }));
+  let collectorStatus: CollectorStatusSource | undefined;
+  const uiServer = http.createServer(
+    createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host), collectorStatus: () => collectorStatus?.() ?? null }),
+  );
 
   let otlpPort: number;
   let uiPort: number;
@@ -108,6 +113,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     otlpUrl: formatUrl(otlp.host, otlpPort),
     uiUrl: formatUrl(ui.host, uiPort),
     stats: () => ({ otlp: { ...counters }, store: store.stats() }),
+    setCollectorStatus(source) {
+      collectorStatus = source;
+    },
     close() {
       closed ??= (async () => {
         await exporter.shutdown();

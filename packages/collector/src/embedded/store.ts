@@ -14,13 +14,15 @@ import {
   type SpanRecord,
   STATUS_CODE_ERROR,
   httpRoute,
+  httpStatus,
   isPostgresServerSpan,
   queryText,
 } from './span-record';
+import { QueryStats, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
 
 export const DEFAULT_MAX_SPANS = 1_000_000;
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SEARCH_TEXT_MAX = 16 * 1024;
 /** Rough per-row cost of ids, times and integers, added to the text lengths. */
 const SPAN_ROW_OVERHEAD = 120;
@@ -47,10 +49,30 @@ export interface TraceSummary {
   pgSpanCount: number;
   errorCount: number;
   route: string | null;
+  /** HTTP response status of the root span, when it is an HTTP server span. */
+  httpStatus: number | null;
 }
 
-export interface TraceListQuery {
+export type TraceSort = 'newest' | 'oldest' | 'longest' | 'shortest' | 'most-spans';
+export const TRACE_SORTS: TraceSort[] = ['newest', 'oldest', 'longest', 'shortest', 'most-spans'];
+
+const SORT_ORDER: Record<TraceSort, string> = {
+  newest: 'start_ns DESC',
+  oldest: 'start_ns ASC',
+  longest: 'duration_ns DESC, start_ns DESC',
+  shortest: 'duration_ns ASC, start_ns DESC',
+  'most-spans': 'span_count DESC, start_ns DESC',
+};
+
+export interface TraceListQuery extends TimeRange {
   route?: string;
+  /** Service of the root span. */
+  service?: string;
+  /** Only traces with (true) or without (false) a span in error. */
+  hasErrors?: boolean;
+  sort?: TraceSort;
+  /** Rows to skip: the page cursor of every sort but newest. */
+  offset?: number;
   minDurationMs?: number;
   hasPostgres?: boolean;
   /** Substring of a span name or of the SQL text (db.query.text). */
@@ -63,6 +85,8 @@ export interface TraceListQuery {
 export interface TraceList {
   traces: TraceSummary[];
   nextBefore: string | null;
+  /** For sorts other than newest: the offset of the next page. */
+  nextOffset: number | null;
 }
 
 export interface StoredSpan {
@@ -123,6 +147,7 @@ interface TraceRow {
   route: string | null;
   search: string;
   bytes: bigint;
+  http_status: bigint | null;
 }
 
 const SCHEMA = `
@@ -168,7 +193,8 @@ CREATE TABLE IF NOT EXISTS traces (
   error_count INTEGER NOT NULL,
   route TEXT,
   search TEXT NOT NULL,
-  bytes INTEGER NOT NULL
+  bytes INTEGER NOT NULL,
+  http_status INTEGER
 );
 -- search rides along in the start_ns index: a text search that matches
 -- little reads only the index, not every row (2.5x faster with 100k traces).
@@ -176,12 +202,14 @@ CREATE INDEX IF NOT EXISTS traces_by_start_search ON traces(start_ns, search);
 DROP INDEX IF EXISTS traces_by_start;
 CREATE INDEX IF NOT EXISTS traces_by_route ON traces(route, start_ns);
 CREATE INDEX IF NOT EXISTS traces_by_seq ON traces(seq);
+CREATE INDEX IF NOT EXISTS traces_by_duration ON traces(duration_ns);
+CREATE INDEX IF NOT EXISTS traces_by_service ON traces(root_service, start_ns);
 `;
 
 // Times are read as text (64-bit nanoseconds do not fit a JS number). The
 // aliases must differ from the columns: ORDER BY would sort by the text alias.
 const TRACE_COLUMNS = `trace_id, root_name, root_service, root_kind, root_is_real,
-  CAST(start_ns AS TEXT) AS start_text, duration_ns, span_count, pg_span_count, error_count, route`;
+  CAST(start_ns AS TEXT) AS start_text, duration_ns, span_count, pg_span_count, error_count, route, http_status`;
 
 function toSummary(r: any): TraceSummary {
   return {
@@ -197,6 +225,7 @@ function toSummary(r: any): TraceSummary {
     pgSpanCount: r.pg_span_count,
     errorCount: r.error_count,
     route: r.route,
+    httpStatus: r.http_status,
   };
 }
 
@@ -230,6 +259,7 @@ export class TraceStore {
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly resourceJson = new WeakMap<Attributes, string>();
   private readonly stmt: Record<string, Database.Statement>;
+  private readonly queryStats: QueryStats;
   private readonly ingestTx: (batches: SpanRecord[][]) => IngestResult[];
 
   private constructor(opts: TraceStoreOptions) {
@@ -266,6 +296,7 @@ export class TraceStore {
         );
       }
       this.db.exec(SCHEMA);
+      this.queryStats = this.migrate(version);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (err) {
       this.db.close();
@@ -287,14 +318,14 @@ export class TraceStore {
       getTraceRow: this.db
         .prepare(
           `SELECT seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
-             start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes
+             start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status
            FROM traces WHERE trace_id = ?`,
         )
         .safeIntegers(true),
       upsertTrace: this.db.prepare(`INSERT OR REPLACE INTO traces
         (trace_id, seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
-         start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+         start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       oldestTraces: this.db.prepare('SELECT trace_id, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
       deleteSpans: this.db.prepare('DELETE FROM spans WHERE trace_id = ?'),
       deleteTrace: this.db.prepare('DELETE FROM traces WHERE trace_id = ?'),
@@ -304,9 +335,19 @@ export class TraceStore {
           status_code, status_message, is_postgres, attributes, resource, events, links
         FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
       routes: this.db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
+      services: this.db.prepare('SELECT DISTINCT root_service FROM traces ORDER BY root_service LIMIT 500').pluck(),
     };
     this.ingestTx = this.db.transaction((batches: SpanRecord[][]) => this.storeBatches(batches));
     this.loadTotals();
+  }
+
+  /** Brings a store of an older schema up to date; schema 1 lacks http_status and the statements. */
+  private migrate(version: number): QueryStats {
+    const columns = this.db.pragma('table_info(traces)') as { name: string }[];
+    if (!columns.some((c) => c.name === 'http_status')) this.db.exec('ALTER TABLE traces ADD COLUMN http_status INTEGER');
+    const stats = new QueryStats(this.db);
+    if (version < 2) this.db.transaction(() => stats.backfill())();
+    return stats;
   }
 
   static open(opts: TraceStoreOptions): TraceStore {
@@ -341,6 +382,7 @@ export class TraceStore {
     } catch (err) {
       // The transaction rolled back; the in-memory totals may have moved with it.
       this.loadTotals();
+      this.queryStats.resetCache();
       throw err;
     }
   }
@@ -389,6 +431,7 @@ export class TraceStore {
           bytes,
         );
         if (info.changes === 0) continue;
+        if (isPostgresServerSpan(s)) this.queryStats.record(s);
         accepted++;
         let d = byTrace.get(s.traceId);
         if (!d) byTrace.set(s.traceId, (d = { spans: [], bytes: 0 }));
@@ -429,6 +472,7 @@ export class TraceStore {
       if (sql) search = appendSearch(search, sql);
     }
     if (newRoot) route = httpRoute(newRoot) ?? route;
+    const status = newRoot ? httpStatus(newRoot) : row?.http_status == null ? null : Number(row.http_status);
     const seq = row ? Number(row.seq) : this.nextSeq++;
     if (!row) this.totalTraces++;
     this.stmt.upsertTrace.run(
@@ -449,6 +493,7 @@ export class TraceStore {
       route,
       search,
       (row ? Number(row.bytes) : 0) + d.bytes,
+      status,
     );
     this.totalSpans += d.spans.length;
     this.totalBytes += d.bytes;
@@ -463,6 +508,7 @@ export class TraceStore {
       for (const t of oldest) {
         this.stmt.deleteSpans.run(t.trace_id);
         this.stmt.deleteTrace.run(t.trace_id);
+        this.queryStats.forget(t.trace_id);
         this.totalSpans -= t.span_count;
         this.totalBytes -= t.bytes;
         this.totalTraces--;
@@ -470,6 +516,7 @@ export class TraceStore {
         if (this.totalSpans <= this.maxSpans && this.totalBytes <= this.maxBytes) break;
       }
     }
+    if (dropped > 0) this.queryStats.pruneFingerprints();
     this.evicted += dropped;
     return dropped;
   }
@@ -478,10 +525,26 @@ export class TraceStore {
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
     const where: string[] = [];
     const params: Record<string, unknown> = { limit };
-    if (query.before !== undefined) {
+    const sort = query.sort ?? 'newest';
+    const offset = sort === 'newest' ? 0 : Math.max(Math.trunc(query.offset ?? 0), 0);
+    params.offset = offset;
+    if (query.before !== undefined && sort === 'newest') {
       where.push('start_ns < @before');
       params.before = BigInt(query.before);
     }
+    if (query.fromMs !== undefined) {
+      where.push('start_ns >= @fromNs');
+      params.fromNs = BigInt(Math.floor(query.fromMs)) * 1_000_000n;
+    }
+    if (query.toMs !== undefined) {
+      where.push('start_ns < @toNs');
+      params.toNs = BigInt(Math.ceil(query.toMs)) * 1_000_000n;
+    }
+    if (query.service !== undefined && query.service !== '') {
+      where.push('root_service = @service');
+      params.service = query.service;
+    }
+    if (query.hasErrors !== undefined) where.push(query.hasErrors ? 'error_count > 0' : 'error_count = 0');
     if (query.route !== undefined && query.route !== '') {
       where.push('route = @route');
       params.route = query.route;
@@ -496,11 +559,16 @@ export class TraceStore {
       params.q = `%${escapeLike(query.q)}%`;
     }
     const sql = `SELECT ${TRACE_COLUMNS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY start_ns DESC LIMIT @limit`;
+      ORDER BY ${SORT_ORDER[sort]} LIMIT @limit OFFSET @offset`;
     let stmt = this.listStatements.get(sql);
     if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
     const traces = (stmt.all(params) as any[]).map(toSummary);
-    return { traces, nextBefore: traces.length === limit ? traces[traces.length - 1].startNs : null };
+    const full = traces.length === limit;
+    return {
+      traces,
+      nextBefore: full && sort === 'newest' ? traces[traces.length - 1].startNs : null,
+      nextOffset: full && sort !== 'newest' ? offset + limit : null,
+    };
   }
 
   getTrace(traceId: string): TraceDetail | null {
@@ -532,6 +600,20 @@ export class TraceStore {
 
   routes(): string[] {
     return (this.stmt.routes.all() as { route: string }[]).map((r) => r.route);
+  }
+
+  services(): string[] {
+    return this.stmt.services.all() as string[];
+  }
+
+  /** Per statement fingerprint: calls, time, p95, rows, errors and share, over a time range. */
+  topQueries(query: TopQueriesQuery = {}): TopQueries {
+    return this.queryStats.top(query);
+  }
+
+  /** The slowest statements of one fingerprint, with the traces they belong to. */
+  slowestStatements(fingerprint: string, range: TimeRange = {}, limit = 10): SlowStatement[] {
+    return this.queryStats.slowest(fingerprint, range, limit);
   }
 
   stats(): StoreStats {
