@@ -430,5 +430,10 @@ async function main() {
 }
 
 narrow.addEventListener('change', placeDetails);
+// A link to another span of the same trace changes only the hash.
+window.addEventListener('hashchange', () => {
+  const id = /span=([0-9a-f]{16})/.exec(location.hash)?.[1];
+  if (tree && id && id !== selectedId) select(id, true);
+});
 showCollectorState(document.getElementById('collector'));
 main();

@@ -49,14 +49,14 @@ export function buildTree(spans) {
 function groupSiblings(kids, parentId) {
   const byKey = new Map();
   for (const k of kids) {
-    const key = `${k.name}\u0000${k.category}\u0000${k.service}`;
+    const key = groupKey(k);
     if (!byKey.has(key)) byKey.set(key, []);
     byKey.get(key).push(k);
   }
   const items = [];
   const placed = new Set();
   for (const k of kids) {
-    const members = byKey.get(`${k.name}\u0000${k.category}\u0000${k.service}`);
+    const members = byKey.get(groupKey(k));
     if (members.length < GROUP_MIN) {
       items.push({ span: k });
       continue;
@@ -68,6 +68,16 @@ function groupSiblings(kids, parentId) {
     items.push({ group });
   }
   return items;
+}
+
+/** Same name, kind and service; for SQL spans also the same text once literals are masked. */
+function groupKey(s) {
+  if (s.groupKey === undefined) {
+    const sql = sqlOf(s);
+    const shape = sql === null ? '' : sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').replace(/'(?:[^']|'')*'/g, '?').replace(/\b\d+(?:\.\d+)?\b/g, '?').replace(/\s+/g, ' ').trim();
+    s.groupKey = `${s.name}\u0000${s.category}\u0000${s.service}\u0000${shape}`;
+  }
+  return s.groupKey;
 }
 
 function summarizeGroup(id, members) {
