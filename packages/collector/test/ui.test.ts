@@ -141,8 +141,8 @@ async function eventually<T>(read: () => Promise<T>, check: (value: T) => void, 
   }
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => undefined);
+async function shot(name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage }).catch(() => undefined);
 }
 
 /** A test that leaves test-artifacts/ui-failed-<name>.png behind when it fails. */
@@ -346,6 +346,7 @@ describe.each([1280, 800])('at %i px', (width) => {
     expect(text).toMatch(/total [\d.]+ (ms|s) · min [\d.]+ (µs|ms) · max 9\.\d+ ms/);
     // Root, the list query with its statement and phases, the group: not 2,200 rows.
     expect(await page.locator('.span-row').count()).toBeLessThan(10);
+    await expect(page.locator('.repeat-card').textContent()).resolves.toMatch(new RegExp(`SELECT users ×${N_PLUS_ONE}`));
     await shot(`ui-nplusone-${width}`);
 
     await group.click();
@@ -368,7 +369,7 @@ describe.each([1280, 800])('at %i px', (width) => {
       expect(details.y).toBeGreaterThanOrEqual(0);
       expect(details.y).toBeLessThan(900);
     }
-    await shot(`ui-details-near-${width}`);
+    await shot(`ui-details-near-${width}`, false);
     await group.click();
     await eventually(() => page.locator('.span-row.in-group').count(), (n) => expect(n).toBe(0));
   });

@@ -123,10 +123,30 @@ function renderInsight(b, totalMs) {
       ),
     );
   }
+  const repeated = biggestGroup();
+  if (repeated) {
+    parts.push(
+      h(
+        'div',
+        { class: 'insight-card repeat-card' },
+        h('span', { class: 'label' }, 'Repeated statement (N+1?)'),
+        h('button', { class: 'linklike', onclick: () => select(repeated.spans[0].spanId, true) }, `${repeated.name} ×${repeated.count}`),
+        h('span', { class: 'big' }, formatMs(repeated.totalMs)),
+        h('span', { class: 'muted' }, `${pct(repeated.totalMs, totalMs)} of the trace in one loop · min ${formatMs(repeated.minMs)} · max ${formatMs(repeated.maxMs)} · one query with IN (…) or a join would do`),
+      ),
+    );
+  }
   clear(insightEl).append(...parts);
   if (b.statements === 0 && tree.spans.some((s) => s.category === 'db-client')) {
     missingPostgresCard(tree.spans.filter((s) => s.category === 'db-client')).then((card) => insightEl.append(card));
   }
+}
+
+/** The group of repeated siblings that takes the most time, if any. */
+function biggestGroup() {
+  let best = null;
+  for (const s of tree.spans) if (s.group && (!best || s.group.totalMs > best.totalMs)) best = s.group;
+  return best;
 }
 
 function ticks(totalMs) {
