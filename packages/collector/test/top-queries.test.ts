@@ -136,7 +136,7 @@ describe('top queries', () => {
   });
 });
 
-test('evicted traces leave top queries, with their fingerprints', () => {
+test('evicted traces leave top queries', () => {
   const store = TraceStore.open({ dataDir: tempDir(), maxSpans: 4 });
   store.ingest(request(0, [{ sql: 'SELECT a FROM gone', ms: 1 }]));
   store.ingest(request(1, [{ sql: 'SELECT b FROM kept', ms: 1 }]));

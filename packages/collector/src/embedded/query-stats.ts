@@ -10,6 +10,9 @@ export const STATEMENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS statements (
   id INTEGER PRIMARY KEY,
   trace_id TEXT NOT NULL,
+  -- the trace's eviction order: traces go oldest seq first, so their
+  -- statements go with one range delete on an append-only index
+  trace_seq INTEGER NOT NULL,
   span_id TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
   start_ns INTEGER NOT NULL,
@@ -21,7 +24,7 @@ CREATE TABLE IF NOT EXISTS statements (
 -- slowest-traces lookups only the second; neither touches the table.
 CREATE INDEX IF NOT EXISTS statements_by_start ON statements(start_ns, fingerprint, duration_ns, rows, is_error);
 CREATE INDEX IF NOT EXISTS statements_by_fingerprint ON statements(fingerprint, duration_ns, start_ns);
-CREATE INDEX IF NOT EXISTS statements_by_trace ON statements(trace_id);
+CREATE INDEX IF NOT EXISTS statements_by_seq ON statements(trace_seq);
 CREATE TABLE IF NOT EXISTS fingerprints (
   id TEXT PRIMARY KEY,
   text TEXT NOT NULL,
@@ -82,6 +85,7 @@ export interface SlowStatement {
 interface BackfillRow {
   id: bigint;
   trace_id: string;
+  seq: bigint;
   span_id: string;
   name: string;
   start_ns: bigint;
@@ -91,6 +95,7 @@ interface BackfillRow {
 }
 
 const FINGERPRINT_CACHE_MAX = 10_000;
+const PRUNE_EVERY_TRACES = 10_000;
 const NS_MAX = 2n ** 63n - 1n;
 
 function nsRange(r: TimeRange): { from: bigint; to: bigint } {
@@ -121,14 +126,15 @@ export class QueryStats {
   private readonly byText = new Map<string, Fingerprint>();
   /** Fingerprints known to be in the fingerprints table. */
   private readonly stored = new Set<string>();
+  private evictedSincePrune = 0;
 
   constructor(private readonly db: Database.Database) {
     db.exec(STATEMENTS_SCHEMA);
     this.stmt = {
-      insert: db.prepare(`INSERT INTO statements (trace_id, span_id, fingerprint, start_ns, duration_ns, rows, is_error)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insert: db.prepare(`INSERT INTO statements (trace_id, trace_seq, span_id, fingerprint, start_ns, duration_ns, rows, is_error)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertFingerprint: db.prepare('INSERT OR IGNORE INTO fingerprints (id, text, operation, collection) VALUES (?, ?, ?, ?)'),
-      forget: db.prepare('DELETE FROM statements WHERE trace_id = ?'),
+      forget: db.prepare('DELETE FROM statements WHERE trace_seq <= ?'),
       pruneFingerprints: db.prepare(
         'DELETE FROM fingerprints WHERE NOT EXISTS (SELECT 1 FROM statements s WHERE s.fingerprint = fingerprints.id)',
       ),
@@ -145,16 +151,16 @@ export class QueryStats {
         FROM statements WHERE fingerprint = @fp AND start_ns >= @from AND start_ns < @to
         ORDER BY duration_ns DESC LIMIT @limit`),
       backfill: db
-        .prepare(`SELECT id, trace_id, span_id, name, start_ns, end_ns, status_code, attributes FROM spans
-          WHERE is_postgres = 1 AND id > ? ORDER BY id LIMIT 5000`)
+        .prepare(`SELECT s.id, s.trace_id, t.seq, s.span_id, s.name, s.start_ns, s.end_ns, s.status_code, s.attributes
+          FROM spans s JOIN traces t USING (trace_id) WHERE s.is_postgres = 1 AND s.id > ? ORDER BY s.id LIMIT 5000`)
         .safeIntegers(true),
     };
   }
 
   /** Called inside the ingest transaction for each stored PostgreSQL statement span. */
-  record(s: SpanRecord): void {
+  record(s: SpanRecord, traceSeq: number): void {
     const fp = this.fingerprintOf(queryText(s) ?? s.name, s);
-    this.stmt.insert.run(s.traceId, s.spanId, fp.id, s.startNs, s.endNs - s.startNs, returnedRows(s), s.statusCode === STATUS_CODE_ERROR ? 1 : 0);
+    this.stmt.insert.run(s.traceId, traceSeq, s.spanId, fp.id, s.startNs, s.endNs - s.startNs, returnedRows(s), s.statusCode === STATUS_CODE_ERROR ? 1 : 0);
   }
 
   private fingerprintOf(sql: string, s: SpanRecord): Fingerprint {
@@ -174,14 +180,19 @@ export class QueryStats {
     return fp;
   }
 
-  forget(traceId: string): void {
-    this.stmt.forget.run(traceId);
-  }
-
-  /** After evictions: fingerprints no statement uses any more. */
-  pruneFingerprints(): void {
-    this.stmt.pruneFingerprints.run();
-    this.stored.clear();
+  /**
+   * Drops the statements of every trace up to this eviction sequence number;
+   * now and then also the fingerprints no statement uses any more (a scan of
+   * them all, too slow for every batch of a full store).
+   */
+  forgetThrough(traceSeq: number, traces: number): void {
+    this.stmt.forget.run(traceSeq);
+    this.evictedSincePrune += traces;
+    if (this.evictedSincePrune >= PRUNE_EVERY_TRACES) {
+      this.stmt.pruneFingerprints.run();
+      this.stored.clear();
+      this.evictedSincePrune = 0;
+    }
   }
 
   /** A rolled-back transaction may have taken cached fingerprint rows with it. */
@@ -212,7 +223,7 @@ export class QueryStats {
           resource: {},
           events: [],
           links: [],
-        });
+        }, Number(r.seq));
       }
       n += page.length;
       after = Number(page[page.length - 1].id);

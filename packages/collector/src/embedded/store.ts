@@ -326,7 +326,7 @@ export class TraceStore {
         (trace_id, seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
          start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      oldestTraces: this.db.prepare('SELECT trace_id, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
+      oldestTraces: this.db.prepare('SELECT trace_id, seq, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
       deleteSpans: this.db.prepare('DELETE FROM spans WHERE trace_id = ?'),
       deleteTrace: this.db.prepare('DELETE FROM traces WHERE trace_id = ?'),
       summary: this.db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE trace_id = ?`),
@@ -431,7 +431,6 @@ export class TraceStore {
           bytes,
         );
         if (info.changes === 0) continue;
-        if (isPostgresServerSpan(s)) this.queryStats.record(s);
         accepted++;
         let d = byTrace.get(s.traceId);
         if (!d) byTrace.set(s.traceId, (d = { spans: [], bytes: 0 }));
@@ -457,6 +456,7 @@ export class TraceStore {
     let errors = row ? Number(row.error_count) : 0;
     let route = row ? row.route : null;
     let search = row ? row.search : '';
+    const statements: SpanRecord[] = [];
     for (const s of d.spans) {
       if (betterRoot(s, root)) {
         root = { isReal: s.parentSpanId === null, startNs: s.startNs };
@@ -464,7 +464,10 @@ export class TraceStore {
       }
       if (s.startNs < start) start = s.startNs;
       if (s.endNs > end) end = s.endNs;
-      if (isPostgresServerSpan(s)) pg++;
+      if (isPostgresServerSpan(s)) {
+        pg++;
+        statements.push(s);
+      }
       if (s.statusCode === STATUS_CODE_ERROR) errors++;
       if (route === null) route = httpRoute(s) ?? null;
       search = appendSearch(search, s.name);
@@ -475,6 +478,7 @@ export class TraceStore {
     const status = newRoot ? httpStatus(newRoot) : row?.http_status == null ? null : Number(row.http_status);
     const seq = row ? Number(row.seq) : this.nextSeq++;
     if (!row) this.totalTraces++;
+    for (const s of statements) this.queryStats.record(s, seq);
     this.stmt.upsertTrace.run(
       traceId,
       seq,
@@ -502,13 +506,14 @@ export class TraceStore {
   /** Drops whole traces, first received first, until both bounds hold. */
   private evictIfNeeded(): number {
     let dropped = 0;
+    let lastSeq = 0;
     while (this.totalSpans > this.maxSpans || this.totalBytes > this.maxBytes) {
-      const oldest = this.stmt.oldestTraces.all(256) as { trace_id: string; span_count: number; bytes: number }[];
+      const oldest = this.stmt.oldestTraces.all(256) as { trace_id: string; seq: number; span_count: number; bytes: number }[];
       if (oldest.length === 0) break;
       for (const t of oldest) {
         this.stmt.deleteSpans.run(t.trace_id);
         this.stmt.deleteTrace.run(t.trace_id);
-        this.queryStats.forget(t.trace_id);
+        lastSeq = t.seq;
         this.totalSpans -= t.span_count;
         this.totalBytes -= t.bytes;
         this.totalTraces--;
@@ -516,7 +521,7 @@ export class TraceStore {
         if (this.totalSpans <= this.maxSpans && this.totalBytes <= this.maxBytes) break;
       }
     }
-    if (dropped > 0) this.queryStats.pruneFingerprints();
+    if (dropped > 0) this.queryStats.forgetThrough(lastSeq, dropped);
     this.evicted += dropped;
     return dropped;
   }
