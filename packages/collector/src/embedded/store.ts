@@ -204,6 +204,8 @@ CREATE INDEX IF NOT EXISTS traces_by_route ON traces(route, start_ns);
 CREATE INDEX IF NOT EXISTS traces_by_seq ON traces(seq);
 CREATE INDEX IF NOT EXISTS traces_by_duration ON traces(duration_ns);
 CREATE INDEX IF NOT EXISTS traces_by_service ON traces(root_service, start_ns);
+-- Traces with errors are few: a partial index finds them without a scan.
+CREATE INDEX IF NOT EXISTS traces_with_errors ON traces(start_ns) WHERE error_count > 0;
 `;
 
 // Times are read as text (64-bit nanoseconds do not fit a JS number). The
