@@ -106,12 +106,14 @@ test.each([1280, 800])('at %i px: the header shows attached clusters and drops, 
     const panel = page.locator('.collector-panel');
     expect(await panel.textContent()).toContain(`port ${pg.port}`);
     expect(await panel.textContent()).toMatch(/PostgreSQL \d+ · pid \d+/);
+    await page.screenshot({ path: path.join(ARTIFACTS, `ui-collector-panel-${width}.png`) });
 
     await page.goto(`${running.embedded!.uiUrl}/trace.html?id=${appOnlyTrace}`);
     const card = page.locator('#missing-postgres');
     await card.waitFor();
     expect(await card.textContent()).toContain(`The app talks to port ${APP_PORT}; the collector is attached to port ${pg.port}.`);
     expect(await card.textContent()).not.toContain('No eBPF collector runs');
+    await page.screenshot({ path: path.join(ARTIFACTS, `ui-collector-missing-${width}.png`) });
   });
 }, 30_000);
 

@@ -203,6 +203,10 @@ function bar(offsetMs, durationMs) {
   return h('span', { class: 'wf-bar', style: { left: `${left}%`, width: `${width}%` } });
 }
 
+function nameMinWidth(name) {
+  return `min(${Math.min(name.length, 22)}ch, 55%)`;
+}
+
 function spanRow(s) {
   const classes = ['wf-row', 'span-row', ...s.category.split(' ')];
   if (s === slowestSpan) classes.push('slowest');
@@ -230,8 +234,9 @@ function spanRow(s) {
             renderWaterfall();
           })
         : h('span', { class: 'wf-toggle-space' }),
-      h('span', { class: 'wf-name' }, s.name || '(unnamed)'),
-      h('span', { class: 'wf-service' }, s.service),
+      h('span', { class: 'wf-name', style: { minWidth: nameMinWidth(s.name) } }, s.name || '(unnamed)'),
+      // Jaeger-like rows, less repetition: the service only where it changes.
+      s.service !== s.parent?.service ? h('span', { class: 'wf-service' }, s.service) : null,
       h(
         'span',
         { class: 'wf-badges' },
