@@ -114,7 +114,8 @@ async function load() {
     clear(rows);
     for (const q of top.queries) rows.append(...row(q));
     empty.hidden = top.queries.length > 0;
-    totals.textContent = `${top.fingerprints.toLocaleString()} queries · ${top.calls.toLocaleString()} calls · ${formatMs(top.totalMs)} in PostgreSQL`;
+    const shown = top.queries.length < top.fingerprints ? ` (top ${top.queries.length} shown)` : '';
+    totals.textContent = `${top.fingerprints.toLocaleString()} queries${shown} · ${top.calls.toLocaleString()} calls · ${formatMs(top.totalMs)} in PostgreSQL`;
   } catch (err) {
     showError(err);
   }

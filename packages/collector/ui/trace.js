@@ -290,15 +290,26 @@ function groupRow(g) {
   );
 }
 
+function expandAll() {
+  collapsed.clear();
+  for (const s of tree.spans) if (s.group) openGroups.add(s.group.id);
+  renderWaterfall();
+}
+
+function collapseAll() {
+  for (const s of tree.spans) if (s.childCount > 0) collapsed.add(s.spanId);
+  openGroups.clear();
+  renderWaterfall();
+}
+
 function toolbar() {
-  const groups = tree.spans.filter((s) => s.group).length;
-  const withKids = tree.spans.filter((s) => s.childCount > 0);
+  const grouped = tree.spans.filter((s) => s.group).length;
   return h(
     'div',
     { class: 'wf-toolbar' },
-    h('button', { class: 'secondary small', id: 'expand-all', onclick: () => { collapsed.clear(); for (const s of tree.spans) if (s.group) openGroups.add(s.group.id); renderWaterfall(); } }, 'Expand all'),
-    h('button', { class: 'secondary small', id: 'collapse-all', onclick: () => { for (const s of withKids) collapsed.add(s.spanId); openGroups.clear(); renderWaterfall(); } }, 'Collapse all'),
-    h('span', { class: 'muted small' }, `${tree.spans.length} spans${groups ? ` · ${groups} in repeated-statement groups` : ''}`),
+    h('button', { class: 'secondary small', id: 'expand-all', onclick: expandAll }, 'Expand all'),
+    h('button', { class: 'secondary small', id: 'collapse-all', onclick: collapseAll }, 'Collapse all'),
+    h('span', { class: 'muted small' }, `${tree.spans.length} spans${grouped ? ` · ${grouped} in repeated-statement groups` : ''}`),
   );
 }
 
