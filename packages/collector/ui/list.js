@@ -16,6 +16,8 @@ const EMPTY_DEFAULT = empty.textContent;
 let next = null;
 let maxDuration = 1;
 let refreshTimer = null;
+/** True once "More traces" added a page: auto-refresh would throw it away. */
+let paged = false;
 
 function currentFilters() {
   const params = new URLSearchParams(location.search);
@@ -86,11 +88,13 @@ async function load(append) {
       maxDuration = Math.max(...page.traces.map((t) => t.durationMs), 0.001);
     }
     for (const t of page.traces) rows.append(row(t));
+    paged = append;
     next = page.nextBefore ? { before: page.nextBefore } : page.nextOffset ? { offset: page.nextOffset } : null;
     more.hidden = !next;
     empty.hidden = rows.children.length > 0;
     empty.textContent = filters.toString() ? 'No trace matches these filters.' : EMPTY_DEFAULT;
-    updated.textContent = `updated ${formatTime(Date.now())}`;
+    const refreshing = Number(currentFilters().get('refresh') ?? 0) > 0;
+    updated.textContent = `updated ${formatTime(Date.now())}${paged && refreshing ? ' · auto-refresh paused while older traces are shown' : ''}`;
   } catch (err) {
     showError(err);
   }
@@ -125,6 +129,7 @@ function scheduleRefresh() {
   const seconds = Number(currentFilters().get('refresh') ?? 0);
   if (seconds > 0) {
     refreshTimer = setInterval(() => {
+      if (paged) return;
       loadStats();
       load(false);
     }, seconds * 1000);
