@@ -230,6 +230,12 @@ describe.each([1280, 800])('at %i px', (width) => {
     await page.click('#filters button[type=submit]');
     await eventually(listIds, (l) => expect(l).toEqual([ids[ID.slow]]));
     expect(page.url()).toContain('minDurationMs=100');
+    // Into the trace and back: the filtered view is still there.
+    await page.locator('#rows tr td.name a').first().click();
+    await page.locator('.span-row').first().waitFor();
+    await page.click('#back');
+    await eventually(listIds, (l) => expect(l).toEqual([ids[ID.slow]]));
+    expect(page.url()).toContain('minDurationMs=100');
   });
 
   uiTest(`${width}: sort and time range`, async () => {

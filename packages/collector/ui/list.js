@@ -12,6 +12,7 @@ const updated = document.getElementById('updated');
 const FIELDS = ['route', 'service', 'minDurationMs', 'hasPostgres', 'hasErrors', 'q', 'sort', 'range', 'from', 'to', 'refresh'];
 const CHECKS = ['hasPostgres', 'hasErrors'];
 const TRACE_ID = /^[0-9a-f]{32}$/i;
+const LAST_LIST = 'pgferret.lastList';
 const EMPTY_DEFAULT = empty.textContent;
 let next = null;
 let maxDuration = 1;
@@ -75,6 +76,8 @@ function row(t) {
 
 async function load(append) {
   const filters = currentFilters();
+  // The trace page's "Traces" link comes back to this view (no Referer is sent).
+  sessionStorage.setItem(LAST_LIST, filters.toString());
   const params = new URLSearchParams(filters);
   for (const k of ['range', 'from', 'to', 'refresh']) params.delete(k);
   for (const [k, v] of rangeQuery(filters)) params.set(k, v);

@@ -465,6 +465,8 @@ async function main() {
   }
 }
 
+const lastList = sessionStorage.getItem('pgferret.lastList');
+if (lastList) document.getElementById('back').href = `./?${lastList}`;
 narrow.addEventListener('change', placeDetails);
 // A link to another span of the same trace changes only the hash.
 window.addEventListener('hashchange', () => {

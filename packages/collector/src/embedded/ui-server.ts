@@ -59,13 +59,7 @@ export function parseListQuery(params: URLSearchParams): TraceListQuery {
   const q = params.get('q');
   if (q) query.q = q;
   query.minDurationMs = numberParam(params, 'minDurationMs');
-  const limit = numberParam(params, 'limit');
-  if (limit !== undefined) {
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      throw new BadRequest(`limit must be an integer from 1 to 500, got "${params.get('limit')}"`);
-    }
-    query.limit = limit;
-  }
+  query.limit = integerParam(params, 'limit', 1, 500);
   const before = params.get('before');
   if (before) {
     if (!/^\d{1,20}$/.test(before)) throw new BadRequest(`before must be a nextBefore value (digits), got "${before}"`);
