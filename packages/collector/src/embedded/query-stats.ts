@@ -96,6 +96,8 @@ interface BackfillRow {
   attributes: string;
 }
 
+/** Rough on-disk cost of one statements row and its three index entries. */
+export const STATEMENT_ROW_BYTES = 200;
 const FINGERPRINT_CACHE_MAX = 10_000;
 const PRUNE_EVERY_TRACES = 10_000;
 const NS_MAX = 2n ** 63n - 1n;

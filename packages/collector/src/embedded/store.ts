@@ -18,7 +18,7 @@ import {
   isPostgresServerSpan,
   queryText,
 } from './span-record';
-import { QueryStats, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
+import { QueryStats, STATEMENT_ROW_BYTES, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
 
 export const DEFAULT_MAX_SPANS = 1_000_000;
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
@@ -403,6 +403,7 @@ export class TraceStore {
         }
         const events = s.events.length === 0 ? '[]' : JSON.stringify(s.events);
         const links = s.links.length === 0 ? '[]' : JSON.stringify(s.links);
+        const isPg = isPostgresServerSpan(s);
         const bytes =
           SPAN_ROW_OVERHEAD +
           s.name.length +
@@ -425,7 +426,7 @@ export class TraceStore {
           s.endNs,
           s.statusCode,
           s.statusMessage,
-          isPostgresServerSpan(s) ? 1 : 0,
+          isPg ? 1 : 0,
           attributes,
           resource,
           events,
@@ -437,7 +438,8 @@ export class TraceStore {
         let d = byTrace.get(s.traceId);
         if (!d) byTrace.set(s.traceId, (d = { spans: [], bytes: 0 }));
         d.spans.push(s);
-        d.bytes += bytes;
+        // A statement also costs its top-queries row: counted against maxBytes too.
+        d.bytes += isPg ? bytes + STATEMENT_ROW_BYTES : bytes;
       }
       results.push({ accepted, duplicates: batch.length - accepted, evictedTraces: 0 });
     }
