@@ -380,6 +380,26 @@ describe.each([1280, 800])('at %i px', (width) => {
     await eventually(() => page.locator('.span-row.in-group').count(), (n) => expect(n).toBe(0));
   });
 
+  uiTest(`${width}: find in a trace marks matches, Enter opens the group that hides one`, async () => {
+    await openTrace(ids[ID.nPlusOne]);
+    await page.locator('.group-row').waitFor();
+    await page.fill('#find', 'id = 401');
+    // The pg client span and the PostgreSQL span of that one call.
+    await eventually(() => page.locator('#find-count').textContent(), (t) => expect(t).toBe('2 matches'));
+    await expect(page.locator('.group-row').getAttribute('class')).resolves.toContain('match');
+    expect(await page.locator('.span-row.match').count()).toBe(0);
+    await page.press('#find', 'Enter');
+    await eventually(() => page.locator('.span-row.selected.match').count(), (n) => expect(n).toBe(1));
+    const selected = await box('.span-row.selected');
+    expect(selected.y).toBeGreaterThanOrEqual(0);
+    expect(selected.y).toBeLessThan(900);
+    await expect(page.locator('#details pre.sql').textContent()).resolves.toBe('SELECT * FROM users WHERE id = 401');
+    await shot(`ui-find-${width}`, false);
+    await page.press('#find', 'Enter');
+    await eventually(() => page.locator('.span-row.selected').getAttribute('class'), (c) => expect(c).toContain('pg-statement'));
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('find');
+  });
+
   uiTest(`${width}: a span linked by its address opens its group and scrolls to it`, async () => {
     const detail = await (await fetch(`${e.uiUrl}/api/traces/${ids[ID.nPlusOne]}`)).json();
     const deep = detail.spans.find((s: any) => s.name === 'execute' && s.durationMs > 8);

@@ -35,6 +35,9 @@ let selectedId = null;
 /** Spans whose subtree is hidden, and repeated-statement groups shown open. */
 const collapsed = new Set();
 const openGroups = new Set();
+const rowsEl = h('div', { class: 'wf-rows' });
+const findCount = h('span', { class: 'muted small', id: 'find-count' });
+const find = { text: '', hits: [], hitIds: new Set(), index: -1 };
 
 function pct(part, whole) {
   return whole > 0 ? `${((part / whole) * 100).toFixed(0)}%` : '–';
@@ -310,18 +313,73 @@ function toolbar() {
     h('button', { class: 'secondary small', id: 'expand-all', onclick: expandAll }, 'Expand all'),
     h('button', { class: 'secondary small', id: 'collapse-all', onclick: collapseAll }, 'Collapse all'),
     h('span', { class: 'muted small' }, `${tree.spans.length} spans${grouped ? ` · ${grouped} in repeated-statement groups` : ''}`),
+    h(
+      'span',
+      { class: 'find' },
+      h('input', {
+        id: 'find',
+        type: 'search',
+        placeholder: 'find: name, service, SQL',
+        'aria-label': 'find in this trace',
+        oninput: (ev) => onFind(ev.target.value),
+        onkeydown: (ev) => {
+          if (ev.key === 'Enter') {
+            ev.preventDefault();
+            nextFound();
+          }
+        },
+      }),
+      findCount,
+    ),
   );
 }
 
-function renderWaterfall() {
+/** Toolbar, legend and axis: drawn once, so the find box keeps its focus while rows change. */
+function renderWaterfallFrame() {
   const legend = [...new Set(tree.spans.map((s) => s.category))].map((c) =>
     h('span', { class: 'legend-item' }, h('i', { class: `swatch ${c}` }), CATEGORY_LABELS[c] ?? c),
   );
+  clear(waterfallEl).append(toolbar(), h('div', { class: 'legend' }, legend), ticks(tree.totalMs), rowsEl);
+}
+
+function renderWaterfall() {
   rowsById = new Map();
   const rows = visibleRows(tree, collapsed, openGroups).map((r) => (r.span ? spanRow(r.span) : groupRow(r.group)));
-  clear(waterfallEl).append(toolbar(), h('div', { class: 'legend' }, legend), ticks(tree.totalMs), ...rows);
+  clear(rowsEl).append(...rows);
   rowsById.get(selectedId)?.classList.add('selected');
+  markFound();
   placeDetails();
+}
+
+// Find in the trace (Jaeger's "Find…"): matching rows are marked, the others
+// dimmed; Enter goes to the next match, opening what hides it.
+function spanMatches(s, q) {
+  return s.name.toLowerCase().includes(q) || s.service.toLowerCase().includes(q) || (sqlOf(s) ?? '').toLowerCase().includes(q);
+}
+
+function markFound() {
+  const q = find.text;
+  rowsEl.classList.toggle('finding', q !== '');
+  for (const [id, row] of rowsById) row.classList.toggle('match', q !== '' && find.hits.some((s) => s.spanId === id));
+  for (const row of rowsEl.querySelectorAll('.group-row')) {
+    const group = tree.spans.find((s) => s.group?.id === row.dataset.groupId)?.group;
+    row.classList.toggle('match', q !== '' && group.spans.some((m) => find.hitIds.has(m.spanId)));
+  }
+  findCount.textContent = q === '' ? '' : `${find.hits.length} match${find.hits.length === 1 ? '' : 'es'}`;
+}
+
+function onFind(text) {
+  find.text = text.trim().toLowerCase();
+  find.hits = find.text === '' ? [] : tree.spans.filter((s) => spanMatches(s, find.text));
+  find.hitIds = new Set(find.hits.map((s) => s.spanId));
+  find.index = -1;
+  markFound();
+}
+
+function nextFound() {
+  if (find.hits.length === 0) return;
+  find.index = (find.index + 1) % find.hits.length;
+  select(find.hits[find.index].spanId, true);
 }
 
 /** Side panel when there is room; otherwise right under the selected row. */
@@ -441,7 +499,7 @@ function select(spanId, scroll) {
   row.classList.add('selected');
   renderDetails(span);
   placeDetails();
-  if (scroll) row.scrollIntoView({ block: 'nearest' });
+  if (scroll) row.scrollIntoView({ block: 'center' });
   history.replaceState(null, '', `?id=${encodeURIComponent(traceId)}#span=${spanId}`);
 }
 
@@ -454,6 +512,7 @@ async function main() {
     slowestSpan = b.slowest;
     renderSummary(detail.summary);
     renderInsight(b, tree.totalMs);
+    renderWaterfallFrame();
     renderWaterfall();
     const fromHash = /span=([0-9a-f]{16})/.exec(location.hash)?.[1];
     // The longest statement already on screen: a default must not open a folded group.
