@@ -336,6 +336,16 @@ describe.each([1280, 800])('at %i px', (width) => {
     await expect(page.locator('.span-row.db-client').first().locator('.wf-toggle').getAttribute('aria-expanded')).resolves.toBe('false');
     await page.locator('.span-row.db-client').first().locator('.wf-toggle').click();
     await eventually(() => page.locator('.span-row').count(), (n) => expect(n).toBe(13));
+    // The keyboard: ↓ to the second row, ← folds it, → opens it again.
+    await page.locator('.span-row').first().focus();
+    await page.keyboard.press('ArrowDown');
+    await expect(page.evaluate(() => document.activeElement?.getAttribute('data-name'))).resolves.toBe('INSERT orders');
+    await page.keyboard.press('ArrowLeft');
+    await eventually(() => page.locator('.span-row').count(), (n) => expect(n).toBe(8));
+    await page.keyboard.press('ArrowRight');
+    await eventually(() => page.locator('.span-row').count(), (n) => expect(n).toBe(13));
+    await page.keyboard.press('Enter');
+    await expect(page.locator('#details h2').textContent()).resolves.toBe('INSERT orders');
     await page.click('#collapse-all');
     await eventually(() => page.locator('.span-row').count(), (n) => expect(n).toBe(1));
     await page.click('#expand-all');

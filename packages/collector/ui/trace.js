@@ -524,6 +524,28 @@ async function main() {
   }
 }
 
+// Tree keys, as in a file tree: ↑/↓ move between rows, ←/→ collapse/expand.
+rowsEl.addEventListener('keydown', (ev) => {
+  const row = ev.target.closest?.('.wf-row');
+  if (!row || ev.target.tagName === 'BUTTON') return;
+  if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+    const rows = [...rowsEl.querySelectorAll('.wf-row')];
+    const next = rows[rows.indexOf(row) + (ev.key === 'ArrowDown' ? 1 : -1)];
+    if (next) {
+      ev.preventDefault();
+      next.focus();
+    }
+  } else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
+    const toggleButton = row.querySelector('.wf-toggle');
+    const open = toggleButton?.getAttribute('aria-expanded') === 'true';
+    if (toggleButton && open === (ev.key === 'ArrowLeft')) {
+      ev.preventDefault();
+      const key = row.dataset.spanId ? `[data-span-id="${row.dataset.spanId}"]` : `[data-group-id="${row.dataset.groupId}"]`;
+      toggleButton.click();
+      rowsEl.querySelector(key)?.focus();
+    }
+  }
+});
 const lastList = sessionStorage.getItem('pgferret.lastList');
 if (lastList) document.getElementById('back').href = `./?${lastList}`;
 narrow.addEventListener('change', placeDetails);
