@@ -386,6 +386,17 @@ describe.each([1280, 800])('at %i px', (width) => {
       expect(details.y).toBeLessThan(900);
     }
     await shot(`ui-details-near-${width}`, false);
+
+    // Zoom the axis to that one call: its bar fills the track, the axis starts at its offset.
+    await page.click('#zoom-span');
+    const zoomedRow = page.locator('.span-row.selected');
+    const track = (await zoomedRow.locator('.wf-track').boundingBox())!;
+    const zbar = (await zoomedRow.locator('.wf-bar').boundingBox())!;
+    expect(zbar.width).toBeGreaterThan(track.width * 0.98);
+    await expect(page.locator('.wf-axis .tick').first().textContent()).resolves.toMatch(/^204 ms$/);
+    await shot(`ui-zoomed-${width}`, false);
+    await page.click('#zoom-reset');
+    await eventually(() => page.locator('.wf-axis .tick').first().textContent(), (t) => expect(t).toBe('0'));
     await group.click();
     await eventually(() => page.locator('.span-row.in-group').count(), (n) => expect(n).toBe(0));
   });

@@ -36,6 +36,8 @@ let selectedId = null;
 const collapsed = new Set();
 const openGroups = new Set();
 const rowsEl = h('div', { class: 'wf-rows' });
+const axisEl = h('div', { class: 'wf-axis-slot' });
+let view = { from: 0, to: 1 };
 const findCount = h('span', { class: 'muted small', id: 'find-count' });
 const find = { text: '', hits: [], hitIds: new Set(), index: -1 };
 
@@ -152,20 +154,47 @@ function biggestGroup() {
   return best;
 }
 
-function ticks(totalMs) {
+function ticks() {
+  const { from, to } = view;
   return h(
     'div',
     { class: 'wf-row wf-axis' },
-    h('div', { class: 'wf-label' }, h('span', { class: 'muted' }, 'span')),
+    h(
+      'div',
+      { class: 'wf-label' },
+      h('span', { class: 'muted' }, 'span'),
+      zoomed() ? h('button', { class: 'secondary small', id: 'zoom-reset', onclick: () => zoom(null) }, 'Whole trace') : null,
+    ),
     h('div', { class: 'wf-dur muted' }, 'duration'),
     h(
       'div',
       { class: 'wf-track' },
       [0, 0.25, 0.5, 0.75, 1].map((f) =>
-        h('span', { class: 'tick', style: { left: `${f * 100}%` } }, formatMs(f * totalMs)),
+        h(
+          'span',
+          { class: 'tick', style: { left: `${f * 100}%` } },
+          // Zoomed in, absolute times would all read the same: offsets from the view's start instead.
+          f > 0 && zoomed() ? `+${formatMs(f * (to - from))}` : formatMs(from + f * (to - from)),
+        ),
       ),
     ),
   );
+}
+
+// The time axis shows [from, to] of the trace (ms from its start): all of it,
+// or one span zoomed to. Bars outside are clipped by the track.
+function zoomed() {
+  return view.from > 0 || view.to < tree.totalMs;
+}
+
+function zoom(span) {
+  view = span ? { from: span.offsetMs, to: span.offsetMs + Math.max(span.durationMs, 0.001) } : { from: 0, to: tree.totalMs };
+  axisEl.replaceChildren(ticks());
+  renderWaterfall();
+}
+
+function pctOfView(ms) {
+  return ((ms - view.from) / (view.to - view.from)) * 100;
 }
 
 function httpStatusOf(s) {
@@ -201,8 +230,8 @@ function onActivate(fn) {
 }
 
 function bar(offsetMs, durationMs) {
-  const left = (offsetMs / tree.totalMs) * 100;
-  const width = Math.max((durationMs / tree.totalMs) * 100, 0.15);
+  const left = pctOfView(offsetMs);
+  const width = Math.max((durationMs / (view.to - view.from)) * 100, 0.15);
   return h('span', { class: 'wf-bar', style: { left: `${left}%`, width: `${width}%` } });
 }
 
@@ -289,7 +318,7 @@ function groupRow(g) {
       ),
     ),
     h('div', { class: 'wf-dur', title: 'sum of the group' }, `Σ ${formatMs(g.totalMs)}`),
-    h('div', { class: 'wf-track group-track' }, h('span', { class: 'group-span', style: { left: `${(g.offsetMs / tree.totalMs) * 100}%`, width: `${Math.max(((g.endMs - g.offsetMs) / tree.totalMs) * 100, 0.15)}%` } }), marks),
+    h('div', { class: 'wf-track group-track' }, h('span', { class: 'group-span', style: { left: `${pctOfView(g.offsetMs)}%`, width: `${Math.max(pctOfView(g.endMs) - pctOfView(g.offsetMs), 0.15)}%` } }), marks),
   );
 }
 
@@ -339,7 +368,9 @@ function renderWaterfallFrame() {
   const legend = [...new Set(tree.spans.map((s) => s.category))].map((c) =>
     h('span', { class: 'legend-item' }, h('i', { class: `swatch ${c}` }), CATEGORY_LABELS[c] ?? c),
   );
-  clear(waterfallEl).append(toolbar(), h('div', { class: 'legend' }, legend), ticks(tree.totalMs), rowsEl);
+  axisEl.replaceChildren(ticks());
+  // Toolbar, legend and axis stay on screen while the rows scroll under them.
+  clear(waterfallEl).append(h('div', { class: 'wf-head' }, toolbar(), h('div', { class: 'legend' }, legend), axisEl), rowsEl);
 }
 
 function renderWaterfall() {
@@ -433,6 +464,7 @@ function renderDetails(s) {
       s.statusCode === 2 ? fact('Status', `error${s.statusMessage ? `: ${s.statusMessage}` : ''}`, 'err') : null,
       fact('Span id', s.spanId, 'mono'),
     ),
+    h('button', { class: 'secondary small', id: 'zoom-span', onclick: () => zoom(s) }, 'Zoom the time axis to this span'),
     sql ? h('h3', null, sqlOwner ? `SQL of ${sqlOwner.name}` : 'SQL') : null,
     sql ? h('pre', { class: 'sql' }, formatSql(sql)) : null,
     s.childCount > 0 && s.isPostgres ? phaseList(s) : null,
@@ -512,6 +544,7 @@ async function main() {
     slowestSpan = b.slowest;
     renderSummary(detail.summary);
     renderInsight(b, tree.totalMs);
+    view = { from: 0, to: tree.totalMs };
     renderWaterfallFrame();
     renderWaterfall();
     const fromHash = /span=([0-9a-f]{16})/.exec(location.hash)?.[1];
