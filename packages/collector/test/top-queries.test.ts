@@ -128,9 +128,9 @@ describe('top queries', () => {
   test('the slowest statements of a fingerprint lead to their traces', () => {
     const orders = store.topQueries().queries[0];
     const slow = store.slowestStatements(orders.fingerprint, {}, 2);
-    expect(slow.map((s) => [s.traceId, s.durationMs, s.isError])).toEqual([
-      [hex(22, 32), 300, true],
-      [hex(21, 32), 200, false],
+    expect(slow.map((s) => [s.traceId, s.rootName, s.durationMs, s.isError])).toEqual([
+      [hex(22, 32), 'GET /x', 300, true],
+      [hex(21, 32), 'GET /x', 200, false],
     ]);
     expect(store.getTrace(slow[0].traceId)!.spans.some((s) => s.spanId === slow[0].spanId)).toBe(true);
   });

@@ -474,6 +474,7 @@ describe.each([1280, 800])('at %i px', (width) => {
     const slowest = page.locator('tr.query-detail:not([hidden]) .slowest-list a').first();
     await slowest.waitFor();
     await expect(slowest.textContent()).resolves.toMatch(/^9\.\d+ ms$/);
+    await expect(page.locator('tr.query-detail:not([hidden]) .slowest-list li').first().textContent()).resolves.toMatch(/ · in GET \/users · trace /);
     await shot(`ui-top-queries-${width}`);
     await slowest.click();
     await page.waitForURL(/trace\.html\?id=.*#span=/);

@@ -78,6 +78,8 @@ export interface TopQueries {
 
 export interface SlowStatement {
   traceId: string;
+  /** Name of the trace's root span (e.g. the HTTP route). */
+  rootName: string;
   spanId: string;
   startMs: number;
   durationMs: number;
@@ -152,9 +154,11 @@ export class QueryStats {
           ORDER BY duration_ns DESC LIMIT 1 OFFSET @offset`)
         .pluck(),
       describe: db.prepare('SELECT text, operation, collection FROM fingerprints WHERE id = ?'),
-      slowest: db.prepare(`SELECT trace_id, span_id, CAST(start_ns AS TEXT) AS start_text, duration_ns, is_error
-        FROM statements WHERE fingerprint = @fp AND start_ns >= @from AND start_ns < @to
-        ORDER BY duration_ns DESC LIMIT @limit`),
+      slowest: db.prepare(`SELECT s.trace_id, s.span_id, CAST(s.start_ns AS TEXT) AS start_text, s.duration_ns, s.is_error,
+          t.root_name
+        FROM statements s INDEXED BY statements_by_fingerprint JOIN traces t USING (trace_id)
+        WHERE s.fingerprint = @fp AND s.start_ns >= @from AND s.start_ns < @to
+        ORDER BY s.duration_ns DESC LIMIT @limit`),
       backfill: db
         .prepare(`SELECT s.id, s.trace_id, t.seq, s.span_id, s.name, s.start_ns, s.end_ns, s.status_code, s.attributes
           FROM spans s JOIN traces t USING (trace_id) WHERE s.is_postgres = 1 AND s.id > ? ORDER BY s.id LIMIT 5000`)
@@ -285,9 +289,11 @@ export class QueryStats {
       start_text: string;
       duration_ns: number;
       is_error: number;
+      root_name: string;
     }[];
     return rows.map((r) => ({
       traceId: r.trace_id,
+      rootName: r.root_name,
       spanId: r.span_id,
       startMs: Number(BigInt(r.start_text) / 1000n) / 1000,
       durationMs: r.duration_ns / 1e6,
