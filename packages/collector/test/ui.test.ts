@@ -509,5 +509,7 @@ uiTest('the API refuses bad parameters with a message', async () => {
   await expect(bad('/api/traces?sort=fastest')).resolves.toMatchObject({ status: 400, body: { error: expect.stringMatching(/sort must be one of newest, oldest/) } });
   await expect(bad('/api/top-queries?from=20&to=10')).resolves.toMatchObject({ status: 400, body: { error: expect.stringMatching(/from \(20\) must be before to/) } });
   await expect(bad('/api/top-queries?sort=name')).resolves.toMatchObject({ status: 400 });
+  await expect(bad('/api/traces?sort=longest&before=123')).resolves.toMatchObject({ status: 400, body: { error: expect.stringMatching(/page with offset/) } });
+  await expect(bad('/api/traces?offset=100')).resolves.toMatchObject({ status: 400, body: { error: expect.stringMatching(/pages with before/) } });
   await expect(bad('/api/collector')).resolves.toMatchObject({ status: 200, body: { running: false } });
 });

@@ -66,6 +66,13 @@ export function parseListQuery(params: URLSearchParams): TraceListQuery {
     query.before = before;
   }
   query.hasPostgres = booleanParam(params, 'hasPostgres');
+  const newest = (query.sort ?? 'newest') === 'newest';
+  if (query.before !== undefined && !newest) {
+    throw new BadRequest(`before pages the newest-first list; with sort=${query.sort} page with offset (nextOffset)`);
+  }
+  if (query.offset !== undefined && newest) {
+    throw new BadRequest('offset pages the other sorts; the newest-first list pages with before (nextBefore)');
+  }
   return query;
 }
 
