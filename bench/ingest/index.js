@@ -2,7 +2,8 @@
 //  1. spans/s the OTLP/HTTP receiver + SQLite store accept (real HTTP requests
 //     of 512 spans from a worker thread, several keep-alive connections),
 //     variants interleaved round by round, medians;
-//  2. trace-list API latency (p50/p95) over HTTP with 100,000 stored traces.
+//  2. trace-list API latency (p50/p95) over HTTP with 100,000 stored traces;
+//  3. top-queries API latency (p50/p95) over the same store (40 fingerprints).
 // Needs the built collector: `npx tsc -b` first.
 'use strict';
 const fs = require('node:fs');
@@ -173,17 +174,18 @@ function spanRecords(i, t0) {
   const durNs = BigInt(1_000_000 + ((i * 7919) % 200) * 1_000_000); // 1–200 ms
   const route = ['/users/:id', '/orders', '/orders/:id', '/health', '/reports/daily'][i % 5];
   const hasPg = route !== '/health';
-  const sql = `SELECT id, name FROM ${route === '/users/:id' ? 'users' : 'orders'} WHERE id = $1`;
+  // 40 statement fingerprints; the literal differs per trace and is masked away.
+  const sql = `SELECT id, c${i % 8} FROM ${route === '/users/:id' ? 'users' : 'orders'} WHERE id = ${i} AND k${i % 5} = 'x'`;
   const resource = { 'service.name': 'shop-api' };
   const pgResource = { 'service.name': 'postgresql' };
   const base = { events: [], links: [], statusCode: 0, statusMessage: '', scope: 'bench' };
   const spans = [
-    { ...base, traceId, spanId: sid(0), parentSpanId: null, name: `GET ${route}`, kind: 2, service: 'shop-api', startNs: start, endNs: start + durNs, attributes: { 'http.route': route }, resource },
+    { ...base, traceId, spanId: sid(0), parentSpanId: null, name: `GET ${route}`, kind: 2, service: 'shop-api', startNs: start, endNs: start + durNs, attributes: { 'http.route': route, 'http.response.status_code': 200 }, resource },
   ];
   if (hasPg) {
     spans.push(
       { ...base, traceId, spanId: sid(1), parentSpanId: sid(0), name: 'SELECT', kind: 3, service: 'shop-api', startNs: start + 1000n, endNs: start + durNs - 1000n, attributes: { 'db.system.name': 'postgresql', 'db.query.text': sql }, resource },
-      { ...base, traceId, spanId: sid(2), parentSpanId: sid(1), name: 'SELECT', kind: 2, service: 'postgresql', startNs: start + 2000n, endNs: start + durNs - 2000n, attributes: { 'db.system.name': 'postgresql', 'db.query.text': sql }, resource: pgResource },
+      { ...base, traceId, spanId: sid(2), parentSpanId: sid(1), name: 'SELECT', kind: 2, service: 'postgresql', startNs: start + 2000n, endNs: start + durNs - 2000n, attributes: { 'db.system.name': 'postgresql', 'db.query.text': sql, 'db.response.returned_rows': 1 }, resource: pgResource },
     );
     for (const [k, phase] of ['parse', 'plan', 'execute', 'commit'].entries()) {
       spans.push({ ...base, traceId, spanId: sid(3 + k), parentSpanId: sid(2), name: phase, kind: 1, service: 'postgresql', startNs: start + 3000n, endNs: start + 4000n, attributes: {}, resource: pgResource });
@@ -226,6 +228,15 @@ async function listBench() {
     ['SQL text, common (q=FROM users)', 'q=FROM%20users&limit=100'],
     ['SQL text, no match (full scan)', 'q=no_such_table&limit=100'],
     ['one trace (GET /api/traces/:id)', null],
+    ['sort=longest', 'sort=longest&limit=100'],
+    ['service filter', 'service=shop-api&limit=100'],
+    ['hasErrors=true (no match)', 'hasErrors=true&limit=100'],
+  ];
+  const newestMs = t0 + LIST_TRACES;
+  const topQueries = [
+    ['top queries, all stored (100k traces)', 'sort=total'],
+    ['top queries, sort=p95', 'sort=p95'],
+    ['top queries, last 10% of the range', `from=${newestMs - LIST_TRACES / 10}`],
   ];
   const rows = [];
   for (const [name, qs] of queries) {
@@ -240,6 +251,20 @@ async function listBench() {
     rows.push({ name, p50: percentile(lat, 50), p95: percentile(lat, 95), count });
     console.log(`${name}: p50 ${percentile(lat, 50).toFixed(2)} ms, p95 ${percentile(lat, 95).toFixed(2)} ms (${count} rows)`);
   }
+  for (const [name, qs] of topQueries) {
+    const lat = [];
+    let r;
+    for (let i = 0; i < LIST_REQUESTS; i++) {
+      r = await get(`${e.uiUrl}/api/top-queries?${qs}`);
+      lat.push(r.ms);
+    }
+    rows.push({ name, p50: percentile(lat, 50), p95: percentile(lat, 95), count: `${r.body.queries.length} of ${r.body.calls} calls` });
+    console.log(`${name}: p50 ${percentile(lat, 50).toFixed(2)} ms, p95 ${percentile(lat, 95).toFixed(2)} ms`);
+  }
+  const top = e.store.topQueries().queries[0];
+  const lat = [];
+  for (let i = 0; i < LIST_REQUESTS; i++) lat.push((await get(`${e.uiUrl}/api/top-queries/${top.fingerprint}/slowest`)).ms);
+  rows.push({ name: 'slowest traces of one fingerprint', p50: percentile(lat, 50), p95: percentile(lat, 95), count: 10 });
   const dbBytes = fs.statSync(stats.dbFile).size + (fs.existsSync(`${stats.dbFile}-wal`) ? fs.statSync(`${stats.dbFile}-wal`).size : 0);
   await e.close();
   fs.rmSync(dataDir, { recursive: true, force: true });

@@ -153,6 +153,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   let admin: AdminServer | null = null;
   try {
     collector.start();
+    embedded?.setCollectorStatus(() => collector.status());
     admin = await startAdmin(collector, stateDir, log);
   } catch (e) {
     collector.stop();

@@ -74,6 +74,13 @@ function record(t, appProviders, pgProvider) {
       },
       serverCtx,
     );
+    const total0 = p.parse + p.plan + p.execute + (p.commit || 0);
+    if (t.pgSpans === false) {
+      // The app's side only: what a trace looks like when no collector saw the statement.
+      if (st.error) client.setStatus({ code: SpanStatusCode.ERROR, message: st.error });
+      client.end(hr(cStart + total0 + 0.5));
+      continue;
+    }
     const pgCtx = trace.setSpanContext(ROOT_CONTEXT, client.spanContext());
     const sStart = cStart + 0.2;
     const stmt = collector.startSpan(
@@ -88,6 +95,7 @@ function record(t, appProviders, pgProvider) {
           ...(table ? { 'db.collection.name': table } : {}),
           'db.query.text': st.sql,
           'postgresql.backend_pid': 4242,
+          ...(st.rows !== undefined ? { 'db.response.returned_rows': st.rows } : {}),
           ...(st.error ? { 'db.response.status_code': '57014' } : {}),
         },
       },

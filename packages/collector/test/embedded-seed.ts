@@ -11,6 +11,8 @@ export interface Statement {
   atMs: number;
   phases: { parse: number; plan: number; execute: number; commit?: number };
   error?: string;
+  /** db.response.returned_rows of the PostgreSQL span. */
+  rows?: number;
 }
 
 export interface RequestTrace {
@@ -23,6 +25,8 @@ export interface RequestTrace {
   statements: Statement[];
   status?: number;
   service?: string;
+  /** false: only the app's spans, as when no collector traced the statements. */
+  pgSpans?: boolean;
 }
 
 const SENDER = path.join(__dirname, 'embedded-seed-sender.js');

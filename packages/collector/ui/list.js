@@ -1,15 +1,24 @@
-// The trace list: filters live in the URL so a filtered view can be shared and reloaded.
+// The trace list: filters live in the address so a filtered view can be shared and reloaded.
 import { clear, formatMs, formatTime, getJson, h } from './dom.js';
+import { showCollectorState } from './collector-state.js';
+import { rangeControls, rangeQuery } from './time-range.js';
 
 const form = document.getElementById('filters');
 const rows = document.getElementById('rows');
 const more = document.getElementById('more');
 const empty = document.getElementById('empty');
 const errorBox = document.getElementById('error');
-const FIELDS = ['route', 'minDurationMs', 'hasPostgres', 'q'];
+const updated = document.getElementById('updated');
+const FIELDS = ['route', 'service', 'minDurationMs', 'hasPostgres', 'hasErrors', 'q', 'sort', 'range', 'from', 'to', 'refresh'];
+const CHECKS = ['hasPostgres', 'hasErrors'];
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+const LAST_LIST = 'pgferret.lastList';
 const EMPTY_DEFAULT = empty.textContent;
-let nextBefore = null;
+let next = null;
 let maxDuration = 1;
+let refreshTimer = null;
+/** True once "More traces" added a page: auto-refresh would throw it away. */
+let paged = false;
 
 function currentFilters() {
   const params = new URLSearchParams(location.search);
@@ -17,16 +26,24 @@ function currentFilters() {
   return params;
 }
 
+const range = rangeControls(currentFilters(), () => form.requestSubmit());
+document.getElementById('range-slot').replaceWith(range.element);
+
 function fillForm(params) {
-  form.route.value = params.get('route') ?? '';
-  form.minDurationMs.value = params.get('minDurationMs') ?? '';
-  form.hasPostgres.checked = params.get('hasPostgres') === 'true';
-  form.q.value = params.get('q') ?? '';
+  for (const name of ['route', 'service', 'minDurationMs', 'q', 'refresh']) form[name].value = params.get(name) ?? '';
+  for (const name of CHECKS) form[name].checked = params.get(name) === 'true';
+  form.sort.value = params.get('sort') ?? 'newest';
+  range.fill(params);
 }
 
 function showError(err) {
   errorBox.hidden = !err;
   errorBox.textContent = err ? `Could not load traces: ${err.message}` : '';
+}
+
+function statusCell(code) {
+  if (!code) return h('span', { class: 'muted' }, '–');
+  return h('span', { class: `badge http ${code >= 500 ? 'err' : code >= 400 ? 'warn' : 'ok'}` }, code);
 }
 
 function row(t) {
@@ -44,6 +61,7 @@ function row(t) {
       t.route && t.route !== t.rootName.replace(/^\S+\s/, '') ? h('span', { class: 'route' }, t.route) : null,
     ),
     h('td', { class: 'service' }, t.rootService),
+    h('td', { class: 'num status' }, statusCell(t.httpStatus)),
     h(
       'td',
       { class: 'num duration' },
@@ -57,9 +75,14 @@ function row(t) {
 }
 
 async function load(append) {
-  const params = currentFilters();
+  const filters = currentFilters();
+  // The trace page's "Traces" link comes back to this view (no Referer is sent).
+  sessionStorage.setItem(LAST_LIST, filters.toString());
+  const params = new URLSearchParams(filters);
+  for (const k of ['range', 'from', 'to', 'refresh']) params.delete(k);
+  for (const [k, v] of rangeQuery(filters)) params.set(k, v);
   params.set('limit', '100');
-  if (append && nextBefore) params.set('before', nextBefore);
+  if (append && next) for (const [k, v] of Object.entries(next)) params.set(k, v);
   try {
     const page = await getJson(`api/traces?${params}`);
     showError(null);
@@ -68,22 +91,26 @@ async function load(append) {
       maxDuration = Math.max(...page.traces.map((t) => t.durationMs), 0.001);
     }
     for (const t of page.traces) rows.append(row(t));
-    nextBefore = page.nextBefore;
-    more.hidden = !nextBefore;
+    paged = append;
+    next = page.nextBefore ? { before: page.nextBefore } : page.nextOffset ? { offset: page.nextOffset } : null;
+    more.hidden = !next;
     empty.hidden = rows.children.length > 0;
-    empty.textContent = currentFilters().toString() ? 'No trace matches these filters.' : EMPTY_DEFAULT;
+    empty.textContent = filters.toString() ? 'No trace matches these filters.' : EMPTY_DEFAULT;
+    const refreshing = Number(currentFilters().get('refresh') ?? 0) > 0;
+    updated.textContent = `updated ${formatTime(Date.now())}${paged && refreshing ? ' · auto-refresh paused while older traces are shown' : ''}`;
   } catch (err) {
     showError(err);
   }
 }
 
-async function loadRoutes() {
+async function loadOptions(name, url, key) {
   try {
-    const { routes } = await getJson('api/routes');
-    const selected = currentFilters().get('route') ?? '';
-    for (const r of routes) form.route.append(h('option', { value: r }, r));
-    if (selected && !routes.includes(selected)) form.route.append(h('option', { value: selected }, selected));
-    form.route.value = selected;
+    const values = (await getJson(url))[key];
+    const select = form[name];
+    const selected = currentFilters().get(name) ?? '';
+    for (const v of values) select.append(h('option', { value: v }, v));
+    if (selected && !values.includes(selected)) select.append(h('option', { value: selected }, selected));
+    select.value = selected;
   } catch (err) {
     showError(err);
   }
@@ -99,30 +126,60 @@ async function loadStats() {
   }
 }
 
+/** Auto-refresh reloads the first page; it stays off while older pages are shown. */
+function scheduleRefresh() {
+  clearInterval(refreshTimer);
+  const seconds = Number(currentFilters().get('refresh') ?? 0);
+  if (seconds > 0) {
+    refreshTimer = setInterval(() => {
+      if (paged) return;
+      loadStats();
+      load(false);
+    }, seconds * 1000);
+  }
+}
+
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const params = new URLSearchParams();
-  if (form.route.value) params.set('route', form.route.value);
-  if (form.minDurationMs.value) params.set('minDurationMs', form.minDurationMs.value);
-  if (form.hasPostgres.checked) params.set('hasPostgres', 'true');
+  for (const name of ['service', 'route', 'minDurationMs', 'refresh']) if (form[name].value) params.set(name, form[name].value);
+  range.write(params);
+  for (const name of CHECKS) if (form[name].checked) params.set(name, 'true');
   if (form.q.value.trim()) params.set('q', form.q.value.trim());
+  if (form.sort.value !== 'newest') params.set('sort', form.sort.value);
   history.pushState(null, '', params.toString() ? `?${params}` : location.pathname);
+  scheduleRefresh();
   load(false);
 });
-form.route.addEventListener('change', () => form.requestSubmit());
-form.hasPostgres.addEventListener('change', () => form.requestSubmit());
+for (const name of ['route', 'service', 'sort', 'refresh', ...CHECKS]) form[name].addEventListener('change', () => form.requestSubmit());
 document.getElementById('reset').addEventListener('click', () => {
   history.pushState(null, '', location.pathname);
   fillForm(new URLSearchParams());
+  scheduleRefresh();
   load(false);
 });
 more.addEventListener('click', () => load(true));
 window.addEventListener('popstate', () => {
   fillForm(currentFilters());
+  scheduleRefresh();
   load(false);
 });
 
+const openForm = document.getElementById('open-trace');
+openForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const id = document.getElementById('trace-id').value.trim().toLowerCase();
+  if (!TRACE_ID.test(id)) {
+    showError(new Error(`"${id}" is not a trace id: a trace id is 32 hexadecimal digits (the second field of a traceparent)`));
+    return;
+  }
+  location.href = `trace.html?id=${id}`;
+});
+
 fillForm(currentFilters());
-loadRoutes();
+loadOptions('route', 'api/routes', 'routes');
+loadOptions('service', 'api/services', 'services');
 loadStats();
+showCollectorState(document.getElementById('collector'));
+scheduleRefresh();
 load(false);

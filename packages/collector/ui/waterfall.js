@@ -2,6 +2,8 @@
 // and the Postgres phase breakdown. No DOM here.
 
 export const PHASES = ['parse', 'plan', 'execute', 'commit'];
+/** Siblings with the same name, kind of span and service fold into one row from this many on. */
+export const GROUP_MIN = 5;
 
 const KIND_SERVER = 2;
 const KIND_CLIENT = 3;
@@ -25,16 +27,120 @@ export function buildTree(spans) {
   const ordered = [];
   const visit = (s, depth, parent) => {
     s.depth = depth;
+    s.parent = parent;
     s.category = category(s, parent);
     const kids = (children.get(s.spanId) ?? []).sort(byStart);
     s.childCount = kids.length;
     s.selfMs = selfTime(s, kids);
     ordered.push(s);
     for (const k of kids) visit(k, depth + 1, s);
+    s.items = groupSiblings(kids, s.spanId);
   };
-  for (const r of roots.sort(byStart)) visit(r, 0, null);
+  roots.sort(byStart);
+  for (const r of roots) visit(r, 0, null);
   const totalMs = Math.max(...spans.map((s) => s.offsetMs + s.durationMs), 0.001);
-  return { spans: ordered, totalMs };
+  return { spans: ordered, rootItems: groupSiblings(roots, 'root'), totalMs };
+}
+
+/**
+ * The rows under one parent: spans, and groups of GROUP_MIN or more siblings
+ * that repeat (an N+1 loop), placed where their first member starts.
+ */
+function groupSiblings(kids, parentId) {
+  const byKey = new Map();
+  for (const k of kids) {
+    const key = groupKey(k);
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key).push(k);
+  }
+  const items = [];
+  const placed = new Set();
+  for (const k of kids) {
+    const members = byKey.get(groupKey(k));
+    if (members.length < GROUP_MIN) {
+      items.push({ span: k });
+      continue;
+    }
+    if (placed.has(members)) continue;
+    placed.add(members);
+    const group = summarizeGroup(`${parentId}/${items.length}`, members);
+    for (const m of members) m.group = group;
+    items.push({ group });
+  }
+  return items;
+}
+
+/** Same name, kind and service; for SQL spans also the same text once literals are masked. */
+function groupKey(s) {
+  if (s.groupKey === undefined) {
+    const sql = sqlOf(s);
+    const shape = sql === null ? '' : sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').replace(/'(?:[^']|'')*'/g, '?').replace(/\b\d+(?:\.\d+)?\b/g, '?').replace(/\s+/g, ' ').trim();
+    s.groupKey = `${s.name}\u0000${s.category}\u0000${s.service}\u0000${shape}`;
+  }
+  return s.groupKey;
+}
+
+function summarizeGroup(id, members) {
+  let totalMs = 0;
+  let minMs = Infinity;
+  let maxMs = 0;
+  let endMs = 0;
+  let errors = 0;
+  for (const m of members) {
+    totalMs += m.durationMs;
+    minMs = Math.min(minMs, m.durationMs);
+    maxMs = Math.max(maxMs, m.durationMs);
+    endMs = Math.max(endMs, m.offsetMs + m.durationMs);
+    if (m.statusCode === 2) errors++;
+  }
+  const first = members[0];
+  return {
+    id,
+    name: first.name,
+    service: first.service,
+    category: first.category,
+    depth: first.depth,
+    spans: members,
+    count: members.length,
+    totalMs,
+    minMs,
+    maxMs,
+    meanMs: totalMs / members.length,
+    offsetMs: first.offsetMs,
+    endMs,
+    errors,
+  };
+}
+
+/**
+ * The rows to draw: spans whose ancestors are all expanded, and groups
+ * (their members only when the group is open).
+ */
+export function visibleRows(tree, collapsed, openGroups) {
+  const out = [];
+  const walkItems = (items) => {
+    for (const item of items) {
+      if (item.span) walk(item.span);
+      else {
+        out.push({ group: item.group });
+        if (openGroups.has(item.group.id)) for (const m of item.group.spans) walk(m);
+      }
+    }
+  };
+  const walk = (s) => {
+    out.push({ span: s });
+    if (!collapsed.has(s.spanId)) walkItems(s.items);
+  };
+  walkItems(tree.rootItems);
+  return out;
+}
+
+/** Opens every ancestor and group on the way to a span so that its row is drawn. */
+export function reveal(span, collapsed, openGroups) {
+  for (let s = span; s; s = s.parent) {
+    if (s.group) openGroups.add(s.group.id);
+    if (s !== span) collapsed.delete(s.spanId);
+  }
 }
 
 /** Duration not covered by any child (children clipped to the parent). */
@@ -88,4 +194,10 @@ export function breakdown(tree) {
   }
   const slowest = tree.spans.reduce((best, s) => (s.selfMs > (best?.selfMs ?? -1) ? s : best), null);
   return { postgresMs, statements, phases, slowest };
+}
+
+/** The statement text a span carries (masked by the collector unless --raw-query-text), for grouping and search. */
+export function sqlOf(span) {
+  const text = span.attributes['db.query.text'] ?? span.attributes['db.statement'];
+  return typeof text === 'string' ? text : null;
 }

@@ -10,7 +10,7 @@ import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from './lis
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
 import { type StoreStats, TraceStore } from './store';
 import { newToken, TOKEN_PARAM } from './ui-auth';
-import { createUiHandler } from './ui-server';
+import { type CollectorStatusSource, createUiHandler } from './ui-server';
 
 export { StoreSpanExporter } from './exporter';
 export { TraceStore, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPANS } from './store';
@@ -58,6 +58,8 @@ export interface Embedded {
   /** The URL to open in a browser: logs in and drops the token from the address bar. */
   uiLoginUrl: string;
   stats(): EmbeddedStats;
+  /** Lets the UI show the collector's state (attached clusters, drops). */
+  setCollectorStatus(source: CollectorStatusSource): void;
   close(): Promise<void>;
 }
 
@@ -112,7 +114,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
       counters,
     ),
   );
-  const uiServer = http.createServer(createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host), token: uiToken }));
+  let collectorStatus: CollectorStatusSource | undefined;
+  const uiServer = http.createServer(
+    createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host), token: uiToken, collectorStatus: () => collectorStatus?.() ?? null }),
+  );
 
   let otlpPort: number;
   let uiPort: number;
@@ -134,6 +139,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
     uiToken,
     uiLoginUrl: `${formatUrl(ui.host, uiPort)}/?${TOKEN_PARAM}=${uiToken}`,
     stats: () => ({ otlp: { ...counters }, store: store.stats() }),
+    setCollectorStatus(source) {
+      collectorStatus = source;
+    },
     close() {
       closed ??= (async () => {
         await exporter.shutdown();

@@ -69,3 +69,10 @@ export function httpRoute(span: Pick<SpanRecord, 'attributes'>): string | undefi
   const route = span.attributes['http.route'];
   return typeof route === 'string' && route !== '' ? route : undefined;
 }
+
+/** The HTTP response status of a server span (current and older conventions). */
+export function httpStatus(span: Pick<SpanRecord, 'attributes'>): number | null {
+  const v = span.attributes['http.response.status_code'] ?? span.attributes['http.status_code'];
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) ? n : null;
+}

@@ -14,14 +14,16 @@ import {
   type SpanRecord,
   STATUS_CODE_ERROR,
   httpRoute,
+  httpStatus,
   isPostgresServerSpan,
   queryText,
 } from './span-record';
 import { layoutSql } from './sql-layout';
+import { QueryStats, STATEMENT_ROW_BYTES, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
 
 export const DEFAULT_MAX_SPANS = 1_000_000;
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SEARCH_TEXT_MAX = 16 * 1024;
 /** Rough per-row cost of ids, times and integers, added to the text lengths. */
 const SPAN_ROW_OVERHEAD = 120;
@@ -48,10 +50,30 @@ export interface TraceSummary {
   pgSpanCount: number;
   errorCount: number;
   route: string | null;
+  /** HTTP response status of the root span, when it is an HTTP server span. */
+  httpStatus: number | null;
 }
 
-export interface TraceListQuery {
+export type TraceSort = 'newest' | 'oldest' | 'longest' | 'shortest' | 'most-spans';
+export const TRACE_SORTS: TraceSort[] = ['newest', 'oldest', 'longest', 'shortest', 'most-spans'];
+
+const SORT_ORDER: Record<TraceSort, string> = {
+  newest: 'start_ns DESC',
+  oldest: 'start_ns ASC',
+  longest: 'duration_ns DESC, start_ns DESC',
+  shortest: 'duration_ns ASC, start_ns DESC',
+  'most-spans': 'span_count DESC, start_ns DESC',
+};
+
+export interface TraceListQuery extends TimeRange {
   route?: string;
+  /** Service of the root span. */
+  service?: string;
+  /** Only traces with (true) or without (false) a span in error. */
+  hasErrors?: boolean;
+  sort?: TraceSort;
+  /** Rows to skip: the page cursor of every sort but newest. */
+  offset?: number;
   minDurationMs?: number;
   hasPostgres?: boolean;
   /** Substring of a span name or of the SQL text (db.query.text). */
@@ -64,6 +86,8 @@ export interface TraceListQuery {
 export interface TraceList {
   traces: TraceSummary[];
   nextBefore: string | null;
+  /** For sorts other than newest: the offset of the next page. */
+  nextOffset: number | null;
 }
 
 export interface StoredSpan {
@@ -126,6 +150,7 @@ interface TraceRow {
   route: string | null;
   search: string;
   bytes: bigint;
+  http_status: bigint | null;
 }
 
 const SCHEMA = `
@@ -171,7 +196,8 @@ CREATE TABLE IF NOT EXISTS traces (
   error_count INTEGER NOT NULL,
   route TEXT,
   search TEXT NOT NULL,
-  bytes INTEGER NOT NULL
+  bytes INTEGER NOT NULL,
+  http_status INTEGER
 );
 -- search rides along in the start_ns index: a text search that matches
 -- little reads only the index, not every row (2.5x faster with 100k traces).
@@ -179,12 +205,16 @@ CREATE INDEX IF NOT EXISTS traces_by_start_search ON traces(start_ns, search);
 DROP INDEX IF EXISTS traces_by_start;
 CREATE INDEX IF NOT EXISTS traces_by_route ON traces(route, start_ns);
 CREATE INDEX IF NOT EXISTS traces_by_seq ON traces(seq);
+CREATE INDEX IF NOT EXISTS traces_by_duration ON traces(duration_ns);
+CREATE INDEX IF NOT EXISTS traces_by_service ON traces(root_service, start_ns);
+-- Traces with errors are few: a partial index finds them without a scan.
+CREATE INDEX IF NOT EXISTS traces_with_errors ON traces(start_ns) WHERE error_count > 0;
 `;
 
 // Times are read as text (64-bit nanoseconds do not fit a JS number). The
 // aliases must differ from the columns: ORDER BY would sort by the text alias.
 const TRACE_COLUMNS = `trace_id, root_name, root_service, root_kind, root_is_real,
-  CAST(start_ns AS TEXT) AS start_text, duration_ns, span_count, pg_span_count, error_count, route`;
+  CAST(start_ns AS TEXT) AS start_text, duration_ns, span_count, pg_span_count, error_count, route, http_status`;
 
 function toSummary(r: any): TraceSummary {
   return {
@@ -200,6 +230,7 @@ function toSummary(r: any): TraceSummary {
     pgSpanCount: r.pg_span_count,
     errorCount: r.error_count,
     route: r.route,
+    httpStatus: r.http_status,
   };
 }
 
@@ -233,6 +264,7 @@ export class TraceStore {
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly resourceJson = new WeakMap<Attributes, string>();
   private readonly stmt: Record<string, Database.Statement>;
+  private readonly queryStats: QueryStats;
   private readonly ingestTx: (batches: SpanRecord[][]) => IngestResult[];
 
   private constructor(opts: TraceStoreOptions) {
@@ -273,6 +305,7 @@ export class TraceStore {
         );
       }
       this.db.exec(SCHEMA);
+      this.queryStats = this.migrate(version);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } catch (err) {
       this.db.close();
@@ -294,15 +327,15 @@ export class TraceStore {
       getTraceRow: this.db
         .prepare(
           `SELECT seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
-             start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes
+             start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status
            FROM traces WHERE trace_id = ?`,
         )
         .safeIntegers(true),
       upsertTrace: this.db.prepare(`INSERT OR REPLACE INTO traces
         (trace_id, seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
-         start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      oldestTraces: this.db.prepare('SELECT trace_id, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
+         start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      oldestTraces: this.db.prepare('SELECT trace_id, seq, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
       deleteSpans: this.db.prepare('DELETE FROM spans WHERE trace_id = ?'),
       deleteTrace: this.db.prepare('DELETE FROM traces WHERE trace_id = ?'),
       summary: this.db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE trace_id = ?`),
@@ -311,9 +344,19 @@ export class TraceStore {
           status_code, status_message, is_postgres, attributes, resource, events, links
         FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
       routes: this.db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
+      services: this.db.prepare('SELECT DISTINCT root_service FROM traces ORDER BY root_service LIMIT 500').pluck(),
     };
     this.ingestTx = this.db.transaction((batches: SpanRecord[][]) => this.storeBatches(batches));
     this.loadTotals();
+  }
+
+  /** Brings a store of an older schema up to date; schema 1 lacks http_status and the statements. */
+  private migrate(version: number): QueryStats {
+    const columns = this.db.pragma('table_info(traces)') as { name: string }[];
+    if (!columns.some((c) => c.name === 'http_status')) this.db.exec('ALTER TABLE traces ADD COLUMN http_status INTEGER');
+    const stats = new QueryStats(this.db);
+    if (version < 2) this.db.transaction(() => stats.backfill())();
+    return stats;
   }
 
   static open(opts: TraceStoreOptions): TraceStore {
@@ -348,6 +391,7 @@ export class TraceStore {
     } catch (err) {
       // The transaction rolled back; the in-memory totals may have moved with it.
       this.loadTotals();
+      this.queryStats.resetCache();
       throw err;
     }
   }
@@ -366,6 +410,7 @@ export class TraceStore {
         }
         const events = s.events.length === 0 ? '[]' : JSON.stringify(s.events);
         const links = s.links.length === 0 ? '[]' : JSON.stringify(s.links);
+        const isPg = isPostgresServerSpan(s);
         const bytes =
           SPAN_ROW_OVERHEAD +
           s.name.length +
@@ -388,7 +433,7 @@ export class TraceStore {
           s.endNs,
           s.statusCode,
           s.statusMessage,
-          isPostgresServerSpan(s) ? 1 : 0,
+          isPg ? 1 : 0,
           attributes,
           resource,
           events,
@@ -400,7 +445,8 @@ export class TraceStore {
         let d = byTrace.get(s.traceId);
         if (!d) byTrace.set(s.traceId, (d = { spans: [], bytes: 0 }));
         d.spans.push(s);
-        d.bytes += bytes;
+        // A statement also costs its top-queries row: counted against maxBytes too.
+        d.bytes += isPg ? bytes + STATEMENT_ROW_BYTES : bytes;
       }
       results.push({ accepted, duplicates: batch.length - accepted, evictedTraces: 0 });
     }
@@ -421,6 +467,7 @@ export class TraceStore {
     let errors = row ? Number(row.error_count) : 0;
     let route = row ? row.route : null;
     let search = row ? row.search : '';
+    const statements: SpanRecord[] = [];
     for (const s of d.spans) {
       if (betterRoot(s, root)) {
         root = { isReal: s.parentSpanId === null, startNs: s.startNs };
@@ -428,7 +475,10 @@ export class TraceStore {
       }
       if (s.startNs < start) start = s.startNs;
       if (s.endNs > end) end = s.endNs;
-      if (isPostgresServerSpan(s)) pg++;
+      if (isPostgresServerSpan(s)) {
+        pg++;
+        statements.push(s);
+      }
       if (s.statusCode === STATUS_CODE_ERROR) errors++;
       if (route === null) route = httpRoute(s) ?? null;
       search = appendSearch(search, s.name);
@@ -436,8 +486,10 @@ export class TraceStore {
       if (sql) search = appendSearch(search, sql);
     }
     if (newRoot) route = httpRoute(newRoot) ?? route;
+    const status = newRoot ? httpStatus(newRoot) : row?.http_status == null ? null : Number(row.http_status);
     const seq = row ? Number(row.seq) : this.nextSeq++;
     if (!row) this.totalTraces++;
+    for (const s of statements) this.queryStats.record(s, seq);
     this.stmt.upsertTrace.run(
       traceId,
       seq,
@@ -456,6 +508,7 @@ export class TraceStore {
       route,
       search,
       (row ? Number(row.bytes) : 0) + d.bytes,
+      status,
     );
     this.totalSpans += d.spans.length;
     this.totalBytes += d.bytes;
@@ -464,12 +517,14 @@ export class TraceStore {
   /** Drops whole traces, first received first, until both bounds hold. */
   private evictIfNeeded(): number {
     let dropped = 0;
+    let lastSeq = 0;
     while (this.totalSpans > this.maxSpans || this.totalBytes > this.maxBytes) {
-      const oldest = this.stmt.oldestTraces.all(256) as { trace_id: string; span_count: number; bytes: number }[];
+      const oldest = this.stmt.oldestTraces.all(256) as { trace_id: string; seq: number; span_count: number; bytes: number }[];
       if (oldest.length === 0) break;
       for (const t of oldest) {
         this.stmt.deleteSpans.run(t.trace_id);
         this.stmt.deleteTrace.run(t.trace_id);
+        lastSeq = t.seq;
         this.totalSpans -= t.span_count;
         this.totalBytes -= t.bytes;
         this.totalTraces--;
@@ -477,6 +532,7 @@ export class TraceStore {
         if (this.totalSpans <= this.maxSpans && this.totalBytes <= this.maxBytes) break;
       }
     }
+    if (dropped > 0) this.queryStats.forgetThrough(lastSeq, dropped);
     this.evicted += dropped;
     return dropped;
   }
@@ -485,10 +541,26 @@ export class TraceStore {
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
     const where: string[] = [];
     const params: Record<string, unknown> = { limit };
-    if (query.before !== undefined) {
+    const sort = query.sort ?? 'newest';
+    const offset = sort === 'newest' ? 0 : Math.max(Math.trunc(query.offset ?? 0), 0);
+    params.offset = offset;
+    if (query.before !== undefined && sort === 'newest') {
       where.push('start_ns < @before');
       params.before = BigInt(query.before);
     }
+    if (query.fromMs !== undefined) {
+      where.push('start_ns >= @fromNs');
+      params.fromNs = BigInt(Math.floor(query.fromMs)) * 1_000_000n;
+    }
+    if (query.toMs !== undefined) {
+      where.push('start_ns < @toNs');
+      params.toNs = BigInt(Math.ceil(query.toMs)) * 1_000_000n;
+    }
+    if (query.service !== undefined && query.service !== '') {
+      where.push('root_service = @service');
+      params.service = query.service;
+    }
+    if (query.hasErrors !== undefined) where.push(query.hasErrors ? 'error_count > 0' : 'error_count = 0');
     if (query.route !== undefined && query.route !== '') {
       where.push('route = @route');
       params.route = query.route;
@@ -503,11 +575,16 @@ export class TraceStore {
       params.q = `%${escapeLike(query.q)}%`;
     }
     const sql = `SELECT ${TRACE_COLUMNS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      ORDER BY start_ns DESC LIMIT @limit`;
+      ORDER BY ${SORT_ORDER[sort]} LIMIT @limit OFFSET @offset`;
     let stmt = this.listStatements.get(sql);
     if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
     const traces = (stmt.all(params) as any[]).map(toSummary);
-    return { traces, nextBefore: traces.length === limit ? traces[traces.length - 1].startNs : null };
+    const full = traces.length === limit;
+    return {
+      traces,
+      nextBefore: full && sort === 'newest' ? traces[traces.length - 1].startNs : null,
+      nextOffset: full && sort !== 'newest' ? offset + limit : null,
+    };
   }
 
   getTrace(traceId: string): TraceDetail | null {
@@ -543,6 +620,20 @@ export class TraceStore {
 
   routes(): string[] {
     return (this.stmt.routes.all() as { route: string }[]).map((r) => r.route);
+  }
+
+  services(): string[] {
+    return this.stmt.services.all() as string[];
+  }
+
+  /** Per statement fingerprint: calls, time, p95, rows, errors and share, over a time range. */
+  topQueries(query: TopQueriesQuery = {}): TopQueries {
+    return this.queryStats.top(query);
+  }
+
+  /** The slowest statements of one fingerprint, with the traces they belong to. */
+  slowestStatements(fingerprint: string, range: TimeRange = {}, limit = 10): SlowStatement[] {
+    return this.queryStats.slowest(fingerprint, range, limit);
   }
 
   stats(): StoreStats {

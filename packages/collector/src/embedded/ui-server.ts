@@ -3,9 +3,12 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import type { CollectorStatus } from '../collector';
 import { SQLSTATE_NAMES } from '../spans/sqlstate';
+import { BadRequest, booleanParam, choiceParam, integerParam, numberParam, rangeParams } from './api-params';
 import { refuseBrowserRequest } from './browser-guard';
-import type { TraceListQuery, TraceStore } from './store';
+import { TOP_QUERIES_SORTS } from './query-stats';
+import { TRACE_SORTS, type TraceListQuery, type TraceStore } from './store';
 import { authenticate, loginHeaders } from './ui-auth';
 
 /** packages/collector/ui, from src/embedded (ts-jest) and from dist/embedded alike. */
@@ -33,7 +36,7 @@ const TRACE_ID = /^[0-9a-fA-F]{32}$/;
 /** /sqlstate.js: the collector's SQLSTATE table as an ES module, so the UI keeps no copy of its own */
 const SQLSTATE_MODULE = `export const SQLSTATE_NAMES = Object.freeze(${JSON.stringify(SQLSTATE_NAMES)});\n`;
 
-class BadRequest extends Error {}
+const FINGERPRINT_ROUTE = /^\/api\/top-queries\/([0-9a-f]{16})\/slowest$/;
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -51,38 +54,31 @@ function text(res: http.ServerResponse, status: number, body: string): void {
   res.end(body + '\n');
 }
 
-function numberParam(params: URLSearchParams, name: string): number | undefined {
-  const raw = params.get(name);
-  if (raw === null || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new BadRequest(`${name} must be a non-negative number, got "${raw}"`);
-  return n;
-}
-
 export function parseListQuery(params: URLSearchParams): TraceListQuery {
-  const query: TraceListQuery = {};
+  const query: TraceListQuery = { ...rangeParams(params) };
+  const service = params.get('service');
+  if (service) query.service = service;
+  query.hasErrors = booleanParam(params, 'hasErrors');
+  query.sort = choiceParam(params, 'sort', TRACE_SORTS);
+  query.offset = integerParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER);
   const route = params.get('route');
   if (route) query.route = route;
   const q = params.get('q');
   if (q) query.q = q;
   query.minDurationMs = numberParam(params, 'minDurationMs');
-  const limit = numberParam(params, 'limit');
-  if (limit !== undefined) {
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      throw new BadRequest(`limit must be an integer from 1 to 500, got "${params.get('limit')}"`);
-    }
-    query.limit = limit;
-  }
+  query.limit = integerParam(params, 'limit', 1, 500);
   const before = params.get('before');
   if (before) {
     if (!/^\d{1,20}$/.test(before)) throw new BadRequest(`before must be a nextBefore value (digits), got "${before}"`);
     query.before = before;
   }
-  const hasPostgres = params.get('hasPostgres');
-  if (hasPostgres) {
-    if (hasPostgres === 'true' || hasPostgres === '1') query.hasPostgres = true;
-    else if (hasPostgres === 'false' || hasPostgres === '0') query.hasPostgres = false;
-    else throw new BadRequest(`hasPostgres must be true or false, got "${hasPostgres}"`);
+  query.hasPostgres = booleanParam(params, 'hasPostgres');
+  const newest = (query.sort ?? 'newest') === 'newest';
+  if (query.before !== undefined && !newest) {
+    throw new BadRequest(`before pages the newest-first list; with sort=${query.sort} page with offset (nextOffset)`);
+  }
+  if (query.offset !== undefined && newest) {
+    throw new BadRequest('offset pages the other sorts; the newest-first list pages with before (nextBefore)');
   }
   return query;
 }
@@ -104,7 +100,20 @@ function serveStatic(res: http.ServerResponse, pathname: string): void {
   });
 }
 
-export function createUiHandler(store: TraceStore, opts: { loopbackOnly: boolean; token: string }): http.RequestListener {
+/** What the UI shows about the collector; null while none runs in this process. */
+export type CollectorStatusSource = () => CollectorStatus | null;
+
+function collectorState(source: CollectorStatusSource | undefined): unknown {
+  const status = source?.() ?? null;
+  return status
+    ? { running: true, ...status }
+    : { running: false, reason: 'this process runs the trace store without the eBPF collector (receiver only)' };
+}
+
+export function createUiHandler(
+  store: TraceStore,
+  opts: { loopbackOnly: boolean; token: string; collectorStatus?: CollectorStatusSource },
+): http.RequestListener {
   return (req, res) => {
     const refused = refuseBrowserRequest(req, { loopbackOnly: opts.loopbackOnly, sameOrigin: true });
     if (refused) return text(res, 403, `forbidden: ${refused}`);
@@ -136,6 +145,22 @@ export function createUiHandler(store: TraceStore, opts: { loopbackOnly: boolean
       }
       if (url.pathname === '/api/routes') return json(res, 200, { routes: store.routes() });
       if (url.pathname === '/api/stats') return json(res, 200, store.stats());
+      if (url.pathname === '/api/services') return json(res, 200, { services: store.services() });
+      if (url.pathname === '/api/collector') return json(res, 200, collectorState(opts.collectorStatus));
+      if (url.pathname === '/api/top-queries') {
+        const p = url.searchParams;
+        const query = {
+          ...rangeParams(p),
+          sort: choiceParam(p, 'sort', TOP_QUERIES_SORTS),
+          limit: integerParam(p, 'limit', 1, 1000),
+        };
+        return json(res, 200, store.topQueries(query));
+      }
+      const slowest = FINGERPRINT_ROUTE.exec(url.pathname);
+      if (slowest) {
+        const limit = integerParam(url.searchParams, 'limit', 1, 100) ?? 10;
+        return json(res, 200, { statements: store.slowestStatements(slowest[1], rangeParams(url.searchParams), limit) });
+      }
       if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no API endpoint ${url.pathname}` });
       if (url.pathname === '/sqlstate.js') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': CONTENT_TYPES['.js'], 'Cache-Control': 'no-cache' });
