@@ -3,7 +3,7 @@
 // API, and stops everything cleanly on SIGINT/SIGTERM.
 import * as path from 'node:path';
 import { missingBpfCapabilities } from '@pgferret/bpf-loader';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { DEFAULT_ADMIN_PORT, startAdmin, type AdminServer } from './admin/server';
 import { Collector, type ClusterFilter } from './collector';
 import { DEFAULT_DATA_DIR, DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';

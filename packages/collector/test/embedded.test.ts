@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { type Embedded, startEmbedded } from '../src/embedded';
 import { type RequestTrace, sendRequestTrace, sendTraces } from './embedded-seed';
@@ -251,7 +251,7 @@ describe('in-process exporter', () => {
   test('StoreSpanExporter stores the collector’s own spans', async () => {
     const e = await start(tmpDir());
     try {
-      const provider = new BasicTracerProvider({
+      const provider = new TracerProvider({
         resource: resourceFromAttributes({ 'service.name': 'postgresql' }),
         spanProcessors: [new SimpleSpanProcessor(e.exporter)],
       });

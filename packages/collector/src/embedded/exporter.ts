@@ -1,7 +1,7 @@
 // Lets the collector store its own Postgres spans without going through HTTP.
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { decodeJsonRequest } from './otlp-decode';
 import type { TraceStore } from './store';
 

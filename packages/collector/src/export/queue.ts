@@ -4,7 +4,7 @@
 // to the bound and never backs up into the ring buffer. The OTLP exporters
 // retry retryable failures with exponential backoff themselves.
 import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 export interface QueueOptions {
   maxQueue: number;
