@@ -38,7 +38,7 @@ function makeSpans(traces) {
   const mk = (service) =>
     new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': service, 'host.name': 'bench-host', 'process.pid': 4242 }),
-      spanProcessors: [new SimpleSpanProcessor(memory)],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
     });
   const app = mk('shop-api');
   const pg = mk('postgresql');

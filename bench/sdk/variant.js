@@ -7,9 +7,9 @@
 // Prints, per variant, wall and CPU ns/query of every batch.
 'use strict';
 const path = require('node:path');
-const { trace } = require('@opentelemetry/api');
-const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
-const { SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { context, trace } = require('@opentelemetry/api');
+const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+const { TracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace');
 const { registerInstrumentations } = require('@opentelemetry/instrumentation');
 const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
 const sdk = require(path.resolve(__dirname, '../../packages/sdk/dist'));
@@ -20,7 +20,8 @@ const CYCLES = Number(cyclesArg);
 
 // spans are created and ended as in an app, then dropped
 const dropAll = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(dropAll)] }).register();
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: dropAll })] }));
 
 const pgInstrumentation = mode === 'otel' ? new PgInstrumentation() : undefined;
 if (pgInstrumentation) registerInstrumentations({ instrumentations: [pgInstrumentation] });

@@ -21,7 +21,7 @@ function provider(otlpUrl, protocol, compression, service) {
   const exporter = protocol === 'proto' ? new ProtoExporter(config) : new JsonExporter(config);
   return new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { maxExportBatchSize: 512, maxQueueSize: 100000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, maxExportBatchSize: 512, maxQueueSize: 100000 })],
   });
 }
 

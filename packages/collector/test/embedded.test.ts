@@ -253,7 +253,7 @@ describe('in-process exporter', () => {
     try {
       const provider = new TracerProvider({
         resource: resourceFromAttributes({ 'service.name': 'postgresql' }),
-        spanProcessors: [new SimpleSpanProcessor(e.exporter)],
+        spanProcessors: [new SimpleSpanProcessor({ exporter: e.exporter })],
       });
       const tracer = provider.getTracer('pgferret-collector');
       const stmt = tracer.startSpan(
