@@ -128,7 +128,7 @@ const ROWS: Array<{ fixture: string; setups: string[]; cases: string[]; unseen?:
   },
   { fixture: 'pg-8.0', setups: ['hook-pg-first', 'option', 'fallback-sdk-first'], cases: BASE },
   // older than the private fallback's tested range: requestHook only
-  { fixture: 'otel-0.75', setups: ['hook-pg-first', 'option', 'fallback-pg-first'], cases: BASE, unseen: ['fallback-pg-first'] },
+  { fixture: 'otel-0.75', setups: ['hook-pg-first', 'option', 'fallback-pg-first'], cases: [...BASE, ...PIPELINE], unseen: ['fallback-pg-first'] },
 ];
 
 describe.each(ROWS)('$fixture', ({ fixture, setups, cases, unseen = [] }) => {
