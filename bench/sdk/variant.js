@@ -34,13 +34,15 @@ if (pgPlain.Client === pgWithSdk.Client) throw new Error('pg was not loaded twic
 // SDK_TAGS=false: traceparent only, the same comment instrumentation-pg sends
 sdk.instrument(process.env.SDK_TAGS === 'false' ? { tags: false } : {}); // resolves the cached copy: pgWithSdk
 
-const commenter = (on) => () => pgInstrumentation.setConfig({ addSqlCommenterCommentToQueries: on });
+// the SDK's requestHook (the recommended setup) is only on for its own variant, so the others do not pay for it
+const requestHook = sdk.pgferretRequestHook();
+const config = (commenter, hook) => () => pgInstrumentation.setConfig({ addSqlCommenterCommentToQueries: commenter, requestHook: hook });
 const variants = {
   plain: { plain: { pg: pgPlain }, sdk: { pg: pgWithSdk } },
   otel: {
-    otel: { pg: pgPlain, before: commenter(false) },
-    'otel-commenter': { pg: pgPlain, before: commenter(true) },
-    'otel+sdk': { pg: pgWithSdk, before: commenter(false) },
+    otel: { pg: pgPlain, before: config(false, undefined) },
+    'otel-commenter': { pg: pgPlain, before: config(true, undefined) },
+    'otel+sdk': { pg: pgWithSdk, before: config(false, requestHook) },
   },
 }[mode];
 if (!variants) throw new Error(`unknown mode ${mode}`);

@@ -21,7 +21,6 @@ export interface QueuedQuery {
 }
 
 const RESERVED = new Set(['traceparent', 'tracestate']);
-const seen = new WeakSet<object>();
 
 function textHolder(q: QueuedQuery): { text: string } | undefined {
   if (typeof q.text === 'string') return q as { text: string };
@@ -43,8 +42,6 @@ function endsItsSpan(q: QueuedQuery): boolean {
 }
 
 export function annotateQueued(q: QueuedQuery, settings: Settings, driverPair: string | undefined, queryWrapped: boolean): void {
-  if (seen.has(q)) return; // pg pulses the queue again later; annotate once
-  seen.add(q);
   const holder = textHolder(q);
   if (holder === undefined) return;
   const text = holder.text;

@@ -18,10 +18,14 @@ import { resolveOptions, type Settings } from '../options';
 /** pg versions whose Client keeps a query queue pulsed by _pulseQueryQueue (checked by the matrix: 8.0.3 and latest). */
 export const PG_RANGE = '>=8.0.3 <9';
 
+const ANNOTATED = Symbol('pgferret.annotated');
+
 interface ClientInternals {
   _queryQueue?: unknown;
   queryQueue?: unknown; // pg < 8.12
   query?: unknown;
+  /** the queued query annotated last: pg pulses the queue again later, and a query is annotated once */
+  [ANNOTATED]?: QueuedQuery;
 }
 
 type Pulse = (this: ClientInternals, ...args: unknown[]) => unknown;
@@ -88,7 +92,7 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
     original,
     enabled: true,
     driverPair: driverPairFor(pgVersion),
-    wrapper: function pulseQueryQueue(this: ClientInternals, ...args: unknown[]) {
+    wrapper: function pulseQueryQueue(this: ClientInternals) {
       if (patch.enabled) {
         try {
           if (this.query !== lastQueryFn) {
@@ -98,12 +102,16 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
             hookLoadedPgInstrumentations();
           }
           const q = lastQueued(this);
-          if (q !== undefined) annotateQueued(q, settings, settings.tags ? patch.driverPair : undefined, queryWrapped);
+          if (q !== undefined && this[ANNOTATED] !== q) {
+            this[ANNOTATED] = q;
+            annotateQueued(q, settings, settings.tags ? patch.driverPair : undefined, queryWrapped);
+          }
         } catch (err) {
           warnOnce('annotate', 'a query was sent without its comment because formatting it failed', err);
         }
       }
-      return original.apply(this, args);
+      // `arguments` rather than a rest array: no allocation per call
+      return original.apply(this, arguments as unknown as unknown[]);
     },
   };
   proto[PATCH] = patch;
