@@ -46,4 +46,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The SDK's compatibility matrix (packages/sdk/test/matrix/*/): small apps,
+# each with its own package.json and lockfile, installed from the registry
+# the same way, each only when its lockfile changed.
+for dir in packages/sdk/test/matrix/*/; do
+  [ -f "${dir}package-lock.json" ] || continue
+  stamp="${dir}node_modules/.pgferret-lock.sha"
+  want=$(sha256sum "${dir}package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "npm ci in ${dir}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+done
+
 bash scripts/build.sh

@@ -12,7 +12,7 @@ const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { ROOT_CONTEXT, SpanKind, trace } = require('@opentelemetry/api');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace');
 const { ProtobufTraceSerializer, JsonTraceSerializer } = require('@opentelemetry/otlp-transformer');
 
 const dist = path.resolve(__dirname, '../../packages/collector/dist/embedded');
@@ -37,9 +37,9 @@ const SPANS_PER_BATCH = 512;
 function makeSpans(traces) {
   const memory = new InMemorySpanExporter();
   const mk = (service) =>
-    new BasicTracerProvider({
+    new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': service, 'host.name': 'bench-host', 'process.pid': 4242 }),
-      spanProcessors: [new SimpleSpanProcessor(memory)],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
     });
   const app = mk('shop-api');
   const pg = mk('postgresql');

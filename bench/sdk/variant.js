@@ -7,9 +7,9 @@
 // Prints, per variant, wall and CPU ns/query of every batch.
 'use strict';
 const path = require('node:path');
-const { trace } = require('@opentelemetry/api');
-const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
-const { SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { context, trace } = require('@opentelemetry/api');
+const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+const { TracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace');
 const { registerInstrumentations } = require('@opentelemetry/instrumentation');
 const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
 const sdk = require(path.resolve(__dirname, '../../packages/sdk/dist'));
@@ -20,7 +20,8 @@ const CYCLES = Number(cyclesArg);
 
 // spans are created and ended as in an app, then dropped
 const dropAll = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(dropAll)] }).register();
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: dropAll })] }));
 
 const pgInstrumentation = mode === 'otel' ? new PgInstrumentation() : undefined;
 if (pgInstrumentation) registerInstrumentations({ instrumentations: [pgInstrumentation] });
@@ -33,13 +34,15 @@ if (pgPlain.Client === pgWithSdk.Client) throw new Error('pg was not loaded twic
 // SDK_TAGS=false: traceparent only, the same comment instrumentation-pg sends
 sdk.instrument(process.env.SDK_TAGS === 'false' ? { tags: false } : {}); // resolves the cached copy: pgWithSdk
 
-const commenter = (on) => () => pgInstrumentation.setConfig({ addSqlCommenterCommentToQueries: on });
+// the SDK's requestHook (the recommended setup) is only on for its own variant, so the others do not pay for it
+const requestHook = sdk.pgferretRequestHook();
+const config = (commenter, hook) => () => pgInstrumentation.setConfig({ addSqlCommenterCommentToQueries: commenter, requestHook: hook });
 const variants = {
   plain: { plain: { pg: pgPlain }, sdk: { pg: pgWithSdk } },
   otel: {
-    otel: { pg: pgPlain, before: commenter(false) },
-    'otel-commenter': { pg: pgPlain, before: commenter(true) },
-    'otel+sdk': { pg: pgWithSdk, before: commenter(false) },
+    otel: { pg: pgPlain, before: config(false, undefined) },
+    'otel-commenter': { pg: pgPlain, before: config(true, undefined) },
+    'otel+sdk': { pg: pgWithSdk, before: config(false, requestHook) },
   },
 }[mode];
 if (!variants) throw new Error(`unknown mode ${mode}`);

@@ -8,7 +8,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { PgFerretInstrumentation } from '@pgferret/sdk';
+import { PgFerretInstrumentation, pgferretRequestHook } from '@pgferret/sdk';
 
 process.env.OTEL_SERVICE_NAME ??= 'express-example';
 // This example sends traces only (the embedded collector receives traces only).
@@ -20,7 +20,7 @@ export const sdk = new NodeSDK({
     new HttpInstrumentation(),
     new ExpressInstrumentation(),
     // requireParentSpan: queries outside a request (the seeding at start) make no trace
-    new PgInstrumentation({ requireParentSpan: true }),
+    new PgInstrumentation({ requireParentSpan: true, requestHook: pgferretRequestHook() }),
     // adds /*traceparent='…',route='…'*/ to each query, naming its pg span
     new PgFerretInstrumentation(),
   ],

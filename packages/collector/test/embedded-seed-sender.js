@@ -14,14 +14,14 @@ const { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } = require('@opentelemetr
 const { OTLPTraceExporter: JsonExporter } = require('@opentelemetry/exporter-trace-otlp-http');
 const { OTLPTraceExporter: ProtoExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { TracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace');
 
 function provider(otlpUrl, protocol, compression, service) {
   const config = { url: `${otlpUrl}/v1/traces`, ...(compression ? { compression } : {}) };
   const exporter = protocol === 'proto' ? new ProtoExporter(config) : new JsonExporter(config);
-  return new BasicTracerProvider({
+  return new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { maxExportBatchSize: 512, maxQueueSize: 100000 })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, maxExportBatchSize: 512, maxQueueSize: 100000 })],
   });
 }
 

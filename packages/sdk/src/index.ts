@@ -7,3 +7,4 @@ export { scanSql, type ScanResult } from '@pgferret/sql';
 export { withTags, withoutComment } from './context/tags';
 export { pgferretExpress, expressRoute, type PgferretExpressOptions, type ExpressLikeRequest } from './context/express';
 export { prismaTraceComments, type PrismaCommenterPlugin, type PrismaCommenterContext, type PrismaCommenterTags } from './prisma/comments-plugin';
+export { pgferretRequestHook, type PgRequestHook, type PgRequestHookInfo, type PgInstrumentationLike } from './trace/pg-span';

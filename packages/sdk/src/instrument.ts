@@ -3,6 +3,8 @@
 import { configure, unpatchAll } from './pg/queue-hook';
 import { patchPgModule, unpatchAllModules, type PgModule } from './pg/patch-module';
 import { resolveOptions, type PgFerretOptions } from './options';
+import { attachRequestHook } from './trace/pg-span';
+import { warnOnce } from './diag/warn-once';
 
 function loadPg(): { pg: PgModule; version: string | undefined } {
   let pg: PgModule;
@@ -14,7 +16,8 @@ function loadPg(): { pg: PgModule; version: string | undefined } {
   let version: string | undefined;
   try {
     version = (require('pg/package.json') as { version?: string }).version;
-  } catch {
+  } catch (err) {
+    warnOnce('pg-package', "cannot read pg/package.json, so db_driver carries no version", err);
     version = undefined;
   }
   return { pg, version };
@@ -27,6 +30,7 @@ function loadPg(): { pg: PgModule; version: string | undefined } {
  */
 export function instrument(options?: PgFerretOptions): void {
   const settings = resolveOptions(options);
+  if (options?.pgInstrumentation !== undefined) attachRequestHook(options.pgInstrumentation);
   const { pg, version } = loadPg();
   configure(settings);
   patchPgModule(pg, version);

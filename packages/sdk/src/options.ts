@@ -2,6 +2,7 @@
 // into what the per-query path needs (static pairs already serialized).
 import { serializePair } from './comment/format';
 import type { TraceparentMode } from './trace/traceparent';
+import type { PgInstrumentationLike } from './trace/pg-span';
 
 export interface PgFerretOptions {
   /**
@@ -19,6 +20,12 @@ export interface PgFerretOptions {
    * Default true; false sends the trace context only.
    */
   tags?: boolean;
+  /**
+   * instrument() and PgFerretInstrumentation: the app's PgInstrumentation
+   * (@opentelemetry/instrumentation-pg). The SDK adds its requestHook to it
+   * (composed with yours) so traceparents name its pg.query span.
+   */
+  pgInstrumentation?: PgInstrumentationLike;
 }
 
 const MODES: readonly TraceparentMode[] = ['sampled', 'always', 'never'];

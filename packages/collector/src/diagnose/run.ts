@@ -3,7 +3,7 @@
 // probes per process, so a running collector is not disturbed) or inside a
 // running collector, asked through its admin API (watch).
 import { ExportResultCode } from '@opentelemetry/core';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { Collector, type ClusterFilter, type CollectorStatus } from '../collector';
 import { ExportQueue } from '../export/queue';
 import { checkPrivileges, RUN_DEFAULTS } from '../run';

@@ -2,7 +2,7 @@
 // that take those (http/json) and as the reference the protobuf encoder is
 // checked against.
 import type { HrTime, SpanContext } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { SCOPE, type SpanData } from '../spans/span-data';
 
 function duration(start: HrTime, end: HrTime): HrTime {

@@ -8,7 +8,8 @@
 import { joinPairs, insertComment, serializePair } from '../comment/format';
 import { collectScopeTags, currentScope } from '../context/tags';
 import { activeSpan, traceTags, type TraceTags } from '../trace/traceparent';
-import { takePgSpan } from '../trace/pg-span';
+import { pgSpanPending, takePgSpan } from '../trace/pg-span';
+import { warnOnce } from '../diag/warn-once';
 import type { Settings } from '../options';
 
 /** What pg keeps on its queue: a Query or a submittable. */
@@ -20,7 +21,6 @@ export interface QueuedQuery {
 }
 
 const RESERVED = new Set(['traceparent', 'tracestate']);
-const seen = new WeakSet<object>();
 
 function textHolder(q: QueuedQuery): { text: string } | undefined {
   if (typeof q.text === 'string') return q as { text: string };
@@ -29,13 +29,23 @@ function textHolder(q: QueuedQuery): { text: string } | undefined {
   return undefined;
 }
 
-export function annotateQueued(client: object, q: QueuedQuery, settings: Settings, driverPair: string | undefined): void {
-  if (seen.has(q)) return; // pg pulses the queue again later; annotate once
-  seen.add(q);
+/**
+ * instrumentation-pg ends (and so exports) its span from a callback it finds
+ * as an own property of the query (it copies the query with `{...q}`) or from
+ * the promise pg returns; pg's own Query always gets one. A submittable
+ * without one (pg-cursor, pg-query-stream, pg-copy-streams, whose callback
+ * sits on the prototype) never gets its span ended: naming that span would
+ * orphan the server's spans, so those name the active span.
+ */
+function endsItsSpan(q: QueuedQuery): boolean {
+  return Object.prototype.hasOwnProperty.call(q, 'callback') && typeof (q as { callback?: unknown }).callback === 'function';
+}
+
+export function annotateQueued(q: QueuedQuery, settings: Settings, driverPair: string | undefined, queryWrapped: boolean): void {
   const holder = textHolder(q);
   if (holder === undefined) return;
   const text = holder.text;
-  const pgSpan = takePgSpan(client, text);
+  const pgSpan = takePgSpan(text);
   // named prepared statements: Postgres keeps the text of the first Parse and
   // pg refuses a name reused with another text, so the text stays as written
   if (q.name) return;
@@ -44,11 +54,20 @@ export function annotateQueued(client: object, q: QueuedQuery, settings: Setting
 
   const pairs: string[] = [];
   const trace: TraceTags = {};
-  // instrumentation-pg ends its span from the query's callback or promise; a
-  // submittable without a callback (pg-cursor, pg-query-stream, COPY) never
-  // gets it ended or exported, so naming it would orphan the server's spans
-  const usePgSpan = pgSpan !== undefined && typeof (q as { callback?: unknown }).callback === 'function';
-  traceTags(usePgSpan ? pgSpan : activeSpan(), settings.mode, settings.tracestate, trace);
+  const endsSpan = endsItsSpan(q);
+  let span = endsSpan ? pgSpan : undefined;
+  if (span === undefined) {
+    span = activeSpan();
+    // (a span still pending belongs to the next query: this one is
+    // instrumentation-pg's own SET application_name)
+    if (endsSpan && queryWrapped && span !== undefined && !pgSpanPending()) {
+      warnOnce(
+        'no-pg-span',
+        "pg's Client#query is wrapped by an instrumentation (instrumentation-pg?) whose span this SDK cannot see, so traceparents name the active span instead of its pg.query span. Pass requestHook: pgferretRequestHook() to new PgInstrumentation() (or pgInstrumentation: yourPgInstrumentation to instrument() / PgFerretInstrumentation)",
+      );
+    }
+  }
+  traceTags(span, settings.mode, settings.tracestate, trace);
   if (trace.traceparent !== undefined) pairs.push(`traceparent='${trace.traceparent}'`);
   if (trace.tracestate !== undefined) {
     const pair = serializePair('tracestate', trace.tracestate);

@@ -6,15 +6,16 @@ import {
   InstrumentationNodeModuleFile,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import { configure, patchClient, unpatchClient, type PgClientClass } from './queue-hook';
+import { configure, patchClient, unpatchClient, PG_RANGE, type PgClientClass } from './queue-hook';
 import { patchPgModule, unpatchPgModule, type PgModule } from './patch-module';
 import { resolveOptions, type PgFerretOptions } from '../options';
+import { attachRequestHook } from '../trace/pg-span';
 
 export type PgFerretInstrumentationConfig = InstrumentationConfig & PgFerretOptions;
 
 const NAME = '@pgferret/sdk';
 const VERSION: string = (require('../../package.json') as { version: string }).version;
-const SUPPORTED = ['>=8.0.3 <9'];
+const SUPPORTED = [PG_RANGE];
 
 function unwrapEsm<T>(moduleExports: unknown): T {
   const m = moduleExports as { default?: T; [Symbol.toStringTag]?: string };
@@ -25,23 +26,25 @@ export class PgFerretInstrumentation extends InstrumentationBase<PgFerretInstrum
   constructor(config: PgFerretInstrumentationConfig = {}) {
     // validates before the base class enables itself
     configure(resolveOptions(config));
+    if (config.pgInstrumentation !== undefined) attachRequestHook(config.pgInstrumentation);
     super(NAME, VERSION, config);
   }
 
   override setConfig(config: PgFerretInstrumentationConfig = {}): void {
     configure(resolveOptions(config));
+    if (config.pgInstrumentation !== undefined) attachRequestHook(config.pgInstrumentation);
     super.setConfig(config);
   }
 
   protected init() {
-    let pgVersion: string | undefined;
     // pg/lib/client.js exports the Client class itself; its patch lands before
-    // pg/lib/index.js finishes loading, the module-level one adds Pool
+    // pg/lib/index.js finishes loading (and gets pg's version too), the
+    // module-level one adds Pool
     const clientFile = new InstrumentationNodeModuleFile(
       'pg/lib/client.js',
       SUPPORTED,
-      (exports: unknown) => {
-        patchClient(unwrapEsm<PgClientClass>(exports), pgVersion);
+      (exports: unknown, version?: string) => {
+        patchClient(unwrapEsm<PgClientClass>(exports), version);
         return exports;
       },
       (exports: unknown) => unpatchClient(unwrapEsm<PgClientClass>(exports)),
@@ -50,7 +53,6 @@ export class PgFerretInstrumentation extends InstrumentationBase<PgFerretInstrum
       'pg',
       SUPPORTED,
       (exports: unknown, version?: string) => {
-        pgVersion = version;
         patchPgModule(unwrapEsm<PgModule>(exports), version);
         return exports;
       },

@@ -6,6 +6,7 @@ import { collectScopeTags, currentScope } from '../context/tags';
 import { activeSpan, traceTags, type TraceTags } from '../trace/traceparent';
 import { MAX_TAG_LENGTH } from '../comment/format';
 import { resolveOptions, type PgFerretOptions } from '../options';
+import { warnOnce } from '../diag/warn-once';
 
 /** Structurally Prisma's SqlCommenterContext / SqlCommenterPlugin (@prisma/client/runtime/client). */
 export interface PrismaCommenterContext {
@@ -41,7 +42,8 @@ export function prismaTraceComments(options?: PgFerretOptions): PrismaCommenterP
       if (trace.traceparent) out.traceparent = trace.traceparent;
       if (trace.tracestate) out.tracestate = clean(trace.tracestate);
       return out;
-    } catch {
+    } catch (err) {
+      warnOnce('prisma-plugin', 'a Prisma query was sent without trace tags because building them failed', err);
       return {};
     }
   };

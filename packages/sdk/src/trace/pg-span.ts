@@ -1,86 +1,87 @@
-// @opentelemetry/instrumentation-pg creates its client span around
-// Client.prototype.query but never makes it the active span, so the span a
-// query's traceparent should name is out of reach of context.active(). Its
-// query wrapper gets the span from `utils.handleConfigQuery` (looked up on the
-// module object at call time) and then synchronously calls the real query(),
-// which queues the query. We wrap handleConfigQuery to remember the span it
-// returned for that client; the queue hook picks it up. The order in which
-// the two instrumentations patched pg therefore does not matter.
-import * as path from 'node:path';
+// @opentelemetry/instrumentation-pg creates its `pg.query` client span inside
+// Client#query but never makes it the active span, so context.active() cannot
+// name it. Its public `requestHook` option runs synchronously after the span
+// is created and before the query is queued: the hook records the span here
+// and the queue hook, still inside the same Client#query call, takes it for
+// the query it queues. Nothing is kept across calls: a span not taken by the
+// next queued query (or the one after, see takePgSpan) is dropped.
 import type { Span } from '@opentelemetry/api';
 
-const UTILS_SUFFIX = ['@opentelemetry', 'instrumentation-pg', 'build', 'src', 'utils.js'].join(path.sep);
-const HOOKED = Symbol.for('pgferret.handleConfigQuery');
-
-interface PendingSpan {
-  client: object;
-  text: string | undefined;
-  span: Span;
+/** instrumentation-pg's PgInstrumentationExecutionRequestHook, structurally. */
+export type PgRequestHook = (span: Span, info: PgRequestHookInfo) => void;
+export interface PgRequestHookInfo {
+  query: { text: string; name?: string; values?: unknown[] };
+  connection: { database?: string; host?: string; port?: number; user?: string };
 }
 
-let pending: PendingSpan | undefined;
-let active = false;
+/** What `pgInstrumentation` must offer: a PgInstrumentation (InstrumentationBase) instance. */
+export interface PgInstrumentationLike {
+  getConfig(): { requestHook?: unknown };
+  setConfig(config: object): void;
+}
 
-type HandleConfigQuery = ((this: object, tracer: unknown, config: unknown, queryConfig?: { text?: unknown }) => Span) & {
-  [HOOKED]?: true;
-};
+const OURS = Symbol.for('pgferret.requestHook');
 
-function hook(utils: { handleConfigQuery?: HandleConfigQuery }): void {
-  const original = utils.handleConfigQuery;
-  if (typeof original !== 'function' || original[HOOKED]) return;
-  const wrapped: HandleConfigQuery = function (this: object, tracer, config, queryConfig) {
-    const span = original.call(this, tracer, config, queryConfig);
-    if (active) {
-      const text = queryConfig?.text;
-      pending = { client: this, text: typeof text === 'string' ? text : undefined, span };
-    }
-    return span;
+let pendingSpan: Span | undefined;
+let pendingText: unknown;
+let misses = 0;
+
+/** Remembers the span instrumentation-pg made for the query with this text. */
+export function recordPgSpan(span: Span, text: unknown): void {
+  pendingSpan = span;
+  pendingText = text;
+  misses = 0;
+}
+
+/**
+ * The span instrumentation-pg just created for the query being queued with
+ * this text, taken once. A query queued in between with another text
+ * (instrumentation-pg's own `SET application_name` when
+ * enableTraceContextPropagation is on) leaves it for the next one.
+ */
+export function takePgSpan(text: string): Span | undefined {
+  const span = pendingSpan;
+  if (span === undefined) return undefined;
+  if (pendingText !== text) {
+    if (++misses > 1) pendingSpan = undefined;
+    return undefined;
+  }
+  pendingSpan = undefined;
+  return span;
+}
+
+export function pgSpanPending(): boolean {
+  return pendingSpan !== undefined;
+}
+
+/**
+ * A requestHook for `new PgInstrumentation({ requestHook })` that lets the
+ * traceparent name instrumentation-pg's span, then calls `userHook` (your own
+ * requestHook, if you have one) with the same arguments.
+ */
+export function pgferretRequestHook(userHook?: PgRequestHook): PgRequestHook {
+  if (userHook !== undefined && typeof userHook !== 'function') {
+    throw new TypeError(`@pgferret/sdk: pgferretRequestHook(userHook) takes a function, got ${typeof userHook}; pass your requestHook or nothing`);
+  }
+  if (userHook && (userHook as { [OURS]?: true })[OURS]) return userHook;
+  const hook: PgRequestHook & { [OURS]?: true } = (span, info) => {
+    recordPgSpan(span, info?.query?.text);
+    if (userHook) userHook(span, info);
   };
-  wrapped[HOOKED] = true;
-  utils.handleConfigQuery = wrapped;
+  hook[OURS] = true;
+  return hook;
 }
 
-/**
- * Hooks every copy of instrumentation-pg loaded so far (cheap to call again).
- * `queryFn` is pg's current Client.prototype.query: when an instrumentation
- * wrapped it (shimmer marks it __wrapped) but no copy shows in require.cache
- * (jest keeps its own module registry), the copy we resolve is hooked.
- */
-export function hookPgInstrumentations(queryFn?: unknown): void {
-  let found = false;
-  const cache = require.cache ?? {};
-  for (const file of Object.keys(cache)) {
-    if (!file.endsWith(UTILS_SUFFIX)) continue;
-    const exports = cache[file]?.exports as { handleConfigQuery?: HandleConfigQuery } | undefined;
-    if (exports) {
-      hook(exports);
-      found = true;
-    }
+/** Puts pgferretRequestHook on a PgInstrumentation, composed with the requestHook it already has. */
+export function attachRequestHook(instrumentation: PgInstrumentationLike): void {
+  const inst = instrumentation as Partial<PgInstrumentationLike> | null;
+  if (typeof inst !== 'object' || inst === null || typeof inst.getConfig !== 'function' || typeof inst.setConfig !== 'function') {
+    throw new TypeError(
+      '@pgferret/sdk: pgInstrumentation must be the PgInstrumentation instance from @opentelemetry/instrumentation-pg (an object with getConfig() and setConfig()); pass the same instance you give to the OpenTelemetry SDK',
+    );
   }
-  if (!found && (queryFn as { __wrapped?: unknown } | undefined)?.__wrapped === true) {
-    try {
-      hook(require('@opentelemetry/instrumentation-pg/build/src/utils'));
-    } catch {
-      // not installed where we can resolve it: queries fall back to the active span
-    }
-  }
-}
-
-export function setPgSpanCapture(on: boolean): void {
-  active = on;
-  if (!on) pending = undefined;
-}
-
-/**
- * The span instrumentation-pg just created for a query this client is
- * queueing (undefined when it made none). Taken once: a later query on the
- * same client cannot reuse it.
- */
-export function takePgSpan(client: object, text: string): Span | undefined {
-  const p = pending;
-  if (p === undefined || p.client !== client) return undefined;
-  // a query it queued before ours (SET application_name) must not take our span
-  if (p.text !== undefined && p.text !== text) return undefined;
-  pending = undefined;
-  return p.span;
+  const config = inst.getConfig();
+  const current = config.requestHook as PgRequestHook | undefined;
+  if (current && (current as { [OURS]?: true })[OURS]) return;
+  inst.setConfig({ ...config, requestHook: pgferretRequestHook(current) });
 }
