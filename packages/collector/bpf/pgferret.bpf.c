@@ -906,13 +906,12 @@ static __always_inline int on_phase(__u32 kind)
 			b->exec_seq++;
 		break;
 	case PF_MARK_COMMIT_BEGIN:
-		/* CommitTransactionCommand: ends execution in the simple protocol;
-		 * at Sync in the extended one, it follows the last unit executed */
-		if (b->exec_depth > 0) {
-			b->exec_depth = 0;
-			if (!unit_bit(b->query, unit))
-				b->exec_seq++;
-		} else if (!unit_bit(b->query, unit)) {
+		/* CommitTransactionCommand after the portal ran: the commit of the
+		 * unit just executed (at Sync in the extended protocol). Inside a
+		 * portal it is a subtransaction or a procedure's COMMIT: not ours. */
+		if (b->exec_depth > 0)
+			return 0;
+		if (!unit_bit(b->query, unit)) {
 			if (unit == b->out_base)
 				return 0;
 			unit--;
@@ -946,5 +945,11 @@ int usdt_phase(struct pt_regs *ctx)
 
 UPROBE_PHASE(plan_begin, PF_MARK_PLAN_BEGIN)
 UPROBE_PHASE(exec_begin, PF_MARK_EXEC_BEGIN)
-UPROBE_PHASE(exec_end, PF_MARK_EXEC_END)
 UPROBE_PHASE(commit_begin, PF_MARK_COMMIT_BEGIN)
+
+/* PortalRun's return: the end of execution, nested runs included. */
+SEC("uretprobe")
+int uretprobe_exec_end(struct pt_regs *ctx)
+{
+	return on_phase(PF_MARK_EXEC_END);
+}

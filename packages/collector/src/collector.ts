@@ -76,6 +76,9 @@ export interface CollectorStatus {
   backends: {
     /** backends with phase probes now */
     armed: number;
+    /** backends armed so far, and the mean time attaching their probes took */
+    armings: number;
+    meanArmingMs: number;
     /** arming attempts that failed (see lastArmError) */
     armFailures: number;
     lastArmError: string | null;
@@ -131,6 +134,8 @@ export class Collector {
   private armed = new Map<number, ArmedBackend & { lastSampledMs: number }>();
   private armQueue = new Set<number>();
   private armFailures = 0;
+  private armings = 0;
+  private armingMs = 0;
   private lastArmError: string | null = null;
   private tlsPids = new Set<number>();
   private clock = new MonotonicClock();
@@ -343,7 +348,10 @@ export class Collector {
       const bin = pm && this.binaries.get(pm.pm.binaryId);
       if (!bin) continue;
       try {
+        const t0 = process.hrtime.bigint();
         this.armed.set(pid, Object.assign(armBackend(this.obj, pid, bin.exePath, bin.set), { lastSampledMs: Date.now() }));
+        this.armings++;
+        this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
       } catch (e) {
         // the backend may have exited meanwhile: not worth a log line each time
         this.armFailures++;
@@ -440,7 +448,7 @@ export class Collector {
         binary: c.pm.exeName, probeSet: c.probeSet, error: c.error,
       })),
       binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, probes: b.set.note })),
-      backends: { armed: this.armed.size, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
+      backends: { armed: this.armed.size, armings: this.armings, meanArmingMs: this.armings ? this.armingMs / this.armings : 0, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
       kernel: this.kernelCounters(),
       ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },
       decode: { ...this.decodeStats },

@@ -112,9 +112,10 @@ describe('Assembler', () => {
     expect(out.map((s) => [s.startNs, phases(s)])).toEqual([[100, ['parse:100-110', 'execute:110-120']], [105, ['execute:130-140', 'commit:140-160']]]);
   });
 
-  it('a backend without phase probes yet: the statement span alone, marked untimed', () => {
+  it('a backend without phase probes yet (or getting them while the statement runs): the statement span alone, marked untimed', () => {
     const { a, out } = assembler(false);
     a.start(start(7, 100, Message.QUERY, 0));
+    a.mark(7, 130, K.PLAN_BEGIN, 0, 0);
     a.reply(7, 170, 0, 0x43, tag('SELECT 1'));
     a.mark(7, 180, K.IDLE, 1, 0x49);
     expect([out[0].phases, out[0].timed, out[0].rows, out[0].endNs]).toEqual([[], false, 1, 180]);

@@ -28,7 +28,7 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, set: Pr
       if (p.type === 'usdt') {
         links.push(obj.attachUsdt({ program: p.program, binaryPath: exePath, provider: p.provider, name: p.name, pid, cookie: BigInt(p.cookie) }));
       } else {
-        links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, symbol: p.symbols[0], pid }));
+        links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, symbol: p.symbols[0], pid, retprobe: p.retprobe }));
       }
     }
   } catch (e) {

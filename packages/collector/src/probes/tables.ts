@@ -10,7 +10,7 @@ import { MarkKind } from '../events/layout';
 
 export type Probe =
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: string; cookie: number }
-  | { type: 'uprobe'; symbols: string[]; program: string };
+  | { type: 'uprobe'; symbols: string[]; program: string; retprobe?: true };
 
 /** What the collector times: statement spans only (no probe point at all), or their phases too. */
 export type Detail = 'phases' | 'statement';
@@ -36,16 +36,16 @@ export const USDT_SET: ProbeSet = {
   ],
 };
 
-// Without an end-of-execution probe point, EndCommand (extended protocol) and
-// CommitTransactionCommand (simple protocol, where it runs before EndCommand)
-// end execution; the latter also starts the commit.
+// Without USDT, PortalRun's entry and return bound execution (nested runs
+// counted, so a procedure's COMMIT or a subtransaction inside it is not taken
+// for the statement's), and CommitTransactionCommand after it starts the commit.
 export const UPROBE_SET: ProbeSet = {
   name: 'uprobe',
-  note: 'uprobes pg_plan_query, PortalRun, EndCommand, CommitTransactionCommand',
+  note: 'uprobes pg_plan_query, PortalRun (entry and return), CommitTransactionCommand',
   probes: [
     { type: 'uprobe', symbols: ['pg_plan_query'], program: 'uprobe_plan_begin' },
     { type: 'uprobe', symbols: ['PortalRun'], program: 'uprobe_exec_begin' },
-    { type: 'uprobe', symbols: ['EndCommand'], program: 'uprobe_exec_end' },
+    { type: 'uprobe', symbols: ['PortalRun'], program: 'uretprobe_exec_end', retprobe: true },
     { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: 'uprobe_commit_begin' },
   ],
 };

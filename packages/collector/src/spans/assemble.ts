@@ -137,7 +137,7 @@ export class Assembler implements EventSink {
   constructor(
     private readonly emit: (s: Statement) => void,
     private readonly onTls: (pid: number, ppid: number) => void = () => {},
-    /** whether the backend's phase probes were attached at a kernel time */
+    /** whether the backend's phase probes were all in place at a kernel time (CLOCK_MONOTONIC ns) */
     private readonly timedAt: (pid: number, tsNs: number) => boolean = () => true,
   ) {}
 
@@ -239,9 +239,10 @@ export class Assembler implements EventSink {
   }
 
   private emitUnit(pid: number, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
-    const segs = segments(u);
+    // probes attached while the statement ran would give it some phases and not others: none then
+    const timed = this.timedAt(pid, u.startNs);
+    const segs = timed ? segments(u) : [];
     const n = u.start.message === Message.QUERY ? Math.max(segs.length, u.replies.length, 1) : 1;
-    const timed = u.marks.length > 0 || this.timedAt(pid, u.startNs);
     let prevEnd = u.startNs;
     for (let i = 0; i < n; i++) {
       const seg = segs[i] ?? { plan: null, exec: null, execEnd: null, commit: null };
@@ -257,9 +258,11 @@ export class Assembler implements EventSink {
         if (s === null || e === null || e < s) return;
         phases.push({ name, startNs: s, endNs: e });
       };
+      // a statement that failed ends the phase it was in at its ErrorResponse
+      const failedAt = failed && timed ? reply!.ts : null;
       const work = seg.plan ?? seg.exec;
-      if (u.parsed || i > 0) add('parse', startNs, work);
-      add('plan', seg.plan, seg.exec);
+      if (u.parsed || i > 0) add('parse', startNs, work ?? failedAt);
+      add('plan', seg.plan, seg.exec ?? (seg.plan !== null ? failedAt : null));
       const execEnd = seg.execEnd ?? (seg.exec !== null ? (reply?.ts ?? idleNs) : null);
       add('execute', seg.exec, execEnd);
       if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', seg.commit ?? execEnd, idleNs);
