@@ -27,6 +27,6 @@ done
 # Installable packages, as a user installs them: npm install <path>/pgferret-sdk-<v>.tgz
 log "npm pack → tarballs/"
 mkdir -p tarballs
-for ws in packages/sdk packages/bpf-loader packages/collector; do
+for ws in packages/sql packages/sdk packages/bpf-loader packages/collector; do
   npm pack --silent -w "$ws" --pack-destination tarballs >/dev/null
 done

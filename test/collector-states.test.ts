@@ -22,24 +22,31 @@ describe('collector state changes are logged once each', () => {
   });
 
   it('no cluster matches the filter → attached → stopped → no cluster matches again', async () => {
-    const port = await freePort();
-    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-states-'));
-    stores.push(store);
-    collector = await startCollector(['--port', String(port), '--root-sample-rate', '0', '--otlp-port', '0', '--ui-port', '0', '--store-dir', store]);
-    const noMatch = new RegExp(`no running PostgreSQL cluster matches --port ${port} \\(running: .*\\): waiting for one that does`);
-    await collector.waitFor(noMatch);
-    // three more scans (every 2 s) say nothing new
-    await new Promise((r) => setTimeout(r, 6500));
-    expect(count(collector.output(), noMatch)).toBe(1);
-
-    const pg = await startPostgres({ flavor: 'debian', port });
+    // another cluster runs, which the filter leaves out (a machine may have none otherwise)
+    const other = await startPostgres({ flavor: 'debian' });
     try {
-      await collector.waitFor(new RegExp(`attached to PostgreSQL 1\\d \\(pid ${pg.pid}, port ${port}, `));
+      const port = await freePort();
+      const store = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-states-'));
+      stores.push(store);
+      collector = await startCollector(['--port', String(port), '--root-sample-rate', '0', '--otlp-port', '0', '--ui-port', '0', '--state-dir', store]);
+      const noMatch = new RegExp(`no running PostgreSQL cluster matches --port ${port} \\(running: .*\\): waiting for one that does`);
+      await collector.waitFor(noMatch);
+      expect(collector.output()).toMatch(new RegExp(`running: .*port ${other.port}`));
+      // three more scans (every 2 s) say nothing new
+      await new Promise((r) => setTimeout(r, 6500));
+      expect(count(collector.output(), noMatch)).toBe(1);
+
+      const pg = await startPostgres({ flavor: 'debian', port });
+      try {
+        await collector.waitFor(new RegExp(`attached to PostgreSQL 1\\d \\(pid ${pg.pid}, port ${port}, `));
+      } finally {
+        await pg.stop();
+      }
+      await collector.waitFor(new RegExp(`PostgreSQL pid ${pg.pid} .* stopped`));
+      await eventually('the second "no cluster matches"', () => count(collector!.output(), noMatch) === 2);
     } finally {
-      await pg.stop();
+      await other.stop();
     }
-    await collector.waitFor(new RegExp(`PostgreSQL pid ${pg.pid} .* stopped`));
-    await eventually('the second "no cluster matches"', () => count(collector!.output(), noMatch) === 2);
   });
 
   it('export failing since … once while the endpoint is down, then export recovered', async () => {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { Client } from 'pg';
 import { isPostgresServerSpan } from '../packages/collector/src/embedded/span-record';
-import { eventually, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
+import { eventually, startCollector, startReceiver, type CollectorProcess, type Receiver, armBackend } from './helpers/collector';
 import { startContainerPostgres, type ContainerPostgres } from './helpers/container-postgres';
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
@@ -42,6 +42,8 @@ describe('PostgreSQL in its own mount and PID namespace', () => {
     const parent = hex(16);
     const c = new Client({ connectionString: pg.connectionString });
     await c.connect();
+    // phase probes go into the containerized backend too, after its first sampled statement
+    await armBackend((sql) => c.query(sql), collector);
     await c.query(`SELECT count(*) FROM pg_class /*traceparent='00-${traceId}-${parent}-01'*/`);
     await c.end();
     await eventually('the statement span', () => receiver.spans.some((s) => s.traceId === traceId && isPostgresServerSpan(s)));

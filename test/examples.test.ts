@@ -162,8 +162,10 @@ function checkTrace(t: TraceDetail, r: Req): void {
     // (give or take the few ms by which Node's performance clock drifts from the wall clock)
     const slack = 5_000_000n;
     expect(BigInt(st.startNs) > BigInt(client!.startNs) - slack && BigInt(st.endNs) < BigInt(client!.endNs) + slack).toBe(true);
+    // phases, unless the statement ran before its backend had its phase probes (its first sampled one), which it then says
     const phases = t.spans.filter((c) => c.parentSpanId === st.spanId).map((c) => c.name);
-    expect([st.name, phases]).toEqual([st.name, expect.arrayContaining(['parse', 'execute'])]);
+    if (st.attributes['pgferret.phases.untimed'] === true) expect([st.name, phases]).toEqual([st.name, []]);
+    else expect([st.name, phases]).toEqual([st.name, expect.arrayContaining(['parse', 'execute'])]);
   }
   // every pg client span got exactly one statement span
   for (const c of t.spans.filter(isPgClient)) {
@@ -209,7 +211,12 @@ test('examples/express: pg and knex queries of every route hang under their pg s
   const order = traces.get('/orders')!.spans.filter((s) => s.isPostgres).map((s) => s.name.split(' ')[0]);
   expect(order).toEqual(['BEGIN', 'INSERT', 'UPDATE', 'UPDATE', 'COMMIT']);
   const commit = traces.get('/orders')!.spans.find((s) => s.isPostgres && s.name === 'COMMIT')!;
-  expect(traces.get('/orders')!.spans.some((s) => s.parentSpanId === commit.spanId && s.name === 'commit')).toBe(true);
+  if (commit.attributes['pgferret.phases.untimed'] !== true) {
+    expect(traces.get('/orders')!.spans.some((s) => s.parentSpanId === commit.spanId && s.name === 'commit')).toBe(true);
+  }
+  // the pool's connections got their phase probes after their first sampled statement: most statements are timed
+  const all = [...traces.values()].flatMap((t) => t.spans.filter((s) => s.isPostgres));
+  expect(all.filter((s) => s.attributes['pgferret.phases.untimed'] !== true).length).toBeGreaterThan(all.length / 2);
 
   // GET /lock: the UPDATE waited for the row lock the app held for 300 ms
   const [update] = operation(traces.get('/lock')!, 'UPDATE');

@@ -27,6 +27,7 @@ function install(dest: string): string {
   const loader = path.join(REPO, 'packages', 'bpf-loader');
   copy(collector, path.join(modules, 'pgferret-collector'), ['package.json', 'dist', 'ui', 'build/pgferret.bpf.o']);
   copy(loader, path.join(modules, '@pgferret', 'bpf-loader'), ['package.json', 'dist', 'build/Release/bpf_loader.node']);
+  copy(path.join(REPO, 'packages', 'sql'), path.join(modules, '@pgferret', 'sql'), ['package.json', 'dist']);
   // the demo's PostgreSQL binaries are looked up only by `demo`
   const wanted = (pkg: any) =>
     [pkg.dependencies, pkg.optionalDependencies, pkg.peerDependencies]

@@ -77,7 +77,7 @@ describe.each([
     const failed = byText(/fails/)!;
     expect(failed.traceId).toBe(error.t);
     expect(failed.statusCode).toBe(2);
-    expect(failed.statusMessage).toBe('division_by_zero (22012)');
+    expect(failed.statusMessage).toBe('division_by_zero (22012): division by zero');
     expect(failed.attributes['db.response.status_code']).toBe('22012');
   });
 });

@@ -58,7 +58,7 @@ describe('installable packages', () => {
 
   it('an app outside the repository installs the SDK tarball, and its queries carry the active trace context', () => {
     const app = path.join(parent, 'app');
-    npmProject(app, [tarball('pgferret-sdk'), 'pg@^8', '@opentelemetry/api@^1.9', '@opentelemetry/sdk-trace-base@^2', '@opentelemetry/context-async-hooks@^2']);
+    npmProject(app, [tarball('pgferret-sql'), tarball('pgferret-sdk'), 'pg@^8', '@opentelemetry/api@^1.9', '@opentelemetry/sdk-trace-base@^2', '@opentelemetry/context-async-hooks@^2']);
     fs.writeFileSync(path.join(app, 'index.js'), `
       require('@pgferret/sdk').instrument();
       const api = require('@opentelemetry/api');
@@ -90,7 +90,7 @@ describe('installable packages', () => {
     const sqlite = path.dirname(require.resolve('better-sqlite3/package.json'));
     const sqliteVersion = require('better-sqlite3/package.json').version;
     run('tar', ['czf', path.join(prebuilds, `better-sqlite3-v${sqliteVersion}-node-v${process.versions.modules}-linux-x64.tar.gz`), 'build/Release/better_sqlite3.node'], sqlite);
-    npmProject(host, [tarball('pgferret-bpf-loader'), tarball('pgferret-collector')], { npm_config_better_sqlite3_local_prebuilds: prebuilds });
+    npmProject(host, [tarball('pgferret-sql'), tarball('pgferret-bpf-loader'), tarball('pgferret-collector')], { npm_config_better_sqlite3_local_prebuilds: prebuilds });
 
     const cli = path.join(host, 'node_modules', 'pgferret-collector', 'bin', 'pgferret-collector.js');
     const help = run('npx', ['--no-install', 'pgferret-collector', '--help'], host);

@@ -39,10 +39,9 @@ beforeAll(async () => {
       // Every statement traced: these come without a traceparent.
       rootSampleRate: 1,
       rawQueryText: false,
-      storeDir,
+      stateDir: storeDir,
       otlpPort: 0,
       uiPort: 0,
-      adminPort: 0,
       allowNonLoopback: false,
     },
     () => undefined,
@@ -67,7 +66,12 @@ beforeAll(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(10_000);
+  // the URL the collector prints: sets the session cookie
+  await page.goto(running.embedded!.uiLoginUrl);
 }, 90_000);
+
+/** The UI's JSON API, with the token a script uses. */
+const api = (pathname: string) => fetch(`${running.embedded!.uiUrl}${pathname}`, { headers: { authorization: `Bearer ${running.embedded!.uiToken}` } });
 
 afterAll(async () => {
   await context?.close();
@@ -86,7 +90,7 @@ async function withScreenshot(name: string, fn: () => Promise<void>): Promise<vo
 }
 
 test('the API gives the collector state: our cluster attached', async () => {
-  const res = await fetch(`${running.embedded!.uiUrl}/api/collector`);
+  const res = await api('/api/collector');
   const state = await res.json();
   expect(state.running).toBe(true);
   const ours = state.clusters.find((c: { port: number }) => c.port === pg.port);
@@ -126,7 +130,7 @@ test('top queries lists statements the collector traced', async () => {
     await c.end();
     const ui = running.embedded!.uiUrl;
     await eventually('the five INSERTs in top queries', async () => {
-      const top = await (await fetch(`${ui}/api/top-queries`)).json();
+      const top = await (await api('/api/top-queries')).json();
       return top.queries.some((q: { text: string; calls: number }) => q.text === 'INSERT INTO ui_probe VALUES (?, …)' && q.calls === 5);
     });
     await page.setViewportSize({ width: 1280, height: 900 });

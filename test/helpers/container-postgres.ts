@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { debianBinDir, freePort, userIds } from '../../packages/collector/src/postgres/cluster';
+import { debianBinDir, freePort, userIds } from '../../packages/demo/src/cluster';
 
 export interface ContainerPostgres {
   port: number;

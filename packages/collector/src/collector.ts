@@ -112,6 +112,8 @@ interface Binary {
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
+/** A backend whose arming failed is tried again after this long. */
+const ARM_RETRY_MS = 5_000;
 
 /** A u32 map key (pids, counter indexes). */
 function u32Key(n: number): Buffer {
@@ -134,6 +136,7 @@ export class Collector {
   private armed = new Map<number, ArmedBackend & { lastSampledMs: number }>();
   private armQueue = new Set<number>();
   private armFailures = 0;
+  private armFailedAt = new Map<number, number>();
   private armings = 0;
   private armingMs = 0;
   private lastArmError: string | null = null;
@@ -297,6 +300,7 @@ export class Collector {
     this.assembler.sweep(alive);
     for (const pid of this.backends.keys()) if (!alive(pid)) this.backends.delete(pid);
     for (const pid of this.tlsPids) if (!alive(pid)) this.tlsPids.delete(pid);
+    for (const pid of this.armFailedAt.keys()) if (!alive(pid)) this.armFailedAt.delete(pid);
   }
 
   /** Puts the running backends of a postmaster in the kernel's `backends` map. */
@@ -342,19 +346,25 @@ export class Collector {
   private armPending(): void {
     const pids = [...this.armQueue];
     this.armQueue.clear();
+    const now = Date.now();
     for (const pid of pids) {
       if (this.armed.has(pid) || !this.obj) continue;
+      // a backend that could not be armed is tried again after a pause, not at every statement
+      if (now - (this.armFailedAt.get(pid) ?? -Infinity) < ARM_RETRY_MS) continue;
       const pm = this.clusterOfBackend(pid);
       const bin = pm && this.binaries.get(pm.pm.binaryId);
       if (!bin) continue;
       try {
         const t0 = process.hrtime.bigint();
-        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, bin.exePath, bin.set), { lastSampledMs: Date.now() }));
+        // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
+        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, `/proc/${pid}/exe`, bin.set), { lastSampledMs: now }));
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
+        this.armFailedAt.delete(pid);
       } catch (e) {
-        // the backend may have exited meanwhile: not worth a log line each time
+        // the backend may have exited meanwhile: counted and shown in status, not logged each time
         this.armFailures++;
+        this.armFailedAt.set(pid, now);
         this.lastArmError = `pid ${pid}: ${(e as Error).message}`;
       }
     }

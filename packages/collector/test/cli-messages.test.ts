@@ -28,7 +28,7 @@ function cli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null;
 }
 
 // ports 0: nothing binds a fixed port; the option checks run before anything listens
-const QUIET = ['--otlp-port', '0', '--ui-port', '0', '--admin-port', '0', '--port', '1'];
+const QUIET = ['--otlp-port', '0', '--ui-port', '0', '--port', '1'];
 
 test('a port above 65535 is refused with the allowed range', async () => {
   const r = await cli(['run', '--ui-port', '99999']);
@@ -44,22 +44,24 @@ test('--max-query-text above what the kernel side reads is refused, not clamped'
 });
 
 test('status against something that is not the admin API says so and what to pass', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-not-admin-'));
   const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(path.join(dir, 'admin.sock'), () => r()));
   try {
-    const r = await cli(['status', '--admin-port', String((server.address() as AddressInfo).port)]);
+    const r = await cli(['status', '--state-dir', dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/answered HTTP 200 with text\/html, not a pgferret collector's admin API: pass --admin-port/);
+    expect(r.stderr).toMatch(/answered HTTP 200 with text\/html, not a pgferret collector's admin API: pass the --state-dir/);
     expect(r.stderr).not.toMatch(/JSON|Unexpected token/);
   } finally {
     server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a store directory that cannot be made fails at once, naming --store-dir', async () => {
-  const r = await cli(['run', '--store-dir', '/proc/nope/store', ...QUIET]);
+test('a state directory that cannot be made fails at once, naming --state-dir', async () => {
+  const r = await cli(['run', '--state-dir', '/proc/nope/store', ...QUIET]);
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/cannot open the trace store at \/proc\/nope\/store\/traces\.sqlite: ENOENT.*Choose a writable directory \(--store-dir\)/);
+  expect(r.stderr).toMatch(/cannot create the state directory \/proc\/nope\/store: ENOENT.*Choose a writable directory with --state-dir/);
   expect(r.ms).toBeLessThan(15_000);
 });
 

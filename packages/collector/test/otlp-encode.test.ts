@@ -82,7 +82,7 @@ describe('OTLP protobuf encoder', () => {
     const d = expectSameAsOfficial(spans);
     expect(d.resourceSpans.map((rs: any) => rs.scopeSpans[0].spans.length)).toEqual([1 + 1 + 4, 5]);
     const err = d.resourceSpans[0].scopeSpans[0].spans[0];
-    expect(err.status).toEqual({ code: 2, message: 'SQLSTATE 22012' });
+    expect(err.status).toEqual({ code: 2, message: 'division_by_zero (22012)' });
     const attrs = Object.fromEntries(err.attributes.map((kv: any) => [kv.key, kv.value[kv.value.value]]));
     expect(attrs).toMatchObject({
       'db.response.status_code': '22012', 'error.type': '22012', 'pgferret.trace_context.malformed': true,

@@ -424,7 +424,7 @@ describe.each([1280, 800])('at %i px', (width) => {
   });
 
   uiTest(`${width}: a span linked by its address opens its group and scrolls to it`, async () => {
-    const detail = await (await fetch(`${e.uiUrl}/api/traces/${ids[ID.nPlusOne]}`)).json();
+    const detail = await (await fetch(`${e.uiUrl}/api/traces/${ids[ID.nPlusOne]}`, { headers: { authorization: `Bearer ${e.uiToken}` } })).json();
     const deep = detail.spans.find((s: any) => s.name === 'execute' && s.durationMs > 8);
     await openTrace(ids[ID.nPlusOne], `#span=${deep.spanId}`);
     await eventually(() => page.locator('.span-row.selected').getAttribute('data-span-id'), (id) => expect(id).toBe(deep.spanId));
@@ -514,7 +514,7 @@ uiTest('an unknown trace id says so', async () => {
 
 uiTest('the API refuses bad parameters with a message', async () => {
   const bad = async (q: string) => {
-    const res = await fetch(`${e.uiUrl}${q}`);
+    const res = await fetch(`${e.uiUrl}${q}`, { headers: { authorization: `Bearer ${e.uiToken}` } });
     return { status: res.status, body: (await res.json()) as { error: string } };
   };
   await expect(bad('/api/traces?sort=fastest')).resolves.toMatchObject({ status: 400, body: { error: expect.stringMatching(/sort must be one of newest, oldest/) } });

@@ -14,7 +14,6 @@ export function buildProgram(): Command {
     .option('--postgres-url <url>', 'use this local PostgreSQL instead of an embedded one (the example app creates tables users, orders, inventory in it)')
     .option('--ui-port <port>', 'port of the web UI', port('--ui-port'), RUN_DEFAULTS.uiPort)
     .option('--otlp-port <port>', 'port of the OTLP/HTTP receiver', port('--otlp-port'), RUN_DEFAULTS.otlpPort)
-    .option('--admin-port <port>', 'port of the admin API', port('--admin-port'), RUN_DEFAULTS.adminPort)
     .option('--exit-after-traffic', 'stop everything once the trace is printed instead of waiting for Ctrl-C', false)
     .action(async (o) => {
       const demo = new Demo(o, log, (s) => process.stdout.write(s));

@@ -152,13 +152,18 @@ export function callAdmin(stateDir: string, pathname: string, body?: unknown): P
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
+          let json: { error?: string };
           try {
-            const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string };
-            if ((res.statusCode ?? 500) >= 400) reject(new Error(json.error ?? `HTTP ${res.statusCode}`));
-            else resolve(json);
-          } catch (e) {
-            reject(new Error(`the admin API answered something that is not JSON: ${(e as Error).message}`));
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string };
+          } catch {
+            reject(new Error(
+              `${socketPath} answered HTTP ${res.statusCode} with ${res.headers['content-type'] ?? 'no content type'}, not a pgferret collector's admin API: ` +
+                'pass the --state-dir the collector was started with (its log says "admin API on …/admin.sock")',
+            ));
+            return;
           }
+          if ((res.statusCode ?? 500) >= 400) reject(new Error(json.error ?? `HTTP ${res.statusCode}`));
+          else resolve(json);
         });
       },
     );

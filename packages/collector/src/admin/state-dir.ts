@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeDir } from '../embedded/make-dir';
 
 export const DEFAULT_STATE_DIR = path.join(os.homedir(), '.pgferret');
 export const ADMIN_SOCKET = 'admin.sock';
@@ -15,7 +16,11 @@ export const UI_TOKEN_FILE = 'ui-token';
  */
 export function prepareStateDir(dir: string, log: (m: string) => void): string {
   const abs = path.resolve(dir);
-  fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
+  try {
+    makeDir(abs, 0o700);
+  } catch (e) {
+    throw new Error(`cannot create the state directory ${abs}: ${(e as Error).message}. Choose a writable directory with --state-dir.`);
+  }
   const st = fs.lstatSync(abs);
   if (!st.isDirectory()) {
     throw new Error(`the state directory ${abs} is not a directory (a symlink or a file): remove it or choose another --state-dir`);

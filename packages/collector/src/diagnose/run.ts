@@ -3,7 +3,7 @@
 // probes per process, so a running collector is not disturbed) or inside a
 // running collector, asked through its admin API (watch).
 import { ExportResultCode } from '@opentelemetry/core';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { SpanSink } from '../export/exporter';
 import { Collector, type ClusterFilter, type CollectorStatus } from '../collector';
 import { ExportQueue } from '../export/queue';
 import { checkPrivileges, RUN_DEFAULTS } from '../run';
@@ -25,7 +25,7 @@ export interface DiagnoseOptions extends WatchOptions {
 export const MAX_WATCH_MS = 10 * 60_000;
 
 // diagnose exports no spans: a queue with no room makes the collector skip building them
-const nowhere: SpanExporter = {
+const nowhere: SpanSink = {
   export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
   shutdown: async () => undefined,
 };
@@ -65,7 +65,7 @@ export async function watch(collector: Collector, o: WatchOptions): Promise<Repo
 /** Attaches a collector of its own for the watch, then detaches. */
 export async function diagnose(o: DiagnoseOptions): Promise<Report> {
   checkPrivileges();
-  const queue = new ExportQueue(nowhere, { maxQueue: 0, maxBatch: 1, intervalMs: 60_000 });
+  const queue = new ExportQueue(nowhere, { maxQueue: 0, maxBatch: 1, intervalMs: 60_000, log: o.log });
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: false, detail: 'phases',
     maxQueryText: RUN_DEFAULTS.maxQueryText, log: o.log,

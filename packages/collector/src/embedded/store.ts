@@ -6,6 +6,7 @@
 // span rows and the per-trace summary that is updated with them), runs SQLite
 // in WAL mode (readers of the UI do not block ingest), and is widely used and
 // well maintained.
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDir } from './make-dir';
@@ -287,7 +288,7 @@ export class TraceStore {
     } catch (err) {
       throw new Error(
         `cannot open the trace store at ${this.dbFile}: ${(err as Error).message}. ` +
-          'Choose a writable directory (--store-dir) or fix its permissions.',
+          'Choose a writable directory (--state-dir) or fix its permissions.',
       );
     }
     try {

@@ -61,19 +61,18 @@ export function registerCollectorMetrics(registry: Registry, status: () => Colle
   gauge('pgferret_tracing_enabled', '1 while tracing is enabled (see pgferret-collector control)', (s) => (s.enabled ? 1 : 0));
   gauge('pgferret_clusters_attached', 'PostgreSQL clusters the probes are attached to', (s) => s.clusters.filter((c) => !c.error).length);
   gauge('pgferret_clusters_failed', 'PostgreSQL clusters found that could not be attached (see pgferret-collector status)', (s) => s.clusters.filter((c) => c.error).length);
-  gauge('pgferret_probes_attached', 'Probes attached, over all binaries', (s) => s.binaries.reduce((n, b) => n + b.attached.length, 0));
+  gauge('pgferret_backends_armed', 'Backends with phase probes now (they carry sampled statements)', (s) => s.backends.armed);
+  counter('pgferret_backends_armed_total', 'Backends armed with phase probes so far', (s) => s.backends.armings);
+  gauge('pgferret_backends_tls', 'Backends on TLS connections (not traced)', (s) => s.backends.tls);
+  counter('pgferret_untimed_statements_total', 'Sampled statements that ran before their backend had phase probes', (s) => s.untimedStatements);
   new Gauge({
-    name: 'pgferret_binary_probes',
-    help: 'Probes per PostgreSQL binary and probe set: attached, or missing from that build',
-    labelNames: ['binary', 'probe_set', 'state'], registers,
+    name: 'pgferret_binary_probe_set',
+    help: 'The phase probe set each PostgreSQL binary gets (1 per binary and set)',
+    labelNames: ['binary', 'probe_set'], registers,
     collect() {
       this.reset();
       const s = now();
-      for (const b of s.binaries) {
-        const binary = binaryName(s, b.exe);
-        this.labels(binary, b.probeSet, 'attached').set(b.attached.length);
-        this.labels(binary, b.probeSet, 'missing').set(b.missing.length);
-      }
+      for (const b of s.binaries) this.labels(binaryName(s, b.exe), b.probeSet).set(1);
     },
   });
 }
