@@ -116,6 +116,15 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('span fidelity on %s Postgre
     }
   });
 
+  it('a multi-statement string whose statements carry their own traceparents: each statement is its own context\'s child', async () => {
+    const [a, b] = [randomTraceparent(), randomTraceparent()];
+    await c.query(`SELECT 1 AS one ${a.comment}; SELECT 2 AS two ${b.comment}`);
+    const first = await one(a.traceId);
+    const second = await one(b.traceId);
+    expect([first.parentSpanId, String(first.attributes['db.query.text'])]).toEqual([a.spanId, 'SELECT ? AS one']);
+    expect([second.parentSpanId, second.attributes['postgresql.statement.index']]).toEqual([b.spanId, 1]);
+  });
+
   it('NOTICE and WARNING with a SQLSTATE are not errors; an ERROR is, with its message and the phase it failed in', async () => {
     const ok = [randomTraceparent(), randomTraceparent(), randomTraceparent(), randomTraceparent()];
     await c.query(`CREATE TABLE IF NOT EXISTS fidelity_t (a int) ${ok[0].comment}`);

@@ -36,7 +36,7 @@ function getStatus(stateDir) {
 
 /**
  * mode 'otlp': exports to `endpoint` (the bench's sink); mode 'embedded':
- * embedded store in a fresh directory. Resolves once every probe is attached.
+ * embedded store in a fresh directory. Resolves once the cluster is attached (its backends followed at the socket).
  */
 async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [] }) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the collector first (npx tsc -b at the repo root)`);
@@ -68,7 +68,7 @@ async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs
       removeStore();
       throw new Error(failure);
     }
-    if (cluster?.probeSet && st.binaries.length > 0 && st.binaries.every((b) => b.attached.length > 0)) break;
+    if (cluster?.probeSet && st.binaries.length > 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -1,16 +1,13 @@
 // Turns a failed native call (errno + libbpf's log) into a BpfError whose
 // message names the cause and the fix.
 import * as fs from 'node:fs';
+import { constants } from 'node:os';
 import { missingBpfCapabilities } from './capabilities';
 import { BpfError } from './errors';
 import { forwardLog, importantLines } from './log';
 import { native, type NativeLogEntry } from './native';
 
-const EPERM = 1;
-const ENOENT = 2;
-const ESRCH = 3;
-const EEXIST = 17;
-const E2BIG = 7;
+const { EPERM, ENOENT, ESRCH, EEXIST, E2BIG } = constants.errno;
 
 export const BTF_PATH = '/sys/kernel/btf/vmlinux';
 const UPROBE_PMU = '/sys/bus/event_source/devices/uprobe';

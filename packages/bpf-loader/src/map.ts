@@ -2,8 +2,6 @@ import { BpfError } from './errors';
 import { nativeCall } from './explain';
 import { native, type NativeMapInfo, type ObjectHandle } from './native';
 
-// enum bpf_map_type values with one value slot per possible CPU.
-const PER_CPU_TYPES = new Set([5 /* PERCPU_HASH */, 6 /* PERCPU_ARRAY */, 10 /* LRU_PERCPU_HASH */, 21 /* PERCPU_CGROUP_STORAGE */]);
 const FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
 
 export class BpfMap {
@@ -13,6 +11,9 @@ export class BpfMap {
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
+  /** one value slot per possible CPU (the addon tells, from libbpf's map types) */
+  readonly perCpu: boolean;
+  readonly ringBuffer: boolean;
   private readonly fd: number;
 
   constructor(private readonly handle: ObjectHandle, name: string, info: NativeMapInfo) {
@@ -21,11 +22,9 @@ export class BpfMap {
     this.keySize = info.keySize;
     this.valueSize = info.valueSize;
     this.maxEntries = info.maxEntries;
+    this.perCpu = info.perCpu;
+    this.ringBuffer = info.ringBuffer;
     this.fd = info.fd;
-  }
-
-  get perCpu(): boolean {
-    return PER_CPU_TYPES.has(this.type);
   }
 
   lookup(key: Buffer): Buffer | undefined {

@@ -6,7 +6,7 @@ import { BpfError } from './errors';
 
 export type ObjectHandle = { readonly __brand: 'BpfObjectHandle' };
 
-export interface NativeMapInfo { fd: number; type: number; keySize: number; valueSize: number; maxEntries: number }
+export interface NativeMapInfo { fd: number; type: number; keySize: number; valueSize: number; maxEntries: number; perCpu: boolean; ringBuffer: boolean }
 export interface NativeProgram { name: string; type: number; section: string }
 export interface NativeLogEntry { level: number; message: string }
 

@@ -6,7 +6,6 @@ import { BpfMap } from './map';
 import { native, type ObjectHandle } from './native';
 import { Reader, type BatchHandler, type RingBufferReader } from './ringbuf';
 
-const BPF_MAP_TYPE_RINGBUF = 27;
 const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
 
 export interface UprobeOptions {
@@ -209,7 +208,7 @@ export class BpfObject {
    */
   ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number } = {}): RingBufferReader {
     const map = this.map(mapName);
-    if (map.type !== BPF_MAP_TYPE_RINGBUF)
+    if (!map.ringBuffer)
       throw new BpfError('BAD_ARGUMENT', `map '${mapName}' is not a ring buffer (type ${map.type}): declare it with __uint(type, BPF_MAP_TYPE_RINGBUF)`);
     if (typeof onBatch !== 'function') throw new BpfError('BAD_ARGUMENT', 'onBatch must be a function');
     const max = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;

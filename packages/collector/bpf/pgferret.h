@@ -37,18 +37,11 @@ enum pf_record_type {
  * tables (src/probes/tables.ts) name the program (or USDT cookie) of each. */
 enum pf_mark_kind {
 	PF_MARK_IDLE = 1,          /* ReadyForQuery sent: value = transaction status ('I','T','E'), unit = first unit of the next cycle */
-	PF_MARK_PARSE_BEGIN = 2,
-	PF_MARK_PARSE_END = 3,
-	PF_MARK_PLAN_BEGIN = 4,
-	PF_MARK_PLAN_END = 5,
-	PF_MARK_EXEC_BEGIN = 6,
-	PF_MARK_EXEC_END = 7,
-	PF_MARK_COMMIT_BEGIN = 8,
-	PF_MARK_COMMIT_END = 9,
-	PF_MARK_ABORT = 10,
-	PF_MARK_ROWS = 11,         /* TLS backends: value = rows processed by the statement that just completed */
-	PF_MARK_SQLSTATE = 12,     /* TLS backends: value = PostgreSQL's packed SQLSTATE (MAKE_SQLSTATE) */
-	PF_MARK_UNIT = 13,         /* an Execute of the most recent sampled Parse was received: unit = its number */
+	PF_MARK_UNIT = 2,          /* an Execute of the most recent sampled Parse was received: unit = its number */
+	PF_MARK_PLAN_BEGIN = 3,
+	PF_MARK_EXEC_BEGIN = 4,
+	PF_MARK_EXEC_END = 5,
+	PF_MARK_COMMIT_BEGIN = 6,  /* CommitTransactionCommand after the portal ran (uprobe builds) */
 };
 
 /* How the statement came to be traced. */
@@ -62,7 +55,6 @@ enum pf_origin {
 enum pf_message {
 	PF_MSG_QUERY = 1,          /* simple protocol 'Q': one unit, maybe several statements */
 	PF_MSG_PARSE = 2,          /* extended protocol 'P': units follow as PF_MARK_UNIT */
-	PF_MSG_STATUS = 3,         /* TLS backends: the status probe (statement text in backend memory) */
 };
 
 enum pf_backend_event {

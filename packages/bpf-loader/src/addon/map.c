@@ -7,7 +7,20 @@
 #include <stdlib.h>
 #include <bpf/bpf.h>
 
-/* mapInfo(obj, name) -> {fd, type, keySize, valueSize, maxEntries} | undefined */
+/* Maps with one value slot per possible CPU. */
+static bool per_cpu(const struct bpf_map *m) {
+  switch (bpf_map__type(m)) {
+  case BPF_MAP_TYPE_PERCPU_ARRAY:
+  case BPF_MAP_TYPE_PERCPU_HASH:
+  case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+  case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* mapInfo(obj, name) -> {fd, type, keySize, valueSize, maxEntries, perCpu, ringBuffer} | undefined */
 static napi_value map_info(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -34,6 +47,11 @@ static napi_value map_info(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, r, "valueSize", v));
   CHECK(napi_create_uint32(env, bpf_map__max_entries(m), &v));
   CHECK(napi_set_named_property(env, r, "maxEntries", v));
+  /* the kind of map, decided here from libbpf's enum so JS keeps no copy of its numbers */
+  CHECK(napi_get_boolean(env, per_cpu(m), &v));
+  CHECK(napi_set_named_property(env, r, "perCpu", v));
+  CHECK(napi_get_boolean(env, bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF, &v));
+  CHECK(napi_set_named_property(env, r, "ringBuffer", v));
   return r;
 }
 
@@ -60,18 +78,6 @@ static struct bpf_map *map_arg(napi_env env, napi_value *argv) {
   snprintf(msg, sizeof msg, "fd %d is not a map of this BPF object", fd);
   throw_plain(env, "BAD_ARGUMENT", msg);
   return NULL;
-}
-
-static bool per_cpu(const struct bpf_map *m) {
-  switch (bpf_map__type(m)) {
-  case BPF_MAP_TYPE_PERCPU_ARRAY:
-  case BPF_MAP_TYPE_PERCPU_HASH:
-  case BPF_MAP_TYPE_LRU_PERCPU_HASH:
-  case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
-    return true;
-  default:
-    return false;
-  }
 }
 
 /* Bytes a value of `m` takes in a lookup or update: one 8-byte-aligned slot per possible CPU for per-CPU maps. */

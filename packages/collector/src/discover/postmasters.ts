@@ -18,16 +18,14 @@ export interface Postmaster {
   port: number | null;
   /** major version from PG_VERSION */
   major: number | null;
-  /** start time in clock ticks since boot: tells a restarted postmaster from the old one */
-  startTicks: number;
 }
 
-function readStat(pid: number): { ppid: number; startTicks: number } | null {
+function readStat(pid: number): { ppid: number } | null {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     // comm may contain spaces and parentheses: fields start after the last ')'
     const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(rest[1]), startTicks: Number(rest[19]) };
+    return { ppid: Number(rest[1]) };
   } catch {
     return null;
   }
@@ -101,7 +99,6 @@ export function findPostmasters(): Postmaster[] {
       dataDir,
       port: readPostmasterPid(pid).port,
       major: readMajor(pid),
-      startTicks: st.startTicks,
     });
   }
   return found;

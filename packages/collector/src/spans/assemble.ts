@@ -80,12 +80,6 @@ const E = 0x45;
 /** a precedes b in the kernel's wrapping u32 unit numbering */
 const before = (a: number, b: number) => ((b - a) >>> 0) !== 0 && ((b - a) >>> 0) < 0x80000000;
 
-export function decodeSqlstate(code: number): string {
-  let s = '';
-  for (let i = 0; i < 5; i++) s += String.fromCharCode(((code >> (6 * i)) & 0x3f) + 0x30);
-  return s;
-}
-
 interface Segment {
   plan: number | null;
   exec: number | null;
