@@ -6,8 +6,8 @@ import * as net from 'node:net';
 import { Client } from 'pg';
 import { serialize } from 'pg-protocol';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { armBackend, eventually, randomTraceparent, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
-import { startPostgres, type PgCluster, type PgFlavor } from './helpers/postgres';
+import { armBackend, eventually, randomTraceparent, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+import type { PgCluster, PgFlavor } from './helpers/postgres';
 
 /** A raw protocol connection: sends prepared bytes, waits for n ReadyForQuery. */
 async function rawConnection(port: number): Promise<{ send(buf: Buffer, readyForQuery: number): Promise<Buffer>; close(): void }> {
@@ -61,11 +61,11 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('span fidelity on %s Postgre
     return found[0];
   };
 
+  let traced: Traced;
+
   beforeAll(async () => {
-    pg = await startPostgres({ flavor });
-    receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    await collector.waitFor(/running; Ctrl-C to stop/);
+    traced = await startTraced(flavor, ['--root-sample-rate', '0']);
+    ({ pg, receiver, collector } = traced);
     c = new Client({ connectionString: pg.connectionString });
     await c.connect();
     await armBackend((sql) => c.query(sql), collector);
@@ -73,9 +73,7 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('span fidelity on %s Postgre
 
   afterAll(async () => {
     await c?.end();
-    await collector?.stop();
-    await receiver?.close();
-    await pg?.stop();
+    await traced?.stop();
   });
 
   it('a pipeline of mixed statements: each sampled one gets its own context and text, the others nothing', async () => {

@@ -6,8 +6,8 @@
 // statement that is not traced still makes a (root) span to look at.
 import { Client } from 'pg';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { eventually, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
-import { startPostgres, type PgCluster, type PgFlavor } from './helpers/postgres';
+import { eventually, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+import type { PgCluster, PgFlavor } from './helpers/postgres';
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 const SECRET = 'hunter2';
@@ -20,18 +20,16 @@ describe.each([
   let receiver: Receiver;
   let collector: CollectorProcess;
 
+  let traced: Traced;
+
   beforeAll(async () => {
-    pg = await startPostgres({ flavor });
-    receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '1'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    traced = await startTraced(flavor, ['--root-sample-rate', '1']);
+    ({ pg, receiver, collector } = traced);
     await collector.waitFor(attached);
-    await collector.waitFor(/running; Ctrl-C to stop/);
   });
 
   afterAll(async () => {
-    await collector?.stop();
-    await receiver?.close();
-    await pg?.stop();
+    await traced?.stop();
   });
 
   it('a traceparent in no real comment is no parent; a nested head comment goes whole; doubts are masked; errors are named', async () => {

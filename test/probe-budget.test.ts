@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { isPostgresServerSpan } from '../packages/collector/src/embedded/span-record';
-import { armBackend, eventually, randomTraceparent, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
-import { startPostgres, type PgCluster, type PgFlavor } from './helpers/postgres';
+import { armBackend, eventually, randomTraceparent, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+import type { PgCluster, PgFlavor } from './helpers/postgres';
 
 /** Link-time addresses of the probe points the collector's phase set uses in this binary. */
 function probeAddresses(flavor: PgFlavor, exe: string): Record<string, bigint> {
@@ -54,17 +54,15 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreS
   let receiver: Receiver;
   let collector: CollectorProcess;
 
+  let traced: Traced;
+
   beforeAll(async () => {
-    pg = await startPostgres({ flavor });
-    receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    await collector.waitFor(/running; Ctrl-C to stop/);
+    traced = await startTraced(flavor, ['--root-sample-rate', '0']);
+    ({ pg, receiver, collector } = traced);
   });
 
   afterAll(async () => {
-    await collector?.stop();
-    await receiver?.close();
-    await pg?.stop();
+    await traced?.stop();
   });
 
   it('a backend that never carries a sampled statement has no breakpoint; one that does gets its phase probes, in its memory only', async () => {

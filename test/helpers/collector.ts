@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { callAdmin } from '../../packages/collector/src/admin/server';
 import { decodeJsonRequest, decodeProtobufRequest } from '../../packages/collector/src/embedded/otlp-decode';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
-import { freePort } from './postgres';
+import { freePort, startPostgres, type PgCluster, type PgFlavor } from './postgres';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'packages', 'collector', 'dist', 'cli.js');
 
@@ -138,4 +138,27 @@ export async function armBackend(query: (sql: string) => Promise<unknown>, colle
   const before = (await collector.status()).backends.armed as number;
   await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
   await eventually('the backend to get its phase probes', async () => (await collector.status()).backends.armed > before);
+}
+
+export interface Traced {
+  pg: PgCluster;
+  receiver: Receiver;
+  collector: CollectorProcess;
+  stop(): Promise<void>;
+}
+
+/** A real cluster, a real OTLP receiver, and the collector attached to that cluster only, running. */
+export async function startTraced(flavor: PgFlavor, args: string[] = []): Promise<Traced> {
+  const pg = await startPostgres({ flavor });
+  const receiver = await startReceiver();
+  const collector = await startCollector(['--port', String(pg.port), ...args], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+  await collector.waitFor(/running; Ctrl-C to stop/);
+  return {
+    pg, receiver, collector,
+    stop: async () => {
+      await collector.stop();
+      await receiver.close();
+      await pg.stop();
+    },
+  };
 }

@@ -381,6 +381,47 @@ static __always_inline __u32 parse_suffix(const char *buf, __u32 len)
 	return x.found;
 }
 
+/* ---- message framing ------------------------------------------------------- */
+
+static __always_inline int frontend_type(__u8 t)
+{
+	switch (t) {
+	case 'Q': case 'P': case 'B': case 'E': case 'S': case 'D': case 'C': case 'H':
+	case 'X': case 'd': case 'c': case 'f': case 'F': case 'p':
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int backend_type(__u8 t)
+{
+	switch (t) {
+	case 'R': case 'S': case 'K': case 'Z': case 'T': case 'D': case 'C': case 'E':
+	case 'N': case 'I': case '1': case '2': case '3': case 'n': case 't': case 's':
+	case 'A': case 'G': case 'H': case 'W': case 'd': case 'c': case 'V': case 'v':
+		return 1;
+	}
+	return 0;
+}
+
+/* The header of the message at buf[pos] (type byte, int32 length): fills its
+ * body's length and how much of it this read/write holds. Returns 0, or -1
+ * when the bytes are not a message of that direction (lost sync). */
+static __always_inline int message_at(const char *buf, __u32 pos, __u32 len, int frontend, __u8 *type, __u32 *body, __u32 *avail)
+{
+	__u8 hdr[5];
+	__u32 left = len - pos;
+	if (left < 5 || bpf_probe_read_user(hdr, 5, buf + pos))
+		return -1;
+	__u32 mlen = be32(hdr + 1);
+	if (mlen < 4 || mlen > MAX_MSG_LEN || !(frontend ? frontend_type(hdr[0]) : backend_type(hdr[0])))
+		return -1;
+	*type = hdr[0];
+	*body = mlen - 4;
+	*avail = *body < left - 5 ? *body : left - 5;
+	return 0;
+}
+
 /* ---- following the input ---------------------------------------------------- */
 
 struct in_ctx {
@@ -582,16 +623,6 @@ static __noinline void execute_message(struct in_ctx *c)
 	}
 }
 
-static __always_inline int frontend_type(__u8 t)
-{
-	switch (t) {
-	case 'Q': case 'P': case 'B': case 'E': case 'S': case 'D': case 'C': case 'H':
-	case 'X': case 'd': case 'c': case 'f': case 'F': case 'p':
-		return 1;
-	}
-	return 0;
-}
-
 static long in_msg_cb(__u32 i, void *data)
 {
 	struct in_ctx *c = data;
@@ -607,23 +638,17 @@ static long in_msg_cb(__u32 i, void *data)
 		c->pos += take;
 		return 0;
 	}
-	__u8 hdr[5];
-	if (left < 5 || bpf_probe_read_user(hdr, 5, c->buf + c->pos)) {
+	__u8 type;
+	__u32 body, avail;
+	if (message_at(c->buf, c->pos, c->len, 1, &type, &body, &avail)) {
 		c->lost = 1;
 		return 1;
 	}
-	__u32 mlen = be32(hdr + 1);
-	if (mlen < 4 || mlen > MAX_MSG_LEN || !frontend_type(hdr[0])) {
-		c->lost = 1;
-		return 1;
-	}
-	__u32 body = mlen - 4;
 	__u32 at = c->pos + 5;
-	__u32 avail = body < left - 5 ? body : left - 5;
 	c->at = at;
 	c->body = body;
 	c->avail = avail;
-	switch (hdr[0]) {
+	switch (type) {
 	case 'Q': {
 		__u32 u = push_unit(b, 0, 1);
 		end_cycle_in(b);
@@ -728,17 +753,6 @@ static __always_inline void complete(struct out_ctx *c, __u8 msg, __u32 at, __u3
 		emit_reply(c->pid, u, msg, c->buf + at, avail);
 }
 
-static __always_inline int backend_type(__u8 t)
-{
-	switch (t) {
-	case 'R': case 'S': case 'K': case 'Z': case 'T': case 'D': case 'C': case 'E':
-	case 'N': case 'I': case '1': case '2': case '3': case 'n': case 't': case 's':
-	case 'A': case 'G': case 'H': case 'W': case 'd': case 'c': case 'V': case 'v':
-		return 1;
-	}
-	return 0;
-}
-
 static long out_msg_cb(__u32 i, void *data)
 {
 	struct out_ctx *c = data;
@@ -752,26 +766,20 @@ static long out_msg_cb(__u32 i, void *data)
 		c->pos += take;
 		return 0;
 	}
-	__u8 hdr[6];
-	if (left < 5 || bpf_probe_read_user(hdr, 5, c->buf + c->pos)) {
+	__u8 type, status;
+	__u32 body, avail;
+	if (message_at(c->buf, c->pos, c->len, 0, &type, &body, &avail)) {
 		c->lost = 1;
 		return 1;
 	}
-	__u32 mlen = be32(hdr + 1);
-	if (mlen < 4 || mlen > MAX_MSG_LEN || !backend_type(hdr[0])) {
-		c->lost = 1;
-		return 1;
-	}
-	__u32 body = mlen - 4;
 	__u32 at = c->pos + 5;
-	__u32 avail = body < left - 5 ? body : left - 5;
-	switch (hdr[0]) {
+	switch (type) {
 	case 'C': case 'E': case 'I': case 's':
-		complete(c, hdr[0], at, avail);
+		complete(c, type, at, avail);
 		break;
 	case 'Z':
-		if (avail >= 1 && bpf_probe_read_user(hdr + 5, 1, c->buf + at) == 0)
-			ready(c->pid, b, hdr[5]);
+		if (avail >= 1 && bpf_probe_read_user(&status, 1, c->buf + at) == 0)
+			ready(c->pid, b, status);
 		break;
 	}
 	b->out_rem = body - avail;
