@@ -106,7 +106,8 @@ interface Cluster {
 }
 
 interface Binary {
-  exePath: string;
+  /** the executable's name on disk when its first postmaster started (phase probes go through each backend's /proc entry) */
+  exeName: string;
   set: ProbeSet;
 }
 
@@ -134,7 +135,8 @@ export class Collector {
   private clusters = new Map<number, Cluster>();
   private backends = new Map<number, BackendInfo>();
   private armed = new Map<number, ArmedBackend & { lastSampledMs: number }>();
-  private armQueue = new Set<number>();
+  /** backends to arm: pid → its postmaster's pid (from the kernel's record) */
+  private armQueue = new Map<number, number>();
   private armFailures = 0;
   private armFailedAt = new Map<number, number>();
   private armings = 0;
@@ -186,8 +188,8 @@ export class Collector {
       this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch));
       // the gate: trap-free tracepoints, attached once for the whole host and
       // filtered in the kernel to backends of followed postmasters
-      for (const [program, name] of [['on_fork', 'sched_process_fork'], ['on_task_exit', 'sched_process_exit'], ['on_sys_exit', 'sys_exit']]) {
-        this.gate.push(obj.attachTracepoint({ program, category: 'raw_syscalls', name }));
+      for (const [program, category, name] of [['on_fork', 'sched', 'sched_process_fork'], ['on_task_exit', 'sched', 'sched_process_exit'], ['on_sys_exit', 'raw_syscalls', 'sys_exit']]) {
+        this.gate.push(obj.attachTracepoint({ program, category, name }));
       }
       this.rescan();
     } catch (e) {
@@ -333,7 +335,7 @@ export class Collector {
       }
       const set = chooseProbeSet(readElf(pm.exePath));
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
-      const bin = { exePath: pm.exePath, set };
+      const bin = { exeName: pm.exeName, set };
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
@@ -344,15 +346,15 @@ export class Collector {
 
   /** Backends that started carrying sampled statements get their phase probes. */
   private armPending(): void {
-    const pids = [...this.armQueue];
+    const pending = [...this.armQueue];
     this.armQueue.clear();
     const now = Date.now();
-    for (const pid of pids) {
+    for (const [pid, ppid] of pending) {
       if (this.armed.has(pid) || !this.obj) continue;
       // a backend that could not be armed is tried again after a pause, not at every statement
       if (now - (this.armFailedAt.get(pid) ?? -Infinity) < ARM_RETRY_MS) continue;
-      const pm = this.clusterOfBackend(pid);
-      const bin = pm && this.binaries.get(pm.pm.binaryId);
+      const cluster = this.clusters.get(ppid);
+      const bin = cluster && this.binaries.get(cluster.pm.binaryId);
       if (!bin) continue;
       try {
         const t0 = process.hrtime.bigint();
@@ -367,15 +369,6 @@ export class Collector {
         this.armFailedAt.set(pid, now);
         this.lastArmError = `pid ${pid}: ${(e as Error).message}`;
       }
-    }
-  }
-
-  private clusterOfBackend(pid: number): Cluster | undefined {
-    try {
-      const ppid = Number(/^\d+ \(.*\) \S (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))?.[1]);
-      return this.clusters.get(ppid);
-    } catch {
-      return undefined;
     }
   }
 
@@ -401,7 +394,7 @@ export class Collector {
     if (this.opts.detail === 'phases') {
       const a = this.armed.get(pid);
       if (a) a.lastSampledMs = Date.now();
-      else this.armQueue.add(pid);
+      else this.armQueue.set(pid, s.start.ppid);
       if (!s.timed) this.untimed++;
     }
     // the kernel finds the context by byte patterns; the lexer confirms it sits in a real comment
@@ -457,7 +450,7 @@ export class Collector {
         pid: c.pm.pid, dataDir: c.pm.dataDir, port: c.pm.port, major: c.pm.major,
         binary: c.pm.exeName, probeSet: c.probeSet, error: c.error,
       })),
-      binaries: [...this.binaries.values()].map((b) => ({ exe: b.exePath, probeSet: b.set.name, probes: b.set.note })),
+      binaries: [...this.binaries.values()].map((b) => ({ exe: b.exeName, probeSet: b.set.name, probes: b.set.note })),
       backends: { armed: this.armed.size, armings: this.armings, meanArmingMs: this.armings ? this.armingMs / this.armings : 0, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
       kernel: this.kernelCounters(),
       ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },

@@ -11,11 +11,6 @@ function threads(): number {
 }
 
 /** The executable's own name ("/usr/lib/postgresql/15/bin/postgres"), not the /proc/<pid>/exe it was attached through. */
-function binaryName(s: CollectorStatus, exe: string): string {
-  const pid = Number(/^\/proc\/(\d+)\/exe$/.exec(exe)?.[1]);
-  return s.clusters.find((c) => c.pid === pid)?.binary ?? exe;
-}
-
 export function registerCollectorMetrics(registry: Registry, status: () => CollectorStatus): void {
   collectDefaultMetrics({ register: registry });
   // gauges named like counters, which promtool rejects; nodejs_active_handles etc. carry the same numbers by type
@@ -72,7 +67,7 @@ export function registerCollectorMetrics(registry: Registry, status: () => Colle
     collect() {
       this.reset();
       const s = now();
-      for (const b of s.binaries) this.labels(binaryName(s, b.exe), b.probeSet).set(1);
+      for (const b of s.binaries) this.labels(b.exe, b.probeSet).set(1);
     },
   });
 }

@@ -125,8 +125,6 @@ export class Assembler implements EventSink {
   private backends = new Map<number, Backend>();
   /** marks and replies for units the assembler never saw start (records lost) */
   orphanMarks = 0;
-  /** backends that negotiated TLS (their socket cannot be read) */
-  tlsBackends = 0;
 
   constructor(
     private readonly emit: (s: Statement) => void,
@@ -197,7 +195,6 @@ export class Assembler implements EventSink {
   }
 
   backend(pid: number, ppid: number): void {
-    this.tlsBackends++;
     this.onTls(pid, ppid);
   }
 
