@@ -148,10 +148,14 @@ export interface Traced {
 }
 
 /** A real cluster, a real OTLP receiver, and the collector attached to that cluster only, running. */
-export async function startTraced(flavor: PgFlavor, args: string[] = []): Promise<Traced> {
-  const pg = await startPostgres({ flavor });
+/** `args` may depend on the cluster (e.g. --postgres-url); `settings` are the cluster's `-c` settings. */
+export async function startTraced(
+  flavor: PgFlavor, args: string[] | ((pg: PgCluster) => string[]) = [], settings?: Record<string, string | number>,
+): Promise<Traced> {
+  const pg = await startPostgres({ flavor, settings });
   const receiver = await startReceiver();
-  const collector = await startCollector(['--port', String(pg.port), ...args], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+  const extra = typeof args === 'function' ? args(pg) : args;
+  const collector = await startCollector(['--port', String(pg.port), ...extra], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
   await collector.waitFor(/running; Ctrl-C to stop/);
   return {
     pg, receiver, collector,

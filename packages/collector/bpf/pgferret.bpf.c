@@ -72,12 +72,12 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Postmaster pids whose children are followed. */
+/* Postmaster pids whose children are followed, with what to read in them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, struct pf_cluster);
 } postmasters SEC(".maps");
 
 /* A Query or Parse whose text spans several receives: its start record
@@ -108,6 +108,8 @@ struct scratch {
 	char name[2 * NAME_MAX];
 	struct pf_reply reply;
 	struct long_msg fresh;
+	struct pf_usage usage;
+	struct pf_nest nest;
 };
 
 struct {
@@ -740,6 +742,7 @@ static __always_inline void ready(__u32 pid, struct pf_backend_state *b, __u8 st
 	b->out_seq = end;
 	b->exec_seq = end;
 	b->exec_depth = 0;
+	b->waits = 0;
 }
 
 /* CommandComplete, ErrorResponse, EmptyQueryResponse, PortalSuspended. */
@@ -890,6 +893,308 @@ int on_task_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* ---- inside a sampled request cycle -------------------------------------------- */
+
+static __always_inline int in_sampled_cycle(struct pf_backend_state *b)
+{
+	return b->proto == PF_PROTO_PLAIN && any_sampled(b, b->out_base, b->in_seq);
+}
+
+static __always_inline struct pf_cluster *cluster_of(struct pf_backend_state *b)
+{
+	__u32 ppid = b->ppid;
+	return bpf_map_lookup_elem(&postmasters, &ppid);
+}
+
+/* The wait event the backend published: PostgreSQL sets it around every
+ * wait, so at switch-out it says what the backend is going to sleep on. */
+static __always_inline __u32 wait_event(struct pf_cluster *c)
+{
+	__u64 p = 0;
+	__u32 ev = 0;
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)c->wait_event_ptr) || !p)
+		return 0;
+	if (bpf_probe_read_user(&ev, sizeof(ev), (void *)(p + c->wait_event_off)))
+		return 0;
+	return ev;
+}
+
+static __noinline void switched_in(__u32 pid, struct pf_backend_state *b, __u64 now)
+{
+	__u64 begin = b->off_ns;
+	b->off_ns = 0;
+	if (b->waits >= PF_WAITS_MAX) {
+		count(PF_CNT_WAITS_CAPPED);
+		return;
+	}
+	b->waits++;
+	struct pf_wait *w = bpf_ringbuf_reserve(&events, sizeof(*w), 0);
+	if (!w) {
+		count(PF_CNT_DROPPED);
+		return;
+	}
+	w->h.type = PF_REC_WAIT;
+	w->h.pid = pid;
+	w->h.ts_ns = now;
+	w->begin_ns = begin;
+	w->event = b->off_event;
+	w->runnable = b->off_runnable;
+	w->_pad[0] = w->_pad[1] = w->_pad[2] = 0;
+	bpf_ringbuf_submit(w, 0);
+}
+
+/* Every context switch on the host comes here: two hash lookups decide
+ * that it is not a backend inside a sampled request cycle. */
+SEC("raw_tp/sched_switch")
+int on_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *prev = (struct task_struct *)ctx->args[1];
+	struct task_struct *next = (struct task_struct *)ctx->args[2];
+	__u32 pid = BPF_CORE_READ(prev, tgid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (b && in_sampled_cycle(b)) {
+		struct pf_cluster *c = cluster_of(b);
+		if (c && c->wait_event_ptr) {
+			/* still runnable: preempted, it waits for a CPU, not for PostgreSQL */
+			b->off_runnable = ctx->args[0] || BPF_CORE_READ(prev, __state) == 0;
+			b->off_event = wait_event(c);
+			b->off_ns = bpf_ktime_get_ns();
+		}
+	}
+	pid = BPF_CORE_READ(next, tgid);
+	b = bpf_map_lookup_elem(&backends, &pid);
+	if (b && b->off_ns)
+		switched_in(pid, b, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* ---- buffer and WAL usage ------------------------------------------------------ */
+
+static __noinline void emit_usage(__u32 pid, struct pf_backend_state *b, __u32 kind, __u32 unit)
+{
+	struct pf_cluster *c = cluster_of(b);
+	if (!c || !c->buffer_usage || !c->wal_usage)
+		return;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_usage *u = &s->usage;
+	__u32 bl = c->buffer_size, wl = c->wal_size;
+	if (bl > PF_USAGE_MAX - 32 || wl > 32)
+		return;
+	bl = BOUND(bl, 255);
+	wl = BOUND(wl, 63);
+	if (bl > PF_USAGE_MAX - 32 || wl > 32)
+		return;
+	if (bpf_probe_read_user(u->data, bl, (void *)c->buffer_usage) ||
+	    bpf_probe_read_user(u->data + bl, wl, (void *)c->wal_usage))
+		return;
+	u->h.type = PF_REC_USAGE;
+	u->h.pid = pid;
+	u->h.ts_ns = bpf_ktime_get_ns();
+	u->unit = unit;
+	u->kind = kind;
+	u->buffer_len = bl;
+	u->wal_len = wl;
+	u->_pad = 0;
+	if (bpf_ringbuf_output(&events, u, sizeof(*u), 0) != 0)
+		count(PF_CNT_DROPPED);
+}
+
+/* ---- heavyweight lock waits (slow path) ------------------------------------------ */
+
+static __always_inline int on_lock(__u32 edge, __u32 f1, __u32 f2, __u32 f3, __u16 f4, __u8 type, __u8 mode)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	count(PF_CNT_PHASE_HITS);
+	if (!in_sampled_cycle(b))
+		return 0;
+	struct pf_lock *l = bpf_ringbuf_reserve(&events, sizeof(*l), 0);
+	if (!l) {
+		count(PF_CNT_DROPPED);
+		return 0;
+	}
+	l->h.type = PF_REC_LOCK;
+	l->h.pid = pid;
+	l->h.ts_ns = bpf_ktime_get_ns();
+	l->edge = edge;
+	l->field1 = f1;
+	l->field2 = f2;
+	l->field3 = f3;
+	l->field4 = f4;
+	l->tag_type = type;
+	l->mode = mode;
+	bpf_ringbuf_submit(l, 0);
+	return 0;
+}
+
+/* lock__wait__start/done(field1, field2, field3, field4, locktag_type, mode); the cookie is the edge */
+SEC("usdt")
+int usdt_lock_wait(struct pt_regs *ctx)
+{
+	long a[6] = {};
+	for (int i = 0; i < 6; i++)
+		bpf_usdt_arg(ctx, i, &a[i]);
+	return on_lock((__u32)bpf_usdt_cookie(ctx), a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* ProcSleep(LOCALLOCK *locallock, ...): the LOCKTAG, then the LOCKMODE, start a LOCALLOCK in every supported major */
+struct localtag {
+	__u32 field1, field2, field3;
+	__u16 field4;
+	__u8 type, method;
+	__s32 mode;
+};
+
+SEC("uprobe")
+int uprobe_lock_wait(struct pt_regs *ctx)
+{
+	struct localtag t = {};
+	if (bpf_probe_read_user(&t, sizeof(t), (void *)PT_REGS_PARM1(ctx)))
+		return 0;
+	return on_lock(PF_EDGE_BEGIN, t.field1, t.field2, t.field3, t.field4, t.type, t.mode);
+}
+
+SEC("uretprobe")
+int uretprobe_lock_wait(struct pt_regs *ctx)
+{
+	return on_lock(PF_EDGE_END, 0, 0, 0, 0, 0, 0);
+}
+
+/* ---- nested statements (SPI) ------------------------------------------------------- */
+
+/* The text of an SPI plan: _SPI_plan -> plancache_list -> first CachedPlanSource
+ * -> query_string, both magics checked; 0 when it cannot be read. */
+static __always_inline __u64 plan_text(struct pf_cluster *c, __u64 plan)
+{
+	__u32 magic = 0;
+	__u64 list = 0, cells = 0, src = 0, text = 0;
+	if (!c->plan_magic || !plan)
+		return 0;
+	if (bpf_probe_read_user(&magic, 4, (void *)plan) || magic != c->plan_magic)
+		return 0;
+	if (bpf_probe_read_user(&list, 8, (void *)(plan + c->plan_list)) || !list)
+		return 0;
+	if (bpf_probe_read_user(&cells, 8, (void *)(list + c->list_elements)) || !cells)
+		return 0;
+	if (bpf_probe_read_user(&src, 8, (void *)cells) || !src)
+		return 0;
+	if (bpf_probe_read_user(&magic, 4, (void *)src) || magic != c->source_magic)
+		return 0;
+	if (bpf_probe_read_user(&text, 8, (void *)(src + c->source_text)))
+		return 0;
+	return text;
+}
+
+/* The sampled unit a nested statement belongs to, or PF_UNIT_NONE. */
+static __always_inline __u32 nest_unit(struct pf_backend_state *b)
+{
+	__u32 unit = b->exec_seq;
+	if (b->exec_depth == 0 || !unit_bit(b->sampled, unit) || unit - b->out_base >= b->in_seq - b->out_base)
+		return PF_UNIT_NONE;
+	return unit;
+}
+
+static __noinline int nest_begin(struct pt_regs *ctx, __u64 arg, int is_plan)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	count(PF_CNT_PHASE_HITS);
+	__u32 unit = nest_unit(b);
+	struct pf_cluster *c = cluster_of(b);
+	struct scratch *s = scratch();
+	__u32 zero = 0;
+	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (unit == PF_UNIT_NONE || !c || !s || !cfg)
+		return 0;
+	if (b->nest_unit != unit) {
+		b->nest_unit = unit;
+		b->nest_count = 0;
+	}
+	__u32 seen = b->nest_count++;
+	struct pf_nest *n = &s->nest;
+	n->text_ptr = is_plan ? plan_text(c, arg) : arg;
+	n->text_len = 0;
+	if (!n->text_ptr) {
+		n->text_state = PF_NEST_TEXT_UNKNOWN;
+		count(PF_CNT_NEST_UNREAD);
+	} else if (seen >= cfg->nest_cap) {
+		n->text_state = PF_NEST_TEXT_CAPPED;
+	} else {
+		long r = bpf_probe_read_user_str(n->text, PF_NEST_TEXT, (void *)n->text_ptr);
+		n->text_state = r > 0 ? PF_NEST_TEXT_SENT : PF_NEST_TEXT_UNKNOWN;
+		n->text_len = r > 0 ? r - 1 : 0;
+	}
+	n->h.type = PF_REC_NEST;
+	n->h.pid = pid;
+	n->h.ts_ns = bpf_ktime_get_ns();
+	n->unit = unit;
+	n->edge = PF_EDGE_BEGIN;
+	n->sp = PT_REGS_SP(ctx);
+	n->rows = 0;
+	n->result = 0;
+	n->_pad = 0;
+	__u64 size = __builtin_offsetof(struct pf_nest, text) + BOUND(n->text_len, PF_NEST_TEXT - 1);
+	if (bpf_ringbuf_output(&events, n, size, 0) != 0)
+		count(PF_CNT_DROPPED);
+	return 0;
+}
+
+/* SPI_execute_plan*, SPI_execute_snapshot: arg 1 is the plan */
+SEC("uprobe")
+int uprobe_spi_plan(struct pt_regs *ctx)
+{
+	return nest_begin(ctx, PT_REGS_PARM1(ctx), 1);
+}
+
+/* SPI_execute, SPI_execute_extended, SPI_execute_with_args: arg 1 is the text */
+SEC("uprobe")
+int uprobe_spi_text(struct pt_regs *ctx)
+{
+	return nest_begin(ctx, PT_REGS_PARM1(ctx), 0);
+}
+
+SEC("uretprobe")
+int uretprobe_spi_end(struct pt_regs *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	count(PF_CNT_PHASE_HITS);
+	__u32 unit = nest_unit(b);
+	struct pf_cluster *c = cluster_of(b);
+	if (unit == PF_UNIT_NONE || !c)
+		return 0;
+	struct pf_nest *n = bpf_ringbuf_reserve(&events, __builtin_offsetof(struct pf_nest, text), 0);
+	if (!n) {
+		count(PF_CNT_DROPPED);
+		return 0;
+	}
+	__u64 rows = 0;
+	if (c->spi_processed)
+		bpf_probe_read_user(&rows, 8, (void *)c->spi_processed);
+	n->h.type = PF_REC_NEST;
+	n->h.pid = pid;
+	n->h.ts_ns = bpf_ktime_get_ns();
+	n->unit = unit;
+	n->edge = PF_EDGE_END;
+	n->sp = PT_REGS_SP(ctx);
+	n->text_ptr = 0;
+	n->rows = rows;
+	n->result = (__s32)PT_REGS_RC(ctx);
+	n->text_len = 0;
+	n->text_state = 0;
+	n->_pad = 0;
+	bpf_ringbuf_submit(n, 0);
+	return 0;
+}
+
 /* ---- per-backend phase probes ----------------------------------------------- */
 
 /* Attached only to backends that carry sampled statements; each hit finds
@@ -933,6 +1238,8 @@ static __always_inline int on_phase(__u32 kind)
 	if (!unit_bit(b->sampled, unit) || unit - b->out_base >= b->in_seq - b->out_base)
 		return 0;
 	emit_mark(pid, kind, unit, 0);
+	if (kind == PF_MARK_EXEC_BEGIN || kind == PF_MARK_EXEC_END)
+		emit_usage(pid, b, kind, unit);
 	return 0;
 }
 

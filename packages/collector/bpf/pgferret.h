@@ -15,7 +15,13 @@
  *   - pf_reply: a message the backend sent about a sampled statement
  *               (CommandComplete tag, ErrorResponse fields);
  *   - pf_backend: something user space must act on for one backend
- *               (it speaks TLS; it was seen for the first time).
+ *               (it speaks TLS; it was seen for the first time);
+ *   - pf_wait:  an interval a backend inside a sampled request cycle spent
+ *               off CPU, with the wait event it had published;
+ *   - pf_lock:  a heavyweight lock wait begins or ends (slow path only);
+ *   - pf_usage: the backend's buffer and WAL counters at execution start/end;
+ *   - pf_nest:  a statement run through SPI (functions, procedures,
+ *               triggers, DO) begins or ends inside a sampled statement.
  * Spans are assembled from these in user space (src/spans/assemble.ts).
  */
 #ifndef PGFERRET_H
@@ -25,12 +31,19 @@
 #define PF_WINDOW 512        /* bytes searched for the traceparent at each end of the text */
 #define PF_REPLY_MAX 256     /* bytes of a reply message body sent to user space */
 #define PF_UNIT_NONE 0xffffffff
+#define PF_USAGE_MAX 192     /* bytes of pgBufferUsage + pgWalUsage per usage record */
+#define PF_NEST_TEXT 1024    /* bytes of a nested statement's text per record */
+#define PF_WAITS_MAX 4096    /* off-CPU intervals sent per request cycle; more are counted */
 
 enum pf_record_type {
 	PF_REC_START = 1,
 	PF_REC_MARK = 2,
 	PF_REC_REPLY = 3,
 	PF_REC_BACKEND = 4,
+	PF_REC_WAIT = 5,
+	PF_REC_LOCK = 6,
+	PF_REC_USAGE = 7,
+	PF_REC_NEST = 8,
 };
 
 /* What a mark means. Phase marks come from per-backend probes; the probe
@@ -89,6 +102,65 @@ struct pf_backend {
 	__u32 ppid;
 };
 
+/* Off CPU from begin_ns to h.ts_ns (switched back in). */
+struct pf_wait {
+	struct pf_header h;
+	__u64 begin_ns;
+	__u32 event;               /* wait_event_info at switch-out (0: none published) */
+	__u8 runnable;             /* preempted: ready to run, waiting for a CPU */
+	__u8 _pad[3];
+};
+
+enum pf_edge {
+	PF_EDGE_BEGIN = 1,
+	PF_EDGE_END = 2,
+};
+
+/* A heavyweight lock wait (LOCKTAG fields and LOCKMODE, as PostgreSQL's lock.h). */
+struct pf_lock {
+	struct pf_header h;
+	__u32 edge;                /* enum pf_edge */
+	__u32 field1, field2, field3;
+	__u16 field4;
+	__u8 tag_type;
+	__u8 mode;
+};
+
+/* pgBufferUsage (buffer_len bytes) then pgWalUsage (wal_len bytes), raw:
+ * user space decodes them with the layout of the cluster's major version. */
+struct pf_usage {
+	struct pf_header h;
+	__u32 unit;
+	__u32 kind;                /* PF_MARK_EXEC_BEGIN or PF_MARK_EXEC_END */
+	__u16 buffer_len;
+	__u16 wal_len;
+	__u32 _pad;
+	__u8 data[PF_USAGE_MAX];
+};
+
+enum pf_nest_text {
+	PF_NEST_TEXT_SENT = 0,     /* text[] holds text_len bytes */
+	PF_NEST_TEXT_CAPPED = 1,   /* beyond the per-statement cap: only text_ptr identifies it */
+	PF_NEST_TEXT_UNKNOWN = 2,  /* the plan could not be read (layout not verified, magic mismatch) */
+};
+
+/* An SPI execution inside a sampled statement. Depth is not counted in the
+ * kernel: an error unwinds with longjmp past the return probes, so user
+ * space pairs begins and ends by stack pointer. */
+struct pf_nest {
+	struct pf_header h;
+	__u32 unit;
+	__u32 edge;                /* enum pf_edge */
+	__u64 sp;                  /* stack pointer at entry (at return: entry's + 8) */
+	__u64 text_ptr;            /* address of the text: the same plan's text has the same one */
+	__u64 rows;                /* END: SPI_processed */
+	__s32 result;              /* END: the SPI result code (negative: SPI error) */
+	__u16 text_len;
+	__u8 text_state;           /* enum pf_nest_text */
+	__u8 _pad;
+	char text[PF_NEST_TEXT];   /* BEGIN: only text_len bytes are sent */
+};
+
 struct pf_start {
 	struct pf_header h;
 	__u8 trace_id[16];
@@ -143,6 +215,35 @@ struct pf_backend_state {
 	__u32 cycle_end[PF_CYCLES];/* first unit after each cycle received (ring) */
 	__u64 sampled;             /* bit unit % 64: that unit is sampled */
 	__u64 query;               /* bit unit % 64: that unit is a simple Query */
+	__u64 off_ns;              /* switched out inside a sampled cycle at (0: on CPU, or not followed) */
+	__u32 off_event;           /* the wait event it had published then */
+	__u8 off_runnable;
+	__u8 _pad;
+	__u16 waits;               /* off-CPU intervals sent in this cycle */
+	__u32 nest_unit;           /* the unit nest_count counts for */
+	__u32 nest_count;          /* SPI executions seen in it */
+};
+
+/* What the kernel reads in the processes of one cluster (the `postmasters`
+ * map, by postmaster pid): addresses of exported globals (the same in every
+ * backend: they are forked, not exec'd) and struct offsets of its major
+ * version. Zero switches a feature off for that cluster (its layout could
+ * not be verified, or --detail says so). */
+struct pf_cluster {
+	__u64 wait_event_ptr;      /* &my_wait_event_info (a uint32 *); PG 13: &MyProc */
+	__u32 wait_event_off;      /* where the uint32 is behind that pointer: 0; PG 13: offsetof(PGPROC, wait_event_info) */
+	__u32 _pad0;
+	__u64 buffer_usage;        /* &pgBufferUsage */
+	__u64 wal_usage;           /* &pgWalUsage */
+	__u64 spi_processed;       /* &SPI_processed */
+	__u32 buffer_size;         /* bytes of pgBufferUsage (buffer_size + wal_size <= PF_USAGE_MAX) */
+	__u32 wal_size;
+	__u32 plan_magic;          /* _SPI_PLAN_MAGIC (0: nested statements' texts are not read) */
+	__u32 plan_list;           /* offset of plancache_list in struct _SPI_plan */
+	__u32 list_elements;       /* offset of elements in List */
+	__u32 source_magic;        /* CACHEDPLANSOURCE_MAGIC */
+	__u32 source_text;         /* offset of query_string in CachedPlanSource */
+	__u32 _pad;
 };
 
 /* Run-time configuration, one entry of the `settings` array map, written by
@@ -151,7 +252,7 @@ struct pf_config {
 	__u32 enabled;
 	__u32 root_sample_ppm;     /* parts per million of statements without a traceparent */
 	__u32 text_max;            /* bytes of text to send per start record (<= PF_TEXT_MAX) */
-	__u32 _pad;
+	__u32 nest_cap;            /* nested statements per statement sent with their text */
 };
 
 /* Indexes of the per-CPU `counters` array map. */
@@ -166,7 +267,9 @@ enum pf_counter {
 	PF_CNT_DESYNC = 7,         /* socket data the protocol reader could not follow (resynced at the next ReadyForQuery) */
 	PF_CNT_TLS = 8,            /* backends that negotiated TLS */
 	PF_CNT_PHASE_HITS = 9,     /* per-backend probe hits (sampled or not) */
-	PF_CNT__MAX = 10,
+	PF_CNT_WAITS_CAPPED = 10,  /* off-CPU intervals not sent: over PF_WAITS_MAX in a cycle */
+	PF_CNT_NEST_UNREAD = 11,   /* nested statements whose plan could not be read */
+	PF_CNT__MAX = 12,
 };
 
 #endif

@@ -16,11 +16,12 @@ const output = path.join(root, 'src', 'events', 'layout.generated.ts');
 // TypeScript names for the header's types; a type missing here fails the build.
 const STRUCTS = {
   pf_header: 'HEADER', pf_mark: 'MARK', pf_reply: 'REPLY', pf_backend: 'BACKEND', pf_start: 'START',
-  pf_backend_state: 'BACKEND_STATE', pf_config: 'CONFIG',
+  pf_backend_state: 'BACKEND_STATE', pf_config: 'CONFIG', pf_wait: 'WAIT', pf_lock: 'LOCK', pf_usage: 'USAGE',
+  pf_nest: 'NEST', pf_cluster: 'CLUSTER',
 };
 const ENUMS = {
   pf_record_type: 'RecordType', pf_mark_kind: 'MarkKind', pf_origin: 'Origin', pf_message: 'Message',
-  pf_backend_event: 'BackendEvent', pf_proto: 'Proto', pf_counter: 'Counter',
+  pf_backend_event: 'BackendEvent', pf_proto: 'Proto', pf_counter: 'Counter', pf_edge: 'Edge', pf_nest_text: 'NestText',
 };
 
 /** Structs (with field names), enums (with member names) and numeric defines of the header. */

@@ -30,3 +30,12 @@ export function rate(v: string): number {
   if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
   return n;
 }
+
+/** A duration in milliseconds (fractions allowed), 0 or more. */
+export function msValue(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number of milliseconds, 0 or more`);
+    return n;
+  };
+}

@@ -2,7 +2,7 @@
 // The pgferret-collector command line.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { callAdmin } from './admin/server';
-import { count, counts, port, rate } from './cli-args';
+import { count, counts, msValue, port, rate } from './cli-args';
 import type { CollectorStatus } from './collector';
 import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun } from './run';
@@ -65,8 +65,11 @@ export function buildProgram(): Command {
       .option('--port <port>', 'trace only the cluster listening on this port (repeatable)', counts('--port', 65535))
       .option('--service-name <name>', 'service.name of the PostgreSQL spans (OTEL_SERVICE_NAME wins)', 'postgresql')
       .option('--root-sample-rate <rate>', 'share of statements WITHOUT a traceparent traced as root spans (0..1)', rate, RUN_DEFAULTS.rootSampleRate)
-      .addOption(new Option('--detail <level>', 'phases: parse/plan/execute/commit child spans (probes in the backends that carry sampled statements); statement: statement spans only, no probe in any backend')
-        .choices(['phases', 'statement']).default(RUN_DEFAULTS.detail))
+      .addOption(new Option('--detail <level>', 'full: phases plus waits, lock waits, buffers/WAL and nested statements; ' +
+        'phases: parse/plan/execute/commit child spans (probes in the backends that carry sampled statements); statement: statement spans only, no probe in any backend')
+        .choices(['full', 'phases', 'statement']).default(RUN_DEFAULTS.detail))
+      .option('--wait-threshold <ms>', 'with --detail full: waits at least this long get a span of their own; shorter ones are summed on their phase', msValue('--wait-threshold'), RUN_DEFAULTS.waitThresholdMs)
+      .option('--nested-cap <n>', 'with --detail full: statements run inside one statement (functions, procedures, triggers) with a span of their own; the rest are summed per text', count('--nested-cap'), RUN_DEFAULTS.nestedCap)
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
       .option('--max-query-text <bytes>', `bytes of statement text read per statement (max ${TEXT_MAX - 1})`, count('--max-query-text', TEXT_MAX - 1, ', what the kernel side reads per statement'), RUN_DEFAULTS.maxQueryText)
       .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', count('--max-queue'), RUN_DEFAULTS.maxQueue)
@@ -80,8 +83,9 @@ export function buildProgram(): Command {
       .option('--metrics-port <port>', `serve Prometheus metrics at GET /metrics on this port (0 = off, the default; ${SUGGESTED_METRICS_PORT} is the documented one)`, port('--metrics-port'), RUN_DEFAULTS.metricsPort)
       .option('--metrics-host <host>', 'address of the /metrics endpoint', RUN_DEFAULTS.metricsHost)
       .option('--metrics-max-fingerprints <n>', 'distinct statement fingerprints with their own series; later ones are counted under fingerprint="other"', count('--metrics-max-fingerprints'), RUN_DEFAULTS.metricsMaxFingerprints)
-      .option('--postgres-url <url>', 'a connection (ideally a read-only role) to EXPLAIN slow statements of the cluster on its port: ' +
-        'never ANALYZE, GENERIC_PLAN on PostgreSQL 16+ for $n parameters; the plan goes on the statement span (postgresql.plan)')
+      .option('--postgres-url <url>', 'a connection (ideally a read-only role) to the cluster on its port, to EXPLAIN slow statements ' +
+        '(never ANALYZE, GENERIC_PLAN on PostgreSQL 16+ for $n parameters; the plan goes on the statement span as postgresql.plan) ' +
+        'and to name who holds the lock a sampled statement waits for (pg_blocking_pids)')
       .option('--explain-min-ms <ms>', 'with --postgres-url: statements at least this long get a plan', count('--explain-min-ms'), RUN_DEFAULTS.explainMinMs)
       .option('--allow-non-loopback', 'allow binding the OTLP receiver, the web UI or /metrics to a non-loopback address (prints a warning)', false),
   ).action(async (o) => {
@@ -91,6 +95,8 @@ export function buildProgram(): Command {
         rootSampleRate: o.rootSampleRate,
         rawQueryText: o.rawQueryText,
         detail: o.detail,
+        waitThresholdMs: o.waitThreshold,
+        nestedCap: o.nestedCap,
         maxQueryText: o.maxQueryText,
         serviceName: o.serviceName,
         stateDir: o.stateDir,

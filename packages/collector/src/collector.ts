@@ -11,16 +11,19 @@ import { BpfObject, type BpfLink, type RingBufferReader, type RingBufferStats } 
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { containerIdOf } from './discover/container';
-import { readElf } from './discover/elf';
+import { readElf, type ElfInfo } from './discover/elf';
 import { MatchReport } from './discover/match-report';
 import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
 import { BACKEND_STATE, CONFIG, COUNTER_COUNT, Counter, Proto, TEXT_MAX } from './events/layout';
 import type { ExportQueue } from './export/queue';
+import { BLOCKER_WAIT_MS, BlockerLookup } from './inside/blockers';
+import { FEATURES, planInside, type Feature, type InsidePlan } from './inside/cluster-facts';
 import { armBackend, type ArmedBackend } from './probes/attach';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
-import { buildSpans, type BackendInfo } from './spans/build';
+import { buildSpans, INSIDE_DEFAULTS, type BackendInfo } from './spans/build';
+import type { InsideOptions } from './spans/inside-spans';
 import { checkTraceContext, type ContextCheck } from './spans/confirm';
 import { MonotonicClock } from './spans/clock';
 import { SqlDescriber } from './spans/describe';
@@ -39,8 +42,12 @@ export interface CollectorOptions {
   /** share of statements without a traceparent traced as root spans, 0..1 */
   rootSampleRate: number;
   rawQueryText: boolean;
-  /** 'phases': parse/plan/execute/commit children; 'statement': statement spans only, fewest probe hits */
+  /** 'full': phases and what happens inside them; 'phases': parse/plan/execute/commit children; 'statement': statement spans only, fewest probe hits */
   detail: Detail;
+  /** with 'full': wait threshold and nested-statement cap */
+  inside?: InsideOptions;
+  /** a connection to name the blockers of lock waits (the cluster on its port) */
+  postgresUrl?: string;
   /** bytes of statement text sent from the kernel (at most 4095) */
   maxQueryText: number;
   serviceName?: string;
@@ -64,6 +71,8 @@ export interface ClusterStatus {
   binary: string;
   probeSet: string | null;
   error: string | null;
+  /** per feature of --detail full: null when on, else why it is off for this cluster */
+  inside: Record<Feature, string | null> | null;
 }
 
 export interface CollectorStatus {
@@ -95,6 +104,8 @@ export interface CollectorStatus {
   rejectedContexts: number;
   openCycles: number;
   orphanMarks: number;
+  /** lock waits whose blockers were asked for over --postgres-url, and how many of those questions failed */
+  blockerLookups: { asked: number; failed: number };
   export: ExportQueue['stats'];
 }
 
@@ -103,12 +114,14 @@ interface Cluster {
   resource: Resource;
   error: string | null;
   probeSet: string | null;
+  inside: InsidePlan | null;
 }
 
 interface Binary {
   /** the executable's name on disk when its first postmaster started (phase probes go through each backend's /proc entry) */
   exeName: string;
   set: ProbeSet;
+  elf: ElfInfo;
 }
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
@@ -159,6 +172,7 @@ export class Collector {
   /** for statements of a postmaster that is no longer listed (it stopped meanwhile) */
   private readonly fallbackResource: Resource;
   private readonly matchReport: MatchReport;
+  private readonly blockers: BlockerLookup;
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
@@ -168,7 +182,17 @@ export class Collector {
       (s) => this.onStatement(s),
       (pid) => this.onTls(pid),
       (pid, ts) => { const a = this.armed.get(pid); return a !== undefined && a.sinceNs <= ts; },
+      (pid, ppid, lock) => this.blockers.lookup(pid, this.clusters.get(ppid)?.pm.port ?? null, lock),
     );
+    let urlPort: number | null = null;
+    if (opts.postgresUrl) {
+      try {
+        urlPort = Number(new URL(opts.postgresUrl).port || 5432);
+      } catch {
+        throw new Error(`--postgres-url ${opts.postgresUrl} is not a URL: use postgres://user@host:port/database`);
+      }
+    }
+    this.blockers = new BlockerLookup({ url: opts.postgresUrl ?? null, port: urlPort, holderSpan: (pid) => this.assembler.holderSpan(pid), log: this.log });
     this.describer = new SqlDescriber(opts.rawQueryText);
     this.envResource = detectResources({ detectors: [envDetector] });
     this.fallbackResource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? 'postgresql' }).merge(this.envResource);
@@ -188,7 +212,10 @@ export class Collector {
       this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch));
       // the gate: trap-free tracepoints, attached once for the whole host and
       // filtered in the kernel to backends of followed postmasters
-      for (const [program, category, name] of [['on_fork', 'sched', 'sched_process_fork'], ['on_task_exit', 'sched', 'sched_process_exit'], ['on_sys_exit', 'raw_syscalls', 'sys_exit']]) {
+      const tracepoints = [['on_fork', 'sched', 'sched_process_fork'], ['on_task_exit', 'sched', 'sched_process_exit'], ['on_sys_exit', 'raw_syscalls', 'sys_exit']];
+      // waits: every context switch, filtered in the kernel to backends inside sampled request cycles
+      if (this.opts.detail === 'full') tracepoints.push(['on_switch', 'sched', 'sched_switch']);
+      for (const [program, category, name] of tracepoints) {
         this.gate.push(obj.attachTracepoint({ program, category, name }));
       }
       this.rescan();
@@ -224,6 +251,7 @@ export class Collector {
     v.writeUInt32LE(this.enabled ? 1 : 0, CONFIG.enabled);
     v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
     v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
+    v.writeUInt32LE(this.insideOptions.nestedCap, CONFIG.nest_cap);
     this.obj.map('settings').update(u32Key(0), v);
   }
 
@@ -267,15 +295,18 @@ export class Collector {
       if (!this.selected(pm)) continue;
       seen.add(pm.pid);
       if (this.clusters.has(pm.pid)) continue;
-      const cluster: Cluster = { pm, resource: this.resourceFor(pm), error: null, probeSet: null };
+      const cluster: Cluster = { pm, resource: this.resourceFor(pm), error: null, probeSet: null, inside: null };
       this.clusters.set(pm.pid, cluster);
       try {
         const bin = this.binaryOf(pm);
         cluster.probeSet = bin.set.name;
+        cluster.inside = planInside({ pid: pm.pid, major: pm.major, exePath: `/proc/${pm.pid}/exe` }, bin.elf, bin.set, this.opts.detail);
         // new backends are followed from their fork on; the ones already running are adopted
-        pmMap.update(u32Key(pm.pid), Buffer.from([1]));
+        pmMap.update(u32Key(pm.pid), cluster.inside.value);
         const adopted = this.adoptBackends(pm.pid);
-        this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}): following ${adopted} running backends at their sockets; ${this.opts.detail === 'phases' ? `phases with ${bin.set.name} probes on backends that carry sampled statements` : 'statement spans only'}`);
+        const what = this.opts.detail === 'statement' ? 'statement spans only' : `phases with ${bin.set.name} probes on backends that carry sampled statements`;
+        this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}): following ${adopted} running backends at their sockets; ${what}`);
+        if (this.opts.detail === 'full') this.logInside(cluster.inside);
       } catch (e) {
         cluster.error = (e as Error).message;
         this.log(`cannot trace PostgreSQL pid ${pm.pid} (${pm.dataDir}): ${cluster.error}`);
@@ -333,9 +364,10 @@ export class Collector {
       if (pm.major !== null && pm.major < MIN_MAJOR) {
         throw new Error(`PostgreSQL ${pm.major} is older than ${MIN_MAJOR}, the oldest version pgferret supports`);
       }
-      const set = chooseProbeSet(readElf(pm.exePath));
+      const elf = readElf(pm.exePath);
+      const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
-      const bin = { exeName: pm.exeName, set };
+      const bin = { exeName: pm.exeName, set, elf };
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
@@ -359,7 +391,8 @@ export class Collector {
       try {
         const t0 = process.hrtime.bigint();
         // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
-        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, `/proc/${pid}/exe`, bin.set), { lastSampledMs: now }));
+        const probes = [...bin.set.probes, ...(cluster.inside?.probes ?? [])];
+        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, `/proc/${pid}/exe`, probes), { lastSampledMs: now }));
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.armFailedAt.delete(pid);
@@ -370,6 +403,16 @@ export class Collector {
         this.lastArmError = `pid ${pid}: ${(e as Error).message}`;
       }
     }
+  }
+
+  private get insideOptions(): InsideOptions {
+    return this.opts.inside ?? INSIDE_DEFAULTS;
+  }
+
+  private logInside(plan: InsidePlan): void {
+    const on = FEATURES.filter((f) => plan.off[f] === null);
+    const off = FEATURES.filter((f) => plan.off[f] !== null).map((f) => `${f} off: ${plan.off[f]}`);
+    this.log(`  inside statements: ${on.length > 0 ? on.join(', ') : 'nothing'}${off.length > 0 ? `; ${off.join('; ')}` : ''}`);
   }
 
   private onTls(pid: number): void {
@@ -391,7 +434,7 @@ export class Collector {
   private onStatement(s: Statement): void {
     this.statements++;
     const pid = s.start.pid;
-    if (this.opts.detail === 'phases') {
+    if (this.opts.detail !== 'statement') {
       const a = this.armed.get(pid);
       if (a) a.lastSampledMs = Date.now();
       else this.armQueue.set(pid, s.start.ppid);
@@ -414,9 +457,17 @@ export class Collector {
       }
     }
     const cluster = this.clusters.get(s.start.ppid);
+    backend.inside = cluster?.inside && cluster.pm.major !== null ? { major: cluster.pm.major, waits: cluster.inside.off.waits === null } : null;
     const extra = this.opts.annotate?.(s, backend, cluster?.pm.port ?? null) ?? null;
-    if (extra instanceof Promise) extra.then((x) => this.queueSpans(s, backend, cluster, check, x), () => this.queueSpans(s, backend, cluster, check, null));
-    else this.queueSpans(s, backend, cluster, check, extra);
+    // a lock wait's blockers are being asked for: the spans wait for the answer, briefly
+    const pending = s.inside.locks.flatMap((l) => (l.pending ? [l.pending] : []));
+    if (extra instanceof Promise || pending.length > 0) {
+      const blockers = pending.length > 0 ? Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, BLOCKER_WAIT_MS))]) : null;
+      Promise.all([extra, blockers]).then(
+        ([x]) => this.queueSpans(s, backend, cluster, check, x ?? null),
+        () => this.queueSpans(s, backend, cluster, check, null),
+      );
+    } else this.queueSpans(s, backend, cluster, check, extra);
   }
 
   private queueSpans(s: Statement, backend: BackendInfo, cluster: Cluster | undefined, check: ContextCheck, extra: Attributes | null): void {
@@ -426,7 +477,7 @@ export class Collector {
       return;
     }
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer, check, extra));
+    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer, check, extra, this.insideOptions));
   }
 
   kernelCounters(): Record<string, number> {
@@ -448,7 +499,7 @@ export class Collector {
       detail: this.opts.detail,
       clusters: [...this.clusters.values()].map((c) => ({
         pid: c.pm.pid, dataDir: c.pm.dataDir, port: c.pm.port, major: c.pm.major,
-        binary: c.pm.exeName, probeSet: c.probeSet, error: c.error,
+        binary: c.pm.exeName, probeSet: c.probeSet, error: c.error, inside: c.inside?.off ?? null,
       })),
       binaries: [...this.binaries.values()].map((b) => ({ exe: b.exeName, probeSet: b.set.name, probes: b.set.note })),
       backends: { armed: this.armed.size, armings: this.armings, meanArmingMs: this.armings ? this.armingMs / this.armings : 0, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
@@ -460,6 +511,7 @@ export class Collector {
       rejectedContexts: this.rejectedContexts,
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
+      blockerLookups: { asked: this.blockers.lookups, failed: this.blockers.failures },
       export: { ...this.opts.queue.stats },
     };
   }
@@ -478,5 +530,6 @@ export class Collector {
     this.obj?.close();
     this.obj = null;
     this.assembler.flush();
+    void this.blockers.close();
   }
 }

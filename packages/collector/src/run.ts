@@ -20,6 +20,8 @@ export interface RunOptions {
   rootSampleRate: number;
   rawQueryText: boolean;
   detail: Detail;
+  waitThresholdMs: number;
+  nestedCap: number;
   maxQueryText: number;
   serviceName?: string;
   /** Admin socket, UI token and (embedded mode) trace store; created 0700. */
@@ -45,7 +47,9 @@ export interface RunOptions {
 
 export const RUN_DEFAULTS = {
   rootSampleRate: 0.01,
-  detail: 'phases' as Detail,
+  detail: 'full' as Detail,
+  waitThresholdMs: 1,
+  nestedCap: 100,
   maxQueryText: 2048,
   stateDir: DEFAULT_STATE_DIR,
   otlpHost: '127.0.0.1',
@@ -146,6 +150,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   }
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
+    inside: { waitThresholdNs: o.waitThresholdMs * 1e6, nestedCap: o.nestedCap }, postgresUrl: o.postgresUrl,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [],
     annotate: explainer?.annotate,
   });

@@ -133,7 +133,9 @@ export class Demo {
         // only statements of traced requests: the example's start-up SQL makes no traces
         rootSampleRate: 0,
         rawQueryText: false,
-        detail: 'phases',
+        detail: 'full',
+        waitThresholdMs: RUN_DEFAULTS.waitThresholdMs,
+        nestedCap: RUN_DEFAULTS.nestedCap,
         maxQueryText: RUN_DEFAULTS.maxQueryText,
         stateDir: path.join(root, 'state'),
         otlpHost: RUN_DEFAULTS.otlpHost,
@@ -146,6 +148,8 @@ export class Demo {
         metricsPort: 0,
         metricsMaxFingerprints: RUN_DEFAULTS.metricsMaxFingerprints,
         explainMinMs: RUN_DEFAULTS.explainMinMs,
+        // names the blocker of a lock wait (and explains slow statements)
+        postgresUrl: databaseUrl,
       },
       (m) => log(`collector: ${m}`),
     );

@@ -6,6 +6,10 @@ import * as fs from 'node:fs';
 export interface ElfInfo {
   usdt: Set<string>; // "provider:name"
   functions: Set<string>;
+  /** defined data objects (globals): symbol value (link-time address) and size */
+  objects: Map<string, { value: number; size: number }>;
+  /** PT_LOAD segments: where the file's bytes go at link time (to turn a symbol value into a runtime address) */
+  loads: { vaddr: number; offset: number }[];
 }
 
 interface Section {
@@ -20,7 +24,9 @@ interface Section {
 const SHT_SYMTAB = 2;
 const SHT_NOTE = 7;
 const SHT_DYNSYM = 11;
+const STT_OBJECT = 1;
 const STT_FUNC = 2;
+const PT_LOAD = 1;
 
 function cstr(buf: Buffer, at: number): string {
   const end = buf.indexOf(0, at);
@@ -69,24 +75,40 @@ function readUsdt(buf: Buffer, note: Section, out: Set<string>): void {
   }
 }
 
-function readFunctions(buf: Buffer, all: Section[], symtab: Section, out: Set<string>): void {
+function readSymbols(buf: Buffer, all: Section[], symtab: Section, info: ElfInfo): void {
   const strtab = all[symtab.link];
   if (!strtab || symtab.entsize === 0) return;
   for (let o = symtab.offset; o + 24 <= symtab.offset + symtab.size; o += symtab.entsize) {
-    const info = buf[o + 4];
+    const type = buf[o + 4] & 0xf;
     const shndx = buf.readUInt16LE(o + 6);
-    if ((info & 0xf) !== STT_FUNC || shndx === 0) continue; // defined functions only
-    out.add(cstr(buf, strtab.offset + buf.readUInt32LE(o)));
+    if (shndx === 0) continue; // defined symbols only
+    if (type === STT_FUNC) info.functions.add(cstr(buf, strtab.offset + buf.readUInt32LE(o)));
+    if (type === STT_OBJECT) {
+      info.objects.set(cstr(buf, strtab.offset + buf.readUInt32LE(o)), { value: Number(buf.readBigUInt64LE(o + 8)), size: Number(buf.readBigUInt64LE(o + 16)) });
+    }
   }
+}
+
+function readLoads(buf: Buffer): { vaddr: number; offset: number }[] {
+  const phoff = Number(buf.readBigUInt64LE(0x20));
+  const phentsize = buf.readUInt16LE(0x36);
+  const phnum = buf.readUInt16LE(0x38);
+  const out = [];
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    if (buf.readUInt32LE(o) !== PT_LOAD) continue;
+    out.push({ offset: Number(buf.readBigUInt64LE(o + 8)), vaddr: Number(buf.readBigUInt64LE(o + 16)) });
+  }
+  return out;
 }
 
 export function readElf(path: string): ElfInfo {
   const buf = fs.readFileSync(path);
   const all = sections(buf);
-  const info: ElfInfo = { usdt: new Set(), functions: new Set() };
+  const info: ElfInfo = { usdt: new Set(), functions: new Set(), objects: new Map(), loads: readLoads(buf) };
   for (const s of all) {
     if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, info.usdt);
-    if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readFunctions(buf, all, s, info.functions);
+    if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readSymbols(buf, all, s, info);
   }
   return info;
 }

@@ -3,7 +3,7 @@
 // since its text must become a string anyway; a reply is handed over as a
 // view into the batch, read before the call returns.
 import { forEachRecord } from '@pgferret/bpf-loader';
-import { BACKEND, HEADER, MARK, RecordType, REPLY, START } from './layout';
+import { BACKEND, HEADER, LOCK, MARK, NEST, RecordType, REPLY, START, USAGE, WAIT } from './layout';
 
 export interface StartRecord {
   pid: number;
@@ -24,12 +24,42 @@ export interface StartRecord {
   textTotal: number;
 }
 
+/** A heavyweight lock's tag and the mode asked for (PostgreSQL's LOCKTAG, LOCKMODE). */
+export interface LockTag {
+  field1: number;
+  field2: number;
+  field3: number;
+  field4: number;
+  type: number;
+  mode: number;
+}
+
+export interface NestRecord {
+  tsNs: number;
+  unit: number;
+  edge: number;
+  /** stack pointer at entry (an end's is its begin's + 8) */
+  sp: bigint;
+  textPtr: bigint;
+  rows: number;
+  result: number;
+  textState: number;
+  text: string;
+}
+
 export interface EventSink {
   start(r: StartRecord): void;
   mark(pid: number, tsNs: number, kind: number, unit: number, value: number): void;
   /** `body` is only valid during the call */
   reply(pid: number, tsNs: number, unit: number, msg: number, body: Buffer): void;
   backend(pid: number, ppid: number, event: number): void;
+  /** off CPU from beginNs to tsNs inside a sampled request cycle */
+  wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void;
+  /** `tag` is all zero at the end edge of uprobe builds */
+  lock(pid: number, tsNs: number, edge: number, tag: LockTag): void;
+  /** `data` (pgBufferUsage then pgWalUsage) is only valid during the call */
+  usage(pid: number, tsNs: number, unit: number, kind: number, buffers: Buffer, wal: Buffer): void;
+  nest(pid: number, r: NestRecord): void;
 }
 
 export interface DecodeStats {
@@ -61,6 +91,54 @@ function decodeStart(batch: Buffer, off: number, len: number, pid: number, tsNs:
   };
 }
 
+const u64 = (b: Buffer, at: number) => b.readUInt32LE(at + 4) * 4294967296 + b.readUInt32LE(at);
+
+function decodeNest(batch: Buffer, off: number, len: number, tsNs: number): NestRecord {
+  const textLen = Math.max(0, Math.min(batch.readUInt16LE(off + NEST.text_len), len - NEST.text));
+  return {
+    tsNs,
+    unit: batch.readUInt32LE(off + NEST.unit),
+    edge: batch.readUInt32LE(off + NEST.edge),
+    sp: batch.readBigUInt64LE(off + NEST.sp),
+    textPtr: batch.readBigUInt64LE(off + NEST.text_ptr),
+    rows: u64(batch, off + NEST.rows),
+    result: batch.readInt32LE(off + NEST.result),
+    textState: batch[off + NEST.text_state],
+    text: batch.toString('utf8', off + NEST.text, off + NEST.text + textLen),
+  };
+}
+
+function decodeInside(type: number, batch: Buffer, off: number, len: number, pid: number, tsNs: number, sink: EventSink): boolean {
+  if (type === RecordType.WAIT && len >= WAIT.size) {
+    sink.wait(pid, tsNs, u64(batch, off + WAIT.begin_ns), batch.readUInt32LE(off + WAIT.event), batch[off + WAIT.runnable] !== 0);
+    return true;
+  }
+  if (type === RecordType.LOCK && len >= LOCK.size) {
+    sink.lock(pid, tsNs, batch.readUInt32LE(off + LOCK.edge), {
+      field1: batch.readUInt32LE(off + LOCK.field1),
+      field2: batch.readUInt32LE(off + LOCK.field2),
+      field3: batch.readUInt32LE(off + LOCK.field3),
+      field4: batch.readUInt16LE(off + LOCK.field4),
+      type: batch[off + LOCK.tag_type],
+      mode: batch[off + LOCK.mode],
+    });
+    return true;
+  }
+  if (type === RecordType.USAGE && len >= USAGE.size) {
+    const bl = batch.readUInt16LE(off + USAGE.buffer_len);
+    const wl = batch.readUInt16LE(off + USAGE.wal_len);
+    if (bl + wl > USAGE.size - USAGE.data) return false;
+    const at = off + USAGE.data;
+    sink.usage(pid, tsNs, batch.readUInt32LE(off + USAGE.unit), batch.readUInt32LE(off + USAGE.kind), batch.subarray(at, at + bl), batch.subarray(at + bl, at + bl + wl));
+    return true;
+  }
+  if (type === RecordType.NEST && len >= NEST.text) {
+    sink.nest(pid, decodeNest(batch, off, len, tsNs));
+    return true;
+  }
+  return false;
+}
+
 export function decodeRecord(batch: Buffer, off: number, len: number, sink: EventSink, stats: DecodeStats): void {
   stats.records++;
   if (len < HEADER.size) {
@@ -70,9 +148,9 @@ export function decodeRecord(batch: Buffer, off: number, len: number, sink: Even
   const type = batch.readUInt32LE(off + HEADER.type);
   const pid = batch.readUInt32LE(off + HEADER.pid);
   // kernel monotonic ns fit a double exactly for 104 days of uptime; the low bits after that are noise we accept
-  const tsNs = batch.readUInt32LE(off + HEADER.ts_ns + 4) * 4294967296 + batch.readUInt32LE(off + HEADER.ts_ns);
+  const tsNs = u64(batch, off + HEADER.ts_ns);
   if (type === RecordType.MARK && len >= MARK.size) {
-    const value = batch.readUInt32LE(off + MARK.value + 4) * 4294967296 + batch.readUInt32LE(off + MARK.value);
+    const value = u64(batch, off + MARK.value);
     sink.mark(pid, tsNs, batch.readUInt32LE(off + MARK.kind), batch.readUInt32LE(off + MARK.unit), value);
     return;
   }
@@ -89,6 +167,7 @@ export function decodeRecord(batch: Buffer, off: number, len: number, sink: Even
     sink.backend(pid, batch.readUInt32LE(off + BACKEND.ppid), batch.readUInt32LE(off + BACKEND.event));
     return;
   }
+  if (decodeInside(type, batch, off, len, pid, tsNs, sink)) return;
   stats.invalid++;
 }
 

@@ -1,7 +1,7 @@
-// Attaches a phase probe set to one backend (pid-filtered: the breakpoints
-// are written into that process only) and detaches it as a whole.
+// Attaches a backend's probes (pid-filtered: the breakpoints are written
+// into that process only) and detaches them as a whole.
 import type { BpfLink, BpfObject } from '@pgferret/bpf-loader';
-import type { ProbeSet } from './tables';
+import type { Probe } from './tables';
 
 export interface ArmedBackend {
   pid: number;
@@ -10,8 +10,8 @@ export interface ArmedBackend {
   detach(): void;
 }
 
-/** Attaches every probe of the set to `pid`, whose executable is `exePath`; all or nothing. */
-export function armBackend(obj: BpfObject, pid: number, exePath: string, set: ProbeSet): ArmedBackend {
+/** Attaches every probe to `pid`, whose executable is `exePath`; all or nothing. */
+export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[]): ArmedBackend {
   const links: BpfLink[] = [];
   const detach = () => {
     for (const l of links) {
@@ -24,7 +24,7 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, set: Pr
     links.length = 0;
   };
   try {
-    for (const p of set.probes) {
+    for (const p of probes) {
       if (p.type === 'usdt') {
         links.push(obj.attachUsdt({ program: p.program, binaryPath: exePath, provider: p.provider, name: p.name, pid, cookie: BigInt(p.cookie) }));
       } else {

@@ -6,20 +6,43 @@
 // binaries) get uprobes on exported functions whose first instruction the
 // kernel emulates (push), so each hit stays cheap. A new major version is a
 // new entry here, not new code.
-import { MarkKind } from '../events/layout';
+import { Edge, MarkKind } from '../events/layout';
 
 export type Probe =
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: string; cookie: number }
   | { type: 'uprobe'; symbols: string[]; program: string; retprobe?: true };
 
-/** What the collector times: statement spans only (no probe point at all), or their phases too. */
-export type Detail = 'phases' | 'statement';
+/**
+ * What the collector times: statement spans only (no probe point at all),
+ * their phases, or also what happens inside them (waits, locks, buffers/WAL,
+ * nested statements).
+ */
+export type Detail = 'full' | 'phases' | 'statement';
 
 export interface ProbeSet {
   name: 'usdt' | 'uprobe';
   /** phase probes, attached to one backend at a time */
   probes: Probe[];
+  /** slow-path lock wait probes (begin and end) */
+  locks: Probe[];
   note: string;
+}
+
+/** SPI entry points: plan-based ones (arg 1 is the plan) and text-based ones (arg 1 is the text). */
+const SPI_PLAN = ['SPI_execute_plan', 'SPI_execute_plan_with_paramlist', 'SPI_execute_plan_extended', 'SPI_execute_snapshot'];
+const SPI_TEXT = ['SPI_execute', 'SPI_execute_extended', 'SPI_execute_with_args'];
+
+/** Entry and return probes on each SPI entry point the binary exports: hit only inside functions. */
+export function nestedProbes(functions: Set<string>): Probe[] {
+  const out: Probe[] = [];
+  for (const [names, program] of [[SPI_PLAN, 'uprobe_spi_plan'], [SPI_TEXT, 'uprobe_spi_text']] as const) {
+    for (const sym of names) {
+      if (!functions.has(sym)) continue;
+      out.push({ type: 'uprobe', symbols: [sym], program });
+      out.push({ type: 'uprobe', symbols: [sym], program: 'uretprobe_spi_end', retprobe: true });
+    }
+  }
+  return out;
 }
 
 const usdt = (name: string, kind: MarkKind): Probe => ({ type: 'usdt', provider: 'postgresql', name, program: 'usdt_phase', cookie: kind });
@@ -33,6 +56,10 @@ export const USDT_SET: ProbeSet = {
     usdt('query__plan__start', MarkKind.PLAN_BEGIN),
     usdt('query__execute__start', MarkKind.EXEC_BEGIN),
     usdt('query__execute__done', MarkKind.EXEC_END),
+  ],
+  locks: [
+    { type: 'usdt', provider: 'postgresql', name: 'lock__wait__start', program: 'usdt_lock_wait', cookie: Edge.BEGIN },
+    { type: 'usdt', provider: 'postgresql', name: 'lock__wait__done', program: 'usdt_lock_wait', cookie: Edge.END },
   ],
 };
 
@@ -48,6 +75,11 @@ export const UPROBE_SET: ProbeSet = {
     { type: 'uprobe', symbols: ['PortalRun'], program: 'uretprobe_exec_end', retprobe: true },
     { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: 'uprobe_commit_begin' },
   ],
+  // ProcSleep: only called when a lock cannot be granted at once
+  locks: [
+    { type: 'uprobe', symbols: ['ProcSleep'], program: 'uprobe_lock_wait' },
+    { type: 'uprobe', symbols: ['ProcSleep'], program: 'uretprobe_lock_wait', retprobe: true },
+  ],
 };
 
 /** Oldest major version whose protocol and probe points these sets match. */
@@ -59,8 +91,10 @@ export interface BinaryFacts {
 }
 
 /** USDT when the build has every USDT point of the set, else uprobes; null when neither fits. */
+export const hasProbe = (facts: BinaryFacts, p: Probe) => (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) : p.symbols.some((s) => facts.functions.has(s)));
+
 export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
-  const has = (p: Probe) => (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) : p.symbols.some((s) => facts.functions.has(s)));
+  const has = (p: Probe) => hasProbe(facts, p);
   if (USDT_SET.probes.every(has)) return USDT_SET;
   if (UPROBE_SET.probes.every(has)) return UPROBE_SET;
   return null;

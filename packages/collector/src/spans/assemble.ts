@@ -15,9 +15,10 @@
 //            without error: from the end of execution to ReadyForQuery
 // A Query with several statements is split at each planning or execution
 // that follows a finished execution; its replies go to its statements in order.
-import type { EventSink, StartRecord } from '../events/decode';
-import { MarkKind, Message } from '../events/layout';
+import type { EventSink, LockTag, NestRecord, StartRecord } from '../events/decode';
+import { Edge, MarkKind, Message } from '../events/layout';
 import { errorFields, rowsOfTag, type ErrorFields } from '../events/replies';
+import { newSpanId } from './ids';
 
 export type PhaseName = 'parse' | 'plan' | 'execute' | 'commit';
 
@@ -48,6 +49,59 @@ export interface Statement {
   incomplete: boolean;
   /** the backend had its phase probes while the statement ran */
   timed: boolean;
+  /** the id its span will have: known before it is built, so a lock's waiter can link to it */
+  spanId: string;
+  inside: Inside;
+}
+
+/** An interval off CPU (clipped to the statement it is given to). */
+export interface WaitInterval {
+  startNs: number;
+  endNs: number;
+  /** PostgreSQL's wait_event_info (0: none published) */
+  event: number;
+  /** preempted while runnable */
+  runnable: boolean;
+}
+
+export interface Blocker {
+  pid: number;
+  applicationName: string | null;
+  state: string | null;
+  /** its current (or last) statement text, as pg_stat_activity shows it */
+  query: string | null;
+  /** the span of its sampled statement in the transaction that holds the lock */
+  span: { traceId: string; spanId: string } | null;
+}
+
+export interface LockWait {
+  startNs: number;
+  /** null: still waiting when the statement ended (records lost) */
+  endNs: number | null;
+  tag: LockTag;
+  blockers: Blocker[] | null;
+  /** schema-qualified name of the locked relation, when the blocker lookup could resolve it */
+  relationName: string | null;
+  /** why blockers is null */
+  blockersMissing: string | null;
+  /** set while the blockers are being looked up */
+  pending: Promise<void> | null;
+}
+
+export interface UsageSnapshot {
+  tsNs: number;
+  buffers: Buffer;
+  wal: Buffer;
+}
+
+/** What happened inside a statement (all empty without --detail full). */
+export interface Inside {
+  waits: WaitInterval[];
+  locks: LockWait[];
+  /** buffer/WAL counters at execution start and end */
+  usage: { begin: UsageSnapshot; end: UsageSnapshot } | null;
+  /** SPI begin/end records of statements run inside it, in order */
+  nests: NestRecord[];
 }
 
 interface Reply {
@@ -65,6 +119,9 @@ interface Unit {
   startNs: number;
   marks: { kind: number; ts: number }[];
   replies: Reply[];
+  usage: (UsageSnapshot & { kind: number })[];
+  nests: NestRecord[];
+  spanId: string;
 }
 
 interface Backend {
@@ -72,6 +129,31 @@ interface Backend {
   parseUsed: boolean;
   units: Map<number, Unit>;
   lastNs: number;
+  /** its postmaster, from its start records (0 until one came) */
+  ppid: number;
+  /** off-CPU intervals and lock waits of the open request cycles */
+  waits: WaitInterval[];
+  locks: LockWait[];
+}
+
+const newUnit = (seq: number, start: StartRecord, parsed: boolean, startNs: number): Unit =>
+  ({ seq, start, parsed, startNs, marks: [], replies: [], usage: [], nests: [], spanId: newSpanId() });
+
+/** the part of the intervals that falls into [from, to] */
+function clip(ws: WaitInterval[], from: number, to: number): WaitInterval[] {
+  const out: WaitInterval[] = [];
+  for (const w of ws) {
+    if (w.endNs <= from || w.startNs >= to) continue;
+    out.push({ ...w, startNs: Math.max(w.startNs, from), endNs: Math.min(w.endNs, to) });
+  }
+  return out;
+}
+
+/** the usage snapshot of `kind` taken at (or right after) the mark at ts */
+function snapshotAt(u: Unit, kind: number, ts: number | null): UsageSnapshot | null {
+  if (ts === null) return null;
+  for (const x of u.usage) if (x.kind === kind && x.tsNs >= ts) return x;
+  return null;
 }
 
 const C = 0x43;
@@ -131,7 +213,25 @@ export class Assembler implements EventSink {
     private readonly onTls: (pid: number, ppid: number) => void = () => {},
     /** whether the backend's phase probes were all in place at a kernel time (CLOCK_MONOTONIC ns) */
     private readonly timedAt: (pid: number, tsNs: number) => boolean = () => true,
+    /** a sampled statement started waiting for a heavyweight lock: who holds it is asked now, while it waits */
+    private readonly onLockWait: (pid: number, ppid: number, lock: LockWait) => void = () => {},
   ) {}
+
+  /**
+   * The span a waiter links to when `pid` blocks it: the sampled statement it
+   * is running, else the last one of its open transaction; null when neither.
+   */
+  holderSpan(pid: number): { traceId: string | null; spanId: string } | null {
+    const b = this.backends.get(pid);
+    if (!b) return null;
+    let first: Unit | null = null;
+    for (const u of b.units.values()) if (!first || before(u.seq, first.seq)) first = u;
+    if (first) return { traceId: first.start.traceId, spanId: first.spanId };
+    return this.lastInTx.get(pid) ?? null;
+  }
+
+  /** the last sampled statement of each backend whose transaction is still open */
+  private lastInTx = new Map<number, { traceId: string | null; spanId: string }>();
 
   get openCycles(): number {
     let n = 0;
@@ -142,7 +242,7 @@ export class Assembler implements EventSink {
   private backendOf(pid: number): Backend {
     let b = this.backends.get(pid);
     if (!b) {
-      b = { lastParse: null, parseUsed: false, units: new Map(), lastNs: 0 };
+      b = { lastParse: null, parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [] };
       this.backends.set(pid, b);
     }
     return b;
@@ -151,12 +251,13 @@ export class Assembler implements EventSink {
   start(r: StartRecord): void {
     const b = this.backendOf(r.pid);
     b.lastNs = r.tsNs;
+    b.ppid = r.ppid;
     if (r.message === Message.PARSE) {
       b.lastParse = r;
       b.parseUsed = false;
       return;
     }
-    b.units.set(r.unit, { seq: r.unit, start: r, parsed: true, startNs: r.tsNs, marks: [], replies: [] });
+    b.units.set(r.unit, newUnit(r.unit, r, true, r.tsNs));
   }
 
   mark(pid: number, ts: number, kind: number, unit: number, value: number): void {
@@ -167,7 +268,7 @@ export class Assembler implements EventSink {
         this.orphanMarks++;
         return;
       }
-      b.units.set(unit, { seq: unit, start: b.lastParse, parsed: !b.parseUsed, startNs: b.parseUsed ? ts : b.lastParse.tsNs, marks: [], replies: [] });
+      b.units.set(unit, newUnit(unit, b.lastParse, !b.parseUsed, b.parseUsed ? ts : b.lastParse.tsNs));
       b.parseUsed = true;
       return;
     }
@@ -198,6 +299,41 @@ export class Assembler implements EventSink {
     this.onTls(pid, ppid);
   }
 
+  wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void {
+    const b = this.backendOf(pid);
+    b.waits.push({ startNs: beginNs, endNs: tsNs, event, runnable });
+  }
+
+  lock(pid: number, tsNs: number, edge: number, tag: LockTag): void {
+    const b = this.backendOf(pid);
+    if (edge === Edge.BEGIN) {
+      const l: LockWait = { startNs: tsNs, endNs: null, tag, blockers: null, relationName: null, blockersMissing: null, pending: null };
+      b.locks.push(l);
+      this.onLockWait(pid, b.ppid, l);
+      return;
+    }
+    const open = b.locks.findLast((l) => l.endNs === null);
+    if (open) open.endNs = tsNs;
+  }
+
+  usage(pid: number, tsNs: number, unit: number, kind: number, buffers: Buffer, wal: Buffer): void {
+    const u = this.backendOf(pid).units.get(unit);
+    if (!u) {
+      this.orphanMarks++;
+      return;
+    }
+    u.usage.push({ kind, tsNs, buffers: Buffer.from(buffers), wal: Buffer.from(wal) });
+  }
+
+  nest(pid: number, r: NestRecord): void {
+    const u = this.backendOf(pid).units.get(r.unit);
+    if (!u) {
+      this.orphanMarks++;
+      return;
+    }
+    u.nests.push(r);
+  }
+
   /** Ends the units of backends that are gone (no ReadyForQuery will come). */
   sweep(isAlive: (pid: number) => boolean): void {
     for (const [pid, b] of this.backends) {
@@ -216,7 +352,8 @@ export class Assembler implements EventSink {
   private finishAll(pid: number, b: Backend): void {
     const units = [...b.units.values()].sort((x, y) => (before(x.seq, y.seq) ? -1 : 1));
     b.units.clear();
-    for (const u of units) this.emitUnit(pid, u, b.lastNs, null, false, true);
+    for (const u of units) this.emitUnit(pid, b, u, b.lastNs, null, false, true);
+    this.lastInTx.delete(pid);
   }
 
   /** ReadyForQuery: units before `end` are over. */
@@ -225,11 +362,16 @@ export class Assembler implements EventSink {
     for (const u of done) {
       b.units.delete(u.seq);
       const last = ((end - 1) >>> 0) === u.seq;
-      this.emitUnit(pid, u, idleNs, status, last, false);
+      this.emitUnit(pid, b, u, idleNs, status, last, false);
+      if (status === 'T' || status === 'E') this.lastInTx.set(pid, { traceId: u.start.traceId, spanId: u.spanId });
     }
+    if (status === 'I') this.lastInTx.delete(pid);
+    // what happened inside the cycles that are over has been handed to their statements
+    b.waits = b.waits.filter((w) => w.endNs > idleNs);
+    b.locks = b.locks.filter((l) => l.startNs > idleNs);
   }
 
-  private emitUnit(pid: number, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
+  private emitUnit(pid: number, b: Backend, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
     // probes attached while the statement ran would give it some phases and not others: none then
     const timed = this.timedAt(pid, u.startNs);
     const segs = timed ? segments(u) : [];
@@ -259,6 +401,14 @@ export class Assembler implements EventSink {
       if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', seg.commit ?? execEnd, idleNs);
       if (failed && phases.length > 0) phases[phases.length - 1].failed = true;
       for (const p of phases) endNs = Math.max(endNs, p.endNs);
+      const begin = snapshotAt(u, MarkKind.EXEC_BEGIN, seg.exec);
+      const end = snapshotAt(u, MarkKind.EXEC_END, seg.execEnd);
+      const inside: Inside = {
+        waits: clip(b.waits, startNs, endNs),
+        locks: b.locks.filter((l) => l.startNs >= startNs && l.startNs < endNs),
+        usage: begin && end ? { begin, end } : null,
+        nests: u.nests.filter((r) => r.tsNs >= startNs && r.tsNs <= endNs),
+      };
       this.emit({
         start: u.start,
         index: i,
@@ -272,6 +422,8 @@ export class Assembler implements EventSink {
         txStatus: status,
         incomplete: lost || (reply === null && !(u.start.message === Message.QUERY && i > 0 && u.replies.length > 0)),
         timed,
+        spanId: i === 0 ? u.spanId : newSpanId(),
+        inside,
       });
       prevEnd = endNs;
       if (failed) break; // a failed statement ends its Query: the rest never ran

@@ -21,13 +21,18 @@ import type { MonotonicClock } from './clock';
 import type { ContextCheck } from './confirm';
 import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
+import { insideSpans, type InsideFacts, type InsideOptions } from './inside-spans';
 import { NONE, type SpanData } from './span-data';
 import { describeSqlstate } from './sqlstate';
 
 export interface BackendInfo {
   database?: string;
   user?: string;
+  /** what its cluster lets the collector read inside statements; null: nothing */
+  inside?: InsideFacts | null;
 }
+
+export const INSIDE_DEFAULTS: InsideOptions = { waitThresholdNs: 1_000_000, nestedCap: 100 };
 
 const ORIGIN_NAMES: Record<number, string> = { [Origin.HEAD]: 'comment_start', [Origin.TAIL]: 'comment_end', [Origin.ROOT]: 'sampled_root' };
 
@@ -45,7 +50,7 @@ const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
  */
 export function buildSpans(
   s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
-  extra: Attributes | null = null,
+  extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
 ): SpanData[] {
   const rejected = check === 'rejected';
   const d = describer.describe(s.start.text, s.start.origin, s.index);
@@ -53,7 +58,7 @@ export function buildSpans(
   const own = isTraceparent(d.traceparent) ? d.traceparent : null;
   const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
   const parentSpanId = own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId);
-  const spanId = newSpanId();
+  const spanId = s.spanId || newSpanId();
 
   const attributes: Attributes = {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
@@ -103,10 +108,22 @@ export function buildSpans(
     links: NONE,
     resource,
   }];
-  for (const p of s.phases) {
+  const phaseIds = s.phases.map(() => newSpanId());
+  const inside = insideSpans(s, backend.inside ?? null, insideOptions, {
+    traceId,
+    statementSpanId: spanId,
+    phases: s.phases.map((p, i) => ({ name: p.name, spanId: phaseIds[i], startNs: p.startNs, endNs: p.endNs })),
+    resource,
+    clock,
+    describer,
+    errorMessage,
+  });
+  Object.assign(attributes, inside.statement);
+  s.phases.forEach((p, i) => {
+    const more = inside.phases.get(phaseIds[i]);
     spans.push({
       traceId,
-      spanId: newSpanId(),
+      spanId: phaseIds[i],
       parentSpanId: spanId,
       parentIsRemote: false,
       traceFlags: TraceFlags.SAMPLED,
@@ -114,7 +131,7 @@ export function buildSpans(
       kind: SpanKind.INTERNAL,
       startTime: clock.toHrTime(p.startNs),
       endTime: clock.toHrTime(p.endNs),
-      attributes: PHASE_ATTRIBUTES[p.name],
+      attributes: more ? { ...PHASE_ATTRIBUTES[p.name], ...more } : PHASE_ATTRIBUTES[p.name],
       // the phase the statement failed in carries the error too
       statusCode: p.failed && sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
       statusMessage: p.failed ? errorMessage : '',
@@ -122,6 +139,7 @@ export function buildSpans(
       links: NONE,
       resource,
     });
-  }
+  });
+  spans.push(...inside.spans);
   return spans;
 }

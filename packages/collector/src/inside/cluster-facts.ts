@@ -1,0 +1,96 @@
+// What the kernel may read inside the statements of one cluster: addresses
+// of exported globals in its processes and struct offsets of its major
+// version, each checked against the binary (the symbol exists, its size is
+// the one the layout table expects). A check that fails switches that
+// feature off for the cluster, with the reason in the log and in status —
+// never numbers read through a layout that was not verified.
+import { symbolAddress } from '../discover/addresses';
+import type { ElfInfo } from '../discover/elf';
+import { CLUSTER } from '../events/layout';
+import { spiLayout } from '../pg/spi-layout';
+import { bufferUsageSize, walUsageSize } from '../pg/usage-layout';
+import { hasProbe, nestedProbes, type Detail, type Probe, type ProbeSet } from '../probes/tables';
+import { procWaitEventOffset } from '../pg/wait-events';
+
+export type Feature = 'waits' | 'locks' | 'buffers' | 'nested';
+export const FEATURES: Feature[] = ['waits', 'locks', 'buffers', 'nested'];
+
+export interface InsidePlan {
+  /** the `postmasters` map value (struct pf_cluster) */
+  value: Buffer;
+  /** per feature: null when on, else why it is off */
+  off: Record<Feature, string | null>;
+  /** probes armed backends get besides the phase probes */
+  probes: Probe[];
+}
+
+interface Target {
+  pid: number;
+  major: number | null;
+  exePath: string;
+}
+
+function object(elf: ElfInfo, name: string): { value: number; size: number } | null {
+  const o = elf.objects.get(name);
+  return o ?? null;
+}
+
+const allOff = (why: string): Record<Feature, string | null> => ({ waits: why, locks: why, buffers: why, nested: why });
+
+export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detail): InsidePlan {
+  const value = Buffer.alloc(CLUSTER.size);
+  if (detail !== 'full') return { value, off: allOff(`--detail ${detail}`), probes: [] };
+  if (t.major === null) return { value, off: allOff('the PostgreSQL major version is unknown (no PG_VERSION in the data directory)'), probes: [] };
+  const major = t.major;
+  const off: Record<Feature, string | null> = { waits: null, locks: null, buffers: null, nested: null };
+  const probes: Probe[] = [];
+  const at = (v: number) => symbolAddress(t.pid, elf, v);
+
+  const mwei = object(elf, 'my_wait_event_info');
+  const myProc = object(elf, 'MyProc');
+  const procOffset = procWaitEventOffset(major);
+  if (mwei && mwei.size === 8) {
+    value.writeBigUInt64LE(at(mwei.value), CLUSTER.wait_event_ptr);
+  } else if (!mwei && myProc && myProc.size === 8 && procOffset !== null) {
+    value.writeBigUInt64LE(at(myProc.value), CLUSTER.wait_event_ptr);
+    value.writeUInt32LE(procOffset, CLUSTER.wait_event_off);
+  } else {
+    off.waits = `${t.exePath} has no usable my_wait_event_info${procOffset === null ? ` and PGPROC's layout of PostgreSQL ${major} is not verified` : ''}`;
+  }
+
+  if (set.locks.every((p) => hasProbe(elf, p))) probes.push(...set.locks);
+  else off.locks = `${t.exePath} lacks the lock wait probe points (${set.locks.map((p) => (p.type === 'usdt' ? p.name : p.symbols[0])).join(', ')})`;
+
+  const bu = object(elf, 'pgBufferUsage');
+  const wu = object(elf, 'pgWalUsage');
+  const bSize = bufferUsageSize(major);
+  const wSize = walUsageSize(major);
+  if (!bu || !wu) off.buffers = `${t.exePath} does not export pgBufferUsage and pgWalUsage`;
+  else if (bSize === null || wSize === null) off.buffers = `no BufferUsage/WalUsage layout for PostgreSQL ${major}`;
+  else if (bu.size !== bSize || wu.size !== wSize) {
+    off.buffers = `pgBufferUsage/pgWalUsage are ${bu.size}/${wu.size} bytes, PostgreSQL ${major}'s layout says ${bSize}/${wSize}: not read`;
+  } else {
+    value.writeBigUInt64LE(at(bu.value), CLUSTER.buffer_usage);
+    value.writeBigUInt64LE(at(wu.value), CLUSTER.wal_usage);
+    value.writeUInt32LE(bSize, CLUSTER.buffer_size);
+    value.writeUInt32LE(wSize, CLUSTER.wal_size);
+  }
+
+  const spi = nestedProbes(elf.functions);
+  const processed = object(elf, 'SPI_processed');
+  if (spi.length === 0 || !processed) off.nested = `${t.exePath} does not export the SPI entry points`;
+  else {
+    probes.push(...spi);
+    value.writeBigUInt64LE(at(processed.value), CLUSTER.spi_processed);
+    const l = spiLayout(major);
+    // without a verified layout the nested statements still get spans, without their text
+    if (l) {
+      value.writeUInt32LE(l.planMagic, CLUSTER.plan_magic);
+      value.writeUInt32LE(l.planList, CLUSTER.plan_list);
+      value.writeUInt32LE(l.listElements, CLUSTER.list_elements);
+      value.writeUInt32LE(l.sourceMagic, CLUSTER.source_magic);
+      value.writeUInt32LE(l.sourceText, CLUSTER.source_text);
+    }
+  }
+  return { value, off, probes };
+}

@@ -1,0 +1,152 @@
+// Where what happened inside a statement becomes spans: waits (lock waits
+// with their blocker and a link to it), nested statements, and attributes for
+// buffers/WAL, on/off-CPU time and the short waits of each phase.
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import { ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
+import { Origin } from '../events/layout';
+import type { Statement } from './assemble';
+import type { MonotonicClock } from './clock';
+import type { SqlDescriber } from './describe';
+import { newSpanId } from './ids';
+import { blockerLinks, lockAttributes } from './lock-spans';
+import { capNested, pairNested } from './nested';
+import { NONE, type SpanData } from './span-data';
+import { usageAttributes } from './usage-attributes';
+import { isLockWait, nameWait, shortWaitAttributes, waitAttributes, type NamedWait } from './waits';
+
+/** What the statement's cluster lets us read: its major version and whether waits are followed. */
+export interface InsideFacts {
+  major: number;
+  waits: boolean;
+}
+
+export interface InsideOptions {
+  /** waits at least this long get a span of their own */
+  waitThresholdNs: number;
+  /** nested statements per statement with a span of their own */
+  nestedCap: number;
+}
+
+/** Where the children go: the statement span and its phase spans (ids and time ranges). */
+export interface SpanFrame {
+  traceId: string;
+  statementSpanId: string;
+  phases: { name: string; spanId: string; startNs: number; endNs: number }[];
+  resource: Resource;
+  clock: MonotonicClock;
+  describer: SqlDescriber;
+  /** the statement's error, given to nested statements left by it */
+  errorMessage: string;
+}
+
+export interface InsideResult {
+  statement: Attributes;
+  /** extra attributes per phase span id */
+  phases: Map<string, Attributes>;
+  spans: SpanData[];
+}
+
+const span = (f: SpanFrame, parent: string, name: string, startNs: number, endNs: number, attributes: Attributes, failed = false, statusMessage = ''): SpanData => ({
+  traceId: f.traceId,
+  spanId: newSpanId(),
+  parentSpanId: parent,
+  parentIsRemote: false,
+  traceFlags: TraceFlags.SAMPLED,
+  name,
+  kind: SpanKind.INTERNAL,
+  startTime: f.clock.toHrTime(startNs),
+  endTime: f.clock.toHrTime(endNs),
+  attributes,
+  statusCode: failed ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+  statusMessage: failed ? statusMessage : '',
+  events: NONE,
+  links: NONE,
+  resource: f.resource,
+});
+
+function phaseOf(f: SpanFrame, ns: number): string {
+  for (const p of f.phases) if (ns >= p.startNs && ns < p.endNs) return p.spanId;
+  return f.statementSpanId;
+}
+
+function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptions, f: SpanFrame, out: InsideResult): void {
+  const { waits, locks } = s.inside;
+  let offNs = 0;
+  const short = new Map<string, NamedWait[]>();
+  for (const raw of waits) {
+    offNs += raw.endNs - raw.startNs;
+    // a lock wait is timed by the lock probes: its sleeps are inside that span
+    if (isLockWait(raw) && locks.some((l) => raw.startNs >= l.startNs && raw.startNs <= (l.endNs ?? s.endNs))) continue;
+    const w = nameWait(major, raw);
+    const parent = phaseOf(f, w.startNs);
+    if (w.endNs - w.startNs >= o.waitThresholdNs) {
+      out.spans.push(span(f, parent, `wait ${w.type}:${w.name}`, w.startNs, w.endNs, waitAttributes(w)));
+    } else {
+      short.set(parent, [...(short.get(parent) ?? []), w]);
+    }
+  }
+  for (const [parent, ws] of short) {
+    const a = shortWaitAttributes(ws)!;
+    if (parent === f.statementSpanId) Object.assign(out.statement, a);
+    else out.phases.set(parent, a);
+  }
+  for (const l of locks) {
+    const endNs = Math.min(l.endNs ?? s.endNs, s.endNs);
+    const mask = (q: string) => f.describer.describe(q, Origin.ROOT, 0).queryText;
+    const attrs: Attributes = { 'postgresql.wait_event.type': 'Lock', ...lockAttributes(major, l, l.relationName, mask) };
+    if (typeof attrs['postgresql.lock.type'] === 'string') attrs['postgresql.wait_event.name'] = attrs['postgresql.lock.type'];
+    const sp = span(f, phaseOf(f, l.startNs), `wait Lock:${attrs['postgresql.lock.type'] ?? 'unknown'}`, l.startNs, endNs, attrs);
+    sp.links = blockerLinks(l);
+    out.spans.push(sp);
+  }
+  if (waitsOn) {
+    out.statement['pgferret.cpu.off_ms'] = offNs / 1e6;
+    out.statement['pgferret.cpu.on_ms'] = Math.max(0, s.endNs - s.startNs - offNs) / 1e6;
+  }
+}
+
+function nestedSpans(s: Statement, o: InsideOptions, f: SpanFrame, out: InsideResult): void {
+  if (s.inside.nests.length === 0) return;
+  const all = pairNested(s.inside.nests, s.endNs);
+  const { kept, aggregates } = capNested(all, o.nestedCap);
+  const ids: string[] = [];
+  kept.forEach((n, i) => {
+    const d = n.text !== null ? f.describer.describe(n.text, Origin.ROOT, 0) : null;
+    const attrs: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.nesting.depth': n.depth };
+    if (d) attrs[ATTR_DB_QUERY_TEXT] = d.queryText;
+    else attrs['pgferret.nested.text_unavailable'] = true;
+    if (n.rows !== null) attrs['db.response.returned_rows'] = n.rows;
+    const parent = n.parent >= 0 ? ids[n.parent] : f.statementSpanId;
+    const message = f.errorMessage || 'an error was raised inside it';
+    const sp = span(f, parent ?? f.statementSpanId, d?.name ?? 'nested statement', n.startNs, n.endNs, attrs, n.failed, message);
+    ids[i] = sp.spanId;
+    out.spans.push(sp);
+  });
+  for (const a of aggregates) {
+    const d = a.text !== null ? f.describer.describe(a.text, Origin.ROOT, 0) : null;
+    const attrs: Attributes = {
+      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      'pgferret.nested.aggregate': true,
+      'pgferret.nested.calls': a.calls,
+      'pgferret.nested.total_ms': a.totalNs / 1e6,
+      'db.response.returned_rows': a.rows,
+    };
+    if (d) attrs[ATTR_DB_QUERY_TEXT] = d.queryText;
+    if (a.failed > 0) attrs['pgferret.nested.failed_calls'] = a.failed;
+    out.spans.push(span(f, f.statementSpanId, d?.name ?? 'nested statement', a.startNs, a.endNs, attrs));
+  }
+  out.statement['pgferret.nested.count'] = all.length;
+  if (aggregates.length > 0) out.statement['pgferret.nested.aggregated'] = all.length - kept.length;
+}
+
+/** null facts: the version is unknown, so nothing that needs its layouts is said. */
+export function insideSpans(s: Statement, facts: InsideFacts | null, o: InsideOptions, f: SpanFrame): InsideResult {
+  const out: InsideResult = { statement: {}, phases: new Map(), spans: [] };
+  if (facts === null) return out;
+  const usage = usageAttributes(facts.major, s.inside.usage);
+  if (usage) Object.assign(out.statement, usage);
+  waitSpans(s, facts.major, facts.waits, o, f, out);
+  nestedSpans(s, o, f, out);
+  return out;
+}

@@ -1,0 +1,49 @@
+// Where off-CPU intervals become wait spans and per-phase wait totals. A
+// wait at least the threshold long is its own span under the phase it
+// happened in; shorter ones are summed per wait event on that phase, so a
+// statement with ten thousand short LWLock waits stays a handful of spans.
+import type { Attributes } from '@opentelemetry/api';
+import { waitEventName } from '../pg/wait-events';
+import type { WaitInterval } from './assemble';
+
+export interface NamedWait extends WaitInterval {
+  type: string;
+  name: string;
+}
+
+const PG_WAIT_LOCK = 0x03;
+
+/** What a wait is called: PostgreSQL's name, CPU:Runnable when preempted, Other:OffCPU when no event was published. */
+export function nameWait(major: number, w: WaitInterval): NamedWait {
+  if (w.runnable) return { ...w, type: 'CPU', name: 'Runnable' };
+  if (w.event === 0) return { ...w, type: 'Other', name: 'OffCPU' };
+  const n = waitEventName(major, w.event);
+  if (n) return { ...w, ...n };
+  // an id this major's table does not know: say which, never a guessed name
+  return { ...w, type: `Class0x${(w.event >>> 24).toString(16)}`, name: `Event${w.event & 0xffff}` };
+}
+
+export const isLockWait = (w: WaitInterval) => !w.runnable && w.event >>> 24 === PG_WAIT_LOCK;
+
+/** Attributes of the short waits of one phase: parallel arrays, one entry per wait event. */
+export function shortWaitAttributes(waits: NamedWait[]): Attributes | null {
+  if (waits.length === 0) return null;
+  const byEvent = new Map<string, { count: number; ns: number }>();
+  for (const w of waits) {
+    const key = `${w.type}:${w.name}`;
+    const t = byEvent.get(key) ?? { count: 0, ns: 0 };
+    t.count++;
+    t.ns += w.endNs - w.startNs;
+    byEvent.set(key, t);
+  }
+  const events = [...byEvent.keys()];
+  return {
+    'pgferret.waits.events': events,
+    'pgferret.waits.counts': events.map((e) => byEvent.get(e)!.count),
+    'pgferret.waits.total_ms': events.map((e) => byEvent.get(e)!.ns / 1e6),
+  };
+}
+
+export function waitAttributes(w: NamedWait): Attributes {
+  return { 'postgresql.wait_event.type': w.type, 'postgresql.wait_event.name': w.name };
+}
