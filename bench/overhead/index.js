@@ -26,8 +26,11 @@ const { measureProgTime } = require('./bpf-prog-time');
 // the backends get phase probes, the other nine pay their hits. otlp /
 // embedded: every statement traced and exported to the bench's sink / the
 // embedded store. statement: like otlp with --detail statement (no phase
-// probes at all, statement spans only).
-const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'embedded', 'statement'];
+// probes at all, statement spans only). phases: like otlp with --detail
+// phases (no waits, locks, buffers/WAL or nested statements); the other
+// attached arms run the default, --detail full.
+const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'phases', 'embedded', 'statement'];
+const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'] };
 
 function parseArgs(argv) {
   const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
@@ -98,7 +101,7 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
   psql(cluster, PREPARE_SQL);
   const col = arm === 'detached' ? null : await startCollector({
     mode: arm === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
-    extraArgs: arm === 'statement' ? ['--detail', 'statement'] : [],
+    extraArgs: DETAIL_ARGS[arm] ?? [],
   });
   try {
     const baseChildren = children(cluster.pid);
@@ -204,12 +207,12 @@ async function accountPhase({ cluster, sink, o, workDir }) {
   const scripts = writeScripts(workDir);
   const out = {};
   for (const workload of o.workloads) {
-    for (const arm of ['unsampled', 'mixed', 'otlp']) {
+    for (const arm of ['unsampled', 'mixed', 'otlp', 'phases']) {
       psql(cluster, PREPARE_SQL);
-      const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
+      const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: DETAIL_ARGS[arm] ?? [] });
       try {
         const seconds = Math.max(6, o.seconds);
-        const running = runPgbench({ cluster, workload, seconds, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload][arm === 'otlp' ? 'sampled' : arm], latencies: false });
+        const running = runPgbench({ cluster, workload, seconds, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload][arm === 'otlp' || arm === 'phases' ? 'sampled' : arm], latencies: false });
         await sleep(2000); // past the backends' first statements (arming)
         const prog = await measureProgTime(col.pid, seconds - 3);
         const pg = await running;
