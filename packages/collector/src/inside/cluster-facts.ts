@@ -7,10 +7,10 @@
 import { symbolAddress } from '../discover/addresses';
 import type { ElfInfo } from '../discover/elf';
 import { CLUSTER } from '../events/layout';
+import { procWaitEventOffset } from '../pg/proc-layout';
 import { spiLayout } from '../pg/spi-layout';
-import { bufferUsageSize, walUsageSize } from '../pg/usage-layout';
+import { bufferUsageLayout, walUsageLayout } from '../pg/usage-layout';
 import { hasProbe, nestedProbes, type Detail, type Probe, type ProbeSet } from '../probes/tables';
-import { procWaitEventOffset } from '../pg/wait-events';
 
 export type Feature = 'waits' | 'locks' | 'buffers' | 'nested';
 export const FEATURES: Feature[] = ['waits', 'locks', 'buffers', 'nested'];
@@ -30,9 +30,8 @@ interface Target {
   exePath: string;
 }
 
-function object(elf: ElfInfo, name: string): { value: number; size: number } | null {
-  const o = elf.objects.get(name);
-  return o ?? null;
+function object(elf: ElfInfo, name: string): { value: bigint; size: number } | null {
+  return elf.objects.get(name) ?? null;
 }
 
 const allOff = (why: string): Record<Feature, string | null> => ({ waits: why, locks: why, buffers: why, nested: why });
@@ -44,7 +43,11 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
   const major = t.major;
   const off: Record<Feature, string | null> = { waits: null, locks: null, buffers: null, nested: null };
   const probes: Probe[] = [];
-  const at = (v: number) => symbolAddress(t.pid, elf, v);
+  const at = (v: bigint) => {
+    const a = symbolAddress(t.pid, t.exePath, v);
+    if (a === null) throw new Error(`cannot find ${t.exePath} in the memory map of process ${t.pid}`);
+    return a;
+  };
 
   const mwei = object(elf, 'my_wait_event_info');
   const myProc = object(elf, 'MyProc');
@@ -63,8 +66,8 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
 
   const bu = object(elf, 'pgBufferUsage');
   const wu = object(elf, 'pgWalUsage');
-  const bSize = bufferUsageSize(major);
-  const wSize = walUsageSize(major);
+  const bSize = bufferUsageLayout(major)?.size ?? null;
+  const wSize = walUsageLayout(major)?.size ?? null;
   if (!bu || !wu) off.buffers = `${t.exePath} does not export pgBufferUsage and pgWalUsage`;
   else if (bSize === null || wSize === null) off.buffers = `no BufferUsage/WalUsage layout for PostgreSQL ${major}`;
   else if (bu.size !== bSize || wu.size !== wSize) {
@@ -85,11 +88,11 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
     const l = spiLayout(major);
     // without a verified layout the nested statements still get spans, without their text
     if (l) {
-      value.writeUInt32LE(l.planMagic, CLUSTER.plan_magic);
-      value.writeUInt32LE(l.planList, CLUSTER.plan_list);
+      value.writeUInt32LE(l.spiPlanMagic, CLUSTER.plan_magic);
+      value.writeUInt32LE(l.plancacheList, CLUSTER.plan_list);
       value.writeUInt32LE(l.listElements, CLUSTER.list_elements);
-      value.writeUInt32LE(l.sourceMagic, CLUSTER.source_magic);
-      value.writeUInt32LE(l.sourceText, CLUSTER.source_text);
+      value.writeUInt32LE(l.cachedPlanSourceMagic, CLUSTER.source_magic);
+      value.writeUInt32LE(l.queryString, CLUSTER.source_text);
     }
   }
   return { value, off, probes };

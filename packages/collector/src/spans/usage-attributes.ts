@@ -50,7 +50,8 @@ export function usageAttributes(major: number, usage: Inside['usage']): Attribut
   const w0 = decodeWalUsage(major, usage.begin.wal);
   const w1 = decodeWalUsage(major, usage.end.wal);
   const out: Attributes = {};
-  if (b0 && b1) deltas(out, BUFFER_ATTRIBUTES, b0 as Record<string, number | undefined>, b1 as Record<string, number | undefined>);
-  if (w0 && w1) deltas(out, WAL_ATTRIBUTES, w0 as Record<string, number | undefined>, w1 as Record<string, number | undefined>);
+  type Counters = Record<string, number | undefined>;
+  if (b0 && b1) deltas(out, BUFFER_ATTRIBUTES, b0 as unknown as Counters, b1 as unknown as Counters);
+  if (w0 && w1) deltas(out, WAL_ATTRIBUTES, w0 as unknown as Counters, w1 as unknown as Counters);
   return Object.keys(out).length > 0 ? out : null;
 }
