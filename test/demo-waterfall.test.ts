@@ -1,7 +1,13 @@
 // The demo's text waterfall, on hand-made traces: tree order, indentation,
-// bar placement on the trace's time axis, hidden subtrees, orphans.
+// bar placement on the trace's time axis, hidden subtrees, orphans; and on
+// the inside-execute fixtures read back from a real store: waits, the lock's
+// blocker, buffers/WAL, short waits, nested statements.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { formatWaterfall } from '../packages/demo/src/waterfall';
-import type { StoredSpan, TraceDetail } from '../packages/collector/src/embedded';
+import { type StoredSpan, type TraceDetail, TraceStore } from '../packages/collector/src/embedded';
+import { BLOCKER_QUERY, BLOCKER_TRACE, SAME_TRACE, WAITER_TRACE, insideTraces } from '../packages/collector/test/inside-fixtures';
 
 const T0 = 1_700_000_000_000_000_000n;
 
@@ -9,7 +15,7 @@ function span(id: string, parent: string | null, name: string, fromMs: number, t
   return {
     traceId: 'ab'.repeat(16), spanId: id, parentSpanId: parent, name, kind: 1, service: 'app', scope: '',
     startNs: String(T0 + BigInt(fromMs * 1e6)), endNs: String(T0 + BigInt(toMs * 1e6)), durationMs: toMs - fromMs,
-    statusCode: 0, statusMessage: '', isPostgres: false, sql: null, attributes: {}, resource: {}, events: [], links: [], ...extra,
+    statusCode: 0, statusMessage: '', isPostgres: false, sql: null, usage: [], attributes: {}, resource: {}, events: [], links: [], ...extra,
   };
 }
 
@@ -59,4 +65,59 @@ test('long names are cut to the name column; an empty trace says so', () => {
   expect(row.startsWith('x'.repeat(19) + '… █')).toBe(true);
   expect(row).toMatch(/0\.50 ms$/);
   expect(formatWaterfall(trace([]))).toBe('(no spans)\n');
+});
+
+describe('what happened inside PostgreSQL', () => {
+  let dir: string;
+  let store: TraceStore;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-demo-waterfall-'));
+    store = TraceStore.open({ dataDir: dir });
+    store.ingest(insideTraces(Date.now()));
+  });
+  afterAll(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('waits drawn apart, the blocker named, buffers/WAL as EXPLAIN prints them, nested statements tagged', () => {
+    const text = formatWaterfall(store.getTrace(WAITER_TRACE)!, { barWidth: 40, nameWidth: 60 });
+    const lines = text.trimEnd().split('\n').slice(1);
+    // span rows by their name column; notes whole, at the children's indentation
+    expect(lines.map((l) => (l.includes('│') ? l : l.slice(0, 60).trimEnd()))).toEqual([
+      'GET /restock',
+      '  pg.query:UPDATE shop',
+      '    UPDATE inventory [postgres]',
+      '      │ on CPU 27.0 ms, off CPU 303 ms, 252 nested statements (250 in aggregates)',
+      '      │ Buffers: shared hit=12 read=340 dirtied=2 written=1, temp read=4 written=4',
+      '      │ I/O Timings: shared read=1.234 write=0.000',
+      '      │ WAL: records=3 fpi=1 bytes=1234',
+      '      parse',
+      '      plan',
+      '      execute',
+      '        │ short waits: LWLock:BufferMapping ×3 0.12 ms, IO:DataFileRead ×12 4.6 ms',
+      '        wait Lock:transactionid',
+      `          │ waited 296 ms for a transactionid lock (ShareLock) held by pid 4711 (${BLOCKER_QUERY}, idle in transaction, trace ${BLOCKER_TRACE})`,
+      '        wait IO:DataFileRead',
+      '      INSERT inventory_audit [nested 1]',
+      '        SELECT audit_config [nested 2]',
+      '      UPDATE stats [nested 1]',
+      '        │ ×250, total 12.5 ms, 250 rows: nested statements beyond the cap, one span per text',
+      '      commit',
+      '        │ short waits: LWLock:WALWrite ×1 0.31 ms',
+    ]);
+    // a wait's bar is ▒ (off CPU), the statement's █
+    const row = (name: string) => lines.find((l) => l.trimStart().startsWith(name))!;
+    expect(row('wait Lock:transactionid')).toMatch(/ ▒{30,} +296 ms$/);
+    expect(row('wait Lock:transactionid')).not.toContain('█');
+    expect(row('UPDATE inventory [postgres]')).toMatch(/ █{35,} +330 ms$/);
+  });
+
+  test('a blocker in the same request is named by its span; spans that measured nothing get no notes', () => {
+    const text = formatWaterfall(store.getTrace(SAME_TRACE)!);
+    expect(text).toContain(
+      '│ waited 300 ms for a transactionid lock (ShareLock) held by pid 4800 (SELECT stock FROM inventory WHERE sku = $1 FOR UPDATE, idle in transaction, SELECT inventory in this trace)',
+    );
+    expect(formatWaterfall(store.getTrace(BLOCKER_TRACE)!)).not.toContain('│');
+  });
 });

@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { RUN_DEFAULTS, type Running, startRun } from '../packages/collector/dist/run';
+import { launchChromium } from '../packages/collector/test/chromium';
 import { sendTraces } from '../packages/collector/test/embedded-seed';
 import { eventually } from './helpers/collector';
 import { type PgCluster, startPostgres } from './helpers/postgres';
@@ -58,12 +59,7 @@ beforeAll(async () => {
       statements: [{ sql: 'SELECT * FROM accounts WHERE id = $1', atMs: 1, phases: { parse: 0.1, plan: 0.1, execute: 1 } }],
     },
   ]);
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
+  context = await launchChromium(userDataDir);
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(10_000);
   // the URL the collector prints: sets the session cookie

@@ -73,7 +73,9 @@ export function createApp(pool: Pool, knex: Knex): express.Express {
   });
 
   // a lock wait: one transaction holds the inventory row for LOCK_HOLD_MS
-  // (think: a slow checkout), the UPDATE on another connection waits for it
+  // (think: a slow checkout), the UPDATE on another connection waits for it.
+  // Both run inside the request, so both carry its traceparent and are sampled:
+  // the collector can link the UPDATE's lock wait to the statement that took the row.
   app.get('/lock', async function restock(_req: Request, res: Response) {
     const holder = await pool.connect();
     try {

@@ -31,6 +31,11 @@ export function clear(el) {
   return el;
 }
 
+/** A label over a value, as in the summary and the span details. */
+export function fact(label, value, cls) {
+  return h('div', { class: 'fact' }, h('span', { class: 'label' }, label), h('span', { class: `value ${cls ?? ''}` }, value));
+}
+
 export function formatMs(ms) {
   if (ms === 0) return '0';
   if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;

@@ -1,7 +1,8 @@
 // One trace: what took the time, the waterfall, and the selected span's details.
-import { SPAN_KINDS, clear, formatMs, formatTime, getJson, h } from './dom.js';
+import { SPAN_KINDS, clear, fact, formatMs, formatTime, getJson, h } from './dom.js';
 import { SQLSTATE_NAMES } from './sqlstate.js';
-import { PHASES, breakdown, buildTree, reveal, sqlOf, visibleRows } from './waterfall.js';
+import { PHASES, breakdown, buildTree, reveal, sqlOf, statementOf, visibleRows, waitTotals } from './waterfall.js';
+import { aggregateOf, blockerPids, insideDetails, linksInSentence, spanHref } from './inside.js';
 import { showCollectorState } from './collector-state.js';
 import { missingPostgresCard } from './missing-postgres.js';
 
@@ -26,6 +27,9 @@ const CATEGORY_LABELS = {
   internal: 'internal',
   client: 'client',
   'pg-other': 'PostgreSQL (other)',
+  'pg-wait': 'wait (off CPU)',
+  'pg-wait wait-lock': 'lock wait',
+  'pg-nested': 'nested statement',
 };
 
 let tree;
@@ -65,15 +69,11 @@ function renderSummary(summary) {
   );
 }
 
-function fact(label, value, cls) {
-  return h('div', { class: 'fact' }, h('span', { class: 'label' }, label), h('span', { class: `value ${cls ?? ''}` }, value));
-}
-
 function renderInsight(b, totalMs) {
   const parts = [];
   if (b.slowest) {
     const s = b.slowest;
-    const stmt = s.category.startsWith('pg-phase') ? tree.spans.find((p) => p.spanId === s.parentSpanId) : null;
+    const stmt = statementOf(s);
     parts.push(
       h(
         'div',
@@ -83,7 +83,7 @@ function renderInsight(b, totalMs) {
           'button',
           { class: 'linklike', onclick: () => select(s.spanId, true) },
           s.name,
-          stmt ? ` of ${stmt.name}` : '',
+          stmt ? `${s.category.startsWith('pg-phase') ? ' of' : ' in'} ${stmt.name}` : '',
         ),
         h('span', { class: 'big' }, formatMs(s.selfMs)),
         h('span', { class: 'muted' }, `${pct(s.selfMs, totalMs)} of the trace, not counting its children · ${s.service}`),
@@ -125,6 +125,7 @@ function renderInsight(b, totalMs) {
               ),
             )
           : null,
+        insideLines(),
       ),
     );
   }
@@ -147,10 +148,30 @@ function renderInsight(b, totalMs) {
   }
 }
 
-/** The group of repeated siblings that takes the most time, if any. */
+/** On/off CPU of the statements that measured it, and the wait events that took the most time. */
+function insideLines() {
+  let on = 0;
+  let off = 0;
+  let measured = false;
+  for (const s of tree.spans) {
+    if (s.category !== 'pg-statement' || s.attributes['pgferret.cpu.on_ms'] === undefined) continue;
+    measured = true;
+    on += Number(s.attributes['pgferret.cpu.on_ms']);
+    off += Number(s.attributes['pgferret.cpu.off_ms'] ?? 0);
+  }
+  const waits = waitTotals(tree).slice(0, 3);
+  return [
+    measured ? h('span', { class: 'muted cpu-line' }, `on CPU ${formatMs(on)} · off CPU ${formatMs(off)}`) : null,
+    waits.length
+      ? h('span', { class: 'muted waits-line' }, `waited in ${waits.map((w) => `${w.event} ${formatMs(w.totalMs)}${w.count > 1 ? ` (${w.count}×)` : ''}`).join(' · ')}`)
+      : null,
+  ];
+}
+
+/** The group of repeated siblings that takes the most time, if any; waits are not statements. */
 function biggestGroup() {
   let best = null;
-  for (const s of tree.spans) if (s.group && (!best || s.group.totalMs > best.totalMs)) best = s.group;
+  for (const s of tree.spans) if (s.group && !s.group.category.startsWith('pg-wait') && (!best || s.group.totalMs > best.totalMs)) best = s.group;
   return best;
 }
 
@@ -244,6 +265,7 @@ function spanRow(s) {
   if (s === slowestSpan) classes.push('slowest');
   if (s.statusCode === 2) classes.push('error');
   if (s.group) classes.push('in-group');
+  if (aggregateOf(s)) classes.push('aggregate');
   const status = s.kind === 2 ? httpStatusOf(s) : null;
   const open = !collapsed.has(s.spanId);
   const row = h(
@@ -257,7 +279,7 @@ function spanRow(s) {
     },
     h(
       'div',
-      { class: 'wf-label', style: { paddingLeft: `${0.3 + s.depth * 1.1}rem` }, title: `${s.name} · ${s.service}` },
+      { class: 'wf-label', style: { paddingLeft: `${0.3 + s.depth * 1.1}rem` }, title: rowTitle(s) },
       s.childCount > 0
         ? toggle(s.name, open, (ev) => {
             ev.stopPropagation();
@@ -266,7 +288,7 @@ function spanRow(s) {
             renderWaterfall();
           })
         : h('span', { class: 'wf-toggle-space' }),
-      h('span', { class: 'wf-name', style: { minWidth: nameMinWidth(s.name) } }, s.name || '(unnamed)'),
+      nameOf(s),
       // Jaeger-like rows, less repetition: the service only where it changes.
       s.service !== s.parent?.service ? h('span', { class: 'wf-service' }, s.service) : null,
       h(
@@ -276,6 +298,7 @@ function spanRow(s) {
         s === slowestSpan ? h('span', { class: 'badge hot', title: 'longest time not spent in child spans' }, 'slowest') : null,
         s.statusCode === 2 ? h('span', { class: 'badge err', title: 'status: error' }, 'error') : null,
         s.orphan ? h('span', { class: 'badge muted', title: 'its parent span is not stored' }, 'no parent') : null,
+        depthBadge(s),
       ),
     ),
     h('div', { class: 'wf-dur' }, formatMs(s.durationMs)),
@@ -283,6 +306,31 @@ function spanRow(s) {
   );
   rowsById.set(s.spanId, row);
   return row;
+}
+
+/** The name; an aggregate of nested statements reads like a repeated-statement group: ×N over its total. */
+function nameOf(s) {
+  const name = h('span', { class: 'wf-name', style: { minWidth: nameMinWidth(s.name) } }, s.name || '(unnamed)');
+  const agg = aggregateOf(s);
+  if (!agg) return name;
+  return h(
+    'span',
+    { class: 'group-text', title: 'nested statements beyond the cap, folded into one span per text' },
+    h('span', { class: 'group-head' }, name, h('span', { class: 'badge count aggregate' }, agg.calls)),
+    h('span', { class: 'group-stats' }, [agg.total, agg.rows].filter(Boolean).join(' · ')),
+  );
+}
+
+function depthBadge(s) {
+  const depth = s.attributes['postgresql.nesting.depth'];
+  if (depth === undefined) return null;
+  return h('span', { class: 'badge muted depth', title: 'nesting depth: 1 = run by the statement, 2 = by a statement that one ran, …' }, `depth ${depth}`);
+}
+
+/** The row's tooltip; a lock wait's names who held the lock (the details say more). */
+function rowTitle(s) {
+  const pids = s.category === 'pg-wait wait-lock' ? blockerPids(s) : [];
+  return `${s.name} · ${s.service}${pids.length ? ` · held by pid ${pids.join(', ')}` : ''}`;
 }
 
 function groupRow(g) {
@@ -448,10 +496,15 @@ function attributeTable(attrs) {
 }
 
 function renderDetails(s) {
-  const parent = tree.spans.find((p) => p.spanId === s.parentSpanId);
   // the API lays SQL out with the collector's lexer (s.sql), so the UI has no tokenizer of its own
-  const sql = s.sql ?? (parent?.isPostgres ? parent.sql : null);
-  const sqlOwner = s.sql ? null : parent;
+  const sqlOwner = s.sql ? null : statementOf(s);
+  const sql = s.sql ?? sqlOwner?.sql ?? null;
+  const children = tree.spans.filter((k) => k.parentSpanId === s.spanId);
+  const inSentence = linksInSentence(s);
+  const links = s.links.filter((l) => !inSentence.includes(l));
+  const inside = insideDetails(s, children, traceId);
+  // a wait's sentence is what the panel is for: it comes first
+  const isWait = s.category.startsWith('pg-wait');
   const { 'db.query.text': _q, 'db.statement': _st, ...rest } = s.attributes;
   clear(detailsEl).append(
     h(
@@ -469,10 +522,12 @@ function renderDetails(s) {
       s.statusCode === 2 ? fact('Status', `error${s.statusMessage ? `: ${s.statusMessage}` : ''}`, 'err') : null,
       fact('Span id', s.spanId, 'mono'),
     ),
+    isWait ? inside : null,
     h('button', { class: 'secondary small', id: 'zoom-span', onclick: () => zoom(s) }, 'Zoom the time axis to this span'),
     sql ? h('h3', null, sqlOwner ? `SQL of ${sqlOwner.name}` : 'SQL') : null,
     sql ? h('pre', { class: 'sql' }, sql) : null,
-    s.childCount > 0 && s.isPostgres ? phaseList(s) : null,
+    s.isPostgres ? phaseList(s, children) : null,
+    isWait ? null : inside,
     h('h3', null, 'Attributes'),
     attributeTable(rest),
     s.events.length
@@ -494,14 +549,24 @@ function renderDetails(s) {
           ),
         ]
       : null,
+    links.length ? [h('h3', null, 'Links'), h('ul', { class: 'links' }, links.map((l) => h('li', null, linkTo(l))))] : null,
     h('details', null, h('summary', null, 'Resource'), attributeTable(s.resource)),
     s.scope ? h('p', { class: 'muted small' }, `instrumentation scope: ${s.scope}`) : null,
     ),
   );
 }
 
-function phaseList(stmt) {
-  const kids = tree.spans.filter((k) => k.parentSpanId === stmt.spanId);
+function linkTo(l) {
+  const type = l.attributes?.['pgferret.link.type'];
+  return [
+    h('a', { href: spanHref(l, traceId) }, l.traceId === traceId ? `span ${l.spanId}` : `trace ${l.traceId.slice(0, 8)}… span ${l.spanId}`),
+    type ? h('span', { class: 'muted' }, ` ${type}`) : null,
+  ];
+}
+
+function phaseList(stmt, children) {
+  const kids = children.filter((k) => k.category.startsWith('pg-phase'));
+  if (kids.length === 0) return null;
   return [
     h('h3', null, 'Phases'),
     h(

@@ -171,6 +171,10 @@ function isDb(span) {
 
 export function category(span, parent) {
   if (span.isPostgres) return 'pg-statement';
+  // docs/inside-execute.md: waits and nested statements are told by their attributes, wherever they hang
+  const waitType = span.attributes['postgresql.wait_event.type'];
+  if (typeof waitType === 'string') return waitType === 'Lock' ? 'pg-wait wait-lock' : 'pg-wait';
+  if (span.attributes['postgresql.nesting.depth'] !== undefined || span.attributes['pgferret.nested.aggregate'] === true) return 'pg-nested';
   if (parent?.isPostgres && PHASES.includes(span.name)) return `pg-phase phase-${span.name}`;
   if (parent?.isPostgres) return 'pg-other';
   if (span.kind === KIND_CLIENT && isDb(span)) return 'db-client';
@@ -194,6 +198,38 @@ export function breakdown(tree) {
   }
   const slowest = tree.spans.reduce((best, s) => (s.selfMs > (best?.selfMs ?? -1) ? s : best), null);
   return { postgresMs, statements, phases, slowest };
+}
+
+/** The PostgreSQL statement a span is part of (a phase, wait or nested statement), or null. */
+export function statementOf(span) {
+  for (let p = span.parent; p; p = p.parent) if (p.isPostgres) return p;
+  return null;
+}
+
+/** The waits under the threshold that a phase span sums up: [{ event, count, totalMs }]. */
+export function shortWaits(span) {
+  const a = span.attributes;
+  const events = a['pgferret.waits.events'];
+  if (!Array.isArray(events)) return [];
+  const counts = a['pgferret.waits.counts'] ?? [];
+  const totals = a['pgferret.waits.total_ms'] ?? [];
+  return events.map((event, i) => ({ event: String(event), count: Number(counts[i]), totalMs: Number(totals[i]) }));
+}
+
+/** Off-CPU time of the whole trace per wait event, wait spans and short waits together, longest first. */
+export function waitTotals(tree) {
+  const byEvent = new Map();
+  const add = (event, count, ms) => {
+    const t = byEvent.get(event) ?? { event, count: 0, totalMs: 0 };
+    t.count += count;
+    t.totalMs += ms;
+    byEvent.set(event, t);
+  };
+  for (const s of tree.spans) {
+    if (s.category.startsWith('pg-wait')) add(`${s.attributes['postgresql.wait_event.type']}:${s.attributes['postgresql.wait_event.name']}`, 1, s.durationMs);
+    for (const w of shortWaits(s)) add(w.event, w.count, w.totalMs);
+  }
+  return [...byEvent.values()].sort((a, b) => b.totalMs - a.totalMs);
 }
 
 /** The statement text a span carries (masked by the collector unless --raw-query-text), for grouping and search. */

@@ -21,6 +21,8 @@ export interface DemoOptions {
 
 /** The route whose trace is printed: the slow report. */
 export const SLOW_ROUTE = '/report';
+/** Printed too: a row lock wait, with who held the lock. */
+export const LOCK_ROUTE = '/lock';
 const SPAN_KIND_CLIENT = 3;
 const SPAN_KIND_SERVER = 2;
 
@@ -48,6 +50,12 @@ async function waitForTraces(store: TraceStore, count: number, timeoutMs: number
     if (traces.filter(isJoined).length >= count || Date.now() > deadline || cancelled()) return traces.reverse();
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** The latest joined /lock trace whose wait the collector timed as a lock wait, else the latest joined one. */
+function lockTrace(traces: TraceDetail[]): TraceDetail | undefined {
+  const joined = traces.filter((t) => t.summary.route === LOCK_ROUTE && isJoined(t)).reverse();
+  return joined.find((t) => t.spans.some((s) => s.attributes['postgresql.wait_event.type'] === 'Lock')) ?? joined[0];
 }
 
 function checkPostgresUrl(url: string): { port: number } {
@@ -133,7 +141,7 @@ export class Demo {
         // only statements of traced requests: the example's start-up SQL makes no traces
         rootSampleRate: 0,
         rawQueryText: false,
-        detail: 'full',
+        detail: RUN_DEFAULTS.detail,
         waitThresholdMs: RUN_DEFAULTS.waitThresholdMs,
         nestedCap: RUN_DEFAULTS.nestedCap,
         maxQueryText: RUN_DEFAULTS.maxQueryText,
@@ -147,9 +155,9 @@ export class Demo {
         metricsHost: RUN_DEFAULTS.metricsHost,
         metricsPort: 0,
         metricsMaxFingerprints: RUN_DEFAULTS.metricsMaxFingerprints,
-        explainMinMs: RUN_DEFAULTS.explainMinMs,
-        // names the blocker of a lock wait (and explains slow statements)
+        // the cluster's own connection: it explains slow statements and names who holds a lock a statement waits for
         postgresUrl: databaseUrl,
+        explainMinMs: RUN_DEFAULTS.explainMinMs,
       },
       (m) => log(`collector: ${m}`),
     );
@@ -205,6 +213,13 @@ export class Demo {
       lines.push(
         `No trace of ${SLOW_ROUTE} with its PostgreSQL spans arrived within 20 s: open the web UI, or run ` +
           `\`npx pgferret-collector status --state-dir ${path.dirname(running.admin.socketPath)}\` to see what the collector saw.`,
+      );
+    }
+    const lock = lockTrace(traces);
+    if (lock) {
+      lines.push(
+        `A ${LOCK_ROUTE} request: its UPDATE waits for the row the request's other connection holds (${embedded.uiUrl}/trace.html?id=${lock.summary.traceId}&token=${embedded.uiToken}):`,
+        formatWaterfall(lock, { hide: (s) => s.name.startsWith('middleware - ') }),
       );
     }
     this.print(lines.join('\n') + '\n');

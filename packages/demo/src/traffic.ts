@@ -1,5 +1,9 @@
 // The demo's burst of requests: fast reads, a slow report, a transaction, a
-// lock wait and an error, so that the trace list has one of each.
+// lock wait and an error, so that the trace list has one of each. GET /lock
+// comes twice: the first one's UPDATE opens the pool's second connection,
+// whose backend gets its probes (lock waits among them) only after that first
+// sampled statement; the second finds it armed. The error comes last: the pool
+// closes the connection a failed query ran on.
 export interface RequestResult {
   method: string;
   path: string;
@@ -14,10 +18,11 @@ export const BURST: ReadonlyArray<{ method: 'GET' | 'POST'; path: string; body?:
   { method: 'GET', path: '/report' },
   { method: 'POST', path: '/orders', body: { userId: 7, amount: 42.5 } },
   { method: 'GET', path: '/lock' },
-  { method: 'GET', path: '/error' },
   { method: 'GET', path: '/users/1234' },
   { method: 'POST', path: '/orders', body: { userId: 8, amount: 9.99 } },
   { method: 'GET', path: '/report' },
+  { method: 'GET', path: '/lock' },
+  { method: 'GET', path: '/error' },
 ];
 
 export async function sendBurst(baseUrl: string, onResult: (r: RequestResult) => void): Promise<RequestResult[]> {

@@ -1,6 +1,9 @@
 // A trace as text for the terminal: the span tree, one line per span, with a
-// bar placed and sized on the trace's time axis.
+// bar placed and sized on the trace's time axis; waits drawn ▒ (time off CPU),
+// and under a span what happened inside PostgreSQL (see inside-notes.ts).
 import type { StoredSpan, TraceDetail } from 'pgferret-collector';
+import { ms } from './duration';
+import { isWait, notes, tag } from './inside-notes';
 
 export interface WaterfallOptions {
   /** columns of the bar area */
@@ -11,17 +14,14 @@ export interface WaterfallOptions {
   hide?: (span: StoredSpan) => boolean;
 }
 
-function ms(n: number): string {
-  return n >= 100 ? `${n.toFixed(0)} ms` : n >= 1 ? `${n.toFixed(1)} ms` : `${n.toFixed(2)} ms`;
-}
-
 function fit(s: string, width: number): string {
   return s.length > width ? s.slice(0, width - 1) + '…' : s.padEnd(width);
 }
 
 function label(span: StoredSpan): string {
   const name = span.name.replace(/\s+/g, ' ').trim();
-  return span.isPostgres ? `${name} [postgres]` : name;
+  const t = tag(span);
+  return t ? `${name} ${t}` : name;
 }
 
 export function formatWaterfall(trace: TraceDetail, opts: WaterfallOptions = {}): string {
@@ -52,9 +52,11 @@ export function formatWaterfall(trace: TraceDetail, opts: WaterfallOptions = {})
       const to = Number(BigInt(s.endNs) - t0) / total;
       const start = Math.min(barWidth - 1, Math.floor(from * barWidth));
       const len = Math.max(1, Math.round(to * barWidth) - start);
-      const bar = ' '.repeat(start) + '█'.repeat(Math.min(len, barWidth - start));
+      const bar = ' '.repeat(start) + (isWait(s) ? '▒' : '█').repeat(Math.min(len, barWidth - start));
       const name = fit('  '.repeat(depth) + label(s), nameWidth);
       lines.push(`${name} ${bar.padEnd(barWidth)} ${ms(s.durationMs).padStart(9)}${s.statusCode === 2 ? '  ERROR' : ''}`);
+      // notes sit at the children's indentation, not cut to the name column
+      for (const note of notes(s, trace)) lines.push(`${'  '.repeat(depth + 1)}│ ${note}`);
       walk(s.spanId, depth + 1);
     }
   };

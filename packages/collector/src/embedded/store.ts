@@ -12,6 +12,8 @@ import Database from 'better-sqlite3';
 import { makeDir } from './make-dir';
 import {
   type Attributes,
+  type SpanEventRecord,
+  type SpanLinkRecord,
   type SpanRecord,
   STATUS_CODE_ERROR,
   httpRoute,
@@ -20,6 +22,7 @@ import {
   queryText,
 } from './span-record';
 import { layoutSql } from './sql-layout';
+import { usageLines } from './usage-lines';
 import { QueryStats, STATEMENT_ROW_BYTES, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
 
 export const DEFAULT_MAX_SPANS = 1_000_000;
@@ -107,10 +110,13 @@ export interface StoredSpan {
   isPostgres: boolean;
   /** db.query.text (or db.statement) laid out for reading, or null */
   sql: string | null;
+  /** the statement's buffer, I/O timing and WAL counters as EXPLAIN prints them; [] when it has none */
+  usage: string[];
   attributes: Attributes;
   resource: Attributes;
-  events: unknown[];
-  links: unknown[];
+  events: SpanEventRecord[];
+  /** span links, e.g. a lock wait's to the statement of the transaction that held the lock */
+  links: SpanLinkRecord[];
 }
 
 export interface TraceDetail {
@@ -609,6 +615,7 @@ export class TraceStore {
         statusMessage: r.status_message,
         isPostgres: r.is_postgres === 1,
         sql: layoutSql(queryText({ attributes }) ?? '') || null,
+        usage: usageLines(attributes),
         attributes,
         resource: JSON.parse(r.resource),
         events: JSON.parse(r.events),
