@@ -118,8 +118,11 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     });
     expect(r).toEqual({ traces: 200, queries: 2000, errors: 0 });
     const traceIds = () => new Set(receiver.spans.filter((s) => s.name.startsWith('request ') && !before.has(s.traceId)).map((s) => s.traceId));
-    await eventually('200 app traces and 2,000 statement spans', () =>
-      traceIds().size === 200 && receiver.spans.filter((s) => isPostgresServerSpan(s) && traceIds().has(s.traceId)).length >= 2000);
+    // once per check: the receiver answers the collector's exports on this event loop
+    await eventually('200 app traces and 2,000 statement spans', () => {
+      const ids = traceIds();
+      return ids.size === 200 && receiver.spans.filter((s) => isPostgresServerSpan(s) && ids.has(s.traceId)).length >= 2000;
+    });
     const server = checkTraces(receiver.spans, traceIds(), 2000, 200);
     const s = server[0];
     expect(s.name).toBe('SELECT pg_class');

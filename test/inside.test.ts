@@ -120,13 +120,19 @@ describe.each(FLAVORS)('inside execute on %s PostgreSQL', (flavor) => {
 
   it('buffers and WAL of statements of known size', async () => {
     const pages = Number((await a.query("SELECT pg_relation_size('big') / current_setting('block_size')::int AS n")).rows[0].n);
+    await a.query('SET track_io_timing = on');
     const scan = await traced1(a, 'SELECT count(*) FROM big');
+    await a.query('RESET track_io_timing');
     const hit = scan.attributes['postgresql.buffers.shared.hit'] as number;
     const read = scan.attributes['postgresql.buffers.shared.read'] as number;
     // larger than shared_buffers: most of it comes from outside them
     expect(read).toBeGreaterThan(pages / 2);
     expect(hit + read).toBeGreaterThanOrEqual(pages);
     expect(hit + read).toBeLessThan(pages + 100);
+    // thousands of reads, timed: more than nothing, less than the statement took
+    const readMs = scan.attributes['postgresql.io.shared.read_ms'] as number;
+    expect(readMs).toBeGreaterThan(0);
+    expect(readMs).toBeLessThan(Number(scan.endNs - scan.startNs) / 1e6);
     const insert = await traced1(a, "INSERT INTO audit (what) SELECT 'row ' || g FROM generate_series(1, 500) g");
     expect(insert.attributes['postgresql.wal.records'] as number).toBeGreaterThanOrEqual(500);
     expect(insert.attributes['postgresql.wal.bytes'] as number).toBeGreaterThan(500 * 30);
@@ -205,6 +211,13 @@ describe.each(FLAVORS)('inside execute on %s PostgreSQL', (flavor) => {
     const s = await traced1(a, 'CALL two_commits()');
     const nested = childrenOf(s).filter((c) => c.attributes['postgresql.nesting.depth'] === 1);
     expect(nested.map((n) => n.attributes['db.query.text'])).toEqual(['INSERT INTO audit (what) VALUES (?)', 'INSERT INTO audit (what) VALUES (?)']);
+  });
+
+  it('a DO block: its dynamic EXECUTE is a nested statement too', async () => {
+    const s = await traced1(a, "DO $$ BEGIN EXECUTE format('UPDATE inventory SET stock = stock WHERE sku = %L', 'ferret'); END $$");
+    const nested = childrenOf(s).filter((c) => c.attributes['postgresql.nesting.depth'] === 1);
+    expect(nested.map((n) => n.attributes['db.query.text'])).toEqual(['UPDATE inventory SET stock = stock WHERE sku = ?']);
+    expect(nested[0].attributes['db.response.returned_rows']).toBe(1);
   });
 
   it('a trigger: its statement is nested in the INSERT that fired it', async () => {

@@ -29,6 +29,12 @@ export async function seed(pool: Pool): Promise<void> {
       CREATE TABLE IF NOT EXISTS inventory (
         sku text PRIMARY KEY,
         stock int NOT NULL
+      );
+      -- a trigger: its INSERT shows in the trace as a statement nested in the order's
+      CREATE TABLE IF NOT EXISTS order_events (
+        order_id bigint NOT NULL,
+        what text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
       );`);
     const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM users');
     if (rows[0].n === '0') {
@@ -48,6 +54,15 @@ export async function seed(pool: Pool): Promise<void> {
       await client.query(`INSERT INTO inventory VALUES ('ferret-plush', 1000000) ON CONFLICT DO NOTHING`);
       await client.query('ANALYZE users; ANALYZE orders');
     }
+    // after the seed rows: only orders placed through the app record an event
+    await client.query(`
+      CREATE OR REPLACE FUNCTION record_order_event() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO order_events (order_id, what) VALUES (NEW.id, 'placed');
+          RETURN NEW;
+        END $$;
+      DROP TRIGGER IF EXISTS orders_events ON orders;
+      CREATE TRIGGER orders_events AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION record_order_event();`);
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

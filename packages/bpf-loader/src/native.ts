@@ -24,6 +24,7 @@ export interface NativeAddon {
   attachUsdt(h: ObjectHandle, program: string, binaryPath: string, provider: string, name: string, pid: number, cookie: bigint): number;
   attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): number;
   detach(h: ObjectHandle, link: number): boolean;
+  release(h: ObjectHandle, link: number): boolean;
   maps(h: ObjectHandle): string[];
   mapInfo(h: ObjectHandle, name: string): NativeMapInfo | undefined;
   mapLookup(h: ObjectHandle, fd: number, key: Buffer, valueBytes: number): Buffer | undefined;

@@ -88,6 +88,38 @@ describe('attaching to a real process', () => {
     expect([count(obj, ENTRY), count(obj, RETURN), count(obj, USDT)]).toEqual([4, 4, 3]);
   });
 
+  test('release(): returns at once, the probes stop firing, a USDT attach works meanwhile, close() waits for them', async () => {
+    const target = await start();
+    const obj = open();
+    obj.load();
+    const events: Event[] = [];
+    reader(obj, events);
+    const links = [
+      obj.attachUprobe({ program: 'on_entry', binaryPath: binary, symbol: 'pgft_handle', pid: target.pid }),
+      obj.attachUprobe({ program: 'on_return', binaryPath: binary, symbol: 'pgft_handle', pid: target.pid, retprobe: true }),
+      obj.attachUsdt({ program: 'on_usdt', binaryPath: binary, provider: 'pgft', name: 'query', pid: target.pid, cookie: 1n }),
+    ];
+    await target.call('before');
+    await waitFor(() => events.length === 3, '3 events');
+    const t0 = process.hrtime.bigint();
+    for (const l of links) l.release();
+    // destroying a uprobe link takes the kernel ~0.1 s each: none of that on this thread
+    expect(Number(process.hrtime.bigint() - t0) / 1e6).toBeLessThan(50);
+    expect(links.map((l) => l.attached)).toEqual([false, false, false]);
+    const again = obj.attachUsdt({ program: 'on_usdt', binaryPath: binary, provider: 'pgft', name: 'query', pid: target.pid, cookie: 2n });
+    expect(again.attached).toBe(true);
+    // once the released links are gone, only the new USDT attachment is left and fires
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await target.semaphore()).toBe(1);
+    const before = [count(obj, ENTRY), count(obj, RETURN), count(obj, USDT)];
+    await target.call('after');
+    await waitFor(() => count(obj, USDT) === before[2] + 1, 'the new USDT probe');
+    expect([count(obj, ENTRY), count(obj, RETURN)]).toEqual([before[0], before[1]]);
+    again.release();
+    obj.close(); // joins the detacher: nothing is left attached after it
+    expect(await target.semaphore()).toBe(0);
+  });
+
   test('uprobe by file offset with a pid filter fires only in that process', async () => {
     const [a, b] = [await start(), await start()];
     const obj = open();

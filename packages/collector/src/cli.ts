@@ -28,12 +28,18 @@ function printStatus(s: CollectorStatus): void {
   out.push(`clusters (${s.clusters.length}):`);
   for (const c of s.clusters) {
     out.push(`  pid ${c.pid}  PostgreSQL ${c.major ?? '?'}  port ${c.port ?? '?'}  ${c.dataDir}  ${c.error ? `ERROR: ${c.error}` : `probes: ${c.probeSet}`}`);
+    if (c.inside) {
+      const on = Object.entries(c.inside).filter(([, why]) => why === null).map(([f]) => f);
+      const off = Object.entries(c.inside).filter(([, why]) => why !== null).map(([f, why]) => `${f} off (${why})`);
+      out.push(`    inside statements: ${[on.length ? on.join(', ') : 'nothing', ...off].join('; ')}`);
+    }
   }
   for (const b of s.binaries) out.push(`binary ${b.exe}: phase probes ${b.probes}`);
   const bk = s.backends;
   out.push(`backends: ${bk.armed} with phase probes, ${bk.tls} on TLS (not traced), ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const k = s.kernel;
-  out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} phase probe hits`);
+  out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} probe hits, ${k.waits_capped} waits over the per-cycle cap, ${k.nest_unread} nested statements without text`);
+  if (s.blockerLookups.asked > 0) out.push(`lock waits: blockers asked ${s.blockerLookups.asked} times, ${s.blockerLookups.failed} failed`);
   const rb = s.ringBuffer;
   out.push(`events: ${rb.records} records in ${rb.batches} batches${rb.errors ? `, ${rb.errors} read errors (last: ${rb.lastError})` : ''}; ${s.statements} statements assembled (${s.untimedStatements} before their backend had phase probes), ${s.openCycles} open`);
   const e = s.export;

@@ -11,7 +11,7 @@ import { BpfObject, type BpfLink, type RingBufferReader, type RingBufferStats } 
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { containerIdOf } from './discover/container';
-import { readElf, type ElfInfo } from './discover/elf';
+import { functionOffset, readElf, type ElfInfo } from './discover/elf';
 import { MatchReport } from './discover/match-report';
 import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
@@ -104,6 +104,8 @@ export interface CollectorStatus {
   rejectedContexts: number;
   openCycles: number;
   orphanMarks: number;
+  /** statements whose spans could not be built (a bug: the log has the first one's error) */
+  buildFailures: number;
   /** lock waits whose blockers were asked for over --postgres-url, and how many of those questions failed */
   blockerLookups: { asked: number; failed: number };
   export: ExportQueue['stats'];
@@ -162,6 +164,7 @@ export class Collector {
   private decodeStats: DecodeStats = { records: 0, invalid: 0 };
   private statements = 0;
   private untimed = 0;
+  private buildFailures = 0;
   private rejectedContexts = 0;
   private listenerFailed = false;
   private listeners: StatementListener[];
@@ -392,7 +395,8 @@ export class Collector {
         const t0 = process.hrtime.bigint();
         // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
         const probes = [...bin.set.probes, ...(cluster.inside?.probes ?? [])];
-        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, `/proc/${pid}/exe`, probes), { lastSampledMs: now }));
+        const offsetOf = (sym: string) => functionOffset(bin.elf, sym);
+        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, `/proc/${pid}/exe`, probes, offsetOf), { lastSampledMs: now }));
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.armFailedAt.delete(pid);
@@ -477,7 +481,13 @@ export class Collector {
       return;
     }
     const resource = cluster?.resource ?? this.fallbackResource;
-    this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer, check, extra, this.insideOptions));
+    try {
+      this.opts.queue.add(buildSpans(s, resource, this.clock, backend, this.describer, check, extra, this.insideOptions));
+    } catch (e) {
+      // a statement the span builder cannot handle is lost, counted and said once; the next ones go on
+      this.buildFailures++;
+      if (this.buildFailures === 1) this.log(`could not build the spans of a statement (pid ${s.start.pid}): ${(e as Error).stack ?? e}`);
+    }
   }
 
   kernelCounters(): Record<string, number> {
@@ -512,6 +522,7 @@ export class Collector {
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
       blockerLookups: { asked: this.blockers.lookups, failed: this.blockers.failures },
+      buildFailures: this.buildFailures,
       export: { ...this.opts.queue.stats },
     };
   }

@@ -6,6 +6,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <bpf/libbpf.h>
@@ -21,9 +22,21 @@ struct object {
   bool loaded;
   bool closed;
   struct bpf_link **links;
+  bool *link_usdt; /* per link: a USDT link (its destruction touches state attaches share) */
   size_t n_links, cap_links;
   struct reader **readers;
   size_t n_readers, cap_readers;
+  /* Links released in the background: destroying a uprobe link waits for
+   * the kernel (~0.1 s each: an RCU grace period; more threads measured no
+   * faster), so one detacher thread does it. `lock` also covers USDT
+   * attaches, whose bookkeeping libbpf shares with USDT link destruction. */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  pthread_t detacher;
+  bool detacher_running, detacher_stop;
+  struct bpf_link **released;
+  bool *released_usdt;
+  size_t n_released, cap_released;
 };
 
 #define CHECK(call)                                                     \
@@ -48,6 +61,7 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 /* object.c */
 void register_object(napi_env env, napi_value exports);
 void object_close(struct object *o);
+void object_init_detacher(struct object *o);
 /* attach.c */
 void register_attach(napi_env env, napi_value exports);
 /* map.c */

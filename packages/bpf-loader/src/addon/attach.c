@@ -3,18 +3,21 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static napi_value add_link(napi_env env, struct object *o, struct bpf_link *link) {
+static napi_value add_link(napi_env env, struct object *o, struct bpf_link *link, bool usdt) {
   if (o->n_links == o->cap_links) {
     size_t cap = o->cap_links ? o->cap_links * 2 : 8;
     struct bpf_link **p = realloc(o->links, cap * sizeof *p);
-    if (!p) {
+    if (p) o->links = p;
+    bool *u = p ? realloc(o->link_usdt, cap * sizeof *u) : NULL;
+    if (!u) {
       bpf_link__destroy(link);
       return throw_errno(env, "realloc", ENOMEM);
     }
-    o->links = p;
+    o->link_usdt = u;
     o->cap_links = cap;
   }
   o->links[o->n_links] = link;
+  o->link_usdt[o->n_links] = usdt;
   napi_value id;
   CHECK(napi_create_uint32(env, (uint32_t)o->n_links++, &id));
   return id;
@@ -54,7 +57,7 @@ static napi_value attach_uprobe(napi_env env, napi_callback_info info) {
   free(path);
   free(symbol);
   if (!link) return throw_errno(env, retprobe ? "attach uretprobe" : "attach uprobe", err);
-  return add_link(env, o, link);
+  return add_link(env, o, link, false);
 }
 
 /* attachUsdt(obj, program, path, provider, name, pid, cookie) */
@@ -79,14 +82,16 @@ static napi_value attach_usdt(napi_env env, napi_callback_info info) {
   struct bpf_link *link = NULL;
   int err = EINVAL;
   if (path && provider && name) {
+    pthread_mutex_lock(&o->lock);
     link = bpf_program__attach_usdt(p, pid, path, provider, name, &opts);
+    pthread_mutex_unlock(&o->lock);
     err = errno;
   }
   free(path);
   free(provider);
   free(name);
   if (!link) return throw_errno(env, "attach usdt", err);
-  return add_link(env, o, link);
+  return add_link(env, o, link, true);
 }
 
 /* attachTracepoint(obj, program, category, name): perf-event tracepoints for
@@ -114,7 +119,7 @@ static napi_value attach_tracepoint(napi_env env, napi_callback_info info) {
   free(category);
   free(name);
   if (!link) return throw_errno(env, "attach tracepoint", err);
-  return add_link(env, o, link);
+  return add_link(env, o, link, false);
 }
 
 /* detach(obj, id) -> whether the link was still attached */
@@ -128,7 +133,82 @@ static napi_value detach(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[1], &id));
   bool was = false;
   if (!o->closed && id < o->n_links && o->links[id]) {
+    if (o->link_usdt[id]) pthread_mutex_lock(&o->lock);
     bpf_link__destroy(o->links[id]);
+    if (o->link_usdt[id]) pthread_mutex_unlock(&o->lock);
+    o->links[id] = NULL;
+    was = true;
+  }
+  napi_value v;
+  CHECK(napi_get_boolean(env, was, &v));
+  return v;
+}
+
+/* The detacher thread: destroys released links one at a time (a USDT link
+ * under the lock), until the object closes; then it finishes what was
+ * released before it stops. */
+static void *detacher_main(void *arg) {
+  struct object *o = arg;
+  pthread_mutex_lock(&o->lock);
+  for (;;) {
+    while (o->n_released == 0 && !o->detacher_stop) pthread_cond_wait(&o->wake, &o->lock);
+    if (o->n_released == 0) break;
+    o->n_released--;
+    struct bpf_link *link = o->released[o->n_released];
+    if (o->released_usdt[o->n_released]) {
+      bpf_link__destroy(link);
+      /* let a USDT attach on the main thread in between */
+      pthread_mutex_unlock(&o->lock);
+    } else {
+      /* a plain perf-event link shares nothing with libbpf's other state */
+      pthread_mutex_unlock(&o->lock);
+      bpf_link__destroy(link);
+    }
+    pthread_mutex_lock(&o->lock);
+  }
+  pthread_mutex_unlock(&o->lock);
+  return NULL;
+}
+
+/* release(obj, id) -> whether the link was still attached. The link is
+ * taken from the object at once and destroyed on the detacher thread. */
+static napi_value release(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], false);
+  if (!o) return NULL;
+  uint32_t id = 0;
+  CHECK(napi_get_value_uint32(env, argv[1], &id));
+  bool was = false;
+  if (!o->closed && id < o->n_links && o->links[id]) {
+    pthread_mutex_lock(&o->lock);
+    int err = 0;
+    if (o->n_released == o->cap_released) {
+      size_t cap = o->cap_released ? o->cap_released * 2 : 16;
+      struct bpf_link **p = realloc(o->released, cap * sizeof *p);
+      if (p) o->released = p;
+      bool *u = p ? realloc(o->released_usdt, cap * sizeof *u) : NULL;
+      if (u) {
+        o->released_usdt = u;
+        o->cap_released = cap;
+      } else {
+        err = ENOMEM;
+      }
+    }
+    if (!err && !o->detacher_running) {
+      err = pthread_create(&o->detacher, NULL, detacher_main, o);
+      if (!err) o->detacher_running = true;
+    }
+    if (err) {
+      /* no thread or no room: destroyed here, as detach() would */
+      bpf_link__destroy(o->links[id]);
+    } else {
+      o->released[o->n_released] = o->links[id];
+      o->released_usdt[o->n_released++] = o->link_usdt[id];
+      pthread_cond_signal(&o->wake);
+    }
+    pthread_mutex_unlock(&o->lock);
     o->links[id] = NULL;
     was = true;
   }
@@ -142,4 +222,5 @@ void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "attachUsdt", attach_usdt);
   export_fn(env, exports, "attachTracepoint", attach_tracepoint);
   export_fn(env, exports, "detach", detach);
+  export_fn(env, exports, "release", release);
 }

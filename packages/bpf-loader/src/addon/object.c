@@ -6,17 +6,37 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 
+void object_init_detacher(struct object *o) {
+  pthread_mutex_init(&o->lock, NULL);
+  pthread_cond_init(&o->wake, NULL);
+}
+
 void object_close(struct object *o) {
   if (o->closed) return;
   o->closed = true;
+  /* the links released in the background go before the object they came from */
+  if (o->detacher_running) {
+    pthread_mutex_lock(&o->lock);
+    o->detacher_stop = true;
+    pthread_cond_signal(&o->wake);
+    pthread_mutex_unlock(&o->lock);
+    pthread_join(o->detacher, NULL);
+    o->detacher_running = false;
+  }
+  free(o->released);
+  free(o->released_usdt);
+  o->released = NULL;
+  o->released_usdt = NULL;
   for (size_t i = 0; i < o->n_readers; i++)
     if (o->readers[i]) reader_close(o->readers[i]);
   for (size_t i = 0; i < o->n_links; i++)
     if (o->links[i]) bpf_link__destroy(o->links[i]);
   free(o->readers);
   free(o->links);
+  free(o->link_usdt);
   o->readers = NULL;
   o->links = NULL;
+  o->link_usdt = NULL;
   o->n_readers = o->n_links = 0;
   bpf_object__close(o->obj);
   o->obj = NULL;
@@ -31,6 +51,8 @@ static void finalize_object(napi_env env, void *data, void *hint) {
   (void)hint;
   struct object *o = data;
   object_close(o);
+  pthread_mutex_destroy(&o->lock);
+  pthread_cond_destroy(&o->wake);
   free(o);
 }
 
@@ -58,6 +80,7 @@ static napi_value open_object(napi_env env, napi_callback_info info) {
     throw_errno(env, "calloc", ENOMEM);
     goto out;
   }
+  object_init_detacher(o);
   bool is_buffer = false;
   napi_is_buffer(env, argv[0], &is_buffer);
   if (is_buffer) {
@@ -97,6 +120,8 @@ static napi_value open_object(napi_env env, napi_callback_info info) {
 out:
   if (o) {
     object_close(o); /* closes libbpf's object and frees the ELF copy */
+    pthread_mutex_destroy(&o->lock);
+    pthread_cond_destroy(&o->wake);
     free(o);
   }
   free(path);

@@ -23,6 +23,8 @@ export interface LoadSegment {
 export interface ElfInfo {
   usdt: Set<string>; // "provider:name"
   functions: Set<string>;
+  /** link-time addresses of global and weak functions (to attach uprobes by file offset: no ELF lookup per attach) */
+  functionValues: Map<string, bigint>;
   /** global and weak data objects (STT_OBJECT) by name */
   objects: Map<string, ElfSymbol>;
   segments: LoadSegment[];
@@ -139,7 +141,11 @@ function readSymbols(buf: Buffer, all: Section[], symtab: Section, info: ElfInfo
     const bind = buf[o + 4] >> 4;
     const shndx = buf.readUInt16LE(o + 6);
     if (shndx === 0) continue; // defined symbols only
-    if (type === STT_FUNC) info.functions.add(cstr(buf, strtab.offset + buf.readUInt32LE(o)));
+    if (type === STT_FUNC) {
+      const name = cstr(buf, strtab.offset + buf.readUInt32LE(o));
+      info.functions.add(name);
+      if (bind !== STB_LOCAL) info.functionValues.set(name, buf.readBigUInt64LE(o + 8));
+    }
     // file-static objects may share a name: only globals are unambiguous
     if (type === STT_OBJECT && bind !== STB_LOCAL) {
       info.objects.set(cstr(buf, strtab.offset + buf.readUInt32LE(o)), {
@@ -154,10 +160,18 @@ export function readElf(path: string): ElfInfo {
   const buf = fs.readFileSync(path);
   const all = sections(buf);
   const segments = loadSegments((offset, length) => buf.subarray(offset, offset + length));
-  const info: ElfInfo = { usdt: new Set(), functions: new Set(), objects: new Map(), segments };
+  const info: ElfInfo = { usdt: new Set(), functions: new Set(), functionValues: new Map(), objects: new Map(), segments };
   for (const s of all) {
     if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, info.usdt);
     if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readSymbols(buf, all, s, info);
   }
   return info;
+}
+
+/** The file offset of a function's first instruction (what a uprobe attaches to); null when no segment holds it. */
+export function functionOffset(elf: ElfInfo, name: string): number | null {
+  const value = elf.functionValues.get(name);
+  if (value === undefined) return null;
+  const seg = elf.segments.find((s) => value >= s.vaddr && value < s.vaddr + s.filesz);
+  return seg ? Number(value - seg.vaddr + seg.offset) : null;
 }

@@ -43,22 +43,20 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
   const major = t.major;
   const off: Record<Feature, string | null> = { waits: null, locks: null, buffers: null, nested: null };
   const probes: Probe[] = [];
-  const at = (v: bigint) => {
-    const a = symbolAddress(t.pid, t.exePath, v);
-    if (a === null) throw new Error(`cannot find ${t.exePath} in the memory map of process ${t.pid}`);
-    return a;
-  };
+  // null when the executable is not found in the postmaster's memory map (it exited meanwhile)
+  const at = (v: bigint) => symbolAddress(t.pid, t.exePath, v);
+  const unmapped = `${t.exePath} is not mapped in process ${t.pid}`;
 
   const mwei = object(elf, 'my_wait_event_info');
   const myProc = object(elf, 'MyProc');
   const procOffset = procWaitEventOffset(major);
-  if (mwei && mwei.size === 8) {
-    value.writeBigUInt64LE(at(mwei.value), CLUSTER.wait_event_ptr);
-  } else if (!mwei && myProc && myProc.size === 8 && procOffset !== null) {
-    value.writeBigUInt64LE(at(myProc.value), CLUSTER.wait_event_ptr);
-    value.writeUInt32LE(procOffset, CLUSTER.wait_event_off);
-  } else {
-    off.waits = `${t.exePath} has no usable my_wait_event_info${procOffset === null ? ` and PGPROC's layout of PostgreSQL ${major} is not verified` : ''}`;
+  const pointer = mwei && mwei.size === 8 ? { sym: mwei, offset: 0 } : !mwei && myProc && myProc.size === 8 && procOffset !== null ? { sym: myProc, offset: procOffset } : null;
+  const pointerAt = pointer && at(pointer.sym.value);
+  if (!pointer) off.waits = `${t.exePath} has no usable my_wait_event_info${procOffset === null ? ` and PGPROC's layout of PostgreSQL ${major} is not verified` : ''}`;
+  else if (pointerAt === null) off.waits = unmapped;
+  else {
+    value.writeBigUInt64LE(pointerAt, CLUSTER.wait_event_ptr);
+    value.writeUInt32LE(pointer.offset, CLUSTER.wait_event_off);
   }
 
   if (set.locks.every((p) => hasProbe(elf, p))) probes.push(...set.locks);
@@ -73,18 +71,25 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
   else if (bu.size !== bSize || wu.size !== wSize) {
     off.buffers = `pgBufferUsage/pgWalUsage are ${bu.size}/${wu.size} bytes, PostgreSQL ${major}'s layout says ${bSize}/${wSize}: not read`;
   } else {
-    value.writeBigUInt64LE(at(bu.value), CLUSTER.buffer_usage);
-    value.writeBigUInt64LE(at(wu.value), CLUSTER.wal_usage);
-    value.writeUInt32LE(bSize, CLUSTER.buffer_size);
-    value.writeUInt32LE(wSize, CLUSTER.wal_size);
+    const b = at(bu.value);
+    const w = at(wu.value);
+    if (b === null || w === null) off.buffers = unmapped;
+    else {
+      value.writeBigUInt64LE(b, CLUSTER.buffer_usage);
+      value.writeBigUInt64LE(w, CLUSTER.wal_usage);
+      value.writeUInt32LE(bSize, CLUSTER.buffer_size);
+      value.writeUInt32LE(wSize, CLUSTER.wal_size);
+    }
   }
 
   const spi = nestedProbes(elf.functions);
   const processed = object(elf, 'SPI_processed');
+  const processedAt = processed && at(processed.value);
   if (spi.length === 0 || !processed) off.nested = `${t.exePath} does not export the SPI entry points`;
+  else if (processedAt === null) off.nested = unmapped;
   else {
     probes.push(...spi);
-    value.writeBigUInt64LE(at(processed.value), CLUSTER.spi_processed);
+    value.writeBigUInt64LE(processedAt, CLUSTER.spi_processed);
     const l = spiLayout(major);
     // without a verified layout the nested statements still get spans, without their text
     if (l) {

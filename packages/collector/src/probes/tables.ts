@@ -28,14 +28,19 @@ export interface ProbeSet {
   note: string;
 }
 
-/** SPI entry points: plan-based ones (arg 1 is the plan) and text-based ones (arg 1 is the text). */
-const SPI_PLAN = ['SPI_execute_plan', 'SPI_execute_plan_with_paramlist', 'SPI_execute_plan_extended', 'SPI_execute_snapshot'];
-const SPI_TEXT = ['SPI_execute', 'SPI_execute_extended', 'SPI_execute_with_args'];
+// The SPI entry points PL/pgSQL (what its plpgsql.so imports) and the
+// foreign-key checks (SPI_execute_snapshot) run statements through:
+// plan-based ones (arg 1 is the plan) and, for EXECUTE, text-based ones (arg 1
+// is the text). Every probe costs its backend ~0.1 s of kernel time to remove,
+// so the other PLs' entry points are left out.
+const SPI_14 = { plan: ['SPI_execute_plan_with_paramlist', 'SPI_execute_plan_extended', 'SPI_execute_snapshot'], text: ['SPI_execute_extended'] };
+const SPI_13 = { plan: ['SPI_execute_plan', 'SPI_execute_plan_with_paramlist', 'SPI_execute_snapshot'], text: ['SPI_execute', 'SPI_execute_with_args'] };
 
-/** Entry and return probes on each SPI entry point the binary exports: hit only inside functions. */
+/** Entry and return probes on the SPI entry points the binary exports: hit only inside functions. */
 export function nestedProbes(functions: Set<string>): Probe[] {
+  const spi = functions.has('SPI_execute_extended') ? SPI_14 : SPI_13;
   const out: Probe[] = [];
-  for (const [names, program] of [[SPI_PLAN, 'uprobe_spi_plan'], [SPI_TEXT, 'uprobe_spi_text']] as const) {
+  for (const [names, program] of [[spi.plan, 'uprobe_spi_plan'], [spi.text, 'uprobe_spi_text']] as const) {
     for (const sym of names) {
       if (!functions.has(sym)) continue;
       out.push({ type: 'uprobe', symbols: [sym], program });

@@ -100,6 +100,7 @@ export const SQLSTATE_NAMES: Readonly<Record<string, string>> = {
   '22P04': 'bad_copy_file_format',
   '22P05': 'untranslatable_character',
   '22P06': 'nonstandard_use_of_escape_character',
+  '22P07': 'datum_version_mismatch',
   '23000': 'integrity_constraint_violation',
   '23001': 'restrict_violation',
   '23502': 'not_null_violation',

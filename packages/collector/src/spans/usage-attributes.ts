@@ -1,6 +1,9 @@
 // Where a statement's buffer and WAL counters become attributes, named like
-// EXPLAIN (ANALYZE, BUFFERS, WAL) prints them. A counter the major version
-// does not have stays absent.
+// EXPLAIN (ANALYZE, BUFFERS, WAL) prints them. Like EXPLAIN, a counter that
+// stayed 0 is left out (fewer bytes on every span), except shared.hit,
+// shared.read and wal.records: their presence says the usage was measured,
+// so an absent counter next to them is 0. Without them nothing was measured
+// (the feature is off, or the major version lacks that counter).
 import type { Attributes } from '@opentelemetry/api';
 import { decodeBufferUsage, decodeWalUsage } from '../pg/usage-layout';
 import type { Inside } from './assemble';
@@ -31,15 +34,20 @@ const WAL_ATTRIBUTES: [string, string][] = [
   ['walBuffersFull', 'postgresql.wal.buffers_full'],
 ];
 
-function deltas(out: Attributes, names: [string, string][], a: Record<string, number | undefined>, b: Record<string, number | undefined>): void {
+const ALWAYS = new Set(['postgresql.buffers.shared.hit', 'postgresql.buffers.shared.read', 'postgresql.wal.records']);
+
+function deltas(out: Attributes, names: [string, string][], a: Record<string, number | undefined>, b: Record<string, number | undefined>): boolean {
+  const found: Attributes = {};
   for (const [field, attr] of names) {
     const x = a[field];
     const y = b[field];
     if (x === undefined || y === undefined) continue;
     // a counter going backwards is a layout we misread: say nothing rather than a wrong number
-    if (y < x) return;
-    out[attr] = y - x;
+    if (y < x) return false;
+    if (y > x || ALWAYS.has(attr)) found[attr] = y - x;
   }
+  Object.assign(out, found);
+  return true;
 }
 
 /** null when the statement has no snapshots or its major's layout is unknown. */

@@ -1,0 +1,54 @@
+// What the collector lets the kernel read inside one cluster's statements:
+// each feature on only when the binary's symbols and the major's layouts
+// check out, otherwise off with the reason (never read through a layout
+// that was not verified).
+import { readElf } from '../src/discover/elf';
+import { planInside } from '../src/inside/cluster-facts';
+import { chooseProbeSet, USDT_SET } from '../src/probes/tables';
+
+const DEBIAN = '/usr/lib/postgresql/15/bin/postgres';
+
+describe('planInside', () => {
+  const elf = readElf(DEBIAN);
+  const set = chooseProbeSet(elf)!;
+
+  it('is all off below --detail full, with that as the reason', () => {
+    const p = planInside({ pid: process.pid, major: 15, exePath: DEBIAN }, elf, set, 'phases');
+    expect(p.off).toEqual({ waits: '--detail phases', locks: '--detail phases', buffers: '--detail phases', nested: '--detail phases' });
+    expect(p.probes).toEqual([]);
+    expect(p.value.every((b) => b === 0)).toBe(true);
+  });
+
+  it('an unknown major switches everything off', () => {
+    const p = planInside({ pid: process.pid, major: null, exePath: DEBIAN }, elf, set, 'full');
+    expect(Object.values(p.off).every((why) => why && /major version is unknown/.test(why))).toBe(true);
+  });
+
+  it('a layout that does not match the binary: buffers off, saying which sizes disagree', () => {
+    // Debian's 15 binary claimed to be 16: BufferUsage is 144 bytes there, 112 in 16
+    const p = planInside({ pid: process.pid, major: 16, exePath: DEBIAN }, elf, set, 'full');
+    expect(p.off.buffers).toBe("pgBufferUsage/pgWalUsage are 144/24 bytes, PostgreSQL 16's layout says 112/24: not read");
+  });
+
+  it('the lock probes of the build are armed; addresses need the postmaster still running', () => {
+    // a postmaster that exited before its addresses were read: every address is refused, nothing is written
+    const gone = 0x3ffffff0;
+    const p = planInside({ pid: gone, major: 15, exePath: DEBIAN }, elf, USDT_SET, 'full');
+    expect(set).toBe(USDT_SET);
+    expect(p.off.locks).toBeNull();
+    expect(p.probes.map((x) => (x.type === 'usdt' ? x.name : null))).toEqual(['lock__wait__start', 'lock__wait__done']);
+    expect(p.off.waits).toBe(`${DEBIAN} is not mapped in process ${gone}`);
+    expect(p.off.buffers).toBe(`${DEBIAN} is not mapped in process ${gone}`);
+    expect(p.off.nested).toBe(`${DEBIAN} is not mapped in process ${gone}`);
+    expect(p.value.every((b) => b === 0)).toBe(true);
+  });
+
+  it('a binary that is not PostgreSQL has nothing to read', () => {
+    const node = readElf(process.execPath);
+    const p = planInside({ pid: process.pid, major: 15, exePath: process.execPath }, node, USDT_SET, 'full');
+    expect(p.off.waits).toMatch(/has no usable my_wait_event_info/);
+    expect(p.off.locks).toMatch(/lacks the lock wait probe points \(lock__wait__start, lock__wait__done\)/);
+    expect(p.off.buffers).toMatch(/does not export pgBufferUsage and pgWalUsage/);
+    expect(p.off.nested).toMatch(/does not export the SPI entry points/);
+  });
+});
