@@ -31,26 +31,34 @@ function progName(id) {
   }
 }
 
-/** Per program over `seconds`: runs and mean ns per run. Restores the sysctl. */
-async function measureProgTime(pid, seconds) {
+/**
+ * Per program while `fn()` runs (an async function): runs and mean ns per
+ * run, and what fn resolved with. Restores the sysctl.
+ */
+async function measureProgTimeDuring(pid, fn) {
   const before = fs.readFileSync(STATS, 'utf8').trim();
   fs.writeFileSync(STATS, '1');
   try {
     const a = snapshot(pid);
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const result = await fn();
     const b = snapshot(pid);
-    const out = {};
+    const prog = {};
     for (const [id, v] of b) {
       const runs = v.runs - (a.get(id)?.runs ?? 0);
-      if (runs > 0) out[progName(id)] = { runs, nsPerRun: (v.runTimeNs - (a.get(id)?.runTimeNs ?? 0)) / runs };
+      if (runs > 0) prog[progName(id)] = { runs, nsPerRun: (v.runTimeNs - (a.get(id)?.runTimeNs ?? 0)) / runs };
     }
-    return out;
+    return { prog, result };
   } finally {
     fs.writeFileSync(STATS, before);
   }
 }
 
-module.exports = { measureProgTime };
+/** Per program over `seconds`: runs and mean ns per run. */
+async function measureProgTime(pid, seconds) {
+  return (await measureProgTimeDuring(pid, () => new Promise((r) => setTimeout(r, seconds * 1000)))).prog;
+}
+
+module.exports = { measureProgTime, measureProgTimeDuring };
 
 if (require.main === module) {
   const i = process.argv.indexOf('--pid');
