@@ -33,9 +33,11 @@ const ARMS = {
   // a second detached arm paired like the others: how far apart two
   // identical arms land on this machine (the noise floor)
   'detached-again': null,
+  // the default, --detail full: sys_exit, fork/exit and sched_switch
   attached: { collector: [] },
+  // no sched_switch hook
+  phases: { collector: ['--detail', 'phases'] },
   statement: { collector: ['--detail', 'statement'] },
-  // full: { collector: ['--detail', 'full'] },
   // the floor for any program on the tracepoint: the collector's arm minus
   // this one is what its own filtering adds
   'empty-sys-exit': { control: 'empty_sys_exit' },
