@@ -128,6 +128,11 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     const bar = (name: string) => (wf.find((l) => new RegExp(`^\\s+${name}\\s`).test(l))!.match(/█/g) ?? []).length;
     expect(bar('execute')).toBeGreaterThan(bar('parse') * 10);
 
+    // the /lock trace: the UPDATE's wait for the row lock, who held it (the request's other connection), linked
+    const lockPart = out.slice(out.indexOf('A /lock request')).split('\n');
+    expect(lockPart.find((l) => /^\s+wait Lock:transactionid\s/.test(l))).toBeDefined();
+    expect(lockPart.join('\n')).toMatch(/waited [\d.]+ ms for a transactionid lock \(ShareLock\) held by pid \d+ \(SELECT stock FROM inventory WHERE sku = \$1 FOR UPDATE, idle in transaction, SELECT inventory in this trace\)/);
+
     // the UI serves the same store
     // the printed URL logs a browser in: its cookie then opens the API
     const login = await fetch(uiUrl, { redirect: 'manual' });
@@ -137,6 +142,13 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     expect((await fetch(apiUrl)).status).toBe(401);
     const list = (await (await fetch(apiUrl, { headers: { cookie } })).json()) as { traces: { rootName: string }[] };
     expect(list.traces.map((t) => t.rootName)).toEqual(['GET /report', 'GET /report']);
+    // POST /orders: the trigger's INSERT is a statement nested in the order's INSERT
+    const orders = (await (await fetch(new URL('/api/traces?route=/orders', uiUrl), { headers: { cookie } })).json()) as { traces: { traceId: string }[] };
+    const nested = await Promise.all(orders.traces.map(async (t) => {
+      const d = (await (await fetch(new URL(`/api/traces/${t.traceId}`, uiUrl), { headers: { cookie } })).json()) as { spans: { name: string; attributes: Record<string, unknown> }[] };
+      return d.spans.filter((sp) => sp.attributes['postgresql.nesting.depth'] === 1).map((sp) => sp.attributes['db.query.text']);
+    }));
+    expect(nested.flat()).toContain('INSERT INTO order_events (order_id, what) VALUES (NEW.id, ?)');
 
     // what must be gone afterwards exists now
     expect([alive(pgPid), alive(appPid), fs.existsSync(tmp)]).toEqual([true, true, true]);

@@ -101,6 +101,20 @@ struct {
 	__type(value, struct long_msg);
 } long_msgs SEC(".maps");
 
+/* The counters at execution start, per backend, until its end. */
+struct usage_begin {
+	__u32 unit;
+	__u32 _pad;
+	__u64 words[PF_USAGE_MAX / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct usage_begin);
+} usage_begins SEC(".maps");
+
 struct scratch {
 	struct pf_start start;     /* head of the text lands in start.text */
 	char tail[PF_TEXT_MAX];    /* last PF_WINDOW bytes of the text (4 KiB: masked indexes) */
@@ -194,16 +208,24 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
 
 /* ---- records -------------------------------------------------------------- */
 
+/* A fixed-size record with its header filled in, or NULL (counted as dropped). */
+#define RECORD(type_, rec_type, pid_, ts_) ({                           \
+	type_ *__r = bpf_ringbuf_reserve(&events, sizeof(type_), 0);     \
+	if (__r) {                                                       \
+		__r->h.type = (rec_type);                                \
+		__r->h.pid = (pid_);                                     \
+		__r->h.ts_ns = (ts_);                                    \
+	} else {                                                         \
+		count(PF_CNT_DROPPED);                                   \
+	}                                                                \
+	__r;                                                             \
+})
+
 static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 value)
 {
-	struct pf_mark *m = bpf_ringbuf_reserve(&events, sizeof(*m), 0);
-	if (!m) {
-		count(PF_CNT_DROPPED);
+	struct pf_mark *m = RECORD(struct pf_mark, PF_REC_MARK, pid, bpf_ktime_get_ns());
+	if (!m)
 		return;
-	}
-	m->h.type = PF_REC_MARK;
-	m->h.pid = pid;
-	m->h.ts_ns = bpf_ktime_get_ns();
 	m->kind = kind;
 	m->unit = unit;
 	m->value = value;
@@ -212,14 +234,9 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 v
 
 static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
 {
-	struct pf_backend *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count(PF_CNT_DROPPED);
+	struct pf_backend *r = RECORD(struct pf_backend, PF_REC_BACKEND, pid, bpf_ktime_get_ns());
+	if (!r)
 		return;
-	}
-	r->h.type = PF_REC_BACKEND;
-	r->h.pid = pid;
-	r->h.ts_ns = bpf_ktime_get_ns();
 	r->event = event;
 	r->ppid = ppid;
 	bpf_ringbuf_submit(r, 0);
@@ -888,8 +905,10 @@ int on_task_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = BPF_CORE_READ(task, tgid);
 	if (BPF_CORE_READ(task, pid) != pid)
 		return 0;
-	if (bpf_map_delete_elem(&backends, &pid) == 0)
+	if (bpf_map_delete_elem(&backends, &pid) == 0) {
 		bpf_map_delete_elem(&long_msgs, &pid);
+		bpf_map_delete_elem(&usage_begins, &pid);
+	}
 	return 0;
 }
 
@@ -928,14 +947,9 @@ static __noinline void switched_in(__u32 pid, struct pf_backend_state *b, __u64 
 		return;
 	}
 	b->waits++;
-	struct pf_wait *w = bpf_ringbuf_reserve(&events, sizeof(*w), 0);
-	if (!w) {
-		count(PF_CNT_DROPPED);
+	struct pf_wait *w = RECORD(struct pf_wait, PF_REC_WAIT, pid, now);
+	if (!w)
 		return;
-	}
-	w->h.type = PF_REC_WAIT;
-	w->h.pid = pid;
-	w->h.ts_ns = now;
 	w->begin_ns = begin;
 	w->event = b->off_event;
 	w->runnable = b->off_runnable;
@@ -970,25 +984,51 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- buffer and WAL usage ------------------------------------------------------ */
 
-static __noinline void emit_usage(__u32 pid, struct pf_backend_state *b, __u32 kind, __u32 unit)
+/* Reads pgBufferUsage then pgWalUsage into `to`; 0 on success. */
+static __always_inline int read_usage(struct pf_cluster *c, __u8 *to, __u32 *bl, __u32 *wl)
+{
+	__u32 b = c->buffer_size, w = c->wal_size;
+	if (b > PF_USAGE_MAX - 32 || w > 32)
+		return -1;
+	b = BOUND(b, 255);
+	w = BOUND(w, 63);
+	if (b > PF_USAGE_MAX - 32 || w > 32)
+		return -1;
+	*bl = b;
+	*wl = w;
+	if (bpf_probe_read_user(to, b, (void *)c->buffer_usage) || bpf_probe_read_user(to + b, w, (void *)c->wal_usage))
+		return -1;
+	return 0;
+}
+
+/* At execution start the counters are kept; at its end the difference is
+ * sent, word by word: every field of BufferUsage and WalUsage is a 64-bit
+ * integer or a struct timespec of two (PG <= 15), so the per-word difference
+ * is right for every major and user space decodes it with that major's layout. */
+static __noinline void usage_mark(__u32 pid, struct pf_backend_state *b, __u32 kind, __u32 unit)
 {
 	struct pf_cluster *c = cluster_of(b);
-	if (!c || !c->buffer_usage || !c->wal_usage)
-		return;
 	struct scratch *s = scratch();
-	if (!s)
+	if (!c || !c->buffer_usage || !c->wal_usage || !s)
 		return;
 	struct pf_usage *u = &s->usage;
-	__u32 bl = c->buffer_size, wl = c->wal_size;
-	if (bl > PF_USAGE_MAX - 32 || wl > 32)
+	__u32 bl, wl;
+	if (read_usage(c, u->data, &bl, &wl))
 		return;
-	bl = BOUND(bl, 255);
-	wl = BOUND(wl, 63);
-	if (bl > PF_USAGE_MAX - 32 || wl > 32)
+	if (kind == PF_MARK_EXEC_BEGIN) {
+		struct usage_begin *begin = (struct usage_begin *)s->tmp;
+		begin->unit = unit;
+		__builtin_memcpy(begin->words, u->data, PF_USAGE_MAX);
+		bpf_map_update_elem(&usage_begins, &pid, begin, BPF_ANY);
 		return;
-	if (bpf_probe_read_user(u->data, bl, (void *)c->buffer_usage) ||
-	    bpf_probe_read_user(u->data + bl, wl, (void *)c->wal_usage))
+	}
+	struct usage_begin *begin = bpf_map_lookup_elem(&usage_begins, &pid);
+	if (!begin || begin->unit != unit)
 		return;
+	__u64 *now = (__u64 *)u->data;
+	for (int i = 0; i < PF_USAGE_MAX / 8; i++)
+		now[i] -= begin->words[i];
+	bpf_map_delete_elem(&usage_begins, &pid);
 	u->h.type = PF_REC_USAGE;
 	u->h.pid = pid;
 	u->h.ts_ns = bpf_ktime_get_ns();
@@ -997,7 +1037,10 @@ static __noinline void emit_usage(__u32 pid, struct pf_backend_state *b, __u32 k
 	u->buffer_len = bl;
 	u->wal_len = wl;
 	u->_pad = 0;
-	if (bpf_ringbuf_output(&events, u, sizeof(*u), 0) != 0)
+	__u64 size = __builtin_offsetof(struct pf_usage, data) + BOUND(bl + wl, 255);
+	if (size > sizeof(*u))
+		return;
+	if (bpf_ringbuf_output(&events, u, size, 0) != 0)
 		count(PF_CNT_DROPPED);
 }
 
@@ -1012,14 +1055,9 @@ static __always_inline int on_lock(__u32 edge, __u32 f1, __u32 f2, __u32 f3, __u
 	count(PF_CNT_PHASE_HITS);
 	if (!in_sampled_cycle(b))
 		return 0;
-	struct pf_lock *l = bpf_ringbuf_reserve(&events, sizeof(*l), 0);
-	if (!l) {
-		count(PF_CNT_DROPPED);
+	struct pf_lock *l = RECORD(struct pf_lock, PF_REC_LOCK, pid, bpf_ktime_get_ns());
+	if (!l)
 		return 0;
-	}
-	l->h.type = PF_REC_LOCK;
-	l->h.pid = pid;
-	l->h.ts_ns = bpf_ktime_get_ns();
 	l->edge = edge;
 	l->field1 = f1;
 	l->field2 = f2;
@@ -1239,7 +1277,7 @@ static __always_inline int on_phase(__u32 kind)
 		return 0;
 	emit_mark(pid, kind, unit, 0);
 	if (kind == PF_MARK_EXEC_BEGIN || kind == PF_MARK_EXEC_END)
-		emit_usage(pid, b, kind, unit);
+		usage_mark(pid, b, kind, unit);
 	return 0;
 }
 

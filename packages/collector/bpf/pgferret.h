@@ -19,7 +19,8 @@
  *   - pf_wait:  an interval a backend inside a sampled request cycle spent
  *               off CPU, with the wait event it had published;
  *   - pf_lock:  a heavyweight lock wait begins or ends (slow path only);
- *   - pf_usage: the backend's buffer and WAL counters at execution start/end;
+ *   - pf_usage: what the backend's buffer and WAL counters grew by while
+ *               a sampled statement executed;
  *   - pf_nest:  a statement run through SPI (functions, procedures,
  *               triggers, DO) begins or ends inside a sampled statement.
  * Spans are assembled from these in user space (src/spans/assemble.ts).
@@ -126,12 +127,14 @@ struct pf_lock {
 	__u8 mode;
 };
 
-/* pgBufferUsage (buffer_len bytes) then pgWalUsage (wal_len bytes), raw:
- * user space decodes them with the layout of the cluster's major version. */
+/* What pgBufferUsage (buffer_len bytes) then pgWalUsage (wal_len bytes)
+ * grew by from execution start to end, as the word-by-word difference of the
+ * raw structs: user space decodes it with the layout of the cluster's major.
+ * Only buffer_len + wal_len bytes of data[] are sent. */
 struct pf_usage {
 	struct pf_header h;
 	__u32 unit;
-	__u32 kind;                /* PF_MARK_EXEC_BEGIN or PF_MARK_EXEC_END */
+	__u32 kind;                /* PF_MARK_EXEC_END */
 	__u16 buffer_len;
 	__u16 wal_len;
 	__u32 _pad;

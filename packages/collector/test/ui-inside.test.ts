@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type Embedded, startEmbedded } from '../src/embedded';
-import { launchChromium } from './chromium';
+import { openUi } from './chromium';
 import { BLOCKER_QUERY, BLOCKER_TRACE, IDS, SAME_TRACE, WAITER_TRACE, insideTraces, otlpJson } from './inside-fixtures';
 
 const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
@@ -30,13 +30,8 @@ beforeAll(async () => {
     body: JSON.stringify(otlpJson(insideTraces(Date.now() - 5000))),
   });
   expect(res.status).toBe(200);
-  context = await launchChromium(userDataDir);
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(8000);
-  page.on('pageerror', (err) => {
-    throw err;
-  });
-  await page.goto(e.uiLoginUrl);
+  // the URL the collector prints: sets the session cookie, then the UI opens without a token
+  ({ context, page } = await openUi(userDataDir, e.uiLoginUrl));
 }, 60_000);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type Embedded, startEmbedded } from '../src/embedded';
-import { launchChromium } from './chromium';
+import { openUi } from './chromium';
 import { type RequestTrace, type Statement, sendTraces } from './embedded-seed';
 
 const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
@@ -97,14 +97,8 @@ beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   e = await startEmbedded({ dataDir, otlpPort: 0, uiPort: 0, log: () => {} });
   ids = await sendTraces(e.otlpUrl, traces, 'proto');
-  context = await launchChromium(userDataDir);
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(8000);
-  page.on('pageerror', (err) => {
-    throw err;
-  });
   // the URL the collector prints: sets the session cookie, then the UI opens without a token
-  await page.goto(e.uiLoginUrl);
+  ({ context, page } = await openUi(userDataDir, e.uiLoginUrl));
 }, 60_000);
 
 afterAll(async () => {

@@ -122,15 +122,27 @@ static napi_value attach_tracepoint(napi_env env, napi_callback_info info) {
   return add_link(env, o, link, false);
 }
 
-/* detach(obj, id) -> whether the link was still attached */
-static napi_value detach(napi_env env, napi_callback_info info) {
+/* The object and link index of a (obj, id) call; NULL when it threw. */
+static struct object *link_args(napi_env env, napi_callback_info info, uint32_t *id) {
   size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_napi_failure(env, "napi_get_cb_info");
+    return NULL;
+  }
   struct object *o = get_object(env, argv[0], false);
-  if (!o) return NULL;
+  if (o && napi_get_value_uint32(env, argv[1], id) != napi_ok) {
+    throw_napi_failure(env, "napi_get_value_uint32");
+    return NULL;
+  }
+  return o;
+}
+
+/* detach(obj, id) -> whether the link was still attached */
+static napi_value detach(napi_env env, napi_callback_info info) {
   uint32_t id = 0;
-  CHECK(napi_get_value_uint32(env, argv[1], &id));
+  struct object *o = link_args(env, info, &id);
+  if (!o) return NULL;
   bool was = false;
   if (!o->closed && id < o->n_links && o->links[id]) {
     if (o->link_usdt[id]) pthread_mutex_lock(&o->lock);
@@ -173,13 +185,9 @@ static void *detacher_main(void *arg) {
 /* release(obj, id) -> whether the link was still attached. The link is
  * taken from the object at once and destroyed on the detacher thread. */
 static napi_value release(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct object *o = get_object(env, argv[0], false);
-  if (!o) return NULL;
   uint32_t id = 0;
-  CHECK(napi_get_value_uint32(env, argv[1], &id));
+  struct object *o = link_args(env, info, &id);
+  if (!o) return NULL;
   bool was = false;
   if (!o->closed && id < o->n_links && o->links[id]) {
     pthread_mutex_lock(&o->lock);

@@ -57,7 +57,7 @@ export interface EventSink {
   wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void;
   /** `tag` is all zero at the end edge of uprobe builds */
   lock(pid: number, tsNs: number, edge: number, tag: LockTag): void;
-  /** `data` (pgBufferUsage then pgWalUsage) is only valid during the call */
+  /** what pgBufferUsage and pgWalUsage grew by (raw, word by word); the buffers are only valid during the call */
   usage(pid: number, tsNs: number, unit: number, kind: number, buffers: Buffer, wal: Buffer): void;
   nest(pid: number, r: NestRecord): void;
 }
@@ -124,10 +124,10 @@ function decodeInside(type: number, batch: Buffer, off: number, len: number, pid
     });
     return true;
   }
-  if (type === RecordType.USAGE && len >= USAGE.size) {
+  if (type === RecordType.USAGE && len >= USAGE.data) {
     const bl = batch.readUInt16LE(off + USAGE.buffer_len);
     const wl = batch.readUInt16LE(off + USAGE.wal_len);
-    if (bl + wl > USAGE.size - USAGE.data) return false;
+    if (bl + wl > len - USAGE.data) return false;
     const at = off + USAGE.data;
     sink.usage(pid, tsNs, batch.readUInt32LE(off + USAGE.unit), batch.readUInt32LE(off + USAGE.kind), batch.subarray(at, at + bl), batch.subarray(at + bl, at + bl + wl));
     return true;

@@ -88,7 +88,8 @@ export interface LockWait {
   pending: Promise<void> | null;
 }
 
-export interface UsageSnapshot {
+/** What pgBufferUsage and pgWalUsage grew by while a statement executed (raw, in its major's layout). */
+export interface UsageDelta {
   tsNs: number;
   buffers: Buffer;
   wal: Buffer;
@@ -98,8 +99,8 @@ export interface UsageSnapshot {
 export interface Inside {
   waits: WaitInterval[];
   locks: LockWait[];
-  /** buffer/WAL counters at execution start and end */
-  usage: { begin: UsageSnapshot; end: UsageSnapshot } | null;
+  /** buffer/WAL counters' growth during execution */
+  usage: UsageDelta | null;
   /** SPI begin/end records of statements run inside it, in order */
   nests: NestRecord[];
 }
@@ -119,7 +120,7 @@ interface Unit {
   startNs: number;
   marks: { kind: number; ts: number }[];
   replies: Reply[];
-  usage: (UsageSnapshot & { kind: number })[];
+  usage: UsageDelta[];
   nests: NestRecord[];
   spanId: string;
 }
@@ -149,10 +150,10 @@ function clip(ws: WaitInterval[], from: number, to: number): WaitInterval[] {
   return out;
 }
 
-/** the usage snapshot of `kind` taken at (or right after) the mark at ts */
-function snapshotAt(u: Unit, kind: number, ts: number | null): UsageSnapshot | null {
+/** the usage sent right after the execution end at ts */
+function usageAt(u: Unit, ts: number | null): UsageDelta | null {
   if (ts === null) return null;
-  for (const x of u.usage) if (x.kind === kind && x.tsNs >= ts) return x;
+  for (const x of u.usage) if (x.tsNs >= ts) return x;
   return null;
 }
 
@@ -316,13 +317,13 @@ export class Assembler implements EventSink {
     if (open) open.endNs = tsNs;
   }
 
-  usage(pid: number, tsNs: number, unit: number, kind: number, buffers: Buffer, wal: Buffer): void {
+  usage(pid: number, tsNs: number, unit: number, _kind: number, buffers: Buffer, wal: Buffer): void {
     const u = this.backendOf(pid).units.get(unit);
     if (!u) {
       this.orphanMarks++;
       return;
     }
-    u.usage.push({ kind, tsNs, buffers: Buffer.from(buffers), wal: Buffer.from(wal) });
+    u.usage.push({ tsNs, buffers: Buffer.from(buffers), wal: Buffer.from(wal) });
   }
 
   nest(pid: number, r: NestRecord): void {
@@ -401,12 +402,10 @@ export class Assembler implements EventSink {
       if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', seg.commit ?? execEnd, idleNs);
       if (failed && phases.length > 0) phases[phases.length - 1].failed = true;
       for (const p of phases) endNs = Math.max(endNs, p.endNs);
-      const begin = snapshotAt(u, MarkKind.EXEC_BEGIN, seg.exec);
-      const end = snapshotAt(u, MarkKind.EXEC_END, seg.execEnd);
       const inside: Inside = {
         waits: clip(b.waits, startNs, endNs),
         locks: b.locks.filter((l) => l.startNs >= startNs && l.startNs < endNs),
-        usage: begin && end ? { begin, end } : null,
+        usage: usageAt(u, seg.execEnd),
         nests: u.nests.filter((r) => r.tsNs >= startNs && r.tsNs <= endNs),
       };
       this.emit({

@@ -36,30 +36,28 @@ const WAL_ATTRIBUTES: [string, string][] = [
 
 const ALWAYS = new Set(['postgresql.buffers.shared.hit', 'postgresql.buffers.shared.read', 'postgresql.wal.records']);
 
-function deltas(out: Attributes, names: [string, string][], a: Record<string, number | undefined>, b: Record<string, number | undefined>): boolean {
+type Counters = Record<string, number | undefined>;
+
+/** false when a counter went backwards: a layout we misread, so nothing is said rather than a wrong number */
+function add(out: Attributes, names: [string, string][], delta: Counters): boolean {
   const found: Attributes = {};
   for (const [field, attr] of names) {
-    const x = a[field];
-    const y = b[field];
-    if (x === undefined || y === undefined) continue;
-    // a counter going backwards is a layout we misread: say nothing rather than a wrong number
-    if (y < x) return false;
-    if (y > x || ALWAYS.has(attr)) found[attr] = y - x;
+    const d = delta[field];
+    if (d === undefined) continue;
+    if (d < 0) return false;
+    if (d > 0 || ALWAYS.has(attr)) found[attr] = d;
   }
   Object.assign(out, found);
   return true;
 }
 
-/** null when the statement has no snapshots or its major's layout is unknown. */
+/** null when the statement has no usage or its major's layout is unknown. */
 export function usageAttributes(major: number, usage: Inside['usage']): Attributes | null {
   if (!usage) return null;
-  const b0 = decodeBufferUsage(major, usage.begin.buffers);
-  const b1 = decodeBufferUsage(major, usage.end.buffers);
-  const w0 = decodeWalUsage(major, usage.begin.wal);
-  const w1 = decodeWalUsage(major, usage.end.wal);
+  const buffers = decodeBufferUsage(major, usage.buffers);
+  const wal = decodeWalUsage(major, usage.wal);
   const out: Attributes = {};
-  type Counters = Record<string, number | undefined>;
-  if (b0 && b1) deltas(out, BUFFER_ATTRIBUTES, b0 as unknown as Counters, b1 as unknown as Counters);
-  if (w0 && w1) deltas(out, WAL_ATTRIBUTES, w0 as unknown as Counters, w1 as unknown as Counters);
+  if (buffers) add(out, BUFFER_ATTRIBUTES, buffers as unknown as Counters);
+  if (wal) add(out, WAL_ATTRIBUTES, wal as unknown as Counters);
   return Object.keys(out).length > 0 ? out : null;
 }
