@@ -1005,26 +1005,35 @@ static __always_inline int read_usage(struct pf_cluster *c, __u8 *to, __u32 *bl,
  * sent, word by word: every field of BufferUsage and WalUsage is a 64-bit
  * integer or a struct timespec of two (PG <= 15), so the per-word difference
  * is right for every major and user space decodes it with that major's layout. */
-static __noinline void usage_mark(__u32 pid, struct pf_backend_state *b, __u32 kind, __u32 unit)
+static __noinline void usage_begin(__u32 pid, struct pf_backend_state *b, __u32 unit)
+{
+	struct pf_cluster *c = cluster_of(b);
+	struct scratch *s = scratch();
+	__u32 bl, wl;
+	if (!c || !c->buffer_usage || !c->wal_usage || !s)
+		return;
+	struct usage_begin *begin = (struct usage_begin *)s->tmp;
+	if (read_usage(c, (__u8 *)begin->words, &bl, &wl))
+		return;
+	begin->unit = unit;
+	bpf_map_update_elem(&usage_begins, &pid, begin, BPF_ANY);
+}
+
+/* The usage record of the unit whose execution just ended: it is its
+ * EXEC_END mark too (one record fewer per statement). 0 when sent. */
+static __noinline int usage_end(__u32 pid, struct pf_backend_state *b, __u32 unit)
 {
 	struct pf_cluster *c = cluster_of(b);
 	struct scratch *s = scratch();
 	if (!c || !c->buffer_usage || !c->wal_usage || !s)
-		return;
+		return -1;
+	struct usage_begin *begin = bpf_map_lookup_elem(&usage_begins, &pid);
+	if (!begin || begin->unit != unit)
+		return -1;
 	struct pf_usage *u = &s->usage;
 	__u32 bl, wl;
 	if (read_usage(c, u->data, &bl, &wl))
-		return;
-	if (kind == PF_MARK_EXEC_BEGIN) {
-		struct usage_begin *begin = (struct usage_begin *)s->tmp;
-		begin->unit = unit;
-		__builtin_memcpy(begin->words, u->data, PF_USAGE_MAX);
-		bpf_map_update_elem(&usage_begins, &pid, begin, BPF_ANY);
-		return;
-	}
-	struct usage_begin *begin = bpf_map_lookup_elem(&usage_begins, &pid);
-	if (!begin || begin->unit != unit)
-		return;
+		return -1;
 	__u64 *now = (__u64 *)u->data;
 	for (int i = 0; i < PF_USAGE_MAX / 8; i++)
 		now[i] -= begin->words[i];
@@ -1033,15 +1042,18 @@ static __noinline void usage_mark(__u32 pid, struct pf_backend_state *b, __u32 k
 	u->h.pid = pid;
 	u->h.ts_ns = bpf_ktime_get_ns();
 	u->unit = unit;
-	u->kind = kind;
+	u->kind = PF_MARK_EXEC_END;
 	u->buffer_len = bl;
 	u->wal_len = wl;
 	u->_pad = 0;
 	__u64 size = __builtin_offsetof(struct pf_usage, data) + BOUND(bl + wl, 255);
 	if (size > sizeof(*u))
-		return;
-	if (bpf_ringbuf_output(&events, u, size, 0) != 0)
+		return -1;
+	if (bpf_ringbuf_output(&events, u, size, 0) != 0) {
 		count(PF_CNT_DROPPED);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- heavyweight lock waits (slow path) ------------------------------------------ */
@@ -1275,9 +1287,11 @@ static __always_inline int on_phase(__u32 kind)
 	}
 	if (!unit_bit(b->sampled, unit) || unit - b->out_base >= b->in_seq - b->out_base)
 		return 0;
+	if (kind == PF_MARK_EXEC_END && usage_end(pid, b, unit) == 0)
+		return 0;
 	emit_mark(pid, kind, unit, 0);
-	if (kind == PF_MARK_EXEC_BEGIN || kind == PF_MARK_EXEC_END)
-		usage_mark(pid, b, kind, unit);
+	if (kind == PF_MARK_EXEC_BEGIN)
+		usage_begin(pid, b, unit);
 	return 0;
 }
 

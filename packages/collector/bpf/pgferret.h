@@ -130,7 +130,8 @@ struct pf_lock {
 /* What pgBufferUsage (buffer_len bytes) then pgWalUsage (wal_len bytes)
  * grew by from execution start to end, as the word-by-word difference of the
  * raw structs: user space decodes it with the layout of the cluster's major.
- * Only buffer_len + wal_len bytes of data[] are sent. */
+ * Only buffer_len + wal_len bytes of data[] are sent. It stands for the
+ * unit's PF_MARK_EXEC_END mark too (at its timestamp). */
 struct pf_usage {
 	struct pf_header h;
 	__u32 unit;

@@ -150,10 +150,10 @@ function clip(ws: WaitInterval[], from: number, to: number): WaitInterval[] {
   return out;
 }
 
-/** the usage sent right after the execution end at ts */
+/** the usage sent as the execution end at ts */
 function usageAt(u: Unit, ts: number | null): UsageDelta | null {
   if (ts === null) return null;
-  for (const x of u.usage) if (x.tsNs >= ts) return x;
+  for (const x of u.usage) if (x.tsNs === ts) return x;
   return null;
 }
 
@@ -317,13 +317,15 @@ export class Assembler implements EventSink {
     if (open) open.endNs = tsNs;
   }
 
-  usage(pid: number, tsNs: number, unit: number, _kind: number, buffers: Buffer, wal: Buffer): void {
+  /** the kernel sends it in place of the unit's execution-end mark */
+  usage(pid: number, tsNs: number, unit: number, kind: number, buffers: Buffer, wal: Buffer): void {
     const u = this.backendOf(pid).units.get(unit);
     if (!u) {
       this.orphanMarks++;
       return;
     }
     u.usage.push({ tsNs, buffers: Buffer.from(buffers), wal: Buffer.from(wal) });
+    this.mark(pid, tsNs, kind, unit, 0);
   }
 
   nest(pid: number, r: NestRecord): void {
