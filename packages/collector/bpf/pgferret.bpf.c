@@ -24,7 +24,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include <bpf/usdt.bpf.h>
 #include "pgferret.h"
 #include "traceparent.bpf.h"
 
@@ -208,6 +207,15 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
 
 /* ---- records -------------------------------------------------------------- */
 
+/* Wakeups: the collector is woken once per sampled request cycle, by its
+ * end (the ReadyForQuery mark), and at once for what it must act on while it
+ * happens (a lock wait: its blocker is asked for; a backend event). The other
+ * records wait in the ring for that wakeup: woken at every record, a reader on
+ * a quiet host preempts the very backend it traces, which then shows waits
+ * of our own making (CPU:Runnable) and sends more records. */
+#define QUIET BPF_RB_NO_WAKEUP
+#define WAKE BPF_RB_FORCE_WAKEUP
+
 /* A fixed-size record with its header filled in, or NULL (counted as dropped). */
 #define RECORD(type_, rec_type, pid_, ts_) ({                           \
 	type_ *__r = bpf_ringbuf_reserve(&events, sizeof(type_), 0);     \
@@ -229,7 +237,7 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 v
 	m->kind = kind;
 	m->unit = unit;
 	m->value = value;
-	bpf_ringbuf_submit(m, 0);
+	bpf_ringbuf_submit(m, kind == PF_MARK_IDLE ? WAKE : QUIET);
 }
 
 static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
@@ -239,7 +247,7 @@ static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
 		return;
 	r->event = event;
 	r->ppid = ppid;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, WAKE);
 }
 
 static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *body, __u32 avail)
@@ -261,7 +269,7 @@ static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *b
 	__u64 size = __builtin_offsetof(struct pf_reply, body) + r->len;
 	if (size > sizeof(*r))
 		return;
-	if (bpf_ringbuf_output(&events, r, size, 0) != 0)
+	if (bpf_ringbuf_output(&events, r, size, QUIET) != 0)
 		count(PF_CNT_DROPPED);
 }
 
@@ -336,7 +344,7 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppi
 	__u64 size = __builtin_offsetof(struct pf_start, text) + (ev->text_len & (PF_TEXT_MAX - 1));
 	if (size > sizeof(*ev))
 		return;
-	if (bpf_ringbuf_output(&events, ev, size, 0) != 0)
+	if (bpf_ringbuf_output(&events, ev, size, QUIET) != 0)
 		count(PF_CNT_DROPPED);
 }
 
@@ -859,6 +867,12 @@ static __noinline int on_send(__u32 pid, struct pf_backend_state *b, const char 
 
 /* ---- tracepoints: the gate -------------------------------------------------- */
 
+static __always_inline int in_sampled_cycle(struct pf_backend_state *b)
+{
+	return b->proto == PF_PROTO_PLAIN && any_sampled(b, b->out_base, b->in_seq);
+}
+
+
 SEC("raw_tp/sys_exit")
 int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -905,19 +919,18 @@ int on_task_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = BPF_CORE_READ(task, tgid);
 	if (BPF_CORE_READ(task, pid) != pid)
 		return 0;
-	if (bpf_map_delete_elem(&backends, &pid) == 0) {
-		bpf_map_delete_elem(&long_msgs, &pid);
-		bpf_map_delete_elem(&usage_begins, &pid);
-	}
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	if (in_sampled_cycle(b))
+		emit_backend(pid, b->ppid, PF_BACKEND_EXIT);
+	bpf_map_delete_elem(&backends, &pid);
+	bpf_map_delete_elem(&long_msgs, &pid);
+	bpf_map_delete_elem(&usage_begins, &pid);
 	return 0;
 }
 
 /* ---- inside a sampled request cycle -------------------------------------------- */
-
-static __always_inline int in_sampled_cycle(struct pf_backend_state *b)
-{
-	return b->proto == PF_PROTO_PLAIN && any_sampled(b, b->out_base, b->in_seq);
-}
 
 static __always_inline struct pf_cluster *cluster_of(struct pf_backend_state *b)
 {
@@ -954,7 +967,7 @@ static __noinline void switched_in(__u32 pid, struct pf_backend_state *b, __u64 
 	w->event = b->off_event;
 	w->runnable = b->off_runnable;
 	w->_pad[0] = w->_pad[1] = w->_pad[2] = 0;
-	bpf_ringbuf_submit(w, 0);
+	bpf_ringbuf_submit(w, QUIET);
 }
 
 /* Every context switch on the host comes here: two hash lookups decide
@@ -1049,7 +1062,7 @@ static __noinline int usage_end(__u32 pid, struct pf_backend_state *b, __u32 uni
 	__u64 size = __builtin_offsetof(struct pf_usage, data) + BOUND(bl + wl, 255);
 	if (size > sizeof(*u))
 		return -1;
-	if (bpf_ringbuf_output(&events, u, size, 0) != 0) {
+	if (bpf_ringbuf_output(&events, u, size, QUIET) != 0) {
 		count(PF_CNT_DROPPED);
 		return -1;
 	}
@@ -1077,18 +1090,8 @@ static __always_inline int on_lock(__u32 edge, __u32 f1, __u32 f2, __u32 f3, __u
 	l->field4 = f4;
 	l->tag_type = type;
 	l->mode = mode;
-	bpf_ringbuf_submit(l, 0);
+	bpf_ringbuf_submit(l, WAKE);
 	return 0;
-}
-
-/* lock__wait__start/done(field1, field2, field3, field4, locktag_type, mode); the cookie is the edge */
-SEC("usdt")
-int usdt_lock_wait(struct pt_regs *ctx)
-{
-	long a[6] = {};
-	for (int i = 0; i < 6; i++)
-		bpf_usdt_arg(ctx, i, &a[i]);
-	return on_lock((__u32)bpf_usdt_cookie(ctx), a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* ProcSleep(LOCALLOCK *locallock, ...): the LOCKTAG, then the LOCKMODE, start a LOCALLOCK in every supported major */
@@ -1190,7 +1193,7 @@ static __noinline int nest_begin(struct pt_regs *ctx, __u64 arg, int is_plan)
 	n->result = 0;
 	n->_pad = 0;
 	__u64 size = __builtin_offsetof(struct pf_nest, text) + BOUND(n->text_len, PF_NEST_TEXT - 1);
-	if (bpf_ringbuf_output(&events, n, size, 0) != 0)
+	if (bpf_ringbuf_output(&events, n, size, QUIET) != 0)
 		count(PF_CNT_DROPPED);
 	return 0;
 }
@@ -1241,7 +1244,7 @@ int uretprobe_spi_end(struct pt_regs *ctx)
 	n->text_len = 0;
 	n->text_state = 0;
 	n->_pad = 0;
-	bpf_ringbuf_submit(n, 0);
+	bpf_ringbuf_submit(n, QUIET);
 	return 0;
 }
 
@@ -1295,14 +1298,8 @@ static __always_inline int on_phase(__u32 kind)
 	return 0;
 }
 
-/* USDT marks: the attach cookie says which enum pf_mark_kind this is. */
-SEC("usdt")
-int usdt_phase(struct pt_regs *ctx)
-{
-	return on_phase((__u32)bpf_usdt_cookie(ctx));
-}
-
-/* Function-entry marks, one program per kind (src/probes/tables.ts names them). */
+/* Marks at function entries and USDT sites, one program per kind
+ * (src/probes/tables.ts names them). */
 #define UPROBE_PHASE(name, kind)                       \
 	SEC("uprobe")                                  \
 	int uprobe_##name(struct pt_regs *ctx)         \
@@ -1313,6 +1310,7 @@ int usdt_phase(struct pt_regs *ctx)
 UPROBE_PHASE(plan_begin, PF_MARK_PLAN_BEGIN)
 UPROBE_PHASE(exec_begin, PF_MARK_EXEC_BEGIN)
 UPROBE_PHASE(commit_begin, PF_MARK_COMMIT_BEGIN)
+UPROBE_PHASE(exec_end_site, PF_MARK_EXEC_END)
 
 /* PortalRun's return: the end of execution, nested runs included. */
 SEC("uretprobe")

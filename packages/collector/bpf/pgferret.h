@@ -73,6 +73,7 @@ enum pf_message {
 
 enum pf_backend_event {
 	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext */
+	PF_BACKEND_EXIT = 2,       /* the backend exited inside a sampled request cycle: no ReadyForQuery will end it */
 };
 
 struct pf_header {

@@ -11,7 +11,7 @@ import { BpfObject, type BpfLink, type RingBufferReader, type RingBufferStats } 
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { containerIdOf } from './discover/container';
-import { functionOffset, readElf, type ElfInfo } from './discover/elf';
+import { readElf, type ElfInfo } from './discover/elf';
 import { MatchReport } from './discover/match-report';
 import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
@@ -20,7 +20,7 @@ import type { ExportQueue } from './export/queue';
 import { BLOCKER_WAIT_MS, BlockerLookup } from './inside/blockers';
 import { FEATURES, planInside, type Feature, type InsidePlan } from './inside/cluster-facts';
 import { armBackend, type ArmedBackend } from './probes/attach';
-import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from './probes/tables';
+import { chooseProbeSet, MIN_MAJOR, type Detail, type Probe, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
 import { buildSpans, INSIDE_DEFAULTS, type BackendInfo } from './spans/build';
 import type { InsideOptions } from './spans/inside-spans';
@@ -384,6 +384,7 @@ export class Collector {
     const pending = [...this.armQueue];
     this.armQueue.clear();
     const now = Date.now();
+    const extras: [ArmedBackend, Probe[]][] = [];
     for (const [pid, ppid] of pending) {
       if (this.armed.has(pid) || !this.obj) continue;
       // a backend that could not be armed is tried again after a pause, not at every statement
@@ -394,9 +395,9 @@ export class Collector {
       try {
         const t0 = process.hrtime.bigint();
         // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
-        const probes = [...bin.set.probes, ...(cluster.inside?.probes ?? [])];
-        const offsetOf = (sym: string) => functionOffset(bin.elf, sym);
-        this.armed.set(pid, Object.assign(armBackend(this.obj, pid, `/proc/${pid}/exe`, probes, offsetOf), { lastSampledMs: now }));
+        const armed = armBackend(this.obj, pid, `/proc/${pid}/exe`, bin.set.probes, bin.elf);
+        this.armed.set(pid, Object.assign(armed, { lastSampledMs: now }));
+        if (cluster.inside?.probes.length) extras.push([armed, cluster.inside.probes]);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.armFailedAt.delete(pid);
@@ -405,6 +406,22 @@ export class Collector {
         this.armFailures++;
         this.armFailedAt.set(pid, now);
         this.lastArmError = `pid ${pid}: ${(e as Error).message}`;
+      }
+    }
+    // phases first for every backend waiting, then the lock and SPI probes
+    // (rarely hit): fewer statements run before their backend has phases
+    if (extras.length > 0) setImmediate(() => this.armExtras(extras));
+  }
+
+  private armExtras(extras: [ArmedBackend, Probe[]][]): void {
+    for (const [armed, probes] of extras) {
+      if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
+      try {
+        armed.add(probes);
+      } catch (e) {
+        // its phases stay; lock waits and nested statements of this backend are missed
+        this.armFailures++;
+        this.lastArmError = `pid ${armed.pid} (lock/SPI probes): ${(e as Error).message}`;
       }
     }
   }

@@ -36,7 +36,7 @@ describe('planInside', () => {
     const p = planInside({ pid: gone, major: 15, exePath: DEBIAN }, elf, USDT_SET, 'full');
     expect(set).toBe(USDT_SET);
     expect(p.off.locks).toBeNull();
-    expect(p.probes.map((x) => (x.type === 'usdt' ? x.name : null))).toEqual(['lock__wait__start', 'lock__wait__done']);
+    expect(p.probes.map((x) => (x.type === 'uprobe' ? [x.symbols[0], x.program] : null))).toEqual([['ProcSleep', 'uprobe_lock_wait'], ['ProcSleep', 'uretprobe_lock_wait']]);
     expect(p.off.waits).toBe(`${DEBIAN} is not mapped in process ${gone}`);
     expect(p.off.buffers).toBe(`${DEBIAN} is not mapped in process ${gone}`);
     expect(p.off.nested).toBe(`${DEBIAN} is not mapped in process ${gone}`);
@@ -47,7 +47,7 @@ describe('planInside', () => {
     const node = readElf(process.execPath);
     const p = planInside({ pid: process.pid, major: 15, exePath: process.execPath }, node, USDT_SET, 'full');
     expect(p.off.waits).toMatch(/has no usable my_wait_event_info/);
-    expect(p.off.locks).toMatch(/lacks the lock wait probe points \(lock__wait__start, lock__wait__done\)/);
+    expect(p.off.locks).toMatch(/lacks the lock wait probe points \(ProcSleep\)/);
     expect(p.off.buffers).toMatch(/does not export pgBufferUsage and pgWalUsage/);
     expect(p.off.nested).toMatch(/does not export the SPI entry points/);
   });

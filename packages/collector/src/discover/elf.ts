@@ -22,6 +22,8 @@ export interface LoadSegment {
 
 export interface ElfInfo {
   usdt: Set<string>; // "provider:name"
+  /** link-time addresses of each USDT probe's sites ("provider:name" → pcs, adjusted for prelinking) */
+  usdtSites: Map<string, bigint[]>;
   functions: Set<string>;
   /** link-time addresses of global and weak functions (to attach uprobes by file offset: no ELF lookup per attach) */
   functionValues: Map<string, bigint>;
@@ -33,6 +35,8 @@ export interface ElfInfo {
 interface Section {
   name: string;
   type: number;
+  /** sh_addr: where it is at link time */
+  addr: bigint;
   offset: number;
   size: number;
   link: number;
@@ -104,6 +108,7 @@ function sections(buf: Buffer): Section[] {
     raw.push({
       nameOff: buf.readUInt32LE(o),
       type: buf.readUInt32LE(o + 4),
+      addr: buf.readBigUInt64LE(o + 0x10),
       offset: Number(buf.readBigUInt64LE(o + 0x18)),
       size: Number(buf.readBigUInt64LE(o + 0x20)),
       link: buf.readUInt32LE(o + 0x28),
@@ -114,7 +119,7 @@ function sections(buf: Buffer): Section[] {
   return raw.map((s) => ({ ...s, name: names ? cstr(buf, names.offset + s.nameOff) : '' }));
 }
 
-function readUsdt(buf: Buffer, note: Section, out: Set<string>): void {
+function readUsdt(buf: Buffer, note: Section, base: Section | undefined, info: ElfInfo): void {
   let o = note.offset;
   const end = note.offset + note.size;
   while (o + 12 <= end) {
@@ -127,7 +132,13 @@ function readUsdt(buf: Buffer, note: Section, out: Set<string>): void {
       // desc: pc, base, semaphore (3 x u64), then provider\0name\0args\0
       const provider = cstr(buf, descAt + 24);
       const name = cstr(buf, descAt + 24 + provider.length + 1);
-      out.add(`${provider}:${name}`);
+      const key = `${provider}:${name}`;
+      info.usdt.add(key);
+      // a prelinked file moved its sections: the note's base says by how much
+      let pc = buf.readBigUInt64LE(descAt);
+      const noteBase = buf.readBigUInt64LE(descAt + 8);
+      if (base && noteBase !== 0n) pc += base.addr - noteBase;
+      info.usdtSites.set(key, [...(info.usdtSites.get(key) ?? []), pc]);
     }
     o = descAt + ((descsz + 3) & ~3);
   }
@@ -160,18 +171,27 @@ export function readElf(path: string): ElfInfo {
   const buf = fs.readFileSync(path);
   const all = sections(buf);
   const segments = loadSegments((offset, length) => buf.subarray(offset, offset + length));
-  const info: ElfInfo = { usdt: new Set(), functions: new Set(), functionValues: new Map(), objects: new Map(), segments };
+  const info: ElfInfo = { usdt: new Set(), usdtSites: new Map(), functions: new Set(), functionValues: new Map(), objects: new Map(), segments };
   for (const s of all) {
-    if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, info.usdt);
+    if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, all.find((x) => x.name === '.stapsdt.base'), info);
     if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readSymbols(buf, all, s, info);
   }
   return info;
 }
 
-/** The file offset of a function's first instruction (what a uprobe attaches to); null when no segment holds it. */
-export function functionOffset(elf: ElfInfo, name: string): number | null {
-  const value = elf.functionValues.get(name);
-  if (value === undefined) return null;
+/** The file offset of a link-time address (what a uprobe attaches to); null when no segment holds it. */
+export function fileOffset(elf: ElfInfo, value: bigint): number | null {
   const seg = elf.segments.find((s) => value >= s.vaddr && value < s.vaddr + s.filesz);
   return seg ? Number(value - seg.vaddr + seg.offset) : null;
+}
+
+/** The file offset of a function's first instruction; null when it is not a global function of the file. */
+export function functionOffset(elf: ElfInfo, name: string): number | null {
+  const value = elf.functionValues.get(name);
+  return value === undefined ? null : fileOffset(elf, value);
+}
+
+/** The file offsets of a USDT probe's sites (a probe may sit in several places). */
+export function usdtOffsets(elf: ElfInfo, provider: string, name: string): number[] {
+  return (elf.usdtSites.get(`${provider}:${name}`) ?? []).flatMap((pc) => fileOffset(elf, pc) ?? []);
 }

@@ -60,7 +60,7 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
   }
 
   if (set.locks.every((p) => hasProbe(elf, p))) probes.push(...set.locks);
-  else off.locks = `${t.exePath} lacks the lock wait probe points (${set.locks.map((p) => (p.type === 'usdt' ? p.name : p.symbols[0])).join(', ')})`;
+  else off.locks = `${t.exePath} lacks the lock wait probe points (${[...new Set(set.locks.map((p) => (p.type === 'usdt' ? p.name : p.symbols[0])))].join(', ')})`;
 
   const bu = object(elf, 'pgBufferUsage');
   const wu = object(elf, 'pgWalUsage');

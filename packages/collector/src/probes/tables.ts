@@ -6,10 +6,15 @@
 // binaries) get uprobes on exported functions whose first instruction the
 // kernel emulates (push), so each hit stays cheap. A new major version is a
 // new entry here, not new code.
-import { Edge, MarkKind } from '../events/layout';
 
+/**
+ * A USDT probe is attached as a plain uprobe at each of its sites (the nop
+ * the note points at), with a program per mark kind: no libbpf USDT manager,
+ * whose bookkeeping would make attaching and detaching share a lock.
+ * PostgreSQL's probes take no semaphore.
+ */
 export type Probe =
-  | { type: 'usdt'; provider: 'postgresql'; name: string; program: string; cookie: number }
+  | { type: 'usdt'; provider: 'postgresql'; name: string; program: string }
   | { type: 'uprobe'; symbols: string[]; program: string; retprobe?: true };
 
 /**
@@ -50,7 +55,14 @@ export function nestedProbes(functions: Set<string>): Probe[] {
   return out;
 }
 
-const usdt = (name: string, kind: MarkKind): Probe => ({ type: 'usdt', provider: 'postgresql', name, program: 'usdt_phase', cookie: kind });
+const usdt = (name: string, program: string): Probe => ({ type: 'usdt', provider: 'postgresql', name, program });
+
+// ProcSleep: only called when a lock cannot be granted at once; its argument
+// (the LOCALLOCK) carries the lock tag and mode in every supported major
+const LOCK_PROBES: Probe[] = [
+  { type: 'uprobe', symbols: ['ProcSleep'], program: 'uprobe_lock_wait' },
+  { type: 'uprobe', symbols: ['ProcSleep'], program: 'uretprobe_lock_wait', retprobe: true },
+];
 
 // Parsing is timed from the message's arrival at the socket, commit from the
 // end of execution to ReadyForQuery: three hits per statement on an armed backend.
@@ -58,14 +70,11 @@ export const USDT_SET: ProbeSet = {
   name: 'usdt',
   note: 'USDT query__plan__start, query__execute__start, query__execute__done',
   probes: [
-    usdt('query__plan__start', MarkKind.PLAN_BEGIN),
-    usdt('query__execute__start', MarkKind.EXEC_BEGIN),
-    usdt('query__execute__done', MarkKind.EXEC_END),
+    usdt('query__plan__start', 'uprobe_plan_begin'),
+    usdt('query__execute__start', 'uprobe_exec_begin'),
+    usdt('query__execute__done', 'uprobe_exec_end_site'),
   ],
-  locks: [
-    { type: 'usdt', provider: 'postgresql', name: 'lock__wait__start', program: 'usdt_lock_wait', cookie: Edge.BEGIN },
-    { type: 'usdt', provider: 'postgresql', name: 'lock__wait__done', program: 'usdt_lock_wait', cookie: Edge.END },
-  ],
+  locks: LOCK_PROBES,
 };
 
 // Without USDT, PortalRun's entry and return bound execution (nested runs
@@ -80,11 +89,7 @@ export const UPROBE_SET: ProbeSet = {
     { type: 'uprobe', symbols: ['PortalRun'], program: 'uretprobe_exec_end', retprobe: true },
     { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: 'uprobe_commit_begin' },
   ],
-  // ProcSleep: only called when a lock cannot be granted at once
-  locks: [
-    { type: 'uprobe', symbols: ['ProcSleep'], program: 'uprobe_lock_wait' },
-    { type: 'uprobe', symbols: ['ProcSleep'], program: 'uretprobe_lock_wait', retprobe: true },
-  ],
+  locks: LOCK_PROBES,
 };
 
 /** Oldest major version whose protocol and probe points these sets match. */

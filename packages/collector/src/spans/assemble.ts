@@ -16,7 +16,7 @@
 // A Query with several statements is split at each planning or execution
 // that follows a finished execution; its replies go to its statements in order.
 import type { EventSink, LockTag, NestRecord, StartRecord } from '../events/decode';
-import { Edge, MarkKind, Message } from '../events/layout';
+import { BackendEvent, Edge, MarkKind, Message } from '../events/layout';
 import { errorFields, rowsOfTag, type ErrorFields } from '../events/replies';
 import { newSpanId } from './ids';
 
@@ -296,8 +296,14 @@ export class Assembler implements EventSink {
     u.replies.push({ msg, ts, rows: msg === C ? rowsOfTag(body) : null, error: msg === E ? errorFields(body) : null });
   }
 
-  backend(pid: number, ppid: number): void {
-    this.onTls(pid, ppid);
+  backend(pid: number, ppid: number, event: number): void {
+    if (event === BackendEvent.TLS) this.onTls(pid, ppid);
+    if (event === BackendEvent.EXIT) {
+      // it died inside a sampled cycle: what it ran ends now, not at the next sweep
+      const b = this.backends.get(pid);
+      if (b) this.finishAll(pid, b);
+      this.backends.delete(pid);
+    }
   }
 
   wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void {
