@@ -1150,19 +1150,29 @@ static __always_inline __u32 nest_unit(struct pf_backend_state *b)
 	return unit;
 }
 
+/* An SPI probe hit: the backend (counted), its cluster and the sampled unit
+ * the nested statement belongs to; NULL when it is not one to record. */
+static __always_inline struct pf_backend_state *spi_hit(__u32 pid, struct pf_cluster **c, __u32 *unit)
+{
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return NULL;
+	count(PF_CNT_PHASE_HITS);
+	*unit = nest_unit(b);
+	*c = cluster_of(b);
+	return *unit == PF_UNIT_NONE || !*c ? NULL : b;
+}
+
 static __noinline int nest_begin(struct pt_regs *ctx, __u64 arg, int is_plan)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
-	if (!b)
-		return 0;
-	count(PF_CNT_PHASE_HITS);
-	__u32 unit = nest_unit(b);
-	struct pf_cluster *c = cluster_of(b);
+	struct pf_cluster *c = NULL;
+	__u32 unit = PF_UNIT_NONE;
+	struct pf_backend_state *b = spi_hit(pid, &c, &unit);
 	struct scratch *s = scratch();
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
-	if (unit == PF_UNIT_NONE || !c || !s || !cfg)
+	if (!b || !c || !s || !cfg)
 		return 0;
 	if (b->nest_unit != unit) {
 		b->nest_unit = unit;
@@ -1215,13 +1225,9 @@ SEC("uretprobe")
 int uretprobe_spi_end(struct pt_regs *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
-	if (!b)
-		return 0;
-	count(PF_CNT_PHASE_HITS);
-	__u32 unit = nest_unit(b);
-	struct pf_cluster *c = cluster_of(b);
-	if (unit == PF_UNIT_NONE || !c)
+	struct pf_cluster *c = NULL;
+	__u32 unit = PF_UNIT_NONE;
+	if (!spi_hit(pid, &c, &unit) || !c)
 		return 0;
 	struct pf_nest *n = bpf_ringbuf_reserve(&events, __builtin_offsetof(struct pf_nest, text), 0);
 	if (!n) {
