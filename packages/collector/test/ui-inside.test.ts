@@ -174,6 +174,8 @@ uiTest('holder and waiter in one request: the link selects the holder without le
   );
   await page.evaluate(() => ((window as any).__samePage = true));
   await page.locator('#details a.blocker-link').click();
+  // the selection moves after the click's handler ran: wait for it, then read it
+  await page.waitForSelector(`.span-row.selected[data-span-id="${IDS.holderStatement}"]`);
   await expect(page.locator('.span-row.selected').getAttribute('data-span-id')).resolves.toBe(IDS.holderStatement);
   expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
 });
