@@ -83,7 +83,10 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
     if (w.endNs - w.startNs >= o.waitThresholdNs) {
       out.spans.push(span(f, parent, `wait ${w.type}:${w.name}`, w.startNs, w.endNs, waitAttributes(w)));
     } else {
-      short.set(parent, [...(short.get(parent) ?? []), w]);
+      // a cycle may carry thousands of short waits: append, don't copy
+      const list = short.get(parent);
+      if (list) list.push(w);
+      else short.set(parent, [w]);
     }
   }
   for (const [parent, ws] of short) {
