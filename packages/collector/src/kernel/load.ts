@@ -13,7 +13,7 @@ export const VERIFIER_BUDGET = 250_000;
 export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested';
 export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested'];
 
-/** Every program of pgferret.bpf.c, by what it serves (a test checks this covers the object). */
+/** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
 export const PROGRAMS: Record<'gate' | OptionalFeature, readonly string[]> = {
   gate: ['on_sys_exit', 'on_fork', 'on_task_exit'],
   phases: ['uprobe_plan_begin', 'uprobe_exec_begin', 'uprobe_commit_begin', 'uprobe_exec_end_site', 'uretprobe_exec_end'],

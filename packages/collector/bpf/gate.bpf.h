@@ -1,0 +1,71 @@
+/* The gate: trap-free tracepoints that follow every backend of an attached
+ * cluster at its socket (raw_tp/sys_exit of recvfrom/sendto, handed to the
+ * protocol reader), and its birth and exit.
+ *
+ * Verified instructions (Linux 6.18):
+ *   on_sys_exit   74,838 (the protocol reader and the traceparent search)
+ *   on_fork           60
+ *   on_task_exit     119
+ */
+#ifndef PGFERRET_GATE_BPF_H
+#define PGFERRET_GATE_BPF_H
+
+
+SEC("raw_tp/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	long ret = (long)ctx->args[1];
+	if (ret <= 0)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != NR_RECVFROM && nr != NR_SENDTO)
+		return 0;
+	const char *buf = (const char *)BPF_CORE_READ(regs, si);
+	if (nr == NR_RECVFROM)
+		return on_recv(pid, b, buf, ret);
+	return on_send(pid, b, buf, ret);
+}
+
+/* New backends: children of a followed postmaster. */
+SEC("raw_tp/sched_process_fork")
+int on_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	if (!bpf_map_lookup_elem(&postmasters, &ppid))
+		return 0;
+	__u32 pid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != pid)
+		return 0;
+	struct pf_backend_state fresh = {};
+	fresh.ppid = ppid;
+	fresh.proto = PF_PROTO_STARTUP;
+	bpf_map_update_elem(&backends, &pid, &fresh, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int on_task_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	__u32 pid = BPF_CORE_READ(task, tgid);
+	if (BPF_CORE_READ(task, pid) != pid)
+		return 0;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (!b)
+		return 0;
+	if (in_sampled_cycle(b))
+		emit_backend(pid, b->ppid, PF_BACKEND_EXIT);
+	bpf_map_delete_elem(&backends, &pid);
+	bpf_map_delete_elem(&long_msgs, &pid);
+	bpf_map_delete_elem(&usage_begins, &pid);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,257 @@
+/* Shared state of the collector's one BPF object: the maps (one ring
+ * buffer, the per-backend protocol state, settings, counters, clusters),
+ * per-CPU scratch space, record helpers and the per-backend unit
+ * bookkeeping every other unit reads. No programs here.
+ */
+#ifndef PGFERRET_MAPS_BPF_H
+#define PGFERRET_MAPS_BPF_H
+
+/* x86-64 syscall numbers: PostgreSQL reads its client with recv() and
+ * writes with send() (secure_raw_read/secure_raw_write). */
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+
+/* Startup packet codes (PostgreSQL's pqcomm.h). */
+#define SSL_REQUEST_CODE 80877103
+#define GSSENC_REQUEST_CODE 80877104
+
+#define MAX_MSG_LEN 0x3fffffff  /* PostgreSQL refuses larger messages */
+#define IN_MSGS 64               /* messages followed per receive */
+#define OUT_MSGS 128             /* messages followed per send */
+#define NAME_MAX 64              /* NAMEDATALEN */
+#define LONG_WIN 1024            /* bytes kept of the end of a message spanning receives */
+#define PARAMS_MAX 64            /* parameter types a Parse may declare for its text end to be found */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct pf_backend_state);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pf_config);
+} settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PF_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Postmaster pids whose children are followed, with what to read in them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct pf_cluster);
+} postmasters SEC(".maps");
+
+/* A Query or Parse whose text spans several receives: its start record
+ * (with the head of the text) and the last bytes received so far. */
+struct long_msg {
+	struct pf_start start;
+	char win[LONG_WIN];
+	__u32 win_len;
+	__u32 body;          /* message body length */
+	__u32 name_len;      /* Parse: statement name with its NUL */
+	__u32 name_hash;
+	__u32 head_len;      /* text bytes captured in start.text */
+	__u32 unit;          /* Query: its unit */
+	__u8 msg;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct long_msg);
+} long_msgs SEC(".maps");
+
+/* The counters at execution start, per backend, until its end. */
+struct usage_begin {
+	__u32 unit;
+	__u32 _pad;
+	__u64 words[PF_USAGE_MAX / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct usage_begin);
+} usage_begins SEC(".maps");
+
+struct scratch {
+	struct pf_start start;     /* head of the text lands in start.text */
+	char tail[PF_TEXT_MAX];    /* last PF_WINDOW bytes of the text (4 KiB: masked indexes) */
+	char tmp[2 * LONG_WIN];
+	char name[2 * NAME_MAX];
+	struct pf_reply reply;
+	struct long_msg fresh;
+	struct pf_usage usage;
+	struct pf_nest nest;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_space SEC(".maps");
+
+/* x & m, with the AND kept in the object: clang drops a mask it can prove
+ * redundant, and the verifier then sees an unbounded size. */
+#define BOUND(x, m) ({ __u32 __v = (x); barrier_var(__v); __v &= (m); __v; })
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct scratch *scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_space, &zero);
+}
+
+static __always_inline __u32 be32(const __u8 *p)
+{
+	return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
+}
+
+/* ---- units ---------------------------------------------------------------- */
+
+static __always_inline int unit_bit(__u64 mask, __u32 unit)
+{
+	return (mask >> (unit & 63)) & 1;
+}
+
+static __always_inline void set_bit(__u64 *mask, __u32 unit, int on)
+{
+	__u64 bit = 1ULL << (unit & 63);
+	if (on)
+		*mask |= bit;
+	else
+		*mask &= ~bit;
+}
+
+/* Whether any unit in [from, to) is sampled. */
+static __always_inline int any_sampled(struct pf_backend_state *b, __u32 from, __u32 to)
+{
+	__u32 n = to - from;
+	if (n == 0)
+		return 0;
+	if (n >= 64)
+		return b->sampled != 0;
+	__u64 m = (1ULL << n) - 1;
+	__u32 r = from & 63;
+	m = (m << r) | (r ? m >> (64 - r) : 0);
+	return (b->sampled & m) != 0;
+}
+
+static __always_inline __u32 push_unit(struct pf_backend_state *b, int sampled, int query)
+{
+	__u32 u = b->in_seq++;
+	set_bit(&b->sampled, u, sampled);
+	set_bit(&b->query, u, query);
+	return u;
+}
+
+/* A Sync or a Query ends a request cycle on the input side. */
+static __always_inline void end_cycle_in(struct pf_backend_state *b)
+{
+	b->stmt_sampled = 0;
+	b->portal_sampled = 0;
+	if (b->cyc_in - b->cyc_out >= PF_CYCLES) {
+		count(PF_CNT_DESYNC); /* too deep a pipeline: the next ReadyForQuery closes all */
+		return;
+	}
+	b->cycle_end[b->cyc_in & (PF_CYCLES - 1)] = b->in_seq;
+	b->cyc_in++;
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+/* Wakeups: records wake the collector adaptively (only when it has read
+ * everything before them, i.e. when it sleeps), except what it must act on at
+ * once (a lock wait: its blocker is asked for; a backend event). Forcing a
+ * wakeup per request cycle was measured at ~7 µs of backend CPU per
+ * statement; suppressing some wakeups stalls the adaptive ones after them. */
+#define ADAPTIVE 0
+#define WAKE BPF_RB_FORCE_WAKEUP
+
+/* A fixed-size record with its header filled in, or NULL (counted as dropped). */
+#define RECORD(type_, rec_type, pid_, ts_) ({                           \
+	type_ *__r = bpf_ringbuf_reserve(&events, sizeof(type_), 0);     \
+	if (__r) {                                                       \
+		__r->h.type = (rec_type);                                \
+		__r->h.pid = (pid_);                                     \
+		__r->h.ts_ns = (ts_);                                    \
+	} else {                                                         \
+		count(PF_CNT_DROPPED);                                   \
+	}                                                                \
+	__r;                                                             \
+})
+
+static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 value)
+{
+	struct pf_mark *m = RECORD(struct pf_mark, PF_REC_MARK, pid, bpf_ktime_get_ns());
+	if (!m)
+		return;
+	m->kind = kind;
+	m->unit = unit;
+	m->value = value;
+	bpf_ringbuf_submit(m, ADAPTIVE);
+}
+
+static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
+{
+	struct pf_backend *r = RECORD(struct pf_backend, PF_REC_BACKEND, pid, bpf_ktime_get_ns());
+	if (!r)
+		return;
+	r->event = event;
+	r->ppid = ppid;
+	bpf_ringbuf_submit(r, WAKE);
+}
+
+static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *body, __u32 avail)
+{
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_reply *r = &s->reply;
+	__u32 n = avail < PF_REPLY_MAX - 1 ? avail : PF_REPLY_MAX - 1;
+	r->len = 0;
+	if (n > 0 && bpf_probe_read_user(r->body, BOUND(n, PF_REPLY_MAX - 1), body) == 0)
+		r->len = n;
+	r->h.type = PF_REC_REPLY;
+	r->h.pid = pid;
+	r->h.ts_ns = bpf_ktime_get_ns();
+	r->unit = unit;
+	r->msg = msg;
+	r->_pad = 0;
+	__u64 size = __builtin_offsetof(struct pf_reply, body) + r->len;
+	if (size > sizeof(*r))
+		return;
+	if (bpf_ringbuf_output(&events, r, size, ADAPTIVE) != 0)
+		count(PF_CNT_DROPPED);
+}
+
+static __always_inline int in_sampled_cycle(struct pf_backend_state *b)
+{
+	return b->proto == PF_PROTO_PLAIN && any_sampled(b, b->out_base, b->in_seq);
+}
+
+#endif

@@ -1,0 +1,665 @@
+/* The protocol reader: follows the messages a backend receives (Query,
+ * Parse/Bind/Execute, Sync) and sends (CommandComplete, ErrorResponse,
+ * ReadyForQuery), decides which statements are sampled (the traceparent
+ * search of traceparent.bpf.h) and records them. Called by the gate's
+ * sys_exit program (gate.bpf.h) with the bytes of one recvfrom/sendto.
+ * No programs here: its instructions are counted in on_sys_exit's.
+ */
+#ifndef PGFERRET_PROTOCOL_BPF_H
+#define PGFERRET_PROTOCOL_BPF_H
+
+/* ---- the sampling decision -------------------------------------------------- */
+
+/* The start record being decided: the per-CPU scratch one, or the one of
+ * pid's long message. */
+static __always_inline struct pf_start *start_record(struct scratch *s, __u32 pid, int long_msg)
+{
+	if (!long_msg)
+		return &s->start;
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &pid);
+	return l ? &l->start : NULL;
+}
+
+/* The start record's text holds the first head_len bytes of the text, the
+ * scratch tail its last tl bytes, total is its length. Fills the context;
+ * returns 1 when sampled.
+ * A global function: the verifier checks it once, on its own, instead of
+ * again at every call site and for every state of the message loop (the
+ * traceparent search is most of the gate's instructions). So it takes only
+ * scalars and finds its buffers itself. */
+__noinline int decide(__u32 pid, int long_msg, __u32 tl, __u32 head_len, __u32 total)
+{
+	__u32 zero = 0;
+	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg || !cfg->enabled)
+		return 0;
+	struct scratch *s = scratch();
+	if (!s)
+		return 0;
+	struct pf_start *ev = start_record(s, pid, long_msg);
+	if (!ev)
+		return 0;
+	const char *tail = s->tail;
+	if (tl > PF_WINDOW)
+		tl = PF_WINDOW;
+	if (head_len > PF_TEXT_MAX - 1)
+		head_len = PF_TEXT_MAX - 1;
+	count(PF_CNT_STARTS);
+
+	int origin = 0, valid = 0, present = 0;
+	int at = search_head(ev->text, head_len);
+	const char *src = ev->text;
+	if (at >= 0) {
+		present = 1;
+		valid = parse_traceparent(ev->text, at, ev);
+		if (valid)
+			origin = PF_ORIGIN_HEAD;
+	}
+	if (!present && tl > 0) {
+		at = search_tail_fast(tail, tl);
+		if (at < 0)
+			at = search_tail(tail, tl);
+		if (at >= 0) {
+			present = 1;
+			valid = parse_traceparent(tail, at, ev);
+			if (valid)
+				origin = PF_ORIGIN_TAIL;
+		}
+	}
+	ev->malformed = present && !valid;
+	if (ev->malformed)
+		count(PF_CNT_MALFORMED);
+
+	if (valid && !(ev->flags & 1)) {
+		count(PF_CNT_UNSAMPLED);
+		return 0;
+	}
+	if (!valid) {
+		if (cfg->root_sample_ppm == 0 || bpf_get_prandom_u32() % 1000000 >= cfg->root_sample_ppm)
+			return 0;
+		origin = PF_ORIGIN_ROOT;
+		__builtin_memset(ev->trace_id, 0, sizeof(ev->trace_id));
+		__builtin_memset(ev->parent_span_id, 0, sizeof(ev->parent_span_id));
+		ev->flags = 1;
+		count(PF_CNT_ROOTS);
+	} else {
+		count(PF_CNT_TRACED);
+	}
+	__u32 tmax = cfg->text_max < PF_TEXT_MAX - 1 ? cfg->text_max : PF_TEXT_MAX - 1;
+	ev->origin = origin;
+	ev->text_len = head_len < tmax ? head_len : tmax;
+	ev->text_total = total;
+	return 1;
+}
+
+static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppid, __u8 msg, __u32 unit, __u64 ts)
+{
+	ev->h.type = PF_REC_START;
+	ev->h.pid = pid;
+	ev->h.ts_ns = ts;
+	ev->ppid = ppid;
+	ev->message = msg;
+	ev->unit = unit;
+	ev->_pad = 0;
+	ev->_pad2 = 0;
+	__u64 size = __builtin_offsetof(struct pf_start, text) + (ev->text_len & (PF_TEXT_MAX - 1));
+	if (size > sizeof(*ev))
+		return;
+	if (bpf_ringbuf_output(&events, ev, size, ADAPTIVE) != 0)
+		count(PF_CNT_DROPPED);
+}
+
+/* FNV-1a of a NUL-terminated name (statement or portal); 0 for "". */
+static __always_inline __u32 name_hash(const char *name, __u32 len)
+{
+	__u32 h = 2166136261u;
+	if (len == 0)
+		return 0;
+	for (int i = 0; i < NAME_MAX; i++) {
+		if (i >= len)
+			break;
+		h = (h ^ (__u8)name[i]) * 16777619u;
+	}
+	return h | 1;
+}
+
+/* Reads a name at p; returns its length with the NUL (1 for ""), 0 if unreadable. */
+static __always_inline __u32 read_name(struct scratch *s, const char *p, __u32 avail, __u32 *hash)
+{
+	if (avail == 0)
+		return 0;
+	__u32 cap = avail < NAME_MAX ? avail : NAME_MAX;
+	long n = bpf_probe_read_user_str(s->name, BOUND(cap, 2 * NAME_MAX - 1), p);
+	if (n <= 0)
+		return 0;
+	*hash = name_hash(s->name, n - 1);
+	return n;
+}
+
+/* A Parse body ends with the text's NUL, int16 nparams and nparams int32
+ * type OIDs: given its last bytes in buf (len of them), the length of that
+ * suffix, or 0 when it cannot be told (more than PARAMS_MAX types). */
+struct suffix_ctx {
+	const char *buf;
+	__u32 len;
+	__u32 found;
+};
+
+static long suffix_cb(__u32 n, void *data)
+{
+	struct suffix_ctx *x = data;
+	__u32 sfx = 3 + 4 * n;
+	if (sfx > x->len)
+		return 1;
+	__u32 q = x->len - sfx;
+	__u8 z = x->buf[q & (2 * LONG_WIN - 1)];
+	__u8 hi = x->buf[(q + 1) & (2 * LONG_WIN - 1)];
+	__u8 lo = x->buf[(q + 2) & (2 * LONG_WIN - 1)];
+	if (z == 0 && ((__u32)hi << 8 | lo) == n) {
+		x->found = sfx;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u32 parse_suffix(const char *buf, __u32 len)
+{
+	struct suffix_ctx x = { .buf = buf, .len = len, .found = 0 };
+	bpf_loop(PARAMS_MAX + 1, suffix_cb, &x, 0);
+	return x.found;
+}
+
+/* ---- message framing ------------------------------------------------------- */
+
+static __always_inline int frontend_type(__u8 t)
+{
+	switch (t) {
+	case 'Q': case 'P': case 'B': case 'E': case 'S': case 'D': case 'C': case 'H':
+	case 'X': case 'd': case 'c': case 'f': case 'F': case 'p':
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int backend_type(__u8 t)
+{
+	switch (t) {
+	case 'R': case 'S': case 'K': case 'Z': case 'T': case 'D': case 'C': case 'E':
+	case 'N': case 'I': case '1': case '2': case '3': case 'n': case 't': case 's':
+	case 'A': case 'G': case 'H': case 'W': case 'd': case 'c': case 'V': case 'v':
+		return 1;
+	}
+	return 0;
+}
+
+/* The header of the message at buf[pos] (type byte, int32 length): fills its
+ * body's length and how much of it this read/write holds. Returns 0, or -1
+ * when the bytes are not a message of that direction (lost sync). */
+static __always_inline int message_at(const char *buf, __u32 pos, __u32 len, int frontend, __u8 *type, __u32 *body, __u32 *avail)
+{
+	__u8 hdr[5];
+	__u32 left = len - pos;
+	if (left < 5 || bpf_probe_read_user(hdr, 5, buf + pos))
+		return -1;
+	__u32 mlen = be32(hdr + 1);
+	if (mlen < 4 || mlen > MAX_MSG_LEN || !(frontend ? frontend_type(hdr[0]) : backend_type(hdr[0])))
+		return -1;
+	*type = hdr[0];
+	*body = mlen - 4;
+	*avail = *body < left - 5 ? *body : left - 5;
+	return 0;
+}
+
+/* ---- following the input ---------------------------------------------------- */
+
+struct in_ctx {
+	const char *buf;
+	__u32 len;
+	__u32 pos;
+	__u32 pid;
+	struct pf_backend_state *b;
+	__u64 ts;
+	int lost;
+	/* the message being handled */
+	__u32 at;       /* offset of its body in buf */
+	__u32 body;     /* body length */
+	__u32 avail;    /* body bytes in this receive */
+};
+
+/* A Query or Parse, or a part of one, handed to the global functions that
+ * read its text. Scalars only: a global function is verified once, on its
+ * own, knowing nothing of its caller's pointers (it looks up the backend by
+ * pid). That keeps the text reading, the largest part of the gate, from
+ * being verified again for every state of the message loop. */
+struct text_ref {
+	__u64 buf;      /* user address of the receive buffer */
+	__u64 ts;
+	__u32 pid;
+	__u32 at;       /* offset of the body (or of this part) in buf */
+	__u32 body;     /* body length */
+	__u32 avail;    /* body bytes in this receive (or this part's bytes) */
+	__u32 unit;
+	__u32 last;     /* a part that ends its message */
+	__u32 msg;
+};
+
+/* The decision for a Query or Parse, applied to the backend's units. */
+static __always_inline void apply(struct pf_backend_state *b, __u8 msg, int sampled, __u32 unit, __u32 hash)
+{
+	if (msg == PF_MSG_QUERY) {
+		set_bit(&b->sampled, unit, sampled);
+		return;
+	}
+	b->stmt_name = hash;
+	b->stmt_sampled = sampled;
+}
+
+/* A Query or Parse received whole. */
+__noinline int text_message(struct text_ref *m)
+{
+	if (!m)
+		return 0;
+	__u32 body = m->body, unit = m->unit;
+	__u8 msg = m->msg;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct scratch *s = scratch();
+	if (!b || !s)
+		return 0;
+	const char *p = (const char *)m->buf + m->at;
+	__u32 name_len = 0, hash = 0, sfx = 1;
+	if (msg == PF_MSG_PARSE) {
+		name_len = read_name(s, p, body, &hash);
+		if (name_len == 0 || name_len >= body)
+			return 0;
+		__u32 tl = body - name_len < 3 + 4 * PARAMS_MAX ? body - name_len : 3 + 4 * PARAMS_MAX;
+		if (bpf_probe_read_user(s->tmp, BOUND(tl, 2 * LONG_WIN - 1), p + body - tl))
+			return 0;
+		sfx = parse_suffix(s->tmp, tl);
+		if (sfx == 0) {
+			apply(b, msg, 0, unit, hash);
+			return 0;
+		}
+	}
+	if (body < name_len + sfx)
+		return 0;
+	__u32 total = body - name_len - sfx;
+	const char *text = p + name_len;
+	struct pf_start *ev = &s->start;
+	__u32 head = total < PF_TEXT_MAX - 1 ? total : PF_TEXT_MAX - 1;
+	if (head > 0 && bpf_probe_read_user(ev->text, BOUND(head, MASK), text))
+		return 0;
+	__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
+	if (tl > 0 && bpf_probe_read_user(s->tail, BOUND(tl, MASK), text + total - tl))
+		return 0;
+	int sampled = decide(m->pid, 0, tl, head, total);
+	apply(b, msg, sampled, unit, hash);
+	if (sampled) {
+		emit_start(ev, m->pid, b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts);
+		if (msg == PF_MSG_PARSE)
+			b->start_unbound = 1;
+	}
+	return 0;
+}
+
+/* The first part of a Query or Parse that spans receives: keep its head. */
+__noinline int long_begin(struct text_ref *m)
+{
+	if (!m)
+		return 0;
+	__u32 body = m->body, avail = m->avail;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct scratch *s = scratch();
+	if (!b || !s)
+		return 0;
+	count(PF_CNT_LONG_TEXT);
+	struct long_msg *l = &s->fresh;
+	const char *p = (const char *)m->buf + m->at;
+	l->name_len = 0;
+	l->name_hash = 0;
+	if (m->msg == PF_MSG_PARSE) {
+		l->name_len = read_name(s, p, avail, &l->name_hash);
+		if (l->name_len == 0 || l->name_len >= avail)
+			return 0;
+	}
+	__u32 head = avail - l->name_len;
+	head = head < PF_TEXT_MAX - 1 ? head : PF_TEXT_MAX - 1;
+	if (bpf_probe_read_user(l->start.text, BOUND(head, MASK), p + l->name_len))
+		return 0;
+	__u32 w = avail < LONG_WIN ? avail : LONG_WIN;
+	if (bpf_probe_read_user(l->win, w == LONG_WIN ? LONG_WIN : BOUND(w, LONG_WIN - 1), p + avail - w))
+		return 0;
+	l->win_len = w;
+	l->head_len = head;
+	l->body = body;
+	l->unit = m->unit;
+	l->msg = m->msg;
+	l->start.h.ts_ns = m->ts;
+	if (bpf_map_update_elem(&long_msgs, &m->pid, l, BPF_ANY) == 0)
+		b->in_long = 1;
+	return 0;
+}
+
+/* A later part of a long message: slide the window; at its end, decide. */
+__noinline int long_part(struct text_ref *m)
+{
+	if (!m)
+		return 0;
+	__u32 take = m->avail;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	if (!b)
+		return 0;
+	struct scratch *s = scratch();
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &m->pid);
+	if (!s || !l) {
+		b->in_long = 0;
+		return 0;
+	}
+	const char *p = (const char *)m->buf + m->at;
+	if (take >= LONG_WIN) {
+		if (bpf_probe_read_user(l->win, LONG_WIN, p + take - LONG_WIN))
+			goto drop;
+		l->win_len = LONG_WIN;
+	} else {
+		__u32 keep = l->win_len < LONG_WIN - take ? l->win_len : LONG_WIN - take;
+		keep = BOUND(keep, LONG_WIN - 1);
+		if (keep && bpf_probe_read_kernel(s->tmp, keep, l->win + BOUND(l->win_len - keep, LONG_WIN - 1)))
+			goto drop;
+		if (take && bpf_probe_read_user(s->tmp + keep, BOUND(take, LONG_WIN - 1), p))
+			goto drop;
+		__u32 n = BOUND(keep + take, 2 * LONG_WIN - 1);
+		if (n > LONG_WIN)
+			goto drop;
+		if (n && bpf_probe_read_kernel(l->win, BOUND(n, 2 * LONG_WIN - 1), s->tmp))
+			goto drop;
+		l->win_len = n;
+	}
+	if (!m->last)
+		return 0;
+
+	b->in_long = 0;
+	__u32 sfx = 1;
+	if (l->msg == PF_MSG_PARSE) {
+		if (bpf_probe_read_kernel(s->tmp, BOUND(l->win_len, 2 * LONG_WIN - 1), l->win))
+			goto drop;
+		sfx = parse_suffix(s->tmp, l->win_len);
+		if (sfx == 0)
+			goto drop;
+	}
+	if (l->body < l->name_len + sfx || l->win_len < sfx)
+		goto drop;
+	__u32 total = l->body - l->name_len - sfx;
+	__u32 avail_tail = l->win_len - sfx;
+	__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
+	tl = tl < avail_tail ? tl : avail_tail;
+	if (tl && bpf_probe_read_kernel(s->tail, BOUND(tl, PF_WINDOW - 1 + PF_WINDOW), l->win + BOUND(avail_tail - tl, LONG_WIN - 1)))
+		goto drop;
+	__u32 head = l->head_len < total ? l->head_len : total;
+	int sampled = decide(m->pid, 1, tl, head, total);
+	apply(b, l->msg, sampled, l->unit, l->name_hash);
+	if (sampled) {
+		emit_start(&l->start, m->pid, b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
+		if (l->msg == PF_MSG_PARSE)
+			b->start_unbound = 1;
+	}
+drop:
+	b->in_long = 0;
+	bpf_map_delete_elem(&long_msgs, &m->pid);
+	return 0;
+}
+
+/* Bind: portal name, statement name, ... The portal is sampled when it binds
+ * the statement of the last sampled Parse of this cycle. */
+static __noinline void bind_message(struct in_ctx *c)
+{
+	__u32 at = c->at, avail = c->avail;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_backend_state *b = c->b;
+	__u32 portal = 0, stmt = 0;
+	__u32 n = read_name(s, c->buf + at, avail, &portal);
+	if (n == 0 || n >= avail || read_name(s, c->buf + at + n, avail - n, &stmt) == 0) {
+		b->portal_sampled = 0;
+		return;
+	}
+	b->portal_name = portal;
+	b->portal_sampled = b->stmt_sampled && stmt == b->stmt_name;
+}
+
+/* Execute: one unit. */
+static __noinline void execute_message(struct in_ctx *c)
+{
+	__u32 at = c->at, avail = c->avail;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct pf_backend_state *b = c->b;
+	__u32 portal = 0;
+	int sampled = read_name(s, c->buf + at, avail, &portal) > 0 && portal == b->portal_name && b->portal_sampled;
+	__u32 u = push_unit(b, sampled, 0);
+	if (sampled) {
+		emit_mark(c->pid, PF_MARK_UNIT, u, 0);
+		b->start_unbound = 0;
+	}
+}
+
+static long in_msg_cb(__u32 i, void *data)
+{
+	struct in_ctx *c = data;
+	struct pf_backend_state *b = c->b;
+	if (c->pos >= c->len)
+		return 1;
+	__u32 left = c->len - c->pos;
+	if (b->in_rem) {
+		__u32 take = b->in_rem < left ? b->in_rem : left;
+		if (b->in_long) {
+			struct text_ref m = { .buf = (__u64)c->buf, .pid = c->pid, .at = c->pos, .avail = take, .last = take == b->in_rem };
+			long_part(&m);
+		}
+		b->in_rem -= take;
+		c->pos += take;
+		return 0;
+	}
+	__u8 type;
+	__u32 body, avail;
+	if (message_at(c->buf, c->pos, c->len, 1, &type, &body, &avail)) {
+		c->lost = 1;
+		return 1;
+	}
+	__u32 at = c->pos + 5;
+	c->at = at;
+	c->body = body;
+	c->avail = avail;
+	struct text_ref m = { .buf = (__u64)c->buf, .ts = c->ts, .pid = c->pid, .at = at, .body = body, .avail = avail };
+	switch (type) {
+	case 'Q':
+		m.unit = push_unit(b, 0, 1);
+		end_cycle_in(b);
+		m.msg = PF_MSG_QUERY;
+		if (avail == body)
+			text_message(&m);
+		else
+			long_begin(&m);
+		break;
+	case 'P':
+		b->stmt_sampled = 0;
+		m.msg = PF_MSG_PARSE;
+		if (avail == body)
+			text_message(&m);
+		else
+			long_begin(&m);
+		break;
+	case 'B':
+		bind_message(c);
+		break;
+	case 'E':
+		execute_message(c);
+		break;
+	case 'S':
+		end_cycle_in(b);
+		break;
+	}
+	b->in_rem = body - avail;
+	c->pos = at + avail;
+	return 0;
+}
+
+static __always_inline void lose_sync(struct pf_backend_state *b)
+{
+	count(PF_CNT_DESYNC);
+	b->proto = PF_PROTO_UNSYNCED;
+	b->in_rem = 0;
+	b->in_long = 0;
+}
+
+static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char *buf, __u32 len)
+{
+	if (b->proto == PF_PROTO_TLS)
+		return 0;
+	if (b->proto == PF_PROTO_STARTUP) {
+		/* the startup packet, or a request to encrypt first */
+		__u8 pkt[8];
+		if (len == 8 && bpf_probe_read_user(pkt, 8, buf) == 0) {
+			__u32 code = be32(pkt + 4);
+			if (be32(pkt) == 8 && (code == SSL_REQUEST_CODE || code == GSSENC_REQUEST_CODE))
+				b->crypt_asked = 1;
+		}
+		return 0;
+	}
+	if (b->proto == PF_PROTO_UNSYNCED) {
+		/* after a ReadyForQuery the next message starts a cycle */
+		if (!b->out_synced)
+			return 0;
+		b->proto = PF_PROTO_PLAIN;
+	}
+	struct in_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .ts = bpf_ktime_get_ns(), .lost = 0 };
+	bpf_loop(IN_MSGS, in_msg_cb, &c, 0);
+	if (c.lost || c.pos < len)
+		lose_sync(b);
+	return 0;
+}
+
+/* ---- following the output --------------------------------------------------- */
+
+struct out_ctx {
+	const char *buf;
+	__u32 len;
+	__u32 pos;
+	__u32 pid;
+	struct pf_backend_state *b;
+	int lost;
+};
+
+/* ReadyForQuery: the cycle whose Sync (or Query) came first is over. */
+static __always_inline void ready(__u32 pid, struct pf_backend_state *b, __u8 status)
+{
+	__u32 end = b->in_seq;
+	if (b->cyc_out != b->cyc_in) {
+		end = b->cycle_end[b->cyc_out & (PF_CYCLES - 1)];
+		b->cyc_out++;
+	}
+	if (any_sampled(b, b->out_base, end))
+		emit_mark(pid, PF_MARK_IDLE, end, status);
+	b->out_base = end;
+	b->out_seq = end;
+	b->exec_seq = end;
+	b->exec_depth = 0;
+	b->waits = 0;
+}
+
+/* CommandComplete, ErrorResponse, EmptyQueryResponse, PortalSuspended. */
+static __always_inline void complete(struct out_ctx *c, __u8 msg, __u32 at, __u32 avail)
+{
+	struct pf_backend_state *b = c->b;
+	__u32 u = b->out_seq;
+	if (!unit_bit(b->query, u))
+		b->out_seq++;
+	if (unit_bit(b->sampled, u))
+		emit_reply(c->pid, u, msg, c->buf + at, avail);
+}
+
+static long out_msg_cb(__u32 i, void *data)
+{
+	struct out_ctx *c = data;
+	struct pf_backend_state *b = c->b;
+	if (c->pos >= c->len)
+		return 1;
+	__u32 left = c->len - c->pos;
+	if (b->out_rem) {
+		__u32 take = b->out_rem < left ? b->out_rem : left;
+		b->out_rem -= take;
+		c->pos += take;
+		return 0;
+	}
+	__u8 type, status;
+	__u32 body, avail;
+	if (message_at(c->buf, c->pos, c->len, 0, &type, &body, &avail)) {
+		c->lost = 1;
+		return 1;
+	}
+	__u32 at = c->pos + 5;
+	switch (type) {
+	case 'C': case 'E': case 'I': case 's':
+		complete(c, type, at, avail);
+		break;
+	case 'Z':
+		if (avail >= 1 && bpf_probe_read_user(&status, 1, c->buf + at) == 0)
+			ready(c->pid, b, status);
+		break;
+	}
+	b->out_rem = body - avail;
+	c->pos = at + avail;
+	return 0;
+}
+
+/* Whether buf ends with ReadyForQuery ('Z', length 5, status). */
+static __always_inline int ends_ready(const char *buf, __u32 len, __u8 *status)
+{
+	__u8 z[6];
+	if (len < 6 || bpf_probe_read_user(z, 6, buf + len - 6))
+		return 0;
+	if (z[0] != 'Z' || be32(z + 1) != 5 || (z[5] != 'I' && z[5] != 'T' && z[5] != 'E'))
+		return 0;
+	*status = z[5];
+	return 1;
+}
+
+static __noinline int on_send(__u32 pid, struct pf_backend_state *b, const char *buf, __u32 len)
+{
+	__u8 status = 0;
+	if (b->proto == PF_PROTO_TLS)
+		return 0;
+	if (b->proto == PF_PROTO_STARTUP) {
+		if (b->crypt_asked && len == 1) {
+			__u8 answer = 0;
+			b->crypt_asked = 0;
+			if (bpf_probe_read_user(&answer, 1, buf) == 0 && (answer == 'S' || answer == 'G')) {
+				b->proto = PF_PROTO_TLS;
+				count(PF_CNT_TLS);
+				emit_backend(pid, b->ppid, PF_BACKEND_TLS);
+			}
+			return 0;
+		}
+		if (ends_ready(buf, len, &status)) {
+			b->proto = PF_PROTO_PLAIN;
+			b->out_synced = 1;
+		}
+		return 0;
+	}
+	if (b->out_synced && any_sampled(b, b->out_seq, b->in_seq)) {
+		struct out_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .lost = 0 };
+		bpf_loop(OUT_MSGS, out_msg_cb, &c, 0);
+		if (!c.lost && c.pos >= len)
+			return 0;
+		count(PF_CNT_DESYNC);
+	}
+	/* not followed message by message: a ReadyForQuery at the end of what
+	 * was sent still ends the cycle and puts the output back in step */
+	b->out_rem = 0;
+	b->out_synced = ends_ready(buf, len, &status);
+	if (b->out_synced)
+		ready(pid, b, status);
+	return 0;
+}
+
+#endif
