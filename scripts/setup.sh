@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*"; }
 # sys/sdt.h for the loader's test binary, Chromium for the UI tests, Prometheus
 # (and promtool) for the metrics tests.
 APT_PACKAGES=(
-  postgresql postgresql-contrib
+  postgresql postgresql-contrib pgbouncer
   clang llvm libbpf-dev bpftool linux-libc-dev
   systemtap-sdt-dev binutils util-linux libcap2-bin
   chromium

@@ -3,8 +3,8 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   74,838 (the protocol reader and the traceparent search)
- *   on_fork           60
+ *   on_sys_exit   75,159 (the protocol reader and the traceparent search)
+ *   on_fork           62
  *   on_task_exit     119
  */
 #ifndef PGFERRET_GATE_BPF_H
@@ -25,6 +25,12 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	long nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
+	if (b->crypt) {
+		/* ciphertext: an encrypted backend is followed at secure_read/secure_write (tls.bpf.h) */
+		if (b->proto == PF_PROTO_TLS && nr == NR_RECVFROM)
+			count(PF_CNT_TLS_EARLY);
+		return 0;
+	}
 	const char *buf = (const char *)BPF_CORE_READ(regs, si);
 	if (nr == NR_RECVFROM)
 		return on_recv(pid, b, buf, ret);

@@ -25,6 +25,7 @@
  *   maps.bpf.h      maps, records, unit bookkeeping
  *   protocol.bpf.h  the protocol reader and the sampling decision
  *   gate.bpf.h      the tracepoints that feed it (sys_exit, fork, exit)
+ *   tls.bpf.h       encrypted backends: fed from secure_read/secure_write probes
  *   inside.bpf.h    waits, buffer/WAL usage, lock waits, SPI
  *   phases.bpf.h    the per-backend phase probes
  * Each unit's header comment lists its programs' verified instructions.
@@ -41,5 +42,6 @@ char LICENSE[] SEC("license") = "GPL";
 #include "maps.bpf.h"
 #include "protocol.bpf.h"
 #include "gate.bpf.h"
+#include "tls.bpf.h"
 #include "inside.bpf.h"
 #include "phases.bpf.h"

@@ -72,8 +72,16 @@ enum pf_message {
 };
 
 enum pf_backend_event {
-	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext */
+	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext (follow it at secure_read/secure_write) */
 	PF_BACKEND_EXIT = 2,       /* the backend exited inside a sampled request cycle: no ReadyForQuery will end it */
+	PF_BACKEND_GSSENC = 3,     /* the backend negotiated GSSAPI encryption: as TLS, its socket carries ciphertext */
+};
+
+/* Where a backend's protocol bytes are read (pf_backend_state.crypt). */
+enum pf_crypt {
+	PF_CRYPT_NONE = 0,         /* at the socket: sys_exit of recvfrom/sendto */
+	PF_CRYPT_TLS = 1,          /* TLS: at PostgreSQL's secure_read/secure_write (pid-filtered probes) */
+	PF_CRYPT_GSS = 2,          /* GSSAPI encryption: there too (secure_read covers both) */
 };
 
 struct pf_header {
@@ -189,7 +197,7 @@ struct pf_start {
 enum pf_proto {
 	PF_PROTO_STARTUP = 0,      /* forked, before its first ReadyForQuery */
 	PF_PROTO_PLAIN = 1,        /* followed message by message */
-	PF_PROTO_TLS = 2,          /* the socket carries ciphertext: not followed */
+	PF_PROTO_TLS = 2,          /* the socket carries ciphertext: not followed until the first secure_read/secure_write probe hit */
 	PF_PROTO_UNSYNCED = 3,     /* lost the message boundaries: waits for a ReadyForQuery */
 };
 
@@ -223,10 +231,12 @@ struct pf_backend_state {
 	__u64 off_ns;              /* switched out inside a sampled cycle at (0: on CPU, or not followed) */
 	__u32 off_event;           /* the wait event it had published then */
 	__u8 off_runnable;
-	__u8 _pad;
+	__u8 crypt;                /* enum pf_crypt: where its protocol bytes are read */
 	__u16 waits;               /* off-CPU intervals sent in this cycle */
 	__u32 nest_unit;           /* the unit nest_count counts for */
 	__u32 nest_count;          /* SPI executions seen in it */
+	__u64 tls_read_buf;        /* secure_read's buffer, from its entry to its return (0: none pending) */
+	__u64 tls_write_buf;       /* secure_write's */
 };
 
 /* What the kernel reads in the processes of one cluster (the `postmasters`
@@ -270,11 +280,14 @@ enum pf_counter {
 	PF_CNT_DROPPED = 5,        /* records lost because the ring buffer was full */
 	PF_CNT_LONG_TEXT = 6,      /* texts spanning several socket reads */
 	PF_CNT_DESYNC = 7,         /* socket data the protocol reader could not follow (resynced at the next ReadyForQuery) */
-	PF_CNT_TLS = 8,            /* backends that negotiated TLS */
+	PF_CNT_TLS = 8,            /* backends that negotiated TLS (or were found speaking it when adopted) */
 	PF_CNT_PHASE_HITS = 9,     /* per-backend probe hits (sampled or not) */
 	PF_CNT_WAITS_CAPPED = 10,  /* off-CPU intervals not sent: over PF_WAITS_MAX in a cycle */
 	PF_CNT_NEST_UNREAD = 11,   /* nested statements whose plan could not be read */
-	PF_CNT__MAX = 12,
+	PF_CNT_GSSENC = 12,        /* backends that negotiated GSSAPI encryption */
+	PF_CNT_TLS_HITS = 13,      /* secure_read/secure_write probe hits (entry and return) */
+	PF_CNT_TLS_EARLY = 14,     /* receives of encrypted backends before their probes were in place (the handshake's included): not followed */
+	PF_CNT__MAX = 15,
 };
 
 #endif

@@ -512,6 +512,33 @@ static __always_inline void lose_sync(struct pf_backend_state *b)
 	b->in_long = 0;
 }
 
+/* From here on the backend's protocol bytes are ciphertext at the socket:
+ * user space arms it with probes on secure_read/secure_write, and the first
+ * hit puts the reader back to following (tls.bpf.h). */
+static __always_inline void went_encrypted(__u32 pid, struct pf_backend_state *b, __u8 crypt)
+{
+	b->proto = PF_PROTO_TLS;
+	b->crypt = crypt;
+	b->in_rem = 0;
+	b->in_long = 0;
+	b->out_rem = 0;
+	b->out_synced = 0;
+	count(crypt == PF_CRYPT_GSS ? PF_CNT_GSSENC : PF_CNT_TLS);
+	emit_backend(pid, b->ppid, crypt == PF_CRYPT_GSS ? PF_BACKEND_GSSENC : PF_BACKEND_TLS);
+}
+
+/* A TLS record header (handshake 0x16, alert 0x15, application data 0x17;
+ * version 3.x) where a message should start: no frontend message type is
+ * below 'B'. Direct TLS (PostgreSQL 17's sslnegotiation=direct) starts with
+ * one; so does what an adopted TLS backend receives. */
+static __always_inline int tls_record_at(const char *buf, __u32 len)
+{
+	__u8 h[2];
+	if (len < 5 || bpf_probe_read_user(h, 2, buf))
+		return 0;
+	return h[0] >= 0x15 && h[0] <= 0x17 && h[1] == 3;
+}
+
 static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char *buf, __u32 len)
 {
 	if (b->proto == PF_PROTO_TLS)
@@ -523,6 +550,8 @@ static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char 
 			__u32 code = be32(pkt + 4);
 			if (be32(pkt) == 8 && (code == SSL_REQUEST_CODE || code == GSSENC_REQUEST_CODE))
 				b->crypt_asked = 1;
+		} else if (!b->crypt && tls_record_at(buf, len)) {
+			went_encrypted(pid, b, PF_CRYPT_TLS);
 		}
 		return 0;
 	}
@@ -534,6 +563,11 @@ static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char 
 	}
 	struct in_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .ts = bpf_ktime_get_ns(), .lost = 0 };
 	bpf_loop(IN_MSGS, in_msg_cb, &c, 0);
+	if (c.lost && c.pos == 0 && !b->crypt && tls_record_at(buf, len)) {
+		/* adopted while speaking TLS (the collector started after it connected) */
+		went_encrypted(pid, b, PF_CRYPT_TLS);
+		return 0;
+	}
 	if (c.lost || c.pos < len)
 		lose_sync(b);
 	return 0;
@@ -633,11 +667,8 @@ static __noinline int on_send(__u32 pid, struct pf_backend_state *b, const char 
 		if (b->crypt_asked && len == 1) {
 			__u8 answer = 0;
 			b->crypt_asked = 0;
-			if (bpf_probe_read_user(&answer, 1, buf) == 0 && (answer == 'S' || answer == 'G')) {
-				b->proto = PF_PROTO_TLS;
-				count(PF_CNT_TLS);
-				emit_backend(pid, b->ppid, PF_BACKEND_TLS);
-			}
+			if (bpf_probe_read_user(&answer, 1, buf) == 0 && (answer == 'S' || answer == 'G'))
+				went_encrypted(pid, b, answer == 'S' ? PF_CRYPT_TLS : PF_CRYPT_GSS);
 			return 0;
 		}
 		if (ends_ready(buf, len, &status)) {

@@ -15,12 +15,13 @@ import { readElf, type ElfInfo } from './discover/elf';
 import { MatchReport } from './discover/match-report';
 import { backendIdentity, childrenOf, findPostmasters, type Postmaster } from './discover/postmasters';
 import { decodeBatch, type DecodeStats } from './events/decode';
-import { BACKEND_STATE, CONFIG, COUNTER_COUNT, Counter, Proto, TEXT_MAX } from './events/layout';
+import { BACKEND_STATE, BackendEvent, CONFIG, COUNTER_COUNT, Counter, Proto, TEXT_MAX } from './events/layout';
 import type { ExportQueue } from './export/queue';
 import { BLOCKER_WAIT_MS, BlockerLookup } from './inside/blockers';
 import { FEATURES, planInside, type Feature, type InsidePlan } from './inside/cluster-facts';
 import { loadProbes, type LoadedProbes, type OptionalFeature } from './kernel/load';
 import { armBackend, type ArmedBackend } from './probes/attach';
+import { EncryptedBackends, type EncryptedStatus } from './probes/encrypted';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type Probe, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
 import { buildSpans, INSIDE_DEFAULTS, type BackendInfo } from './spans/build';
@@ -97,9 +98,11 @@ export interface CollectorStatus {
     /** arming attempts that failed (see lastArmError) */
     armFailures: number;
     lastArmError: string | null;
-    /** backends that negotiated TLS: their statements cannot be read at the socket */
+    /** encrypted backends (TLS, GSSAPI) followed at secure_read/secure_write now */
     tls: number;
   };
+  /** encrypted backends: seen, and followed at secure_read/secure_write */
+  encrypted: EncryptedStatus;
   kernel: Record<string, number>;
   ringBuffer: RingBufferStats;
   decode: DecodeStats;
@@ -149,7 +152,7 @@ const COUNTER_NAMES = Object.fromEntries(Object.entries(Counter).map(([k, v]) =>
 export class Collector {
   private obj: BpfObject | null = null;
   /** optional features whose programs the kernel refused, and why */
-  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null };
+  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null };
   private programs: ProgramInfo[] = [];
   private reader: RingBufferReader | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -166,7 +169,7 @@ export class Collector {
   private armings = 0;
   private armingMs = 0;
   private lastArmError: string | null = null;
-  private tlsPids = new Set<number>();
+  private encrypted: EncryptedBackends;
   private clock = new MonotonicClock();
   private describer: SqlDescriber;
   private assembler: Assembler;
@@ -192,7 +195,7 @@ export class Collector {
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.assembler = new Assembler(
       (s) => this.onStatement(s),
-      (pid) => this.onTls(pid),
+      (pid, ppid, event) => this.onEncrypted(pid, ppid, event),
       (pid, ts) => { const a = this.armed.get(pid); return a !== undefined && a.sinceNs <= ts; },
       (pid, ppid, lock) => this.blockers.lookup(pid, this.clusters.get(ppid)?.pm.port ?? null, lock),
     );
@@ -209,6 +212,7 @@ export class Collector {
     this.envResource = detectResources({ detectors: [envDetector] });
     this.fallbackResource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? 'postgresql' }).merge(this.envResource);
     this.matchReport = new MatchReport(opts.filter, this.log);
+    this.encrypted = new EncryptedBackends(() => this.obj, () => this.refused.tls, this.log);
   }
 
   start(): void {
@@ -342,7 +346,7 @@ export class Collector {
     }
     this.assembler.sweep(alive);
     for (const pid of this.backends.keys()) if (!alive(pid)) this.backends.delete(pid);
-    for (const pid of this.tlsPids) if (!alive(pid)) this.tlsPids.delete(pid);
+    this.encrypted.sweep(alive);
     for (const pid of this.armFailedAt.keys()) if (!alive(pid)) this.armFailedAt.delete(pid);
   }
 
@@ -448,11 +452,10 @@ export class Collector {
     this.log(`  inside statements: ${on.length > 0 ? on.join(', ') : 'nothing'}${off.length > 0 ? `; ${off.join('; ')}` : ''}`);
   }
 
-  private onTls(pid: number): void {
-    if (this.tlsPids.size === 0) {
-      this.log(`PostgreSQL backend pid ${pid} uses TLS: statements on TLS connections are not traced (their socket carries ciphertext); see the README's probe budget section`);
-    }
-    this.tlsPids.add(pid);
+  private onEncrypted(pid: number, ppid: number, event: number): void {
+    const cluster = this.clusters.get(ppid);
+    const bin = cluster && this.binaries.get(cluster.pm.binaryId);
+    this.encrypted.add(pid, event === BackendEvent.GSSENC, bin?.elf ?? null);
   }
 
   private backend(pid: number): BackendInfo {
@@ -543,7 +546,8 @@ export class Collector {
         binary: c.pm.exeName, probeSet: c.probeSet, error: c.error, inside: c.inside?.off ?? null,
       })),
       binaries: [...this.binaries.values()].map((b) => ({ exe: b.exeName, probeSet: b.set.name, probes: b.set.note })),
-      backends: { armed: this.armed.size, armings: this.armings, meanArmingMs: this.armings ? this.armingMs / this.armings : 0, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.tlsPids.size },
+      backends: { armed: this.armed.size, armings: this.armings, meanArmingMs: this.armings ? this.armingMs / this.armings : 0, armFailures: this.armFailures, lastArmError: this.lastArmError, tls: this.encrypted.status.followed },
+      encrypted: this.encrypted.status,
       kernel: this.kernelCounters(),
       ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },
       decode: { ...this.decodeStats },
@@ -566,6 +570,7 @@ export class Collector {
     this.reader = null;
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
+    this.encrypted.stop();
     for (const l of this.gate) l.detach();
     this.gate = [];
     this.binaries.clear();

@@ -10,8 +10,8 @@ import { checkKernel } from './requirements';
 /** The verifier's limit is 1M instructions per program; a program above a quarter of it has no margin for the next kernel build. */
 export const VERIFIER_BUDGET = 250_000;
 
-export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested';
-export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested'];
+export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested' | 'tls';
+export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested', 'tls'];
 
 /** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
 export const PROGRAMS: Record<'gate' | OptionalFeature, readonly string[]> = {
@@ -20,6 +20,8 @@ export const PROGRAMS: Record<'gate' | OptionalFeature, readonly string[]> = {
   waits: ['on_switch'],
   locks: ['uprobe_lock_wait', 'uretprobe_lock_wait'],
   nested: ['uprobe_spi_plan', 'uprobe_spi_text', 'uretprobe_spi_end'],
+  /** encrypted backends followed at secure_read/secure_write (tls.bpf.h) */
+  tls: ['uprobe_tls_read', 'uretprobe_tls_read', 'uprobe_tls_write', 'uretprobe_tls_write'],
 };
 
 export function featureOf(program: string): 'gate' | OptionalFeature | null {
@@ -52,7 +54,7 @@ function refusal(e: unknown): string {
 export function loadProbes(file: string, log: (m: string) => void): LoadedProbes {
   if (!fs.existsSync(file)) throw new Error(`the collector's BPF object ${file} is missing: build it with \`npm run build\` (needs clang and bpftool)`);
   checkKernel();
-  const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null };
+  const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null };
   // at most one more attempt per optional feature
   for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length; attempt++) {
     const obj = BpfObject.open(file);

@@ -211,7 +211,8 @@ export class Assembler implements EventSink {
 
   constructor(
     private readonly emit: (s: Statement) => void,
-    private readonly onTls: (pid: number, ppid: number) => void = () => {},
+    /** the backend went encrypted (event: TLS or GSSENC) */
+    private readonly onEncrypted: (pid: number, ppid: number, event: number) => void = () => {},
     /** whether the backend's phase probes were all in place at a kernel time (CLOCK_MONOTONIC ns) */
     private readonly timedAt: (pid: number, tsNs: number) => boolean = () => true,
     /** a sampled statement started waiting for a heavyweight lock: who holds it is asked now, while it waits */
@@ -297,7 +298,7 @@ export class Assembler implements EventSink {
   }
 
   backend(pid: number, ppid: number, event: number): void {
-    if (event === BackendEvent.TLS) this.onTls(pid, ppid);
+    if (event === BackendEvent.TLS || event === BackendEvent.GSSENC) this.onEncrypted(pid, ppid, event);
     if (event === BackendEvent.EXIT) {
       // it died inside a sampled cycle: what it ran ends now, not at the next sweep
       const b = this.backends.get(pid);
