@@ -8,6 +8,7 @@
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
 //                       [--arms detached,unsampled,mixed,otlp,statement,embedded] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
+//                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -33,7 +34,7 @@ const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'phases', 'embedded', 's
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, tls: false };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -51,6 +52,7 @@ function parseArgs(argv) {
       case '--rss-minutes': o.rssMinutes = num('rss-minutes', v); break;
       case '--rss-interval': o.rssInterval = num('rss-interval', v); break;
       case '--out': o.out = v; break;
+      case '--tls': o.tls = v === '1' || v === 'true'; break;
       case '--workloads':
         o.workloads = v.split(',');
         for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}': use ${Object.keys(WORKLOADS).join(', ')}`);
@@ -79,7 +81,7 @@ function children(pid) {
 
 /** each statement in its own -c: VACUUM cannot run in a transaction block */
 function psql(cluster, statements) {
-  const r = spawnSync(path.join(cluster.bin, 'psql'), [...cluster.connArgs, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...statements.flatMap((s) => ['-c', s]), 'postgres'], { encoding: 'utf8' });
+  const r = spawnSync(path.join(cluster.bin, 'psql'), [...cluster.connArgs, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...statements.flatMap((s) => ['-c', s]), 'postgres'], { encoding: 'utf8', env: { ...process.env, ...cluster.env } });
   if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
 }
 
@@ -166,9 +168,10 @@ async function census({ cluster, sink, o, workDir, scripts }) {
         statements: stmts, records: status.ringBuffer.records, kernelDropped: status.kernel.dropped,
         traced: status.kernel.traced, assembled: status.statements, spans: status.export.exported,
         recordsPerStmt: status.ringBuffer.records / stmts, hitsPerStmt: status.kernel.phase_hits / stmts,
+        tlsHitsPerStmt: (status.kernel.tls_hits ?? 0) / stmts,
         spansPerStmt: status.export.exported / stmts, untimed: status.untimedStatements,
       };
-      log(`${workload} census: ${out[workload].hitsPerStmt.toFixed(2)} probe hits, ${out[workload].recordsPerStmt.toFixed(2)} records and ${out[workload].spansPerStmt.toFixed(2)} spans per statement, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
+      log(`${workload} census: ${out[workload].hitsPerStmt.toFixed(2)} probe hits (+ ${out[workload].tlsHitsPerStmt.toFixed(2)} TLS), ${out[workload].recordsPerStmt.toFixed(2)} records and ${out[workload].spansPerStmt.toFixed(2)} spans per statement, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
     } finally {
       await col.stop();
     }
@@ -263,7 +266,7 @@ async function main() {
   fs.chmodSync(workDir, 0o755);
   // fsync off: this VM's disk would otherwise dominate TPC-B; the rest keeps the data in memory and checkpoints out of rounds
   const settings = { fsync: 'off', shared_buffers: '256MB', max_wal_size: '4GB' };
-  const cluster = await startCluster({ settings, scale: o.scale, log });
+  const cluster = await startCluster({ settings, scale: o.scale, log, tls: o.tls ? workDir : null });
   const sink = await startSink();
   const meta = {
     date: new Date().toISOString(), host: os.hostname(), kernel: os.release(), cpus: os.cpus().length,

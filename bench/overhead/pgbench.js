@@ -70,7 +70,7 @@ function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scr
     ...(latencies ? ['--log', `--log-prefix=${path.join(workDir, prefix)}`] : []), ...cluster.connArgs, 'postgres',
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(cluster.bin, 'pgbench'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.join(cluster.bin, 'pgbench'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...cluster.env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
