@@ -49,10 +49,16 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = BPF_CORE_READ(child, tgid);
 	if (BPF_CORE_READ(child, pid) != pid)
 		return 0;
-	struct pf_backend_state fresh = {};
-	fresh.ppid = ppid;
-	fresh.proto = PF_PROTO_STARTUP;
-	bpf_map_update_elem(&backends, &pid, &fresh, BPF_ANY);
+	/* the state is too big for the stack: inserted zeroed, then filled in */
+	__u32 zero = 0;
+	struct pf_backend_state *fresh = bpf_map_lookup_elem(&backend_zero, &zero);
+	if (!fresh || bpf_map_update_elem(&backends, &pid, fresh, BPF_ANY))
+		return 0;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	if (b) {
+		b->ppid = ppid;
+		b->proto = PF_PROTO_STARTUP;
+	}
 	return 0;
 }
 

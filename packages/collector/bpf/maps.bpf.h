@@ -16,8 +16,8 @@
 #define GSSENC_REQUEST_CODE 80877104
 
 #define MAX_MSG_LEN 0x3fffffff  /* PostgreSQL refuses larger messages */
-#define IN_MSGS 64               /* messages followed per receive */
-#define OUT_MSGS 128             /* messages followed per send */
+#define IN_MSGS 2048             /* messages followed per receive: an 8,192-byte receive holds at most 1,638 */
+#define OUT_MSGS 2048            /* messages followed per send */
 #define NAME_MAX 64              /* NAMEDATALEN */
 #define LONG_WIN 1024            /* bytes kept of the end of a message spanning receives */
 #define PARAMS_MAX 64            /* parameter types a Parse may declare for its text end to be found */
@@ -27,12 +27,23 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* Allocated per backend as it forks (the value is ~9.7 KB: its in-flight
+ * bitmaps and cycle ring), not preallocated for max_entries. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct pf_backend_state);
 } backends SEC(".maps");
+
+/* One all-zero backend state, never written: what a new backend starts from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pf_backend_state);
+} backend_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -133,40 +144,56 @@ static __always_inline __u32 be32(const __u8 *p)
 
 /* ---- units ---------------------------------------------------------------- */
 
-static __always_inline int unit_bit(__u64 mask, __u32 unit)
+_Static_assert(PF_UNITS == PF_CYCLES, "unit_bit/set_bit serve both bitmaps");
+
+static __always_inline int unit_bit(const __u64 *map, __u32 n)
 {
-	return (mask >> (unit & 63)) & 1;
+	return (map[(n >> 6) & (PF_UNITS / 64 - 1)] >> (n & 63)) & 1;
 }
 
-static __always_inline void set_bit(__u64 *mask, __u32 unit, int on)
+static __always_inline void set_bit(__u64 *map, __u32 n, int on)
 {
-	__u64 bit = 1ULL << (unit & 63);
+	__u64 bit = 1ULL << (n & 63);
+	__u32 w = (n >> 6) & (PF_UNITS / 64 - 1);
 	if (on)
-		*mask |= bit;
+		map[w] |= bit;
 	else
-		*mask &= ~bit;
+		map[w] &= ~bit;
 }
 
-/* Whether any unit in [from, to) is sampled. */
-static __always_inline int any_sampled(struct pf_backend_state *b, __u32 from, __u32 to)
+/* Whether a cycle received and not yet answered holds a sampled unit. */
+static __always_inline int has_sampled(struct pf_backend_state *b)
 {
-	__u32 n = to - from;
-	if (n == 0)
-		return 0;
-	if (n >= 64)
-		return b->sampled != 0;
-	__u64 m = (1ULL << n) - 1;
-	__u32 r = from & 63;
-	m = (m << r) | (r ? m >> (64 - r) : 0);
-	return (b->sampled & m) != 0;
+	return b->open_cycles || b->cur_sampled;
+}
+
+/* Room for one more unit and one more cycle (checked before each message):
+ * a bit of a unit still in flight is never reused. */
+static __always_inline int in_flight_room(struct pf_backend_state *b)
+{
+	return b->in_seq - b->out_seq < PF_UNITS - 1 && b->cyc_in - b->cyc_out < PF_CYCLES - 1;
 }
 
 static __always_inline __u32 push_unit(struct pf_backend_state *b, int sampled, int query)
 {
 	__u32 u = b->in_seq++;
-	set_bit(&b->sampled, u, sampled);
-	set_bit(&b->query, u, query);
+	set_bit(b->sampled, u, sampled);
+	set_bit(b->query, u, query);
+	if (sampled)
+		b->cur_sampled = 1;
 	return u;
+}
+
+/* A Query's decision comes after its cycle ended (the cycle is the last one
+ * received: a Query's text is read before anything after it). */
+static __always_inline void query_sampled(struct pf_backend_state *b, __u32 unit)
+{
+	__u32 cyc = b->cyc_in - 1;
+	set_bit(b->sampled, unit, 1);
+	if (b->cyc_in != b->cyc_out && !unit_bit(b->cycle_sampled, cyc)) {
+		set_bit(b->cycle_sampled, cyc, 1);
+		b->open_cycles++;
+	}
 }
 
 /* A Sync or a Query ends a request cycle on the input side. */
@@ -174,11 +201,11 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
 {
 	b->stmt_sampled = 0;
 	b->portal_sampled = 0;
-	if (b->cyc_in - b->cyc_out >= PF_CYCLES) {
-		count(PF_CNT_DESYNC); /* too deep a pipeline: the next ReadyForQuery closes all */
-		return;
-	}
 	b->cycle_end[b->cyc_in & (PF_CYCLES - 1)] = b->in_seq;
+	set_bit(b->cycle_sampled, b->cyc_in, b->cur_sampled);
+	if (b->cur_sampled)
+		b->open_cycles++;
+	b->cur_sampled = 0;
 	b->cyc_in++;
 }
 
@@ -251,7 +278,7 @@ static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *b
 
 static __always_inline int in_sampled_cycle(struct pf_backend_state *b)
 {
-	return b->proto == PF_PROTO_PLAIN && any_sampled(b, b->out_base, b->in_seq);
+	return b->proto == PF_PROTO_PLAIN && has_sampled(b);
 }
 
 #endif

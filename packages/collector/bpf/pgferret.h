@@ -191,7 +191,13 @@ struct pf_start {
 	char text[PF_TEXT_MAX];    /* only text_len bytes are sent */
 };
 
-#define PF_CYCLES 8          /* request cycles (up to Sync or Query) followed in flight per backend; power of two */
+/* In flight per backend: units received and not yet completed, and request
+ * cycles (up to Sync or Query) received and not yet answered. PostgreSQL reads
+ * its client into an 8,192-byte buffer (at most 1,638 five-byte messages) and
+ * flushes its output at every ReadyForQuery, so what is in flight is bounded
+ * by one receive (plus completions still in its 8 KB send buffer); powers of two. */
+#define PF_UNITS 2048
+#define PF_CYCLES 2048
 
 /* Where the protocol reader of a backend is. */
 enum pf_proto {
@@ -225,9 +231,13 @@ struct pf_backend_state {
 	__u32 out_seq;             /* the next unit to complete */
 	__u32 out_base;            /* first unit of the cycle being answered */
 	__u32 cyc_in, cyc_out;     /* cycles received / answered */
-	__u32 cycle_end[PF_CYCLES];/* first unit after each cycle received (ring) */
-	__u64 sampled;             /* bit unit % 64: that unit is sampled */
-	__u64 query;               /* bit unit % 64: that unit is a simple Query */
+	__u32 open_cycles;         /* cycles received, not yet answered, holding a sampled unit */
+	__u8 cur_sampled;          /* the cycle being received holds a sampled unit */
+	__u8 in_hdr_have;          /* bytes of a message header that the last receive ended in (1..4; 0: none) */
+	__u8 out_hdr_have;         /* ... the last send */
+	__u8 _pad1;
+	__u8 in_hdr[4];            /* those bytes */
+	__u8 out_hdr[4];
 	__u64 off_ns;              /* switched out inside a sampled cycle at (0: on CPU, or not followed) */
 	__u32 off_event;           /* the wait event it had published then */
 	__u8 off_runnable;
@@ -237,6 +247,10 @@ struct pf_backend_state {
 	__u32 nest_count;          /* SPI executions seen in it */
 	__u64 tls_read_buf;        /* secure_read's buffer, from its entry to its return (0: none pending) */
 	__u64 tls_write_buf;       /* secure_write's */
+	__u64 sampled[PF_UNITS / 64];        /* bit unit % PF_UNITS: that unit is sampled */
+	__u64 query[PF_UNITS / 64];          /* ... that unit is a simple Query */
+	__u64 cycle_sampled[PF_CYCLES / 64]; /* bit cycle % PF_CYCLES: that cycle holds a sampled unit */
+	__u32 cycle_end[PF_CYCLES];          /* first unit after each cycle received (ring) */
 };
 
 /* What the kernel reads in the processes of one cluster (the `postmasters`

@@ -192,21 +192,71 @@ static __always_inline int backend_type(__u8 t)
 	return 0;
 }
 
-/* The header of the message at buf[pos] (type byte, int32 length): fills its
- * body's length and how much of it this read/write holds. Returns 0, or -1
- * when the bytes are not a message of that direction (lost sync). */
-static __always_inline int message_at(const char *buf, __u32 pos, __u32 len, int frontend, __u8 *type, __u32 *body, __u32 *avail)
+/* The header of the message at buf[pos] (type byte, int32 length), whose
+ * first bytes may have come at the end of the previous receive/send (kept in
+ * the backend's in_hdr/out_hdr). Scalars in and out: a global function, so
+ * that the verifier checks it once rather than in every state of the
+ * message loops that call it. */
+struct hdr_ref {
+	__u64 buf;      /* in: user address of the receive/send buffer */
+	__u32 pos;      /* in: where the message starts in it */
+	__u32 len;      /* in: bytes in it */
+	__u32 pid;      /* in: the backend */
+	__u32 frontend; /* in: 1 input, 0 output */
+	__u32 type;     /* out: the message type */
+	__u32 body;     /* out: its body's length */
+	__u32 at;       /* out: where its body starts in buf */
+	__u32 avail;    /* out: body bytes in buf */
+};
+
+/* Returns 0; 1 when buf ends before the header does (its bytes are kept for
+ * the next one); -1 when the bytes are not a message of that direction. */
+__noinline int message_at(struct hdr_ref *m)
 {
-	__u8 hdr[5];
+	if (!m)
+		return -1;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	if (!b)
+		return -1;
+	__u8 *saved = m->frontend ? b->in_hdr : b->out_hdr;
+	__u8 *have = m->frontend ? &b->in_hdr_have : &b->out_hdr_have;
+	__u8 hdr[5] = {};
+	__u32 h = *have, pos = m->pos, len = m->len;
+	if (h > 4 || pos >= len)
+		return -1;
 	__u32 left = len - pos;
-	if (left < 5 || bpf_probe_read_user(hdr, 5, buf + pos))
+	const char *p = (const char *)m->buf + pos;
+	if (left < 5 - h) {
+		/* at most 4 bytes of a header: kept for the next one */
+		__u8 t[4] = {};
+		if (bpf_probe_read_user(t, left & 3 ? left & 3 : 4, p))
+			return -1;
+#pragma unroll
+		for (int k = 0; k < 4; k++)
+			if (k < left)
+				saved[(h + k) & 3] = t[k];
+		*have = h + left;
+		return 1;
+	}
+	int r;
+	switch (h) {
+	case 0: r = bpf_probe_read_user(hdr, 5, p); break;
+	case 1: hdr[0] = saved[0]; r = bpf_probe_read_user(hdr + 1, 4, p); break;
+	case 2: hdr[0] = saved[0]; hdr[1] = saved[1]; r = bpf_probe_read_user(hdr + 2, 3, p); break;
+	case 3: hdr[0] = saved[0]; hdr[1] = saved[1]; hdr[2] = saved[2]; r = bpf_probe_read_user(hdr + 3, 2, p); break;
+	default: hdr[0] = saved[0]; hdr[1] = saved[1]; hdr[2] = saved[2]; hdr[3] = saved[3]; r = bpf_probe_read_user(hdr + 4, 1, p); break;
+	}
+	*have = 0;
+	if (r)
 		return -1;
 	__u32 mlen = be32(hdr + 1);
-	if (mlen < 4 || mlen > MAX_MSG_LEN || !(frontend ? frontend_type(hdr[0]) : backend_type(hdr[0])))
+	if (mlen < 4 || mlen > MAX_MSG_LEN || !(m->frontend ? frontend_type(hdr[0]) : backend_type(hdr[0])))
 		return -1;
-	*type = hdr[0];
-	*body = mlen - 4;
-	*avail = *body < left - 5 ? *body : left - 5;
+	m->type = hdr[0];
+	m->body = mlen - 4;
+	m->at = pos + 5 - h;
+	left = len - m->at;
+	m->avail = m->body < left ? m->body : left;
 	return 0;
 }
 
@@ -247,7 +297,8 @@ struct text_ref {
 static __always_inline void apply(struct pf_backend_state *b, __u8 msg, int sampled, __u32 unit, __u32 hash)
 {
 	if (msg == PF_MSG_QUERY) {
-		set_bit(&b->sampled, unit, sampled);
+		if (sampled)
+			query_sampled(b, unit);
 		return;
 	}
 	b->stmt_name = hash;
@@ -461,12 +512,24 @@ static long in_msg_cb(__u32 i, void *data)
 		return 0;
 	}
 	__u8 type;
-	__u32 body, avail;
-	if (message_at(c->buf, c->pos, c->len, 1, &type, &body, &avail)) {
+	__u32 body, avail, at;
+	if (!in_flight_room(b)) {
 		c->lost = 1;
 		return 1;
 	}
-	__u32 at = c->pos + 5;
+	struct hdr_ref h = { .buf = (__u64)c->buf, .pos = c->pos, .len = c->len, .pid = c->pid, .frontend = 1 };
+	int r = message_at(&h);
+	type = h.type;
+	body = h.body;
+	at = h.at;
+	avail = h.avail;
+	if (r) {
+		if (r < 0)
+			c->lost = 1;
+		else
+			c->pos = c->len; /* the header continues in the next receive */
+		return 1;
+	}
 	c->at = at;
 	c->body = body;
 	c->avail = avail;
@@ -504,12 +567,16 @@ static long in_msg_cb(__u32 i, void *data)
 	return 0;
 }
 
+/* Until a send that ends with ReadyForQuery, what is received is not taken
+ * for the start of a message. */
 static __always_inline void lose_sync(struct pf_backend_state *b)
 {
 	count(PF_CNT_DESYNC);
 	b->proto = PF_PROTO_UNSYNCED;
 	b->in_rem = 0;
 	b->in_long = 0;
+	b->in_hdr_have = 0;
+	b->out_synced = 0;
 }
 
 /* From here on the backend's protocol bytes are ciphertext at the socket:
@@ -588,11 +655,19 @@ struct out_ctx {
 static __always_inline void ready(__u32 pid, struct pf_backend_state *b, __u8 status)
 {
 	__u32 end = b->in_seq;
+	int sampled;
 	if (b->cyc_out != b->cyc_in) {
 		end = b->cycle_end[b->cyc_out & (PF_CYCLES - 1)];
+		sampled = unit_bit(b->cycle_sampled, b->cyc_out);
+		if (sampled && b->open_cycles)
+			b->open_cycles--;
 		b->cyc_out++;
+	} else {
+		/* no cycle end seen (resynced): everything received is over */
+		sampled = b->cur_sampled;
+		b->cur_sampled = 0;
 	}
-	if (any_sampled(b, b->out_base, end))
+	if (sampled)
 		emit_mark(pid, PF_MARK_IDLE, end, status);
 	b->out_base = end;
 	b->out_seq = end;
@@ -626,12 +701,20 @@ static long out_msg_cb(__u32 i, void *data)
 		return 0;
 	}
 	__u8 type, status;
-	__u32 body, avail;
-	if (message_at(c->buf, c->pos, c->len, 0, &type, &body, &avail)) {
-		c->lost = 1;
+	__u32 body, avail, at;
+	struct hdr_ref h = { .buf = (__u64)c->buf, .pos = c->pos, .len = c->len, .pid = c->pid, .frontend = 0 };
+	int r = message_at(&h);
+	type = h.type;
+	body = h.body;
+	at = h.at;
+	avail = h.avail;
+	if (r) {
+		if (r < 0)
+			c->lost = 1;
+		else
+			c->pos = c->len; /* the header continues in the next send */
 		return 1;
 	}
-	__u32 at = c->pos + 5;
 	switch (type) {
 	case 'C': case 'E': case 'I': case 's':
 		complete(c, type, at, avail);
@@ -677,7 +760,7 @@ static __noinline int on_send(__u32 pid, struct pf_backend_state *b, const char 
 		}
 		return 0;
 	}
-	if (b->out_synced && any_sampled(b, b->out_seq, b->in_seq)) {
+	if (b->out_synced && has_sampled(b)) {
 		struct out_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .lost = 0 };
 		bpf_loop(OUT_MSGS, out_msg_cb, &c, 0);
 		if (!c.lost && c.pos >= len)
@@ -687,6 +770,7 @@ static __noinline int on_send(__u32 pid, struct pf_backend_state *b, const char 
 	/* not followed message by message: a ReadyForQuery at the end of what
 	 * was sent still ends the cycle and puts the output back in step */
 	b->out_rem = 0;
+	b->out_hdr_have = 0;
 	b->out_synced = ends_ready(buf, len, &status);
 	if (b->out_synced)
 		ready(pid, b, status);
