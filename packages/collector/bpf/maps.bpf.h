@@ -200,6 +200,7 @@ static __always_inline void query_sampled(struct pf_backend_state *b, __u32 unit
 static __always_inline void end_cycle_in(struct pf_backend_state *b)
 {
 	b->stmt_sampled = 0;
+	b->stmt_parsed = 0;
 	b->portal_sampled = 0;
 	b->cycle_end[b->cyc_in & (PF_CYCLES - 1)] = b->in_seq;
 	set_bit(b->cycle_sampled, b->cyc_in, b->cur_sampled);

@@ -56,6 +56,7 @@ enum pf_mark_kind {
 	PF_MARK_EXEC_BEGIN = 4,
 	PF_MARK_EXEC_END = 5,
 	PF_MARK_COMMIT_BEGIN = 6,  /* CommitTransactionCommand after the portal ran (uprobe builds) */
+	PF_MARK_NAMED_EXEC = 7,    /* an Execute of a named statement parsed in an earlier cycle, sampled as a root: value = hash of its name */
 };
 
 /* How the statement came to be traced. */
@@ -69,6 +70,7 @@ enum pf_origin {
 enum pf_message {
 	PF_MSG_QUERY = 1,          /* simple protocol 'Q': one unit, maybe several statements */
 	PF_MSG_PARSE = 2,          /* extended protocol 'P': units follow as PF_MARK_UNIT */
+	PF_MSG_NAMED = 3,          /* a named Parse not sampled: its text, for its later executions (PF_MARK_NAMED_EXEC) */
 };
 
 enum pf_backend_event {
@@ -187,7 +189,7 @@ struct pf_start {
 	__u8 message;              /* enum pf_message */
 	__u16 _pad;
 	__u32 unit;                /* PF_MSG_QUERY: its unit; otherwise PF_UNIT_NONE */
-	__u32 _pad2;
+	__u32 name;                /* Parse: hash of the statement name (0: unnamed) */
 	char text[PF_TEXT_MAX];    /* only text_len bytes are sent */
 };
 
@@ -226,6 +228,9 @@ struct pf_backend_state {
 	__u8 start_unbound;        /* the last sampled Parse has not been executed yet */
 	__u32 stmt_name;           /* hash of that Parse's statement name (0: unnamed) */
 	__u32 portal_name;         /* hash of that Bind's portal name */
+	__u32 portal_stmt;         /* hash of the named statement that Bind bound (parsed in an earlier cycle) */
+	__u8 stmt_parsed;          /* stmt_name is of a Parse of this cycle */
+	__u8 _pad2[3];
 	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
 	__u32 exec_seq;            /* the unit being executed */
 	__u32 out_seq;             /* the next unit to complete */
@@ -301,7 +306,8 @@ enum pf_counter {
 	PF_CNT_GSSENC = 12,        /* backends that negotiated GSSAPI encryption */
 	PF_CNT_TLS_HITS = 13,      /* secure_read/secure_write probe hits (entry and return) */
 	PF_CNT_TLS_EARLY = 14,     /* receives of encrypted backends before their probes were in place (the handshake's included): not followed */
-	PF_CNT__MAX = 15,
+	PF_CNT_NAMED = 15,         /* Binds of named statements parsed in an earlier cycle (sampled as roots or not) */
+	PF_CNT__MAX = 16,
 };
 
 #endif

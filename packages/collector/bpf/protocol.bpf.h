@@ -92,7 +92,7 @@ __noinline int decide(__u32 pid, int long_msg, __u32 tl, __u32 head_len, __u32 t
 	return 1;
 }
 
-static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppid, __u8 msg, __u32 unit, __u64 ts)
+static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppid, __u8 msg, __u32 unit, __u64 ts, __u32 name)
 {
 	ev->h.type = PF_REC_START;
 	ev->h.pid = pid;
@@ -101,8 +101,8 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppi
 	ev->message = msg;
 	ev->unit = unit;
 	ev->_pad = 0;
-	ev->_pad2 = 0;
-	__u64 size = __builtin_offsetof(struct pf_start, text) + (ev->text_len & (PF_TEXT_MAX - 1));
+	ev->name = name;
+	__u64 size = __builtin_offsetof(struct pf_start, text) + BOUND(ev->text_len, PF_TEXT_MAX - 1);
 	if (size > sizeof(*ev))
 		return;
 	if (bpf_ringbuf_output(&events, ev, size, ADAPTIVE) != 0)
@@ -293,6 +293,36 @@ struct text_ref {
 	__u32 msg;
 };
 
+/* A named Parse that was not sampled still sends its text (once per
+ * statement and connection): its later executions come without text and
+ * user space gives them this one. 1 when there is one to send. */
+static __always_inline int named_text(struct pf_start *ev, __u32 head, __u32 total)
+{
+	__u32 zero = 0;
+	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg || !cfg->enabled)
+		return 0;
+	__u32 tmax = cfg->text_max < PF_TEXT_MAX - 1 ? cfg->text_max : PF_TEXT_MAX - 1;
+	ev->text_len = head < tmax ? head : tmax;
+	ev->text_total = total;
+	ev->origin = PF_ORIGIN_ROOT;
+	ev->malformed = 0;
+	return 1;
+}
+
+/* Root sampling for an execution that carries no context of its own. */
+static __always_inline int root_sampled(void)
+{
+	__u32 zero = 0;
+	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg || !cfg->enabled || cfg->root_sample_ppm == 0)
+		return 0;
+	if (bpf_get_prandom_u32() % 1000000 >= cfg->root_sample_ppm)
+		return 0;
+	count(PF_CNT_ROOTS);
+	return 1;
+}
+
 /* The decision for a Query or Parse, applied to the backend's units. */
 static __always_inline void apply(struct pf_backend_state *b, __u8 msg, int sampled, __u32 unit, __u32 hash)
 {
@@ -303,6 +333,7 @@ static __always_inline void apply(struct pf_backend_state *b, __u8 msg, int samp
 	}
 	b->stmt_name = hash;
 	b->stmt_sampled = sampled;
+	b->stmt_parsed = 1;
 }
 
 /* A Query or Parse received whole. */
@@ -345,9 +376,11 @@ __noinline int text_message(struct text_ref *m)
 	int sampled = decide(m->pid, 0, tl, head, total);
 	apply(b, msg, sampled, unit, hash);
 	if (sampled) {
-		emit_start(ev, m->pid, b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts);
+		emit_start(ev, m->pid, b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts, hash);
 		if (msg == PF_MSG_PARSE)
 			b->start_unbound = 1;
+	} else if (hash && named_text(ev, head, total)) {
+		emit_start(ev, m->pid, b->ppid, PF_MSG_NAMED, PF_UNIT_NONE, m->ts, hash);
 	}
 	return 0;
 }
@@ -448,9 +481,11 @@ __noinline int long_part(struct text_ref *m)
 	int sampled = decide(m->pid, 1, tl, head, total);
 	apply(b, l->msg, sampled, l->unit, l->name_hash);
 	if (sampled) {
-		emit_start(&l->start, m->pid, b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
+		emit_start(&l->start, m->pid, b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns, l->name_hash);
 		if (l->msg == PF_MSG_PARSE)
 			b->start_unbound = 1;
+	} else if (l->msg == PF_MSG_PARSE && l->name_hash && named_text(&l->start, head, total)) {
+		emit_start(&l->start, m->pid, b->ppid, PF_MSG_NAMED, PF_UNIT_NONE, l->start.h.ts_ns, l->name_hash);
 	}
 drop:
 	b->in_long = 0;
@@ -474,7 +509,17 @@ static __noinline void bind_message(struct in_ctx *c)
 		return;
 	}
 	b->portal_name = portal;
-	b->portal_sampled = b->stmt_sampled && stmt == b->stmt_name;
+	if (b->stmt_parsed && stmt == b->stmt_name) {
+		b->portal_sampled = b->stmt_sampled;
+	} else if (stmt) {
+		/* a named statement parsed in an earlier cycle: no text, no context
+		 * here; sampled as a root, its text comes from its Parse's record */
+		count(PF_CNT_NAMED);
+		b->portal_sampled = root_sampled() ? 2 : 0;
+		b->portal_stmt = stmt;
+	} else {
+		b->portal_sampled = 0;
+	}
 }
 
 /* Execute: one unit. */
@@ -488,7 +533,9 @@ static __noinline void execute_message(struct in_ctx *c)
 	__u32 portal = 0;
 	int sampled = read_name(s, c->buf + at, avail, &portal) > 0 && portal == b->portal_name && b->portal_sampled;
 	__u32 u = push_unit(b, sampled, 0);
-	if (sampled) {
+	if (sampled && b->portal_sampled == 2) {
+		emit_mark(c->pid, PF_MARK_NAMED_EXEC, u, b->portal_stmt);
+	} else if (sampled) {
 		emit_mark(c->pid, PF_MARK_UNIT, u, 0);
 		b->start_unbound = 0;
 	}

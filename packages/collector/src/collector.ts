@@ -113,6 +113,8 @@ export interface CollectorStatus {
   rejectedContexts: number;
   openCycles: number;
   orphanMarks: number;
+  /** sampled executions of named prepared statements whose Parse the collector did not see (prepared before it attached): not traced */
+  unknownPrepared: number;
   /** statements whose spans could not be built (a bug: the log has the first one's error) */
   buildFailures: number;
   /** lock waits whose blockers were asked for over --postgres-url, and how many of those questions failed */
@@ -556,6 +558,7 @@ export class Collector {
       rejectedContexts: this.rejectedContexts,
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
+      unknownPrepared: this.assembler.unknownNamed,
       blockerLookups: { asked: this.blockers.lookups, failed: this.blockers.failures },
       buildFailures: this.buildFailures,
       export: { ...this.opts.queue.stats },

@@ -7,7 +7,7 @@ import { Assembler, type Statement } from '../src/spans/assemble';
 
 const start = (pid: number, ts: number, message: number, unit: number, text = 'SELECT 1', span = 'b'.repeat(16)): StartRecord => ({
   pid, ppid: 1, tsNs: ts, traceId: 'a'.repeat(32), parentSpanId: span, flags: 1, origin: 2, malformed: false,
-  message, unit, text, textTotal: text.length,
+  message, unit, name: 0, text, textTotal: text.length,
 });
 const tag = (s: string) => Buffer.from(`${s}\0`);
 const err = (code: string, msg: string) => Buffer.from(`SERROR\0VERROR\0C${code}\0M${msg}\0Fint.c\0\0`);
@@ -46,6 +46,33 @@ describe('Assembler', () => {
     a.mark(7, 180, K.IDLE, 1, 0x49);
     expect(phases(out[0])).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-165', 'commit:170-180']);
     expect(out[0].start.text).toBe('SELECT $1');
+  });
+
+  it('named statements: a later execution gets the text of its Parse, as a root; an unknown name is counted', () => {
+    const { a, out } = assembler();
+    // the Parse was sampled (traceparent): its own execution is parented
+    a.start({ ...start(7, 100, Message.PARSE, UNIT_NONE, 'SELECT $1 AS named'), name: 42 });
+    a.mark(7, 101, K.UNIT, 0, 0);
+    a.reply(7, 110, 0, 0x43, tag('SELECT 1'));
+    a.mark(7, 120, K.IDLE, 1, 0x49);
+    // another one, not sampled: only its text comes
+    a.start({ ...start(7, 130, Message.NAMED, UNIT_NONE, 'SELECT $1 AS other'), traceId: null, parentSpanId: null, origin: 3, name: 43 });
+    // later cycles: Bind/Execute of each, sampled as roots
+    for (const [unit, name] of [[1, 42], [3, 43]]) {
+      a.mark(7, 200 + unit, K.NAMED_EXEC, unit, name);
+      a.reply(7, 210 + unit, unit, 0x43, tag('SELECT 1'));
+      a.mark(7, 220 + unit, K.IDLE, unit + 1, 0x49);
+    }
+    a.mark(7, 300, K.NAMED_EXEC, 5, 99);
+    a.mark(7, 320, K.IDLE, 6, 0x49);
+    expect(out.map((s) => [s.start.text, s.start.traceId, s.start.origin, s.startNs, s.rows])).toEqual([
+      ['SELECT $1 AS named', 'a'.repeat(32), 2, 100, 1],
+      ['SELECT $1 AS named', null, 3, 201, 1],
+      ['SELECT $1 AS other', null, 3, 203, 1],
+    ]);
+    // a named execution was not parsed here: no parse phase
+    expect(out[1].phases.map((p) => p.name)).not.toContain('parse');
+    expect(a.unknownNamed).toBe(1);
   });
 
   it('inside a transaction block (status T) there is no commit phase', () => {

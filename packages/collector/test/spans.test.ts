@@ -15,7 +15,7 @@ const PARENT = 'b7ad6b7169203331';
 const TP = `00-${TRACE}-${PARENT}-01`;
 
 const start = (text: string, origin: number, textTotal = Buffer.byteLength(text)): StartRecord => ({
-  pid: 7, ppid: 1, tsNs: 1_000, traceId: TRACE, parentSpanId: PARENT, flags: 1, origin, malformed: false, message: Message.QUERY, unit: 0, text, textTotal,
+  pid: 7, ppid: 1, tsNs: 1_000, traceId: TRACE, parentSpanId: PARENT, flags: 1, origin, malformed: false, message: Message.QUERY, unit: 0, name: 0, text, textTotal,
 });
 
 const statement = (s: StartRecord, sqlstate: string | null = null): Statement => ({

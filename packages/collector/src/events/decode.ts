@@ -19,6 +19,10 @@ export interface StartRecord {
   message: number;
   /** the unit of a Query; UNIT_NONE for a Parse (its units follow as UNIT marks) */
   unit: number;
+  /** a Parse's statement name (hash; 0: unnamed): NAMED_EXEC marks of later cycles name it */
+  name: number;
+  /** set by the assembler on a later execution of a named statement: the text is its Parse's, a comment in it is not this execution's context */
+  reexecution?: true;
   text: string;
   /** full length of the text in bytes */
   textTotal: number;
@@ -86,6 +90,7 @@ function decodeStart(batch: Buffer, off: number, len: number, pid: number, tsNs:
     malformed: batch[off + START.malformed] !== 0,
     message: batch[off + START.message],
     unit: batch.readUInt32LE(off + START.unit),
+    name: batch.readUInt32LE(off + START.name),
     text: batch.toString('utf8', off + START.text, off + START.text + textLen),
     textTotal: batch.readUInt32LE(off + START.text_total),
   };

@@ -16,7 +16,7 @@
 // A Query with several statements is split at each planning or execution
 // that follows a finished execution; its replies go to its statements in order.
 import type { EventSink, LockTag, NestRecord, StartRecord } from '../events/decode';
-import { BackendEvent, Edge, MarkKind, Message } from '../events/layout';
+import { BackendEvent, Edge, MarkKind, Message, Origin } from '../events/layout';
 import { errorFields, rowsOfTag, type ErrorFields } from '../events/replies';
 import { newSpanId } from './ids';
 
@@ -127,6 +127,8 @@ interface Unit {
 
 interface Backend {
   lastParse: StartRecord | null;
+  /** named statements' Parse records, by name hash, least recently used first */
+  named: Map<number, StartRecord>;
   parseUsed: boolean;
   units: Map<number, Unit>;
   lastNs: number;
@@ -156,6 +158,9 @@ function usageAt(u: Unit, ts: number | null): UsageDelta | null {
   for (const x of u.usage) if (x.tsNs === ts) return x;
   return null;
 }
+
+/** named statements remembered per backend (drivers prepare a handful to a few hundred per connection) */
+const NAMED_PER_BACKEND = 1000;
 
 const C = 0x43;
 const E = 0x45;
@@ -208,6 +213,8 @@ export class Assembler implements EventSink {
   private backends = new Map<number, Backend>();
   /** marks and replies for units the assembler never saw start (records lost) */
   orphanMarks = 0;
+  /** sampled executions of named statements whose Parse was not seen (parsed before the collector attached) or no longer remembered */
+  unknownNamed = 0;
 
   constructor(
     private readonly emit: (s: Statement) => void,
@@ -244,7 +251,7 @@ export class Assembler implements EventSink {
   private backendOf(pid: number): Backend {
     let b = this.backends.get(pid);
     if (!b) {
-      b = { lastParse: null, parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [] };
+      b = { lastParse: null, named: new Map(), parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [] };
       this.backends.set(pid, b);
     }
     return b;
@@ -254,6 +261,14 @@ export class Assembler implements EventSink {
     const b = this.backendOf(r.pid);
     b.lastNs = r.tsNs;
     b.ppid = r.ppid;
+    if (r.name !== 0 && (r.message === Message.PARSE || r.message === Message.NAMED)) {
+      // a Parse under a name replaces any earlier statement of that name (PostgreSQL refuses a
+      // Parse to a name in use: DEALLOCATE or Close came first); bounded per backend
+      b.named.delete(r.name);
+      b.named.set(r.name, r);
+      if (b.named.size > NAMED_PER_BACKEND) b.named.delete(b.named.keys().next().value!);
+      if (r.message === Message.NAMED) return;
+    }
     if (r.message === Message.PARSE) {
       b.lastParse = r;
       b.parseUsed = false;
@@ -272,6 +287,21 @@ export class Assembler implements EventSink {
       }
       b.units.set(unit, newUnit(unit, b.lastParse, !b.parseUsed, b.parseUsed ? ts : b.lastParse.tsNs));
       b.parseUsed = true;
+      return;
+    }
+    if (kind === MarkKind.NAMED_EXEC) {
+      // an execution of a named statement parsed in an earlier cycle: its text, as a root
+      const parse = b.named.get(value);
+      if (!parse) {
+        this.unknownNamed++;
+        return;
+      }
+      b.named.delete(value);
+      b.named.set(value, parse);
+      const start: StartRecord = {
+        ...parse, tsNs: ts, traceId: null, parentSpanId: null, flags: 1, origin: Origin.ROOT, malformed: false, message: Message.PARSE, unit, reexecution: true,
+      };
+      b.units.set(unit, newUnit(unit, start, false, ts));
       return;
     }
     if (kind === MarkKind.IDLE) {

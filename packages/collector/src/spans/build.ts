@@ -55,7 +55,8 @@ export function buildSpans(
   const rejected = check === 'rejected';
   const d = describer.describe(s.start.text, s.start.origin, s.index);
   // a statement of a multi-statement string with a comment of its own is its own child
-  const own = isTraceparent(d.traceparent) ? d.traceparent : null;
+  // (not in a named statement's later execution: its text's comment was its first execution's context)
+  const own = !s.start.reexecution && isTraceparent(d.traceparent) ? d.traceparent : null;
   const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
   const parentSpanId = own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId);
   const spanId = s.spanId || newSpanId();
