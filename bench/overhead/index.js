@@ -9,6 +9,7 @@
 //                       [--arms detached,unsampled,mixed,otlp,statement,embedded] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
+//                       [--tcp 1]   (pgbench over TCP, plaintext: the baseline for --tls)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -34,7 +35,7 @@ const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'phases', 'embedded', 's
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, tls: false };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, tls: false, tcp: false };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -53,6 +54,7 @@ function parseArgs(argv) {
       case '--rss-interval': o.rssInterval = num('rss-interval', v); break;
       case '--out': o.out = v; break;
       case '--tls': o.tls = v === '1' || v === 'true'; break;
+      case '--tcp': o.tcp = v === '1' || v === 'true'; break;
       case '--workloads':
         o.workloads = v.split(',');
         for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}': use ${Object.keys(WORKLOADS).join(', ')}`);
@@ -266,7 +268,7 @@ async function main() {
   fs.chmodSync(workDir, 0o755);
   // fsync off: this VM's disk would otherwise dominate TPC-B; the rest keeps the data in memory and checkpoints out of rounds
   const settings = { fsync: 'off', shared_buffers: '256MB', max_wal_size: '4GB' };
-  const cluster = await startCluster({ settings, scale: o.scale, log, tls: o.tls ? workDir : null });
+  const cluster = await startCluster({ settings, scale: o.scale, log, tls: o.tls ? workDir : null, tcp: o.tcp });
   const sink = await startSink();
   const meta = {
     date: new Date().toISOString(), host: os.hostname(), kernel: os.release(), cpus: os.cpus().length,

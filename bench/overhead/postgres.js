@@ -21,12 +21,12 @@ function certificate(dir) {
 }
 
 /** settings: extra `-c` settings; scale: pgbench -i scale factor; tls: a directory for a certificate (clients then connect over TCP with sslmode=require). */
-async function startCluster({ settings = {}, scale = 10, log = () => {}, tls = null }) {
+async function startCluster({ settings = {}, scale = 10, log = () => {}, tls = null, tcp = false }) {
   const pg = await startPg({ binDir: debianBinDir(), settings: tls ? { ...settings, ...certificate(tls) } : settings });
   const cluster = {
     port: pg.port, pid: pg.pid, bin: pg.binDir,
     /** connection arguments for psql/pgbench: the Unix socket (TCP with TLS), as postgres */
-    connArgs: ['-h', tls ? '127.0.0.1' : pg.dir, '-p', String(pg.port), '-U', 'postgres'],
+    connArgs: ['-h', tls || tcp ? '127.0.0.1' : pg.dir, '-p', String(pg.port), '-U', 'postgres'],
     env: tls ? { PGSSLMODE: 'require' } : {},
     stop: pg.stop,
   };
