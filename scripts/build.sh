@@ -25,8 +25,27 @@ for ws in examples/prisma examples/express; do
 done
 
 # Installable packages, as a user installs them: npm install <path>/pgferret-sdk-<v>.tgz
+# @pgferret/sql is on no registry, so the SDK and the collector carry it inside
+# (bundleDependencies). npm pack in a workspace bundles nothing (the dependency is
+# a hoisted symlink), so those two are repacked from a staging copy whose
+# node_modules holds the sql tarball's contents.
 log "npm pack → tarballs/"
 mkdir -p tarballs
-for ws in packages/sql packages/sdk packages/bpf-loader packages/collector; do
+tarballs=$(pwd)/tarballs
+for ws in packages/sql packages/bpf-loader; do
   npm pack --silent -w "$ws" --pack-destination tarballs >/dev/null
+done
+sql_tgz=$tarballs/pgferret-sql-$(node -p "require('./packages/sql/package.json').version").tgz
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+for ws in packages/sdk packages/collector; do
+  rm -rf "$stage"/*
+  tgz=$(npm pack --silent -w "$ws" --pack-destination "$stage" | tail -n1)
+  tar xzf "$stage/$tgz" -C "$stage"
+  mkdir -p "$stage/package/node_modules/@pgferret/sql"
+  tar xzf "$sql_tgz" -C "$stage/package/node_modules/@pgferret/sql" --strip-components=1
+  (cd "$stage/package" && npm pack --silent --pack-destination "$tarballs" >/dev/null)
+  listing=$(tar tzf "$tarballs/$tgz")
+  grep -qx 'package/node_modules/@pgferret/sql/dist/index.js' <<<"$listing" \
+    || { echo "[build] $tgz does not contain @pgferret/sql: bundling failed (see scripts/build.sh)" >&2; exit 1; }
 done
