@@ -17,6 +17,10 @@ npx tsc -b
 log "collector: BPF object"
 npm run --silent -w packages/collector build:bpf
 
+# codes the installed PostgreSQL minor adds to the checked-in table (22P07 in 15.20)
+log "collector: SQLSTATE names of the installed PostgreSQL"
+node packages/collector/scripts/gen-sqlstate.js --installed
+
 for ws in examples/prisma examples/express; do
   if grep -q '"build"' "$ws/package.json"; then
     log "$ws"
