@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds everything: the loader's N-API addon, the TypeScript packages, the
-# collector's BPF object, the Prisma example's client. Each step is incremental.
+# collector's BPF object, the Prisma example's client, the installable
+# tarballs. Each step is incremental. `build.sh demo` builds only what
+# `npm run demo` runs (no Prisma client, no tarballs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[build] %s\n' "$*"; }
+mode=${1:-all}
 
 log "bpf-loader: native addon"
 npm run --silent -w packages/bpf-loader build:native
@@ -21,7 +24,9 @@ npm run --silent -w packages/collector build:bpf
 log "collector: SQLSTATE names of the installed PostgreSQL"
 node packages/collector/scripts/gen-sqlstate.js --installed
 
-for ws in examples/prisma examples/express; do
+examples=(examples/express)
+[ "$mode" = demo ] || examples+=(examples/prisma)
+for ws in "${examples[@]}"; do
   if grep -q '"build"' "$ws/package.json"; then
     log "$ws"
     npm run --silent -w "$ws" build
@@ -33,6 +38,7 @@ done
 # (bundleDependencies). npm pack in a workspace bundles nothing (the dependency is
 # a hoisted symlink), so those two are repacked from a staging copy whose
 # node_modules holds the sql tarball's contents.
+[ "$mode" = demo ] && exit 0
 log "npm pack → tarballs/"
 mkdir -p tarballs
 tarballs=$(pwd)/tarballs
