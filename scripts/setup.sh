@@ -101,3 +101,6 @@ if [ "$mode" = test ]; then for dir in packages/sdk/test/matrix/*/; do
 done; fi
 
 bash scripts/build.sh "$mode"
+
+# arm64 kernel types for test/arm64.test.ts (which compiles the BPF object for arm64)
+if [ "$mode" = test ]; then bash scripts/arm64-vmlinux.sh; fi
