@@ -57,5 +57,5 @@ for ws in packages/sdk packages/collector; do
   (cd "$stage/package" && npm pack --silent --pack-destination "$tarballs" >/dev/null)
   listing=$(tar tzf "$tarballs/$tgz")
   grep -qx 'package/node_modules/@pgferret/sql/dist/index.js' <<<"$listing" \
-    || { echo "[build] $tgz does not contain @pgferret/sql: bundling failed (see scripts/build.sh)" >&2; exit 1; }
+    || { echo "[build] $tgz does not contain @pgferret/sql, so installing it alone would fail with E404: the repack step of scripts/build.sh did not bundle it; check that tarballs/pgferret-sql-*.tgz exists and run bash scripts/build.sh again" >&2; exit 1; }
 done
