@@ -23,13 +23,17 @@ export function binaryWaitEventCounts(exePath: string, elf: ElfInfo): Map<number
   const counts = new Map<number, number>();
   const at = functionOffset(elf, 'pgstat_get_wait_event');
   if (at === null) return counts;
-  const fd = fs.openSync(exePath, 'r');
   const code = Buffer.alloc(SCAN_BYTES);
   let n: number;
   try {
-    n = fs.readSync(fd, code, 0, SCAN_BYTES, at);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(exePath, 'r');
+    try {
+      n = fs.readSync(fd, code, 0, SCAN_BYTES, at);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return counts; // a check, never a reason not to attach: readElf read the same file just before
   }
   for (let i = 0; i + 6 <= n; i++) {
     // sub $imm32,%edi: 81 ef imm32, the immediate a class in the top byte
