@@ -22,7 +22,7 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (ret <= 0)
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	long nr = SYSCALL_NR(regs);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
 	if (b->crypt) {
@@ -31,7 +31,7 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			count(PF_CNT_TLS_EARLY);
 		return 0;
 	}
-	const char *buf = (const char *)BPF_CORE_READ(regs, si);
+	const char *buf = (const char *)PT_REGS_PARM2_CORE(regs);
 	if (nr == NR_RECVFROM)
 		return on_recv(pid, b, buf, ret);
 	return on_send(pid, b, buf, ret);

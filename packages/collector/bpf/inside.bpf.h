@@ -51,7 +51,7 @@ static __noinline void switched_in(__u32 pid, struct pf_backend_state *b, __u64 
 	w->event = b->off_event;
 	w->runnable = b->off_runnable;
 	w->_pad[0] = w->_pad[1] = w->_pad[2] = 0;
-	bpf_ringbuf_submit(w, ADAPTIVE);
+	bpf_ringbuf_submit(w, BATCHED);
 }
 
 /* Every context switch on the host comes here: two hash lookups decide
@@ -146,7 +146,7 @@ static __noinline int usage_end(__u32 pid, struct pf_backend_state *b, __u32 uni
 	__u64 size = __builtin_offsetof(struct pf_usage, data) + BOUND(bl + wl, 255);
 	if (size > sizeof(*u))
 		return -1;
-	if (bpf_ringbuf_output(&events, u, size, ADAPTIVE) != 0) {
+	if (bpf_ringbuf_output(&events, u, size, BATCHED) != 0) {
 		count(PF_CNT_DROPPED);
 		return -1;
 	}
@@ -287,7 +287,7 @@ static __noinline int nest_begin(struct pt_regs *ctx, __u64 arg, int is_plan)
 	n->result = 0;
 	n->_pad = 0;
 	__u64 size = __builtin_offsetof(struct pf_nest, text) + BOUND(n->text_len, PF_NEST_TEXT - 1);
-	if (bpf_ringbuf_output(&events, n, size, ADAPTIVE) != 0)
+	if (bpf_ringbuf_output(&events, n, size, BATCHED) != 0)
 		count(PF_CNT_DROPPED);
 	return 0;
 }
@@ -334,7 +334,7 @@ int uretprobe_spi_end(struct pt_regs *ctx)
 	n->text_len = 0;
 	n->text_state = 0;
 	n->_pad = 0;
-	bpf_ringbuf_submit(n, ADAPTIVE);
+	bpf_ringbuf_submit(n, BATCHED);
 	return 0;
 }
 

@@ -6,10 +6,18 @@
 #ifndef PGFERRET_MAPS_BPF_H
 #define PGFERRET_MAPS_BPF_H
 
-/* x86-64 syscall numbers: PostgreSQL reads its client with recv() and
- * writes with send() (secure_raw_read/secure_raw_write). */
+/* PostgreSQL reads its client with recv() and writes with send()
+ * (secure_raw_read/secure_raw_write). Syscall numbers and the register that
+ * holds the number at sys_exit differ per architecture (docs/arm64.md). */
+#if defined(__TARGET_ARCH_arm64)
+#define NR_SENDTO 206
+#define NR_RECVFROM 207
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#else
 #define NR_SENDTO 44
 #define NR_RECVFROM 45
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#endif
 
 /* Startup packet codes (PostgreSQL's pqcomm.h). */
 #define SSL_REQUEST_CODE 80877103
@@ -212,12 +220,13 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
 
 /* ---- records -------------------------------------------------------------- */
 
-/* Wakeups: records wake the collector adaptively (only when it has read
- * everything before them, i.e. when it sleeps), except what it must act on at
- * once (a lock wait: its blocker is asked for; a backend event). Forcing a
- * wakeup per request cycle was measured at ~7 µs of backend CPU per
- * statement; suppressing some wakeups stalls the adaptive ones after them. */
-#define ADAPTIVE 0
+/* Wakeups: records never wake the collector, which drains the ring on a
+ * timer (every few ms while records come): a wakeup costs the backend that
+ * makes it (~7 µs measured for one per request cycle), and the collector,
+ * woken per record at low rates, preempted the very backend it traced. Only
+ * what it must act on at once wakes it: a lock wait (its blocker is asked
+ * for) and a backend event. */
+#define BATCHED BPF_RB_NO_WAKEUP
 #define WAKE BPF_RB_FORCE_WAKEUP
 
 /* A fixed-size record with its header filled in, or NULL (counted as dropped). */
@@ -241,7 +250,7 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 v
 	m->kind = kind;
 	m->unit = unit;
 	m->value = value;
-	bpf_ringbuf_submit(m, ADAPTIVE);
+	bpf_ringbuf_submit(m, BATCHED);
 }
 
 static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
@@ -273,7 +282,7 @@ static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *b
 	__u64 size = __builtin_offsetof(struct pf_reply, body) + r->len;
 	if (size > sizeof(*r))
 		return;
-	if (bpf_ringbuf_output(&events, r, size, ADAPTIVE) != 0)
+	if (bpf_ringbuf_output(&events, r, size, BATCHED) != 0)
 		count(PF_CNT_DROPPED);
 }
 

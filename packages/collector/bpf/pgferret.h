@@ -240,7 +240,7 @@ struct pf_backend_state {
 	__u8 cur_sampled;          /* the cycle being received holds a sampled unit */
 	__u8 in_hdr_have;          /* bytes of a message header that the last receive ended in (1..4; 0: none) */
 	__u8 out_hdr_have;         /* ... the last send */
-	__u8 _pad1;
+	__u8 phases_seen;          /* a phase probe fired here: the backend is armed (its sampled statements need not wake the collector) */
 	__u8 in_hdr[4];            /* those bytes */
 	__u8 out_hdr[4];
 	__u64 off_ns;              /* switched out inside a sampled cycle at (0: on CPU, or not followed) */

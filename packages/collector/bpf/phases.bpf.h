@@ -23,6 +23,7 @@ static __always_inline int on_phase(__u32 kind)
 	if (!b)
 		return 0;
 	count(PF_CNT_PHASE_HITS);
+	b->phases_seen = 1;
 	__u32 unit = b->exec_seq;
 	switch (kind) {
 	case PF_MARK_EXEC_BEGIN:

@@ -92,8 +92,12 @@ __noinline int decide(__u32 pid, int long_msg, __u32 tl, __u32 head_len, __u32 t
 	return 1;
 }
 
-static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppid, __u8 msg, __u32 unit, __u64 ts, __u32 name)
+/* A sampled statement on a backend without phase probes wakes the collector:
+ * the sooner it arms the backend, the fewer statements go untimed. */
+static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf_backend_state *b, __u8 msg, __u32 unit, __u64 ts, __u32 name)
 {
+	__u32 ppid = b->ppid;
+	__u64 wake = b->phases_seen || msg == PF_MSG_NAMED ? BATCHED : WAKE;
 	ev->h.type = PF_REC_START;
 	ev->h.pid = pid;
 	ev->h.ts_ns = ts;
@@ -105,7 +109,7 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppi
 	__u64 size = __builtin_offsetof(struct pf_start, text) + BOUND(ev->text_len, PF_TEXT_MAX - 1);
 	if (size > sizeof(*ev))
 		return;
-	if (bpf_ringbuf_output(&events, ev, size, ADAPTIVE) != 0)
+	if (bpf_ringbuf_output(&events, ev, size, wake) != 0)
 		count(PF_CNT_DROPPED);
 }
 
@@ -376,11 +380,11 @@ __noinline int text_message(struct text_ref *m)
 	int sampled = decide(m->pid, 0, tl, head, total);
 	apply(b, msg, sampled, unit, hash);
 	if (sampled) {
-		emit_start(ev, m->pid, b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts, hash);
+		emit_start(ev, m->pid, b, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts, hash);
 		if (msg == PF_MSG_PARSE)
 			b->start_unbound = 1;
 	} else if (hash && named_text(ev, head, total)) {
-		emit_start(ev, m->pid, b->ppid, PF_MSG_NAMED, PF_UNIT_NONE, m->ts, hash);
+		emit_start(ev, m->pid, b, PF_MSG_NAMED, PF_UNIT_NONE, m->ts, hash);
 	}
 	return 0;
 }
@@ -481,11 +485,11 @@ __noinline int long_part(struct text_ref *m)
 	int sampled = decide(m->pid, 1, tl, head, total);
 	apply(b, l->msg, sampled, l->unit, l->name_hash);
 	if (sampled) {
-		emit_start(&l->start, m->pid, b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns, l->name_hash);
+		emit_start(&l->start, m->pid, b, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns, l->name_hash);
 		if (l->msg == PF_MSG_PARSE)
 			b->start_unbound = 1;
 	} else if (l->msg == PF_MSG_PARSE && l->name_hash && named_text(&l->start, head, total)) {
-		emit_start(&l->start, m->pid, b->ppid, PF_MSG_NAMED, PF_UNIT_NONE, l->start.h.ts_ns, l->name_hash);
+		emit_start(&l->start, m->pid, b, PF_MSG_NAMED, PF_UNIT_NONE, l->start.h.ts_ns, l->name_hash);
 	}
 drop:
 	b->in_long = 0;

@@ -20,6 +20,7 @@ import type { ExportQueue } from './export/queue';
 import { BLOCKER_WAIT_MS, BlockerLookup } from './inside/blockers';
 import { FEATURES, planInside, type Feature, type InsidePlan } from './inside/cluster-facts';
 import { loadProbes, type LoadedProbes, type OptionalFeature } from './kernel/load';
+import { waitEventsMissingFromTable } from './pg/wait-event-check';
 import { armBackend, type ArmedBackend } from './probes/attach';
 import { EncryptedBackends, type EncryptedStatus } from './probes/encrypted';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type Probe, type ProbeSet } from './probes/tables';
@@ -139,6 +140,8 @@ interface Binary {
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
+/** How often the ring buffer is drained while records come (10× that while idle): a sampled statement's records wait at most this long. */
+const DRAIN_EVERY_MS = 5;
 /** A backend whose arming failed is tried again after this long. */
 const ARM_RETRY_MS = 5_000;
 
@@ -225,7 +228,8 @@ export class Collector {
     this.programs = loaded.programs;
     try {
       this.writeSettings();
-      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch));
+      // the kernel submits records without waking us (but for lock waits and backend events): drained on a timer
+      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS });
       // the gate: trap-free tracepoints, attached once for the whole host and
       // filtered in the kernel to backends of followed postmasters
       const tracepoints = [['on_fork', 'sched', 'sched_process_fork'], ['on_task_exit', 'sched', 'sched_process_exit'], ['on_sys_exit', 'raw_syscalls', 'sys_exit']];
@@ -384,6 +388,8 @@ export class Collector {
       const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
       const bin = { exeName: pm.exeName, set, elf };
+      const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
+      if (newer.length > 0) this.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
