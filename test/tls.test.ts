@@ -2,13 +2,13 @@
 // refuses plaintext TCP (hostssl only), a certificate made by the test, the
 // traced application over sslmode=require (no-verify: self-signed), the
 // collector following each TLS backend at secure_read/secure_write.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { eventually, randomTraceparent, startCollector, startReceiver, statementsOf, type CollectorProcess, type Receiver } from './helpers/collector';
+import { CLI, eventually, randomTraceparent, startCollector, startReceiver, statementsOf, type CollectorProcess, type Receiver } from './helpers/collector';
 import { startPostgres, type PgCluster } from './helpers/postgres';
 import { askGssEncryption, selfSignedCertificate, startPgbouncer, tlsSettings, type Certificate } from './helpers/tls';
 
@@ -193,5 +193,8 @@ describe('TLS connections (Debian PostgreSQL, ssl=on, hostssl only)', () => {
     const st = await collector.status();
     expect(st.kernel.gssenc - st0.kernel.gssenc).toBe(1);
     expect(st.kernel.tls - st0.kernel.tls).toBe(0);
+    // and `pgferret-collector status` says so
+    const out = execFileSync(process.execPath, [CLI, 'status', '--state-dir', collector.stateDir], { encoding: 'utf8' });
+    expect(out).toMatch(new RegExp(`encrypted connections: ${st.encrypted.tls} TLS, ${st.encrypted.gssenc} GSSAPI so far`));
   });
 });

@@ -3,9 +3,9 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   75,159 (the protocol reader and the traceparent search)
- *   on_fork           62
- *   on_task_exit     119
+ *   on_sys_exit   51,096 (the protocol reader and the traceparent search)
+ *   on_fork           61
+ *   on_task_exit      92
  */
 #ifndef PGFERRET_GATE_BPF_H
 #define PGFERRET_GATE_BPF_H

@@ -4,12 +4,12 @@
  * lock waits (ProcSleep, slow path) and statements run through SPI.
  *
  * Verified instructions (Linux 6.18):
- *   on_switch             289
- *   uprobe_lock_wait      133
- *   uretprobe_lock_wait    99
- *   uprobe_spi_plan       418
- *   uprobe_spi_text       273
- *   uretprobe_spi_end     123
+ *   on_switch             236
+ *   uprobe_lock_wait      118
+ *   uretprobe_lock_wait    81
+ *   uprobe_spi_plan       423
+ *   uprobe_spi_text       278
+ *   uretprobe_spi_end     128
  */
 #ifndef PGFERRET_INSIDE_BPF_H
 #define PGFERRET_INSIDE_BPF_H

@@ -3,11 +3,11 @@
  * unit being executed, and stay silent for the others.
  *
  * Verified instructions (Linux 6.18):
- *   uprobe_plan_begin        79
- *   uprobe_exec_begin       158
- *   uprobe_commit_begin      93
- *   uprobe_exec_end_site    507
- *   uretprobe_exec_end      507
+ *   uprobe_plan_begin        86
+ *   uprobe_exec_begin       165
+ *   uprobe_commit_begin     107
+ *   uprobe_exec_end_site    515
+ *   uretprobe_exec_end      515
  */
 #ifndef PGFERRET_PHASES_BPF_H
 #define PGFERRET_PHASES_BPF_H
