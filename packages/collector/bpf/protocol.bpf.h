@@ -134,8 +134,11 @@ static __always_inline __u32 read_name(struct scratch *s, const char *p, __u32 a
 		return 0;
 	__u32 cap = avail < NAME_MAX ? avail : NAME_MAX;
 	long n = bpf_probe_read_user_str(s->name, BOUND(cap, 2 * NAME_MAX - 1), p);
-	if (n <= 0)
+	if (n < 0)
 		return 0;
+	/* "" (the unnamed statement or portal): 1 on 6.18, 0 on 6.1 and 6.12 */
+	if (n == 0)
+		n = 1;
 	*hash = name_hash(s->name, n - 1);
 	return n;
 }
@@ -219,7 +222,9 @@ __noinline int message_at(struct hdr_ref *m)
 {
 	if (!m)
 		return -1;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	/* map keys from the stack: 6.1 refuses a key pointing into an argument's memory */
+	__u32 pid = m->pid;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b)
 		return -1;
 	__u8 *saved = m->frontend ? b->in_hdr : b->out_hdr;
@@ -347,7 +352,8 @@ __noinline int text_message(struct text_ref *m)
 		return 0;
 	__u32 body = m->body, unit = m->unit;
 	__u8 msg = m->msg;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	__u32 pid = m->pid;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	struct scratch *s = scratch();
 	if (!b || !s)
 		return 0;
@@ -395,7 +401,8 @@ __noinline int long_begin(struct text_ref *m)
 	if (!m)
 		return 0;
 	__u32 body = m->body, avail = m->avail;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	__u32 pid = m->pid;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	struct scratch *s = scratch();
 	if (!b || !s)
 		return 0;
@@ -422,7 +429,7 @@ __noinline int long_begin(struct text_ref *m)
 	l->unit = m->unit;
 	l->msg = m->msg;
 	l->start.h.ts_ns = m->ts;
-	if (bpf_map_update_elem(&long_msgs, &m->pid, l, BPF_ANY) == 0)
+	if (bpf_map_update_elem(&long_msgs, &pid, l, BPF_ANY) == 0)
 		b->in_long = 1;
 	return 0;
 }
@@ -433,11 +440,12 @@ __noinline int long_part(struct text_ref *m)
 	if (!m)
 		return 0;
 	__u32 take = m->avail;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	__u32 pid = m->pid;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b)
 		return 0;
 	struct scratch *s = scratch();
-	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &m->pid);
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &pid);
 	if (!s || !l) {
 		b->in_long = 0;
 		return 0;
@@ -493,7 +501,7 @@ __noinline int long_part(struct text_ref *m)
 	}
 drop:
 	b->in_long = 0;
-	bpf_map_delete_elem(&long_msgs, &m->pid);
+	bpf_map_delete_elem(&long_msgs, &pid);
 	return 0;
 }
 
