@@ -8,7 +8,8 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # Debian packages: PostgreSQL (tests and USDT probe points), the BPF toolchain,
 # sys/sdt.h for the loader's test binary, Chromium for the UI tests, Prometheus
-# (and promtool) for the metrics tests.
+# (and promtool) for the metrics tests, QEMU, busybox and cpio for the kernel
+# matrix (test/kernels.test.ts).
 APT_PACKAGES=(
   postgresql postgresql-contrib
   clang llvm libbpf-dev bpftool linux-libc-dev
@@ -16,6 +17,7 @@ APT_PACKAGES=(
   chromium
   prometheus
   make g++ python3 pkg-config
+  qemu-system-x86 busybox-static cpio xz-utils zstd
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -31,6 +33,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Stock Debian kernels for the kernel matrix, cached (never installed as this machine's kernel).
+bash scripts/kernels.sh
 
 # The Debian cluster that postgresql-common creates is not used by pgferret's
 # tests (they start their own); leave it as the package left it.
