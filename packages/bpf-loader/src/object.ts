@@ -75,6 +75,20 @@ function encodeConstant(name: string, value: number | bigint, size: number): Buf
   return buf.subarray(0, size);
 }
 
+/** What the kernel says of one program after load(). */
+export interface ProgramInfo {
+  name: string;
+  /** false for a program left out with setAutoload(name, false) */
+  loaded: boolean;
+  /** instructions the verifier processed (its limit is 1,000,000 per program); 0 on kernels before 5.16 */
+  verifiedInsns: number;
+  xlatedBytes: number;
+  jitedBytes: number;
+  /** cumulative run time and runs: counted only while kernel.bpf_stats_enabled = 1 */
+  runTimeNs: bigint;
+  runCount: bigint;
+}
+
 export class BpfObject {
   private readonly handle: ObjectHandle;
   private closed = false;
@@ -132,6 +146,31 @@ export class BpfObject {
   programs(): string[] {
     this.ensureOpen();
     return native().programs(this.handle).map((p) => p.name);
+  }
+
+  /** Leaves a program out of load() (`on` false), e.g. a feature the kernel refused; before load() only. */
+  setAutoload(program: string, on: boolean): void {
+    this.ensureOpen();
+    checkString(program, 'program');
+    nativeCall({ op: 'constant', what: `choosing whether '${program}' loads`, program, programs: () => this.programs() }, () =>
+      native().setAutoload(this.handle, program, on),
+    );
+  }
+
+  /** Per program: verified instructions, sizes, run statistics (after load()). */
+  programInfo(): ProgramInfo[] {
+    this.ensureLoaded();
+    return native()
+      .programInfo(this.handle)
+      .map((p) => ({
+        name: p.name,
+        loaded: p.loaded,
+        verifiedInsns: p.verifiedInsns ?? 0,
+        xlatedBytes: p.xlatedBytes ?? 0,
+        jitedBytes: p.jitedBytes ?? 0,
+        runTimeNs: p.runTimeNs ?? 0n,
+        runCount: p.runCount ?? 0n,
+      }));
   }
 
   /** Map names, including internal ones such as "<obj>.rodata". */
@@ -204,9 +243,12 @@ export class BpfObject {
    * Reads a BPF_MAP_TYPE_RINGBUF map: `onBatch` runs once per wake-up with
    * every record available then (see RingBufferReader for the batch format),
    * at most about `maxBatchBytes` (default 256 KiB) per call; the rest comes
-   * in the next call. The reader keeps the process alive until close() or unref().
+   * in the next call. With `drainEveryMs`, it also reads every that many ms,
+   * whether or not a record asked for a wake-up: producers can then submit
+   * with BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
+   * The reader keeps the process alive until close() or unref().
    */
-  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number } = {}): RingBufferReader {
+  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number } = {}): RingBufferReader {
     const map = this.map(mapName);
     if (!map.ringBuffer)
       throw new BpfError('BAD_ARGUMENT', `map '${mapName}' is not a ring buffer (type ${map.type}): declare it with __uint(type, BPF_MAP_TYPE_RINGBUF)`);
@@ -214,8 +256,11 @@ export class BpfObject {
     const max = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     if (!Number.isSafeInteger(max) || max < 64 || max > 2 ** 31)
       throw new BpfError('BAD_ARGUMENT', `maxBatchBytes must be an integer between 64 and 2^31, got ${opts.maxBatchBytes}`);
+    const every = opts.drainEveryMs ?? 0;
+    if (!Number.isSafeInteger(every) || every < 0 || every > 60_000)
+      throw new BpfError('BAD_ARGUMENT', `drainEveryMs must be an integer number of milliseconds between 0 (off) and 60000, got ${opts.drainEveryMs}`);
     const reader = new Reader(this.handle, this.isClosed);
-    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max));
+    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max, every));
     return reader;
   }
 
