@@ -34,9 +34,10 @@ function report(label: string, r: CheckResult, timing: Record<string, number>): 
 }
 
 function expectPassed(r: CheckResult): void {
+  // the failed steps first: they say why (a refused load, a span that never came)
+  expect(r.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`)).toEqual([]);
   expect(r.programs.length).toBeGreaterThan(0);
   expect(r.programs.filter((p) => p.verifiedInsns > VERIFIED_INSNS_LIMIT)).toEqual([]);
-  expect(r.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`)).toEqual([]);
   expect(r.badKernelLines).toEqual([]);
 }
 

@@ -1,7 +1,8 @@
 // The kernel matrix's check, run the same way in each guest (test/kernels/vm.ts)
 // and on the host: `node -r test/kernels/ts-register.js test/kernels/check.ts`.
-//  1. load the collector's BPF object and read each program's verified
-//     instruction count; each must stay under a quarter of the 1M limit;
+//  1. load the collector's BPF object as the collector does (no feature may be
+//     refused) and read each program's verified instruction count: each must
+//     stay under a quarter of the verifier's 1M limit;
 //  2. end to end: Debian PostgreSQL in tmpfs, the collector CLI exporting OTLP
 //     to a receiver in this process, statements with a sampled traceparent
 //     (simple and extended protocol, a lock wait, a 1 MB text): traced,
@@ -9,12 +10,11 @@
 //  3. after the collector stopped: the kernel log gained no leaked uprobe,
 //     no WARNING/BUG.
 // Progress goes to stderr; the result is one JSON line on stdout (RESULT_MARKER).
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { BpfObject } from '../../packages/bpf-loader/src';
+import { loadProbes, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
 import {
   armBackend, eventually, phasesOf, randomTraceparent, startCollector, startReceiver, statementsOf,
@@ -24,7 +24,7 @@ import { startPostgres, type PgCluster } from '../helpers/postgres';
 
 export const RESULT_MARKER = 'PGFERRET-CHECK-RESULT ';
 /** a quarter of the verifier's 1M processed-instruction limit: headroom for other kernels and changes */
-export const VERIFIED_INSNS_LIMIT = 250_000;
+export const VERIFIED_INSNS_LIMIT = VERIFIER_BUDGET;
 const BPF_OBJECT = path.resolve(__dirname, '..', '..', 'packages', 'collector', 'build', 'pgferret.bpf.o');
 /** waits are long: under TCG everything runs 10-50x slower than on the host */
 const WAIT_MS = 120_000;
@@ -78,28 +78,6 @@ function kernelLog(): { seq: number; text: string }[] {
     fs.closeSync(fd);
   }
   return out;
-}
-
-/**
- * Verified instruction counts of the programs this process has loaded, by
- * program id: from /proc/self/fdinfo (verified_insns, kernel 5.16+), named
- * through bpftool.
- */
-function verifiedInstructions(): { name: string; verifiedInsns: number }[] {
-  const byId = new Map<number, number>();
-  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
-    let info: string;
-    try {
-      info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    const id = /^prog_id:\s+(\d+)/m.exec(info);
-    const insns = /^verified_insns:\s+(\d+)/m.exec(info);
-    if (id && insns) byId.set(Number(id[1]), Number(insns[1]));
-  }
-  const shown = JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { id: number; name: string }[];
-  return shown.filter((p) => byId.has(p.id)).map((p) => ({ name: p.name, verifiedInsns: byId.get(p.id)! }));
 }
 
 async function countersOf(collector: CollectorProcess): Promise<string> {
@@ -170,14 +148,15 @@ export async function runCheck(): Promise<CheckResult> {
   const logFrom = Math.max(0, ...kernelLog().map((r) => r.seq)) + 1;
 
   await step('load', () => {
-    const obj = BpfObject.open(BPF_OBJECT);
+    // as the collector loads it: a feature whose programs the kernel refuses would be left out
+    const loaded = loadProbes(BPF_OBJECT, (m) => log(`loader: ${m}`));
     try {
-      obj.load();
-      programs = verifiedInstructions();
+      programs = loaded.programs.map((p) => ({ name: p.name, verifiedInsns: p.verifiedInsns }));
     } finally {
-      obj.close();
+      loaded.obj.close();
     }
-    if (programs.length === 0) throw new Error('loaded, but no program of it was found in /proc/self/fdinfo');
+    const refused = Object.entries(loaded.refused).filter(([, why]) => why !== null);
+    if (refused.length) throw new Error(`features refused by this kernel: ${refused.map(([f, why]) => `${f} (${why})`).join('; ')}`);
     const over = programs.filter((p) => p.verifiedInsns > VERIFIED_INSNS_LIMIT);
     if (over.length) throw new Error(`over ${VERIFIED_INSNS_LIMIT} verified instructions: ${over.map((p) => `${p.name} ${p.verifiedInsns}`).join(', ')}`);
   });
