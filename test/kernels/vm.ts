@@ -203,9 +203,10 @@ export async function runInGuest(kernel: Kernel, command: string, opts: RunOptio
     const failure = await new Promise<string | null>((resolve) => {
       const timer = setInterval(() => {
         const elapsed = Date.now() - started;
-        if (/Kernel panic - not syncing/.test(consoleText)) {
+        const panic = /Kernel panic - not syncing.*/.exec(consoleText);
+        if (panic) {
           // let the panic's trace reach the console first
-          setTimeout(() => resolve(`kernel panic after ${Math.round(elapsed / 1000)} s`), 500);
+          setTimeout(() => resolve(`kernel panic after ${Math.round(elapsed / 1000)} s: ${panic[0]}`), 500);
           clearInterval(timer);
         } else if (!bootMs && elapsed > bootTimeoutMs) {
           resolve(`the guest did not mount the host's root within ${bootTimeoutMs / 1000} s`);
