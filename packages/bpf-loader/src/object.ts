@@ -243,9 +243,10 @@ export class BpfObject {
    * Reads a BPF_MAP_TYPE_RINGBUF map: `onBatch` runs once per wake-up with
    * every record available then (see RingBufferReader for the batch format),
    * at most about `maxBatchBytes` (default 256 KiB) per call; the rest comes
-   * in the next call. With `drainEveryMs`, it also reads every that many ms,
-   * whether or not a record asked for a wake-up: producers can then submit
-   * with BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
+   * in the next call. With `drainEveryMs`, it also reads every that many ms
+   * (backing off to 10× that while the ring stays empty), whether or not a
+   * record asked for a wake-up: producers can then submit with
+   * BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
    * The reader keeps the process alive until close() or unref().
    */
   ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number } = {}): RingBufferReader {

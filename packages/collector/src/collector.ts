@@ -134,6 +134,8 @@ interface Binary {
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
+/** How often the ring buffer is drained while records come (10× that while idle): a sampled statement's records wait at most this long. */
+const DRAIN_EVERY_MS = 5;
 /** A backend whose arming failed is tried again after this long. */
 const ARM_RETRY_MS = 5_000;
 
@@ -219,7 +221,8 @@ export class Collector {
     this.programs = loaded.programs;
     try {
       this.writeSettings();
-      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch));
+      // the kernel submits records without waking us (but for lock waits and backend events): drained on a timer
+      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS });
       // the gate: trap-free tracepoints, attached once for the whole host and
       // filtered in the kernel to backends of followed postmasters
       const tracepoints = [['on_fork', 'sched', 'sched_process_fork'], ['on_task_exit', 'sched', 'sched_process_exit'], ['on_sys_exit', 'raw_syscalls', 'sys_exit']];

@@ -2,7 +2,8 @@
  * and optionally a timer that drains the ring every `interval` ms: producers
  * that submit with BPF_RB_NO_WAKEUP then cost the traced process no wakeup
  * (and the reader no context switch per record); those that force one are
- * still read at once.
+ * still read at once. The timer backs off (up to IDLE_FACTOR × interval)
+ * while the ring stays empty, so an idle reader costs next to nothing.
  *
  * Batch layout handed to JS: for each record, [u32 length LE][u32 0]
  * [record bytes, zero-padded to a multiple of 8].
@@ -19,11 +20,13 @@
 /* Returned by the sample callback when the batch is full: libbpf has already
  * consumed that record, stops, and the level-triggered poll wakes us again. */
 #define BATCH_FULL (-EFBIG)
+#define IDLE_FACTOR 10
 
 struct reader {
   uv_poll_t poll;
   uv_timer_t timer;
   bool timed;
+  uint64_t interval, period; /* ms: the configured drain interval, the current one */
   int handles; /* uv handles still to close before the reader is freed */
   struct ring_buffer *rb;
   napi_env env;
@@ -116,6 +119,15 @@ static void drain(struct reader *r, int status) {
     if (n < 0 && n != BATCH_FULL) note_error(r, "ring_buffer__consume", n);
   }
   if (r->count || r->err) deliver(r);
+  if (r->timed && !r->closing) {
+    /* records: drain at the configured pace again; none: wait longer next time */
+    uint64_t next = r->count ? r->interval : r->period * 2;
+    if (next > r->interval * IDLE_FACTOR) next = r->interval * IDLE_FACTOR;
+    if (next != r->period) {
+      r->period = next;
+      uv_timer_start(&r->timer, on_timer, next, next);
+    }
+  }
   /* Shrink a buffer a past flood grew far beyond the batch cap; if that
    * fails the larger buffer is kept, which is harmless. */
   if (!r->closing && r->cap > 4 * r->max) {
@@ -206,6 +218,7 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
     if (uerr == 0) {
       r->timer.data = r;
       r->timed = true;
+      r->interval = r->period = interval;
       r->handles = 2;
       uerr = uv_timer_start(&r->timer, on_timer, interval, interval);
     }
