@@ -24,10 +24,10 @@ function parseResult(stdout: string, stderr: string, status: number | null): Che
 /** The verified-instruction table and the time each step took, for the test log (and BENCHMARKS.md). */
 function report(label: string, r: CheckResult, timing: Record<string, number>): void {
   const width = Math.max(12, ...r.programs.map((p) => p.name.length));
-  const table = r.programs.map((p) => `  ${p.name.padEnd(width)} ${String(p.verifiedInsns).padStart(9)}${p.verifiedInsns > VERIFIED_INSNS_LIMIT ? '  OVER' : ''}`).join('\n');
+  const table = r.programs.map((p) => `  ${p.name.padEnd(width)} ${String(p.verifiedInsns).padStart(9)} ${String(p.xlatedBytes).padStart(9)}${p.verifiedInsns > VERIFIED_INSNS_LIMIT ? '  OVER' : ''}`).join('\n');
   const steps = r.steps.map((s) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name.padEnd(18)} ${(s.ms / 1000).toFixed(1).padStart(6)} s${s.error ? `  ${s.error.split('\n')[0].slice(0, 300)}` : ''}`).join('\n');
   const times = Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ');
-  console.log(`${label}: ${r.release}\n${r.version}\nverified instructions (limit ${VERIFIED_INSNS_LIMIT}):\n${table || '  (not loaded)'}\nsteps:\n${steps}\ntime: ${times}`);
+  console.log(`${label}: ${r.release}\n${r.version}\nprogram, verified instructions (limit ${VERIFIED_INSNS_LIMIT}), xlated bytes:\n${table || '  (not loaded)'}\nsteps:\n${steps}\ntime: ${times}`);
   rows[label] = { ...r, timing };
   fs.mkdirSync(path.dirname(ARTIFACT), { recursive: true });
   fs.writeFileSync(ARTIFACT, `${JSON.stringify(rows, null, 2)}\n`);

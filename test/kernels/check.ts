@@ -41,8 +41,12 @@ export interface CheckResult {
   version: string;
   ok: boolean;
   steps: StepResult[];
-  /** each program's verified instruction count (empty when the object did not load) */
-  programs: { name: string; verifiedInsns: number }[];
+  /**
+   * each program's verified instruction count, and the size of what the kernel
+   * kept after dead-code removal (a kernel that proves a path dead shows here)
+   * (empty when the object did not load)
+   */
+  programs: { name: string; verifiedInsns: number; xlatedBytes: number }[];
   /** kernel log lines the run added that name a leaked uprobe or a WARNING/BUG */
   badKernelLines: string[];
   /** the collector's kernel counters when it stopped (traced, malformed, ...) */
@@ -151,7 +155,7 @@ export async function runCheck(): Promise<CheckResult> {
     // as the collector loads it: a feature whose programs the kernel refuses would be left out
     const loaded = loadProbes(BPF_OBJECT, (m) => log(`loader: ${m}`));
     try {
-      programs = loaded.programs.map((p) => ({ name: p.name, verifiedInsns: p.verifiedInsns }));
+      programs = loaded.programs.map((p) => ({ name: p.name, verifiedInsns: p.verifiedInsns, xlatedBytes: p.xlatedBytes }));
     } finally {
       loaded.obj.close();
     }

@@ -234,3 +234,26 @@ export async function runInGuest(kernel: Kernel, command: string, opts: RunOptio
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
+
+// By hand, to look into one kernel:
+//   node -r ./test/kernels/ts-register.js test/kernels/vm.ts 6.1 'bpftool prog list'
+// The guest sees the host's files, but its /tmp is its own: keep scripts elsewhere.
+if (require.main === module) {
+  const [series, command] = process.argv.slice(2);
+  const kernel = matrixKernels().find((k) => k.series === series);
+  if (!kernel || !command) {
+    process.stderr.write(`usage: vm.ts <${matrixKernels().map((k) => k.series).join('|')}> '<shell command>'\n`);
+    process.exit(2);
+  }
+  runInGuest(kernel, command, { onConsole: (l) => process.stderr.write(`${l}\n`) }).then(
+    (r) => {
+      process.stdout.write(r.stdout);
+      process.stderr.write(`[vm] ${kernel.release}: exit ${r.status}; booted in ${(r.bootMs / 1000).toFixed(1)} s, ${(r.totalMs / 1000).toFixed(1)} s in all\n`);
+      process.exit(r.status);
+    },
+    (e) => {
+      process.stderr.write(`[vm] ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
