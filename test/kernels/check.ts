@@ -31,6 +31,7 @@ const WAIT_MS = 120_000;
 /** a statement span arrives within seconds even under TCG: not seeing one in this long is a failure */
 const SPAN_WAIT_MS = 30_000;
 const ARM_WAIT_MS = 60_000;
+const STOP_WAIT_MS = 60_000;
 const BAD_KERNEL_LINE = /leaking uprobe|\bWARNING:|\bBUG:|\bOops\b/;
 
 export interface StepResult { name: string; ok: boolean; ms: number; error?: string }
@@ -84,7 +85,8 @@ function kernelLog(): { seq: number; text: string }[] {
   return out;
 }
 
-async function countersOf(collector: CollectorProcess): Promise<string> {
+async function countersOf(collector: CollectorProcess | undefined): Promise<string> {
+  if (!collector) return 'no collector';
   try {
     const k = (await collector.status()).kernel as Record<string, number>;
     return Object.entries(k).filter(([, v]) => v).map(([n, v]) => `${n} ${v}`).join(', ') || 'all 0';
@@ -142,7 +144,7 @@ export async function runCheck(): Promise<CheckResult> {
     } catch (e) {
       let error = (e as Error).message;
       // what the kernel side saw tells a verifier-pruned path from a lost export
-      if (name !== 'collector' && collector?.child.exitCode === null) error += ` (collector kernel counters: ${await countersOf(collector)})`;
+      if (needs.includes('arm backends') || name === 'arm backends') error += ` (collector kernel counters: ${await countersOf(collector)})`;
       steps.push({ name, ok: false, ms: Date.now() - t, error });
       log(`${name}: FAILED: ${error}`);
       return false;
@@ -241,9 +243,15 @@ export async function runCheck(): Promise<CheckResult> {
       const c = collector;
       if (steps.find((s) => s.name === 'collector')?.ok) {
         await step('collector stop', async () => {
-          const code = await c.stop();
+          // SIGTERM and time to detach: a SIGKILL in the middle of it would itself leak uprobes
+          if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`the collector had exited before (${c.child.exitCode ?? c.child.signalCode}):\n${c.output().slice(-2000)}`);
+          const exited = new Promise<number | null>((r) => c.child.once('exit', (code) => r(code)));
+          c.child.kill('SIGTERM');
+          const code = await Promise.race([exited, sleep(STOP_WAIT_MS).then(() => 'timeout' as const)]);
+          if (code === 'timeout') throw new Error(`the collector did not exit within ${STOP_WAIT_MS / 1000} s of SIGTERM:\n${c.output().slice(-2000)}`);
           if (code !== 0) throw new Error(`the collector exited with ${code}:\n${c.output().slice(-2000)}`);
         });
+        await c.stop(); // its state directory (and a SIGKILL if it never exited)
       } else {
         await c.stop();
       }
