@@ -8,7 +8,8 @@
         "src/addon/attach.c",
         "src/addon/map.c",
         "src/addon/ringbuf.c",
-        "src/addon/privileges.c"
+        "src/addon/privileges.c",
+        "src/addon/features.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["-lbpf", "-lelf", "-lz"]

@@ -18,13 +18,16 @@ export class BpfError extends Error {
   errno?: number;
   /** libbpf's warnings during the failing operation. */
   libbpfLog?: string;
+  /** The program the kernel refused, when `code` is VERIFIER or LOAD_FAILED and libbpf named it. */
+  program?: string;
 
-  constructor(code: string, message: string, extra?: { verifierLog?: string; errno?: number; libbpfLog?: string; cause?: unknown }) {
+  constructor(code: string, message: string, extra?: { verifierLog?: string; errno?: number; libbpfLog?: string; program?: string; cause?: unknown }) {
     super(message, extra?.cause !== undefined ? { cause: extra.cause } : undefined);
     this.name = 'BpfError';
     this.code = code;
     if (extra?.verifierLog !== undefined) this.verifierLog = extra.verifierLog;
     if (extra?.errno !== undefined) this.errno = extra.errno;
     if (extra?.libbpfLog) this.libbpfLog = extra.libbpfLog;
+    if (extra?.program) this.program = extra.program;
   }
 }

@@ -106,16 +106,18 @@ export function explain(e: unknown, ctx: Context, entries: NativeLogEntry[]): Bp
       if (!fs.existsSync(BTF_PATH))
         return new BpfError('NO_BTF', `loading failed and this kernel has no BTF (${BTF_PATH} is missing): run a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.8 are)`, extra);
       const verifierLog = extractVerifierLog(entries);
+      // libbpf: "prog 'NAME': BPF program load failed" / "prog 'NAME': failed to load"
+      const program = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1] ?? /prog '([^']+)'/.exec(log)?.[1];
       if (verifierLog !== undefined) {
         const tail = verifierLog.trim().split('\n').slice(-3).join(' | ');
         return new BpfError(
           'VERIFIER',
-          `the kernel verifier rejected a program${/prog '([^']+)'/.exec(log)?.[1] ? ` ('${/prog '([^']+)'/.exec(log)![1]}')` : ''}: ${tail}. ` +
+          `the kernel verifier rejected a program${program ? ` ('${program}')` : ''}: ${tail}. ` +
             'Fix the BPF C code; the full verifier output is in error.verifierLog',
-          { ...extra, verifierLog, libbpfLog: log.replace(/-- BEGIN PROG LOAD LOG --\n[\s\S]*?-- END PROG LOAD LOG --\n/g, '(verifier log: see error.verifierLog)\n') },
+          { ...extra, program, verifierLog, libbpfLog: log.replace(/-- BEGIN PROG LOAD LOG --\n[\s\S]*?-- END PROG LOAD LOG --\n/g, '(verifier log: see error.verifierLog)\n') },
         );
       }
-      return new BpfError('LOAD_FAILED', `loading the BPF object failed (${detail})${log ? ': ' + log.trim() : ''}. Set PGFERRET_BPF_DEBUG=1 to see libbpf's full log`, extra);
+      return new BpfError('LOAD_FAILED', `loading the BPF object failed${program ? ` at program '${program}'` : ''} (${detail})${log ? ': ' + log.trim() : ''}. Set PGFERRET_BPF_DEBUG=1 to see libbpf's full log`, { ...extra, program });
     }
     case 'attach':
       return attachError(ctx, errno, detail, log, extra);

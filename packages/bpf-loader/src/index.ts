@@ -1,4 +1,4 @@
-export { BpfObject, type UprobeOptions, type UsdtOptions, type TracepointOptions } from './object';
+export { BpfObject, type ProgramInfo, type UprobeOptions, type UsdtOptions, type TracepointOptions } from './object';
 export type { BpfLink } from './link';
 export { BpfMap } from './map';
 export { forEachRecord, RECORD_HEADER_BYTES, type RingBufferReader, type RingBufferStats, type BatchHandler } from './ringbuf';
@@ -13,3 +13,4 @@ import { native } from './native';
 export function possibleCpus(): number {
   return native().possibleCpus();
 }
+export { hasProgramType, hasMapType, hasHelper, PROGRAM_TYPES, MAP_TYPES, HELPERS, type Support } from './features';

@@ -8,6 +8,7 @@ export type ObjectHandle = { readonly __brand: 'BpfObjectHandle' };
 
 export interface NativeMapInfo { fd: number; type: number; keySize: number; valueSize: number; maxEntries: number; perCpu: boolean; ringBuffer: boolean }
 export interface NativeProgram { name: string; type: number; section: string }
+export interface NativeProgramInfo { name: string; loaded: boolean; verifiedInsns?: number; xlatedBytes?: number; jitedBytes?: number; runTimeNs?: bigint; runCount?: bigint }
 export interface NativeLogEntry { level: number; message: string }
 
 export interface NativeAddon {
@@ -19,6 +20,8 @@ export interface NativeAddon {
   programs(h: ObjectHandle): NativeProgram[];
   constantSize(h: ObjectHandle, name: string): number;
   setConstant(h: ObjectHandle, name: string, value: Buffer): void;
+  programInfo(h: ObjectHandle): NativeProgramInfo[];
+  setAutoload(h: ObjectHandle, program: string, on: boolean): void;
   testRun(h: ObjectHandle, program: string, ctx: Buffer | null, repeat: number, cpu: number): number;
   attachUprobe(h: ObjectHandle, program: string, binaryPath: string, symbol: string | null, offset: number, pid: number, retprobe: boolean): number;
   attachUsdt(h: ObjectHandle, program: string, binaryPath: string, provider: string, name: string, pid: number, cookie: bigint): number;
@@ -35,6 +38,9 @@ export interface NativeAddon {
   ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string) => void, maxBatchBytes: number): number;
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
+  probeProgramType(type: number): number;
+  probeMapType(type: number): number;
+  probeHelper(programType: number, helper: number): number;
   dropCapabilities(keep: number[]): { threads: number[]; unreachable: number[] };
   uprobeNeedsSysAdmin(): boolean;
 }

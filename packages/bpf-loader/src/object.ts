@@ -75,6 +75,20 @@ function encodeConstant(name: string, value: number | bigint, size: number): Buf
   return buf.subarray(0, size);
 }
 
+/** What the kernel says of one program after load(). */
+export interface ProgramInfo {
+  name: string;
+  /** false for a program left out with setAutoload(name, false) */
+  loaded: boolean;
+  /** instructions the verifier processed (its limit is 1,000,000 per program); 0 on kernels before 5.16 */
+  verifiedInsns: number;
+  xlatedBytes: number;
+  jitedBytes: number;
+  /** cumulative run time and runs: counted only while kernel.bpf_stats_enabled = 1 */
+  runTimeNs: bigint;
+  runCount: bigint;
+}
+
 export class BpfObject {
   private readonly handle: ObjectHandle;
   private closed = false;
@@ -132,6 +146,31 @@ export class BpfObject {
   programs(): string[] {
     this.ensureOpen();
     return native().programs(this.handle).map((p) => p.name);
+  }
+
+  /** Leaves a program out of load() (`on` false), e.g. a feature the kernel refused; before load() only. */
+  setAutoload(program: string, on: boolean): void {
+    this.ensureOpen();
+    checkString(program, 'program');
+    nativeCall({ op: 'constant', what: `choosing whether '${program}' loads`, program, programs: () => this.programs() }, () =>
+      native().setAutoload(this.handle, program, on),
+    );
+  }
+
+  /** Per program: verified instructions, sizes, run statistics (after load()). */
+  programInfo(): ProgramInfo[] {
+    this.ensureLoaded();
+    return native()
+      .programInfo(this.handle)
+      .map((p) => ({
+        name: p.name,
+        loaded: p.loaded,
+        verifiedInsns: p.verifiedInsns ?? 0,
+        xlatedBytes: p.xlatedBytes ?? 0,
+        jitedBytes: p.jitedBytes ?? 0,
+        runTimeNs: p.runTimeNs ?? 0n,
+        runCount: p.runCount ?? 0n,
+      }));
   }
 
   /** Map names, including internal ones such as "<obj>.rodata". */

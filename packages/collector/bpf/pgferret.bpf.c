@@ -274,14 +274,40 @@ static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *b
 
 /* ---- the sampling decision -------------------------------------------------- */
 
-/* ev->text holds the first head_len bytes of the text, tail its last tl
- * bytes, total its length. Fills the context; returns 1 when sampled. */
-static __noinline int decide(struct pf_start *ev, const char *tail, __u32 tl, __u32 head_len, __u32 total)
+/* The start record being decided: the per-CPU scratch one, or the one of
+ * pid's long message. */
+static __always_inline struct pf_start *start_record(struct scratch *s, __u32 pid, int long_msg)
+{
+	if (!long_msg)
+		return &s->start;
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &pid);
+	return l ? &l->start : NULL;
+}
+
+/* The start record's text holds the first head_len bytes of the text, the
+ * scratch tail its last tl bytes, total is its length. Fills the context;
+ * returns 1 when sampled.
+ * A global function: the verifier checks it once, on its own, instead of
+ * again at every call site and for every state of the message loop (the
+ * traceparent search is most of the gate's instructions). So it takes only
+ * scalars and finds its buffers itself. */
+__noinline int decide(__u32 pid, int long_msg, __u32 tl, __u32 head_len, __u32 total)
 {
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg || !cfg->enabled)
 		return 0;
+	struct scratch *s = scratch();
+	if (!s)
+		return 0;
+	struct pf_start *ev = start_record(s, pid, long_msg);
+	if (!ev)
+		return 0;
+	const char *tail = s->tail;
+	if (tl > PF_WINDOW)
+		tl = PF_WINDOW;
+	if (head_len > PF_TEXT_MAX - 1)
+		head_len = PF_TEXT_MAX - 1;
 	count(PF_CNT_STARTS);
 
 	int origin = 0, valid = 0, present = 0;
@@ -464,10 +490,26 @@ struct in_ctx {
 	__u32 avail;    /* body bytes in this receive */
 };
 
+/* A Query or Parse, or a part of one, handed to the global functions that
+ * read its text. Scalars only: a global function is verified once, on its
+ * own, knowing nothing of its caller's pointers (it looks up the backend by
+ * pid). That keeps the text reading, the largest part of the gate, from
+ * being verified again for every state of the message loop. */
+struct text_ref {
+	__u64 buf;      /* user address of the receive buffer */
+	__u64 ts;
+	__u32 pid;
+	__u32 at;       /* offset of the body (or of this part) in buf */
+	__u32 body;     /* body length */
+	__u32 avail;    /* body bytes in this receive (or this part's bytes) */
+	__u32 unit;
+	__u32 last;     /* a part that ends its message */
+	__u32 msg;
+};
+
 /* The decision for a Query or Parse, applied to the backend's units. */
-static __always_inline void apply(struct in_ctx *c, __u8 msg, int sampled, __u32 unit, __u32 hash)
+static __always_inline void apply(struct pf_backend_state *b, __u8 msg, int sampled, __u32 unit, __u32 hash)
 {
-	struct pf_backend_state *b = c->b;
 	if (msg == PF_MSG_QUERY) {
 		set_bit(&b->sampled, unit, sampled);
 		return;
@@ -477,91 +519,106 @@ static __always_inline void apply(struct in_ctx *c, __u8 msg, int sampled, __u32
 }
 
 /* A Query or Parse received whole. */
-static __noinline void text_message(struct in_ctx *c, __u8 msg, __u32 unit)
+__noinline int text_message(struct text_ref *m)
 {
-	__u32 at = c->at, body = c->body;
+	if (!m)
+		return 0;
+	__u32 body = m->body, unit = m->unit;
+	__u8 msg = m->msg;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
 	struct scratch *s = scratch();
-	if (!s)
-		return;
-	const char *p = c->buf + at;
+	if (!b || !s)
+		return 0;
+	const char *p = (const char *)m->buf + m->at;
 	__u32 name_len = 0, hash = 0, sfx = 1;
 	if (msg == PF_MSG_PARSE) {
 		name_len = read_name(s, p, body, &hash);
 		if (name_len == 0 || name_len >= body)
-			return;
+			return 0;
 		__u32 tl = body - name_len < 3 + 4 * PARAMS_MAX ? body - name_len : 3 + 4 * PARAMS_MAX;
 		if (bpf_probe_read_user(s->tmp, BOUND(tl, 2 * LONG_WIN - 1), p + body - tl))
-			return;
+			return 0;
 		sfx = parse_suffix(s->tmp, tl);
 		if (sfx == 0) {
-			apply(c, msg, 0, unit, hash);
-			return;
+			apply(b, msg, 0, unit, hash);
+			return 0;
 		}
 	}
 	if (body < name_len + sfx)
-		return;
+		return 0;
 	__u32 total = body - name_len - sfx;
 	const char *text = p + name_len;
 	struct pf_start *ev = &s->start;
 	__u32 head = total < PF_TEXT_MAX - 1 ? total : PF_TEXT_MAX - 1;
 	if (head > 0 && bpf_probe_read_user(ev->text, BOUND(head, MASK), text))
-		return;
+		return 0;
 	__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
 	if (tl > 0 && bpf_probe_read_user(s->tail, BOUND(tl, MASK), text + total - tl))
-		return;
-	int sampled = decide(ev, s->tail, tl, head, total);
-	apply(c, msg, sampled, unit, hash);
+		return 0;
+	int sampled = decide(m->pid, 0, tl, head, total);
+	apply(b, msg, sampled, unit, hash);
 	if (sampled) {
-		emit_start(ev, c->pid, c->b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, c->ts);
+		emit_start(ev, m->pid, b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts);
 		if (msg == PF_MSG_PARSE)
-			c->b->start_unbound = 1;
+			b->start_unbound = 1;
 	}
+	return 0;
 }
 
 /* The first part of a Query or Parse that spans receives: keep its head. */
-static __noinline void long_begin(struct in_ctx *c, __u8 msg, __u32 unit)
+__noinline int long_begin(struct text_ref *m)
 {
-	__u32 at = c->at, body = c->body, avail = c->avail;
+	if (!m)
+		return 0;
+	__u32 body = m->body, avail = m->avail;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
 	struct scratch *s = scratch();
-	if (!s)
-		return;
+	if (!b || !s)
+		return 0;
 	count(PF_CNT_LONG_TEXT);
 	struct long_msg *l = &s->fresh;
-	const char *p = c->buf + at;
+	const char *p = (const char *)m->buf + m->at;
 	l->name_len = 0;
 	l->name_hash = 0;
-	if (msg == PF_MSG_PARSE) {
+	if (m->msg == PF_MSG_PARSE) {
 		l->name_len = read_name(s, p, avail, &l->name_hash);
 		if (l->name_len == 0 || l->name_len >= avail)
-			return;
+			return 0;
 	}
 	__u32 head = avail - l->name_len;
 	head = head < PF_TEXT_MAX - 1 ? head : PF_TEXT_MAX - 1;
 	if (bpf_probe_read_user(l->start.text, BOUND(head, MASK), p + l->name_len))
-		return;
+		return 0;
 	__u32 w = avail < LONG_WIN ? avail : LONG_WIN;
 	if (bpf_probe_read_user(l->win, w == LONG_WIN ? LONG_WIN : BOUND(w, LONG_WIN - 1), p + avail - w))
-		return;
+		return 0;
 	l->win_len = w;
 	l->head_len = head;
 	l->body = body;
-	l->unit = unit;
-	l->msg = msg;
-	l->start.h.ts_ns = c->ts;
-	if (bpf_map_update_elem(&long_msgs, &c->pid, l, BPF_ANY) == 0)
-		c->b->in_long = 1;
+	l->unit = m->unit;
+	l->msg = m->msg;
+	l->start.h.ts_ns = m->ts;
+	if (bpf_map_update_elem(&long_msgs, &m->pid, l, BPF_ANY) == 0)
+		b->in_long = 1;
+	return 0;
 }
 
 /* A later part of a long message: slide the window; at its end, decide. */
-static __noinline void long_part(struct in_ctx *c, __u32 take, int last)
+__noinline int long_part(struct text_ref *m)
 {
+	if (!m)
+		return 0;
+	__u32 take = m->avail;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	if (!b)
+		return 0;
 	struct scratch *s = scratch();
-	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &c->pid);
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &m->pid);
 	if (!s || !l) {
-		c->b->in_long = 0;
-		return;
+		b->in_long = 0;
+		return 0;
 	}
-	const char *p = c->buf + c->pos;
+	const char *p = (const char *)m->buf + m->at;
 	if (take >= LONG_WIN) {
 		if (bpf_probe_read_user(l->win, LONG_WIN, p + take - LONG_WIN))
 			goto drop;
@@ -580,10 +637,10 @@ static __noinline void long_part(struct in_ctx *c, __u32 take, int last)
 			goto drop;
 		l->win_len = n;
 	}
-	if (!last)
-		return;
+	if (!m->last)
+		return 0;
 
-	c->b->in_long = 0;
+	b->in_long = 0;
 	__u32 sfx = 1;
 	if (l->msg == PF_MSG_PARSE) {
 		if (bpf_probe_read_kernel(s->tmp, BOUND(l->win_len, 2 * LONG_WIN - 1), l->win))
@@ -601,16 +658,17 @@ static __noinline void long_part(struct in_ctx *c, __u32 take, int last)
 	if (tl && bpf_probe_read_kernel(s->tail, BOUND(tl, PF_WINDOW - 1 + PF_WINDOW), l->win + BOUND(avail_tail - tl, LONG_WIN - 1)))
 		goto drop;
 	__u32 head = l->head_len < total ? l->head_len : total;
-	int sampled = decide(&l->start, s->tail, tl, head, total);
-	apply(c, l->msg, sampled, l->unit, l->name_hash);
+	int sampled = decide(m->pid, 1, tl, head, total);
+	apply(b, l->msg, sampled, l->unit, l->name_hash);
 	if (sampled) {
-		emit_start(&l->start, c->pid, c->b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
+		emit_start(&l->start, m->pid, b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
 		if (l->msg == PF_MSG_PARSE)
-			c->b->start_unbound = 1;
+			b->start_unbound = 1;
 	}
 drop:
-	c->b->in_long = 0;
-	bpf_map_delete_elem(&long_msgs, &c->pid);
+	b->in_long = 0;
+	bpf_map_delete_elem(&long_msgs, &m->pid);
+	return 0;
 }
 
 /* Bind: portal name, statement name, ... The portal is sampled when it binds
@@ -658,8 +716,10 @@ static long in_msg_cb(__u32 i, void *data)
 	__u32 left = c->len - c->pos;
 	if (b->in_rem) {
 		__u32 take = b->in_rem < left ? b->in_rem : left;
-		if (b->in_long)
-			long_part(c, take, take == b->in_rem);
+		if (b->in_long) {
+			struct text_ref m = { .buf = (__u64)c->buf, .pid = c->pid, .at = c->pos, .avail = take, .last = take == b->in_rem };
+			long_part(&m);
+		}
 		b->in_rem -= take;
 		c->pos += take;
 		return 0;
@@ -674,22 +734,24 @@ static long in_msg_cb(__u32 i, void *data)
 	c->at = at;
 	c->body = body;
 	c->avail = avail;
+	struct text_ref m = { .buf = (__u64)c->buf, .ts = c->ts, .pid = c->pid, .at = at, .body = body, .avail = avail };
 	switch (type) {
-	case 'Q': {
-		__u32 u = push_unit(b, 0, 1);
+	case 'Q':
+		m.unit = push_unit(b, 0, 1);
 		end_cycle_in(b);
+		m.msg = PF_MSG_QUERY;
 		if (avail == body)
-			text_message(c, PF_MSG_QUERY, u);
+			text_message(&m);
 		else
-			long_begin(c, PF_MSG_QUERY, u);
+			long_begin(&m);
 		break;
-	}
 	case 'P':
 		b->stmt_sampled = 0;
+		m.msg = PF_MSG_PARSE;
 		if (avail == body)
-			text_message(c, PF_MSG_PARSE, 0);
+			text_message(&m);
 		else
-			long_begin(c, PF_MSG_PARSE, 0);
+			long_begin(&m);
 		break;
 	case 'B':
 		bind_message(c);

@@ -27,7 +27,6 @@ struct hex_ctx {
 	const char *buf;
 	__u32 p;
 	struct pf_start *out;
-	__u8 nz_trace, nz_span;
 	int bad;
 };
 
@@ -43,14 +42,26 @@ static long hex_cb(__u32 i, void *data)
 		return 1;
 	}
 	__u8 v = (h << 4) | l;
-	if (i < 16) {
+	if (i < 16)
 		x->out->trace_id[i & 15] = v;
-		x->nz_trace |= v;
-	} else {
+	else
 		x->out->parent_span_id[(i - 16) & 7] = v;
-		x->nz_span |= v;
-	}
 	return 0;
+}
+
+/* Whether n bytes at p are not all zero. Read back from the record rather
+ * than accumulated in the loop's context: verifiers before 6.7 model a
+ * bpf_loop callback as running once, so a condition that needs two of its
+ * runs (trace id and span id both seen non-zero) looked impossible to them
+ * and the branch was removed as dead code (6.1 traced nothing). */
+static __always_inline int nonzero(const __u8 *p, int n)
+{
+	__u8 acc = 0;
+#pragma unroll
+	for (int k = 0; k < 16; k++)
+		if (k < n)
+			acc |= p[k];
+	return acc != 0;
 }
 
 /* Validates the 55 characters at buf[p] (masked) and fills the ids.
@@ -72,7 +83,7 @@ static __noinline int parse_traceparent(const char *buf, __u32 p, struct pf_star
 #undef AT
 	struct hex_ctx x = { .buf = buf, .p = p, .out = out };
 	bpf_loop(24, hex_cb, &x, 0);
-	if (x.bad || !x.nz_trace || !x.nz_span)
+	if (x.bad || !nonzero(out->trace_id, 16) || !nonzero(out->parent_span_id, 8))
 		return 0;
 	out->flags = (fh << 4) | fl;
 	return 1;
@@ -107,6 +118,10 @@ static __always_inline int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* The position is derived from the iteration number, never counted up or
+ * down in the context: a counter is a new constant at every iteration, and
+ * the verifier (6.7+, which follows each callback run) would check every one
+ * of them, and everything after the loop once per value. */
 struct trim_ctx {
 	const char *buf;
 	__u32 pos;      /* head: first non-space; tail: one past the last kept byte */
@@ -116,28 +131,32 @@ struct trim_ctx {
 static long skip_head_cb(__u32 i, void *data)
 {
 	struct trim_ctx *t = data;
-	if (t->pos >= t->len || !is_space(t->buf[t->pos & MASK]))
+	if (i >= t->len || !is_space(t->buf[i & MASK])) {
+		t->pos = i;
 		return 1;
-	t->pos++;
+	}
 	return 0;
 }
 
 static long trim_tail_cb(__u32 i, void *data)
 {
 	struct trim_ctx *t = data;
-	if (t->pos == 0)
+	if (i >= t->len) {
+		t->pos = 0;
 		return 1;
-	char c = t->buf[(t->pos - 1) & MASK];
-	if (!is_space(c) && c != ';')
+	}
+	char c = t->buf[(t->len - 1 - i) & MASK];
+	if (!is_space(c) && c != ';') {
+		t->pos = t->len - i;
 		return 1;
-	t->pos--;
+	}
 	return 0;
 }
 
 /* Head: the text starts (after whitespace) with a block comment; search it. */
 static __noinline int search_head(const char *buf, __u32 len)
 {
-	struct trim_ctx t = { .buf = buf, .pos = 0, .len = len };
+	struct trim_ctx t = { .buf = buf, .pos = 64, .len = len };
 	bpf_loop(64, skip_head_cb, &t, 0);
 	__u32 i = t.pos;
 	if (i + 2 > len || buf[i & MASK] != '/' || buf[(i + 1) & MASK] != '*')
@@ -173,7 +192,7 @@ static long rfind_open_cb(__u32 i, void *data)
  * whitespace; search from that comment's opening. buf holds the last len bytes. */
 static __noinline int search_tail(const char *buf, __u32 len)
 {
-	struct trim_ctx t = { .buf = buf, .pos = len, .len = len };
+	struct trim_ctx t = { .buf = buf, .pos = len > 64 ? len - 64 : 0, .len = len };
 	bpf_loop(64, trim_tail_cb, &t, 0);
 	__u32 e = t.pos;
 	if (e < 4 || e > PF_WINDOW || buf[(e - 1) & MASK] != '/' || buf[(e - 2) & MASK] != '*')

@@ -165,6 +165,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_map(env, exports);
   register_ringbuf(env, exports);
   register_privileges(env, exports);
+  register_features(env, exports);
   return exports;
 }
 

@@ -69,6 +69,8 @@ void register_map(napi_env env, napi_value exports);
 /* ringbuf.c */
 void register_ringbuf(napi_env env, napi_value exports);
 void reader_close(struct reader *r);
+/* features.c */
+void register_features(napi_env env, napi_value exports);
 /* privileges.c */
 void register_privileges(napi_env env, napi_value exports);
 

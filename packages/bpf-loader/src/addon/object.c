@@ -281,6 +281,66 @@ static napi_value test_run(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* programInfo(obj) -> [{name, loaded, verifiedInsns, xlatedBytes, jitedBytes,
+ * runTimeNs, runCount}]: what the kernel says of each loaded program
+ * (verified_insns: how much of the verifier's 1M-instruction budget it took;
+ * run time and count only while kernel.bpf_stats_enabled is 1). */
+static napi_value program_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], true);
+  if (!o) return NULL;
+  napi_value arr;
+  CHECK(napi_create_array(env, &arr));
+  uint32_t i = 0;
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, o->obj) {
+    napi_value e, v;
+    CHECK(napi_create_object(env, &e));
+    CHECK(napi_create_string_utf8(env, bpf_program__name(p), NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, e, "name", v));
+    int fd = o->loaded ? bpf_program__fd(p) : -1;
+    CHECK(napi_get_boolean(env, fd >= 0, &v));
+    CHECK(napi_set_named_property(env, e, "loaded", v));
+    if (fd >= 0) {
+      struct bpf_prog_info pi;
+      __u32 len = sizeof pi;
+      memset(&pi, 0, sizeof pi);
+      if (bpf_obj_get_info_by_fd(fd, &pi, &len)) return throw_errno(env, "bpf_obj_get_info_by_fd", errno);
+      CHECK(napi_create_uint32(env, pi.verified_insns, &v));
+      CHECK(napi_set_named_property(env, e, "verifiedInsns", v));
+      CHECK(napi_create_uint32(env, pi.xlated_prog_len, &v));
+      CHECK(napi_set_named_property(env, e, "xlatedBytes", v));
+      CHECK(napi_create_uint32(env, pi.jited_prog_len, &v));
+      CHECK(napi_set_named_property(env, e, "jitedBytes", v));
+      CHECK(napi_create_bigint_uint64(env, pi.run_time_ns, &v));
+      CHECK(napi_set_named_property(env, e, "runTimeNs", v));
+      CHECK(napi_create_bigint_uint64(env, pi.run_cnt, &v));
+      CHECK(napi_set_named_property(env, e, "runCount", v));
+    }
+    CHECK(napi_set_element(env, arr, i++, e));
+  }
+  return arr;
+}
+
+/* setAutoload(obj, program, on): before load(), leave a program out of it. */
+static napi_value set_autoload(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], true);
+  if (!o) return NULL;
+  if (o->loaded) return throw_plain(env, "ALREADY_LOADED", "which programs load can only be chosen before load()");
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  bool on = true;
+  CHECK(napi_get_value_bool(env, argv[2], &on));
+  int err = bpf_program__set_autoload(p, on);
+  if (err) return throw_errno(env, "bpf_program__set_autoload", -err);
+  return NULL;
+}
+
 void register_object(napi_env env, napi_value exports) {
   export_fn(env, exports, "open", open_object);
   export_fn(env, exports, "close", close_object);
@@ -289,4 +349,6 @@ void register_object(napi_env env, napi_value exports) {
   export_fn(env, exports, "constantSize", constant_size);
   export_fn(env, exports, "setConstant", set_constant);
   export_fn(env, exports, "testRun", test_run);
+  export_fn(env, exports, "programInfo", program_info);
+  export_fn(env, exports, "setAutoload", set_autoload);
 }
