@@ -8,3 +8,4 @@ export {
   encodeTagPart, serializePair, joinPairs, formatComment, decodeTagPart, commentBody, tagValue, parseTags, sqlcommenterBody, MAX_TAG_LENGTH,
   type TagValue, type Tags,
 } from './sqlcommenter';
+export { statementFingerprint, normalizeStatement, FINGERPRINT_TEXT_MAX, type StatementFingerprint } from './fingerprint';

@@ -6,6 +6,7 @@
 import type { Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
 import { SqlDescriber } from '../spans/describe';
+import { sessionScs } from '../spans/confirm';
 import { fingerprintOf } from './fingerprint';
 import { commentOf, tagValue } from './sqlcommenter-tags';
 
@@ -25,7 +26,8 @@ export class StatementKeyer {
   private fingerprints = new Map<string, string>();
 
   keys(s: Statement, backend: BackendInfo): StatementKeys {
-    const d = this.describer.describe(s.start.text, s.start.origin, s.index);
+    const scs = sessionScs(s.start);
+    const d = this.describer.describe(s.start.text, s.start.origin, s.index, scs);
     let fingerprint = this.fingerprints.get(d.queryText);
     if (fingerprint === undefined) {
       fingerprint = fingerprintOf(d.queryText);
@@ -33,7 +35,7 @@ export class StatementKeyer {
       if (this.fingerprints.size >= 4096) this.fingerprints.clear();
       this.fingerprints.set(d.queryText, fingerprint);
     }
-    const comment = commentOf(s.start.text, s.start.origin);
+    const comment = commentOf(s.start.text, s.start.origin, scs);
     return {
       fingerprint,
       maskedText: d.queryText,
