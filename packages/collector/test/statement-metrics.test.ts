@@ -112,7 +112,7 @@ describe('StatementMetrics', () => {
     expect(errors[0].value).toBe(1);
 
     const info = samples(text, 'pgferret_statement_info');
-    expect(info.map((i) => i.labels)).toEqual(expect.arrayContaining([{ fingerprint: fp, db_query_text: 'SELECT * FROM users WHERE id = ?' }]));
+    expect(info.map((i) => i.labels)).toEqual(expect.arrayContaining([{ fingerprint: fp, db_query_text: 'SELECT * FROM users WHERE id = $1' }]));
     // the masked text never carries the literals
     expect(text).not.toMatch(/id = 7|'x'/);
   });

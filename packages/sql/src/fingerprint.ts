@@ -74,8 +74,8 @@ function items(sql: string, toks: readonly Token[], from: number, to: number): {
       default:
         kind = raw === '?' ? 'const' : raw === ',' ? 'comma' : raw === '[' ? 'open' : raw === ']' ? 'close' : 'other';
     }
-    // -5: one constant when the minus is a sign
-    if (kind === 'const' && t.kind === 'number' && !space) {
+    // -5 (or -? once masked): one constant when the minus is a sign
+    if (kind === 'const' && (t.kind === 'number' || raw === '?') && !space) {
       const minus = list[list.length - 1];
       const before = list[list.length - 2];
       if (minus?.shown === '-' && (!before || before.kind === 'open' || before.kind === 'comma' || (before.kind === 'other' && before.shown !== ')') || (before.kind === 'word' && SIGN_AFTER.has(before.canon)))) {
