@@ -8,6 +8,7 @@
 // comment at the end when the end is sure and at the start otherwise, and
 // the statement returns what it returns without the comment.
 import * as pg from 'pg';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { commentPlacement, confirmTraceComment, findTraceComment } from '@pgferret/sql';
 import { startPostgres, type PgCluster } from '../../../test/helpers/postgres';
 import { instrument, uninstrument, uncommentedQueries, withoutComment } from '../src';
@@ -117,14 +118,27 @@ test.each([
   console.log(`scs ${String(scs)} (${how}): ${placed.tail - before.tail} at the end, ${placed.head - before.head} at the start`);
 });
 
-test('a statement that cannot take a comment is counted and said once', async () => {
-  const c = await connect();
-  const before = uncommentedQueries().named_statement ?? 0;
-  await inSpan(tracing.tracer, 'named', async () => {
-    await c.query({ name: 'pgferret_named', text: 'SELECT 1 AS one' });
-    await c.query({ name: 'pgferret_named', text: 'SELECT 1 AS one' });
-  });
-  expect((uncommentedQueries().named_statement ?? 0) - before).toBe(2);
+test('a statement that cannot take a comment is counted and said once per reason', async () => {
+  const warnings: string[] = [];
+  const noop = () => undefined;
+  diag.setLogger({ warn: (m: string) => void warnings.push(m), error: noop, info: noop, debug: noop, verbose: noop }, DiagLogLevel.WARN);
+  try {
+    const c = await connect();
+    const before = { ...uncommentedQueries() };
+    await inSpan(tracing.tracer, 'uncommentable', async () => {
+      await c.query({ name: 'pgferret_named', text: 'SELECT 1 AS one' });
+      await c.query({ name: 'pgferret_named', text: 'SELECT 1 AS one' });
+      await c.query('SELECT 1 /* the app\'s own */');
+      await c.query('SELECT 2 -- the app\'s own');
+    });
+    const after = uncommentedQueries();
+    expect((after.named_statement ?? 0) - (before.named_statement ?? 0)).toBe(2);
+    expect((after.has_comment ?? 0) - (before.has_comment ?? 0)).toBe(2);
+    expect(warnings.filter((w) => /named prepared statements/.test(w))).toHaveLength(1);
+    expect(warnings.filter((w) => /already has a comment/.test(w))).toHaveLength(1);
+  } finally {
+    diag.disable();
+  }
 });
 
 test("a query queued behind another is not placed by a setting that one may change: its comment leads", async () => {

@@ -5,7 +5,8 @@
 // touched, so a reused config cannot accumulate comments) and the caller's own
 // object for submittables (pg.Query, pg-cursor, pg-query-stream,
 // pg-copy-streams), whose text is rewritten in place so it still runs.
-import { joinPairs, insertCommentAt, serializePair } from '../comment/format';
+import { commentPlacement } from '@pgferret/sql';
+import { joinPairs, serializePair } from '../comment/format';
 import { collectScopeTags, currentScope } from '../context/tags';
 import { activeSpan, traceTags, type TraceTags } from '../trace/traceparent';
 import { pgSpanPending, takePgSpan } from '../trace/pg-span';
@@ -110,8 +111,12 @@ export function annotateQueued(
     if (trace.traceparent !== undefined) skipped('named_statement');
     return;
   }
-  const tail = joinPairs(pairs);
-  const { sql: out, placement } = insertCommentAt(text, tail, standardConformingStrings, joinPairs(pairs, true));
-  if (placement.where === 'none' && placement.reason === 'has_comment' && trace.traceparent !== undefined) skipped('has_comment');
-  if (out !== text) holder.text = out;
+  // at the end when the lexer is sure where the text ends, else at the start (trace context first there)
+  const placement = commentPlacement(text, standardConformingStrings);
+  if (placement.where === 'none') {
+    if (placement.reason === 'has_comment' && trace.traceparent !== undefined) skipped('has_comment');
+    return;
+  }
+  const comment = joinPairs(pairs, placement.where === 'head');
+  holder.text = placement.where === 'head' ? `${comment} ${text}` : `${text.slice(0, placement.at)} ${comment}${text.slice(placement.at)}`;
 }
