@@ -25,6 +25,7 @@ const log = (m: string) => process.stderr.write(`[pgferret] ${m}\n`);
 function printStatus(s: CollectorStatus): void {
   const out: string[] = [];
   out.push(`tracing: ${s.enabled ? 'enabled' : 'DISABLED'}   detail: ${s.detail}   root sample rate: ${s.rootSampleRate}`);
+  for (const [feature, why] of Object.entries(s.refused)) if (why !== null) out.push(`WITHOUT ${feature}: ${why}`);
   out.push(`clusters (${s.clusters.length}):`);
   for (const c of s.clusters) {
     out.push(`  pid ${c.pid}  PostgreSQL ${c.major ?? '?'}  port ${c.port ?? '?'}  ${c.dataDir}  ${c.error ? `ERROR: ${c.error}` : `probes: ${c.probeSet}`}`);
@@ -93,7 +94,8 @@ export function buildProgram(): Command {
         '(never ANALYZE, GENERIC_PLAN on PostgreSQL 16+ for $n parameters; the plan goes on the statement span as postgresql.plan) ' +
         'and to name who holds the lock a sampled statement waits for (pg_blocking_pids)')
       .option('--explain-min-ms <ms>', 'with --postgres-url: statements at least this long get a plan', count('--explain-min-ms'), RUN_DEFAULTS.explainMinMs)
-      .option('--allow-non-loopback', 'allow binding the OTLP receiver, the web UI or /metrics to a non-loopback address (prints a warning)', false),
+      .option('--allow-non-loopback', 'allow binding the OTLP receiver, the web UI or /metrics to a non-loopback address (prints a warning)', false)
+      .option('--bpf-object <file>', 'the compiled BPF object to load instead of the package\'s own (a build for another kernel or architecture)'),
   ).action(async (o) => {
     const running = await startRun(
       {
@@ -120,6 +122,7 @@ export function buildProgram(): Command {
         metricsMaxFingerprints: o.metricsMaxFingerprints,
         postgresUrl: o.postgresUrl,
         explainMinMs: o.explainMinMs,
+        bpfObject: o.bpfObject,
       },
       log,
     );

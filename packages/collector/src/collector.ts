@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
-import { BpfObject, type BpfLink, type RingBufferReader, type RingBufferStats } from '@pgferret/bpf-loader';
+import type { BpfLink, BpfObject, ProgramInfo, RingBufferReader, RingBufferStats } from '@pgferret/bpf-loader';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { containerIdOf } from './discover/container';
@@ -19,6 +19,7 @@ import { BACKEND_STATE, CONFIG, COUNTER_COUNT, Counter, Proto, TEXT_MAX } from '
 import type { ExportQueue } from './export/queue';
 import { BLOCKER_WAIT_MS, BlockerLookup } from './inside/blockers';
 import { FEATURES, planInside, type Feature, type InsidePlan } from './inside/cluster-facts';
+import { loadProbes, type LoadedProbes, type OptionalFeature } from './kernel/load';
 import { armBackend, type ArmedBackend } from './probes/attach';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type Probe, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
@@ -53,7 +54,8 @@ export interface CollectorOptions {
   serviceName?: string;
   rescanMs?: number;
   log?: (msg: string) => void;
-  bpfObjectPath?: string;
+  /** the BPF object, loaded (loadProbes); else start() loads BPF_OBJECT */
+  probes?: LoadedProbes;
   /** called with every assembled statement, before (and whether or not) its spans are queued: metrics, diagnose */
   statementListeners?: StatementListener[];
   /** extra attributes for a statement's span (plans of slow statements); a promise holds its spans until it settles */
@@ -79,6 +81,10 @@ export interface CollectorStatus {
   enabled: boolean;
   rootSampleRate: number;
   detail: Detail;
+  /** optional features whose BPF programs the kernel refused: null when loaded, else why */
+  refused: Record<OptionalFeature, string | null>;
+  /** every program of the object: loaded or left out, and the verifier instructions it took */
+  programs: { name: string; loaded: boolean; verifiedInsns: number }[];
   clusters: ClusterStatus[];
   /** executables of attached clusters and the phase probes their armed backends get */
   binaries: { exe: string; probeSet: string; probes: string }[];
@@ -128,6 +134,8 @@ interface Binary {
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
+/** How often the ring buffer is drained while records come (10× that while idle): a sampled statement's records wait at most this long. */
+const DRAIN_EVERY_MS = 5;
 /** A backend whose arming failed is tried again after this long. */
 const ARM_RETRY_MS = 5_000;
 
@@ -142,6 +150,9 @@ const COUNTER_NAMES = Object.fromEntries(Object.entries(Counter).map(([k, v]) =>
 
 export class Collector {
   private obj: BpfObject | null = null;
+  /** optional features whose programs the kernel refused, and why */
+  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null };
+  private programs: ProgramInfo[] = [];
   private reader: RingBufferReader | null = null;
   private timer: NodeJS.Timeout | null = null;
   private gate: BpfLink[] = [];
@@ -203,21 +214,20 @@ export class Collector {
   }
 
   start(): void {
-    const file = this.opts.bpfObjectPath ?? BPF_OBJECT;
-    if (!fs.existsSync(file)) {
-      throw new Error(`the collector's BPF object ${file} is missing: build it with \`npm run build\` (needs clang and bpftool)`);
-    }
-    const obj = BpfObject.open(file);
+    const loaded = this.opts.probes ?? loadProbes(BPF_OBJECT, this.log);
+    const obj = loaded.obj;
     this.obj = obj;
+    this.refused = loaded.refused;
+    this.programs = loaded.programs;
     try {
-      obj.load();
       this.writeSettings();
-      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch));
+      // the kernel submits records without waking us (but for lock waits and backend events): drained on a timer
+      this.reader = obj.ringBuffer('events', (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS });
       // the gate: trap-free tracepoints, attached once for the whole host and
       // filtered in the kernel to backends of followed postmasters
       const tracepoints = [['on_fork', 'sched', 'sched_process_fork'], ['on_task_exit', 'sched', 'sched_process_exit'], ['on_sys_exit', 'raw_syscalls', 'sys_exit']];
       // waits: every context switch, filtered in the kernel to backends inside sampled request cycles
-      if (this.opts.detail === 'full') tracepoints.push(['on_switch', 'sched', 'sched_switch']);
+      if (this.detail === 'full' && this.refused.waits === null) tracepoints.push(['on_switch', 'sched', 'sched_switch']);
       for (const [program, category, name] of tracepoints) {
         this.gate.push(obj.attachTracepoint({ program, category, name }));
       }
@@ -303,13 +313,13 @@ export class Collector {
       try {
         const bin = this.binaryOf(pm);
         cluster.probeSet = bin.set.name;
-        cluster.inside = planInside({ pid: pm.pid, major: pm.major, exePath: `/proc/${pm.pid}/exe` }, bin.elf, bin.set, this.opts.detail);
+        cluster.inside = planInside({ pid: pm.pid, major: pm.major, exePath: `/proc/${pm.pid}/exe` }, bin.elf, bin.set, this.detail, this.refused);
         // new backends are followed from their fork on; the ones already running are adopted
         pmMap.update(u32Key(pm.pid), cluster.inside.value);
         const adopted = this.adoptBackends(pm.pid);
-        const what = this.opts.detail === 'statement' ? 'statement spans only' : `phases with ${bin.set.name} probes on backends that carry sampled statements`;
+        const what = this.detail === 'statement' ? 'statement spans only' : `phases with ${bin.set.name} probes on backends that carry sampled statements`;
         this.log(`attached to PostgreSQL ${pm.major ?? '?'} (pid ${pm.pid}, port ${pm.port ?? '?'}, ${pm.dataDir}): following ${adopted} running backends at their sockets; ${what}`);
-        if (this.opts.detail === 'full') this.logInside(cluster.inside);
+        if (this.detail === 'full') this.logInside(cluster.inside);
       } catch (e) {
         cluster.error = (e as Error).message;
         this.log(`cannot trace PostgreSQL pid ${pm.pid} (${pm.dataDir}): ${cluster.error}`);
@@ -426,6 +436,11 @@ export class Collector {
     }
   }
 
+  /** --detail as the kernel allows it: without phase programs, statement spans only */
+  private get detail(): Detail {
+    return this.refused.phases !== null ? 'statement' : this.opts.detail;
+  }
+
   private get insideOptions(): InsideOptions {
     return this.opts.inside ?? INSIDE_DEFAULTS;
   }
@@ -455,7 +470,7 @@ export class Collector {
   private onStatement(s: Statement): void {
     this.statements++;
     const pid = s.start.pid;
-    if (this.opts.detail !== 'statement') {
+    if (this.detail !== 'statement') {
       const a = this.armed.get(pid);
       if (a) a.lastSampledMs = Date.now();
       else this.armQueue.set(pid, s.start.ppid);
@@ -523,7 +538,9 @@ export class Collector {
     return {
       enabled: this.enabled,
       rootSampleRate: this.rootSampleRate,
-      detail: this.opts.detail,
+      detail: this.detail,
+      refused: { ...this.refused },
+      programs: this.programs.map((p) => ({ name: p.name, loaded: p.loaded, verifiedInsns: p.verifiedInsns })),
       clusters: [...this.clusters.values()].map((c) => ({
         pid: c.pm.pid, dataDir: c.pm.dataDir, port: c.pm.port, major: c.pm.major,
         binary: c.pm.exeName, probeSet: c.probeSet, error: c.error, inside: c.inside?.off ?? null,

@@ -6,10 +6,11 @@ import { effectiveCapabilities, missingBpfCapabilities, uprobeNeedsSysAdmin } fr
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { startAdmin, type AdminServer } from './admin/server';
 import { DEFAULT_STATE_DIR, prepareStateDir } from './admin/state-dir';
-import { Collector, type ClusterFilter } from './collector';
+import { BPF_OBJECT, Collector, type ClusterFilter } from './collector';
 import { DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter, type SpanSink } from './export/exporter';
 import { ExportQueue } from './export/queue';
+import { loadProbes, type LoadedProbes } from './kernel/load';
 import { startMetrics, type MetricsServer } from './metrics/server';
 import { Explainer } from './plans/explainer';
 import { DEFAULT_CAPS } from './metrics/statement-metrics';
@@ -43,6 +44,8 @@ export interface RunOptions {
   /** a connection for EXPLAIN of slow statements; none: no plans */
   postgresUrl?: string;
   explainMinMs: number;
+  /** a BPF object built elsewhere (another architecture, a patched build); default: the package's own */
+  bpfObject?: string;
 }
 
 export const RUN_DEFAULTS = {
@@ -108,6 +111,17 @@ function readOtlpToken(file: string): string {
 
 export async function startRun(o: RunOptions, log: (m: string) => void): Promise<Running> {
   checkPrivileges();
+  // before anything listens or prints a URL: a kernel that refuses the gate ends the run here, with its reason
+  const probes = loadProbes(o.bpfObject ?? BPF_OBJECT, log);
+  try {
+    return await startLoaded(o, probes, log);
+  } catch (e) {
+    probes.obj.close();
+    throw e;
+  }
+}
+
+async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string) => void): Promise<Running> {
   const stateDir = prepareStateDir(o.stateDir, log);
   const otlpToken = o.otlpTokenFile === undefined ? undefined : readOtlpToken(o.otlpTokenFile);
   // the exporter's warnings (a partial success: spans the endpoint rejected, and why) go to the log
@@ -151,7 +165,7 @@ export async function startRun(o: RunOptions, log: (m: string) => void): Promise
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
     inside: { waitThresholdNs: o.waitThresholdMs * 1e6, nestedCap: o.nestedCap }, postgresUrl: o.postgresUrl,
-    maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [],
+    maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [], probes,
     annotate: explainer?.annotate,
   });
   metrics?.watch(() => collector.status());

@@ -17,9 +17,15 @@ function headline(s) {
   const attached = s.clusters.filter((c) => !c.error);
   const clusters = `${attached.length} cluster${attached.length === 1 ? '' : 's'} attached`;
   const drops = dropped(s);
-  const text = `collector: ${s.enabled ? '' : 'paused · '}${clusters} · ${drops.toLocaleString()} dropped`;
-  const cls = attached.length === 0 || drops > 0 || !s.enabled || s.export.lastError ? 'warn' : 'ok';
+  const without = refusedFeatures(s);
+  const text = `collector: ${s.enabled ? '' : 'paused · '}${clusters} · ${drops.toLocaleString()} dropped${without.length ? ` · without ${without.map(([f]) => f).join(', ')}` : ''}`;
+  const cls = attached.length === 0 || drops > 0 || !s.enabled || s.export.lastError || without.length ? 'warn' : 'ok';
   return { text, cls };
+}
+
+/** [feature, why] for each feature whose BPF programs the kernel refused */
+function refusedFeatures(s) {
+  return Object.entries(s.refused ?? {}).filter(([, why]) => why !== null);
 }
 
 function row(label, value) {
@@ -48,6 +54,16 @@ function panel(s) {
             ),
           ),
         ),
+    refusedFeatures(s).length
+      ? [
+          h('h3', null, 'Refused by this kernel'),
+          h(
+            'table',
+            { class: 'attrs refused' },
+            h('tbody', null, refusedFeatures(s).map(([f, why]) => h('tr', { class: 'err' }, h('th', null, f), h('td', null, `off: ${why}`)))),
+          ),
+        ]
+      : null,
     h('h3', null, 'Counters'),
     h(
       'table',

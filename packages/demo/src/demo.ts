@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RUN_DEFAULTS, checkPrivileges, isLoopbackHost, startRun, type TraceDetail, type TraceStore } from 'pgferret-collector';
+import { RUN_DEFAULTS, checkKernel, checkPrivileges, isLoopbackHost, startRun, type TraceDetail, type TraceStore } from 'pgferret-collector';
 import { startExampleApp } from './example-app';
 import { startDemoPostgres } from './demo-postgres';
 import { BURST, sendBurst } from './traffic';
@@ -112,8 +112,9 @@ export class Demo {
 
   private async startAll(): Promise<void> {
     const { log, opts } = this;
-    // before anything is started: without eBPF rights there is no demo
+    // before anything is started: without eBPF rights, or on a kernel the collector cannot run on, there is no demo
     checkPrivileges();
+    checkKernel();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-demo-'));
     this.tmpRoot = root;
     this.own(`temp directory ${root}`, async () => fs.rmSync(root, { recursive: true, force: true }));

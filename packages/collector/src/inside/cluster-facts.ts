@@ -36,8 +36,12 @@ function object(elf: ElfInfo, name: string): { value: bigint; size: number } | n
 
 const allOff = (why: string): Record<Feature, string | null> => ({ waits: why, locks: why, buffers: why, nested: why });
 
-export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detail): InsidePlan {
+/** Kernel-side features whose programs the kernel refused: their reasons (see kernel/load). */
+export type Refused = Partial<Record<'phases' | 'waits' | 'locks' | 'nested', string | null>>;
+
+export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detail, refused: Refused = {}): InsidePlan {
   const value = Buffer.alloc(CLUSTER.size);
+  if (refused.phases) return { value, off: allOff(`no phase timing: ${refused.phases}`), probes: [] };
   if (detail !== 'full') return { value, off: allOff(`--detail ${detail}`), probes: [] };
   if (t.major === null) return { value, off: allOff('the PostgreSQL major version is unknown (no PG_VERSION in the data directory)'), probes: [] };
   const major = t.major;
@@ -52,14 +56,16 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
   const procOffset = procWaitEventOffset(major);
   const pointer = mwei && mwei.size === 8 ? { sym: mwei, offset: 0 } : !mwei && myProc && myProc.size === 8 && procOffset !== null ? { sym: myProc, offset: procOffset } : null;
   const pointerAt = pointer && at(pointer.sym.value);
-  if (!pointer) off.waits = `${t.exePath} has no usable my_wait_event_info${procOffset === null ? ` and PGPROC's layout of PostgreSQL ${major} is not verified` : ''}`;
+  if (refused.waits) off.waits = refused.waits;
+  else if (!pointer) off.waits = `${t.exePath} has no usable my_wait_event_info${procOffset === null ? ` and PGPROC's layout of PostgreSQL ${major} is not verified` : ''}`;
   else if (pointerAt === null) off.waits = unmapped;
   else {
     value.writeBigUInt64LE(pointerAt, CLUSTER.wait_event_ptr);
     value.writeUInt32LE(pointer.offset, CLUSTER.wait_event_off);
   }
 
-  if (set.locks.every((p) => hasProbe(elf, p))) probes.push(...set.locks);
+  if (refused.locks) off.locks = refused.locks;
+  else if (set.locks.every((p) => hasProbe(elf, p))) probes.push(...set.locks);
   else off.locks = `${t.exePath} lacks the lock wait probe points (${[...new Set(set.locks.map((p) => (p.type === 'usdt' ? p.name : p.symbols[0])))].join(', ')})`;
 
   const bu = object(elf, 'pgBufferUsage');
@@ -85,7 +91,8 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
   const spi = nestedProbes(elf.functions);
   const processed = object(elf, 'SPI_processed');
   const processedAt = processed && at(processed.value);
-  if (spi.length === 0 || !processed) off.nested = `${t.exePath} does not export the SPI entry points`;
+  if (refused.nested) off.nested = refused.nested;
+  else if (spi.length === 0 || !processed) off.nested = `${t.exePath} does not export the SPI entry points`;
   else if (processedAt === null) off.nested = unmapped;
   else {
     probes.push(...spi);

@@ -1,0 +1,83 @@
+// Loads the collector's BPF object into the kernel. The gate (socket
+// following) must load; each optional feature whose programs the kernel
+// refuses is left out — once, with the reason logged and shown in status —
+// and the rest loads without it.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { BpfError, BpfObject, type ProgramInfo } from '@pgferret/bpf-loader';
+import { checkKernel } from './requirements';
+
+/** The verifier's limit is 1M instructions per program; a program above a quarter of it has no margin for the next kernel build. */
+export const VERIFIER_BUDGET = 250_000;
+
+export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested';
+export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested'];
+
+/** Every program of pgferret.bpf.c, by what it serves (a test checks this covers the object). */
+export const PROGRAMS: Record<'gate' | OptionalFeature, readonly string[]> = {
+  gate: ['on_sys_exit', 'on_fork', 'on_task_exit'],
+  phases: ['uprobe_plan_begin', 'uprobe_exec_begin', 'uprobe_commit_begin', 'uprobe_exec_end_site', 'uretprobe_exec_end'],
+  waits: ['on_switch'],
+  locks: ['uprobe_lock_wait', 'uretprobe_lock_wait'],
+  nested: ['uprobe_spi_plan', 'uprobe_spi_text', 'uretprobe_spi_end'],
+};
+
+export function featureOf(program: string): 'gate' | OptionalFeature | null {
+  for (const [f, progs] of Object.entries(PROGRAMS)) if (progs.includes(program)) return f as 'gate' | OptionalFeature;
+  return null;
+}
+
+export interface LoadedProbes {
+  obj: BpfObject;
+  /** per optional feature: null when loaded, else why the kernel refused it */
+  refused: Record<OptionalFeature, string | null>;
+  programs: ProgramInfo[];
+}
+
+export class GateRefusedError extends Error {
+  readonly code = 'GATE_REFUSED';
+}
+
+/** What the kernel said, in a line: the verifier's last words, else libbpf's error. */
+function refusal(e: unknown): string {
+  if (e instanceof BpfError && e.verifierLog) {
+    const lines = e.verifierLog.trim().split('\n').filter((l) => l.trim() !== '');
+    const last = lines.slice(-2).join(' | ');
+    const helper = /(?:invalid func|unknown func) (\w+#\d+)/.exec(e.verifierLog)?.[1];
+    return helper ? `this kernel lacks the BPF helper ${helper} (${last})` : `the verifier said: ${last}`;
+  }
+  return (e as Error).message;
+}
+
+export function loadProbes(file: string, log: (m: string) => void): LoadedProbes {
+  if (!fs.existsSync(file)) throw new Error(`the collector's BPF object ${file} is missing: build it with \`npm run build\` (needs clang and bpftool)`);
+  checkKernel();
+  const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null };
+  // at most one more attempt per optional feature
+  for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length; attempt++) {
+    const obj = BpfObject.open(file);
+    try {
+      for (const f of OPTIONAL_FEATURES) if (refused[f] !== null) for (const p of PROGRAMS[f]) obj.setAutoload(p, false);
+      obj.load();
+      return { obj, refused, programs: obj.programInfo() };
+    } catch (e) {
+      obj.close();
+      // privileges, a missing object…: not the kernel refusing a program
+      if (!(e instanceof BpfError) || (e.code !== 'VERIFIER' && e.code !== 'LOAD_FAILED')) throw e;
+      const program = e.program;
+      const feature = program ? featureOf(program) : null;
+      if (!program || !feature || feature === 'gate' || refused[feature] !== null) {
+        throw new GateRefusedError(
+          `the kernel (Linux ${os.release()}) refused the collector's ${program ? `program ${program}` : 'BPF object'}` +
+            `${feature === 'gate' || !feature ? ', which follows statements at the socket: nothing can be traced without it' : ''}. ` +
+            `${refusal(e)}. The kernels pgferret is tested on are listed in the README ("Supported kernels"); ` +
+            'run with PGFERRET_BPF_DEBUG=1 for libbpf\'s full log and report it.',
+          { cause: e },
+        );
+      }
+      refused[feature] = `the kernel refused its BPF program ${program}: ${refusal(e)}`;
+      log(`running without ${feature}: ${refused[feature]}`);
+    }
+  }
+  throw new GateRefusedError('the kernel refused every optional feature of the collector and then the rest too: run with PGFERRET_BPF_DEBUG=1 and report it');
+}

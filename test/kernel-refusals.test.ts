@@ -1,0 +1,105 @@
+// What the collector and the demo do on a kernel that will not run all of
+// pgferret: real kernels refusing real programs (copies of the object with
+// one program's first instruction made invalid), and a kernel without BTF
+// (a private mount namespace hides /sys/kernel/btf from the collector).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { BPF_OBJECT } from '../packages/collector/src/collector';
+import { callHelper, patchProgram, readUninitialised } from './helpers/bpf-object-patch';
+import { armBackend, CLI, eventually, phasesOf, randomTraceparent, startCollector, statementsOf, startTraced, type Traced } from './helpers/collector';
+
+const REPO = path.resolve(__dirname, '..');
+const DEMO = path.join(REPO, 'packages', 'demo', 'dist', 'cli.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-refusals-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `args` with /sys/kernel/btf hidden (an empty tmpfs over it, in a mount namespace of its own). */
+function withoutBtf(args: string[], timeoutMs: number) {
+  const t0 = Date.now();
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /sys/kernel/btf && exec "$@"', 'sh', ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' },
+  });
+  return { ...r, ms: Date.now() - t0 };
+}
+
+describe('a kernel that refuses the lock-wait programs', () => {
+  let traced: Traced;
+  const object = path.join(dir, 'refuse-locks.bpf.o');
+  beforeAll(async () => {
+    patchProgram(BPF_OBJECT, object, 'uprobe_lock_wait', readUninitialised);
+    traced = await startTraced('debian', ['--bpf-object', object]);
+  });
+  afterAll(() => traced?.stop());
+
+  it('runs without lock waits, says so once in the log and in status, and traces statements with their phases', async () => {
+    const out = traced.collector.output();
+    const said = out.split('\n').filter((l) => l.includes('running without locks'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/the kernel refused its BPF program uprobe_lock_wait: the verifier said: .*R9 !read_ok/);
+    const status = await traced.collector.status();
+    expect(status.refused.locks).toMatch(/uprobe_lock_wait/);
+    expect(status.refused).toMatchObject({ phases: null, waits: null, nested: null });
+    expect(status.clusters[0].inside.locks).toBe(status.refused.locks);
+    expect(status.programs.find((p: { name: string }) => p.name === 'uprobe_lock_wait')).toMatchObject({ loaded: false });
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', traced.collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(/^WITHOUT locks: the kernel refused its BPF program uprobe_lock_wait/m);
+
+    const client = new Client({ connectionString: traced.pg.connectionString });
+    await client.connect();
+    try {
+      await armBackend((sql) => client.query(sql), traced.collector);
+      const tp = randomTraceparent();
+      await client.query(`SELECT count(*) FROM generate_series(1, 1000) ${tp.comment}`);
+      await eventually('the statement span', () => statementsOf(traced.receiver, tp.traceId).length === 1);
+      const [stmt] = statementsOf(traced.receiver, tp.traceId);
+      expect(stmt.parentSpanId).toBe(tp.spanId);
+      await eventually('its phases', () => phasesOf(traced.receiver, stmt).length >= 2);
+      expect(phasesOf(traced.receiver, stmt).map((p) => p.attributes['postgresql.phase'])).toEqual(expect.arrayContaining(['plan', 'execute']));
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('a kernel that lacks a helper the gate calls', () => {
+  it('the collector exits non-zero at once with one line naming the helper and where the supported kernels are', async () => {
+    const object = path.join(dir, 'refuse-gate.bpf.o');
+    patchProgram(BPF_OBJECT, object, 'on_sys_exit', callHelper(10000));
+    const c = await startCollector(['--bpf-object', object]);
+    const code = await new Promise<number | null>((r) => (c.child.exitCode !== null ? r(c.child.exitCode) : c.child.once('exit', r)));
+    await c.stop();
+    expect(code).not.toBe(0);
+    const errors = c.output().split('\n').filter((l) => l.includes('error:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/refused the collector's program on_sys_exit, which follows statements at the socket: nothing can be traced without it\. this kernel lacks the BPF helper unknown#10000/);
+    expect(errors[0]).toMatch(/Supported kernels/);
+    expect(c.output()).not.toMatch(/web UI|running; Ctrl-C/);
+  });
+});
+
+describe('a kernel without BTF', () => {
+  it('the collector exits non-zero with one line: what is missing, the running kernel and the minimum', () => {
+    const r = withoutBtf([process.execPath, CLI, 'run', '--state-dir', path.join(dir, 'state-nobtf')], 30_000);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `[pgferret] error: this kernel (Linux ${os.release()}) has no BTF type information (/sys/kernel/btf/vmlinux is missing); ` +
+        'pgferret-collector needs Linux 5.17 or later with BTF (CONFIG_DEBUG_INFO_BTF=y)',
+    );
+  });
+
+  it('the demo stops within 30 s with that reason, before starting anything', () => {
+    const r = withoutBtf([process.execPath, DEMO, '--exit-after-traffic'], 30_000);
+    expect(r.error).toBeUndefined(); // not killed by the timeout
+    expect(r.status).not.toBe(0);
+    expect(r.ms).toBeLessThan(30_000);
+    expect(r.stdout + r.stderr).toMatch(/has no BTF type information .*needs Linux 5\.17 or later/);
+    expect(r.stdout + r.stderr).not.toMatch(/starting an embedded PostgreSQL|web UI/);
+  });
+});
