@@ -20,6 +20,7 @@ import type { ExportQueue } from './export/queue';
 import { BLOCKER_WAIT_MS, BlockerLookup } from './inside/blockers';
 import { FEATURES, planInside, type Feature, type InsidePlan } from './inside/cluster-facts';
 import { loadProbes, type LoadedProbes, type OptionalFeature } from './kernel/load';
+import { waitEventsMissingFromTable } from './pg/wait-event-check';
 import { armBackend, type ArmedBackend } from './probes/attach';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type Probe, type ProbeSet } from './probes/tables';
 import { Assembler, type Statement } from './spans/assemble';
@@ -381,6 +382,8 @@ export class Collector {
       const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
       const bin = { exeName: pm.exeName, set, elf };
+      const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
+      if (newer.length > 0) this.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
