@@ -277,11 +277,12 @@ export class SqlLexer {
     const s = this.sql;
     const n = s.length;
     let j = i;
+    const radix = s.charCodeAt(i) === 0x30 && /[xXoObB]/.test(s[i + 1] ?? '');
     while (j < n) {
       const c = s.charCodeAt(j);
       if ((c === 0x65 || c === 0x45) && (s.charCodeAt(j + 1) === 0x2b || s.charCodeAt(j + 1) === DASH) && isDigit(s.charCodeAt(j + 2))) j += 2;
-      // scan.l's realfail gives the e back: 1e'…' is 1, then an E string
-      else if ((c === 0x65 || c === 0x45) && s.charCodeAt(j + 1) === SQUOTE) break;
+      // scan.l's realfail gives the e back: 1e'…' is 1, then an E string (in 0x1e'…' the e is a hex digit)
+      else if ((c === 0x65 || c === 0x45) && s.charCodeAt(j + 1) === SQUOTE && !radix) break;
       else if (isDigit(c) || isAsciiLetter(c) || c === 0x5f || c === DOT) j++;
       else break;
     }

@@ -69,6 +69,7 @@ describe('fails closed', () => {
   });
   it("1e'…' is the number 1 then an E string (scan.l realfail gives the e back)", () => {
     expect(kinds("SELECT 1e'x'")).toEqual([['word', 'SELECT'], ['number', '1'], ['string', "e'x'"]]);
+    expect(kinds("SELECT 0x1e'x'")).toEqual([['word', 'SELECT'], ['number', '0x1e'], ['string', "'x'"]]);
   });
   it("U&'…' UESCAPE '…' is two literals whose ends do not depend on the escape", () => {
     expect(kinds("SELECT U&'d!0061t\\' UESCAPE '!'")).toEqual([['word', 'SELECT'], ['string', "U&'d!0061t\\'"], ['word', 'UESCAPE'], ['string', "'!'"]]);
