@@ -86,6 +86,8 @@ export function commentBody(sql: string, comment: Token): string {
 
 /** The URL-decoded value of `key='…'` in a comment body, or undefined. */
 export function tagValue(body: string, key: string): string | undefined {
+  // keys go on the wire URL-encoded too
+  if (!/^[A-Za-z0-9_.~-]*$/.test(key)) key = encodeTagPart(key) ?? key;
   let at = -1;
   for (;;) {
     at = body.indexOf(`${key}='`, at + 1);
