@@ -18,6 +18,7 @@ import { instrument, uninstrument } from '../packages/sdk/src';
 import { startTracing, type Tracing } from '../packages/sdk/test/support/tracing';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
 import { eventually, randomTraceparent, startTraced, type Traced } from './helpers/collector';
+import { violations } from './helpers/invariants';
 
 const ISSUE_CASES = [
   "SELECT 'C:\\' AS path, '--' AS d",
@@ -114,6 +115,9 @@ test("the issue's three cases and 150 generated statements are parented end to e
   });
   const expected = sent.map((s) => ({ sql: s.sql, parent: true, confidence: 'confirmed', origin: s.where === 'head' ? 'comment_start' : 'comment_end' }));
   expect(outcome).toEqual(expected);
+  // and their spans add up (no parallel workers in these statements)
+  const broken = sent.flatMap((s) => violations(traced.receiver.spans.filter((x) => x.traceId === s.traceId)));
+  expect(broken).toEqual([]);
   console.log(`${sent.length} statements parented: ${sent.filter((s) => s.where === 'tail').length} with the comment at the end, ${sent.filter((s) => s.where === 'head').length} at the start`);
 }, 240_000);
 
