@@ -2,7 +2,8 @@
 // an idle machine and under a CPU hog (two busy processes per core, started
 // and ended by this test): a statement's I/O time is no longer than the
 // statement; its phases lie inside it; every wait lies inside the phase (or
-// statement) it is a child of. One thing is not drift: PostgreSQL adds its
+// statement) it is a child of; a lone statement's buffers are pg_statio's.
+// One thing is not drift: PostgreSQL adds its
 // parallel workers' buffer usage and I/O time to the leader's when the
 // Gather ends (EXPLAIN's "I/O Timings" sum them the same way), so a parallel
 // scan's read time may exceed its duration, up to once per process. The
@@ -119,3 +120,27 @@ test('with parallel workers, I/O time is summed over the processes and stays wit
     for (const h of hogs) if (h.pid) process.kill(h.pid);
   }
 }, 180_000);
+
+test("a lone statement's buffers are pg_statio's: the same blocks hit and read", async () => {
+  await serial(true);
+  // pg_statio as a backend reports it: flushed when the session goes idle, read fresh by another one
+  const statio = async () => {
+    await a.query('SELECT pg_stat_force_next_flush()');
+    await b.query('SELECT pg_stat_clear_snapshot()');
+    const r = await b.query("SELECT heap_blks_read::int AS read, heap_blks_hit::int AS hit FROM pg_statio_user_tables WHERE relname = 'big'");
+    return r.rows[0] as { read: number; hit: number };
+  };
+  await a.query('SELECT count(*) FROM small'); // catalog caches warm for this session
+  const before = await statio();
+  const t = randomTraceparent();
+  await a.query(`SELECT count(*) FROM big ${t.comment}`);
+  const after = await statio();
+  await eventually('the scan', () => traced.receiver.spans.some((s) => s.traceId === t.traceId && isPostgresServerSpan(s)));
+  const span = traced.receiver.spans.find((s) => s.traceId === t.traceId && isPostgresServerSpan(s))!;
+  const delta = { read: after.read - before.read, hit: after.hit - before.hit };
+  expect(delta.read + delta.hit).toBeGreaterThan(1000);
+  expect({
+    read: span.attributes['postgresql.buffers.shared.read'],
+    hit: span.attributes['postgresql.buffers.shared.hit'],
+  }).toEqual(delta);
+}, 60_000);
