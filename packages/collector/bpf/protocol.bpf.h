@@ -136,9 +136,12 @@ static __always_inline __u32 read_name(struct scratch *s, const char *p, __u32 a
 	long n = bpf_probe_read_user_str(s->name, BOUND(cap, 2 * NAME_MAX - 1), p);
 	if (n < 0)
 		return 0;
-	/* "" (the unnamed statement or portal): 1 on 6.18, 0 on 6.1 and 6.12 */
-	if (n == 0)
+	/* "" (the unnamed statement or portal of every extended-protocol query)
+	 * reads as 1 on 6.18 and as 0 on 6.1/6.12, without its NUL */
+	if (n == 0) {
+		s->name[0] = 0;
 		n = 1;
+	}
 	*hash = name_hash(s->name, n - 1);
 	return n;
 }
