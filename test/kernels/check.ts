@@ -228,8 +228,11 @@ export async function runCheck(): Promise<CheckResult> {
       await a!.query('BEGIN');
       await a!.query(`UPDATE inventory SET stock = stock - 1 WHERE sku = 'ferret'`);
       const commit = sleep(1000).then(() => a!.query('COMMIT'));
-      await b!.query(`UPDATE inventory SET stock = stock + 1 WHERE sku = 'ferret' ${tp.comment}`);
-      await commit;
+      try {
+        await b!.query(`UPDATE inventory SET stock = stock + 1 WHERE sku = 'ferret' ${tp.comment}`);
+      } finally {
+        await commit; // the next steps use this connection outside a transaction
+      }
       const s = await statementOf(receiver!, tp.traceId);
       expectParented(s, tp);
       await settle(() => {
