@@ -407,7 +407,14 @@ static __always_inline __u32 read_name(struct scratch *s, const char *p, __u32 a
 		return 0;
 	__u32 cap = avail < NAME_MAX ? avail : NAME_MAX;
 	long n = bpf_probe_read_user_str(s->name, BOUND(cap, 2 * NAME_MAX - 1), p);
-	if (n <= 0)
+	/* an empty string reads as 0 on some kernels (6.12: strncpy_from_user_nofault
+	 * adds the NUL only to a non-empty string) and as 1 on others: the unnamed
+	 * statement and portal of every extended-protocol query */
+	if (n == 0) {
+		s->name[0] = 0;
+		n = 1;
+	}
+	if (n < 0)
 		return 0;
 	*hash = name_hash(s->name, n - 1);
 	return n;

@@ -18,7 +18,7 @@ import { isTraceparent } from '@pgferret/sql';
 import { Origin } from '../events/layout';
 import type { PhaseName, Statement } from './assemble';
 import type { MonotonicClock } from './clock';
-import type { ContextCheck } from './confirm';
+import { contextConfidence, sessionScs, type ContextCheck } from './confirm';
 import type { SqlDescriber } from './describe';
 import { newSpanId, newTraceId } from './ids';
 import { insideSpans, type InsideFacts, type InsideOptions } from './inside-spans';
@@ -53,7 +53,7 @@ export function buildSpans(
   extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
 ): SpanData[] {
   const rejected = check === 'rejected';
-  const d = describer.describe(s.start.text, s.start.origin, s.index);
+  const d = describer.describe(s.start.text, s.start.origin, s.index, sessionScs(s.start));
   // a statement of a multi-statement string with a comment of its own is its own child
   const own = isTraceparent(d.traceparent) ? d.traceparent : null;
   const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
@@ -80,6 +80,8 @@ export function buildSpans(
   }
   if (s.start.malformed || rejected) attributes['pgferret.trace_context.malformed'] = true;
   if (rejected) attributes['pgferret.trace_context.origin'] = 'rejected_not_in_comment';
+  const confidence = own ? 'confirmed' : contextConfidence(check);
+  if (confidence) attributes['pgferret.trace_context.confidence'] = confidence;
   if (s.incomplete) attributes['pgferret.incomplete'] = true;
   if (!s.timed) attributes['pgferret.phases.untimed'] = true;
   if (extra) Object.assign(attributes, extra);

@@ -70,8 +70,17 @@ function phaseOf(f: SpanFrame, ns: number): string {
   return f.statementSpanId;
 }
 
+/**
+ * A preemption (CPU:Runnable) gets a span of its own only from this long:
+ * under CPU contention a statement is preempted every few milliseconds, and
+ * dozens of such spans bury the waits that matter; shorter ones are summed
+ * per phase with the other short waits.
+ */
+export const RUNNABLE_SPAN_MIN_NS = 10_000_000;
+
 function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptions, f: SpanFrame, out: InsideResult): void {
   const { waits, locks } = s.inside;
+  const runnableNs = Math.max(o.waitThresholdNs, RUNNABLE_SPAN_MIN_NS);
   let offNs = 0;
   const short = new Map<string, NamedWait[]>();
   for (const raw of waits) {
@@ -80,7 +89,7 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
     if (isLockWait(raw) && locks.some((l) => raw.startNs >= l.startNs && raw.startNs <= (l.endNs ?? s.endNs))) continue;
     const w = nameWait(major, raw);
     const parent = phaseOf(f, w.startNs);
-    if (w.endNs - w.startNs >= o.waitThresholdNs) {
+    if (w.endNs - w.startNs >= (w.runnable ? runnableNs : o.waitThresholdNs)) {
       out.spans.push(span(f, parent, `wait ${w.type}:${w.name}`, w.startNs, w.endNs, waitAttributes(w)));
     } else {
       // a cycle may carry thousands of short waits: append, don't copy
