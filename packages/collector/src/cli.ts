@@ -3,13 +3,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { callAdmin } from './admin/server';
 import { count, counts, msValue, port, rate } from './cli-args';
-import type { CollectorStatus } from './collector';
+import type { CollectorStatus } from './control/collector-control';
 import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun } from './run';
 import { dropPrivileges } from './privileges';
 import { formatReport } from './diagnose/format';
 import { DEFAULT_THRESHOLDS, type Report } from './diagnose/report';
-import { diagnose } from './diagnose/run';
+import { diagnose } from './diagnose';
 import { SUGGESTED_METRICS_PORT } from './metrics/server';
 
 /** "30s", "2m", "500ms" or plain seconds, as milliseconds. */

@@ -2,11 +2,11 @@
 // OTLP/HTTP receiver, the on-disk store and the web UI.
 import http from 'node:http';
 import path from 'node:path';
-import { prepareStateDir, UI_TOKEN_FILE, writePrivateFile } from '../admin/state-dir';
+import { prepareStateDir, UI_TOKEN_FILE, writePrivateFile } from '../io/state-dir';
 import { ByteBudget } from './byte-budget';
 import { StoreSpanExporter } from './exporter';
 import { GroupCommitter } from './group-commit';
-import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from './listen';
+import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from '../io/listen';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
 import { type StoreStats, TraceStore } from './store';
 import { newToken, TOKEN_PARAM } from './ui-auth';

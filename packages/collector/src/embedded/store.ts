@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { makeDir } from './make-dir';
+import { makeDir } from '../io/make-dir';
 import {
   type Attributes,
   type SpanEventRecord,

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { CollectorStatus } from '../collector';
+import type { CollectorStatus } from '../control/collector-control';
 import { SQLSTATE_NAMES } from '../spans/sqlstate';
 import { BadRequest, booleanParam, choiceParam, integerParam, numberParam, rangeParams } from './api-params';
 import { refuseBrowserRequest } from './browser-guard';

@@ -10,10 +10,20 @@ import type { Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
 import { withoutTraceComment } from '../spans/describe';
 import { describeSql } from '../spans/sql';
-import { StatementKeyer } from '../metrics/statement-keys';
+
+/** What a plan is cached by and decided on (the statement keys of /metrics and diagnose). */
+export interface PlanKeys {
+  namespace: string;
+  fingerprint: string;
+  operation: string;
+  /** literals masked */
+  maskedText: string;
+}
 
 export interface ExplainerOptions {
   url: string;
+  /** the statement's keys: given by whoever wires the explainer, so plans need not know metrics */
+  keyer: { keys(s: Statement, backend: BackendInfo): PlanKeys };
   /** statements at least this long get a plan */
   minMs: number;
   log: (m: string) => void;
@@ -33,7 +43,6 @@ interface Connection {
 }
 
 export class Explainer {
-  private keyer = new StatementKeyer();
   private plans = new Map<string, { at: number; attrs: Attributes }>();
   private inFlight = new Map<string, Promise<Attributes>>();
   private recent: number[] = [];
@@ -62,7 +71,7 @@ export class Explainer {
    */
   readonly annotate = (s: Statement, backend: BackendInfo, clusterPort: number | null): Attributes | Promise<Attributes> | null => {
     if (this.closed || (s.endNs - s.startNs) / 1e6 < this.o.minMs || clusterPort !== this.port) return null;
-    const k = this.keyer.keys(s, backend);
+    const k = this.o.keyer.keys(s, backend);
     const key = `${k.namespace}\u0000${k.fingerprint}`;
     const now = Date.now();
     const cached = this.plans.get(key);
