@@ -7,5 +7,6 @@ export type { ClusterFilter } from './discover/filter';
 export { checkKernel, MIN_KERNEL } from './kernel/requirements';
 export { isLoopbackHost } from './io/listen';
 export { isPostgresServerSpan } from './embedded/span-record';
+export { A, ATTRIBUTES } from './spans/attributes';
 export type { StoredSpan, TraceDetail, TraceStore, TraceSummary } from './embedded';
 export { port as portArgument } from './cli-args';

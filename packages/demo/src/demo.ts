@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RUN_DEFAULTS, checkKernel, checkPrivileges, isLoopbackHost, startRun, type TraceDetail, type TraceStore } from 'pgferret-collector';
+import { A, RUN_DEFAULTS, checkKernel, checkPrivileges, isLoopbackHost, startRun, type TraceDetail, type TraceStore } from 'pgferret-collector';
 import { startExampleApp } from './example-app';
 import { startDemoPostgres } from './demo-postgres';
 import { BURST, sendBurst } from './traffic';
@@ -55,7 +55,7 @@ async function waitForTraces(store: TraceStore, count: number, timeoutMs: number
 /** The latest joined /lock trace whose wait the collector timed as a lock wait, else the latest joined one. */
 function lockTrace(traces: TraceDetail[]): TraceDetail | undefined {
   const joined = traces.filter((t) => t.summary.route === LOCK_ROUTE && isJoined(t)).reverse();
-  return joined.find((t) => t.spans.some((s) => s.attributes['postgresql.wait_event.type'] === 'Lock')) ?? joined[0];
+  return joined.find((t) => t.spans.some((s) => s.attributes[A.waitEventType] === 'Lock')) ?? joined[0];
 }
 
 function checkPostgresUrl(url: string): { port: number } {

@@ -6,6 +6,7 @@ import { detectResources, envDetector, resourceFromAttributes, type Resource } f
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { containerIdOf } from '../discover/container';
 import type { Postmaster } from '../discover/postmasters';
+import { A } from '../spans/attributes';
 
 export class Resources {
   private readonly env: Resource;
@@ -21,7 +22,7 @@ export class Resources {
     const attrs: Record<string, string | number> = {
       [ATTR_SERVICE_NAME]: this.serviceName,
       'host.name': os.hostname(),
-      'db.system.name': 'postgresql',
+      [A.dbSystemName]: 'postgresql',
       'postgresql.cluster.data_directory': pm.dataDir,
       'postgresql.postmaster.pid': pm.pid,
     };

@@ -7,6 +7,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { Client } from 'pg';
 import type { Statement } from '../spans/assemble';
+import { A } from '../spans/attributes';
 import type { BackendInfo } from '../spans/build';
 import { withoutTraceComment } from '../spans/describe';
 import { describeSql } from '../spans/sql';
@@ -79,7 +80,7 @@ export class Explainer {
     const pending = this.inFlight.get(key);
     if (pending) return pending;
     const skip = this.unexplainable(s, k.operation);
-    if (skip) return { 'postgresql.plan.skipped': skip };
+    if (skip) return { [A.planSkipped]: skip };
     this.recent = this.recent.filter((t) => now - t < 60_000);
     if (this.recent.length >= MAX_EXPLAINS_PER_MINUTE) return cached?.attrs ?? null;
     this.recent.push(now);
@@ -107,9 +108,9 @@ export class Explainer {
     try {
       ({ client, version } = await this.connect(database ?? this.url.pathname.slice(1)));
     } catch (e) {
-      return { 'postgresql.plan.skipped': `cannot connect with --postgres-url: ${(e as Error).message}` };
+      return { [A.planSkipped]: `cannot connect with --postgres-url: ${(e as Error).message}` };
     }
-    if (parameterized && version < 160000) return { 'postgresql.plan.skipped': 'the text has $n parameters: a generic plan needs PostgreSQL 16+' };
+    if (parameterized && version < 160000) return { [A.planSkipped]: 'the text has $n parameters: a generic plan needs PostgreSQL 16+' };
     const options = parameterized ? 'FORMAT TEXT, GENERIC_PLAN' : 'FORMAT TEXT';
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -131,9 +132,9 @@ export class Explainer {
         }
       })();
       const plan = await Promise.race([run, timeout]);
-      return { 'postgresql.plan': plan, 'postgresql.plan.generic': parameterized, 'postgresql.plan.explained_at': new Date().toISOString() };
+      return { [A.plan]: plan, [A.planGeneric]: parameterized, [A.planExplainedAt]: new Date().toISOString() };
     } catch (e) {
-      return { 'postgresql.plan.skipped': `EXPLAIN failed: ${(e as Error).message}` };
+      return { [A.planSkipped]: `EXPLAIN failed: ${(e as Error).message}` };
     } finally {
       clearTimeout(timer);
     }

@@ -4,19 +4,11 @@
 // parent ids are exactly the ones the kernel read from the query.
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  ATTR_DB_COLLECTION_NAME,
-  ATTR_DB_NAMESPACE,
-  ATTR_DB_OPERATION_NAME,
-  ATTR_DB_QUERY_TEXT,
-  ATTR_DB_RESPONSE_STATUS_CODE,
-  ATTR_DB_SYSTEM_NAME,
-  ATTR_ERROR_TYPE,
-  DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-} from '@opentelemetry/semantic-conventions';
+import { DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 import { isTraceparent } from '@pgferret/sql';
 import { Origin } from '../events/layout';
 import type { PhaseName, Statement } from './assemble';
+import { A } from './attributes';
 import type { MonotonicClock } from './clock';
 import type { ContextCheck } from './confirm';
 import type { SqlDescriber } from './describe';
@@ -38,10 +30,10 @@ const ORIGIN_NAMES: Record<number, string> = { [Origin.HEAD]: 'comment_start', [
 
 // frozen: the same object on every phase span of that name, so the encoder writes its bytes once
 const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
-  parse: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'parse' }),
-  plan: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'plan' }),
-  execute: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'execute' }),
-  commit: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'commit' }),
+  parse: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'parse' }),
+  plan: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'plan' }),
+  execute: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'execute' }),
+  commit: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'commit' }),
 };
 
 /**
@@ -61,34 +53,34 @@ export function buildSpans(
   const spanId = s.spanId || newSpanId();
 
   const attributes: Attributes = {
-    [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-    [ATTR_DB_QUERY_TEXT]: d.queryText,
-    'postgresql.backend.pid': s.start.pid,
-    'pgferret.trace_context.origin': ORIGIN_NAMES[s.start.origin] ?? 'unknown',
+    [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+    [A.dbQueryText]: d.queryText,
+    [A.backendPid]: s.start.pid,
+    [A.traceContextOrigin]: ORIGIN_NAMES[s.start.origin] ?? 'unknown',
   };
-  if (backend.database) attributes[ATTR_DB_NAMESPACE] = backend.database;
-  if (backend.user) attributes['postgresql.backend.user'] = backend.user;
-  if (d.operation) attributes[ATTR_DB_OPERATION_NAME] = d.operation;
-  if (d.collection) attributes[ATTR_DB_COLLECTION_NAME] = d.collection;
-  if (s.rows !== null) attributes['db.response.returned_rows'] = s.rows;
-  if (s.index > 0) attributes['postgresql.statement.index'] = s.index;
+  if (backend.database) attributes[A.dbNamespace] = backend.database;
+  if (backend.user) attributes[A.backendUser] = backend.user;
+  if (d.operation) attributes[A.dbOperationName] = d.operation;
+  if (d.collection) attributes[A.dbCollectionName] = d.collection;
+  if (s.rows !== null) attributes[A.dbResponseReturnedRows] = s.rows;
+  if (s.index > 0) attributes[A.statementIndex] = s.index;
   const text = s.start.text;
   // the UTF-8 length is needed only when the UTF-16 length cannot decide
   if (s.start.textTotal === 0 || (s.start.textTotal > text.length && s.start.textTotal > Buffer.byteLength(text))) {
-    attributes['pgferret.query_text.truncated'] = true;
-    attributes['pgferret.query_text.length'] = s.start.textTotal;
+    attributes[A.queryTextTruncated] = true;
+    attributes[A.queryTextLength] = s.start.textTotal;
   }
-  if (s.start.malformed || rejected) attributes['pgferret.trace_context.malformed'] = true;
-  if (rejected) attributes['pgferret.trace_context.origin'] = 'rejected_not_in_comment';
-  if (s.incomplete) attributes['pgferret.incomplete'] = true;
-  if (!s.timed) attributes['pgferret.phases.untimed'] = true;
+  if (s.start.malformed || rejected) attributes[A.traceContextMalformed] = true;
+  if (rejected) attributes[A.traceContextOrigin] = 'rejected_not_in_comment';
+  if (s.incomplete) attributes[A.incomplete] = true;
+  if (!s.timed) attributes[A.phasesUntimed] = true;
   if (extra) Object.assign(attributes, extra);
   const sqlstate = s.failed ? s.sqlstate : null;
   // "division_by_zero (22012): division by zero"
   const errorMessage = !sqlstate ? '' : s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);
   if (sqlstate) {
-    attributes[ATTR_DB_RESPONSE_STATUS_CODE] = sqlstate;
-    attributes[ATTR_ERROR_TYPE] = sqlstate;
+    attributes[A.dbResponseStatusCode] = sqlstate;
+    attributes[A.errorType] = sqlstate;
   }
 
   const spans: SpanData[] = [{
