@@ -38,11 +38,16 @@ function getStatus(stateDir) {
  * mode 'otlp': exports to `endpoint` (the bench's sink); mode 'embedded':
  * embedded store in a fresh directory. Resolves once the cluster is attached (its backends followed at the socket).
  */
-async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [] }) {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build the collector first (npx tsc -b at the repo root)`);
+/** The collector CLI of a built checkout (`--base`), or of this one. */
+function collectorCli(checkout) {
+  return checkout ? path.join(path.resolve(checkout), 'packages', 'collector', 'dist', 'cli.js') : CLI;
+}
+
+async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI }) {
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build that collector first (npx tsc -b at its repo root)`);
   // a fresh state directory (admin socket, embedded store) per round
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-state-'));
-  const args = [...nodeArgs, CLI, 'run', '--port', String(pgPort), '--state-dir', stateDir, ...extraArgs];
+  const args = [...nodeArgs, cli, 'run', '--port', String(pgPort), '--state-dir', stateDir, ...extraArgs];
   const env = { ...process.env };
   delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -89,4 +94,4 @@ async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs
   };
 }
 
-module.exports = { startCollector, cpuSeconds, reapedChildrenCpuSeconds, rssKiB };
+module.exports = { startCollector, collectorCli, cpuSeconds, reapedChildrenCpuSeconds, rssKiB };

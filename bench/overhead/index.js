@@ -8,13 +8,16 @@
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
 //                       [--arms detached,unsampled,mixed,otlp,statement,embedded] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
+//                       [--base <checkout>]
+// --base: a checkout of another commit, built: each attached arm also runs
+// with that collector (as "<arm>@base"), interleaved with this one's rounds.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startCluster } = require('./postgres');
-const { startCollector, cpuSeconds, reapedChildrenCpuSeconds, rssKiB } = require('./collector');
+const { startCollector, collectorCli, cpuSeconds, reapedChildrenCpuSeconds, rssKiB } = require('./collector');
 const { startSink } = require('./sink');
 const { WORKLOADS, PREPARE_SQL, runPgbench, writeScripts } = require('./pgbench');
 const { summarise, formatAb, formatAccount, formatRss } = require('./report');
@@ -33,7 +36,7 @@ const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'phases', 'embedded', 's
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -51,6 +54,7 @@ function parseArgs(argv) {
       case '--rss-minutes': o.rssMinutes = num('rss-minutes', v); break;
       case '--rss-interval': o.rssInterval = num('rss-interval', v); break;
       case '--out': o.out = v; break;
+      case '--base': o.base = v; break;
       case '--workloads':
         o.workloads = v.split(',');
         for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}': use ${Object.keys(WORKLOADS).join(', ')}`);
@@ -63,6 +67,7 @@ function parseArgs(argv) {
       default: throw new Error(`unknown option ${k}: see the header of bench/overhead/index.js`);
     }
   }
+  if (o.base) o.arms = [...o.arms, ...o.arms.filter((a) => a !== 'detached').map((a) => `${a}@base`)];
   return o;
 }
 
@@ -97,11 +102,13 @@ async function drained(col, timeoutMs = 20000) {
 }
 
 async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
-  const scriptFile = scripts[workload][arm === 'unsampled' || arm === 'mixed' ? arm : 'sampled'];
+  // "<kind>@base": the same arm with the --base checkout's collector
+  const [kind, build] = arm.split('@');
+  const scriptFile = scripts[workload][kind === 'unsampled' || kind === 'mixed' ? kind : 'sampled'];
   psql(cluster, PREPARE_SQL);
-  const col = arm === 'detached' ? null : await startCollector({
-    mode: arm === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
-    extraArgs: DETAIL_ARGS[arm] ?? [],
+  const col = kind === 'detached' ? null : await startCollector({
+    mode: kind === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
+    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null),
   });
   try {
     const baseChildren = children(cluster.pid);
@@ -156,21 +163,28 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
 async function census({ cluster, sink, o, workDir, scripts }) {
   const out = {};
   for (const workload of o.workloads) {
-    psql(cluster, PREPARE_SQL);
-    const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint });
-    try {
-      const pg = await runPgbench({ cluster, workload, seconds: 5, rate: 200, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload].sampled });
-      const { status } = await drained(col);
-      const stmts = pg.transactions * WORKLOADS[workload].statementsPerTxn;
-      out[workload] = {
-        statements: stmts, records: status.ringBuffer.records, kernelDropped: status.kernel.dropped,
-        traced: status.kernel.traced, assembled: status.statements, spans: status.export.exported,
-        recordsPerStmt: status.ringBuffer.records / stmts, hitsPerStmt: status.kernel.phase_hits / stmts,
-        spansPerStmt: status.export.exported / stmts, untimed: status.untimedStatements,
-      };
-      log(`${workload} census: ${out[workload].hitsPerStmt.toFixed(2)} probe hits, ${out[workload].recordsPerStmt.toFixed(2)} records and ${out[workload].spansPerStmt.toFixed(2)} spans per statement, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
-    } finally {
-      await col.stop();
+    for (const build of o.base ? ['', '@base'] : ['']) {
+      psql(cluster, PREPARE_SQL);
+      const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, cli: collectorCli(build ? o.base : null) });
+      try {
+        const col0 = cpuSeconds(col.pid);
+        const pg = await runPgbench({ cluster, workload, seconds: 10, rate: 200, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload].sampled });
+        const { status } = await drained(col);
+        // what the collector spent on the run's statements (idle ticks of the drain wait included: they are its cost too)
+        const colCpu = cpuSeconds(col.pid) - col0;
+        const stmts = pg.transactions * WORKLOADS[workload].statementsPerTxn;
+        const key = `${workload}${build}`;
+        out[key] = {
+          statements: stmts, records: status.ringBuffer.records, kernelDropped: status.kernel.dropped,
+          traced: status.kernel.traced, assembled: status.statements, spans: status.export.exported,
+          recordsPerStmt: status.ringBuffer.records / stmts, hitsPerStmt: status.kernel.phase_hits / stmts,
+          spansPerStmt: status.export.exported / stmts, untimed: status.untimedStatements,
+          collectorUsPerStmt: (colCpu * 1e6) / stmts, batches: status.ringBuffer.batches,
+        };
+        log(`${key} census: ${out[key].hitsPerStmt.toFixed(2)} probe hits, ${out[key].recordsPerStmt.toFixed(2)} records and ${out[key].spansPerStmt.toFixed(2)} spans per statement, collector ${out[key].collectorUsPerStmt.toFixed(1)} µs per statement in ${status.ringBuffer.batches} batches, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
+      } finally {
+        await col.stop();
+      }
     }
   }
   return out;

@@ -243,9 +243,13 @@ export class BpfObject {
    * Reads a BPF_MAP_TYPE_RINGBUF map: `onBatch` runs once per wake-up with
    * every record available then (see RingBufferReader for the batch format),
    * at most about `maxBatchBytes` (default 256 KiB) per call; the rest comes
-   * in the next call. The reader keeps the process alive until close() or unref().
+   * in the next call. With `drainEveryMs`, it also reads every that many ms
+   * (backing off to 10× that while the ring stays empty), whether or not a
+   * record asked for a wake-up: producers can then submit with
+   * BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
+   * The reader keeps the process alive until close() or unref().
    */
-  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number } = {}): RingBufferReader {
+  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number } = {}): RingBufferReader {
     const map = this.map(mapName);
     if (!map.ringBuffer)
       throw new BpfError('BAD_ARGUMENT', `map '${mapName}' is not a ring buffer (type ${map.type}): declare it with __uint(type, BPF_MAP_TYPE_RINGBUF)`);
@@ -253,8 +257,11 @@ export class BpfObject {
     const max = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     if (!Number.isSafeInteger(max) || max < 64 || max > 2 ** 31)
       throw new BpfError('BAD_ARGUMENT', `maxBatchBytes must be an integer between 64 and 2^31, got ${opts.maxBatchBytes}`);
+    const every = opts.drainEveryMs ?? 0;
+    if (!Number.isSafeInteger(every) || every < 0 || every > 60_000)
+      throw new BpfError('BAD_ARGUMENT', `drainEveryMs must be an integer number of milliseconds between 0 (off) and 60000, got ${opts.drainEveryMs}`);
     const reader = new Reader(this.handle, this.isClosed);
-    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max));
+    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max, every));
     return reader;
   }
 

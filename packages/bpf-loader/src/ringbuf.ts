@@ -67,7 +67,7 @@ export class Reader implements RingBufferReader {
     private readonly objectClosed: () => boolean,
   ) {}
 
-  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number): void {
+  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number, intervalMs: number): void {
     const stats = this.stats;
     this.id = native().ringBuffer(
       this.handle,
@@ -84,6 +84,7 @@ export class Reader implements RingBufferReader {
         onBatch(batch, count);
       },
       maxBatchBytes,
+      intervalMs,
     );
   }
 

@@ -41,6 +41,27 @@ function setup(onRecords?: (batch: Buffer, count: number) => void, maxBatchBytes
 const cpus = possibleCpus();
 
 describe('ring buffer reader', () => {
+  test('records submitted without a wake-up are read by the drain timer, and only by it', async () => {
+    const file = bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' });
+    const run = async (drainEveryMs?: number) => {
+      const obj = BpfObject.open(file);
+      obj.load();
+      let got = 0;
+      const reader = obj.ringBuffer('records', (_b, count) => { got += count; }, drainEveryMs === undefined ? {} : { drainEveryMs });
+      obj.map('flood_config').update(key32(0), key32(300));
+      expect(obj.testRun('flood_run', { cpu: 0 })).toBe(300);
+      await new Promise((r) => setTimeout(r, 300));
+      const stats = { ...reader.stats };
+      obj.close();
+      return { got, stats };
+    };
+    // nothing woke the reader: the records wait in the ring
+    expect((await run()).got).toBe(0);
+    const timed = await run(5);
+    expect(timed.got).toBe(300);
+    expect(timed.stats.records).toBe(300);
+  });
+
   test('delivers every record below capacity, in order per CPU', async () => {
     const { obj, reader, got, produce, dropped, bad } = setup();
     const perRound = 400; // 400 * 72 bytes < 64 KiB: never full

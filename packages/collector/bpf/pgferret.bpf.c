@@ -207,12 +207,13 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
 
 /* ---- records -------------------------------------------------------------- */
 
-/* Wakeups: records wake the collector adaptively (only when it has read
- * everything before them, i.e. when it sleeps), except what it must act on at
- * once (a lock wait: its blocker is asked for; a backend event). Forcing a
- * wakeup per request cycle was measured at ~7 µs of backend CPU per
- * statement; suppressing some wakeups stalls the adaptive ones after them. */
-#define ADAPTIVE 0
+/* Wakeups: records never wake the collector, which drains the ring on a
+ * timer (every few ms while records come): a wakeup costs the backend that
+ * makes it (~7 µs measured for one per request cycle), and the collector,
+ * woken per record at low rates, preempted the very backend it traced. Only
+ * what it must act on at once wakes it: a lock wait (its blocker is asked
+ * for) and a backend event. */
+#define BATCHED BPF_RB_NO_WAKEUP
 #define WAKE BPF_RB_FORCE_WAKEUP
 
 /* A fixed-size record with its header filled in, or NULL (counted as dropped). */
@@ -236,7 +237,7 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 v
 	m->kind = kind;
 	m->unit = unit;
 	m->value = value;
-	bpf_ringbuf_submit(m, ADAPTIVE);
+	bpf_ringbuf_submit(m, BATCHED);
 }
 
 static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
@@ -268,7 +269,7 @@ static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *b
 	__u64 size = __builtin_offsetof(struct pf_reply, body) + r->len;
 	if (size > sizeof(*r))
 		return;
-	if (bpf_ringbuf_output(&events, r, size, ADAPTIVE) != 0)
+	if (bpf_ringbuf_output(&events, r, size, BATCHED) != 0)
 		count(PF_CNT_DROPPED);
 }
 
@@ -356,8 +357,12 @@ __noinline int decide(__u32 pid, int long_msg, __u32 tl, __u32 head_len, __u32 t
 	return 1;
 }
 
-static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppid, __u8 msg, __u32 unit, __u64 ts)
+/* A sampled statement on a backend without phase probes wakes the collector:
+ * the sooner it arms the backend, the fewer statements go untimed. */
+static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf_backend_state *b, __u8 msg, __u32 unit, __u64 ts)
 {
+	__u32 ppid = b->ppid;
+	__u64 wake = b->phases_seen ? BATCHED : WAKE;
 	ev->h.type = PF_REC_START;
 	ev->h.pid = pid;
 	ev->h.ts_ns = ts;
@@ -369,7 +374,7 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, __u32 ppi
 	__u64 size = __builtin_offsetof(struct pf_start, text) + (ev->text_len & (PF_TEXT_MAX - 1));
 	if (size > sizeof(*ev))
 		return;
-	if (bpf_ringbuf_output(&events, ev, size, ADAPTIVE) != 0)
+	if (bpf_ringbuf_output(&events, ev, size, wake) != 0)
 		count(PF_CNT_DROPPED);
 }
 
@@ -558,7 +563,7 @@ __noinline int text_message(struct text_ref *m)
 	int sampled = decide(m->pid, 0, tl, head, total);
 	apply(b, msg, sampled, unit, hash);
 	if (sampled) {
-		emit_start(ev, m->pid, b->ppid, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts);
+		emit_start(ev, m->pid, b, msg, msg == PF_MSG_QUERY ? unit : PF_UNIT_NONE, m->ts);
 		if (msg == PF_MSG_PARSE)
 			b->start_unbound = 1;
 	}
@@ -661,7 +666,7 @@ __noinline int long_part(struct text_ref *m)
 	int sampled = decide(m->pid, 1, tl, head, total);
 	apply(b, l->msg, sampled, l->unit, l->name_hash);
 	if (sampled) {
-		emit_start(&l->start, m->pid, b->ppid, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
+		emit_start(&l->start, m->pid, b, l->msg, l->msg == PF_MSG_QUERY ? l->unit : PF_UNIT_NONE, l->start.h.ts_ns);
 		if (l->msg == PF_MSG_PARSE)
 			b->start_unbound = 1;
 	}
@@ -1028,7 +1033,7 @@ static __noinline void switched_in(__u32 pid, struct pf_backend_state *b, __u64 
 	w->event = b->off_event;
 	w->runnable = b->off_runnable;
 	w->_pad[0] = w->_pad[1] = w->_pad[2] = 0;
-	bpf_ringbuf_submit(w, ADAPTIVE);
+	bpf_ringbuf_submit(w, BATCHED);
 }
 
 /* Every context switch on the host comes here: two hash lookups decide
@@ -1123,7 +1128,7 @@ static __noinline int usage_end(__u32 pid, struct pf_backend_state *b, __u32 uni
 	__u64 size = __builtin_offsetof(struct pf_usage, data) + BOUND(bl + wl, 255);
 	if (size > sizeof(*u))
 		return -1;
-	if (bpf_ringbuf_output(&events, u, size, ADAPTIVE) != 0) {
+	if (bpf_ringbuf_output(&events, u, size, BATCHED) != 0) {
 		count(PF_CNT_DROPPED);
 		return -1;
 	}
@@ -1264,7 +1269,7 @@ static __noinline int nest_begin(struct pt_regs *ctx, __u64 arg, int is_plan)
 	n->result = 0;
 	n->_pad = 0;
 	__u64 size = __builtin_offsetof(struct pf_nest, text) + BOUND(n->text_len, PF_NEST_TEXT - 1);
-	if (bpf_ringbuf_output(&events, n, size, ADAPTIVE) != 0)
+	if (bpf_ringbuf_output(&events, n, size, BATCHED) != 0)
 		count(PF_CNT_DROPPED);
 	return 0;
 }
@@ -1311,7 +1316,7 @@ int uretprobe_spi_end(struct pt_regs *ctx)
 	n->text_len = 0;
 	n->text_state = 0;
 	n->_pad = 0;
-	bpf_ringbuf_submit(n, ADAPTIVE);
+	bpf_ringbuf_submit(n, BATCHED);
 	return 0;
 }
 
@@ -1326,6 +1331,7 @@ static __always_inline int on_phase(__u32 kind)
 	if (!b)
 		return 0;
 	count(PF_CNT_PHASE_HITS);
+	b->phases_seen = 1;
 	__u32 unit = b->exec_seq;
 	switch (kind) {
 	case PF_MARK_EXEC_BEGIN:

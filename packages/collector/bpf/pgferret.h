@@ -223,7 +223,7 @@ struct pf_backend_state {
 	__u64 off_ns;              /* switched out inside a sampled cycle at (0: on CPU, or not followed) */
 	__u32 off_event;           /* the wait event it had published then */
 	__u8 off_runnable;
-	__u8 _pad;
+	__u8 phases_seen;          /* a phase probe fired here: the backend is armed (its sampled statements need not wake the collector) */
 	__u16 waits;               /* off-CPU intervals sent in this cycle */
 	__u32 nest_unit;           /* the unit nest_count counts for */
 	__u32 nest_count;          /* SPI executions seen in it */

@@ -54,6 +54,8 @@ export interface CollectorOptions {
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
+/** How often the ring buffer is drained while records come (10× that while idle): a sampled statement's records wait at most this long. */
+const DRAIN_EVERY_MS = 5;
 
 // the gate: trap-free tracepoints, attached once for the whole host and
 // filtered in the kernel to backends of followed postmasters
@@ -120,7 +122,8 @@ export class Collector implements CollectorControl {
     this.programs = loaded.programs;
     try {
       this.writeSettings(obj);
-      this.reader = obj.ringBuffer(Maps.events, (batch) => this.onBatch(batch));
+      // the kernel submits records without waking us (but for lock waits and backend events): drained on a timer
+      this.reader = obj.ringBuffer(Maps.events, (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS });
       const tracepoints = this.detail === 'full' && this.refused.waits === null ? [...GATE, WAITS] : GATE;
       for (const [program, category, name] of tracepoints) this.gate.push(obj.attachTracepoint({ program, category, name }));
       const clusters = new Clusters({ obj, filter: this.opts.filter, detail: this.detail, refused: this.refused, resources: this.resources, log: this.log });

@@ -34,6 +34,7 @@ struct object {
   pthread_cond_t wake;
   pthread_t detacher;
   bool detacher_running, detacher_stop;
+  uint64_t quiet_after_ns; /* CLOCK_MONOTONIC: the detacher waits until then (set by each attach) */
   struct bpf_link **released;
   bool *released_usdt;
   size_t n_released, cap_released;

@@ -2,6 +2,22 @@
 #include "addon.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
+
+/* Removing uprobes contends in the kernel with adding them (each removal
+ * waits ~0.1 s for an RCU grace period): the detacher stays out of the way
+ * for this long after each attach, so arming new backends goes first. */
+#define YIELD_TO_ATTACH_NS 200000000ull
+
+static uint64_t monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void attached_now(struct object *o) {
+  __atomic_store_n(&o->quiet_after_ns, monotonic_ns() + YIELD_TO_ATTACH_NS, __ATOMIC_RELAXED);
+}
 
 static napi_value add_link(napi_env env, struct object *o, struct bpf_link *link, bool usdt) {
   if (o->n_links == o->cap_links) {
@@ -51,6 +67,7 @@ static napi_value attach_uprobe(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[6], &retprobe);
   log_reset();
   LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .func_name = symbol);
+  attached_now(o);
   struct bpf_link *link =
       path ? bpf_program__attach_uprobe_opts(p, pid, path, (size_t)offset, &opts) : NULL;
   int err = path ? errno : EINVAL;
@@ -82,6 +99,7 @@ static napi_value attach_usdt(napi_env env, napi_callback_info info) {
   struct bpf_link *link = NULL;
   int err = EINVAL;
   if (path && provider && name) {
+    attached_now(o);
     pthread_mutex_lock(&o->lock);
     link = bpf_program__attach_usdt(p, pid, path, provider, name, &opts);
     pthread_mutex_unlock(&o->lock);
@@ -165,6 +183,15 @@ static void *detacher_main(void *arg) {
   for (;;) {
     while (o->n_released == 0 && !o->detacher_stop) pthread_cond_wait(&o->wake, &o->lock);
     if (o->n_released == 0) break;
+    uint64_t quiet = __atomic_load_n(&o->quiet_after_ns, __ATOMIC_RELAXED), now = monotonic_ns();
+    if (!o->detacher_stop && now < quiet) {
+      /* attaches are under way: wait until they have been quiet a while */
+      pthread_mutex_unlock(&o->lock);
+      struct timespec d = {.tv_sec = (time_t)((quiet - now) / 1000000000ull), .tv_nsec = (long)((quiet - now) % 1000000000ull)};
+      nanosleep(&d, NULL);
+      pthread_mutex_lock(&o->lock);
+      continue;
+    }
     o->n_released--;
     struct bpf_link *link = o->released[o->n_released];
     if (o->released_usdt[o->n_released]) {

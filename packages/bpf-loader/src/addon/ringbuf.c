@@ -1,4 +1,9 @@
-/* Ring-buffer reader: uv_poll on libbpf's epoll fd, one JS call per wake-up.
+/* Ring-buffer reader: uv_poll on libbpf's epoll fd, one JS call per wake-up,
+ * and optionally a timer that drains the ring every `interval` ms: producers
+ * that submit with BPF_RB_NO_WAKEUP then cost the traced process no wakeup
+ * (and the reader no context switch per record); those that force one are
+ * still read at once. The timer backs off (up to IDLE_FACTOR × interval)
+ * while the ring stays empty, so an idle reader costs next to nothing.
  *
  * Batch layout handed to JS: for each record, [u32 length LE][u32 0]
  * [record bytes, zero-padded to a multiple of 8].
@@ -15,9 +20,14 @@
 /* Returned by the sample callback when the batch is full: libbpf has already
  * consumed that record, stops, and the level-triggered poll wakes us again. */
 #define BATCH_FULL (-EFBIG)
+#define IDLE_FACTOR 10
 
 struct reader {
   uv_poll_t poll;
+  uv_timer_t timer;
+  bool timed;
+  uint64_t interval, period; /* ms: the configured drain interval, the current one */
+  int handles; /* uv handles still to close before the reader is freed */
   struct ring_buffer *rb;
   napi_env env;
   napi_ref callback;
@@ -84,9 +94,18 @@ static void deliver(struct reader *r) {
   napi_close_handle_scope(env, scope);
 }
 
+static void drain(struct reader *r, int status);
+
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
-  struct reader *r = handle->data;
+  drain(handle->data, status);
+}
+
+static void on_timer(uv_timer_t *handle) {
+  drain(handle->data, 0);
+}
+
+static void drain(struct reader *r, int status) {
   if (r->closing) return;
   r->len = 0;
   r->count = 0;
@@ -100,6 +119,15 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     if (n < 0 && n != BATCH_FULL) note_error(r, "ring_buffer__consume", n);
   }
   if (r->count || r->err) deliver(r);
+  if (r->timed && !r->closing) {
+    /* records: drain at the configured pace again; none: wait longer next time */
+    uint64_t next = r->count ? r->interval : r->period * 2;
+    if (next > r->interval * IDLE_FACTOR) next = r->interval * IDLE_FACTOR;
+    if (next != r->period) {
+      r->period = next;
+      uv_timer_start(&r->timer, on_timer, next, next);
+    }
+  }
   /* Shrink a buffer a past flood grew far beyond the batch cap; if that
    * fails the larger buffer is kept, which is harmless. */
   if (!r->closing && r->cap > 4 * r->max) {
@@ -113,6 +141,7 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 
 static void on_closed(uv_handle_t *handle) {
   struct reader *r = handle->data;
+  if (--r->handles > 0) return;
   free(r->buf);
   free(r);
 }
@@ -121,17 +150,20 @@ void reader_close(struct reader *r) {
   if (r->closing) return;
   r->closing = true;
   uv_poll_stop(&r->poll);
+  if (r->timed) uv_timer_stop(&r->timer);
   ring_buffer__free(r->rb);
   r->rb = NULL;
   napi_delete_reference(r->env, r->callback);
   napi_async_destroy(r->env, r->async);
   uv_close((uv_handle_t *)&r->poll, on_closed);
+  if (r->timed) uv_close((uv_handle_t *)&r->timer, on_closed);
 }
 
-/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes), maxBatchBytes) -> id */
+/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes), maxBatchBytes, intervalMs) -> id
+ * intervalMs 0: read on wake-ups only. */
 static napi_value ring_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct object *o = get_object(env, argv[0], true);
   if (!o) return NULL;
@@ -144,6 +176,8 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
   uint32_t max = 0;
   CHECK(napi_get_value_uint32(env, argv[3], &max));
   if (max < 64) max = 64;
+  uint32_t interval = 0;
+  if (argc > 4) CHECK(napi_get_value_uint32(env, argv[4], &interval));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
 
@@ -177,7 +211,18 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
     goto fail;
   if (uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb)) != 0) goto fail;
   r->poll.data = r;
+  r->handles = 1;
   int uerr = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  if (uerr == 0 && interval > 0) {
+    uerr = uv_timer_init(loop, &r->timer);
+    if (uerr == 0) {
+      r->timer.data = r;
+      r->timed = true;
+      r->interval = r->period = interval;
+      r->handles = 2;
+      uerr = uv_timer_start(&r->timer, on_timer, interval, interval);
+    }
+  }
   if (uerr != 0) {
     /* the handle is initialised: it is freed by on_closed, after uv_close */
     napi_delete_reference(env, r->callback);
@@ -186,7 +231,8 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
     r->rb = NULL;
     r->closing = true;
     uv_close((uv_handle_t *)&r->poll, on_closed);
-    return throw_errno(env, "uv_poll_start", uerr);
+    if (r->timed) uv_close((uv_handle_t *)&r->timer, on_closed);
+    return throw_errno(env, "start reading the ring buffer", uerr);
   }
   o->readers[o->n_readers] = r;
   napi_value id;
@@ -235,10 +281,13 @@ static napi_value reader_ref(napi_env env, napi_callback_info info) {
   bool keep = true;
   napi_get_value_bool(env, argv[2], &keep);
   if (r && !r->closing) {
-    if (keep)
+    if (keep) {
       uv_ref((uv_handle_t *)&r->poll);
-    else
+      if (r->timed) uv_ref((uv_handle_t *)&r->timer);
+    } else {
       uv_unref((uv_handle_t *)&r->poll);
+      if (r->timed) uv_unref((uv_handle_t *)&r->timer);
+    }
   }
   return NULL;
 }
