@@ -14,6 +14,7 @@ import { FEATURES, planInside, type InsidePlan } from '../inside/cluster-facts';
 import { Maps } from '../kernel/bpf-names';
 import type { OptionalFeature } from '../kernel/load';
 import { u32Key } from '../kernel/map-keys';
+import { waitEventsMissingFromTable } from '../pg/wait-event-check';
 import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from '../probes/tables';
 import type { Resource } from '@opentelemetry/resources';
 import type { Resources } from './resources';
@@ -137,6 +138,8 @@ export class Clusters {
       const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
       const bin = { exeName: pm.exeName, set, elf };
+      const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
+      if (newer.length > 0) this.o.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {
