@@ -14,11 +14,19 @@ npm run --silent -w packages/bpf-loader build:native
 log "collector: event layout from bpf/pgferret.h"
 node packages/collector/scripts/gen-layout.js
 
-log "tsc -b"
-npx tsc -b
+# the loader first: it compiles the BPF object, whose map and program names
+# the collector's TypeScript is then generated against
+log "tsc -b packages/bpf-loader"
+npx tsc -b packages/bpf-loader
 
 log "collector: BPF object"
 npm run --silent -w packages/collector build:bpf
+
+log "collector: map and program names from the BPF object"
+node packages/collector/scripts/gen-bpf-names.js
+
+log "tsc -b"
+npx tsc -b
 
 # codes the installed PostgreSQL minor adds to the checked-in table (22P07 in 15.20)
 log "collector: SQLSTATE names of the installed PostgreSQL"

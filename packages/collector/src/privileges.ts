@@ -1,5 +1,5 @@
-// Least privilege once the probes are attached. The collector keeps what
-// rescans and attaching to clusters that start later need, nothing else:
+// The capabilities the collector needs to start, and least privilege once
+// the probes are attached. The collector keeps what rescans and attaching to clusters that start later need, nothing else:
 //   CAP_BPF, CAP_PERFMON   attach uprobes/USDT (perf_event_open) to new postmasters
 //   CAP_SYS_PTRACE         /proc/<pid>/exe, /cwd, /root of postmasters of another user
 //   CAP_DAC_READ_SEARCH    postmaster.pid and PG_VERSION in their 0700 data directories
@@ -13,6 +13,7 @@ import {
   type CapabilityName,
   dropCapabilities,
   effectiveCapabilities,
+  missingBpfCapabilities,
   uprobeNeedsSysAdmin,
 } from '@pgferret/bpf-loader';
 
@@ -40,4 +41,26 @@ export function dropPrivileges(log: (m: string) => void): void {
           'started with: start it with a reduced bounding set (systemd CapabilityBoundingSet=, or the launcher of the README) to cover those too'
         : ''),
   );
+}
+
+const LAUNCHER_HINT =
+  'as a dedicated user through a launcher that carries the capabilities: a private copy of node only that user may ' +
+  'execute, with file capabilities on the copy (see "Running without root" in the README of pgferret-collector). ' +
+  'Never setcap the system node: every Node program on the host would get these rights.';
+
+/** At start: the capabilities loading and attaching need, with how to grant them. */
+export function checkPrivileges(): void {
+  const missing = missingBpfCapabilities();
+  if (missing.length > 0) {
+    throw new Error(
+      `pgferret-collector needs ${missing.join(' and ')} to load eBPF probes into PostgreSQL, and this process lacks them. ` +
+        `Run it as root (sudo npx pgferret-collector), or ${LAUNCHER_HINT}`,
+    );
+  }
+  if ((effectiveCapabilities() & (1n << BigInt(CAPABILITIES.CAP_SYS_ADMIN))) === 0n && uprobeNeedsSysAdmin()) {
+    throw new Error(
+      'this kernel refuses uprobes to a process with CAP_BPF and CAP_PERFMON but without CAP_SYS_ADMIN, so ' +
+        'pgferret-collector could not attach to PostgreSQL. Add cap_sys_admin to the file capabilities of its launcher, or run it as root.',
+    );
+  }
 }

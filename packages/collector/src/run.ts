@@ -2,11 +2,11 @@
 // endpoint is configured, else the embedded store and UI) and to the admin
 // API, and stops everything cleanly on SIGINT/SIGTERM.
 import * as fs from 'node:fs';
-import { effectiveCapabilities, missingBpfCapabilities, uprobeNeedsSysAdmin } from '@pgferret/bpf-loader';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { startAdmin, type AdminServer } from './admin/server';
-import { DEFAULT_STATE_DIR, prepareStateDir } from './admin/state-dir';
-import { BPF_OBJECT, Collector, type ClusterFilter } from './collector';
+import { DEFAULT_STATE_DIR, prepareStateDir } from './io/state-dir';
+import { BPF_OBJECT, Collector } from './collector';
+import type { ClusterFilter } from './discover/filter';
 import { DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter, type SpanSink } from './export/exporter';
 import { ExportQueue } from './export/queue';
@@ -14,6 +14,8 @@ import { loadProbes, type LoadedProbes } from './kernel/load';
 import { startMetrics, type MetricsServer } from './metrics/server';
 import { Explainer } from './plans/explainer';
 import { DEFAULT_CAPS } from './metrics/statement-metrics';
+import { StatementKeyer } from './metrics/statement-keys';
+import { checkPrivileges } from './privileges';
 import type { Detail } from './probes/tables';
 
 export interface RunOptions {
@@ -74,28 +76,6 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-const LAUNCHER_HINT =
-  'as a dedicated user through a launcher that carries the capabilities: a private copy of node only that user may ' +
-  'execute, with file capabilities on the copy (see "Running without root" in the README of pgferret-collector). ' +
-  'Never setcap the system node: every Node program on the host would get these rights.';
-const CAP_SYS_ADMIN = 21n;
-
-export function checkPrivileges(): void {
-  const missing = missingBpfCapabilities();
-  if (missing.length > 0) {
-    throw new Error(
-      `pgferret-collector needs ${missing.join(' and ')} to load eBPF probes into PostgreSQL, and this process lacks them. ` +
-        `Run it as root (sudo npx pgferret-collector), or ${LAUNCHER_HINT}`,
-    );
-  }
-  if ((effectiveCapabilities() & (1n << CAP_SYS_ADMIN)) === 0n && uprobeNeedsSysAdmin()) {
-    throw new Error(
-      'this kernel refuses uprobes to a process with CAP_BPF and CAP_PERFMON but without CAP_SYS_ADMIN, so ' +
-        'pgferret-collector could not attach to PostgreSQL. Add cap_sys_admin to the file capabilities of its launcher, or run it as root.',
-    );
-  }
-}
-
 function readOtlpToken(file: string): string {
   let token: string;
   try {
@@ -128,7 +108,7 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
   const otelLog = (...args: unknown[]) => log(`OpenTelemetry: ${args.map(String).join(' ')}`);
   const quiet = () => undefined;
   diag.setLogger({ error: otelLog, warn: otelLog, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
-  const explainer = o.postgresUrl ? new Explainer({ url: o.postgresUrl, minMs: o.explainMinMs, log }) : null;
+  const explainer = o.postgresUrl ? new Explainer({ url: o.postgresUrl, minMs: o.explainMinMs, keyer: new StatementKeyer(), log }) : null;
   const endpoint = configuredEndpoint();
   let embedded: Embedded | null = null;
   let exporter: SpanSink;

@@ -15,7 +15,7 @@ const phases = (s: Statement) => s.phases.map((p) => `${p.name}:${p.startNs}-${p
 
 function assembler(timed = true) {
   const out: Statement[] = [];
-  const a = new Assembler((s) => out.push(s), () => {}, () => timed);
+  const a = new Assembler({ statement: (s) => out.push(s) }, () => timed);
   return { a, out };
 }
 

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeDir } from '../src/embedded/make-dir';
+import { makeDir } from '../src/io/make-dir';
 
 const CLI = path.resolve(__dirname, '..', 'dist', 'cli.js');
 

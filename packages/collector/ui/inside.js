@@ -5,6 +5,7 @@
 import { fact, formatMs, h } from './dom.js';
 import { WAIT_EVENTS } from './wait-events.js';
 import { shortWaits } from './waterfall.js';
+import { A } from './attributes.js';
 
 const num = (v) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : NaN);
 const has = (v) => Number.isFinite(num(v));
@@ -21,7 +22,7 @@ function shortQuery(q) {
 
 /** The lock_blocker link of one blocker pid, if its transaction carried a sampled statement. */
 function blockerLink(s, pid) {
-  return s.links.find((l) => l.attributes?.['pgferret.link.type'] === 'lock_blocker' && num(l.attributes['postgresql.backend.pid']) === num(pid));
+  return s.links.find((l) => l.attributes?.[A.linkType] === 'lock_blocker' && num(l.attributes[A.backendPid]) === num(pid));
 }
 
 /** The links the lock sentence of `s` shows (the panel lists the others). */
@@ -32,15 +33,15 @@ export function linksInSentence(s) {
 /** "waited 296 ms for a transactionid lock (ShareLock) held by pid 4711 (`UPDATE …`, idle in transaction, trace 4bf92f35…)" */
 function lockSentence(s, traceId) {
   const a = s.attributes;
-  const type = a['postgresql.lock.type'] ?? a['postgresql.wait_event.name'];
-  const mode = a['postgresql.lock.mode'];
-  const relation = a['postgresql.lock.relation.name'] ?? (has(a['postgresql.lock.relation.oid']) ? `relation ${a['postgresql.lock.relation.oid']}` : null);
+  const type = a[A.lockType] ?? a[A.waitEventName];
+  const mode = a[A.lockMode];
+  const relation = a[A.lockRelationName] ?? (has(a[A.lockRelationOid]) ? `relation ${a[A.lockRelationOid]}` : null);
   const pids = blockerPids(s);
   const holders = pids.map((pid, i) => {
     const link = blockerLink(s, pid);
     // the query and state are the first blocker's
-    const query = i === 0 ? a['postgresql.lock.blocker.query'] : undefined;
-    const state = i === 0 ? a['postgresql.lock.blocker.state'] : undefined;
+    const query = i === 0 ? a[A.lockBlockerQuery] : undefined;
+    const state = i === 0 ? a[A.lockBlockerState] : undefined;
     const notes = [
       typeof query === 'string' ? h('code', { class: 'blocker-query', title: query }, shortQuery(query)) : null,
       typeof state === 'string' ? state : null,
@@ -67,14 +68,14 @@ function lockSentence(s, traceId) {
 }
 
 function waitSentence(s) {
-  const event = `${s.attributes['postgresql.wait_event.type']}:${s.attributes['postgresql.wait_event.name']}`;
+  const event = `${s.attributes[A.waitEventType]}:${s.attributes[A.waitEventName]}`;
   const meaning = WAIT_EVENTS[event];
   return h('p', { class: 'wait-sentence' }, `off CPU for ${formatMs(s.durationMs)}: `, h('code', null, event), meaning ? ` — ${meaning}` : '');
 }
 
 function cpuFacts(s) {
-  const on = num(s.attributes['pgferret.cpu.on_ms']);
-  const off = num(s.attributes['pgferret.cpu.off_ms']);
+  const on = num(s.attributes[A.cpuOnMs]);
+  const off = num(s.attributes[A.cpuOffMs]);
   if (!Number.isFinite(on) && !Number.isFinite(off)) return null;
   const total = (Number.isFinite(on) ? on : 0) + (Number.isFinite(off) ? off : 0);
   const share = (ms) => (total > 0 ? ` (${((ms / total) * 100).toFixed(0)}%)` : '');
@@ -135,12 +136,12 @@ function shortWaitsTable(phases) {
 function nestedFacts(s) {
   const a = s.attributes;
   const facts = [
-    has(a['pgferret.nested.count'])
-      ? fact('Nested statements', `${a['pgferret.nested.count']}${has(a['pgferret.nested.aggregated']) ? ` (${a['pgferret.nested.aggregated']} folded into aggregates)` : ''}`)
+    has(a[A.nestedCount])
+      ? fact('Nested statements', `${a[A.nestedCount]}${has(a[A.nestedAggregated]) ? ` (${a[A.nestedAggregated]} folded into aggregates)` : ''}`)
       : null,
-    has(a['postgresql.nesting.depth']) ? fact('Nesting depth', a['postgresql.nesting.depth']) : null,
-    a['pgferret.nested.aggregate'] === true && has(a['pgferret.nested.calls']) ? fact('Calls', `×${a['pgferret.nested.calls']}`) : null,
-    a['pgferret.nested.aggregate'] === true && has(a['pgferret.nested.total_ms']) ? fact('Total', formatMs(num(a['pgferret.nested.total_ms']))) : null,
+    has(a[A.nestingDepth]) ? fact('Nesting depth', a[A.nestingDepth]) : null,
+    a[A.nestedAggregate] === true && has(a[A.nestedCalls]) ? fact('Calls', `×${a[A.nestedCalls]}`) : null,
+    a[A.nestedAggregate] === true && has(a[A.nestedTotalMs]) ? fact('Total', formatMs(num(a[A.nestedTotalMs]))) : null,
   ].filter(Boolean);
   return facts.length ? h('div', { class: 'facts small nested-facts' }, facts) : null;
 }
@@ -148,17 +149,17 @@ function nestedFacts(s) {
 /** An aggregate span's row texts: calls "×250", "total 12.5 ms", "250 rows" (those it has), or null. */
 export function aggregateOf(s) {
   const a = s.attributes;
-  if (a['pgferret.nested.aggregate'] !== true) return null;
+  if (a[A.nestedAggregate] !== true) return null;
   return {
-    calls: has(a['pgferret.nested.calls']) ? `×${a['pgferret.nested.calls']}` : 'aggregate',
-    total: has(a['pgferret.nested.total_ms']) ? `total ${formatMs(num(a['pgferret.nested.total_ms']))}` : null,
-    rows: has(a['db.response.returned_rows']) ? `${a['db.response.returned_rows']} rows` : null,
+    calls: has(a[A.nestedCalls]) ? `×${a[A.nestedCalls]}` : 'aggregate',
+    total: has(a[A.nestedTotalMs]) ? `total ${formatMs(num(a[A.nestedTotalMs]))}` : null,
+    rows: has(a[A.dbResponseReturnedRows]) ? `${a[A.dbResponseReturnedRows]} rows` : null,
   };
 }
 
 /** The blocker pids of a lock wait, for its row's badge. */
 export function blockerPids(s) {
-  const pids = s.attributes['postgresql.lock.blocker.pids'];
+  const pids = s.attributes[A.lockBlockerPids];
   return Array.isArray(pids) ? pids : [];
 }
 

@@ -2,6 +2,7 @@
 // the cause, most specific first, from the client spans and the collector's state.
 import { h } from './dom.js';
 import { fetchCollectorState } from './collector-state.js';
+import { A } from './attributes.js';
 
 function serverPorts(clientSpans) {
   const ports = new Set();
@@ -13,7 +14,7 @@ function serverPorts(clientSpans) {
 }
 
 function carriesTraceparent(s) {
-  const text = s.attributes['db.query.text'] ?? s.attributes['db.statement'];
+  const text = s.attributes[A.dbQueryText] ?? s.attributes['db.statement'];
   return typeof text === 'string' && text.includes('traceparent=');
 }
 

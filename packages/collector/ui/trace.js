@@ -5,6 +5,7 @@ import { PHASES, breakdown, buildTree, reveal, sqlOf, statementOf, visibleRows, 
 import { aggregateOf, blockerPids, insideDetails, linksInSentence, spanHref } from './inside.js';
 import { showCollectorState } from './collector-state.js';
 import { missingPostgresCard } from './missing-postgres.js';
+import { A } from './attributes.js';
 
 const traceId = new URLSearchParams(location.search).get('id') ?? '';
 const summaryEl = document.getElementById('summary');
@@ -154,10 +155,10 @@ function insideLines() {
   let off = 0;
   let measured = false;
   for (const s of tree.spans) {
-    if (s.category !== 'pg-statement' || s.attributes['pgferret.cpu.on_ms'] === undefined) continue;
+    if (s.category !== 'pg-statement' || s.attributes[A.cpuOnMs] === undefined) continue;
     measured = true;
-    on += Number(s.attributes['pgferret.cpu.on_ms']);
-    off += Number(s.attributes['pgferret.cpu.off_ms'] ?? 0);
+    on += Number(s.attributes[A.cpuOnMs]);
+    off += Number(s.attributes[A.cpuOffMs] ?? 0);
   }
   const waits = waitTotals(tree).slice(0, 3);
   return [
@@ -322,7 +323,7 @@ function nameOf(s) {
 }
 
 function depthBadge(s) {
-  const depth = s.attributes['postgresql.nesting.depth'];
+  const depth = s.attributes[A.nestingDepth];
   if (depth === undefined) return null;
   return h('span', { class: 'badge muted depth', title: 'nesting depth: 1 = run by the statement, 2 = by a statement that one ran, …' }, `depth ${depth}`);
 }
@@ -473,7 +474,7 @@ function placeDetails() {
   }
 }
 
-const SQLSTATE_KEYS = new Set(['db.response.status_code', 'error.type']);
+const SQLSTATE_KEYS = new Set([A.dbResponseStatusCode, A.errorType]);
 
 function valueText(k, v) {
   const text = typeof v === 'string' ? v : JSON.stringify(v);
@@ -505,7 +506,7 @@ function renderDetails(s) {
   const inside = insideDetails(s, children, traceId);
   // a wait's sentence is what the panel is for: it comes first
   const isWait = s.category.startsWith('pg-wait');
-  const { 'db.query.text': _q, 'db.statement': _st, ...rest } = s.attributes;
+  const { [A.dbQueryText]: _q, 'db.statement': _st, ...rest } = s.attributes;
   clear(detailsEl).append(
     h(
     'div',
@@ -557,7 +558,7 @@ function renderDetails(s) {
 }
 
 function linkTo(l) {
-  const type = l.attributes?.['pgferret.link.type'];
+  const type = l.attributes?.[A.linkType];
   return [
     h('a', { href: spanHref(l, traceId) }, l.traceId === traceId ? `span ${l.spanId}` : `trace ${l.traceId.slice(0, 8)}… span ${l.spanId}`),
     type ? h('span', { class: 'muted' }, ` ${type}`) : null,

@@ -1,5 +1,6 @@
 // Pure functions over a trace's spans: tree, depths, self time, categories
 // and the Postgres phase breakdown. No DOM here.
+import { A } from './attributes.js';
 
 export const PHASES = ['parse', 'plan', 'execute', 'commit'];
 /** Siblings with the same name, kind of span and service fold into one row from this many on. */
@@ -168,15 +169,15 @@ function selfTime(span, kids) {
 }
 
 function isDb(span) {
-  return span.attributes['db.system.name'] !== undefined || span.attributes['db.system'] !== undefined;
+  return span.attributes[A.dbSystemName] !== undefined || span.attributes['db.system'] !== undefined;
 }
 
 export function category(span, parent) {
   if (span.isPostgres) return 'pg-statement';
   // docs/inside-execute.md: waits and nested statements are told by their attributes, wherever they hang
-  const waitType = span.attributes['postgresql.wait_event.type'];
+  const waitType = span.attributes[A.waitEventType];
   if (typeof waitType === 'string') return waitType === 'Lock' ? 'pg-wait wait-lock' : 'pg-wait';
-  if (span.attributes['postgresql.nesting.depth'] !== undefined || span.attributes['pgferret.nested.aggregate'] === true) return 'pg-nested';
+  if (span.attributes[A.nestingDepth] !== undefined || span.attributes[A.nestedAggregate] === true) return 'pg-nested';
   if (parent?.isPostgres && PHASES.includes(span.name)) return `pg-phase phase-${span.name}`;
   if (parent?.isPostgres) return 'pg-other';
   if (span.kind === KIND_CLIENT && isDb(span)) return 'db-client';
@@ -211,10 +212,10 @@ export function statementOf(span) {
 /** The waits under the threshold that a phase span sums up: [{ event, count, totalMs }]. */
 export function shortWaits(span) {
   const a = span.attributes;
-  const events = a['pgferret.waits.events'];
+  const events = a[A.waitsEvents];
   if (!Array.isArray(events)) return [];
-  const counts = a['pgferret.waits.counts'] ?? [];
-  const totals = a['pgferret.waits.total_ms'] ?? [];
+  const counts = a[A.waitsCounts] ?? [];
+  const totals = a[A.waitsTotalMs] ?? [];
   return events.map((event, i) => ({ event: String(event), count: Number(counts[i]), totalMs: Number(totals[i]) }));
 }
 
@@ -228,7 +229,7 @@ export function waitTotals(tree) {
     byEvent.set(event, t);
   };
   for (const s of tree.spans) {
-    if (s.category.startsWith('pg-wait')) add(`${s.attributes['postgresql.wait_event.type']}:${s.attributes['postgresql.wait_event.name']}`, 1, s.durationMs);
+    if (s.category.startsWith('pg-wait')) add(`${s.attributes[A.waitEventType]}:${s.attributes[A.waitEventName]}`, 1, s.durationMs);
     for (const w of shortWaits(s)) add(w.event, w.count, w.totalMs);
   }
   return [...byEvent.values()].sort((a, b) => b.totalMs - a.totalMs);
@@ -236,6 +237,6 @@ export function waitTotals(tree) {
 
 /** The statement text a span carries (masked by the collector unless --raw-query-text), for grouping and search. */
 export function sqlOf(span) {
-  const text = span.attributes['db.query.text'] ?? span.attributes['db.statement'];
+  const text = span.attributes[A.dbQueryText] ?? span.attributes['db.statement'];
   return typeof text === 'string' ? text : null;
 }

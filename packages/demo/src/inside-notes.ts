@@ -4,7 +4,7 @@
 // prints them, a phase's short waits, who held a lock, an aggregate's calls.
 // Notes are whole lines, never cut to the name column. Only what the span
 // carries: what was not measured is not printed.
-import type { StoredSpan, TraceDetail } from 'pgferret-collector';
+import { A, type StoredSpan, type TraceDetail } from 'pgferret-collector';
 import { ms } from './duration';
 
 type Value = StoredSpan['attributes'][string];
@@ -15,23 +15,23 @@ const num = (v: Value | undefined): number | null => {
 };
 
 export function isWait(span: StoredSpan): boolean {
-  return typeof span.attributes['postgresql.wait_event.type'] === 'string';
+  return typeof span.attributes[A.waitEventType] === 'string';
 }
 
 /** "[postgres]", "[nested 2]" (an aggregate's calls are in its notes), or null. */
 export function tag(span: StoredSpan): string | null {
   if (span.isPostgres) return '[postgres]';
-  const depth = num(span.attributes['postgresql.nesting.depth']);
+  const depth = num(span.attributes[A.nestingDepth]);
   if (depth !== null) return `[nested ${depth}]`;
-  return span.attributes['pgferret.nested.aggregate'] === true ? '[nested]' : null;
+  return span.attributes[A.nestedAggregate] === true ? '[nested]' : null;
 }
 
 /** "×250, total 12.5 ms, 250 rows: nested statements beyond the cap, one span per text" */
 function aggregateNote(a: StoredSpan['attributes']): string | null {
-  if (a['pgferret.nested.aggregate'] !== true) return null;
-  const calls = num(a['pgferret.nested.calls']);
-  const total = num(a['pgferret.nested.total_ms']);
-  const rows = num(a['db.response.returned_rows']);
+  if (a[A.nestedAggregate] !== true) return null;
+  const calls = num(a[A.nestedCalls]);
+  const total = num(a[A.nestedTotalMs]);
+  const rows = num(a[A.dbResponseReturnedRows]);
   const parts = [calls === null ? null : `×${calls}`, total === null ? null : `total ${ms(total)}`, rows === null ? null : `${rows} rows`].filter(Boolean);
   return `${parts.join(', ')}${parts.length ? ': ' : ''}nested statements beyond the cap, one span per text`;
 }
@@ -44,17 +44,20 @@ function shortQuery(q: string): string {
 /** "waited 296 ms for a transactionid lock (ShareLock) held by pid 4711 (UPDATE …, idle in transaction, trace 4bf9…)" */
 function lockNote(span: StoredSpan, trace: TraceDetail): string {
   const a = span.attributes;
-  const type = a['postgresql.lock.type'] ?? a['postgresql.wait_event.name'];
-  const mode = a['postgresql.lock.mode'];
-  const relation = a['postgresql.lock.relation.name'] ?? (num(a['postgresql.lock.relation.oid']) === null ? null : `relation ${a['postgresql.lock.relation.oid']}`);
-  const pids = Array.isArray(a['postgresql.lock.blocker.pids']) ? a['postgresql.lock.blocker.pids'] : [];
+  const type = a[A.lockType] ?? a[A.waitEventName];
+  const mode = a[A.lockMode];
+  const relation = a[A.lockRelationName] ?? (num(a[A.lockRelationOid]) === null ? null : `relation ${a[A.lockRelationOid]}`);
+  const blockers = a[A.lockBlockerPids];
+  const pids = Array.isArray(blockers) ? blockers : [];
+  const blockerQuery = a[A.lockBlockerQuery];
+  const blockerState = a[A.lockBlockerState];
   const holders = pids.map((pid, i) => {
-    const link = span.links.find((l) => l.attributes['pgferret.link.type'] === 'lock_blocker' && num(l.attributes['postgresql.backend.pid']) === num(pid));
+    const link = span.links.find((l) => l.attributes[A.linkType] === 'lock_blocker' && num(l.attributes[A.backendPid]) === num(pid));
     const here = link && link.traceId === trace.summary.traceId ? trace.spans.find((s) => s.spanId === link.spanId) : undefined;
     // the query and state are the first blocker's
     const notes = [
-      i === 0 && typeof a['postgresql.lock.blocker.query'] === 'string' ? shortQuery(a['postgresql.lock.blocker.query']) : null,
-      i === 0 && typeof a['postgresql.lock.blocker.state'] === 'string' ? a['postgresql.lock.blocker.state'] : null,
+      i === 0 && typeof blockerQuery === 'string' ? shortQuery(blockerQuery) : null,
+      i === 0 && typeof blockerState === 'string' ? blockerState : null,
       here ? `${here.name} in this trace` : link ? `trace ${link.traceId}` : null,
     ].filter(Boolean);
     return `${pid}${notes.length ? ` (${notes.join(', ')})` : ''}`;
@@ -66,10 +69,10 @@ function lockNote(span: StoredSpan, trace: TraceDetail): string {
 }
 
 function cpuNote(a: StoredSpan['attributes']): string | null {
-  const on = num(a['pgferret.cpu.on_ms']);
-  const off = num(a['pgferret.cpu.off_ms']);
-  const nested = num(a['pgferret.nested.count']);
-  const aggregated = num(a['pgferret.nested.aggregated']);
+  const on = num(a[A.cpuOnMs]);
+  const off = num(a[A.cpuOffMs]);
+  const nested = num(a[A.nestedCount]);
+  const aggregated = num(a[A.nestedAggregated]);
   const parts = [
     on === null ? null : `on CPU ${ms(on)}`,
     off === null ? null : `off CPU ${ms(off)}`,
@@ -79,10 +82,12 @@ function cpuNote(a: StoredSpan['attributes']): string | null {
 }
 
 function shortWaitsNote(a: StoredSpan['attributes']): string | null {
-  const events = a['pgferret.waits.events'];
+  const events = a[A.waitsEvents];
   if (!Array.isArray(events) || events.length === 0) return null;
-  const counts = Array.isArray(a['pgferret.waits.counts']) ? a['pgferret.waits.counts'] : [];
-  const totals = Array.isArray(a['pgferret.waits.total_ms']) ? a['pgferret.waits.total_ms'] : [];
+  const countsAttr = a[A.waitsCounts];
+  const totalsAttr = a[A.waitsTotalMs];
+  const counts = Array.isArray(countsAttr) ? countsAttr : [];
+  const totals = Array.isArray(totalsAttr) ? totalsAttr : [];
   const waits = events.map((e, i) => {
     const total = num(totals[i]);
     return `${String(e)} ×${num(counts[i]) ?? '?'}${total === null ? '' : ` ${ms(total)}`}`;
@@ -92,7 +97,7 @@ function shortWaitsNote(a: StoredSpan['attributes']): string | null {
 
 /** The lines printed under `span`, without indentation. */
 export function notes(span: StoredSpan, trace: TraceDetail): string[] {
-  if (span.attributes['postgresql.wait_event.type'] === 'Lock') return [lockNote(span, trace)];
+  if (span.attributes[A.waitEventType] === 'Lock') return [lockNote(span, trace)];
   const cpu = span.isPostgres ? cpuNote(span.attributes) : null;
   const waits = shortWaitsNote(span.attributes);
   return [cpu, ...span.usage, waits, aggregateNote(span.attributes)].filter((l): l is string => l !== null);

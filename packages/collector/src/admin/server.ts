@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import type { Collector } from '../collector';
+import type { CollectorControl } from '../control/collector-control';
 import { DEFAULT_THRESHOLDS } from '../diagnose/report';
-import { MAX_WATCH_MS, watch } from '../diagnose/run';
-import { closeServer } from '../embedded/listen';
-import { ADMIN_SOCKET } from './state-dir';
+import { MAX_WATCH_MS, watch } from '../diagnose/watch';
+import { closeServer } from '../io/listen';
+import { ADMIN_SOCKET } from '../io/state-dir';
 
 export interface AdminServer {
   /** Path of the socket. */
@@ -48,7 +48,7 @@ async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<u
   }
 }
 
-function control(collector: Collector, body: unknown): { enabled: boolean; rootSampleRate: number } {
+function control(collector: CollectorControl, body: unknown): { enabled: boolean; rootSampleRate: number } {
   const b = body as { enabled?: unknown; rootSampleRate?: unknown };
   try {
     if (b.enabled !== undefined) {
@@ -89,7 +89,7 @@ async function claimSocketPath(socketPath: string): Promise<void> {
   fs.rmSync(socketPath, { force: true });
 }
 
-export async function startAdmin(collector: Collector, stateDir: string, log: (m: string) => void): Promise<AdminServer> {
+export async function startAdmin(collector: CollectorControl, stateDir: string, log: (m: string) => void): Promise<AdminServer> {
   const socketPath = path.join(stateDir, ADMIN_SOCKET);
   await claimSocketPath(socketPath);
   const server = http.createServer((req, res) => {

@@ -1,7 +1,7 @@
 // The diagnose report, computed from the statements seen during the watch
 // and the kernel's counters. Its JSON form is described by
 // schemas/diagnose-report.schema.json (the test validates against it).
-import type { ClusterStatus } from '../collector';
+import type { ClusterStatus } from '../control/collector-control';
 import type { Observed } from './recorder';
 
 export const REPORT_SCHEMA = 'pgferret-diagnose/1';

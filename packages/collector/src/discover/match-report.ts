@@ -1,17 +1,8 @@
 // Says, once per change, that the collector has nothing to trace: no
 // PostgreSQL running, or none that the --pid/--data-dir/--port filter selects.
 // Without it a collector whose filter matches nothing only prints "running".
-import type { ClusterFilter } from '../collector';
+import { describeFilter, type ClusterFilter } from './filter';
 import type { Postmaster } from './postmasters';
-
-export function describeFilter(f: ClusterFilter | undefined): string {
-  const parts = [
-    ...(f?.pids ?? []).map((p) => `--pid ${p}`),
-    ...(f?.dataDirs ?? []).map((d) => `--data-dir ${d}`),
-    ...(f?.ports ?? []).map((p) => `--port ${p}`),
-  ];
-  return parts.join(' ');
-}
 
 function describePostmaster(pm: Postmaster): string {
   return `pid ${pm.pid} port ${pm.port ?? '?'} ${pm.dataDir}`;

@@ -3,6 +3,7 @@
 // start, duration, rows, error) written in the ingest transaction, so a
 // request aggregates an index range instead of parsing spans.
 import type Database from 'better-sqlite3';
+import { A } from '../spans/attributes';
 import { fingerprint, type Fingerprint } from './fingerprint';
 import { type SpanRecord, STATUS_CODE_ERROR, queryText } from './span-record';
 
@@ -112,7 +113,7 @@ function nsRange(r: TimeRange): { from: bigint; to: bigint } {
 }
 
 function returnedRows(s: SpanRecord): number | null {
-  const v = s.attributes['db.response.returned_rows'];
+  const v = s.attributes[A.dbResponseReturnedRows];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
@@ -180,8 +181,8 @@ export class QueryStats {
       this.byText.set(sql, fp);
     }
     if (!this.stored.has(fp.id)) {
-      const op = s.attributes['db.operation.name'];
-      const coll = s.attributes['db.collection.name'];
+      const op = s.attributes[A.dbOperationName];
+      const coll = s.attributes[A.dbCollectionName];
       this.stmt.insertFingerprint.run(fp.id, fp.text, typeof op === 'string' ? op : null, typeof coll === 'string' ? coll : null);
       if (this.stored.size >= FINGERPRINT_CACHE_MAX) this.stored.clear();
       this.stored.add(fp.id);

@@ -1,3 +1,4 @@
+import { A } from '../spans/attributes';
 // The shape every ingest path (OTLP protobuf, OTLP JSON, in-process exporter)
 // is normalised to before it reaches the store.
 
@@ -55,13 +56,13 @@ export const STATUS_CODE_ERROR = 2;
  */
 export function isPostgresServerSpan(span: Pick<SpanRecord, 'kind' | 'attributes'>): boolean {
   if (span.kind !== SPAN_KIND_SERVER) return false;
-  const system = span.attributes['db.system.name'] ?? span.attributes['db.system'];
+  const system = span.attributes[A.dbSystemName] ?? span.attributes['db.system'];
   return system === 'postgresql';
 }
 
 /** The SQL of a span under the current and the older semantic conventions. */
 export function queryText(span: Pick<SpanRecord, 'attributes'>): string | undefined {
-  const text = span.attributes['db.query.text'] ?? span.attributes['db.statement'];
+  const text = span.attributes[A.dbQueryText] ?? span.attributes['db.statement'];
   return typeof text === 'string' ? text : undefined;
 }
 

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { CollectorStatus } from '../collector';
+import type { CollectorStatus } from '../control/collector-control';
+import { ATTRIBUTES_MODULE } from '../spans/attributes';
 import { SQLSTATE_NAMES } from '../spans/sqlstate';
 import { BadRequest, booleanParam, choiceParam, integerParam, numberParam, rangeParams } from './api-params';
 import { refuseBrowserRequest } from './browser-guard';
@@ -33,8 +34,12 @@ const SECURITY_HEADERS = {
 
 const TRACE_ID = /^[0-9a-fA-F]{32}$/;
 
-/** /sqlstate.js: the collector's SQLSTATE table as an ES module, so the UI keeps no copy of its own */
-const SQLSTATE_MODULE = `export const SQLSTATE_NAMES = Object.freeze(${JSON.stringify(SQLSTATE_NAMES)});\n`;
+// the collector's own tables as ES modules, so the UI keeps no copy of them:
+// the SQLSTATE names and the span attribute names
+const GENERATED_MODULES: Record<string, string> = {
+  '/sqlstate.js': `export const SQLSTATE_NAMES = Object.freeze(${JSON.stringify(SQLSTATE_NAMES)});\n`,
+  '/attributes.js': ATTRIBUTES_MODULE,
+};
 
 const FINGERPRINT_ROUTE = /^\/api\/top-queries\/([0-9a-f]{16})\/slowest$/;
 
@@ -162,9 +167,10 @@ export function createUiHandler(
         return json(res, 200, { statements: store.slowestStatements(slowest[1], rangeParams(url.searchParams), limit) });
       }
       if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no API endpoint ${url.pathname}` });
-      if (url.pathname === '/sqlstate.js') {
+      const generated = GENERATED_MODULES[url.pathname];
+      if (generated !== undefined) {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': CONTENT_TYPES['.js'], 'Cache-Control': 'no-cache' });
-        return res.end(SQLSTATE_MODULE);
+        return res.end(generated);
       }
     } catch (err) {
       if (err instanceof BadRequest) return json(res, 400, { error: err.message });

@@ -4,6 +4,7 @@
 // measured and is left out; one it carries is printed, zero included, except
 // that a local or temp group with nothing but zeros is left out as EXPLAIN
 // leaves it out.
+import { A } from '../spans/attributes';
 import type { AttributeValue, Attributes } from './span-record';
 
 type Counter = readonly [attribute: string, label: string];
@@ -12,27 +13,24 @@ interface Group {
   counters: readonly Counter[];
 }
 
-const blocks = (kind: string): Counter[] =>
-  ['hit', 'read', 'dirtied', 'written'].map((c) => [`postgresql.buffers.${kind}.${c}`, c] as const);
-const timings = (kind: string): Counter[] => [
-  [`postgresql.io.${kind}.read_ms`, 'read'],
-  [`postgresql.io.${kind}.write_ms`, 'write'],
-];
-
 const BUFFERS: Group[] = [
-  { name: 'shared', counters: blocks('shared') },
-  { name: 'local', counters: blocks('local') },
-  { name: 'temp', counters: [['postgresql.buffers.temp.read', 'read'], ['postgresql.buffers.temp.written', 'written']] },
+  { name: 'shared', counters: [[A.buffersSharedHit, 'hit'], [A.buffersSharedRead, 'read'], [A.buffersSharedDirtied, 'dirtied'], [A.buffersSharedWritten, 'written']] },
+  { name: 'local', counters: [[A.buffersLocalHit, 'hit'], [A.buffersLocalRead, 'read'], [A.buffersLocalDirtied, 'dirtied'], [A.buffersLocalWritten, 'written']] },
+  { name: 'temp', counters: [[A.buffersTempRead, 'read'], [A.buffersTempWritten, 'written']] },
 ];
-const IO_TIMINGS: Group[] = ['shared', 'local', 'temp'].map((name) => ({ name, counters: timings(name) }));
+const IO_TIMINGS: Group[] = [
+  { name: 'shared', counters: [[A.ioSharedReadMs, 'read'], [A.ioSharedWriteMs, 'write']] },
+  { name: 'local', counters: [[A.ioLocalReadMs, 'read'], [A.ioLocalWriteMs, 'write']] },
+  { name: 'temp', counters: [[A.ioTempReadMs, 'read'], [A.ioTempWriteMs, 'write']] },
+];
 const WAL: Group[] = [
   {
     name: '',
     counters: [
-      ['postgresql.wal.records', 'records'],
-      ['postgresql.wal.fpi', 'fpi'],
-      ['postgresql.wal.bytes', 'bytes'],
-      ['postgresql.wal.buffers_full', 'buffers full'],
+      [A.walRecords, 'records'],
+      [A.walFpi, 'fpi'],
+      [A.walBytes, 'bytes'],
+      [A.walBuffersFull, 'buffers full'],
     ],
   },
 ];

@@ -4,15 +4,17 @@
 // waits. The answer names each blocker (pid, application, state, statement)
 // and, when the blocker's transaction carries a sampled statement, the span
 // to link to. Without a URL the lock wait says why its blocker is unknown.
+// The enrich stage starts a lookup when the assembler reports a wait and,
+// when the statement comes, holds its spans until the answer (briefly).
 import { Client } from 'pg';
 import type { Blocker, LockWait } from '../spans/assemble';
+import type { OpenStatements } from '../spans/open-statements';
 
 export interface BlockerLookupOptions {
+  /** --postgres-url: only waits in the cluster on its port are asked about */
   url: string | null;
-  /** the port of the cluster the URL points at: only its waits are asked about */
-  port: number | null;
-  /** the span a blocker's sampled statement has (or will have), from the assembler */
-  holderSpan: (pid: number) => { traceId: string | null; spanId: string } | null;
+  /** the span a blocker's sampled statement has (or will have), as the assembler recorded it */
+  holders: OpenStatements;
   log: (m: string) => void;
 }
 
@@ -23,7 +25,7 @@ FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1))`;
 const RECONNECT_AFTER_MS = 30_000;
 const MAX_IN_FLIGHT = 8;
 /** a lock wait's statement waits at most this long for its blockers before its spans go out */
-export const BLOCKER_WAIT_MS = 1000;
+const BLOCKER_WAIT_MS = 1000;
 
 export class BlockerLookup {
   private client: Client | null = null;
@@ -31,10 +33,23 @@ export class BlockerLookup {
   private failedAt = -Infinity;
   private inFlight = 0;
   private warned = false;
+  /** lookups under way, by the wait they answer */
+  private pending = new WeakMap<LockWait, Promise<void>>();
   lookups = 0;
   failures = 0;
 
-  constructor(private readonly o: BlockerLookupOptions) {}
+  /** the port of the cluster the URL points at */
+  private readonly port: number | null = null;
+
+  constructor(private readonly o: BlockerLookupOptions) {
+    if (o.url) {
+      try {
+        this.port = Number(new URL(o.url).port || 5432);
+      } catch {
+        throw new Error(`--postgres-url ${o.url} is not a URL: use postgres://user@host:port/database`);
+      }
+    }
+  }
 
   /** Starts the lookup for a wait that just began; its result lands in `lock`. */
   lookup(waiterPid: number, clusterPort: number | null, lock: LockWait): void {
@@ -42,8 +57,8 @@ export class BlockerLookup {
       lock.blockersMissing = 'the collector has no --postgres-url to ask pg_blocking_pids()';
       return;
     }
-    if (clusterPort !== this.o.port) {
-      lock.blockersMissing = `--postgres-url points at port ${this.o.port}, this cluster listens on ${clusterPort ?? 'an unknown port'}`;
+    if (clusterPort !== this.port) {
+      lock.blockersMissing = `--postgres-url points at port ${this.port}, this cluster listens on ${clusterPort ?? 'an unknown port'}`;
       return;
     }
     if (this.inFlight >= MAX_IN_FLIGHT) {
@@ -52,10 +67,17 @@ export class BlockerLookup {
     }
     this.inFlight++;
     this.lookups++;
-    lock.pending = this.ask(waiterPid, lock).finally(() => {
+    this.pending.set(lock, this.ask(waiterPid, lock).finally(() => {
       this.inFlight--;
-      lock.pending = null;
-    });
+      this.pending.delete(lock);
+    }));
+  }
+
+  /** Settles when the lookups of these waits are answered, or after BLOCKER_WAIT_MS; null when none is under way. */
+  answered(locks: LockWait[]): Promise<unknown> | null {
+    const pending = locks.flatMap((l) => this.pending.get(l) ?? []);
+    if (pending.length === 0) return null;
+    return Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, BLOCKER_WAIT_MS))]);
   }
 
   private async ask(waiterPid: number, lock: LockWait): Promise<void> {
@@ -63,7 +85,7 @@ export class BlockerLookup {
       const client = await this.connect();
       const res = await client.query(QUERY, [waiterPid]);
       lock.blockers = res.rows.map((r): Blocker => {
-        const span = this.o.holderSpan(r.pid);
+        const span = this.o.holders.holder(r.pid);
         return {
           pid: r.pid,
           applicationName: r.application_name || null,

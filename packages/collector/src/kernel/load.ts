@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BpfError, BpfObject, type ProgramInfo } from '@pgferret/bpf-loader';
+import { Programs, type ProgramName } from './bpf-names';
 import { checkKernel } from './requirements';
 
 /** The verifier's limit is 1M instructions per program; a program above a quarter of it has no margin for the next kernel build. */
@@ -14,18 +15,18 @@ export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested' | 'tls';
 export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested', 'tls'];
 
 /** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
-export const PROGRAMS: Record<'gate' | OptionalFeature, readonly string[]> = {
-  gate: ['on_sys_exit', 'on_fork', 'on_task_exit'],
-  phases: ['uprobe_plan_begin', 'uprobe_exec_begin', 'uprobe_commit_begin', 'uprobe_exec_end_site', 'uretprobe_exec_end'],
-  waits: ['on_switch'],
-  locks: ['uprobe_lock_wait', 'uretprobe_lock_wait'],
-  nested: ['uprobe_spi_plan', 'uprobe_spi_text', 'uretprobe_spi_end'],
+export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> = {
+  gate: [Programs.on_sys_exit, Programs.on_fork, Programs.on_task_exit],
+  phases: [Programs.uprobe_plan_begin, Programs.uprobe_exec_begin, Programs.uprobe_commit_begin, Programs.uprobe_exec_end_site, Programs.uretprobe_exec_end],
+  waits: [Programs.on_switch],
+  locks: [Programs.uprobe_lock_wait, Programs.uretprobe_lock_wait],
+  nested: [Programs.uprobe_spi_plan, Programs.uprobe_spi_text, Programs.uretprobe_spi_end],
   /** encrypted backends followed at secure_read/secure_write (tls.bpf.h) */
-  tls: ['uprobe_tls_read', 'uretprobe_tls_read', 'uprobe_tls_write', 'uretprobe_tls_write'],
+  tls: [Programs.uprobe_tls_read, Programs.uretprobe_tls_read, Programs.uprobe_tls_write, Programs.uretprobe_tls_write],
 };
 
 export function featureOf(program: string): 'gate' | OptionalFeature | null {
-  for (const [f, progs] of Object.entries(PROGRAMS)) if (progs.includes(program)) return f as 'gate' | OptionalFeature;
+  for (const [f, progs] of Object.entries(PROGRAMS)) if ((progs as readonly string[]).includes(program)) return f as 'gate' | OptionalFeature;
   return null;
 }
 

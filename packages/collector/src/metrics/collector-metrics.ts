@@ -3,7 +3,7 @@
 // dropped, the ring buffer, decoding, the export queue, what is attached.
 import * as fs from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client';
-import type { CollectorStatus } from '../collector';
+import type { CollectorStatus } from '../control/collector-control';
 
 function threads(): number {
   const m = /^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));

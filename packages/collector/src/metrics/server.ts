@@ -3,8 +3,8 @@
 // statement listener; the collector's own ones are read at scrape time.
 import * as http from 'node:http';
 import { Registry } from 'prom-client';
-import type { CollectorStatus, StatementListener } from '../collector';
-import { checkHost, closeServer, formatUrl, listen } from '../embedded/listen';
+import type { CollectorStatus, StatementListener } from '../control/collector-control';
+import { checkHost, closeServer, formatUrl, listen } from '../io/listen';
 import { registerCollectorMetrics } from './collector-metrics';
 import { DEFAULT_CAPS, StatementMetrics, type LabelCaps } from './statement-metrics';
 

@@ -7,13 +7,24 @@
 import type { Attributes } from '@opentelemetry/api';
 import { Client } from 'pg';
 import type { Statement } from '../spans/assemble';
+import { A } from '../spans/attributes';
 import type { BackendInfo } from '../spans/build';
 import { withoutTraceComment } from '../spans/describe';
 import { describeSql } from '../spans/sql';
-import { StatementKeyer } from '../metrics/statement-keys';
+
+/** What a plan is cached by and decided on (the statement keys of /metrics and diagnose). */
+export interface PlanKeys {
+  namespace: string;
+  fingerprint: string;
+  operation: string;
+  /** literals masked */
+  maskedText: string;
+}
 
 export interface ExplainerOptions {
   url: string;
+  /** the statement's keys: given by whoever wires the explainer, so plans need not know metrics */
+  keyer: { keys(s: Statement, backend: BackendInfo): PlanKeys };
   /** statements at least this long get a plan */
   minMs: number;
   log: (m: string) => void;
@@ -33,7 +44,6 @@ interface Connection {
 }
 
 export class Explainer {
-  private keyer = new StatementKeyer();
   private plans = new Map<string, { at: number; attrs: Attributes }>();
   private inFlight = new Map<string, Promise<Attributes>>();
   private recent: number[] = [];
@@ -62,7 +72,7 @@ export class Explainer {
    */
   readonly annotate = (s: Statement, backend: BackendInfo, clusterPort: number | null): Attributes | Promise<Attributes> | null => {
     if (this.closed || (s.endNs - s.startNs) / 1e6 < this.o.minMs || clusterPort !== this.port) return null;
-    const k = this.keyer.keys(s, backend);
+    const k = this.o.keyer.keys(s, backend);
     const key = `${k.namespace}\u0000${k.fingerprint}`;
     const now = Date.now();
     const cached = this.plans.get(key);
@@ -70,7 +80,7 @@ export class Explainer {
     const pending = this.inFlight.get(key);
     if (pending) return pending;
     const skip = this.unexplainable(s, k.operation);
-    if (skip) return { 'postgresql.plan.skipped': skip };
+    if (skip) return { [A.planSkipped]: skip };
     this.recent = this.recent.filter((t) => now - t < 60_000);
     if (this.recent.length >= MAX_EXPLAINS_PER_MINUTE) return cached?.attrs ?? null;
     this.recent.push(now);
@@ -98,9 +108,9 @@ export class Explainer {
     try {
       ({ client, version } = await this.connect(database ?? this.url.pathname.slice(1)));
     } catch (e) {
-      return { 'postgresql.plan.skipped': `cannot connect with --postgres-url: ${(e as Error).message}` };
+      return { [A.planSkipped]: `cannot connect with --postgres-url: ${(e as Error).message}` };
     }
-    if (parameterized && version < 160000) return { 'postgresql.plan.skipped': 'the text has $n parameters: a generic plan needs PostgreSQL 16+' };
+    if (parameterized && version < 160000) return { [A.planSkipped]: 'the text has $n parameters: a generic plan needs PostgreSQL 16+' };
     const options = parameterized ? 'FORMAT TEXT, GENERIC_PLAN' : 'FORMAT TEXT';
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -122,9 +132,9 @@ export class Explainer {
         }
       })();
       const plan = await Promise.race([run, timeout]);
-      return { 'postgresql.plan': plan, 'postgresql.plan.generic': parameterized, 'postgresql.plan.explained_at': new Date().toISOString() };
+      return { [A.plan]: plan, [A.planGeneric]: parameterized, [A.planExplainedAt]: new Date().toISOString() };
     } catch (e) {
-      return { 'postgresql.plan.skipped': `EXPLAIN failed: ${(e as Error).message}` };
+      return { [A.planSkipped]: `EXPLAIN failed: ${(e as Error).message}` };
     } finally {
       clearTimeout(timer);
     }

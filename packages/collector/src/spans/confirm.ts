@@ -32,7 +32,7 @@ export function checkTraceContext(start: StartRecord): ContextCheck {
   return confirmTraceComment(start.text, where, ids, textComplete(start), sessionScs(start));
 }
 
-/** `pgferret.trace_context.confidence` of a statement parented by its context; null for roots. */
+/** A.traceContextConfidence of a statement parented by its context; null for roots. */
 export function contextConfidence(check: ContextCheck): 'confirmed' | 'unconfirmed' | null {
   if (check === 'confirmed') return 'confirmed';
   if (check === 'unverifiable') return 'unconfirmed';

@@ -3,9 +3,10 @@
 // buffers/WAL, on/off-CPU time and the short waits of each phase.
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import { ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
+import { DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 import { Origin } from '../events/layout';
 import type { Statement } from './assemble';
+import { A } from './attributes';
 import type { MonotonicClock } from './clock';
 import type { SqlDescriber } from './describe';
 import { newSpanId } from './ids';
@@ -104,17 +105,20 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
     else out.phases.set(parent, a);
   }
   for (const l of locks) {
-    const endNs = Math.min(l.endNs ?? s.endNs, s.endNs);
+    // a wait whose end was not recorded (its return probe came after it began) ends with its phase
+    const parent = phaseOf(f, l.startNs);
+    const bound = f.phases.find((p) => p.spanId === parent)?.endNs ?? s.endNs;
+    const endNs = Math.min(l.endNs ?? bound, bound);
     const mask = (q: string) => f.describer.describe(q, Origin.ROOT, 0).queryText;
-    const attrs: Attributes = { 'postgresql.wait_event.type': 'Lock', ...lockAttributes(major, l, l.relationName, mask) };
-    if (typeof attrs['postgresql.lock.type'] === 'string') attrs['postgresql.wait_event.name'] = attrs['postgresql.lock.type'];
-    const sp = span(f, phaseOf(f, l.startNs), `wait Lock:${attrs['postgresql.lock.type'] ?? 'unknown'}`, l.startNs, endNs, attrs);
+    const attrs: Attributes = { [A.waitEventType]: 'Lock', ...lockAttributes(major, l, l.relationName, mask) };
+    if (typeof attrs[A.lockType] === 'string') attrs[A.waitEventName] = attrs[A.lockType];
+    const sp = span(f, parent, `wait Lock:${attrs[A.lockType] ?? 'unknown'}`, l.startNs, endNs, attrs);
     sp.links = blockerLinks(l);
     out.spans.push(sp);
   }
   if (waitsOn) {
-    out.statement['pgferret.cpu.off_ms'] = offNs / 1e6;
-    out.statement['pgferret.cpu.on_ms'] = Math.max(0, s.endNs - s.startNs - offNs) / 1e6;
+    out.statement[A.cpuOffMs] = offNs / 1e6;
+    out.statement[A.cpuOnMs] = Math.max(0, s.endNs - s.startNs - offNs) / 1e6;
   }
 }
 
@@ -125,10 +129,10 @@ function nestedSpans(s: Statement, o: InsideOptions, f: SpanFrame, out: InsideRe
   const ids: string[] = [];
   kept.forEach((n, i) => {
     const d = n.text !== null ? f.describer.describe(n.text, Origin.ROOT, 0) : null;
-    const attrs: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, 'postgresql.nesting.depth': n.depth };
-    if (d) attrs[ATTR_DB_QUERY_TEXT] = d.queryText;
-    else attrs['pgferret.nested.text_unavailable'] = true;
-    if (n.rows !== null) attrs['db.response.returned_rows'] = n.rows;
+    const attrs: Attributes = { [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.nestingDepth]: n.depth };
+    if (d) attrs[A.dbQueryText] = d.queryText;
+    else attrs[A.nestedTextUnavailable] = true;
+    if (n.rows !== null) attrs[A.dbResponseReturnedRows] = n.rows;
     const parent = n.parent >= 0 ? ids[n.parent] : f.statementSpanId;
     const message = f.errorMessage || 'an error was raised inside it';
     const sp = span(f, parent ?? f.statementSpanId, d?.name ?? 'nested statement', n.startNs, n.endNs, attrs, n.failed, message);
@@ -138,18 +142,18 @@ function nestedSpans(s: Statement, o: InsideOptions, f: SpanFrame, out: InsideRe
   for (const a of aggregates) {
     const d = a.text !== null ? f.describer.describe(a.text, Origin.ROOT, 0) : null;
     const attrs: Attributes = {
-      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-      'pgferret.nested.aggregate': true,
-      'pgferret.nested.calls': a.calls,
-      'pgferret.nested.total_ms': a.totalNs / 1e6,
-      'db.response.returned_rows': a.rows,
+      [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      [A.nestedAggregate]: true,
+      [A.nestedCalls]: a.calls,
+      [A.nestedTotalMs]: a.totalNs / 1e6,
+      [A.dbResponseReturnedRows]: a.rows,
     };
-    if (d) attrs[ATTR_DB_QUERY_TEXT] = d.queryText;
-    if (a.failed > 0) attrs['pgferret.nested.failed_calls'] = a.failed;
+    if (d) attrs[A.dbQueryText] = d.queryText;
+    if (a.failed > 0) attrs[A.nestedFailedCalls] = a.failed;
     out.spans.push(span(f, f.statementSpanId, d?.name ?? 'nested statement', a.startNs, a.endNs, attrs));
   }
-  out.statement['pgferret.nested.count'] = all.length;
-  if (aggregates.length > 0) out.statement['pgferret.nested.aggregated'] = all.length - kept.length;
+  out.statement[A.nestedCount] = all.length;
+  if (aggregates.length > 0) out.statement[A.nestedAggregated] = all.length - kept.length;
 }
 
 /** null facts: the version is unknown, so nothing that needs its layouts is said. */

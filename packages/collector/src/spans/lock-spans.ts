@@ -6,6 +6,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { TraceFlags } from '@opentelemetry/api';
 import { lockModeName, lockTagTypeName } from '../pg/wait-events';
 import type { LockWait } from './assemble';
+import { A } from './attributes';
 import type { SpanLinkData } from './span-data';
 
 // LockTagType values whose fields mean the same in every supported major (lock.h)
@@ -19,25 +20,25 @@ export function lockAttributes(major: number, l: LockWait, relationName: string 
   const t = l.tag;
   const a: Attributes = {};
   const type = lockTagTypeName(major, t.type);
-  if (type) a['postgresql.lock.type'] = type;
+  if (type) a[A.lockType] = type;
   const mode = lockModeName(t.mode);
-  if (mode) a['postgresql.lock.mode'] = mode;
+  if (mode) a[A.lockMode] = mode;
   if (t.type === RELATION || t.type === EXTEND || t.type === PAGE || t.type === TUPLE) {
-    a['postgresql.lock.database.oid'] = t.field1;
-    a['postgresql.lock.relation.oid'] = t.field2;
-    if (relationName) a['postgresql.lock.relation.name'] = relationName;
+    a[A.lockDatabaseOid] = t.field1;
+    a[A.lockRelationOid] = t.field2;
+    if (relationName) a[A.lockRelationName] = relationName;
   }
-  if (t.type === PAGE || t.type === TUPLE) a['postgresql.lock.page'] = t.field3;
-  if (t.type === TUPLE) a['postgresql.lock.tuple'] = t.field4;
-  if (t.type === TRANSACTION) a['postgresql.lock.transaction_id'] = t.field1;
+  if (t.type === PAGE || t.type === TUPLE) a[A.lockPage] = t.field3;
+  if (t.type === TUPLE) a[A.lockTuple] = t.field4;
+  if (t.type === TRANSACTION) a[A.lockTransactionId] = t.field1;
   if (l.blockers && l.blockers.length > 0) {
     const first = l.blockers[0];
-    a['postgresql.lock.blocker.pids'] = l.blockers.map((b) => b.pid);
-    if (first.applicationName) a['postgresql.lock.blocker.application_name'] = first.applicationName;
-    if (first.state) a['postgresql.lock.blocker.state'] = first.state;
-    if (first.query) a['postgresql.lock.blocker.query'] = mask(first.query);
+    a[A.lockBlockerPids] = l.blockers.map((b) => b.pid);
+    if (first.applicationName) a[A.lockBlockerApplicationName] = first.applicationName;
+    if (first.state) a[A.lockBlockerState] = first.state;
+    if (first.query) a[A.lockBlockerQuery] = mask(first.query);
   } else if (l.blockersMissing) {
-    a['pgferret.lock.blocker.unknown'] = l.blockersMissing;
+    a[A.lockBlockerUnknown] = l.blockersMissing;
   }
   return a;
 }
@@ -51,7 +52,7 @@ export function blockerLinks(l: LockWait): SpanLinkData[] {
       spanId: b.span.spanId,
       traceFlags: TraceFlags.SAMPLED,
       isRemote: false,
-      attributes: { 'pgferret.link.type': 'lock_blocker', 'postgresql.backend.pid': b.pid },
+      attributes: { [A.linkType]: 'lock_blocker', [A.backendPid]: b.pid },
     });
   }
   return links;

@@ -7,34 +7,35 @@
 import type { Attributes } from '@opentelemetry/api';
 import { decodeBufferUsage, decodeWalUsage } from '../pg/usage-layout';
 import type { Inside } from './assemble';
+import { A } from './attributes';
 
 const BUFFER_ATTRIBUTES: [string, string][] = [
-  ['sharedHit', 'postgresql.buffers.shared.hit'],
-  ['sharedRead', 'postgresql.buffers.shared.read'],
-  ['sharedDirtied', 'postgresql.buffers.shared.dirtied'],
-  ['sharedWritten', 'postgresql.buffers.shared.written'],
-  ['localHit', 'postgresql.buffers.local.hit'],
-  ['localRead', 'postgresql.buffers.local.read'],
-  ['localDirtied', 'postgresql.buffers.local.dirtied'],
-  ['localWritten', 'postgresql.buffers.local.written'],
-  ['tempRead', 'postgresql.buffers.temp.read'],
-  ['tempWritten', 'postgresql.buffers.temp.written'],
-  ['sharedReadMs', 'postgresql.io.shared.read_ms'],
-  ['sharedWriteMs', 'postgresql.io.shared.write_ms'],
-  ['localReadMs', 'postgresql.io.local.read_ms'],
-  ['localWriteMs', 'postgresql.io.local.write_ms'],
-  ['tempReadMs', 'postgresql.io.temp.read_ms'],
-  ['tempWriteMs', 'postgresql.io.temp.write_ms'],
+  ['sharedHit', A.buffersSharedHit],
+  ['sharedRead', A.buffersSharedRead],
+  ['sharedDirtied', A.buffersSharedDirtied],
+  ['sharedWritten', A.buffersSharedWritten],
+  ['localHit', A.buffersLocalHit],
+  ['localRead', A.buffersLocalRead],
+  ['localDirtied', A.buffersLocalDirtied],
+  ['localWritten', A.buffersLocalWritten],
+  ['tempRead', A.buffersTempRead],
+  ['tempWritten', A.buffersTempWritten],
+  ['sharedReadMs', A.ioSharedReadMs],
+  ['sharedWriteMs', A.ioSharedWriteMs],
+  ['localReadMs', A.ioLocalReadMs],
+  ['localWriteMs', A.ioLocalWriteMs],
+  ['tempReadMs', A.ioTempReadMs],
+  ['tempWriteMs', A.ioTempWriteMs],
 ];
 
 const WAL_ATTRIBUTES: [string, string][] = [
-  ['walRecords', 'postgresql.wal.records'],
-  ['walFpi', 'postgresql.wal.fpi'],
-  ['walBytes', 'postgresql.wal.bytes'],
-  ['walBuffersFull', 'postgresql.wal.buffers_full'],
+  ['walRecords', A.walRecords],
+  ['walFpi', A.walFpi],
+  ['walBytes', A.walBytes],
+  ['walBuffersFull', A.walBuffersFull],
 ];
 
-const ALWAYS = new Set(['postgresql.buffers.shared.hit', 'postgresql.buffers.shared.read', 'postgresql.wal.records']);
+const ALWAYS = new Set<string>([A.buffersSharedHit, A.buffersSharedRead, A.walRecords]);
 
 type Counters = Record<string, number | undefined>;
 

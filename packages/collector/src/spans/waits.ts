@@ -5,6 +5,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { waitEventLabel } from '../pg/wait-events';
 import type { WaitInterval } from './assemble';
+import { A } from './attributes';
 
 export interface NamedWait extends WaitInterval {
   type: string;
@@ -36,12 +37,12 @@ export function shortWaitAttributes(waits: NamedWait[]): Attributes | null {
   }
   const events = [...byEvent.keys()];
   return {
-    'pgferret.waits.events': events,
-    'pgferret.waits.counts': events.map((e) => byEvent.get(e)!.count),
-    'pgferret.waits.total_ms': events.map((e) => byEvent.get(e)!.ns / 1e6),
+    [A.waitsEvents]: events,
+    [A.waitsCounts]: events.map((e) => byEvent.get(e)!.count),
+    [A.waitsTotalMs]: events.map((e) => byEvent.get(e)!.ns / 1e6),
   };
 }
 
 export function waitAttributes(w: NamedWait): Attributes {
-  return { 'postgresql.wait_event.type': w.type, 'postgresql.wait_event.name': w.name };
+  return { [A.waitEventType]: w.type, [A.waitEventName]: w.name };
 }

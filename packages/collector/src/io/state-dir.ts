@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeDir } from '../embedded/make-dir';
+import { makeDir } from './make-dir';
 
 export const DEFAULT_STATE_DIR = path.join(os.homedir(), '.pgferret');
 export const ADMIN_SOCKET = 'admin.sock';

@@ -1,4 +1,4 @@
-// Binding the embedded servers: loopback unless the user explicitly asks
+// Binding the collector's servers (OTLP receiver, web UI, /metrics): loopback unless the user explicitly asks
 // otherwise, and errors that say which option to change.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,12 +1,7 @@
-// `pgferret-collector diagnose`: records every traced statement for a while
-// and reports. Either in a collector of its own (attach: the kernel keeps
-// probes per process, so a running collector is not disturbed) or inside a
-// running collector, asked through its admin API (watch).
-import { ExportResultCode } from '@opentelemetry/core';
-import type { SpanSink } from '../export/exporter';
-import { Collector, type ClusterFilter, type CollectorStatus } from '../collector';
-import { ExportQueue } from '../export/queue';
-import { checkPrivileges, RUN_DEFAULTS } from '../run';
+// Records every traced statement of a started collector for a while and
+// reports: inside a running collector, asked through its admin API, or in a
+// collector of its own (src/diagnose.ts).
+import type { CollectorControl, CollectorStatus } from '../control/collector-control';
 import { Recorder } from './recorder';
 import { buildReport, type KernelCounts, type Report, type Thresholds } from './report';
 
@@ -16,19 +11,8 @@ export interface WatchOptions {
   log: (m: string) => void;
 }
 
-export interface DiagnoseOptions extends WatchOptions {
-  filter: ClusterFilter;
-  rootSampleRate: number;
-}
-
 /** Longest watch the admin API accepts: the request stays open meanwhile. */
 export const MAX_WATCH_MS = 10 * 60_000;
-
-// diagnose exports no spans: a queue with no room makes the collector skip building them
-const nowhere: SpanSink = {
-  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: async () => undefined,
-};
 
 function kernelCounts(s: CollectorStatus): KernelCounts {
   const k = s.kernel;
@@ -36,7 +20,7 @@ function kernelCounts(s: CollectorStatus): KernelCounts {
 }
 
 /** Records the statements of a started collector for the duration and reports them. */
-export async function watch(collector: Collector, o: WatchOptions): Promise<Report> {
+export async function watch(collector: CollectorControl, o: WatchOptions): Promise<Report> {
   const attached = collector.status().clusters;
   if (attached.length === 0) {
     throw new Error('no running PostgreSQL cluster matches: start one, or check --pid / --port / --data-dir (and that this process can see its /proc entries)');
@@ -60,21 +44,4 @@ export async function watch(collector: Collector, o: WatchOptions): Promise<Repo
     startedAtMs, endedAtMs, statements: recorder.kept, notKept: recorder.notKept,
     kernel: delta, rootSampleRate: status.rootSampleRate, clusters: status.clusters, thresholds: o.thresholds,
   });
-}
-
-/** Attaches a collector of its own for the watch, then detaches. */
-export async function diagnose(o: DiagnoseOptions): Promise<Report> {
-  checkPrivileges();
-  const queue = new ExportQueue(nowhere, { maxQueue: 0, maxBatch: 1, intervalMs: 60_000, log: o.log });
-  const collector = new Collector({
-    queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: false, detail: 'phases',
-    maxQueryText: RUN_DEFAULTS.maxQueryText, log: o.log,
-  });
-  try {
-    collector.start();
-    return await watch(collector, o);
-  } finally {
-    collector.stop();
-    await queue.close(0);
-  }
 }

@@ -1,0 +1,97 @@
+// What the admin API, diagnose, /metrics and the web UI see and change of a
+// running collector. They depend on this, not on the collector that wires
+// the pipeline, so no arrow climbs back to the top.
+import type { Attributes } from '@opentelemetry/api';
+import type { RingBufferStats } from '@pgferret/bpf-loader';
+import type { DecodeStats } from '../events/decode';
+import type { ExportQueue } from '../export/queue';
+import type { Feature } from '../inside/cluster-facts';
+import type { OptionalFeature } from '../kernel/load';
+import type { Detail } from '../probes/tables';
+import type { Statement } from '../spans/assemble';
+import type { BackendInfo } from '../spans/build';
+
+export type StatementListener = (s: Statement, backend: BackendInfo) => void;
+export type Annotator = (s: Statement, backend: BackendInfo, clusterPort: number | null) => Attributes | Promise<Attributes> | null;
+
+export interface ClusterStatus {
+  pid: number;
+  dataDir: string;
+  port: number | null;
+  major: number | null;
+  binary: string;
+  probeSet: string | null;
+  error: string | null;
+  /** per feature of --detail full: null when on, else why it is off for this cluster */
+  inside: Record<Feature, string | null> | null;
+}
+
+export interface ArmingStatus {
+  /** backends with phase probes now */
+  armed: number;
+  /** backends armed so far, and the mean time attaching their probes took */
+  armings: number;
+  meanArmingMs: number;
+  /** arming attempts that failed (see lastArmError) */
+  armFailures: number;
+  lastArmError: string | null;
+  /** encrypted backends (TLS, GSSAPI) followed at secure_read/secure_write now */
+  tls: number;
+}
+
+/** Encrypted backends: seen, and followed at secure_read/secure_write. */
+export interface EncryptedStatus {
+  /** backends seen negotiating TLS / GSSAPI encryption (since the start, gone ones included) */
+  tls: number;
+  gssenc: number;
+  /** encrypted backends followed at secure_read/secure_write now */
+  followed: number;
+  /** backends armed so far, and the mean time their four probes took to attach (what a new connection's first statements may miss) */
+  armings: number;
+  meanArmingMs: number;
+  /** arming failures, and why the last one failed (or why encrypted backends are not followed at all) */
+  failures: number;
+  lastError: string | null;
+}
+
+export interface CollectorStatus {
+  enabled: boolean;
+  rootSampleRate: number;
+  detail: Detail;
+  /** optional features whose BPF programs the kernel refused: null when loaded, else why */
+  refused: Record<OptionalFeature, string | null>;
+  /** every program of the object: loaded or left out, and the verifier instructions it took */
+  programs: { name: string; loaded: boolean; verifiedInsns: number }[];
+  clusters: ClusterStatus[];
+  /** executables of attached clusters and the phase probes their armed backends get */
+  binaries: { exe: string; probeSet: string; probes: string }[];
+  backends: ArmingStatus;
+  /** encrypted backends: seen, and followed at secure_read/secure_write */
+  encrypted: EncryptedStatus;
+  kernel: Record<string, number>;
+  ringBuffer: RingBufferStats;
+  decode: DecodeStats;
+  statements: number;
+  /** sampled statements that ran before their backend had phase probes */
+  untimedStatements: number;
+  /** traceparents the kernel found that the lexer places in no real comment (counted as malformed) */
+  rejectedContexts: number;
+  openCycles: number;
+  orphanMarks: number;
+  /** sampled executions of named prepared statements whose Parse the collector did not see (prepared before it attached): not traced */
+  unknownPrepared: number;
+  /** statements whose spans could not be built (a bug: the log has the first one's error) */
+  buildFailures: number;
+  /** lock waits whose blockers were asked for over --postgres-url, and how many of those questions failed */
+  blockerLookups: { asked: number; failed: number };
+  export: ExportQueue['stats'];
+}
+
+/** A started collector, as the admin API and diagnose drive it. */
+export interface CollectorControl {
+  status(): CollectorStatus;
+  setEnabled(on: boolean): void;
+  setRootSampleRate(rate: number): void;
+  /** Adds a statement listener while running; returns its removal. */
+  addStatementListener(l: StatementListener): () => void;
+}

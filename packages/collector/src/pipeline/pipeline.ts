@@ -1,0 +1,103 @@
+// The collector's data path, wired in this one place:
+//
+//   ring-buffer batch → decode → assemble → enrich → build → export queue
+//
+// decode (events/decode) turns records into calls on the assembler;
+// assemble (spans/assemble) pairs them into statements per backend; enrich
+// (pipeline/enrich) confirms contexts, tells listeners, asks for plans and
+// lock blockers; build (pipeline/build-spans) makes spans and queues them.
+// Each stage hands on to the next and never calls back into the one before.
+// Beside the line, `taps` see the assembler's output first (arming, encrypted backends).
+import type { Resource } from '@opentelemetry/resources';
+import type { Annotator, StatementListener } from '../control/collector-control';
+import { decodeBatch, type DecodeStats } from '../events/decode';
+import type { ExportQueue } from '../export/queue';
+import { BlockerLookup } from '../inside/blockers';
+import { Assembler, type Statement } from '../spans/assemble';
+import { MonotonicClock } from '../spans/clock';
+import { SqlDescriber } from '../spans/describe';
+import type { InsideOptions } from '../spans/inside-spans';
+import { OpenStatements } from '../spans/open-statements';
+import { BuildSpans } from './build-spans';
+import { Enrich, type ClusterView } from './enrich';
+
+export interface PipelineOptions {
+  queue: ExportQueue;
+  rawQueryText: boolean;
+  inside: InsideOptions;
+  /** a connection to name the blockers of lock waits (the cluster on its port) */
+  postgresUrl?: string;
+  rootSampleRate: () => number;
+  cluster: (ppid: number) => ClusterView | undefined;
+  fallbackResource: Resource;
+  listeners: () => readonly StatementListener[];
+  annotate?: Annotator;
+  /** whether the backend's phase probes were all in place at a kernel time */
+  timedAt: (pid: number, tsNs: number) => boolean;
+  /** see every assembled statement and switch to encryption (event: TLS or GSSENC) before enrich does */
+  taps: { statement(s: Statement): void; encrypted(pid: number, ppid: number, event: number): void };
+  log: (msg: string) => void;
+}
+
+export class Pipeline {
+  readonly decodeStats: DecodeStats = { records: 0, invalid: 0 };
+  /** statements assembled */
+  statements = 0;
+  private readonly assembler: Assembler;
+  private readonly enrich: Enrich;
+  private readonly build: BuildSpans;
+  private readonly blockers: BlockerLookup;
+
+  constructor(o: PipelineOptions) {
+    const holders = new OpenStatements();
+    this.blockers = new BlockerLookup({ url: o.postgresUrl ?? null, holders, log: o.log });
+    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log }, o.queue);
+    this.enrich = new Enrich(
+      { rootSampleRate: o.rootSampleRate, cluster: o.cluster, fallbackResource: o.fallbackResource, listeners: o.listeners, annotate: o.annotate, blockers: this.blockers, log: o.log },
+      (e) => this.build.push(e),
+    );
+    this.assembler = new Assembler(
+      {
+        statement: (s) => {
+          this.statements++;
+          o.taps.statement(s);
+          this.enrich.statement(s);
+        },
+        lockWait: (pid, ppid, lock) => this.enrich.lockWait(pid, ppid, lock),
+        encrypted: (pid, ppid, event) => o.taps.encrypted(pid, ppid, event),
+      },
+      o.timedAt,
+      holders,
+    );
+  }
+
+  /** One ring-buffer batch, through every stage that can finish now. */
+  push(batch: Buffer): void {
+    decodeBatch(batch, this.assembler, this.decodeStats);
+  }
+
+  /** Ends what gone backends left open. */
+  sweep(alive: (pid: number) => boolean): void {
+    this.assembler.sweep(alive);
+    this.enrich.sweep(alive);
+  }
+
+  /** Ends everything open (the collector stops). */
+  flush(): void {
+    this.assembler.flush();
+    void this.blockers.close();
+  }
+
+  stats() {
+    return {
+      decode: { ...this.decodeStats },
+      statements: this.statements,
+      rejectedContexts: this.enrich.rejectedContexts,
+      openCycles: this.assembler.openCycles,
+      orphanMarks: this.assembler.orphanMarks,
+      unknownPrepared: this.assembler.unknownNamed,
+      buildFailures: this.build.failures,
+      blockerLookups: { asked: this.blockers.lookups, failed: this.blockers.failures },
+    };
+  }
+}
