@@ -1,7 +1,6 @@
 // instrument()/uninstrument(): patch the `pg` this package resolves (the
 // application's copy, pg being a peer dependency) right away.
-import { configure, unpatchAll } from './pg/queue-hook';
-import { patchPgModule, unpatchAllModules, type PgModule } from './pg/patch-module';
+import { PgPatcher, unpatchEverything, type PgModule } from './pg/patch-module';
 import { resolveOptions, type PgFerretOptions } from './options';
 import { attachRequestHook } from './trace/pg-span';
 import { warnOnce } from './diag/warn-once';
@@ -28,16 +27,20 @@ function loadPg(): { pg: PgModule; version: string | undefined } {
  * adapter-pg) carry a sqlcommenter comment with the current trace context.
  * Calling it again only replaces the options; pg is patched once.
  */
+/** instrument()'s patch and settings (PgFerretInstrumentation instances keep their own). */
+let patcher: PgPatcher | undefined;
+
 export function instrument(options?: PgFerretOptions): void {
   const settings = resolveOptions(options);
   if (options?.pgInstrumentation !== undefined) attachRequestHook(options.pgInstrumentation);
   const { pg, version } = loadPg();
-  configure(settings);
-  patchPgModule(pg, version);
+  patcher ??= new PgPatcher();
+  patcher.settings = settings;
+  patcher.patchModule(pg, version);
 }
 
 /** Undoes instrument() (and PgFerretInstrumentation's patch): queries go out as written. */
 export function uninstrument(): void {
-  unpatchAllModules();
-  unpatchAll();
+  unpatchEverything();
+  patcher = undefined;
 }

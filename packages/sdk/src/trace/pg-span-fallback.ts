@@ -10,17 +10,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as semver from 'semver';
 import type { Span } from '@opentelemetry/api';
-import { recordPgSpan } from './pg-span';
+import { addReporter, recordPgSpan } from './pg-span';
+import { isOurs, wrapMethod } from '../patch';
 
 export const TESTED_RANGE = '>=0.76.0 <0.78.0';
 const PACKAGE_DIR = path.join('@opentelemetry', 'instrumentation-pg') + path.sep;
 // 0.76 ships tsc output, 0.77 a bundle with the same module split
 const UTILS_FILES = [path.join('build', 'src', 'utils.js'), path.join('dist', 'utils.cjs')];
-const HOOKED = Symbol.for('pgferret.handleConfigQuery');
 
-type HandleConfigQuery = ((this: object, tracer: unknown, config: unknown, queryConfig?: { text?: unknown }) => Span) & {
-  [HOOKED]?: true;
-};
+type HandleConfigQuery = (this: object, tracer: unknown, config: unknown, queryConfig?: { text?: unknown }) => Span;
 
 function packageVersion(dir: string): string | undefined {
   try {
@@ -31,15 +29,13 @@ function packageVersion(dir: string): string | undefined {
 }
 
 function hook(utils: { handleConfigQuery?: HandleConfigQuery }): void {
-  const original = utils.handleConfigQuery;
-  if (typeof original !== 'function' || original[HOOKED]) return;
-  const wrapped: HandleConfigQuery = function (this: object, tracer, config, queryConfig) {
-    const span = original.call(this, tracer, config, queryConfig);
-    recordPgSpan(span, queryConfig?.text);
+  if (typeof utils.handleConfigQuery !== 'function') return;
+  wrapMethod(utils, 'handleConfigQuery', (original, self, args) => {
+    const span = original.apply(self, args) as Span;
+    recordPgSpan(span, (args[2] as { text?: unknown } | undefined)?.text);
     return span;
-  };
-  wrapped[HOOKED] = true;
-  utils.handleConfigQuery = wrapped;
+  });
+  addReporter();
 }
 
 /** Hooks every tested copy of instrumentation-pg in require.cache (cheap to call again). */
@@ -51,7 +47,7 @@ export function hookLoadedPgInstrumentations(): void {
     const dir = file.slice(0, at + PACKAGE_DIR.length);
     if (!UTILS_FILES.includes(file.slice(dir.length))) continue;
     const utils = cache[file]?.exports as { handleConfigQuery?: HandleConfigQuery } | undefined;
-    if (utils === undefined || utils.handleConfigQuery?.[HOOKED]) continue;
+    if (utils === undefined || isOurs(utils.handleConfigQuery)) continue;
     const version = packageVersion(dir);
     if (version !== undefined && semver.satisfies(version, TESTED_RANGE)) hook(utils);
   }
