@@ -122,7 +122,7 @@ async function exported(queries: Query[]): Promise<void> {
 }
 
 const OUTSIDE = ['instrument-after', 'auto', 'auto-register'];
-const BASE = ['string', 'config', 'callback', 'pool'];
+const BASE = ['string', 'config', 'callback', 'pool', 'queued'];
 const SUBMITTABLES = ['cursor', 'stream', 'copy_from', 'copy_to'];
 const PIPELINE = ['pipeline_a', 'pipeline_b', 'pipeline_c'];
 const ROWS: Array<{ fixture: string; setups: string[]; cases: string[]; unseen?: string[] }> = [

@@ -125,6 +125,23 @@ test('the comment is visible in pg_stat_activity from another connection', async
   }
 });
 
+test('a query queued behind a busy client carries the context of its own call', async () => {
+  const [a, b] = [marker(), marker()];
+  let first: Promise<unknown> | undefined;
+  const spanA = await inSpan(tracing.tracer, 'a', async (s) => {
+    first = client.query(`SELECT pg_sleep(0.1), '${a}'`);
+    return s;
+  });
+  // queued while A's query runs; pg sends it from A's completion
+  const spanB = await inSpan(tracing.tracer, 'b', async (s) => {
+    await client.query(`SELECT '${b}'`);
+    return s;
+  });
+  await first;
+  expect((await loggedTags(a))?.traceparent).toBe(traceparentOf(spanA));
+  expect((await loggedTags(b))?.traceparent).toBe(traceparentOf(spanB));
+});
+
 test('named prepared statements keep their text: no comment, reusable across spans', async () => {
   const m = marker();
   for (let i = 0; i < 2; i++) {

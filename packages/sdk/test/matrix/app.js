@@ -109,6 +109,10 @@ async function main() {
   await inSpan(m('config'), 'pg', () => client.query({ text: `SELECT $1::text, '${m('config')}'`, values: ['x'] }));
   await inSpan(m('callback'), 'pg', () => new Promise((res, rej) => client.query(`SELECT '${m('callback')}'`, (e, r) => (e ? rej(e) : res(r)))));
   await inSpan(m('pool'), 'pg', () => pool.query(`SELECT '${m('pool')}'`));
+  // queued behind a query of no span, still running: carries the context of its own call
+  const busy = client.query('SELECT pg_sleep(0.05)');
+  await inSpan(m('queued'), 'pg', () => client.query(`SELECT '${m('queued')}'`));
+  await busy;
   // instrumentation-pg never ends its span for a submittable without its own
   // callback, so these name the active span
   if (has('pg-cursor')) {
