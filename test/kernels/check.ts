@@ -30,6 +30,7 @@ const BPF_OBJECT = path.resolve(__dirname, '..', '..', 'packages', 'collector', 
 const WAIT_MS = 120_000;
 /** a statement span arrives within seconds even under TCG: not seeing one in this long is a failure */
 const SPAN_WAIT_MS = 30_000;
+const CHILD_WAIT_MS = 5_000;
 const ARM_WAIT_MS = 60_000;
 const STOP_WAIT_MS = 60_000;
 const BAD_KERNEL_LINE = /leaking uprobe|\bWARNING:|\bBUG:|\bOops\b/;
@@ -95,11 +96,24 @@ async function countersOf(collector: CollectorProcess | undefined): Promise<stri
   }
 }
 
-/** The statement span of trace `traceId` once it and its children have arrived. */
+/** The statement span of trace `traceId`, once it has arrived. */
 async function statementOf(receiver: Receiver, traceId: string): Promise<SpanRecord> {
   await eventually(`the statement span of trace ${traceId}`, () => statementsOf(receiver, traceId).length > 0, SPAN_WAIT_MS);
-  await sleep(500); // its children come in the same export, or the next
   return statementsOf(receiver, traceId)[0];
+}
+
+/** Waits a little for `check` to pass: a span's children come in its export, or the next. */
+async function settle(check: () => void): Promise<void> {
+  const deadline = Date.now() + CHILD_WAIT_MS;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(200);
+    }
+  }
 }
 
 function descendantsOf(receiver: Receiver, span: SpanRecord): SpanRecord[] {
@@ -113,7 +127,11 @@ function expectParented(span: SpanRecord, tp: { traceId: string; spanId: string 
   }
 }
 
-function expectPhases(receiver: Receiver, span: SpanRecord): void {
+function expectPhases(receiver: Receiver, span: SpanRecord): Promise<void> {
+  return settle(() => phasesPresent(receiver, span));
+}
+
+function phasesPresent(receiver: Receiver, span: SpanRecord): void {
   const names = phasesOf(receiver, span).map((p) => p.name);
   const missing = ['parse', 'plan', 'execute'].filter((p) => !names.includes(p));
   if (missing.length) throw new Error(`span ${span.name} lacks phases ${missing.join(', ')} (has: ${names.join(', ') || 'none'}; untimed: ${span.attributes['pgferret.phases.untimed'] === true})`);
@@ -193,7 +211,7 @@ export async function runCheck(): Promise<CheckResult> {
       await a!.query(`SELECT count(*) FROM pg_class ${tp.comment}`);
       const s = await statementOf(receiver!, tp.traceId);
       expectParented(s, tp);
-      expectPhases(receiver!, s);
+      await expectPhases(receiver!, s);
     }, ['arm backends']);
 
     await step('extended protocol', async () => {
@@ -202,7 +220,7 @@ export async function runCheck(): Promise<CheckResult> {
       if (r.rows[0]?.relname !== 'pg_class') throw new Error(`unexpected result ${JSON.stringify(r.rows)}`);
       const s = await statementOf(receiver!, tp.traceId);
       expectParented(s, tp);
-      expectPhases(receiver!, s);
+      await expectPhases(receiver!, s);
     }, ['arm backends']);
 
     await step('lock wait', async () => {
@@ -210,14 +228,19 @@ export async function runCheck(): Promise<CheckResult> {
       await a!.query('BEGIN');
       await a!.query(`UPDATE inventory SET stock = stock - 1 WHERE sku = 'ferret'`);
       const commit = sleep(1000).then(() => a!.query('COMMIT'));
-      await b!.query(`UPDATE inventory SET stock = stock + 1 WHERE sku = 'ferret' ${tp.comment}`);
-      await commit;
+      try {
+        await b!.query(`UPDATE inventory SET stock = stock + 1 WHERE sku = 'ferret' ${tp.comment}`);
+      } finally {
+        await commit; // the next steps use this connection outside a transaction
+      }
       const s = await statementOf(receiver!, tp.traceId);
       expectParented(s, tp);
-      const waits = descendantsOf(receiver!, s).filter((w) => w.name.startsWith('wait Lock:'));
-      if (waits.length !== 1) throw new Error(`${waits.length} lock wait spans under the waiting statement, not 1 (its descendants: ${descendantsOf(receiver!, s).map((d) => d.name).join(', ') || 'none'})`);
-      const ms = Number(waits[0].endNs - waits[0].startNs) / 1e6;
-      if (ms < 500) throw new Error(`the lock wait span lasts ${ms.toFixed(0)} ms; the lock was held ~1000 ms`);
+      await settle(() => {
+        const waits = descendantsOf(receiver!, s).filter((w) => w.name.startsWith('wait Lock:'));
+        if (waits.length !== 1) throw new Error(`${waits.length} lock wait spans under the waiting statement, not 1 (its descendants: ${descendantsOf(receiver!, s).map((d) => d.name).join(', ') || 'none'})`);
+        const ms = Number(waits[0].endNs - waits[0].startNs) / 1e6;
+        if (ms < 500) throw new Error(`the lock wait span lasts ${ms.toFixed(0)} ms; the lock was held ~1000 ms`);
+      });
     }, ['arm backends']);
 
     await step('1 MB statement', async () => {

@@ -177,7 +177,8 @@ export async function runInGuest(kernel: Kernel, command: string, opts: RunOptio
     const started = Date.now();
     qemu = spawn(QEMU, [
       '-nodefaults', '-display', 'none', '-no-reboot', '-nic', 'none',
-      '-accel', 'tcg,tb-size=256', '-cpu', 'max', '-smp', '1', '-m', String(MEMORY_MB),
+      // PGFERRET_QEMU_CPU (e.g. qemu64): another emulated CPU, to tell an emulation quirk from a kernel's behaviour
+      '-accel', 'tcg,tb-size=256', '-cpu', process.env.PGFERRET_QEMU_CPU ?? 'max', '-smp', '1', '-m', String(MEMORY_MB),
       // vhost-user needs the guest's memory shared with virtiofsd
       '-object', `memory-backend-memfd,id=mem,size=${MEMORY_MB}M,share=on`, '-numa', 'node,memdev=mem',
       '-chardev', `socket,id=vfs,path=${socket}`, '-device', 'vhost-user-fs-pci,chardev=vfs,tag=hostroot',

@@ -333,8 +333,20 @@ function compareBoundaries(sql: string, scs: boolean, context: string): void {
     return; // the server refuses the text under this setting: nothing to agree on
   }
   const ours = mine(toks);
-  // libpg_query's scanner reports `--` comments as tokens, so it does not continue a string across one ('a' -- c\n'b'); the server does
-  const quirk = () => theirs.some((c) => c.name === 'SQL_COMMENT' && ours.some((o) => o.kind === 'string' && o.start < c.start && c.end <= o.end));
+  // libpg_query's scanner reports `--` comments as tokens, so it does not continue a string across one
+  // ('a' -- c\n'b'): a `--` comment after one of its strings, with only whitespace (a newline among it)
+  // and comments up to the next quote, is where the server would have continued that string
+  const quirk = () =>
+    theirs.some((c, i) => {
+      if (c.name !== 'SQL_COMMENT') return false;
+      let k = i - 1;
+      while (k >= 0 && theirs[k].name === 'SQL_COMMENT') k--;
+      const p = theirs[k];
+      if (!p || !isOracleString({ tokenName: p.name, text: p.text }) || !p.text.endsWith("'")) return false;
+      const gap = /^[ \t\f\v\r\n]*$/.test(sql.slice(p.end, c.start));
+      const after = /^(?:[ \t\f\v\r\n]|--[^\r\n]*)*'/.exec(sql.slice(c.end));
+      return gap && after !== null && /[\r\n]/.test(sql.slice(p.end, c.end + after[0].length));
+    });
   const last = toks[toks.length - 1];
   if (last?.kind === 'unsure') {
     if (quirk()) {

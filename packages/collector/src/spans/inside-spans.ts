@@ -104,11 +104,14 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
     else out.phases.set(parent, a);
   }
   for (const l of locks) {
-    const endNs = Math.min(l.endNs ?? s.endNs, s.endNs);
+    // a wait whose end was not recorded (its return probe came after it began) ends with its phase
+    const parent = phaseOf(f, l.startNs);
+    const bound = f.phases.find((p) => p.spanId === parent)?.endNs ?? s.endNs;
+    const endNs = Math.min(l.endNs ?? bound, bound);
     const mask = (q: string) => f.describer.describe(q, Origin.ROOT, 0).queryText;
     const attrs: Attributes = { 'postgresql.wait_event.type': 'Lock', ...lockAttributes(major, l, l.relationName, mask) };
     if (typeof attrs['postgresql.lock.type'] === 'string') attrs['postgresql.wait_event.name'] = attrs['postgresql.lock.type'];
-    const sp = span(f, phaseOf(f, l.startNs), `wait Lock:${attrs['postgresql.lock.type'] ?? 'unknown'}`, l.startNs, endNs, attrs);
+    const sp = span(f, parent, `wait Lock:${attrs['postgresql.lock.type'] ?? 'unknown'}`, l.startNs, endNs, attrs);
     sp.links = blockerLinks(l);
     out.spans.push(sp);
   }
