@@ -111,7 +111,8 @@ function prepare(state: ClientState, beneath: Method, client: SessionClient & { 
   const comment = (span: Span | undefined): string | undefined => commentedText(text, name, span, settings, driverPair, scs);
 
   // inside instrumentation-pg's wrapper: its hook reported the span before us
-  const pgSpan = ends ? takePgSpan(text) : undefined;
+  const reported = takePgSpan(text);
+  const pgSpan = ends ? reported : undefined;
   const active = activeSpan();
   const suppressed = context.active().getValue(SUPPRESS_TRACING) === true;
   if (pgSpan === undefined && ends && isWrapped(beneath) && spansReported() && !silent.has(beneath)) {
@@ -174,9 +175,8 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
   if (typeof proto.query !== 'function') {
     throw new Error('@pgferret/sdk: this pg Client has no query method (an unsupported pg version?); use pg 8 with the JavaScript client');
   }
-  const state: ClientState = { owner, driverPair: driverPairFor(pgVersion), top: undefined } as ClientState;
-  state.query = wrapMethod(proto, 'query', (beneath, self, args) => onQuery(state, beneath, self, args));
-  state.connect =
+  const query = wrapMethod(proto, 'query', (beneath, self, args) => onQuery(state, beneath, self, args));
+  const connect =
     typeof proto.connect === 'function'
       ? wrapMethod(proto, 'connect', (beneath, self, args) => {
           try {
@@ -187,6 +187,7 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
           return beneath.apply(self, args);
         })
       : undefined;
+  const state: ClientState = { owner, driverPair: driverPairFor(pgVersion), query, connect, top: undefined };
   states.set(proto, state);
 }
 
