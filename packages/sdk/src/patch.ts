@@ -13,8 +13,6 @@ import { isWrapped } from '@opentelemetry/instrumentation';
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 export interface Wrapped {
-  /** the function ours calls: the own method it replaced, or the inherited one looked up per call */
-  beneath(): Method;
   /** true while ours is the method callers reach first */
   onTop(): boolean;
   /** removes ours (a pass-through when something wrapped it since) */
@@ -58,7 +56,6 @@ export function wrapMethod(
   });
   OURS.add(wrapper);
   const record: Wrapped = {
-    beneath,
     onTop: () => t[name] === wrapper,
     unwrap() {
       if (t[name] === wrapper) {

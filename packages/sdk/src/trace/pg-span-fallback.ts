@@ -4,7 +4,7 @@
 // utils module, looked up at call time, so wrapping that export sees every
 // span it creates. Internal, so only used for versions whose layout the
 // test matrix checks (TESTED_RANGE); other versions are left alone, and the
-// queue hook warns once when a query's span could not be captured. Only
+// query hook warns once when a query's span could not be captured. Only
 // CommonJS copies in require.cache can be found.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,7 +24,7 @@ function packageVersion(dir: string): string | undefined {
   try {
     return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
   } catch {
-    return undefined; // unknown version: not hooked (see the queue hook's warning)
+    return undefined; // unknown version: not hooked (see the query hook's warning)
   }
 }
 

@@ -75,8 +75,8 @@ export function recordPgSpan(span: Span, text: unknown): void {
 }
 
 /**
- * The span instrumentation-pg just created for the query being queued with
- * this text, taken once. A query queued in between with another text
+ * The span instrumentation-pg just created for the query passed down with
+ * this text, taken once. A query passed down in between with another text
  * (instrumentation-pg's own `SET application_name` when
  * enableTraceContextPropagation is on) leaves it for the next one.
  */
