@@ -22,14 +22,14 @@ function loadPg(): { pg: PgModule; version: string | undefined } {
   return { pg, version };
 }
 
+/** instrument()'s patch and settings (PgFerretInstrumentation instances keep their own). */
+let patcher: PgPatcher | undefined;
+
 /**
  * Makes every query sent through pg (and so pg.Pool, knex, Prisma's
  * adapter-pg) carry a sqlcommenter comment with the current trace context.
  * Calling it again only replaces the options; pg is patched once.
  */
-/** instrument()'s patch and settings (PgFerretInstrumentation instances keep their own). */
-let patcher: PgPatcher | undefined;
-
 export function instrument(options?: PgFerretOptions): void {
   const settings = resolveOptions(options);
   if (options?.pgInstrumentation !== undefined) attachRequestHook(options.pgInstrumentation);
