@@ -1,7 +1,6 @@
 // instrument()/uninstrument(): patch the `pg` this package resolves (the
 // application's copy, pg being a peer dependency) right away.
-import { configure, unpatchAll } from './pg/queue-hook';
-import { patchPgModule, unpatchAllModules, type PgModule } from './pg/patch-module';
+import { PgPatcher, unpatchEverything, type PgModule } from './pg/patch-module';
 import { resolveOptions, type PgFerretOptions } from './options';
 import { attachRequestHook } from './trace/pg-span';
 import { warnOnce } from './diag/warn-once';
@@ -23,6 +22,9 @@ function loadPg(): { pg: PgModule; version: string | undefined } {
   return { pg, version };
 }
 
+/** instrument()'s patch and settings (PgFerretInstrumentation instances keep their own). */
+let patcher: PgPatcher | undefined;
+
 /**
  * Makes every query sent through pg (and so pg.Pool, knex, Prisma's
  * adapter-pg) carry a sqlcommenter comment with the current trace context.
@@ -32,12 +34,13 @@ export function instrument(options?: PgFerretOptions): void {
   const settings = resolveOptions(options);
   if (options?.pgInstrumentation !== undefined) attachRequestHook(options.pgInstrumentation);
   const { pg, version } = loadPg();
-  configure(settings);
-  patchPgModule(pg, version);
+  patcher ??= new PgPatcher();
+  patcher.settings = settings;
+  patcher.patchModule(pg, version);
 }
 
 /** Undoes instrument() (and PgFerretInstrumentation's patch): queries go out as written. */
 export function uninstrument(): void {
-  unpatchAllModules();
-  unpatchAll();
+  unpatchEverything();
+  patcher = undefined;
 }

@@ -52,7 +52,14 @@ afterAll(async () => {
 });
 
 // async: the OTLP receiver runs in this process
-async function runApp(fixture: string, setup: string, prefix: string): Promise<{ queries: Query[]; warnings: string[] }> {
+interface AppRun {
+  queries: Query[];
+  warnings: string[];
+  /** who wraps Client#query, outermost first */
+  layers: Array<'sdk' | 'otel'>;
+}
+
+async function runApp(fixture: string, setup: string, prefix: string): Promise<AppRun> {
   const register = setup === 'auto-register' ? ['--require', '@opentelemetry/auto-instrumentations-node/register'] : [];
   const { stdout } = await promisify(execFile)(process.execPath, [...register, path.join(MATRIX, 'app.js'), setup, server.connectionString, prefix], {
     cwd: path.join(MATRIX, fixture),
@@ -68,7 +75,7 @@ async function runApp(fixture: string, setup: string, prefix: string): Promise<{
       OTEL_SERVICE_NAME: 'matrix',
     },
   });
-  return JSON.parse(stdout) as { queries: Query[]; warnings: string[] };
+  return JSON.parse(stdout) as AppRun;
 }
 
 const queryText = (s: SpanRecord): string => String(s.attributes['db.query.text'] ?? s.attributes['db.statement'] ?? '');
@@ -92,6 +99,8 @@ async function check(queries: Query[], pgVersion: string, unseen: boolean): Prom
     if (q.names === 'pg' && !unseen) {
       expect([q.marker, pgSpans.length]).toEqual([q.marker, 1]);
       expect([q.marker, traceparent]).toEqual([q.marker, `00-${q.traceId}-${pgSpans[0].spanId}-01`]);
+      // the span shows the text as the app wrote it, also where the SDK's wrapper runs outside instrumentation-pg's
+      expect([q.marker, queryText(pgSpans[0]).includes('/*')]).toEqual([q.marker, false]);
       named.push(pgSpans[0]);
     } else {
       // the span named is exported (instrumentation-pg's own span never is)
@@ -112,7 +121,8 @@ async function exported(queries: Query[]): Promise<void> {
   }
 }
 
-const BASE = ['string', 'config', 'callback', 'pool'];
+const OUTSIDE = ['instrument-after', 'auto', 'auto-register'];
+const BASE = ['string', 'config', 'callback', 'pool', 'queued'];
 const SUBMITTABLES = ['cursor', 'stream', 'copy_from', 'copy_to'];
 const PIPELINE = ['pipeline_a', 'pipeline_b', 'pipeline_c'];
 const ROWS: Array<{ fixture: string; setups: string[]; cases: string[]; unseen?: string[] }> = [
@@ -135,7 +145,11 @@ describe.each(ROWS)('$fixture', ({ fixture, setups, cases, unseen = [] }) => {
   const pgVersion = (): string => JSON.parse(fs.readFileSync(path.join(MATRIX, fixture, 'node_modules', 'pg', 'package.json'), 'utf8')).version;
   test.each(setups)('%s: every traceparent names the exported span that stands for the query', async (setup) => {
     const prefix = `m_${fixture}_${setup}`.replace(/[^a-z0-9]/gi, '_').toLowerCase();
-    const { queries, warnings } = await runApp(fixture, setup, prefix);
+    const { queries, warnings, layers } = await runApp(fixture, setup, prefix);
+    // instrumentation-pg wraps on top of the SDK whenever it patches after it
+    // (even when registered first: it patches pg/lib/client.js, then pg again);
+    // instrument() after pg was loaded and instrumented is the one case below it
+    expect(layers).toEqual(OUTSIDE.includes(setup) ? ['sdk', 'otel'] : ['otel', 'sdk']);
     expect(queries.map((q) => q.marker.slice(prefix.length + 1)).sort()).toEqual([...cases].sort());
     await exported(queries);
     const named = await check(queries, pgVersion(), unseen.includes(setup));

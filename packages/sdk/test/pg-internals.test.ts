@@ -1,12 +1,14 @@
-// The one private part of pg the SDK relies on (src/pg/queue-hook.ts):
-// client.query() pushes the query onto the client's queue and then calls
-// this._pulseQueryQueue(), synchronously, with that query last on the queue.
-// Checked on every pg the matrix installs (oldest supported and latest) and
-// the repository's own; this fails when a pg release moves it.
+// The private parts of pg the SDK relies on, checked on every pg the matrix
+// installs (oldest supported and latest) and the repository's own: this
+// fails when a pg release moves one. Comments go in through the public
+// Client#query (src/pg/query-hook.ts); only the session's
+// standard_conforming_strings (src/pg/session.ts) reads pg's internals.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as semver from 'semver';
-import { PG_RANGE, patchClient } from '../src/pg/queue-hook';
+import { PG_RANGE, patchClient } from '../src/pg/query-hook';
+import { PgPatcher } from '../src/pg/patch-module';
+import { followSession, sessionStandardConformingStrings, type SessionClient } from '../src/pg/session';
 import { startPostgres } from '../../../test/helpers/postgres';
 
 const MATRIX = path.join(__dirname, 'matrix');
@@ -25,29 +27,11 @@ const copies: PgCopy[] = [
   })),
 ];
 
-test.each(copies)('$where: query() queues the query, then pulses the queue synchronously', ({ load }) => {
-  const { Client, version } = load();
-  expect(semver.satisfies(version, PG_RANGE)).toBe(true);
-  const seen: unknown[] = [];
-  class Probe extends (Client as new (config?: object) => { _pulseQueryQueue(): void }) {
-    override _pulseQueryQueue(): void {
-      const self = this as unknown as { _queryQueue?: unknown[]; queryQueue?: unknown[] };
-      const queue = self._queryQueue ?? self.queryQueue ?? [];
-      seen.push((queue[queue.length - 1] as { text?: unknown } | undefined)?.text);
-      super._pulseQueryQueue();
-    }
-  }
-  // never connected: the query stays queued, nothing is sent
-  const client = new Probe() as unknown as { query(text: string): Promise<unknown> };
-  void client.query('SELECT 1').catch(() => undefined);
-  expect(seen).toEqual(['SELECT 1']);
-});
-
 test('a pg outside the tested range is refused with a message that says what to use', () => {
   class Client {
-    _pulseQueryQueue(): void {}
+    query(): void {}
   }
-  expect(() => patchClient(Client, '9.0.0')).toThrow(/pg 9\.0\.0 is not supported .* use pg 8/);
+  expect(() => patchClient(Client, '9.0.0', new PgPatcher())).toThrow(/pg 9\.0\.0 is not supported .* use pg 8/);
 });
 
 // src/pg/session.ts: the session's standard_conforming_strings comes from the
@@ -74,6 +58,54 @@ test.each(copies)('$where: the connection emits ParameterStatus as parameterStat
     await client.query('SET standard_conforming_strings = off');
     expect(seen).toEqual(['on', 'off']);
     expect(client.readyForQuery).toBe(true);
+    await client.end();
+  } finally {
+    await server.stop();
+  }
+});
+
+// session.ts trusts the setting only when nothing is ahead of the next query:
+// readyForQuery, the queue (_queryQueue, queryQueue before 8.12) empty and
+// nothing in flight. A busy client must read as unknown, never as idle.
+test.each(copies)('$where: an idle client reads as idle, a busy one (queued or in flight) as unknown', async ({ load }) => {
+  const server = await startPostgres({ flavor: 'debian' });
+  try {
+    const { Client, version } = load();
+    expect(semver.satisfies(version, PG_RANGE)).toBe(true);
+    const client = new Client({ connectionString: server.connectionString }) as unknown as SessionClient & {
+      connect(): Promise<void>;
+      query(text: string): Promise<unknown>;
+      end(): Promise<void>;
+    };
+    followSession(client);
+    await client.connect();
+    expect(sessionStandardConformingStrings(client)).toBe(true);
+    const first = client.query('SELECT pg_sleep(0.2)');
+    expect(sessionStandardConformingStrings(client)).toBeUndefined();
+    const second = client.query('SELECT 1');
+    expect(sessionStandardConformingStrings(client)).toBeUndefined();
+    await Promise.all([first, second]);
+    expect(sessionStandardConformingStrings(client)).toBe(true);
+    await client.end();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('latest pg, pipeline mode: a query in flight reads as unknown', async () => {
+  const server = await startPostgres({ flavor: 'debian' });
+  try {
+    const req = createRequire(path.join(MATRIX, 'latest', 'package.json'));
+    const { Client } = req('pg');
+    const client = new Client({ connectionString: server.connectionString, pipeline: true });
+    expect(client.pipeline).toBe(true);
+    followSession(client);
+    await client.connect();
+    expect(sessionStandardConformingStrings(client)).toBe(true);
+    const running = client.query('SELECT pg_sleep(0.2)');
+    expect(sessionStandardConformingStrings(client)).toBeUndefined();
+    await running;
+    expect(sessionStandardConformingStrings(client)).toBe(true);
     await client.end();
   } finally {
     await server.stop();

@@ -10,7 +10,8 @@ import { Readable, Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { trace, context, TraceFlags } from '@opentelemetry/api';
 import { startPostgres, type PgCluster } from '../../../test/helpers/postgres';
-import { instrument, uninstrument, withTags, withoutComment } from '../src';
+import { InstrumentationBase } from '@opentelemetry/instrumentation';
+import { instrument, uninstrument, withTags, withoutComment, uncommentedQueries, pgferretRequestHook, PgFerretInstrumentation } from '../src';
 import { startTracing, inSpan, traceparentOf, type Tracing } from './support/tracing';
 import { LOG_SETTINGS, waitLogged, parseComment, commentCount } from './support/server-log';
 
@@ -123,6 +124,23 @@ test('the comment is visible in pg_stat_activity from another connection', async
   } finally {
     await watcher.end();
   }
+});
+
+test('a query queued behind a busy client carries the context of its own call', async () => {
+  const [a, b] = [marker(), marker()];
+  let first: Promise<unknown> | undefined;
+  const spanA = await inSpan(tracing.tracer, 'a', async (s) => {
+    first = client.query(`SELECT pg_sleep(0.1), '${a}'`);
+    return s;
+  });
+  // queued while A's query runs; pg sends it from A's completion
+  const spanB = await inSpan(tracing.tracer, 'b', async (s) => {
+    await client.query(`SELECT '${b}'`);
+    return s;
+  });
+  await first;
+  expect((await loggedTags(a))?.traceparent).toBe(traceparentOf(spanA));
+  expect((await loggedTags(b))?.traceparent).toBe(traceparentOf(spanB));
 });
 
 test('named prepared statements keep their text: no comment, reusable across spans', async () => {
@@ -279,5 +297,57 @@ test('50 concurrent requests, each with its own trace, on a shared pool', async 
     }
   } finally {
     await pool.end();
+  }
+});
+
+test('settings belong to their instrumentation: a PgFerretInstrumentation made later leaves instrument()’s alone', async () => {
+  const other = new PgFerretInstrumentation({ application: 'other', enabled: false });
+  const m = marker();
+  await client.query(`SELECT '${m}'`);
+  expect((await loggedTags(m))?.application).toBe('sdk-tests');
+  other.disable();
+});
+
+// a wrapper of Client#query that makes no span the SDK hears of, under ours
+class Silent extends InstrumentationBase {
+  constructor() {
+    super('silent', '1.0.0', { enabled: false });
+  }
+  protected init() {
+    return [];
+  }
+  patch(): void {
+    this._wrap(pg.Client.prototype, 'query', (original: (...a: unknown[]) => unknown) =>
+      function (this: unknown, ...args: unknown[]) {
+        return original.apply(this, args);
+      },
+    );
+  }
+  unpatch(): void {
+    this._unwrap(pg.Client.prototype, 'query');
+  }
+}
+
+test('outside a wrapper that reports no span although a requestHook exists: that query goes as written and is counted, later ones name the active span', async () => {
+  uninstrument();
+  const silent = new Silent();
+  silent.patch();
+  pgferretRequestHook();
+  instrument({ application: 'sdk-tests' });
+  try {
+    const before = uncommentedQueries().no_pg_span ?? 0;
+    const [m1, m2] = [marker(), marker()];
+    const span = await inSpan(tracing.tracer, 'req', async (s) => {
+      await client.query(`SELECT '${m1}'`);
+      await client.query(`SELECT '${m2}'`);
+      return s;
+    });
+    expect((await waitLogged(server, m1))[0]).toBe(`SELECT '${m1}'`);
+    expect((await loggedTags(m2))?.traceparent).toBe(traceparentOf(span));
+    expect((uncommentedQueries().no_pg_span ?? 0) - before).toBe(1);
+  } finally {
+    uninstrument();
+    silent.unpatch();
+    instrument({ application: 'sdk-tests' });
   }
 });

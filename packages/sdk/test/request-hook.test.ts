@@ -4,7 +4,7 @@
 // the same text only.
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { pgferretRequestHook, type PgRequestHookInfo } from '../src';
-import { attachRequestHook, takePgSpan, pgSpanPending } from '../src/trace/pg-span';
+import { attachRequestHook, takePgSpan, pgSpanPending, withSpanFrame, type SpanFrame } from '../src/trace/pg-span';
 import { startTracing, type Tracing } from './support/tracing';
 
 let tracing: Tracing;
@@ -44,6 +44,25 @@ test('a span goes to the query with its text, once; a query queued in between (S
   expect(takePgSpan('SELECT 5')).toBeUndefined();
   expect(pgSpanPending()).toBe(false);
   expect(takePgSpan('SELECT 3')).toBeUndefined();
+  span.end();
+});
+
+test('outside instrumentation-pg: the span goes to the open frame with its text, once, and nothing is left pending', () => {
+  const hook = pgferretRequestHook();
+  const span = tracing.tracer.startSpan('pg.query');
+  const named: unknown[] = [];
+  const frame: SpanFrame = { text: 'SELECT 7', name: (s) => named.push(s) };
+  withSpanFrame(frame, () => {
+    // instrumentation-pg's own query in between (another text) is not this frame's
+    hook(span, info("SET application_name = 'x'"));
+    expect(takePgSpan("SET application_name = 'x'")).toBe(span);
+    // the private fallback and the requestHook both report the same span
+    hook(span, info('SELECT 7'));
+    hook(span, info('SELECT 7'));
+  });
+  expect(named).toEqual([span]);
+  expect(frame.span).toBe(span);
+  expect(pgSpanPending()).toBe(false);
   span.end();
 });
 

@@ -1,6 +1,6 @@
 // Request-scoped tags (route, controller, action, framework) and the per-query
-// opt-out travel in one AsyncLocalStorage, read synchronously when pg queues
-// a query, so they follow the async path of the request that sent it.
+// opt-out travel in one AsyncLocalStorage, read synchronously when the app
+// calls query(), so they follow the async path of the request that sent it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Tags } from '../comment/format';
 

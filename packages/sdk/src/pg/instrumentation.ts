@@ -1,13 +1,14 @@
 // An OpenTelemetry instrumentation (for NodeSDK's `instrumentations` list)
-// that applies the same queue hook as instrument(), when `pg` is loaded.
+// that applies the same query hook as instrument(), when `pg` is loaded, with
+// its own settings.
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import { configure, patchClient, unpatchClient, PG_RANGE, type PgClientClass } from './queue-hook';
-import { patchPgModule, unpatchPgModule, type PgModule } from './patch-module';
+import { PG_RANGE, type PgClientClass } from './query-hook';
+import { PgPatcher, type PgModule } from './patch-module';
 import { resolveOptions, type PgFerretOptions } from '../options';
 import { attachRequestHook } from '../trace/pg-span';
 
@@ -22,18 +23,29 @@ function unwrapEsm<T>(moduleExports: unknown): T {
   return (m[Symbol.toStringTag] === 'Module' && m.default ? m.default : m) as T;
 }
 
+// the base constructor enables (and so patches) before a subclass field exists
+const patchers = new WeakMap<PgFerretInstrumentation, PgPatcher>();
+
+function patcherOf(instrumentation: PgFerretInstrumentation): PgPatcher {
+  let patcher = patchers.get(instrumentation);
+  if (!patcher) patchers.set(instrumentation, (patcher = new PgPatcher()));
+  return patcher;
+}
+
 export class PgFerretInstrumentation extends InstrumentationBase<PgFerretInstrumentationConfig> {
   constructor(config: PgFerretInstrumentationConfig = {}) {
     // validates before the base class enables itself
-    configure(resolveOptions(config));
+    const settings = resolveOptions(config);
     if (config.pgInstrumentation !== undefined) attachRequestHook(config.pgInstrumentation);
     super(NAME, VERSION, config);
+    patcherOf(this).settings = settings;
   }
 
   override setConfig(config: PgFerretInstrumentationConfig = {}): void {
-    configure(resolveOptions(config));
+    const settings = resolveOptions(config);
     if (config.pgInstrumentation !== undefined) attachRequestHook(config.pgInstrumentation);
     super.setConfig(config);
+    patcherOf(this).settings = settings;
   }
 
   protected init() {
@@ -44,19 +56,19 @@ export class PgFerretInstrumentation extends InstrumentationBase<PgFerretInstrum
       'pg/lib/client.js',
       SUPPORTED,
       (exports: unknown, version?: string) => {
-        patchClient(unwrapEsm<PgClientClass>(exports), version);
+        patcherOf(this).patchClient(unwrapEsm<PgClientClass>(exports), version);
         return exports;
       },
-      (exports: unknown) => unpatchClient(unwrapEsm<PgClientClass>(exports)),
+      (exports: unknown) => patcherOf(this).unpatchClient(unwrapEsm<PgClientClass>(exports)),
     );
     return new InstrumentationNodeModuleDefinition(
       'pg',
       SUPPORTED,
       (exports: unknown, version?: string) => {
-        patchPgModule(unwrapEsm<PgModule>(exports), version);
+        patcherOf(this).patchModule(unwrapEsm<PgModule>(exports), version);
         return exports;
       },
-      (exports: unknown) => unpatchPgModule(unwrapEsm<PgModule>(exports)),
+      (exports: unknown) => patcherOf(this).unpatchModule(unwrapEsm<PgModule>(exports)),
       [clientFile],
     );
   }

@@ -5,40 +5,17 @@
 // the caller's context (AsyncResource.bind, which carries every
 // AsyncLocalStorage including OTel's context manager) fixes that.
 import { AsyncResource } from 'node:async_hooks';
-
-const PATCH = Symbol.for('pgferret.poolConnect');
-
-type Connect = (this: object, ...args: unknown[]) => unknown;
-interface PoolProto {
-  connect?: Connect & { [PATCH]?: true };
-}
+import { wrapMethod, type Wrapped } from '../patch';
 
 export interface PgPoolClass {
   prototype: object;
 }
 
-export function patchPool(Pool: PgPoolClass): void {
-  const proto = Pool.prototype as PoolProto;
-  if (Object.prototype.hasOwnProperty.call(proto, 'connect') && proto.connect?.[PATCH]) return;
-  const base = Object.getPrototypeOf(proto) as PoolProto | null;
-  const own = Object.prototype.hasOwnProperty.call(proto, 'connect') ? proto.connect : undefined;
-  if (typeof (own ?? base?.connect) !== 'function') return;
-  const wrapper: Connect & { [PATCH]?: true } = function connect(this: object, ...args: unknown[]) {
-    // looked up per call so a later wrap of the base (instrumentation-pg) still runs
-    const original = (own ?? base?.connect) as Connect;
-    const cb = args[0];
-    if (typeof cb === 'function') args[0] = AsyncResource.bind(cb as (...a: unknown[]) => unknown);
-    return original.apply(this, args);
-  };
-  wrapper[PATCH] = true;
-  Object.defineProperty(wrapper, '__pgferretOriginal', { value: own });
-  proto.connect = wrapper;
-}
-
-export function unpatchPool(Pool: PgPoolClass): void {
-  const proto = Pool.prototype as PoolProto;
-  const current = proto.connect as (Connect & { [PATCH]?: true; __pgferretOriginal?: Connect }) | undefined;
-  if (!Object.prototype.hasOwnProperty.call(proto, 'connect') || !current?.[PATCH]) return;
-  if (current.__pgferretOriginal) proto.connect = current.__pgferretOriginal;
-  else delete proto.connect;
+/** Wraps Pool#connect (pg's Pool inherits it from pg-pool, looked up per call so instrumentation-pg's wrap of it still runs). */
+export function patchPool(Pool: PgPoolClass): Wrapped | undefined {
+  if (typeof (Pool.prototype as { connect?: unknown }).connect !== 'function') return undefined;
+  return wrapMethod(Pool.prototype, 'connect', (beneath, self, args) => {
+    if (typeof args[0] === 'function') args[0] = AsyncResource.bind(args[0] as (...a: unknown[]) => unknown);
+    return beneath.apply(self, args);
+  });
 }

@@ -35,18 +35,17 @@ export function followSession(client: SessionClient): void {
   });
 }
 
-function length(q: unknown): number {
-  return Array.isArray(q) ? q.length : 0;
-}
-
 /**
- * The setting the last queued query will run with, or undefined when not
- * known: never reported (connected before the SDK), or something is ahead of it.
+ * The setting a query about to be passed to client.query() will run with, or
+ * undefined when not known: never reported (connected before the SDK), or
+ * something is queued or in flight ahead of it (or pg keeps no queue we know).
  */
 export function sessionStandardConformingStrings(client: SessionClient): boolean | undefined {
   const scs = client[SCS];
   if (scs === undefined) return undefined;
   if (client.readyForQuery !== true || client._activeQuery) return undefined;
-  if (length(client._queryQueue ?? client.queryQueue) !== 1 || length(client._sentQueryQueue) > 0) return undefined;
+  const queue = client._queryQueue ?? client.queryQueue;
+  if (!Array.isArray(queue) || queue.length > 0) return undefined;
+  if (Array.isArray(client._sentQueryQueue) && client._sentQueryQueue.length > 0) return undefined;
   return scs;
 }

@@ -4,42 +4,38 @@
 // utils module, looked up at call time, so wrapping that export sees every
 // span it creates. Internal, so only used for versions whose layout the
 // test matrix checks (TESTED_RANGE); other versions are left alone, and the
-// queue hook warns once when a query's span could not be captured. Only
+// query hook warns once when a query's span could not be captured. Only
 // CommonJS copies in require.cache can be found.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as semver from 'semver';
 import type { Span } from '@opentelemetry/api';
-import { recordPgSpan } from './pg-span';
+import { addReporter, recordPgSpan } from './pg-span';
+import { isOurs, wrapMethod } from '../patch';
 
 export const TESTED_RANGE = '>=0.76.0 <0.78.0';
 const PACKAGE_DIR = path.join('@opentelemetry', 'instrumentation-pg') + path.sep;
 // 0.76 ships tsc output, 0.77 a bundle with the same module split
 const UTILS_FILES = [path.join('build', 'src', 'utils.js'), path.join('dist', 'utils.cjs')];
-const HOOKED = Symbol.for('pgferret.handleConfigQuery');
 
-type HandleConfigQuery = ((this: object, tracer: unknown, config: unknown, queryConfig?: { text?: unknown }) => Span) & {
-  [HOOKED]?: true;
-};
+type HandleConfigQuery = (this: object, tracer: unknown, config: unknown, queryConfig?: { text?: unknown }) => Span;
 
 function packageVersion(dir: string): string | undefined {
   try {
     return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
   } catch {
-    return undefined; // unknown version: not hooked (see the queue hook's warning)
+    return undefined; // unknown version: not hooked (see the query hook's warning)
   }
 }
 
 function hook(utils: { handleConfigQuery?: HandleConfigQuery }): void {
-  const original = utils.handleConfigQuery;
-  if (typeof original !== 'function' || original[HOOKED]) return;
-  const wrapped: HandleConfigQuery = function (this: object, tracer, config, queryConfig) {
-    const span = original.call(this, tracer, config, queryConfig);
-    recordPgSpan(span, queryConfig?.text);
+  if (typeof utils.handleConfigQuery !== 'function') return;
+  wrapMethod(utils, 'handleConfigQuery', (original, self, args) => {
+    const span = original.apply(self, args) as Span;
+    recordPgSpan(span, (args[2] as { text?: unknown } | undefined)?.text);
     return span;
-  };
-  wrapped[HOOKED] = true;
-  utils.handleConfigQuery = wrapped;
+  });
+  addReporter();
 }
 
 /** Hooks every tested copy of instrumentation-pg in require.cache (cheap to call again). */
@@ -51,7 +47,7 @@ export function hookLoadedPgInstrumentations(): void {
     const dir = file.slice(0, at + PACKAGE_DIR.length);
     if (!UTILS_FILES.includes(file.slice(dir.length))) continue;
     const utils = cache[file]?.exports as { handleConfigQuery?: HandleConfigQuery } | undefined;
-    if (utils === undefined || utils.handleConfigQuery?.[HOOKED]) continue;
+    if (utils === undefined || isOurs(utils.handleConfigQuery)) continue;
     const version = packageVersion(dir);
     if (version !== undefined && semver.satisfies(version, TESTED_RANGE)) hook(utils);
   }

@@ -5,8 +5,8 @@
 // URL, marker prefix. Each query runs inside its own span named after a
 // marker that is also in the SQL; spans go over OTLP/HTTP to the receiver
 // named by OTEL_EXPORTER_OTLP_ENDPOINT. Prints one JSON object: the queries
-// (marker, which span the traceparent should name, the active span) and the
-// SDK's diag warnings.
+// (marker, which span the traceparent should name, the active span), the
+// SDK's diag warnings and who wraps Client#query in which order.
 'use strict';
 const path = require('node:path');
 const { createRequire } = require('node:module');
@@ -88,6 +88,18 @@ function inSpan(marker, names, fn) {
   });
 }
 
+/**
+ * Who wraps Client#query, outermost first: 'sdk' (its __original is a getter,
+ * see src/patch.ts) or 'otel' (shimmer's value), down to pg's own.
+ */
+function queryLayers() {
+  const layers = [];
+  for (let fn = pg.Client.prototype.query; fn && fn.__wrapped; fn = fn.__original) {
+    layers.push(Object.getOwnPropertyDescriptor(fn, '__original').get ? 'sdk' : 'otel');
+  }
+  return layers;
+}
+
 async function main() {
   const client = new pg.Client({ connectionString });
   await client.connect();
@@ -97,6 +109,10 @@ async function main() {
   await inSpan(m('config'), 'pg', () => client.query({ text: `SELECT $1::text, '${m('config')}'`, values: ['x'] }));
   await inSpan(m('callback'), 'pg', () => new Promise((res, rej) => client.query(`SELECT '${m('callback')}'`, (e, r) => (e ? rej(e) : res(r)))));
   await inSpan(m('pool'), 'pg', () => pool.query(`SELECT '${m('pool')}'`));
+  // queued behind a query of no span, still running: carries the context of its own call
+  const busy = client.query('SELECT pg_sleep(0.05)');
+  await inSpan(m('queued'), 'pg', () => client.query(`SELECT '${m('queued')}'`));
+  await busy;
   // instrumentation-pg never ends its span for a submittable without its own
   // callback, so these name the active span
   if (has('pg-cursor')) {
@@ -144,7 +160,7 @@ async function main() {
   if (otel) await otel.shutdown();
   else await trace.getTracerProvider().getDelegate().forceFlush();
   // exit once written: --require …/register leaves its SDK running
-  process.stdout.write(JSON.stringify({ queries, warnings }), () => process.exit(0));
+  process.stdout.write(JSON.stringify({ queries, warnings, layers: queryLayers() }), () => process.exit(0));
 }
 
 main().catch((err) => {
