@@ -43,9 +43,18 @@ done
 say "host root mounted read-only"
 
 R=/newroot
+# a directory of the host under what becomes the guest's own /tmp (a checkout
+# CI cloned into mktemp -d) is kept visible: held aside, put back on top
+keep=$(sed -n 's/.*pgferret\.keep=\([^ ]*\).*/\1/p' /proc/cmdline | base64 -d)
+if [ -n "$keep" ]; then
+  mkdir -p /keep && mount -o bind "$R$keep" /keep || fail "cannot hold $keep aside"
+fi
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp
 mount -t tmpfs -o mode=1777 tmpfs $R/var/tmp
 mount -t tmpfs -o mode=755 tmpfs $R/run
+if [ -n "$keep" ]; then
+  mkdir -p "$R$keep" && mount -o move /keep "$R$keep" || fail "cannot put $keep back"
+fi
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs dev $R/dev

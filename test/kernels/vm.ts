@@ -14,6 +14,7 @@ const QEMU = 'qemu-system-x86_64';
 const VIRTIOFSD = '/usr/lib/qemu/virtiofsd';
 const BUSYBOX = '/bin/busybox';
 const INIT = path.join(__dirname, 'init.sh');
+const REPO = path.resolve(__dirname, '..', '..');
 /** Loaded in this order where not built in (6.1 has them as modules, 6.12 built in). */
 const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_pci', 'fuse', 'virtiofs'];
 const MEMORY_MB = 1024;
@@ -166,6 +167,8 @@ export async function runInGuest(kernel: Kernel, command: string, opts: RunOptio
     const append = [
       'console=ttyS0', 'panic=1', // a panic reboots, and -no-reboot makes QEMU exit
       `pgferret.cmd=${Buffer.from(command).toString('base64')}`,
+      // the checkout stays visible through the guest's own /tmp (CI clones into mktemp -d)
+      `pgferret.keep=${Buffer.from(REPO).toString('base64')}`,
     ].join(' ');
     if (append.length > 2000) throw new Error(`the command is too long for the kernel command line (${append.length} bytes)`);
 
