@@ -27,14 +27,13 @@
 // `npm run fuzz:sql` runs 10^6.
 import * as pgq from 'libpg-query';
 import { confirmTraceComment, isComment, placeComment, readings, renderTokens, scanSql, splitStatements, tokenize, type Token, type TokenKind } from '../src';
-import { edgeSelect, prng as edgePrng, Rand, randomText } from './edge-sql';
+import { edgeSelect, prng as edgePrng, Rand, randomText, TP } from './edge-sql';
 
 /** cases in all: each text counts once per setting it is read under (3) */
 const CASES = Number(process.env.PGFERRET_FUZZ_RUNS ?? 30000);
 // texts per family: statements, edge SELECTs, random text
 const RUNS = Math.ceil(CASES / 9);
 const SEED = Number(process.env.PGFERRET_FUZZ_SEED ?? 0x9e3779b9);
-const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const IDS = { traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331', flags: 1 };
 
 /** mulberry32: a small seeded PRNG, so a failing text is reproduced by its seed */
@@ -49,24 +48,14 @@ function prng(seed: number): () => number {
   };
 }
 
-class Gen {
+class Gen extends Rand {
   readonly markers: string[] = [];
   readonly numbers: string[] = [];
   /** share of separators that are comments: many texts have none, so the SDK's placement is exercised */
   private readonly commentRate: number;
-  constructor(readonly rnd: () => number) {
+  constructor(rnd: () => number) {
+    super(rnd);
     this.commentRate = this.pick([0, 0, 0.1, 0.4]);
-  }
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  many(max: number, f: () => string): string {
-    let out = '';
-    for (let i = this.int(max + 1); i > 0; i--) out += f();
-    return out;
   }
 
   /** text that looks like quotes, comments, dollar quotes and traceparents */
