@@ -31,6 +31,18 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			count(PF_CNT_TLS_EARLY);
 		return 0;
 	}
+	/* Only the client's socket is followed: up to 14 a backend also sends
+	 * its statistics to the stats collector (a UDP socket, ~every 500 ms,
+	 * before its ReadyForQuery), and postgres_fdw or dblink talk to other
+	 * servers. The first receive of a backend is its client's (the startup
+	 * packet; an adopted backend waits for its next query). */
+	__u32 fd = (__u32)PT_REGS_PARM1_CORE(regs);
+	if (!b->fd_known && nr == NR_RECVFROM) {
+		b->client_fd = fd;
+		b->fd_known = 1;
+	}
+	if (b->fd_known && fd != b->client_fd)
+		return 0;
 	const char *buf = (const char *)PT_REGS_PARM2_CORE(regs);
 	if (nr == NR_RECVFROM)
 		return on_recv(pid, b, buf, ret);

@@ -221,8 +221,8 @@ enum pf_proto {
 /* Per-backend state of the protocol reader (the `backends` map). Owned by
  * the kernel; user space only creates entries for backends that existed
  * before the collector attached: all zero but ppid, proto =
- * PF_PROTO_UNSYNCED and out_synced = 1 (an idle backend's next message
- * starts a cycle). */
+ * PF_PROTO_UNSYNCED, out_synced = 1 (an idle backend's next message
+ * starts a cycle) and adopted = 1. */
 struct pf_backend_state {
 	__u32 ppid;
 	__u8 proto;                /* enum pf_proto */
@@ -239,7 +239,9 @@ struct pf_backend_state {
 	__u32 portal_name;         /* hash of that Bind's portal name */
 	__u32 portal_stmt;         /* hash of the named statement that Bind bound (parsed in an earlier cycle) */
 	__u8 stmt_parsed;          /* stmt_name is of a Parse of this cycle */
-	__u8 _pad2[3];
+	__u8 fd_known;             /* client_fd is known */
+	__u8 adopted;              /* created by user space, its first receive not read yet */
+	__u8 _pad2;
 	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
 	__u32 exec_seq;            /* the unit being executed */
 	__u32 out_seq;             /* the next unit to complete */
@@ -259,6 +261,8 @@ struct pf_backend_state {
 	__u16 waits;               /* off-CPU intervals sent in this cycle */
 	__u32 nest_unit;           /* the unit nest_count counts for */
 	__u32 nest_count;          /* SPI executions seen in it */
+	__u32 client_fd;           /* the client's socket: the first one the backend received from */
+	__u32 _pad3;
 	__u64 tls_read_buf;        /* secure_read's buffer, from its entry to its return (0: none pending) */
 	__u64 tls_write_buf;       /* secure_write's */
 	__u64 sampled[PF_UNITS / 64];        /* bit unit % PF_UNITS: that unit is sampled */

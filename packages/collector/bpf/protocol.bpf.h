@@ -647,7 +647,11 @@ static long in_msg_cb(__u32 i, void *data)
  * for the start of a message. */
 static __always_inline void lose_sync(struct pf_backend_state *b)
 {
-	count(PF_CNT_DESYNC);
+	/* an adopted process whose first receive is no frontend message is no
+	 * client backend (up to 14 the stats collector receives datagrams):
+	 * not a lost place, not counted */
+	if (!b->adopted)
+		count(PF_CNT_DESYNC);
 	b->proto = PF_PROTO_UNSYNCED;
 	b->in_rem = 0;
 	b->in_long = 0;
@@ -713,6 +717,7 @@ static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char 
 	}
 	if (c.lost || c.pos < len)
 		lose_sync(b);
+	b->adopted = 0;
 	return 0;
 }
 
