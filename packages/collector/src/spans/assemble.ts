@@ -458,8 +458,9 @@ export class Assembler implements EventSink {
         timed,
         spanId: i === 0 ? u.spanId : newSpanId(),
         inside,
-        // a multi-statement Query publishes its first statement's identifier throughout
-        queryId: i === 0 && reply && reply.queryId !== 0n ? BigInt.asIntN(64, reply.queryId).toString() : null,
+        // a multi-statement Query's replies leave together: what is published then is one statement's
+        // (the last one's, or the first one's on releases without the per-statement reset), so none
+        queryId: n === 1 && reply && reply.queryId !== 0n ? BigInt.asIntN(64, reply.queryId).toString() : null,
       });
       prevEnd = endNs;
       if (failed) break; // a failed statement ends its Query: the rest never ran
