@@ -3,7 +3,7 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   52,957 (6.1: 27,316; 6.12: 40,568) (the protocol reader and the traceparent search)
+ *   on_sys_exit   53,010 (6.1: 27,301; 6.12: 40,631) (the protocol reader and the traceparent search)
  *   on_fork           61
  *   on_task_exit      92
  */
