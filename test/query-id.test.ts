@@ -62,7 +62,7 @@ describe.each([
     expect(want.simple).not.toBe(want.extended);
   }, 60_000);
 
-  // their replies leave together: what PostgreSQL publishes by then is one statement's (15.18 and 18: the last one's)
+  // their replies leave together: what PostgreSQL publishes by then is not the first statement's (15.18 and 18 reset it per statement)
   test('a multi-statement string: no id on its statements, never another one\'s', async () => {
     const tp = randomTraceparent();
     await c.query(`SELECT count(*) AS qid_multi_a FROM pg_class; SELECT 2 AS qid_multi_b ${tp.comment}`);

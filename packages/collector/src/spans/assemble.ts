@@ -458,8 +458,8 @@ export class Assembler implements EventSink {
         timed,
         spanId: i === 0 ? u.spanId : newSpanId(),
         inside,
-        // a multi-statement Query's replies leave together: what is published then is one statement's
-        // (the last one's, or the first one's on releases without the per-statement reset), so none
+        // a multi-statement Query's replies leave together: what is published by then need not be
+        // the statement's own (15.18 and 18 reset it per statement), so none
         queryId: n === 1 && reply && reply.queryId !== 0n ? BigInt.asIntN(64, reply.queryId).toString() : null,
       });
       prevEnd = endNs;
