@@ -1,6 +1,6 @@
 // PostgreSQL's own query identifier on the statement span, end to end: the
 // kernel reads MyBEEntry->st_query_id as a sampled statement's reply is sent,
-// and the span's postgresql.query_id is the id PostgreSQL itself gives the
+// and the span's db.postgresql.query_id is the id PostgreSQL itself gives the
 // statement: pg_stat_statements.queryid where the extension is loaded, else
 // EXPLAIN (VERBOSE)'s "Query Identifier" with compute_query_id = on. Simple
 // and extended protocol; none where PostgreSQL computes none (13;
