@@ -25,12 +25,9 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	long nr = SYSCALL_NR(regs);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
-	if (b->crypt) {
-		/* ciphertext: an encrypted backend is followed at secure_read/secure_write (tls.bpf.h) */
-		if (b->proto == PF_PROTO_TLS && nr == NR_RECVFROM)
-			count(PF_CNT_TLS_EARLY);
+	/* ciphertext: an encrypted backend is followed at its TLS/GSSAPI read and write (tls.bpf.h) */
+	if (b->crypt)
 		return 0;
-	}
 	const char *buf = (const char *)PT_REGS_PARM2_CORE(regs);
 	if (nr == NR_RECVFROM)
 		return on_recv(pid, b, buf, ret);

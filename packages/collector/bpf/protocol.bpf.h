@@ -642,8 +642,9 @@ static __always_inline void lose_sync(struct pf_backend_state *b)
 }
 
 /* From here on the backend's protocol bytes are ciphertext at the socket:
- * user space arms it with probes on secure_read/secure_write, and the first
- * hit puts the reader back to following (tls.bpf.h). */
+ * they are followed in plaintext at be_tls_read/be_tls_write (or the GSSAPI
+ * pair), whose probes are in place since the cluster was attached; the first
+ * plaintext puts the reader back to following (tls.bpf.h). */
 static __always_inline void went_encrypted(__u32 pid, struct pf_backend_state *b, __u8 crypt)
 {
 	b->proto = PF_PROTO_TLS;
