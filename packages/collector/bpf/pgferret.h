@@ -230,7 +230,9 @@ struct pf_backend_state {
 	__u32 portal_name;         /* hash of that Bind's portal name */
 	__u32 portal_stmt;         /* hash of the named statement that Bind bound (parsed in an earlier cycle) */
 	__u8 stmt_parsed;          /* stmt_name is of a Parse of this cycle */
-	__u8 _pad2[3];
+	__u8 pend_type;            /* 'P', 'B' or 'E' whose leading names the receive ended in: read on in the next (0: none) */
+	__u8 pend_names;           /* names of it still to read (a Parse at 0: its text starts the next receive) */
+	__u8 pend_len;             /* bytes of the name being read so far */
 	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
 	__u32 exec_seq;            /* the unit being executed */
 	__u32 out_seq;             /* the next unit to complete */
@@ -252,6 +254,8 @@ struct pf_backend_state {
 	__u32 nest_count;          /* SPI executions seen in it */
 	__u64 tls_read_buf;        /* be_tls_read's (or be_gssapi_read's) buffer, from its entry to its return (0: none pending) */
 	__u64 tls_write_buf;       /* be_tls_write's (or be_gssapi_write's) */
+	__u32 pend_hash;           /* FNV-1a of the name being read (once pend_names is 0: the last name's hash) */
+	__u32 pend_first;          /* a pending Bind's portal name hash */
 	__u64 sampled[PF_UNITS / 64];        /* bit unit % PF_UNITS: that unit is sampled */
 	__u64 query[PF_UNITS / 64];          /* ... that unit is a simple Query */
 	__u64 cycle_sampled[PF_CYCLES / 64]; /* bit cycle % PF_CYCLES: that cycle holds a sampled unit */
