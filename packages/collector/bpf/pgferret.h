@@ -308,7 +308,7 @@ enum pf_counter {
 	PF_CNT_WAITS_CAPPED = 10,  /* off-CPU intervals not sent: over PF_WAITS_MAX in a cycle */
 	PF_CNT_NEST_UNREAD = 11,   /* nested statements whose plan could not be read */
 	PF_CNT_GSSENC = 12,        /* backends that negotiated GSSAPI encryption */
-	PF_CNT_TLS_HITS = 13,      /* hits of the encrypted read/write probes (entry and return) by followed encrypted backends */
+	PF_CNT_TLS_HITS = 13,      /* hits of the encrypted read/write probes (entry and return), by any process of the binary */
 	PF_CNT_NAMED = 14,         /* Binds of named statements parsed in an earlier cycle (sampled as roots or not) */
 	PF_CNT__MAX = 15,
 };

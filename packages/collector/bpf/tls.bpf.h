@@ -20,15 +20,16 @@
 #ifndef PGFERRET_TLS_BPF_H
 #define PGFERRET_TLS_BPF_H
 
-/* The backend of this hit, counted; NULL when it is not a followed encrypted
- * one (another cluster running the same binary, or the collector started
- * after it negotiated and the gate has not seen its ciphertext yet). */
+/* The backend of this hit (every hit counted); NULL when it is not a
+ * followed encrypted one (another cluster running the same binary, or the
+ * collector started after it negotiated and the gate has not seen its
+ * ciphertext yet). */
 static __always_inline struct pf_backend_state *tls_backend(__u32 pid)
 {
+	count(PF_CNT_TLS_HITS);
 	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b || !b->crypt)
 		return NULL;
-	count(PF_CNT_TLS_HITS);
 	return b;
 }
 
