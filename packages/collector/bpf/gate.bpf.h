@@ -3,7 +3,7 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   51,792 (6.1: 27,347; 6.12: 40,625) (the protocol reader and the traceparent search)
+ *   on_sys_exit   53,417 (6.1: 28,750; 6.12: 40,501) (the protocol reader and the traceparent search)
  *   on_fork           61
  *   on_task_exit      92
  */

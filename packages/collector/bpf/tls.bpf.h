@@ -12,10 +12,10 @@
  * starts (see the read return).
  *
  * Verified instructions (Linux 6.18):
- *   uprobe_tls_read          34
- *   uretprobe_tls_read   49,724 (6.1: 26,533; 6.12: 38,727) (the protocol reader's input side, as on_sys_exit)
- *   uprobe_tls_write         34
- *   uretprobe_tls_write   2,699 (6.1: 1,748; 6.12: 2,541)
+ *   uprobe_tls_read          35
+ *   uretprobe_tls_read   51,346 (6.1: 27,949; 6.12: 38,601) (the protocol reader's input side, as on_sys_exit)
+ *   uprobe_tls_write         35
+ *   uretprobe_tls_write   2,698 (6.1: 1,743; 6.12: 2,540)
  */
 #ifndef PGFERRET_TLS_BPF_H
 #define PGFERRET_TLS_BPF_H
