@@ -65,7 +65,7 @@ export interface CollectorStatus {
   /** executables of attached clusters and the phase probes their armed backends get */
   binaries: { exe: string; probeSet: string; probes: string }[];
   backends: ArmingStatus;
-  /** encrypted backends: seen, and followed at secure_read/secure_write */
+  /** encrypted backends: seen, and followed at their TLS/GSSAPI read and write */
   encrypted: EncryptedStatus;
   kernel: Record<string, number>;
   ringBuffer: RingBufferStats;
