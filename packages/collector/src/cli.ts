@@ -37,9 +37,9 @@ function printStatus(s: CollectorStatus): void {
   }
   for (const b of s.binaries) out.push(`binary ${b.exe}: phase probes ${b.probes}`);
   const bk = s.backends;
-  out.push(`backends: ${bk.armed} with phase probes, ${bk.tls} encrypted ones followed at secure_read/secure_write, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
+  out.push(`backends: ${bk.armed} with phase probes (${bk.armedLater} with their lock/SPI probes too), ${bk.tls} encrypted ones followed, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const en = s.encrypted;
-  if (en && en.tls + en.gssenc > 0) out.push(`encrypted connections: ${en.tls} TLS, ${en.gssenc} GSSAPI so far${en.lastError ? `; ${en.failures} not followed (last: ${en.lastError})` : ''}`);
+  if (en && en.tls + en.gssenc > 0) out.push(`encrypted connections: ${en.tls} TLS, ${en.gssenc} GSSAPI so far${en.lastError ? `; ${en.notFollowed} not followed (last: ${en.lastError})` : ''}`);
   const k = s.kernel;
   out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} probe hits, ${k.waits_capped} waits over the per-cycle cap, ${k.nest_unread} nested statements without text`);
   if (s.blockerLookups.asked > 0) out.push(`lock waits: blockers asked ${s.blockerLookups.asked} times, ${s.blockerLookups.failed} failed`);

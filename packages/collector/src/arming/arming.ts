@@ -2,9 +2,8 @@
 // (pid-filtered: the breakpoints are written into that process only), to the
 // backends that need them: a backend that is used is queued, armed soon after
 // (off the ring buffer's callback), kept while it is used and disarmed when
-// it is gone or idle. One Arming serves one kind of per-backend probe set —
-// the phase probes (with the lock and SPI probes after them); another kind,
-// e.g. a backend's TLS read/write path, is another Arming with its own kind.
+// it is gone or idle. The kind of probe set (ProbeKind) says where a
+// backend's probes go: the phase probes first, then the lock and SPI probes.
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ArmingStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
@@ -35,7 +34,7 @@ export interface ProbeKind {
 const RETRY_MS = 5_000;
 
 export class Arming {
-  private armed = new Map<number, ArmedBackend & { lastUsedMs: number }>();
+  private armed = new Map<number, ArmedBackend & { lastUsedMs: number; complete: boolean }>();
   /** backends to arm: pid → its postmaster's pid */
   private queue = new Map<number, number>();
   private failedAt = new Map<number, number>();
@@ -68,7 +67,7 @@ export class Arming {
     const pending = [...this.queue];
     this.queue.clear();
     const now = Date.now();
-    const later: [ArmedBackend, Probe[]][] = [];
+    const later: [ArmedBackend & { complete: boolean }, Probe[]][] = [];
     for (const [pid, ppid] of pending) {
       if (this.armed.has(pid) || this.stopped) continue;
       // a backend that could not be armed is tried again after a pause, not at every use
@@ -77,8 +76,8 @@ export class Arming {
       if (!target) continue;
       try {
         const t0 = process.hrtime.bigint();
-        const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
-        this.armed.set(pid, Object.assign(armed, { lastUsedMs: now }));
+        const armed = Object.assign(armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf), { lastUsedMs: now, complete: target.later.length === 0 });
+        this.armed.set(pid, armed);
         if (target.later.length) later.push([armed, target.later]);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
@@ -93,11 +92,12 @@ export class Arming {
     if (later.length > 0) setImmediate(() => this.armLater(later));
   }
 
-  private armLater(later: [ArmedBackend, Probe[]][]): void {
+  private armLater(later: [ArmedBackend & { complete: boolean }, Probe[]][]): void {
     for (const [armed, probes] of later) {
       if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
       try {
         armed.add(probes);
+        armed.complete = true;
       } catch (e) {
         // its first probes stay; what the later ones observe is missed for this backend
         this.failures++;
@@ -120,6 +120,7 @@ export class Arming {
   status(): Omit<ArmingStatus, 'tls'> {
     return {
       armed: this.armed.size,
+      armedLater: [...this.armed.values()].filter((a) => a.complete).length,
       armings: this.armings,
       meanArmingMs: this.armings ? this.armingMs / this.armings : 0,
       armFailures: this.failures,

@@ -1,5 +1,6 @@
 // Attaches a backend's probes (pid-filtered: the breakpoints are written
-// into that process only) and detaches them as a whole.
+// into that process only) and detaches them as a whole; or a binary's
+// (every process running it, for probes only some of them ever execute).
 import type { BpfLink, BpfObject } from '@pgferret/bpf-loader';
 import { functionOffset, usdtOffsets, type ElfInfo } from '../discover/elf';
 import type { Probe } from './tables';
@@ -14,41 +15,59 @@ export interface ArmedBackend {
   detach(): void;
 }
 
+/** Detaches links in the background (each uprobe takes the kernel ~0.1 s to remove). */
+function release(links: BpfLink[]): void {
+  for (const l of links) {
+    try {
+      l.release();
+    } catch {
+      /* already gone with the process */
+    }
+  }
+}
+
+/** Attaches `probes` to the executable `exePath` (read as `elf`), in `pid` only or, without one, in every process; all or nothing. */
+function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo, pid?: number): BpfLink[] {
+  const links: BpfLink[] = [];
+  try {
+    for (const p of probes) {
+      if (p.type === 'usdt') {
+        const sites = usdtOffsets(elf, p.provider, p.name);
+        if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
+        for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
+      } else {
+        const offset = functionOffset(elf, p.symbols[0]);
+        const where = offset === null ? { symbol: p.symbols[0] } : { offset };
+        links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
+      }
+    }
+  } catch (e) {
+    release(links);
+    throw e;
+  }
+  return links;
+}
+
 /**
  * Attaches every probe to `pid`, whose executable is `exePath` (read as
  * `elf`); all or nothing. Uprobes go to file offsets from `elf`: no symbol or
  * note lookup in the executable at each attach.
  */
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
-  const links: BpfLink[] = [];
-  const release = (from: number) => {
-    for (const l of links.splice(from)) {
-      try {
-        l.release();
-      } catch {
-        /* already gone with the process */
-      }
-    }
+  const links = attachAll(obj, exePath, probes, elf, pid);
+  return {
+    pid,
+    sinceNs: Number(process.hrtime.bigint()),
+    add: (more) => { links.push(...attachAll(obj, exePath, more, elf, pid)); },
+    detach: () => release(links.splice(0)),
   };
-  const add = (more: Probe[]) => {
-    const from = links.length;
-    try {
-      for (const p of more) {
-        if (p.type === 'usdt') {
-          const sites = usdtOffsets(elf, p.provider, p.name);
-          if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
-          for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
-        } else {
-          const offset = functionOffset(elf, p.symbols[0]);
-          const where = offset === null ? { symbol: p.symbols[0] } : { offset };
-          links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
-        }
-      }
-    } catch (e) {
-      release(from);
-      throw e;
-    }
-  };
-  add(probes);
-  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0) };
+}
+
+/**
+ * Attaches every probe to the executable `exePath` (read as `elf`) in every
+ * process that runs it, now or later; all or nothing. Returns the detach.
+ */
+export function attachToBinary(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo): () => void {
+  const links = attachAll(obj, exePath, probes, elf);
+  return () => release(links.splice(0));
 }
