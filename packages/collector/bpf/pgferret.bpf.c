@@ -983,6 +983,8 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 	fresh.ppid = ppid;
 	fresh.proto = PF_PROTO_STARTUP;
 	bpf_map_update_elem(&backends, &pid, &fresh, BPF_ANY);
+	/* one record per connection: its probes can be in place before its first statement */
+	emit_backend(pid, ppid, PF_BACKEND_FORK);
 	return 0;
 }
 

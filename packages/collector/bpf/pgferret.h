@@ -15,7 +15,7 @@
  *   - pf_reply: a message the backend sent about a sampled statement
  *               (CommandComplete tag, ErrorResponse fields);
  *   - pf_backend: something user space must act on for one backend
- *               (it speaks TLS; it was seen for the first time);
+ *               (it was forked; it speaks TLS; it exited mid-cycle);
  *   - pf_wait:  an interval a backend inside a sampled request cycle spent
  *               off CPU, with the wait event it had published;
  *   - pf_lock:  a heavyweight lock wait begins or ends (slow path only);
@@ -74,6 +74,7 @@ enum pf_message {
 enum pf_backend_event {
 	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext */
 	PF_BACKEND_EXIT = 2,       /* the backend exited inside a sampled request cycle: no ReadyForQuery will end it */
+	PF_BACKEND_FORK = 3,       /* a followed postmaster forked it: user space may arm it before its first statement */
 };
 
 struct pf_header {

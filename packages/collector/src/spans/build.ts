@@ -74,6 +74,7 @@ export function buildSpans(
   if (rejected) attributes[A.traceContextOrigin] = 'rejected_not_in_comment';
   if (s.incomplete) attributes[A.incomplete] = true;
   if (!s.timed) attributes[A.phasesUntimed] = true;
+  if (!s.timed && s.shed) attributes[A.detailShed] = s.shed;
   if (extra) Object.assign(attributes, extra);
   const sqlstate = s.failed ? s.sqlstate : null;
   // "division_by_zero (22012): division by zero"
