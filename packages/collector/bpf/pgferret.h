@@ -259,6 +259,7 @@ struct pf_config {
 	__u32 root_sample_ppm;     /* parts per million of statements without a traceparent */
 	__u32 text_max;            /* bytes of text to send per start record (<= PF_TEXT_MAX) */
 	__u32 nest_cap;            /* nested statements per statement sent with their text */
+	__u32 wake_unarmed;        /* a sampled statement on a backend without phase probes wakes the collector (0: the overhead budget would not arm it now) */
 };
 
 /* Indexes of the per-CPU `counters` array map. */

@@ -97,6 +97,8 @@ export class Collector implements CollectorControl {
   private untimed = 0;
   private listeners: StatementListener[];
   private enabled = true;
+  /** sampled statements on unarmed backends wake us (the budget would arm them now) */
+  private wakeUnarmed = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
 
@@ -158,7 +160,7 @@ export class Collector implements CollectorControl {
       throw e;
     }
     this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
-    if (this.detail !== 'statement') this.budgetTimer = setInterval(() => this.budget?.tick(), BUDGET_TICK_MS);
+    if (this.detail !== 'statement') this.budgetTimer = setInterval(() => this.budgetTick(), BUDGET_TICK_MS);
   }
 
   /** Run time and runs of the per-backend probe programs (bpf_stats: zero while kernel.bpf_stats_enabled is 0). */
@@ -171,6 +173,17 @@ export class Collector implements CollectorControl {
       runCount += Number(p.runCount);
     }
     return { runTimeNs, runCount };
+  }
+
+  private budgetTick(): void {
+    if (!this.budget || !this.obj) return;
+    this.budget.tick();
+    // out of credit, a sampled statement on an unarmed backend would not arm it: no wakeup for it
+    const wake = this.budget.armsOnUse();
+    if (wake !== this.wakeUnarmed) {
+      this.wakeUnarmed = wake;
+      this.writeSettings(this.obj);
+    }
   }
 
   /** A new backend of a followed postmaster: the budget may arm it before its first statement. */
@@ -229,6 +242,7 @@ export class Collector implements CollectorControl {
     v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
     v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
     v.writeUInt32LE(this.insideOptions.nestedCap, CONFIG.nest_cap);
+    v.writeUInt32LE(this.wakeUnarmed ? 1 : 0, CONFIG.wake_unarmed);
     obj.map(Maps.settings).update(u32Key(0), v);
   }
 
@@ -240,6 +254,7 @@ export class Collector implements CollectorControl {
   /** A sampled statement: its backend gets (or keeps) its phase probes. */
   private sampled(s: Statement): void {
     if (this.detail === 'statement') return;
+    this.budget?.sampled(s.start.ppid);
     this.phases?.use(s.start.pid, s.start.ppid);
     if (!s.timed) this.untimed++;
   }

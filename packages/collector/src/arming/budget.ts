@@ -7,9 +7,10 @@
 //     run time when on, else an estimate per hit),
 // and keeps a credit: the budget's share of the CPU spent is earned, the
 // probes' cost is paid. A used backend (it carries sampled statements) is
-// armed while the credit covers its predicted cost for a window; when the
-// credit runs out the busy armed backends are disarmed and wait, longest
-// waiting first, for the next window. Idle armed backends cost nothing and
+// armed when the credit covers its predicted cost for a window, over what the
+// armed ones would still cost once disarmed (their uprobes leave one by one);
+// when the credit falls to that reserve the busy armed backends are disarmed
+// and wait, longest waiting first, for the next window. Idle armed backends cost nothing and
 // stay. New backends of a cluster with sampled traffic are armed at their
 // fork while the credit allows, so their first statements have phases.
 // Statement spans come from the socket and never depend on this.
@@ -33,8 +34,14 @@ export const BODY_NS_PER_HIT = 350;
 const PRIOR_COST_SHARE = 0.2;
 /** a backend is armed only if the credit pays for this long of it */
 const WINDOW_S = 0.5;
+/** ...plus this long after it is disarmed: its uprobes are removed in the background, one per ~0.1 s and 200 ms after any attach: measured 1–3 s after a disarm with others armed meanwhile */
+const DETACH_TAIL_S = 2;
+/** the budget's tick, seconds (the collector calls tick() this often) */
+const TICK_S = 0.2;
 /** credit is kept for at most this long of budget: a quiet spell does not buy a long burst */
 const CREDIT_CAP_S = 30;
+/** backends armed per tick at most (on use or again after waiting): a burst is paid for seconds, its uprobes leave one per ~0.1 s */
+const ARMS_PER_TICK = 2;
 /** new backends armed at their fork, at most this many per second (each arming and disarming costs the collector and the kernel) */
 const FORK_ARMS_PER_S = 5;
 /** a cluster carries sampled traffic while its last sampled statement is this recent */
@@ -75,6 +82,11 @@ export class ProbeBudget {
   private bodyMeasured = false;
   private counts = { budgetDisarms: 0, budgetArms: 0, forkArms: 0, forks: 0, forksHeldBack: 0 };
   private forkAcc = 0;
+  private armsThisTick = 0;
+  /** predicted cost of the backends armed since the last tick (not measured yet) */
+  private committed = 0;
+  /** what the busy armed backends would still cost once disarmed, as of the last tick */
+  private reserve = 0;
   private forkTimes: number[] = [];
   /** postmaster pid → when its last sampled statement was seen */
   private sampledAt = new Map<number, number>();
@@ -85,13 +97,23 @@ export class ProbeBudget {
   }
 
   /** The arming gate: a used backend is armed at once only if the credit pays for its window. */
-  allow(pid: number, ppid: number): boolean {
-    this.sampledAt.set(ppid, Date.now());
+  allow(pid: number, _ppid: number): boolean {
     if (this.share >= 1) return true;
     const cost = this.predictedNs(pid);
-    if (this.credit < cost) return false;
-    this.credit -= cost;
+    if (this.free() < cost || this.armsThisTick >= ARMS_PER_TICK) return false;
+    this.committed += cost;
+    this.armsThisTick++;
     return true;
+  }
+
+  /** A sampled statement of a cluster: its new backends are worth arming at fork. */
+  sampled(ppid: number): void {
+    this.sampledAt.set(ppid, Date.now());
+  }
+
+  /** Whether a used backend may be armed at its next sampled statement (credit left, or no limit). */
+  armsOnUse(): boolean {
+    return this.share >= 1 || this.free() > 0;
   }
 
   /** A followed postmaster forked a backend: armed now if its cluster carries sampled traffic and the budget has room. */
@@ -104,30 +126,39 @@ export class ProbeBudget {
     if (this.forkAcc < 1) return;
     this.forkTimes = this.forkTimes.filter((t) => now - t < 1000);
     const cost = this.predictedNs(null);
-    if (this.forkTimes.length >= FORK_ARMS_PER_S || (this.share < 1 && this.credit < cost)) {
+    if (this.forkTimes.length >= FORK_ARMS_PER_S || (this.share < 1 && (this.free() < cost || this.armsThisTick >= ARMS_PER_TICK))) {
       this.counts.forksHeldBack++;
       return;
     }
     this.forkAcc -= 1;
     this.forkTimes.push(now);
-    if (this.share < 1) this.credit -= cost;
+    if (this.share < 1) {
+      this.committed += cost;
+      this.armsThisTick++;
+    }
     this.counts.forkArms++;
     this.o.arming.arm(pid, ppid);
   }
 
-  /** What arming `pid` for a window is expected to cost: its recent CPU (a new backend: the mean of its cluster's) times the measured cost share. */
+  /**
+   * What arming `pid` for a window is expected to cost: its recent CPU rate,
+   * at least the mean of the traced backends' (an idle backend that gets a
+   * statement is about to work), times the measured cost share. Before a
+   * tick has measured anything: infinite (nothing is armed blind).
+   */
   private predictedNs(pid: number | null): number {
-    let cpu = pid === null ? undefined : this.cpuRate.get(pid);
-    if (cpu === undefined) {
-      const rates = [...this.cpuRate.values()];
-      cpu = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
-    }
-    return this.costShare * cpu * WINDOW_S;
+    if (this.cpuRate.size === 0) return Infinity;
+    // the mean of the busy ones: idle background processes would dilute it
+    const rates = [...this.cpuRate.values()].filter((r) => r > 0);
+    const mean = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
+    const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? 0);
+    return this.costShare * Math.max(own, mean) * (WINDOW_S + DETACH_TAIL_S);
   }
 
   /** Measures and decides; called every ~200 ms. */
   tick(): void {
     const now = Date.now();
+    this.armsThisTick = 0;
     const dtS = Math.max(0.001, (now - this.lastTickMs) / 1000);
     this.lastTickMs = now;
     const cpu = new Map<number, number>();
@@ -181,23 +212,33 @@ export class ProbeBudget {
     if (this.share >= 1) return;
     const cap = Math.max(1_000_000, this.share * (cpuNs / dtS) * CREDIT_CAP_S);
     this.credit = Math.min(cap, this.credit + this.share * cpuNs - costNs);
+    if (process.env.PGFERRET_BUDGET_TRACE) fs.appendFileSync(process.env.PGFERRET_BUDGET_TRACE, `${now} cpu=${(cpuNs / 1e6).toFixed(1)} cost=${(costNs / 1e6).toFixed(2)} hits=${dHits} credit=${(this.credit / 1e6).toFixed(2)} reserve=${(this.reserve / 1e6).toFixed(2)} share=${this.costShare.toFixed(3)} armed=${armed.length} busy=${armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0).length} waiting=${this.o.arming.waitingList().length}\n`);
+    this.committed = 0;
+    const busy = armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0);
+    this.reserve = busy.reduce((sum, a) => sum + this.costShare * this.cpuRate.get(a.pid)! * (DETACH_TAIL_S + TICK_S), 0);
 
-    if (this.credit < 0) {
-      // out of credit: the busy armed backends wait (idle ones cost nothing), those armed longest first
-      for (const a of armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0).sort((x, y) => x.armedAtMs - y.armedAtMs)) {
+    if (this.credit < this.reserve) {
+      // down to what the busy armed backends still cost once disarmed: they wait (idle ones cost nothing)
+      for (const a of busy) {
         this.o.arming.disarm(a.pid);
         this.counts.budgetDisarms++;
       }
       return;
     }
-    // credit: the backends waiting longest get their window
+    // credit left: the backends waiting longest get their window
     for (const w of this.o.arming.waitingList()) {
       const cost = this.predictedNs(w.pid);
-      if (cost > this.credit) break;
-      this.credit -= cost;
+      if (cost > this.free() || this.armsThisTick >= ARMS_PER_TICK) break;
+      this.armsThisTick++;
+      this.committed += cost;
       this.o.arming.arm(w.pid, w.ppid);
       this.counts.budgetArms++;
     }
+  }
+
+  /** credit not spoken for: over the armed backends' reserve and what was armed since the last tick */
+  private free(): number {
+    return this.credit - this.reserve - this.committed;
   }
 
   private bpfStatsOn(): boolean {

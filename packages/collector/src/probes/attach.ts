@@ -22,7 +22,8 @@ export interface ArmedBackend {
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
   const links: BpfLink[] = [];
   const release = (from: number) => {
-    for (const l of links.splice(from)) {
+    // the loader's detacher removes the last released first: the phase probes, hit on every statement, go first
+    for (const l of links.splice(from).reverse()) {
       try {
         l.release();
       } catch {

@@ -31,7 +31,7 @@ export interface Phase {
   failed?: boolean;
 }
 
-/** Why a statement has no phases (and nothing from inside them): `pgferret.detail`. */
+/** Why a statement has no phases (and nothing from inside them): the attribute A.detailShed. */
 export type DetailShed = 'budget' | 'late' | 'off';
 
 export interface Statement {
