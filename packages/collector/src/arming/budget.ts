@@ -212,7 +212,6 @@ export class ProbeBudget {
     if (this.share >= 1) return;
     const cap = Math.max(1_000_000, this.share * (cpuNs / dtS) * CREDIT_CAP_S);
     this.credit = Math.min(cap, this.credit + this.share * cpuNs - costNs);
-    if (process.env.PGFERRET_BUDGET_TRACE) fs.appendFileSync(process.env.PGFERRET_BUDGET_TRACE, `${now} cpu=${(cpuNs / 1e6).toFixed(1)} cost=${(costNs / 1e6).toFixed(2)} hits=${dHits} credit=${(this.credit / 1e6).toFixed(2)} reserve=${(this.reserve / 1e6).toFixed(2)} share=${this.costShare.toFixed(3)} armed=${armed.length} busy=${armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0).length} waiting=${this.o.arming.waitingList().length}\n`);
     this.committed = 0;
     const busy = armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0);
     this.reserve = busy.reduce((sum, a) => sum + this.costShare * this.cpuRate.get(a.pid)! * (DETACH_TAIL_S + TICK_S), 0);
