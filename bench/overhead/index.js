@@ -193,9 +193,11 @@ async function census({ cluster, sink, o, workDir, scripts }) {
           traced: status.kernel.traced, assembled: status.statements, spans: status.export.exported,
           recordsPerStmt: status.ringBuffer.records / stmts, hitsPerStmt: status.kernel.phase_hits / stmts,
           spansPerStmt: status.export.exported / stmts, untimed: status.untimedStatements,
-          collectorUsPerStmt: (colCpu * 1e6) / stmts, batches: status.ringBuffer.batches,
+          collectorUsPerStmt: (colCpu * 1e6) / stmts, batches: status.ringBuffer.batches, phases: status.phases ?? null,
+          // per sampled statement that got spans: the issue's target is per sampled statement
+          collectorUsPerAssembled: (colCpu * 1e6) / Math.max(1, status.statements),
         };
-        log(`${key} census: ${out[key].hitsPerStmt.toFixed(2)} probe hits, ${out[key].recordsPerStmt.toFixed(2)} records and ${out[key].spansPerStmt.toFixed(2)} spans per statement, collector ${out[key].collectorUsPerStmt.toFixed(1)} µs per statement in ${status.ringBuffer.batches} batches, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
+        log(`${key} census: ${out[key].hitsPerStmt.toFixed(2)} probe hits, ${out[key].recordsPerStmt.toFixed(2)} records and ${out[key].spansPerStmt.toFixed(2)} spans per statement, collector ${out[key].collectorUsPerStmt.toFixed(1)} µs per statement in ${status.ringBuffer.batches} batches, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements without phases (before their backend was armed, or the overhead budget)${status.phases ? `: ${JSON.stringify(status.phases)}` : ''}`);
       } finally {
         await col.stop();
       }

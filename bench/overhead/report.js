@@ -89,7 +89,7 @@ const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 function formatAb(summary, meta, census) {
   const lines = [];
   for (const [w, c] of Object.entries(census || {})) {
-    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits, ${f(c.recordsPerStmt)} records and ${f(c.spansPerStmt)} spans per sampled statement, collector ${f(c.collectorUsPerStmt, 1)} µs CPU per statement in ${c.batches} batches (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped, ${c.untimed} before their backend was armed)`);
+    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits, ${f(c.recordsPerStmt)} records and ${f(c.spansPerStmt)} spans per sampled statement, collector ${f(c.collectorUsPerStmt, 1)} µs CPU per statement in ${c.batches} batches (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped, ${c.untimed} without phases${c.phases ? `, ${f(100 * (c.phases.share ?? 0), 1)} % with` : ''})`);
   }
   lines.push(`Run ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, kernel ${meta.kernel}, ${meta.postgres}, node ${meta.node}`);
   lines.push(`pgbench -c ${meta.options.clients} -j ${meta.options.threads}, ${meta.options.seconds} s rounds, ${meta.options.rounds} rounds per arm, scale ${meta.options.scale}`, '');
