@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The pgferret-collector command line.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { callAdmin } from './admin/server';
 import { count, counts, msValue, percent, port, rate } from './cli-args';
 import type { CollectorStatus } from './control/collector-control';
 import { TEXT_MAX } from './events/layout';
-import { RUN_DEFAULTS, startRun } from './run';
+import { RUN_DEFAULTS, startRun, type RunOptions } from './run';
 import { dropPrivileges } from './privileges';
 import { formatReport } from './diagnose/format';
 import { DEFAULT_THRESHOLDS, type Report } from './diagnose/report';
@@ -52,19 +52,50 @@ function printStatus(s: CollectorStatus): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-export function buildProgram(): Command {
-  const program = new Command('pgferret-collector')
-    .description('Traces PostgreSQL from the inside with eBPF: parse, plan, execute and commit spans on your application\'s traces.')
-    .version('0.1.0');
+/** Adds `--state-dir` to a command that uses the collector's state directory. */
+function withStateDir(c: Command): Command {
+  return c.option(
+    '--state-dir <dir>',
+    'the collector\'s state directory (0700): its admin socket, the web UI\'s token and, in embedded mode, the trace store',
+    RUN_DEFAULTS.stateDir,
+  );
+}
 
-  const stateDirOption = (c: Command) =>
-    c.option(
-      '--state-dir <dir>',
-      'the collector\'s state directory (0700): its admin socket, the web UI\'s token and, in embedded mode, the trace store',
-      RUN_DEFAULTS.stateDir,
-    );
+/** `run`'s options as commander parsed them, as startRun takes them. */
+function runOptions(o: OptionValues): RunOptions {
+  return {
+    filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
+    rootSampleRate: o.rootSampleRate,
+    rawQueryText: o.rawQueryText,
+    detail: o.detail,
+    maxOverheadPct: o.maxOverhead,
+    armAtFork: o.armAtFork,
+    waitThresholdMs: o.waitThreshold,
+    nestedCap: o.nestedCap,
+    maxQueryText: o.maxQueryText,
+    serviceName: o.serviceName,
+    stateDir: o.stateDir,
+    otlpTokenFile: o.otlpTokenFile,
+    otlpHost: o.otlpHost,
+    otlpPort: o.otlpPort,
+    uiHost: o.uiHost,
+    uiPort: o.uiPort,
+    maxSpans: o.maxSpans,
+    maxStoreBytes: o.maxStoreBytes,
+    allowNonLoopback: o.allowNonLoopback,
+    maxQueue: o.maxQueue,
+    metricsHost: o.metricsHost,
+    metricsPort: o.metricsPort,
+    metricsMaxFingerprints: o.metricsMaxFingerprints,
+    postgresUrl: o.postgresUrl,
+    explainMinMs: o.explainMinMs,
+    bpfObject: o.bpfObject,
+  };
+}
 
-  stateDirOption(
+/** `run` (the default): attach, export, serve until SIGINT/SIGTERM. */
+function addRun(program: Command): void {
+  withStateDir(
     program
       .command('run', { isDefault: true })
       .description('attach to running PostgreSQL clusters and export their spans (the default command). ' +
@@ -104,37 +135,7 @@ export function buildProgram(): Command {
       .option('--allow-non-loopback', 'allow binding the OTLP receiver, the web UI or /metrics to a non-loopback address (prints a warning)', false)
       .option('--bpf-object <file>', 'the compiled BPF object to load instead of the package\'s own (a build for another kernel or architecture)'),
   ).action(async (o) => {
-    const running = await startRun(
-      {
-        filter: { pids: o.pid, dataDirs: o.dataDir, ports: o.port },
-        rootSampleRate: o.rootSampleRate,
-        rawQueryText: o.rawQueryText,
-        detail: o.detail,
-        maxOverheadPct: o.maxOverhead,
-        armAtFork: o.armAtFork,
-        waitThresholdMs: o.waitThreshold,
-        nestedCap: o.nestedCap,
-        maxQueryText: o.maxQueryText,
-        serviceName: o.serviceName,
-        stateDir: o.stateDir,
-        otlpTokenFile: o.otlpTokenFile,
-        otlpHost: o.otlpHost,
-        otlpPort: o.otlpPort,
-        uiHost: o.uiHost,
-        uiPort: o.uiPort,
-        maxSpans: o.maxSpans,
-        maxStoreBytes: o.maxStoreBytes,
-        allowNonLoopback: o.allowNonLoopback,
-        maxQueue: o.maxQueue,
-        metricsHost: o.metricsHost,
-        metricsPort: o.metricsPort,
-        metricsMaxFingerprints: o.metricsMaxFingerprints,
-        postgresUrl: o.postgresUrl,
-        explainMinMs: o.explainMinMs,
-        bpfObject: o.bpfObject,
-      },
-      log,
-    );
+    const running = await startRun(runOptions(o), log);
     dropPrivileges(log);
     log('running; Ctrl-C to stop');
     const shutdown = (sig: string) => {
@@ -144,8 +145,11 @@ export function buildProgram(): Command {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+}
 
-  stateDirOption(
+/** `status`: what a running collector is attached to and what it has seen. */
+function addStatus(program: Command): void {
+  withStateDir(
     program.command('status').description('show what a running collector is attached to and what it has seen, exported and dropped')
       .option('--json', 'print the raw JSON', false),
   ).action(async (o) => {
@@ -153,8 +157,11 @@ export function buildProgram(): Command {
     if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
     else printStatus(s);
   });
+}
 
-  stateDirOption(
+/** `control`: run-time changes through the admin socket. */
+function addControl(program: Command): void {
+  withStateDir(
     program.command('control').description('change a running collector without restarting it')
       .addOption(new Option('--enable', 'start tracing again').conflicts('disable'))
       .option('--disable', 'stop tracing (probes stay attached but emit nothing)')
@@ -167,8 +174,11 @@ export function buildProgram(): Command {
     if (Object.keys(body).length === 0) throw new Error('nothing to change: pass --enable, --disable or --root-sample-rate');
     process.stdout.write(JSON.stringify(await callAdmin(o.stateDir, '/control', body)) + '\n');
   });
+}
 
-  stateDirOption(
+/** `diagnose`: a report of a while of statements, from probes of its own or a running collector. */
+function addDiagnose(program: Command): void {
+  withStateDir(
     program
       .command('diagnose')
       .description('watch the running clusters for a while and print a report: statements/s, traced share, p50/p95/p99, ' +
@@ -197,7 +207,16 @@ export function buildProgram(): Command {
     }
     process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   });
+}
 
+export function buildProgram(): Command {
+  const program = new Command('pgferret-collector')
+    .description('Traces PostgreSQL from the inside with eBPF: parse, plan, execute and commit spans on your application\'s traces.')
+    .version('0.1.0');
+  addRun(program);
+  addStatus(program);
+  addControl(program);
+  addDiagnose(program);
   return program;
 }
 

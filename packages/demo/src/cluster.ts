@@ -124,6 +124,81 @@ async function halt(child: ChildProcess, signal: NodeJS.Signals, graceMs: number
   clearTimeout(timer);
 }
 
+/** The cluster's directory (socket, log) with its data directory, owned by the user it runs as. */
+function makeClusterDir(parentDir: string | undefined, ids: Ids): { dir: string; dataDir: string } {
+  const dir = fs.mkdtempSync(path.join(parentDir ?? os.tmpdir(), 'pgferret-pg-'));
+  const dataDir = path.join(dir, 'data');
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  if (ids) {
+    fs.chownSync(dir, ids.uid, ids.gid);
+    fs.chownSync(dataDir, ids.uid, ids.gid);
+  }
+  return { dir, dataDir };
+}
+
+function initdb(binDir: string, dataDir: string, ids: Ids): void {
+  const r = spawnSync(
+    'setpriv',
+    setprivArgs(ids, path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']),
+    { encoding: 'utf8' },
+  );
+  if (r.error) throw new Error(`cannot run initdb (${r.error.message}); setpriv comes with util-linux: install it`);
+  if (r.status !== 0) throw new Error(`initdb (${binDir}) failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+}
+
+/** The server log so far ('' before the server wrote any). */
+function readLog(logFile: string): string {
+  try {
+    return fs.readFileSync(logFile, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw e;
+  }
+}
+
+interface Launch {
+  binDir: string;
+  dir: string;
+  logFile: string;
+  args: string[];
+  ids: Ids;
+  port: number;
+}
+
+/** Starts postgres and resolves once it accepts connections; killed if it does not. */
+async function launch(l: Launch): Promise<ChildProcess> {
+  // the log goes to a file: a pipe left unread while the owner blocks in a
+  // synchronous call would fill up and stall the server
+  const fd = fs.openSync(l.logFile, 'a');
+  const from = fs.fstatSync(fd).size;
+  let spawnError = '';
+  let child: ChildProcess;
+  try {
+    // own process group: a Ctrl-C in the terminal reaches only the owner, which stops the cluster
+    child = spawn('setpriv', setprivArgs(l.ids, path.join(l.binDir, 'postgres'), l.args), { cwd: l.dir, detached: true, stdio: ['ignore', fd, fd] });
+    child.once('error', (e) => (spawnError = e.message));
+  } finally {
+    fs.closeSync(fd);
+  }
+  const log = () => readLog(l.logFile).slice(from);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  try {
+    for (;;) {
+      // first wait: a failed spawn reports its error on a later tick
+      await new Promise((r) => setTimeout(r, 50));
+      if (spawnError) throw new Error(`cannot run postgres (${spawnError}); setpriv comes with util-linux: install it`);
+      if (gone(child)) throw new Error(`PostgreSQL exited (code ${child.exitCode ?? child.signalCode}) while starting:\n${log()}`);
+      if (log().includes('ready to accept connections') && (await accepts(l.port))) return child;
+      if (Date.now() > deadline) {
+        throw new Error(`PostgreSQL did not accept connections on port ${l.port} within ${START_TIMEOUT_MS / 1000} s:\n${log()}`);
+      }
+    }
+  } catch (e) {
+    await halt(child, 'SIGKILL', 0);
+    throw e;
+  }
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const user = opts.user ?? 'postgres';
   let ids: Ids = null;
@@ -132,80 +207,27 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (!ids) throw new Error(`PostgreSQL refuses to run as root and there is no \`${user}\` user: create one (useradd -r ${user}) or run as another user`);
   }
   const binDir = reachableBinDir(opts.binDir, ids);
-  const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'pgferret-pg-'));
-  const dataDir = path.join(dir, 'data');
+  const { dir, dataDir } = makeClusterDir(opts.parentDir, ids);
   const logFile = path.join(dir, 'server.log');
-  fs.mkdirSync(dataDir, { mode: 0o700 });
-  if (ids) {
-    fs.chownSync(dir, ids.uid, ids.gid);
-    fs.chownSync(dataDir, ids.uid, ids.gid);
-  }
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
-
-  const initdb = spawnSync(
-    'setpriv',
-    setprivArgs(ids, path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']),
-    { encoding: 'utf8' },
-  );
-  if (initdb.error || initdb.status !== 0) {
-    removeDir();
-    if (initdb.error) throw new Error(`cannot run initdb (${initdb.error.message}); setpriv comes with util-linux: install it`);
-    throw new Error(`initdb (${binDir}) failed (exit ${initdb.status}):\n${initdb.stdout}${initdb.stderr}`);
-  }
-  const major = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
-  const port = opts.port ?? (await freePort());
-  const settings = { listen_addresses: HOST, unix_socket_directories: dir, fsync: 'off', ...opts.settings };
-  const args = ['-D', dataDir, '-p', String(port)];
-  for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
-
-  const log = () => {
-    try {
-      return fs.readFileSync(logFile, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      throw e;
-    }
-  };
   let child: ChildProcess;
-  const launch = async () => {
-    // the log goes to a file: a pipe left unread while the owner blocks in a
-    // synchronous call would fill up and stall the server
-    const fd = fs.openSync(logFile, 'a');
-    const from = fs.fstatSync(fd).size;
-    let spawnError = '';
-    try {
-      // own process group: a Ctrl-C in the terminal reaches only the owner, which stops the cluster
-      child = spawn('setpriv', setprivArgs(ids, path.join(binDir, 'postgres'), args), { cwd: dir, detached: true, stdio: ['ignore', fd, fd] });
-      child.once('error', (e) => (spawnError = e.message));
-    } finally {
-      fs.closeSync(fd);
-    }
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    try {
-      for (;;) {
-        // first wait: a failed spawn reports its error on a later tick
-        await new Promise((r) => setTimeout(r, 50));
-        if (spawnError) throw new Error(`cannot run postgres (${spawnError}); setpriv comes with util-linux: install it`);
-        if (gone(child)) throw new Error(`PostgreSQL exited (code ${child.exitCode ?? child.signalCode}) while starting:\n${log().slice(from)}`);
-        if (log().slice(from).includes('ready to accept connections') && (await accepts(port))) return;
-        if (Date.now() > deadline) {
-          throw new Error(`PostgreSQL did not accept connections on port ${port} within ${START_TIMEOUT_MS / 1000} s:\n${log().slice(from)}`);
-        }
-      }
-    } catch (e) {
-      await halt(child, 'SIGKILL', 0);
-      throw e;
-    }
-  };
+  let l: Launch;
   try {
-    await launch();
+    initdb(binDir, dataDir, ids);
+    const port = opts.port ?? (await freePort());
+    const settings = { listen_addresses: HOST, unix_socket_directories: dir, fsync: 'off', ...opts.settings };
+    const args = ['-D', dataDir, '-p', String(port)];
+    for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
+    l = { binDir, dir, logFile, args, ids, port };
+    child = await launch(l);
   } catch (e) {
     removeDir();
     throw e;
   }
+  const major = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
   return {
     host: HOST,
-    port,
+    port: l.port,
     dir,
     dataDir,
     binDir,
@@ -213,11 +235,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     get pid() {
       return child.pid!;
     },
-    connectionString: `postgres://postgres@${HOST}:${port}/postgres`,
-    log,
+    connectionString: `postgres://postgres@${HOST}:${l.port}/postgres`,
+    log: () => readLog(logFile),
     restart: async () => {
       await halt(child, 'SIGINT', STOP_GRACE_MS);
-      await launch();
+      child = await launch(l);
     },
     stop: async () => {
       // SIGINT: fast shutdown (aborts open transactions, then exits cleanly)

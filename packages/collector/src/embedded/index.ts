@@ -6,7 +6,7 @@ import { prepareStateDir, UI_TOKEN_FILE, writePrivateFile } from '../io/state-di
 import { ByteBudget } from './byte-budget';
 import { StoreSpanExporter } from './exporter';
 import { GroupCommitter } from './group-commit';
-import { checkHost, closeServer, formatUrl, isLoopbackHost, listen } from '../io/listen';
+import { checkHost, closeServer, formatUrl, isLoopbackHost, listen, type ListenTarget } from '../io/listen';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES, type ReceiverCounters, createOtlpHandler } from './receiver';
 import { type StoreStats, TraceStore } from './store';
 import { newToken, TOKEN_PARAM } from './ui-auth';
@@ -63,8 +63,8 @@ export interface Embedded {
   close(): Promise<void>;
 }
 
-export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
-  const log = opts.log ?? ((msg: string) => console.error(msg));
+/** Where the receiver and the UI listen, checked before anything is created. */
+function listenTargets(opts: EmbeddedOptions, log: (msg: string) => void): { otlp: ListenTarget; ui: ListenTarget } {
   const allowNonLoopback = opts.allowNonLoopback ?? false;
   const otlp = {
     what: 'OTLP receiver',
@@ -86,34 +86,37 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
   };
   checkHost(otlp);
   checkHost(ui);
+  return { otlp, ui };
+}
 
-  const dataDir = prepareStateDir(opts.dataDir, log);
-  const uiToken = newToken();
-  writePrivateFile(path.join(dataDir, UI_TOKEN_FILE), uiToken + '\n');
-  const store = TraceStore.open({ dataDir, maxSpans: opts.maxSpans, maxBytes: opts.maxBytes });
-  const exporter = new StoreSpanExporter(store);
-  const counters: ReceiverCounters = {
-    requests: 0,
-    spansAccepted: 0,
-    spansDuplicate: 0,
-    spansRejected: 0,
-    requestsRejected: 0,
-    requestsThrottled: 0,
-  };
-  const committer = new GroupCommitter(store);
-  const otlpServer = http.createServer(
+/** The OTLP receiver's server: requests decoded and group-committed into the store. */
+function otlpServerFor(committer: GroupCommitter, opts: EmbeddedOptions, target: ListenTarget, counters: ReceiverCounters, log: (msg: string) => void): http.Server {
+  return http.createServer(
     createOtlpHandler(
       committer,
       {
         maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
         budget: new ByteBudget(opts.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES),
         token: opts.otlpToken,
-        loopbackOnly: isLoopbackHost(otlp.host),
+        loopbackOnly: isLoopbackHost(target.host),
         log,
       },
       counters,
     ),
   );
+}
+
+export async function startEmbedded(opts: EmbeddedOptions): Promise<Embedded> {
+  const log = opts.log ?? ((msg: string) => console.error(msg));
+  const { otlp, ui } = listenTargets(opts, log);
+  const dataDir = prepareStateDir(opts.dataDir, log);
+  const uiToken = newToken();
+  writePrivateFile(path.join(dataDir, UI_TOKEN_FILE), uiToken + '\n');
+  const store = TraceStore.open({ dataDir, maxSpans: opts.maxSpans, maxBytes: opts.maxBytes });
+  const exporter = new StoreSpanExporter(store);
+  const counters: ReceiverCounters = { requests: 0, spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, requestsRejected: 0, requestsThrottled: 0 };
+  const committer = new GroupCommitter(store);
+  const otlpServer = otlpServerFor(committer, opts, otlp, counters, log);
   let collectorStatus: CollectorStatusSource | undefined;
   const uiServer = http.createServer(
     createUiHandler(store, { loopbackOnly: isLoopbackHost(ui.host), token: uiToken, collectorStatus: () => collectorStatus?.() ?? null }),

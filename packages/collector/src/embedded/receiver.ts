@@ -182,66 +182,85 @@ export interface OtlpHandlerOptions {
   log: (msg: string) => void;
 }
 
+/** Refuses a request that is no OTLP traces export this receiver takes (answered, body drained); else its encoding. */
+function admit(req: http.IncomingMessage, res: http.ServerResponse, opts: OtlpHandlerOptions, counters: ReceiverCounters): Encoding | null {
+  const pathname = (req.url ?? '/').split('?')[0];
+  const refuse = (send: () => void, rejected: boolean) => {
+    if (rejected) counters.requestsRejected++;
+    send();
+    req.resume();
+    return null;
+  };
+  const refused = refuseBrowserRequest(req, { loopbackOnly: opts.loopbackOnly, sameOrigin: false });
+  if (refused) return refuse(() => send(res, 403, 'text/plain', `forbidden: ${refused}\n`), false);
+  if (pathname !== TRACES_PATH) {
+    return refuse(() => send(res, 404, 'text/plain', `not found: this receiver accepts OTLP traces at POST ${TRACES_PATH}\n`), false);
+  }
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    return refuse(() => send(res, 405, 'text/plain', `method ${req.method} not allowed: send OTLP traces with POST ${TRACES_PATH}\n`), false);
+  }
+  counters.requests++;
+  const encoding = mediaType(req);
+  if (opts.token !== undefined && !sameToken(bearer(req), opts.token)) {
+    return refuse(() => sendError(
+      res,
+      encoding,
+      401,
+      'this receiver requires a token: give the exporter the header "Authorization: Bearer <token>" ' +
+        '(OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>) with the token of the collector\'s --otlp-token-file',
+    ), true);
+  }
+  if (!encoding) {
+    return refuse(() => sendError(
+      res,
+      null,
+      415,
+      `unsupported Content-Type "${req.headers['content-type'] ?? ''}": ` +
+        'send application/x-protobuf or application/json (OTLP/HTTP)',
+    ), true);
+  }
+  return encoding;
+}
+
+/** The request's spans, decompressed (counted against the byte budget) and decoded. */
+function decodeBody(raw: Buffer, req: http.IncomingMessage, encoding: Encoding, maxBodyBytes: number, reservation: Reservation): DecodeResult {
+  const body = decompress(raw, req, maxBodyBytes);
+  if (body !== raw) reservation.take(body.length);
+  try {
+    return encoding === 'protobuf' ? decodeProtobufRequest(body) : decodeJsonRequest(body);
+  } catch (err) {
+    if (err instanceof OtlpDecodeError) throw new HttpError(400, `malformed OTLP ${encoding} request: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Answers a request that failed after it was admitted. */
+function answerFailure(err: unknown, req: http.IncomingMessage, res: http.ServerResponse, encoding: Encoding, opts: OtlpHandlerOptions, counters: ReceiverCounters): void {
+  counters.requestsRejected++;
+  if (err instanceof ClientGone) {
+    res.destroy();
+    return;
+  }
+  if (!(err instanceof HttpError)) {
+    opts.log(`error: an OTLP request failed unexpectedly: ${(err as Error).message}`);
+    err = new HttpError(500, `the receiver failed on this request: ${(err as Error).message}`);
+  }
+  const e = err as HttpError;
+  if (e instanceof Busy) counters.requestsThrottled++;
+  sendError(res, encoding, e.status, e.message);
+  if (e.status === 413 || e.status === 503) req.resume();
+}
+
 export function createOtlpHandler(committer: GroupCommitter, opts: OtlpHandlerOptions, counters: ReceiverCounters): http.RequestListener {
   return (req, res) => {
-    const url = req.url ?? '/';
-    const pathname = url.split('?')[0];
-    const refused = refuseBrowserRequest(req, { loopbackOnly: opts.loopbackOnly, sameOrigin: false });
-    if (refused) {
-      send(res, 403, 'text/plain', `forbidden: ${refused}\n`);
-      req.resume();
-      return;
-    }
-    if (pathname !== TRACES_PATH) {
-      send(res, 404, 'text/plain', `not found: this receiver accepts OTLP traces at POST ${TRACES_PATH}\n`);
-      req.resume();
-      return;
-    }
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST');
-      send(res, 405, 'text/plain', `method ${req.method} not allowed: send OTLP traces with POST ${TRACES_PATH}\n`);
-      req.resume();
-      return;
-    }
-    counters.requests++;
-    const encoding = mediaType(req);
-    if (opts.token !== undefined && !sameToken(bearer(req), opts.token)) {
-      counters.requestsRejected++;
-      sendError(
-        res,
-        encoding,
-        401,
-        'this receiver requires a token: give the exporter the header "Authorization: Bearer <token>" ' +
-          '(OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>) with the token of the collector\'s --otlp-token-file',
-      );
-      req.resume();
-      return;
-    }
-    if (!encoding) {
-      counters.requestsRejected++;
-      sendError(
-        res,
-        null,
-        415,
-        `unsupported Content-Type "${req.headers['content-type'] ?? ''}": ` +
-          'send application/x-protobuf or application/json (OTLP/HTTP)',
-      );
-      req.resume();
-      return;
-    }
+    const encoding = admit(req, res, opts, counters);
+    if (!encoding) return;
     const reservation = new Reservation(opts.budget);
     res.once('close', () => reservation.release());
     readBody(req, opts.maxBodyBytes, reservation)
       .then((raw) => {
-        const body = decompress(raw, req, opts.maxBodyBytes);
-        if (body !== raw) reservation.take(body.length);
-        let decoded: DecodeResult;
-        try {
-          decoded = encoding === 'protobuf' ? decodeProtobufRequest(body) : decodeJsonRequest(body);
-        } catch (err) {
-          if (err instanceof OtlpDecodeError) throw new HttpError(400, `malformed OTLP ${encoding} request: ${err.message}`);
-          throw err;
-        }
+        const decoded = decodeBody(raw, req, encoding, opts.maxBodyBytes, reservation);
         return committer.submit(decoded.spans).then(
           (result) => {
             counters.spansAccepted += result.accepted;
@@ -258,20 +277,6 @@ export function createOtlpHandler(committer: GroupCommitter, opts: OtlpHandlerOp
           },
         );
       })
-      .catch((err: unknown) => {
-        counters.requestsRejected++;
-        if (err instanceof ClientGone) {
-          res.destroy();
-          return;
-        }
-        if (!(err instanceof HttpError)) {
-          opts.log(`error: an OTLP request failed unexpectedly: ${(err as Error).message}`);
-          err = new HttpError(500, `the receiver failed on this request: ${(err as Error).message}`);
-        }
-        const e = err as HttpError;
-        if (e instanceof Busy) counters.requestsThrottled++;
-        sendError(res, encoding, e.status, e.message);
-        if (e.status === 413 || e.status === 503) req.resume();
-      });
+      .catch((err: unknown) => answerFailure(err, req, res, encoding, opts, counters));
   };
 }

@@ -258,6 +258,55 @@ function betterRoot(candidate: SpanRecord, current: { isReal: boolean; startNs: 
   return candidate.startNs < current.startNs;
 }
 
+/** Opens (creating) the store's SQLite file, readable by the collector's user only. */
+function openDatabase(dataDir: string, dbFile: string): Database.Database {
+  try {
+    makeDir(dataDir, 0o700);
+    // SQL text: for the collector's user only. SQLite gives -wal and -shm
+    // the mode of the database file; files of older versions are tightened.
+    fs.closeSync(fs.openSync(dbFile, 'a', 0o600));
+    for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+    // Nothing else should hold the lock (locking_mode, in setUpSchema): fail fast.
+    return new Database(dbFile, { timeout: 200 });
+  } catch (err) {
+    throw new Error(
+      `cannot open the trace store at ${dbFile}: ${(err as Error).message}. ` +
+        'Choose a writable directory (--state-dir) or fix its permissions.',
+    );
+  }
+}
+
+/** The statements the store runs on every write and read. */
+function prepareStatements(db: Database.Database): Record<string, Database.Statement> {
+  return {
+    insertSpan: db.prepare(`INSERT OR IGNORE INTO spans
+      (trace_id, span_id, parent_span_id, name, kind, service, scope, start_ns, end_ns,
+       status_code, status_message, is_postgres, attributes, resource, events, links, bytes)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getTraceRow: db
+      .prepare(
+        `SELECT seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
+           start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status
+         FROM traces WHERE trace_id = ?`,
+      )
+      .safeIntegers(true),
+    upsertTrace: db.prepare(`INSERT OR REPLACE INTO traces
+      (trace_id, seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
+       start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    oldestTraces: db.prepare('SELECT trace_id, seq, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
+    deleteSpans: db.prepare('DELETE FROM spans WHERE trace_id = ?'),
+    deleteTrace: db.prepare('DELETE FROM traces WHERE trace_id = ?'),
+    summary: db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE trace_id = ?`),
+    spansOf: db.prepare(`SELECT trace_id, span_id, parent_span_id, name, kind, service, scope,
+        CAST(start_ns AS TEXT) AS start_text, CAST(end_ns AS TEXT) AS end_text, end_ns - start_ns AS duration_ns,
+        status_code, status_message, is_postgres, attributes, resource, events, links
+      FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
+    routes: db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
+    services: db.prepare('SELECT DISTINCT root_service FROM traces ORDER BY root_service LIMIT 500').pluck(),
+  };
+}
+
 export class TraceStore {
   readonly dbFile: string;
   readonly maxSpans: number;
@@ -283,20 +332,15 @@ export class TraceStore {
       );
     }
     this.dbFile = path.join(opts.dataDir, 'traces.sqlite');
-    try {
-      makeDir(opts.dataDir, 0o700);
-      // SQL text: for the collector's user only. SQLite gives -wal and -shm
-      // the mode of the database file; files of older versions are tightened.
-      fs.closeSync(fs.openSync(this.dbFile, 'a', 0o600));
-      for (const f of [this.dbFile, `${this.dbFile}-wal`, `${this.dbFile}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
-      // Nothing else should hold the lock (see locking_mode below): fail fast.
-      this.db = new Database(this.dbFile, { timeout: 200 });
-    } catch (err) {
-      throw new Error(
-        `cannot open the trace store at ${this.dbFile}: ${(err as Error).message}. ` +
-          'Choose a writable directory (--state-dir) or fix its permissions.',
-      );
-    }
+    this.db = openDatabase(opts.dataDir, this.dbFile);
+    this.queryStats = this.setUpSchema();
+    this.stmt = prepareStatements(this.db);
+    this.ingestTx = this.db.transaction((batches: SpanRecord[][]) => this.storeBatches(batches));
+    this.loadTotals();
+  }
+
+  /** Takes the file for this process alone and brings its schema up to date. */
+  private setUpSchema(): QueryStats {
     try {
       this.db.pragma('journal_mode = WAL');
       // FULL: a commit is on disk before we answer 200, even across a power loss.
@@ -312,8 +356,9 @@ export class TraceStore {
         );
       }
       this.db.exec(SCHEMA);
-      this.queryStats = this.migrate(version);
+      const stats = this.migrate(version);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return stats;
     } catch (err) {
       this.db.close();
       const msg = (err as Error).message;
@@ -325,36 +370,6 @@ export class TraceStore {
       }
       throw new Error(`cannot use the trace store at ${this.dbFile}: ${msg}`);
     }
-
-    this.stmt = {
-      insertSpan: this.db.prepare(`INSERT OR IGNORE INTO spans
-        (trace_id, span_id, parent_span_id, name, kind, service, scope, start_ns, end_ns,
-         status_code, status_message, is_postgres, attributes, resource, events, links, bytes)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      getTraceRow: this.db
-        .prepare(
-          `SELECT seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
-             start_ns, end_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status
-           FROM traces WHERE trace_id = ?`,
-        )
-        .safeIntegers(true),
-      upsertTrace: this.db.prepare(`INSERT OR REPLACE INTO traces
-        (trace_id, seq, root_span_id, root_name, root_service, root_kind, root_is_real, root_start_ns,
-         start_ns, end_ns, duration_ns, span_count, pg_span_count, error_count, route, search, bytes, http_status)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      oldestTraces: this.db.prepare('SELECT trace_id, seq, span_count, bytes FROM traces ORDER BY seq LIMIT ?'),
-      deleteSpans: this.db.prepare('DELETE FROM spans WHERE trace_id = ?'),
-      deleteTrace: this.db.prepare('DELETE FROM traces WHERE trace_id = ?'),
-      summary: this.db.prepare(`SELECT ${TRACE_COLUMNS} FROM traces WHERE trace_id = ?`),
-      spansOf: this.db.prepare(`SELECT trace_id, span_id, parent_span_id, name, kind, service, scope,
-          CAST(start_ns AS TEXT) AS start_text, CAST(end_ns AS TEXT) AS end_text, end_ns - start_ns AS duration_ns,
-          status_code, status_message, is_postgres, attributes, resource, events, links
-        FROM spans WHERE trace_id = ? ORDER BY start_ns, id`),
-      routes: this.db.prepare('SELECT DISTINCT route FROM traces WHERE route IS NOT NULL ORDER BY route LIMIT 500'),
-      services: this.db.prepare('SELECT DISTINCT root_service FROM traces ORDER BY root_service LIMIT 500').pluck(),
-    };
-    this.ingestTx = this.db.transaction((batches: SpanRecord[][]) => this.storeBatches(batches));
-    this.loadTotals();
   }
 
   /** Brings a store of an older schema up to date; schema 1 lacks http_status and the statements. */

@@ -7,11 +7,11 @@ import type { Resource } from '@opentelemetry/resources';
 import { DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 import { isTraceparent } from '@pgferret/sql';
 import { Origin } from '../events/layout';
-import type { PhaseName, Statement } from './assemble';
+import type { Phase, PhaseName, Statement } from './assemble';
 import { A } from './attributes';
 import type { MonotonicClock } from './clock';
 import type { ContextCheck } from './confirm';
-import type { SqlDescriber } from './describe';
+import type { SqlDescriber, StatementDescription } from './describe';
 import { newSpanId, newTraceId } from './ids';
 import { insideSpans, type InsideFacts, type InsideOptions } from './inside-spans';
 import { NONE, type SpanData } from './span-data';
@@ -36,22 +36,8 @@ const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
   commit: Object.freeze({ [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL, [A.phase]: 'commit' }),
 };
 
-/**
- * `check` is the lexer's opinion on the kernel's context (src/spans/confirm.ts):
- * a context found in no real comment is not a parent.
- */
-export function buildSpans(
-  s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
-  extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
-): SpanData[] {
-  const rejected = check === 'rejected';
-  const d = describer.describe(s.start.text, s.start.origin, s.index);
-  // a statement of a multi-statement string with a comment of its own is its own child
-  const own = isTraceparent(d.traceparent) ? d.traceparent : null;
-  const traceId = own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId());
-  const parentSpanId = own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId);
-  const spanId = s.spanId || newSpanId();
-
+/** The statement span's attributes before what happened inside it is added. */
+function statementAttributes(s: Statement, d: StatementDescription, backend: BackendInfo, rejected: boolean, extra: Attributes | null, sqlstate: string | null): Attributes {
   const attributes: Attributes = {
     [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
     [A.dbQueryText]: d.queryText,
@@ -76,19 +62,77 @@ export function buildSpans(
   if (!s.timed) attributes[A.phasesUntimed] = true;
   if (!s.timed && s.shed) attributes[A.detailShed] = s.shed;
   if (extra) Object.assign(attributes, extra);
-  const sqlstate = s.failed ? s.sqlstate : null;
-  // "division_by_zero (22012): division by zero"
-  const errorMessage = !sqlstate ? '' : s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);
   if (sqlstate) {
     attributes[A.dbResponseStatusCode] = sqlstate;
     attributes[A.errorType] = sqlstate;
   }
+  return attributes;
+}
 
-  const spans: SpanData[] = [{
-    traceId,
+/** "division_by_zero (22012): division by zero"; empty when the statement did not fail. */
+function errorMessageOf(s: Statement, sqlstate: string | null): string {
+  if (!sqlstate) return '';
+  return s.error?.message ? `${describeSqlstate(sqlstate)}: ${s.error.message}` : describeSqlstate(sqlstate);
+}
+
+/** Where a statement's spans go: its trace, its parent and its own span id. */
+interface Placement {
+  traceId: string;
+  parentSpanId: string | null;
+  spanId: string;
+}
+
+/**
+ * `check` is the lexer's opinion on the kernel's context (src/spans/confirm.ts):
+ * a context found in no real comment is not a parent.
+ */
+function placement(s: Statement, d: StatementDescription, check: ContextCheck): Placement {
+  const rejected = check === 'rejected';
+  // a statement of a multi-statement string with a comment of its own is its own child
+  const own = isTraceparent(d.traceparent) ? d.traceparent : null;
+  return {
+    traceId: own?.traceId ?? ((!rejected && s.start.traceId) || newTraceId()),
+    parentSpanId: own?.parentSpanId ?? (rejected ? null : s.start.parentSpanId),
+    spanId: s.spanId || newSpanId(),
+  };
+}
+
+function phaseSpan(p: Phase, spanId: string, at: Placement, more: Attributes | undefined, sqlstate: string | null, errorMessage: string, clock: MonotonicClock, resource: Resource): SpanData {
+  return {
+    traceId: at.traceId,
     spanId,
-    parentSpanId,
-    parentIsRemote: parentSpanId !== null,
+    parentSpanId: at.spanId,
+    parentIsRemote: false,
+    traceFlags: TraceFlags.SAMPLED,
+    name: p.name,
+    kind: SpanKind.INTERNAL,
+    startTime: clock.toHrTime(p.startNs),
+    endTime: clock.toHrTime(p.endNs),
+    attributes: more ? { ...PHASE_ATTRIBUTES[p.name], ...more } : PHASE_ATTRIBUTES[p.name],
+    // the phase the statement failed in carries the error too
+    statusCode: p.failed && sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+    statusMessage: p.failed ? errorMessage : '',
+    events: NONE,
+    links: NONE,
+    resource,
+  };
+}
+
+/** A statement's spans: its SERVER span, its phases and what happened inside it. */
+export function buildSpans(
+  s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
+  extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
+): SpanData[] {
+  const d = describer.describe(s.start.text, s.start.origin, s.index);
+  const at = placement(s, d, check);
+  const sqlstate = s.failed ? s.sqlstate : null;
+  const errorMessage = errorMessageOf(s, sqlstate);
+  const attributes = statementAttributes(s, d, backend, check === 'rejected', extra, sqlstate);
+  const spans: SpanData[] = [{
+    traceId: at.traceId,
+    spanId: at.spanId,
+    parentSpanId: at.parentSpanId,
+    parentIsRemote: at.parentSpanId !== null,
     traceFlags: TraceFlags.SAMPLED,
     name: d.name,
     kind: SpanKind.SERVER,
@@ -103,8 +147,8 @@ export function buildSpans(
   }];
   const phaseIds = s.phases.map(() => newSpanId());
   const inside = insideSpans(s, backend.inside ?? null, insideOptions, {
-    traceId,
-    statementSpanId: spanId,
+    traceId: at.traceId,
+    statementSpanId: at.spanId,
     phases: s.phases.map((p, i) => ({ name: p.name, spanId: phaseIds[i], startNs: p.startNs, endNs: p.endNs })),
     resource,
     clock,
@@ -112,27 +156,7 @@ export function buildSpans(
     errorMessage,
   });
   Object.assign(attributes, inside.statement);
-  s.phases.forEach((p, i) => {
-    const more = inside.phases.get(phaseIds[i]);
-    spans.push({
-      traceId,
-      spanId: phaseIds[i],
-      parentSpanId: spanId,
-      parentIsRemote: false,
-      traceFlags: TraceFlags.SAMPLED,
-      name: p.name,
-      kind: SpanKind.INTERNAL,
-      startTime: clock.toHrTime(p.startNs),
-      endTime: clock.toHrTime(p.endNs),
-      attributes: more ? { ...PHASE_ATTRIBUTES[p.name], ...more } : PHASE_ATTRIBUTES[p.name],
-      // the phase the statement failed in carries the error too
-      statusCode: p.failed && sqlstate ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
-      statusMessage: p.failed ? errorMessage : '',
-      events: NONE,
-      links: NONE,
-      resource,
-    });
-  });
+  s.phases.forEach((p, i) => spans.push(phaseSpan(p, phaseIds[i], at, inside.phases.get(phaseIds[i]), sqlstate, errorMessage, clock, resource)));
   spans.push(...inside.spans);
   return spans;
 }
