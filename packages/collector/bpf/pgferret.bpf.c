@@ -540,9 +540,11 @@ __noinline int text_message(struct text_ref *m)
 {
 	if (!m)
 		return 0;
+	/* map keys on the stack: 6.1 refuses one in argument memory ("R2 type=mem expected=fp") */
+	__u32 pid = m->pid;
 	__u32 body = m->body, unit = m->unit;
 	__u8 msg = m->msg;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	struct scratch *s = scratch();
 	if (!b || !s)
 		return 0;
@@ -587,8 +589,10 @@ __noinline int long_begin(struct text_ref *m)
 {
 	if (!m)
 		return 0;
+	/* map keys on the stack: 6.1 refuses one in argument memory ("R2 type=mem expected=fp") */
+	__u32 pid = m->pid;
 	__u32 body = m->body, avail = m->avail;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	struct scratch *s = scratch();
 	if (!b || !s)
 		return 0;
@@ -615,7 +619,7 @@ __noinline int long_begin(struct text_ref *m)
 	l->unit = m->unit;
 	l->msg = m->msg;
 	l->start.h.ts_ns = m->ts;
-	if (bpf_map_update_elem(&long_msgs, &m->pid, l, BPF_ANY) == 0)
+	if (bpf_map_update_elem(&long_msgs, &pid, l, BPF_ANY) == 0)
 		b->in_long = 1;
 	return 0;
 }
@@ -625,12 +629,14 @@ __noinline int long_part(struct text_ref *m)
 {
 	if (!m)
 		return 0;
+	/* map keys on the stack: 6.1 refuses one in argument memory ("R2 type=mem expected=fp") */
+	__u32 pid = m->pid;
 	__u32 take = m->avail;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b)
 		return 0;
 	struct scratch *s = scratch();
-	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &m->pid);
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &pid);
 	if (!s || !l) {
 		b->in_long = 0;
 		return 0;
@@ -684,7 +690,7 @@ __noinline int long_part(struct text_ref *m)
 	}
 drop:
 	b->in_long = 0;
-	bpf_map_delete_elem(&long_msgs, &m->pid);
+	bpf_map_delete_elem(&long_msgs, &pid);
 	return 0;
 }
 
