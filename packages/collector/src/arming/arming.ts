@@ -92,14 +92,21 @@ export class Arming {
     this.armSoon();
   }
 
-  /** Takes a backend's probes away now; a used one waits to be armed again. */
-  disarm(pid: number): void {
-    const a = this.armed.get(pid);
-    if (!a) return;
-    a.detach();
-    this.armed.delete(pid);
-    this.disarmings++;
-    if (a.used) this.waiting.set(pid, { ppid: a.ppid, sinceMs: Date.now(), lastUsedMs: a.lastUsedMs });
+  /**
+   * Takes backends' probes away now; used ones wait to be armed again. The
+   * loader removes the last released first: every backend's rarely hit
+   * probes are released before any first probes, so the probes hit on every
+   * statement stop being hit soonest.
+   */
+  disarm(pids: number[]): void {
+    const gone = pids.map((pid) => this.armed.get(pid)).filter((a) => a !== undefined);
+    for (const a of gone) a.detachLater();
+    for (const a of gone) {
+      a.detach();
+      this.armed.delete(a.pid);
+      this.disarmings++;
+      if (a.used) this.waiting.set(a.pid, { ppid: a.ppid, sinceMs: Date.now(), lastUsedMs: a.lastUsedMs });
+    }
   }
 
   /** The gate held this used backend back: its sampled statements have no phases for the budget's sake. */

@@ -40,6 +40,8 @@ const DETACH_TAIL_S = 2;
 const TICK_S = 0.2;
 /** credit is kept for at most this long of budget: a quiet spell does not buy a long burst */
 const CREDIT_CAP_S = 30;
+/** the CPU rate assumed for a backend not measured yet */
+const UNMEASURED_RATE_NS_PER_S = 0.25e9;
 /** backends armed per tick at most (on use or again after waiting): a burst is paid for seconds, its uprobes leave one per ~0.1 s */
 const ARMS_PER_TICK = 2;
 /** new backends armed at their fork, at most this many per second (each arming and disarming costs the collector and the kernel) */
@@ -151,7 +153,8 @@ export class ProbeBudget {
     // the mean of the busy ones: idle background processes would dilute it
     const rates = [...this.cpuRate.values()].filter((r) => r > 0);
     const mean = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
-    const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? 0);
+    // a backend born since the last tick (a pool starting, a fresh connection) may be about to work hard: a quarter core at least
+    const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? UNMEASURED_RATE_NS_PER_S);
     return this.costShare * Math.max(own, mean) * (WINDOW_S + DETACH_TAIL_S);
   }
 
@@ -218,10 +221,8 @@ export class ProbeBudget {
 
     if (this.credit < this.reserve) {
       // down to what the busy armed backends still cost once disarmed: they wait (idle ones cost nothing)
-      for (const a of busy) {
-        this.o.arming.disarm(a.pid);
-        this.counts.budgetDisarms++;
-      }
+      this.o.arming.disarm(busy.map((a) => a.pid));
+      this.counts.budgetDisarms += busy.length;
       return;
     }
     // credit left: the backends waiting longest get their window

@@ -12,6 +12,8 @@ export interface ArmedBackend {
   add(probes: Probe[]): void;
   /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove): returns at once. */
   detach(): void;
+  /** Detaches only what add() added after the first probes (rarely hit): released before other backends' first probes, it is removed after them. */
+  detachLater(): void;
 }
 
 /**
@@ -51,5 +53,6 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
     }
   };
   add(probes);
-  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0) };
+  const first = links.length;
+  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0), detachLater: () => release(first) };
 }
