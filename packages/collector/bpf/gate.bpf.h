@@ -59,6 +59,8 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx)
 		b->ppid = ppid;
 		b->proto = PF_PROTO_STARTUP;
 	}
+	/* one record per connection: its probes can be in place before its first statement */
+	emit_backend(pid, ppid, PF_BACKEND_FORK);
 	return 0;
 }
 

@@ -2,7 +2,9 @@
 // (pid-filtered: the breakpoints are written into that process only), to the
 // backends that need them: a backend that is used is queued, armed soon after
 // (off the ring buffer's callback), kept while it is used and disarmed when
-// it is gone or idle. One Arming serves one kind of per-backend probe set —
+// it is gone or idle. A gate (the overhead budget) may hold a used backend
+// back: it then waits, and whoever holds the gate arms and disarms backends
+// (arm/disarm) as the budget allows. One Arming serves one kind of per-backend probe set —
 // the phase probes (with the lock and SPI probes after them); another kind,
 // e.g. a backend's TLS read/write path, is another Arming with its own kind.
 import type { BpfObject } from '@pgferret/bpf-loader';
@@ -34,10 +36,26 @@ export interface ProbeKind {
 /** A backend whose arming failed is tried again after this long. */
 const RETRY_MS = 5_000;
 
+/** A backend with its probes in place. */
+export interface ArmedEntry {
+  pid: number;
+  ppid: number;
+  armedAtMs: number;
+  lastUsedMs: number;
+  /** it carried a sampled statement since it was armed (or was armed for one) */
+  used: boolean;
+}
+
+/** Whether a used backend may be armed now (false: it waits, see waitingList). */
+export type ArmingGate = (pid: number, ppid: number) => boolean;
+
 export class Arming {
-  private armed = new Map<number, ArmedBackend & { lastUsedMs: number }>();
-  /** backends to arm: pid → its postmaster's pid */
-  private queue = new Map<number, number>();
+  private armed = new Map<number, ArmedBackend & ArmedEntry>();
+  /** used backends the gate held back: pid → its postmaster, and since when it waits */
+  private waiting = new Map<number, { ppid: number; sinceMs: number; lastUsedMs: number }>();
+  private disarmings = 0;
+  /** backends to arm: pid → its postmaster's pid, and whether a sampled statement asked for it */
+  private queue = new Map<number, { ppid: number; used: boolean }>();
   private failedAt = new Map<number, number>();
   private failures = 0;
   private armings = 0;
@@ -45,13 +63,64 @@ export class Arming {
   private lastError: string | null = null;
   private stopped = false;
 
-  constructor(private readonly obj: BpfObject, private readonly kind: ProbeKind) {}
+  constructor(private readonly obj: BpfObject, private readonly kind: ProbeKind, private readonly gate: ArmingGate = () => true) {}
 
-  /** The backend needs its probes now: armed ones stay armed longer, others are queued. */
+  /** The backend needs its probes now: armed ones stay armed longer, others are queued (or wait, if the gate says so). */
   use(pid: number, ppid: number): void {
+    const now = Date.now();
     const a = this.armed.get(pid);
-    if (a) a.lastUsedMs = Date.now();
-    else this.queue.set(pid, ppid);
+    if (a) {
+      a.lastUsedMs = now;
+      a.used = true;
+      return;
+    }
+    if (this.queue.has(pid)) return;
+    const w = this.waiting.get(pid);
+    if (w) w.lastUsedMs = now;
+    if (this.gate(pid, ppid)) {
+      this.waiting.delete(pid);
+      this.queue.set(pid, { ppid, used: true });
+    } else if (!w) {
+      this.waiting.set(pid, { ppid, sinceMs: now, lastUsedMs: now });
+    }
+  }
+
+  /** Arms a backend whether or not it was used (ahead of need, or a waiting one the budget now allows). */
+  arm(pid: number, ppid: number): void {
+    if (this.armed.has(pid) || this.queue.has(pid)) return;
+    this.queue.set(pid, { ppid, used: this.waiting.has(pid) });
+    this.armSoon();
+  }
+
+  /**
+   * Takes backends' probes away now; used ones wait to be armed again. The
+   * loader removes the last released first: every backend's rarely hit
+   * probes are released before any first probes, so the probes hit on every
+   * statement stop being hit soonest.
+   */
+  disarm(pids: number[]): void {
+    const gone = pids.map((pid) => this.armed.get(pid)).filter((a) => a !== undefined);
+    for (const a of gone) a.detachLater();
+    for (const a of gone) {
+      a.detach();
+      this.armed.delete(a.pid);
+      this.disarmings++;
+      if (a.used) this.waiting.set(a.pid, { ppid: a.ppid, sinceMs: Date.now(), lastUsedMs: a.lastUsedMs });
+    }
+  }
+
+  /** The gate held this used backend back: its sampled statements have no phases for the budget's sake. */
+  heldBack(pid: number): boolean {
+    return this.waiting.has(pid);
+  }
+
+  armedList(): ArmedEntry[] {
+    return [...this.armed.values()].map(({ pid, ppid, armedAtMs, lastUsedMs, used }) => ({ pid, ppid, armedAtMs, lastUsedMs, used }));
+  }
+
+  /** Used backends waiting for the gate, longest waiting first. */
+  waitingList(): { pid: number; ppid: number; sinceMs: number }[] {
+    return [...this.waiting].map(([pid, w]) => ({ pid, ppid: w.ppid, sinceMs: w.sinceMs })).sort((x, y) => x.sinceMs - y.sinceMs);
   }
 
   /** Arms the queued backends once the current callback is done. */
@@ -69,7 +138,7 @@ export class Arming {
     this.queue.clear();
     const now = Date.now();
     const later: [ArmedBackend, Probe[]][] = [];
-    for (const [pid, ppid] of pending) {
+    for (const [pid, { ppid, used }] of pending) {
       if (this.armed.has(pid) || this.stopped) continue;
       // a backend that could not be armed is tried again after a pause, not at every use
       if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) continue;
@@ -78,7 +147,9 @@ export class Arming {
       try {
         const t0 = process.hrtime.bigint();
         const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
-        this.armed.set(pid, Object.assign(armed, { lastUsedMs: now }));
+        const w = this.waiting.get(pid);
+        this.waiting.delete(pid);
+        this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
         if (target.later.length) later.push([armed, target.later]);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
@@ -115,11 +186,15 @@ export class Arming {
       this.armed.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
+    for (const [pid, w] of this.waiting) if (!alive(pid) || now - w.lastUsedMs >= this.kind.idleMs) this.waiting.delete(pid);
   }
 
   status(): Omit<ArmingStatus, 'tls'> {
     return {
       armed: this.armed.size,
+      armedPids: [...this.armed.keys()],
+      waiting: this.waiting.size,
+      disarmings: this.disarmings,
       armings: this.armings,
       meanArmingMs: this.armings ? this.armingMs / this.armings : 0,
       armFailures: this.failures,

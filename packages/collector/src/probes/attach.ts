@@ -12,6 +12,8 @@ export interface ArmedBackend {
   add(probes: Probe[]): void;
   /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove): returns at once. */
   detach(): void;
+  /** Detaches only what add() added after the first probes (rarely hit): released before other backends' first probes, it is removed after them. */
+  detachLater(): void;
 }
 
 /**
@@ -22,7 +24,8 @@ export interface ArmedBackend {
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
   const links: BpfLink[] = [];
   const release = (from: number) => {
-    for (const l of links.splice(from)) {
+    // the loader's detacher removes the last released first: the phase probes, hit on every statement, go first
+    for (const l of links.splice(from).reverse()) {
       try {
         l.release();
       } catch {
@@ -50,5 +53,6 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
     }
   };
   add(probes);
-  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0) };
+  const first = links.length;
+  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0), detachLater: () => release(first) };
 }
