@@ -47,7 +47,8 @@ function helpers(traced: Traced) {
     await c.connect();
     try {
       const pid = (c as unknown as { processID: number }).processID;
-      if (armedFirst) await eventually(`backend ${pid} armed at its fork`, async () => ((await traced.collector.status()).backends.armedPids as number[]).includes(pid), 5000);
+      // all its probes: the lock and SPI probes follow the phase probes, after the arming's callback
+      if (armedFirst) await eventually(`backend ${pid} armed at its fork`, async () => ((await traced.collector.status()).backends.completePids as number[]).includes(pid), 10000);
       const t = randomTraceparent();
       const running = c.query(`${sql} ${t.comment}`);
       await before?.(c);

@@ -51,6 +51,8 @@ export type ArmingGate = (pid: number, ppid: number) => boolean;
 
 export class Arming {
   private armed = new Map<number, ArmedBackend & ArmedEntry>();
+  /** armed backends whose later probes are in place too (or that have none) */
+  private complete = new Set<number>();
   /** used backends the gate held back: pid → its postmaster, and since when it waits */
   private waiting = new Map<number, { ppid: number; sinceMs: number; lastUsedMs: number }>();
   private disarmings = 0;
@@ -104,6 +106,7 @@ export class Arming {
     for (const a of gone) {
       a.detach();
       this.armed.delete(a.pid);
+      this.complete.delete(a.pid);
       this.disarmings++;
       if (a.used) this.waiting.set(a.pid, { ppid: a.ppid, sinceMs: Date.now(), lastUsedMs: a.lastUsedMs });
     }
@@ -151,6 +154,7 @@ export class Arming {
         this.waiting.delete(pid);
         this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
         if (target.later.length) later.push([armed, target.later]);
+        else this.complete.add(pid);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.failedAt.delete(pid);
@@ -169,6 +173,7 @@ export class Arming {
       if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
       try {
         armed.add(probes);
+        this.complete.add(armed.pid);
       } catch (e) {
         // its first probes stay; what the later ones observe is missed for this backend
         this.failures++;
@@ -184,6 +189,7 @@ export class Arming {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       a.detach();
       this.armed.delete(pid);
+      this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
     for (const [pid, w] of this.waiting) if (!alive(pid) || now - w.lastUsedMs >= this.kind.idleMs) this.waiting.delete(pid);
@@ -193,6 +199,7 @@ export class Arming {
     return {
       armed: this.armed.size,
       armedPids: [...this.armed.keys()],
+      completePids: [...this.complete],
       waiting: this.waiting.size,
       disarmings: this.disarmings,
       armings: this.armings,
@@ -207,5 +214,6 @@ export class Arming {
     this.stopped = true;
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
+    this.complete.clear();
   }
 }

@@ -30,6 +30,8 @@ export interface ArmingStatus {
   /** backends with phase probes now, and their pids */
   armed: number;
   armedPids: number[];
+  /** of those, the ones whose later probes (lock waits, nested statements) are in place too */
+  completePids: number[];
   /** backends with sampled statements the overhead budget keeps unarmed now */
   waiting: number;
   /** backends disarmed before they were gone or idle (the budget) */
