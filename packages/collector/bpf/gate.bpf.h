@@ -3,8 +3,8 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   53,010 (6.1: 27,301; 6.12: 40,631) (the protocol reader and the traceparent search)
- *   on_fork           61
+ *   on_sys_exit   53,250 (6.1: 27,525; 6.12: 40,865) (the protocol reader and the traceparent search)
+ *   on_fork           98 (6.1: 118; 6.12: 99)
  *   on_task_exit      92
  */
 #ifndef PGFERRET_GATE_BPF_H
