@@ -30,24 +30,41 @@ const linksAlive = (ids: number[]) =>
   (JSON.parse(execFileSync('bpftool', ['link', 'show', '--json'], { encoding: 'utf8' })) as { id: number }[]).filter((l) => ids.includes(l.id));
 const dur = (s: SpanRecord) => Number(s.endNs - s.startNs);
 
-/** Runs the traced app; `onWarm` is awaited once its pooled connections are open (WARMUP_FILE), then it goes on. */
+/** Runs the traced app; `onWarm` is awaited once its pooled connections are open and carry statements (WARMUP_FILE), then it goes on. */
 function runApp(env: Record<string, string>, onWarm?: () => Promise<void>): Promise<{ traces: number; queries: number; errors: number }> {
   const file = path.join(os.tmpdir(), `pgferret-warm-${process.pid}-${Date.now()}`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [APP], { env: { ...process.env, ...env, ...(onWarm ? { WARMUP_FILE: file } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let warmError: unknown = null;
     child.stdout.on('data', (d) => {
       out += d;
-      if (onWarm && /^warm$/m.test(String(d))) onWarm().finally(() => fs.writeFileSync(file, ''));
+      if (onWarm && /^warm$/m.test(String(d))) onWarm().catch((e) => (warmError = e)).finally(() => fs.writeFileSync(file, ''));
     });
     child.stderr.on('data', (d) => { err += d; });
     child.on('exit', (code) => {
       fs.rmSync(file, { force: true });
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!));
+      if (warmError) reject(warmError);
+      else if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!));
       else reject(new Error(`app exited ${code}: ${err}`));
     });
   });
+}
+
+/** Waits until the cluster's `n` client backends (all but this check's own) have their phase probes. */
+async function poolArmed(pg: PgCluster, collector: CollectorProcess, n: number): Promise<void> {
+  const c = new Client({ connectionString: pg.connectionString });
+  await c.connect();
+  try {
+    await eventually(`the pool's ${n} backends to be armed`, async () => {
+      const q = await c.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+      const armed = new Set((await collector.status()).backends.armedPids as number[]);
+      return q.rows.length === n && q.rows.every((r) => armed.has(Number(r.pid)));
+    }, 60000);
+  } finally {
+    await c.end();
+  }
 }
 
 /**
@@ -107,7 +124,8 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
   beforeAll(async () => {
     pg = await startPostgres({ flavor: 'debian' });
     receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], {
+    // every backend with sampled statements armed (no overhead budget: test/overhead-budget.test.ts tests that)
+    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0', '--max-overhead', '100'], {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     });
     await collector.waitFor(/attached to PostgreSQL 1\d .* with usdt probes/);
@@ -120,16 +138,17 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     await pg?.stop();
   });
 
-  it.each(['simple', 'extended'])('%s protocol: 2,000 queries in 200 concurrent traces over a pool of 16, none misparented or missing', async (mode) => {
+  it.each(['simple', 'extended'])('%s protocol: 2,000 queries in 200 concurrent traces over a pool of 16, none misparented or missing, all timed', async (mode) => {
     const before = new Set(receiver.spans.map((s) => s.traceId));
-    const st0 = await collector.status();
-    // the pool's backends get their phase probes from the warm-up's statements (from under 1 ms to
-    // ~0.5 s each on a loaded host): the traffic waits for them, so its untimed count does not depend on load
-    const armed = () => eventually('the pool\'s 16 backends to be armed', async () => (await collector.status()).backends.armings - st0.backends.armings >= 16, 30000);
+    // The pool's backends carry warm-up statements until all 16 are armed. A backend is armed after its
+    // first sampled statement, in 1 ms to over 0.5 s here (the first attach on a binary, uprobe removals of
+    // exited backends in flight, the collector starved of CPU by neighbours), while each pooled backend runs
+    // tens of statements a second: how many go untimed meanwhile is the machine's load, not a property to
+    // assert (what they say, pgferret.detail "late", is tested in fresh-connections.test.ts).
     const r = await runApp({
       DATABASE_URL: pg.connectionString, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, MODE: mode,
       TRACES: '200', QUERIES: '10', POOL: '16', OTEL_BSP_MAX_QUEUE_SIZE: '100000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1000',
-    }, armed);
+    }, () => poolArmed(pg, collector, 16));
     expect(r).toEqual({ traces: 200, queries: 2000, errors: 0 });
     const traceIds = () => new Set(receiver.spans.filter((s) => s.name.startsWith('request ') && !before.has(s.traceId)).map((s) => s.traceId));
     // once per check: the receiver answers the collector's exports on this event loop
@@ -137,7 +156,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
       const ids = traceIds();
       return ids.size === 200 && receiver.spans.filter((s) => isPostgresServerSpan(s) && ids.has(s.traceId)).length >= 2000;
     });
-    const server = checkTraces(receiver.spans, traceIds(), 2000, 200);
+    const server = checkTraces(receiver.spans, traceIds(), 2000, 0);
     const s = server[0];
     expect(s.name).toBe('SELECT pg_class');
     expect(s.service).toBe('postgresql');

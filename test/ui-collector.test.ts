@@ -106,6 +106,12 @@ test.each([1280, 800])('at %i px: the header shows attached clusters and drops, 
     const panel = page.locator('.collector-panel');
     expect(await panel.textContent()).toContain(`port ${pg.port}`);
     expect(await panel.textContent()).toMatch(/PostgreSQL \d+ · pid \d+/);
+    // the overhead budget: the share of sampled statements with phases, what the probes cost against the budget
+    const rows = await panel.locator('table.counters tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, tr.children[1].textContent]));
+    const value = (label: string) => rows.find(([l]) => l === label)?.[1];
+    expect(value('sampled statements with phases')).toMatch(/^(none sampled yet|\d+\.\d % \(\d+\))$/);
+    expect(value('probe overhead (last 10 s / since start)')).toMatch(/^\d+\.\d\d % \/ \d+\.\d\d % of backend CPU \(budget 1 %\)$/);
+    expect(value('new backends armed at fork')).toMatch(/^\d+ of \d+$/);
     await page.screenshot({ path: path.join(ARTIFACTS, `ui-collector-panel-${width}.png`) });
 
     await page.goto(`${running.embedded!.uiUrl}/trace.html?id=${appOnlyTrace}`);

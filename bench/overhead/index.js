@@ -6,7 +6,7 @@
 // An account phase measures the time inside each BPF program (bpf_stats), and
 // an RSS phase runs the collector under continuous load.
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
-//                       [--arms detached,unsampled,mixed,otlp,statement,embedded] [--scale 10]
+//                       [--arms detached,unsampled,mixed,mixed1,otlp,statement,embedded,low,detached-low,pool16,detached-pool16] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
 //                       [--base <checkout>]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
@@ -33,8 +33,18 @@ const { measureProgTime } = require('./bpf-prog-time');
 // embedded store. statement: like otlp with --detail statement (no phase
 // probes at all, statement spans only). phases: like otlp with --detail
 // phases (no waits, locks, buffers/WAL or nested statements); the other
-// attached arms run the default, --detail full.
-const ARMS = ['detached', 'unsampled', 'mixed', 'otlp', 'phases', 'embedded', 'statement'];
+// attached arms run the default, --detail full. mixed1: one transaction in a
+// hundred sampled. low: every statement sampled at a fixed `pgbench -R 200`
+// (the collector's CPU per statement when records come one by one). pool16:
+// mixed with 16 connections (-c 16 -j 2: a pool). low and pool16 are paired
+// with a detached round of the same shape (detached-low, detached-pool16).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16'];
+/** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
+const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
+const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
+/** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
+const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed' };
+const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'] };
 
 function parseArgs(argv) {
@@ -71,7 +81,7 @@ function parseArgs(argv) {
       default: throw new Error(`unknown option ${k}: see the header of bench/overhead/index.js`);
     }
   }
-  if (o.base) o.arms = [...o.arms, ...o.arms.filter((a) => a !== 'detached').map((a) => `${a}@base`)];
+  if (o.base) o.arms = [...o.arms, ...o.arms.filter((a) => !isDetached(a)).map((a) => `${a}@base`)];
   return o;
 }
 
@@ -108,9 +118,10 @@ async function drained(col, timeoutMs = 20000) {
 async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
   // "<kind>@base": the same arm with the --base checkout's collector
   const [kind, build] = arm.split('@');
-  const scriptFile = scripts[workload][kind === 'unsampled' || kind === 'mixed' ? kind : 'sampled'];
+  const scriptFile = scripts[workload][SCRIPT_OF[kind] ?? 'sampled'];
+  const shape = shapeOf(kind) ?? {};
   psql(cluster, PREPARE_SQL);
-  const col = kind === 'detached' ? null : await startCollector({
+  const col = isDetached(kind) ? null : await startCollector({
     mode: kind === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
     extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null),
   });
@@ -123,7 +134,7 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
     const rss = [];
     const sampler = col ? setInterval(() => rss.push(rssKiB(col.pid)), 1000) : null;
     const t0 = process.hrtime.bigint();
-    const pg = await runPgbench({ cluster, workload, seconds: o.seconds, clients: o.clients, threads: o.threads, workDir, scriptFile });
+    const pg = await runPgbench({ cluster, workload, seconds: o.seconds, clients: shape.clients ?? o.clients, threads: shape.threads ?? o.threads, rate: shape.rate, workDir, scriptFile });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     // backends exit when pgbench disconnects; the postmaster adds their CPU once reaped
     for (let i = 0; i < 40 && children(cluster.pid) > baseChildren; i++) await sleep(50);
@@ -144,6 +155,9 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
         kernel: status.kernel,
         armed: status.backends.armed,
         untimed: status.untimedStatements,
+        // the overhead budget (builds that have one): share of sampled statements with phases, probe cost share
+        phases: status.phases ?? null,
+        budget: status.budget ?? null,
         ringRecords: status.ringBuffer.records,
         ringBytes: status.ringBuffer.bytes,
         statements: status.statements,
@@ -184,9 +198,11 @@ async function census({ cluster, sink, o, workDir, scripts }) {
           recordsPerStmt: status.ringBuffer.records / stmts, hitsPerStmt: status.kernel.phase_hits / stmts,
           tlsHitsPerStmt: (status.kernel.tls_hits ?? 0) / stmts,
           spansPerStmt: status.export.exported / stmts, untimed: status.untimedStatements,
-          collectorUsPerStmt: (colCpu * 1e6) / stmts, batches: status.ringBuffer.batches,
+          collectorUsPerStmt: (colCpu * 1e6) / stmts, batches: status.ringBuffer.batches, phases: status.phases ?? null,
+          // per sampled statement that got spans: the issue's target is per sampled statement
+          collectorUsPerAssembled: (colCpu * 1e6) / Math.max(1, status.statements),
         };
-        log(`${key} census: ${out[key].hitsPerStmt.toFixed(2)} probe hits (+ ${out[key].tlsHitsPerStmt.toFixed(2)} TLS), ${out[key].recordsPerStmt.toFixed(2)} records and ${out[key].spansPerStmt.toFixed(2)} spans per statement, collector ${out[key].collectorUsPerStmt.toFixed(1)} µs per statement in ${status.ringBuffer.batches} batches, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements before their backend was armed`);
+        log(`${key} census: ${out[key].hitsPerStmt.toFixed(2)} probe hits (+ ${out[key].tlsHitsPerStmt.toFixed(2)} TLS), ${out[key].recordsPerStmt.toFixed(2)} records and ${out[key].spansPerStmt.toFixed(2)} spans per statement, collector ${out[key].collectorUsPerStmt.toFixed(1)} µs per statement in ${status.ringBuffer.batches} batches, ${status.kernel.dropped} dropped, ${status.untimedStatements} statements without phases (before their backend was armed, or the overhead budget)${status.phases ? `: ${JSON.stringify(status.phases)}` : ''}`);
       } finally {
         await col.stop();
       }

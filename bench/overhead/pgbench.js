@@ -104,19 +104,21 @@ function mixed(script, every) {
 /**
  * Script files per workload: `sampled` (flags 01 on every statement),
  * `unsampled` (flags 00: the kernel reads and parses the context, then leaves
- * the statement alone) and `mixed` (one transaction in ten sampled: what
+ * the statement alone), `mixed` (one transaction in ten sampled: what
  * production looks like; the backends get phase probes, and the other nine
- * pay their hits).
+ * pay their hits) and `mixed1` (one in a hundred).
  */
 function writeScripts(dir) {
   const files = {};
   for (const [name, w] of Object.entries(WORKLOADS)) {
     files[name] = {
       sampled: path.join(dir, `${name}.sql`), unsampled: path.join(dir, `${name}-unsampled.sql`), mixed: path.join(dir, `${name}-mixed.sql`),
+      mixed1: path.join(dir, `${name}-mixed1.sql`),
     };
     fs.writeFileSync(files[name].sampled, w.script);
     fs.writeFileSync(files[name].unsampled, w.script.replaceAll(":s-01'*/", ":s-00'*/"));
     fs.writeFileSync(files[name].mixed, mixed(w.script, 10));
+    fs.writeFileSync(files[name].mixed1, mixed(w.script, 100));
   }
   return files;
 }

@@ -13,10 +13,16 @@ function summarise(results, workloads, census) {
   for (const w of [...new Set(results.map((r) => r.workload))]) {
     const stmtsPerTxn = workloads[w].statementsPerTxn;
     const rows = results.filter((r) => r.workload === w);
-    const base = rows.filter((r) => r.arm === 'detached');
+    // each arm against the detached rounds of its shape (detached-low for low, ...)
+    const baseOf = (arm) => {
+      const kind = arm.split('@')[0];
+      const shape = ['low', 'pool16'].find((x) => kind === x || kind === `detached-${x}`);
+      return shape ? `detached-${shape}` : 'detached';
+    };
     const arms = {};
     for (const arm of [...new Set(rows.map((r) => r.arm))]) {
       const rs = rows.filter((r) => r.arm === arm);
+      const base = rows.filter((r) => r.arm === baseOf(arm));
       const stmts = (r) => r.transactions * stmtsPerTxn;
       // each B round against the A round of the same index: drift cancels
       const paired = (f) => median(rs.map((r) => {
@@ -33,7 +39,7 @@ function summarise(results, workloads, census) {
         backendCpuUsPerStmt: median(rs.map((r) => (1e6 * r.backendCpuSeconds) / stmts(r))),
         failed: rs.reduce((s, r) => s + r.failed, 0),
       };
-      if (arm !== 'detached') {
+      if (!arm.startsWith('detached')) {
         Object.assign(arms[arm], {
           // while pgbench ran; the per-statement figure also counts the drain afterwards
           collectorCpuPct: median(rs.map((r) => (100 * r.collectorCpuDuringLoadSeconds) / r.wallSeconds)),
@@ -57,16 +63,20 @@ function summarise(results, workloads, census) {
           sinkBytesPerStmt: median(rs.map((r) => r.sinkBytes / stmts(r))),
           benchProcessCpuPct: median(rs.map((r) => (100 * r.benchProcessCpuSeconds) / r.wallSeconds)),
           drainMs: median(rs.map((r) => r.drainMs)),
+          phasesShare: median(rs.map((r) => r.phases?.share ?? NaN)),
+          probeCostPct: median(rs.map((r) => r.budget?.totalPct ?? NaN)),
         });
       }
     }
     for (const [arm, s] of Object.entries(arms)) {
-      if (arm === 'detached') continue;
-      s.tpsRatio = s.tps / arms.detached.tps;
-      s.p99Ratio = s.p99ms / arms.detached.p99ms;
+      if (arm.startsWith('detached')) continue;
+      const a = arms[baseOf(arm)];
+      if (!a) continue;
+      s.tpsRatio = s.tps / a.tps;
+      s.p99Ratio = s.p99ms / a.p99ms;
       // probe work runs in the backend: its extra CPU per statement, spread
       // over the hits counted in the drop-free census
-      s.backendExtraUsPerStmt = s.backendCpuUsPerStmt - arms.detached.backendCpuUsPerStmt;
+      s.backendExtraUsPerStmt = s.backendCpuUsPerStmt - a.backendCpuUsPerStmt;
       s.usPerHit = s.hitsPerStmt > 0 ? s.backendExtraUsPerStmt / s.hitsPerStmt : NaN;
     }
     out[w] = arms;
@@ -79,16 +89,16 @@ const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 function formatAb(summary, meta, census) {
   const lines = [];
   for (const [w, c] of Object.entries(census || {})) {
-    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits, ${f(c.recordsPerStmt)} records and ${f(c.spansPerStmt)} spans per sampled statement, collector ${f(c.collectorUsPerStmt, 1)} µs CPU per statement in ${c.batches} batches (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped, ${c.untimed} before their backend was armed)`);
+    lines.push(`census ${w}: ${f(c.hitsPerStmt)} probe hits, ${f(c.recordsPerStmt)} records and ${f(c.spansPerStmt)} spans per sampled statement, collector ${f(c.collectorUsPerStmt, 1)} µs CPU per statement in ${c.batches} batches (${c.statements} statements at 200 tps, ${c.kernelDropped} dropped, ${c.untimed} without phases${c.phases ? `, ${f(100 * (c.phases.share ?? 0), 1)} % with` : ''})`);
   }
   lines.push(`Run ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGiB} GiB, kernel ${meta.kernel}, ${meta.postgres}, node ${meta.node}`);
   lines.push(`pgbench -c ${meta.options.clients} -j ${meta.options.threads}, ${meta.options.seconds} s rounds, ${meta.options.rounds} rounds per arm, scale ${meta.options.scale}`, '');
-  lines.push('| workload | arm | rounds | TPS (median) | TPS ratio (paired) | p99 ms | p99 ratio (paired) | backend CPU µs/stmt | collector CPU % of a core | collector µs/stmt | collector RSS max MiB | probe hits per stmt | ring drops | backend µs per hit | spans/stmt exported | untimed |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| workload | arm | rounds | TPS (median) | TPS ratio (paired) | p99 ms | p99 ratio (paired) | backend CPU µs/stmt | Δ vs detached µs | collector CPU % of a core | collector µs/stmt | collector RSS max MiB | probe hits per stmt | ring drops | backend µs per hit | spans/stmt exported | untimed | sampled with phases | probe cost (budget) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [w, arms] of Object.entries(summary)) {
     for (const [arm, s] of Object.entries(arms)) {
-      const b = arm !== 'detached';
-      lines.push(`| ${w} | ${arm} | ${s.rounds} | ${f(s.tps, 0)} | ${b ? `${f(s.tpsRatio, 3)} (${f(s.tpsRatioPaired, 3)})` : '1'} | ${f(s.p99ms, 3)} | ${b ? `${f(s.p99Ratio, 3)} (${f(s.p99RatioPaired, 3)})` : '1'} | ${f(s.backendCpuUsPerStmt, 1)} | ${b ? f(s.collectorCpuPct, 0) : '—'} | ${b ? f(s.collectorCpuUsPerStmt, 1) : '—'} | ${b ? f(s.rssMaxMiB, 0) : '—'} | ${b ? f(s.hitsPerStmt, 2) : '—'} | ${b ? `${f(100 * s.kernelDropShare, 0)} %` : '—'} | ${b ? f(s.usPerHit, 2) : '—'} | ${b ? `${f(s.spansPerStmt * s.exportedShare, 2)} of ${f(s.spansPerStmt, 2)}` : '—'} | ${b ? `${f(100 * s.untimedShare, 2)} %` : '—'} |`);
+      const b = !arm.startsWith('detached');
+      lines.push(`| ${w} | ${arm} | ${s.rounds} | ${f(s.tps, 0)} | ${b ? `${f(s.tpsRatio, 3)} (${f(s.tpsRatioPaired, 3)})` : '1'} | ${f(s.p99ms, 3)} | ${b ? `${f(s.p99Ratio, 3)} (${f(s.p99RatioPaired, 3)})` : '1'} | ${f(s.backendCpuUsPerStmt, 1)} | ${b ? f(s.backendExtraUsPerStmt, 1) : '—'} | ${b ? f(s.collectorCpuPct, 0) : '—'} | ${b ? f(s.collectorCpuUsPerStmt, 1) : '—'} | ${b ? f(s.rssMaxMiB, 0) : '—'} | ${b ? f(s.hitsPerStmt, 2) : '—'} | ${b ? `${f(100 * s.kernelDropShare, 0)} %` : '—'} | ${b ? f(s.usPerHit, 2) : '—'} | ${b ? `${f(s.spansPerStmt * s.exportedShare, 2)} of ${f(s.spansPerStmt, 2)}` : '—'} | ${b ? `${f(100 * s.untimedShare, 2)} %` : '—'} | ${b && Number.isFinite(s.phasesShare) ? `${f(100 * s.phasesShare, 1)} %` : '—'} | ${b && Number.isFinite(s.probeCostPct) ? `${f(s.probeCostPct, 2)} %` : '—'} |`);
     }
   }
   lines.push('', '```json', JSON.stringify(summary, (k, v) => (typeof v === 'number' ? Number(v.toPrecision(5)) : v), 1), '```', '');

@@ -68,7 +68,9 @@ export interface CollectorProcess {
 export async function startCollector(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<CollectorProcess> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-state-'));
   let out = '';
-  const child = spawn(process.execPath, [cli, 'run', '--state-dir', stateDir, ...args], {
+  // tests of what phases show are no tests of the overhead budget: without --max-overhead, no limit
+  const budget = args.includes('--max-overhead') ? [] : ['--max-overhead', '100'];
+  const child = spawn(process.execPath, [cli, 'run', '--state-dir', stateDir, ...budget, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -147,12 +149,10 @@ export function phasesOf(receiver: Receiver, statement: SpanRecord): SpanRecord[
  * (`timeoutMs`: longer in a slow guest).
  */
 export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess, timeoutMs = 20000): Promise<void> {
-  const before = (await collector.status()).backends;
+  // it may be armed already (at its fork, when the cluster carried sampled traffic): wait for this pid, not a count
+  const pid = Number(((await query('SELECT pg_backend_pid() AS pid')) as { rows: { pid: number }[] }).rows[0].pid);
   await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
-  await eventually('the backend to get its phase, lock and SPI probes', async () => {
-    const now = (await collector.status()).backends;
-    return now.armed > before.armed && now.armedLater > before.armedLater;
-  }, timeoutMs);
+  await eventually('the backend to get its phase, lock and SPI probes', async () => ((await collector.status()).backends.completePids as number[]).includes(pid), timeoutMs);
 }
 
 export interface Traced {

@@ -15,7 +15,7 @@
  *   - pf_reply: a message the backend sent about a sampled statement
  *               (CommandComplete tag, ErrorResponse fields);
  *   - pf_backend: something user space must act on for one backend
- *               (it speaks TLS; it was seen for the first time);
+ *               (it was forked; it speaks TLS; it exited mid-cycle);
  *   - pf_wait:  an interval a backend inside a sampled request cycle spent
  *               off CPU, with the wait event it had published;
  *   - pf_lock:  a heavyweight lock wait begins or ends (slow path only);
@@ -84,6 +84,7 @@ enum pf_backend_event {
 	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext (followed at be_tls_read/be_tls_write) */
 	PF_BACKEND_EXIT = 2,       /* the backend exited inside a sampled request cycle: no ReadyForQuery will end it */
 	PF_BACKEND_GSSENC = 3,     /* the backend negotiated GSSAPI encryption: as TLS, its socket carries ciphertext */
+	PF_BACKEND_FORK = 4,       /* a followed postmaster forked it: user space may arm it before its first statement */
 };
 
 /* Where a backend's protocol bytes are read (pf_backend_state.crypt). */
@@ -308,6 +309,7 @@ struct pf_config {
 	__u32 root_sample_ppm;     /* parts per million of statements without a traceparent */
 	__u32 text_max;            /* bytes of text to send per start record (<= PF_TEXT_MAX) */
 	__u32 nest_cap;            /* nested statements per statement sent with their text */
+	__u32 wake_unarmed;        /* a sampled statement on a backend without phase probes wakes the collector (0: the overhead budget would not arm it now) */
 };
 
 /* Indexes of the per-CPU `counters` array map. */

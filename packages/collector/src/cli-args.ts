@@ -39,3 +39,12 @@ export function msValue(name: string) {
     return n;
   };
 }
+
+/** A percentage, 0 to 100 (fractions allowed). */
+export function percent(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !(n >= 0 && n <= 100)) throw new InvalidArgumentError(`${name} must be a percentage between 0 and 100`);
+    return n;
+  };
+}

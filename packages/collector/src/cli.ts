@@ -2,7 +2,7 @@
 // The pgferret-collector command line.
 import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { callAdmin } from './admin/server';
-import { count, counts, msValue, port, rate } from './cli-args';
+import { count, counts, msValue, percent, port, rate } from './cli-args';
 import type { CollectorStatus } from './control/collector-control';
 import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun, type RunOptions } from './run';
@@ -37,9 +37,13 @@ function printStatus(s: CollectorStatus): void {
   }
   for (const b of s.binaries) out.push(`binary ${b.exe}: phase probes ${b.probes}`);
   const bk = s.backends;
-  out.push(`backends: ${bk.armed} with phase probes (${bk.armedLater} with their lock/SPI probes too), ${bk.tls} encrypted ones followed, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
+  out.push(`backends: ${bk.armed} with phase probes (${bk.completePids.length} with their lock/SPI probes too), ${bk.waiting} waiting for the overhead budget, ${bk.tls} encrypted ones followed, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const en = s.encrypted;
   if (en && en.tls + en.gssenc > 0) out.push(`encrypted connections: ${en.tls} TLS, ${en.gssenc} GSSAPI so far${en.lastError ? `; ${en.notFollowed} not followed (last: ${en.lastError})` : ''}`);
+  const ph = s.phases;
+  out.push(`phases: ${ph.share === null ? 'no sampled statement yet' : `${(100 * ph.share).toFixed(1)} % of sampled statements have them`} (${ph.timed} with; without: ${ph.budget} budget, ${ph.late} armed too late, ${ph.off} detail off)`);
+  const bu = s.budget;
+  if (bu) out.push(`overhead budget: ${bu.maxOverheadPct} % of backend CPU; probes cost ${bu.recentPct.toFixed(2)} % over the last 10 s, ${bu.totalPct.toFixed(2)} % since start (${bu.probeCostMs.toFixed(1)} of ${bu.backendCpuMs.toFixed(0)} ms, ${bu.probeHits} hits at ${(bu.nsPerHit / 1000).toFixed(2)} µs${bu.bodyMeasured ? ', bodies from bpf_stats' : ''}); ${bu.budgetDisarms} disarmed and ${bu.budgetArms} re-armed by the budget, ${bu.forkArms} of ${bu.forks} new backends armed at fork`);
   const k = s.kernel;
   out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} probe hits, ${k.waits_capped} waits over the per-cycle cap, ${k.nest_unread} nested statements without text`);
   if (s.blockerLookups.asked > 0) out.push(`lock waits: blockers asked ${s.blockerLookups.asked} times, ${s.blockerLookups.failed} failed`);
@@ -66,6 +70,8 @@ function runOptions(o: OptionValues): RunOptions {
     rootSampleRate: o.rootSampleRate,
     rawQueryText: o.rawQueryText,
     detail: o.detail,
+    maxOverheadPct: o.maxOverhead,
+    armAtFork: o.armAtFork,
     waitThresholdMs: o.waitThreshold,
     nestedCap: o.nestedCap,
     maxQueryText: o.maxQueryText,
@@ -106,6 +112,9 @@ function addRun(program: Command): void {
       .addOption(new Option('--detail <level>', 'full: phases plus waits, lock waits, buffers/WAL and nested statements; ' +
         'phases: parse/plan/execute/commit child spans (probes in the backends that carry sampled statements); statement: statement spans only, no probe in any backend')
         .choices(['full', 'phases', 'statement']).default(RUN_DEFAULTS.detail))
+      .option('--max-overhead <percent>', 'the per-backend probes (phases, locks, nested statements) may cost at most this share of the traced backends\' CPU time: ' +
+        'backends are armed for windows of time within it, and spans without detail say why (pgferret.detail); statement spans are never limited (100: no limit)', percent('--max-overhead'), RUN_DEFAULTS.maxOverheadPct)
+      .option('--arm-at-fork <share>', 'share of new backends of a cluster with sampled traffic armed at their fork, within --max-overhead, so their first statements have phases (0..1; 0: only on use)', rate, RUN_DEFAULTS.armAtFork)
       .option('--wait-threshold <ms>', 'with --detail full: waits at least this long get a span of their own; shorter ones are summed on their phase', msValue('--wait-threshold'), RUN_DEFAULTS.waitThresholdMs)
       .option('--nested-cap <n>', 'with --detail full: statements run inside one statement (functions, procedures, triggers) with a span of their own; the rest are summed per text', count('--nested-cap'), RUN_DEFAULTS.nestedCap)
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BpfLink, BpfObject, ProgramInfo, RingBufferReader } from '@pgferret/bpf-loader';
 import { Arming, type ProbeKind } from './arming/arming';
+import { ProbeBudget } from './arming/budget';
 import { EncryptedBackends } from './arming/encrypted';
 import { Clusters } from './clusters/clusters';
 import { Resources } from './clusters/resources';
@@ -16,7 +17,7 @@ import type { ClusterFilter } from './discover/filter';
 import { BackendEvent, CONFIG, COUNTER_COUNT, Counter, TEXT_MAX } from './events/layout';
 import type { ExportQueue } from './export/queue';
 import { Maps, Programs, type ProgramName } from './kernel/bpf-names';
-import { loadProbes, type LoadedProbes, type OptionalFeature } from './kernel/load';
+import { loadProbes, PROGRAMS, type LoadedProbes, type OptionalFeature } from './kernel/load';
 import { u32Key } from './kernel/map-keys';
 import type { ClusterView } from './pipeline/enrich';
 import { Pipeline } from './pipeline/pipeline';
@@ -41,6 +42,10 @@ export interface CollectorOptions {
   postgresUrl?: string;
   /** bytes of statement text sent from the kernel (at most 4095) */
   maxQueryText: number;
+  /** percent of the traced backends' CPU the per-backend probes may cost (default 1; 100: no limit) */
+  maxOverheadPct?: number;
+  /** share of new backends of a cluster with sampled traffic armed at their fork, within the budget (default 1) */
+  armAtFork?: number;
   serviceName?: string;
   rescanMs?: number;
   log?: (msg: string) => void;
@@ -56,6 +61,10 @@ export interface CollectorOptions {
 const ARM_IDLE_MS = 60_000;
 /** How often the ring buffer is drained while records flood in; up to 10× that while few or none come (records that must be read at once wake the collector anyway). */
 const DRAIN_EVERY_MS = 5;
+/** How often the overhead budget measures and arms/disarms. */
+const BUDGET_TICK_MS = 200;
+// the per-backend detail probes: what the budget pays for (not the encrypted backends' be_tls_*/be_gssapi_* probes)
+const PROBE_PROGRAMS = new Set<string>([...PROGRAMS.phases, ...PROGRAMS.locks, ...PROGRAMS.nested]);
 
 // the gate: trap-free tracepoints, attached once for the whole host and
 // filtered in the kernel to backends of followed postmasters
@@ -74,6 +83,8 @@ export class Collector implements CollectorControl {
   private reader: RingBufferReader | null = null;
   private gate: BpfLink[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private budgetTimer: NodeJS.Timeout | null = null;
+  private budget: ProbeBudget | null = null;
   private clusters: Clusters | null = null;
   /** the phase probes of backends that carry sampled statements */
   private phases: Arming | null = null;
@@ -87,6 +98,8 @@ export class Collector implements CollectorControl {
   private untimed = 0;
   private listeners: StatementListener[];
   private enabled = true;
+  /** sampled statements on unarmed backends wake us (the budget would arm them now) */
+  private wakeUnarmed = true;
   private rootSampleRate: number;
   private readonly log: (msg: string) => void;
 
@@ -109,7 +122,15 @@ export class Collector implements CollectorControl {
         const since = this.phases?.armedSince(pid) ?? null;
         return since !== null && since <= ts;
       },
-      taps: { statement: (s) => this.sampled(s), encrypted: (pid, ppid, event) => this.encrypted?.add(pid, ppid, event === BackendEvent.GSSENC) },
+      shedWhy: (s) => {
+        if (this.detail === 'statement') return 'off';
+        return this.phases?.heldBack(s.start.pid) ? 'budget' : 'late';
+      },
+      taps: {
+        statement: (s) => this.sampled(s),
+        encrypted: (pid, ppid, event) => this.encrypted?.add(pid, ppid, event === BackendEvent.GSSENC),
+        fork: (pid, ppid) => this.forked(pid, ppid),
+      },
       log: this.log,
     });
   }
@@ -126,6 +147,7 @@ export class Collector implements CollectorControl {
       this.reader = obj.ringBuffer(Maps.events, (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS });
       const tracepoints = this.detail === 'full' && this.refused.waits === null ? [...GATE, WAITS] : GATE;
       for (const [program, category, name] of tracepoints) this.gate.push(obj.attachTracepoint({ program, category, name }));
+      // not under the budget: without these probes an encrypted backend has no statement spans at all
       const encrypted = new EncryptedBackends({
         obj,
         binaryOf: (ppid) => this.clusters?.get(ppid)?.pm.binaryId ?? null,
@@ -139,13 +161,51 @@ export class Collector implements CollectorControl {
         binaries: { read: (id, pm, elf) => encrypted.attachBinary(id, pm.exePath, pm.exeName, elf), gone: (id) => encrypted.forgetBinary(id) },
       });
       this.clusters = clusters;
-      this.phases = new Arming(obj, this.phaseProbes(clusters));
+      const budget: ProbeBudget = new ProbeBudget({
+        maxOverheadPct: this.opts.maxOverheadPct ?? 1,
+        armAtFork: this.opts.armAtFork ?? 1,
+        arming: (this.phases = new Arming(obj, this.phaseProbes(clusters), (pid, ppid) => budget.allow(pid, ppid))),
+        postmasters: () => clusters.status().filter((c) => !c.error).map((c) => c.pid),
+        hits: () => this.kernelCounters().phase_hits ?? 0,
+        programStats: () => this.probeProgramStats(obj),
+      });
+      this.budget = budget;
       this.rescan();
     } catch (e) {
       this.stop();
       throw e;
     }
     this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
+    if (this.detail !== 'statement') this.budgetTimer = setInterval(() => this.budgetTick(), BUDGET_TICK_MS);
+  }
+
+  /** Run time and runs of the per-backend probe programs (bpf_stats: zero while kernel.bpf_stats_enabled is 0). */
+  private probeProgramStats(obj: BpfObject): { runTimeNs: number; runCount: number } {
+    let runTimeNs = 0;
+    let runCount = 0;
+    for (const p of obj.programInfo()) {
+      if (!p.loaded || !PROBE_PROGRAMS.has(p.name)) continue;
+      runTimeNs += Number(p.runTimeNs);
+      runCount += Number(p.runCount);
+    }
+    return { runTimeNs, runCount };
+  }
+
+  private budgetTick(): void {
+    if (!this.budget || !this.obj) return;
+    this.budget.tick();
+    // out of credit, a sampled statement on an unarmed backend would not arm it: no wakeup for it
+    const wake = this.budget.armsOnUse();
+    if (wake !== this.wakeUnarmed) {
+      this.wakeUnarmed = wake;
+      this.writeSettings(this.obj);
+    }
+  }
+
+  /** A new backend of a followed postmaster: the budget may arm it before its first statement. */
+  private forked(pid: number, ppid: number): void {
+    if (this.detail === 'statement') return;
+    this.budget?.forked(pid, ppid);
   }
 
   /** The phase probes of a backend's cluster, then its lock and SPI probes. */
@@ -157,8 +217,11 @@ export class Collector implements CollectorControl {
         const cluster = clusters.get(ppid);
         const bin = cluster && clusters.binaryOf(cluster);
         if (!bin) return null;
-        // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
-        return { binaryPath: `/proc/${pid}/exe`, elf: bin.elf, probes: bin.set.probes, later: cluster.inside?.probes ?? [] };
+        // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read;
+        // a backend just forked may not show its exe yet, and its postmaster, alive, runs the same one
+        const own = `/proc/${pid}/exe`;
+        const binaryPath = fs.statSync(own, { throwIfNoEntry: false }) ? own : `/proc/${ppid}/exe`;
+        return { binaryPath, elf: bin.elf, probes: bin.set.probes, later: cluster.inside?.probes ?? [] };
       },
     };
   }
@@ -195,6 +258,7 @@ export class Collector implements CollectorControl {
     v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
     v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
     v.writeUInt32LE(this.insideOptions.nestedCap, CONFIG.nest_cap);
+    v.writeUInt32LE(this.wakeUnarmed ? 1 : 0, CONFIG.wake_unarmed);
     obj.map(Maps.settings).update(u32Key(0), v);
   }
 
@@ -206,6 +270,7 @@ export class Collector implements CollectorControl {
   /** A sampled statement: its backend gets (or keeps) its phase probes. */
   private sampled(s: Statement): void {
     if (this.detail === 'statement') return;
+    this.budget?.sampled(s.start.ppid);
     this.phases?.use(s.start.pid, s.start.ppid);
     if (!s.timed) this.untimed++;
   }
@@ -243,7 +308,7 @@ export class Collector implements CollectorControl {
 
   status(): CollectorStatus {
     const p = this.pipeline.stats();
-    const arming = this.phases?.status() ?? { armed: 0, armedLater: 0, armings: 0, meanArmingMs: 0, armFailures: 0, lastArmError: null };
+    const arming = this.phases?.status() ?? { armed: 0, armedPids: [], completePids: [], waiting: 0, disarmings: 0, armings: 0, meanArmingMs: 0, armFailures: 0, lastArmError: null };
     return {
       enabled: this.enabled,
       rootSampleRate: this.rootSampleRate,
@@ -259,6 +324,8 @@ export class Collector implements CollectorControl {
       decode: p.decode,
       statements: p.statements,
       untimedStatements: this.untimed,
+      phases: { timed: p.detail.phases, budget: p.detail.budget, late: p.detail.late, off: p.detail.off, share: p.statements > 0 ? p.detail.phases / p.statements : null },
+      budget: this.budget?.status() ?? null,
       rejectedContexts: p.rejectedContexts,
       openCycles: p.openCycles,
       orphanMarks: p.orphanMarks,
@@ -273,6 +340,8 @@ export class Collector implements CollectorControl {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.budgetTimer) clearInterval(this.budgetTimer);
+    this.budgetTimer = null;
     this.reader?.close();
     this.reader = null;
     this.phases?.stop();

@@ -23,6 +23,10 @@ export interface RunOptions {
   rootSampleRate: number;
   rawQueryText: boolean;
   detail: Detail;
+  /** percent of the traced backends' CPU the per-backend probes may cost */
+  maxOverheadPct?: number;
+  /** share of new backends of a cluster with sampled traffic armed at their fork */
+  armAtFork?: number;
   waitThresholdMs: number;
   nestedCap: number;
   maxQueryText: number;
@@ -53,6 +57,8 @@ export interface RunOptions {
 export const RUN_DEFAULTS = {
   rootSampleRate: 0.01,
   detail: 'full' as Detail,
+  maxOverheadPct: 1,
+  armAtFork: 1,
   waitThresholdMs: 1,
   nestedCap: 100,
   maxQueryText: 2048,
@@ -144,6 +150,7 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
   }
   const collector = new Collector({
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
+    maxOverheadPct: o.maxOverheadPct, armAtFork: o.armAtFork,
     inside: { waitThresholdNs: o.waitThresholdMs * 1e6, nestedCap: o.nestedCap }, postgresUrl: o.postgresUrl,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [], probes,
     annotate: explainer?.annotate,

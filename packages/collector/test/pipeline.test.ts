@@ -84,7 +84,8 @@ test('a batch with one sampled statement reaches the export queue once, through 
     fallbackResource: resource,
     listeners: () => [(s) => listened.push(s)],
     timedAt: () => false,
-    taps: { statement: (s) => tapped.push(s), tls: () => undefined },
+    shedWhy: () => 'budget',
+    taps: { statement: (s) => tapped.push(s), encrypted: () => undefined, fork: () => undefined },
     log: (m) => {
       throw new Error(`unexpected log: ${m}`);
     },
@@ -98,6 +99,6 @@ test('a batch with one sampled statement reaches the export queue once, through 
   const [span] = queued[0];
   expect(queued[0]).toHaveLength(1);
   expect(span).toMatchObject({ traceId: TRACE, parentSpanId: PARENT, spanId: tapped[0].spanId, name: 'SELECT', resource });
-  expect(span.attributes).toMatchObject({ [A.dbQueryText]: 'SELECT ?', [A.dbResponseReturnedRows]: 1, [A.phasesUntimed]: true, [A.backendPid]: PID });
-  expect(pipeline.stats()).toMatchObject({ decode: { records: 3, invalid: 0 }, statements: 1, rejectedContexts: 0, openCycles: 0, orphanMarks: 0, buildFailures: 0 });
+  expect(span.attributes).toMatchObject({ [A.dbQueryText]: 'SELECT ?', [A.dbResponseReturnedRows]: 1, [A.phasesUntimed]: true, [A.detailShed]: 'budget', [A.backendPid]: PID });
+  expect(pipeline.stats()).toMatchObject({ decode: { records: 3, invalid: 0 }, statements: 1, rejectedContexts: 0, openCycles: 0, orphanMarks: 0, buildFailures: 0, detail: { phases: 0, budget: 1, late: 0, off: 0 } });
 });

@@ -218,3 +218,28 @@ uiTest('a statement shows buffers and WAL as EXPLAIN does, on/off CPU, short wai
   await row(IDS.nestedSelect).click();
   await expect(page.locator('#details .nested-facts').textContent()).resolves.toBe('Nesting depth2');
 });
+
+uiTest('a statement without phases says why in words: the overhead budget, armed too late', async () => {
+  const t0 = BigInt(Date.now() - 3000) * 1_000_000n;
+  const trace = 'd1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1';
+  const span = (spanId: string, parentSpanId: string | null, name: string, kind: number, fromMs: number, attributes: Record<string, string | number | boolean>) => ({
+    traceId: trace, spanId, parentSpanId, name, kind, service: parentSpanId === null || kind === 3 ? 'shop-api' : 'postgresql',
+    scope: parentSpanId !== null && kind !== 3 ? 'pgferret-collector' : 'app', startNs: t0 + BigInt(fromMs) * 1_000_000n, endNs: t0 + BigInt(fromMs + 5) * 1_000_000n,
+    statusCode: 0, statusMessage: '', attributes, resource: { 'service.name': parentSpanId === null || kind === 3 ? 'shop-api' : 'postgresql' }, events: [], links: [],
+  });
+  const pg = { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT ?', 'pgferret.phases.untimed': true };
+  const spans = [
+    span('d000000000000001', null, 'GET /shed', 2, 0, { 'http.request.method': 'GET', 'http.route': '/shed' }),
+    span('d000000000000002', 'd000000000000001', 'pg.query:SELECT', 3, 1, { 'db.system.name': 'postgresql' }),
+    span('d000000000000003', 'd000000000000002', 'SELECT budgeted', 2, 2, { ...pg, 'pgferret.detail': 'budget' }),
+    span('d000000000000004', 'd000000000000001', 'pg.query:SELECT', 3, 10, { 'db.system.name': 'postgresql' }),
+    span('d000000000000005', 'd000000000000004', 'SELECT fresh', 2, 11, { ...pg, 'pgferret.detail': 'late' }),
+  ];
+  const res = await fetch(`${e.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(otlpJson(spans as never)) });
+  expect(res.status).toBe(200);
+  await openTrace(trace);
+  await row('d000000000000003').click();
+  await expect(page.locator('#details .no-detail').textContent()).resolves.toMatch(/^No phases: the collector's overhead budget \(--max-overhead\) kept probes out of this backend/);
+  await row('d000000000000005').click();
+  await expect(page.locator('#details .no-detail').textContent()).resolves.toMatch(/^No phases: the probes of this backend were not in place yet/);
+});

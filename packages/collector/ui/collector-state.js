@@ -32,6 +32,27 @@ function row(label, value) {
   return h('tr', null, h('th', null, label), h('td', null, String(value)));
 }
 
+const pct = (x, d = 1) => `${(100 * x).toFixed(d)} %`;
+
+/** The overhead budget's rows: what the probes cost against what they may, and how many sampled statements got phases. */
+function budgetRows(s) {
+  const p = s.phases;
+  const b = s.budget;
+  const rows = [];
+  if (p) {
+    rows.push(row('sampled statements with phases', p.share === null ? 'none sampled yet' : `${pct(p.share)} (${p.timed.toLocaleString()})`));
+    rows.push(row('without phases: overhead budget', p.budget.toLocaleString()));
+    rows.push(row('without phases: probes armed too late', p.late.toLocaleString()));
+    if (p.off) rows.push(row('without phases: detail off', p.off.toLocaleString()));
+  }
+  if (b) {
+    rows.push(row('probe overhead (last 10 s / since start)', `${b.recentPct.toFixed(2)} % / ${b.totalPct.toFixed(2)} % of backend CPU (budget ${b.maxOverheadPct} %)`));
+    rows.push(row('backends waiting for the budget', s.backends?.waiting ?? 0));
+    rows.push(row('new backends armed at fork', `${b.forkArms} of ${b.forks}`));
+  }
+  return rows;
+}
+
 function panel(s) {
   if (!s.running) return h('p', null, s.reason, '. Run pgferret-collector (as root) on the PostgreSQL host to get PostgreSQL spans.');
   return [
@@ -73,6 +94,7 @@ function panel(s) {
         null,
         row('tracing', s.enabled ? `on (root sample rate ${s.rootSampleRate})` : 'paused'),
         row('statements traced', s.statements),
+        budgetRows(s),
         row('dropped in the kernel (ring buffer full)', s.kernel?.dropped ?? 0),
         row('records that did not decode', s.decode.invalid),
         row('spans exported', s.export.exported),

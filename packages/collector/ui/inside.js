@@ -163,11 +163,26 @@ export function blockerPids(s) {
   return Array.isArray(pids) ? pids : [];
 }
 
+// why a statement span has no phases, in words (pgferret.detail)
+const NO_DETAIL = {
+  budget: 'No phases: the collector\'s overhead budget (--max-overhead) kept probes out of this backend while the statement ran. Statements of it get phases in the windows the budget allows.',
+  late: 'No phases: the probes of this backend were not in place yet when the statement ran (they are attached after its first sampled statement, or at its start while the overhead budget allows it).',
+  off: 'No phases: detail is off (--detail statement, or this kernel refused the phase probes).',
+};
+
+/** The sentence saying why statement `s` has no phases, or null when it has them. */
+export function noDetailSentence(s) {
+  const a = s.attributes;
+  if (a[A.phasesUntimed] !== true && a[A.detailShed] === undefined) return null;
+  const why = NO_DETAIL[a[A.detailShed]] ?? 'No phases: its backend had no probes while it ran.';
+  return h('p', { class: 'no-detail muted' }, why);
+}
+
 /** What the details panel shows about the inside of `s`; `children` are its child spans. */
 export function insideDetails(s, children, traceId) {
   if (s.category === 'pg-wait wait-lock') return [lockSentence(s, traceId)];
   if (s.category === 'pg-wait') return [waitSentence(s)];
-  if (s.isPostgres) return [cpuFacts(s), nestedFacts(s), usageBlock(s), shortWaitsTable(children.filter((k) => k.category.startsWith('pg-phase')))];
+  if (s.isPostgres) return [noDetailSentence(s), cpuFacts(s), nestedFacts(s), usageBlock(s), shortWaitsTable(children.filter((k) => k.category.startsWith('pg-phase')))];
   if (s.category.startsWith('pg-phase')) return [shortWaitsTable([s])];
   if (s.category === 'pg-nested') return [nestedFacts(s)];
   return [];

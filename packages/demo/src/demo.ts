@@ -153,6 +153,8 @@ export class Demo {
         rootSampleRate: 0,
         rawQueryText: false,
         detail: RUN_DEFAULTS.detail,
+        // a demo shows what a statement looks like inside: its few requests are not worth shedding detail for
+        maxOverheadPct: 100,
         waitThresholdMs: RUN_DEFAULTS.waitThresholdMs,
         nestedCap: RUN_DEFAULTS.nestedCap,
         maxQueryText: RUN_DEFAULTS.maxQueryText,

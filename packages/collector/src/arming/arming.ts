@@ -2,8 +2,11 @@
 // (pid-filtered: the breakpoints are written into that process only), to the
 // backends that need them: a backend that is used is queued, armed soon after
 // (off the ring buffer's callback), kept while it is used and disarmed when
-// it is gone or idle. The kind of probe set (ProbeKind) says where a
-// backend's probes go: the phase probes first, then the lock and SPI probes.
+// it is gone or idle. A gate (the overhead budget) may hold a used backend
+// back: it then waits, and whoever holds the gate arms and disarms backends
+// (arm/disarm) as the budget allows. One Arming serves one kind of per-backend probe set —
+// the phase probes (with the lock and SPI probes after them); another kind,
+// e.g. a backend's TLS read/write path, is another Arming with its own kind.
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ArmingStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
@@ -33,10 +36,28 @@ export interface ProbeKind {
 /** A backend whose arming failed is tried again after this long. */
 const RETRY_MS = 5_000;
 
+/** A backend with its probes in place. */
+export interface ArmedEntry {
+  pid: number;
+  ppid: number;
+  armedAtMs: number;
+  lastUsedMs: number;
+  /** it carried a sampled statement since it was armed (or was armed for one) */
+  used: boolean;
+}
+
+/** Whether a used backend may be armed now (false: it waits, see waitingList). */
+export type ArmingGate = (pid: number, ppid: number) => boolean;
+
 export class Arming {
-  private armed = new Map<number, ArmedBackend & { lastUsedMs: number; complete: boolean }>();
-  /** backends to arm: pid → its postmaster's pid */
-  private queue = new Map<number, number>();
+  private armed = new Map<number, ArmedBackend & ArmedEntry>();
+  /** armed backends whose later probes are in place too (or that have none) */
+  private complete = new Set<number>();
+  /** used backends the gate held back: pid → its postmaster, and since when it waits */
+  private waiting = new Map<number, { ppid: number; sinceMs: number; lastUsedMs: number }>();
+  private disarmings = 0;
+  /** backends to arm: pid → its postmaster's pid, and whether a sampled statement asked for it */
+  private queue = new Map<number, { ppid: number; used: boolean }>();
   private failedAt = new Map<number, number>();
   private failures = 0;
   private armings = 0;
@@ -44,13 +65,65 @@ export class Arming {
   private lastError: string | null = null;
   private stopped = false;
 
-  constructor(private readonly obj: BpfObject, private readonly kind: ProbeKind) {}
+  constructor(private readonly obj: BpfObject, private readonly kind: ProbeKind, private readonly gate: ArmingGate = () => true) {}
 
-  /** The backend needs its probes now: armed ones stay armed longer, others are queued. */
+  /** The backend needs its probes now: armed ones stay armed longer, others are queued (or wait, if the gate says so). */
   use(pid: number, ppid: number): void {
+    const now = Date.now();
     const a = this.armed.get(pid);
-    if (a) a.lastUsedMs = Date.now();
-    else this.queue.set(pid, ppid);
+    if (a) {
+      a.lastUsedMs = now;
+      a.used = true;
+      return;
+    }
+    if (this.queue.has(pid)) return;
+    const w = this.waiting.get(pid);
+    if (w) w.lastUsedMs = now;
+    if (this.gate(pid, ppid)) {
+      this.waiting.delete(pid);
+      this.queue.set(pid, { ppid, used: true });
+    } else if (!w) {
+      this.waiting.set(pid, { ppid, sinceMs: now, lastUsedMs: now });
+    }
+  }
+
+  /** Arms a backend whether or not it was used (ahead of need, or a waiting one the budget now allows). */
+  arm(pid: number, ppid: number): void {
+    if (this.armed.has(pid) || this.queue.has(pid)) return;
+    this.queue.set(pid, { ppid, used: this.waiting.has(pid) });
+    this.armSoon();
+  }
+
+  /**
+   * Takes backends' probes away now; used ones wait to be armed again. The
+   * loader removes the last released first: every backend's rarely hit
+   * probes are released before any first probes, so the probes hit on every
+   * statement stop being hit soonest.
+   */
+  disarm(pids: number[]): void {
+    const gone = pids.map((pid) => this.armed.get(pid)).filter((a) => a !== undefined);
+    for (const a of gone) a.detachLater();
+    for (const a of gone) {
+      a.detach();
+      this.armed.delete(a.pid);
+      this.complete.delete(a.pid);
+      this.disarmings++;
+      if (a.used) this.waiting.set(a.pid, { ppid: a.ppid, sinceMs: Date.now(), lastUsedMs: a.lastUsedMs });
+    }
+  }
+
+  /** The gate held this used backend back: its sampled statements have no phases for the budget's sake. */
+  heldBack(pid: number): boolean {
+    return this.waiting.has(pid);
+  }
+
+  armedList(): ArmedEntry[] {
+    return [...this.armed.values()].map(({ pid, ppid, armedAtMs, lastUsedMs, used }) => ({ pid, ppid, armedAtMs, lastUsedMs, used }));
+  }
+
+  /** Used backends waiting for the gate, longest waiting first. */
+  waitingList(): { pid: number; ppid: number; sinceMs: number }[] {
+    return [...this.waiting].map(([pid, w]) => ({ pid, ppid: w.ppid, sinceMs: w.sinceMs })).sort((x, y) => x.sinceMs - y.sinceMs);
   }
 
   /** Arms the queued backends once the current callback is done. */
@@ -67,8 +140,8 @@ export class Arming {
     const pending = [...this.queue];
     this.queue.clear();
     const now = Date.now();
-    const later: [ArmedBackend & { complete: boolean }, Probe[]][] = [];
-    for (const [pid, ppid] of pending) {
+    const later: [ArmedBackend, Probe[]][] = [];
+    for (const [pid, { ppid, used }] of pending) {
       if (this.armed.has(pid) || this.stopped) continue;
       // a backend that could not be armed is tried again after a pause, not at every use
       if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) continue;
@@ -76,9 +149,12 @@ export class Arming {
       if (!target) continue;
       try {
         const t0 = process.hrtime.bigint();
-        const armed = Object.assign(armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf), { lastUsedMs: now, complete: target.later.length === 0 });
-        this.armed.set(pid, armed);
+        const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
+        const w = this.waiting.get(pid);
+        this.waiting.delete(pid);
+        this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
         if (target.later.length) later.push([armed, target.later]);
+        else this.complete.add(pid);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.failedAt.delete(pid);
@@ -92,12 +168,12 @@ export class Arming {
     if (later.length > 0) setImmediate(() => this.armLater(later));
   }
 
-  private armLater(later: [ArmedBackend & { complete: boolean }, Probe[]][]): void {
+  private armLater(later: [ArmedBackend, Probe[]][]): void {
     for (const [armed, probes] of later) {
       if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
       try {
         armed.add(probes);
-        armed.complete = true;
+        this.complete.add(armed.pid);
       } catch (e) {
         // its first probes stay; what the later ones observe is missed for this backend
         this.failures++;
@@ -113,14 +189,19 @@ export class Arming {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       a.detach();
       this.armed.delete(pid);
+      this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
+    for (const [pid, w] of this.waiting) if (!alive(pid) || now - w.lastUsedMs >= this.kind.idleMs) this.waiting.delete(pid);
   }
 
   status(): Omit<ArmingStatus, 'tls'> {
     return {
       armed: this.armed.size,
-      armedLater: [...this.armed.values()].filter((a) => a.complete).length,
+      armedPids: [...this.armed.keys()],
+      completePids: [...this.complete],
+      waiting: this.waiting.size,
+      disarmings: this.disarmings,
       armings: this.armings,
       meanArmingMs: this.armings ? this.armingMs / this.armings : 0,
       armFailures: this.failures,
@@ -133,5 +214,6 @@ export class Arming {
     this.stopped = true;
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
+    this.complete.clear();
   }
 }

@@ -27,16 +27,21 @@ export interface ClusterStatus {
 }
 
 export interface ArmingStatus {
-  /** backends with phase probes now */
+  /** backends with phase probes now, and their pids */
   armed: number;
+  armedPids: number[];
+  /** of those, the ones whose later probes (lock waits, nested statements) are in place too */
+  completePids: number[];
+  /** backends with sampled statements the overhead budget keeps unarmed now */
+  waiting: number;
+  /** backends disarmed before they were gone or idle (the budget) */
+  disarmings: number;
   /** backends armed so far, and the mean time attaching their probes took */
   armings: number;
   meanArmingMs: number;
   /** arming attempts that failed (see lastArmError) */
   armFailures: number;
   lastArmError: string | null;
-  /** of those, the backends whose later probes (lock and SPI, attached right after the phase probes) are in place too */
-  armedLater: number;
   /** encrypted backends (TLS, GSSAPI) alive and followed at their TLS/GSSAPI read and write now */
   tls: number;
 }
@@ -51,6 +56,31 @@ export interface EncryptedStatus {
   /** encrypted backends not followed (their binary's probes are not attached), and why the last one was not (or why a binary's could not be) */
   notFollowed: number;
   lastError: string | null;
+}
+
+/** The overhead budget (--max-overhead), as arming/budget.ts keeps it. */
+export interface BudgetStatus {
+  maxOverheadPct: number;
+  /** probe cost / backend CPU over the last window (about 10 s), percent */
+  recentPct: number;
+  /** the same since the collector started */
+  totalPct: number;
+  backendCpuMs: number;
+  probeCostMs: number;
+  probeHits: number;
+  /** ns per hit used: trap + body (measured body when bpf_stats is on) */
+  nsPerHit: number;
+  bodyMeasured: boolean;
+  creditMs: number;
+  /** measured probe cost as a share of the armed backends' CPU */
+  armedCostShare: number;
+  /** backends disarmed because the credit ran out, armed again when it allowed, and armed at their fork */
+  budgetDisarms: number;
+  budgetArms: number;
+  forkArms: number;
+  /** new backends seen, and of those not armed at fork because the budget had no room */
+  forks: number;
+  forksHeldBack: number;
 }
 
 export interface CollectorStatus {
@@ -73,6 +103,10 @@ export interface CollectorStatus {
   statements: number;
   /** sampled statements that ran before their backend had phase probes */
   untimedStatements: number;
+  /** sampled statements with phases, without them by reason (pgferret.detail), and the share with them (null before any) */
+  phases: { timed: number; budget: number; late: number; off: number; share: number | null };
+  /** the overhead budget (--max-overhead): what the probes cost, against what; null with --detail statement */
+  budget: BudgetStatus | null;
   /** traceparents the kernel found that the lexer places in no real comment (counted as malformed) */
   rejectedContexts: number;
   openCycles: number;

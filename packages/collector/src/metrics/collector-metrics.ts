@@ -60,6 +60,22 @@ export function registerCollectorMetrics(registry: Registry, status: () => Colle
   counter('pgferret_backends_armed_total', 'Backends armed with phase probes so far', (s) => s.backends.armings);
   gauge('pgferret_backends_tls', 'Encrypted backends (TLS, GSSAPI) alive and followed at their TLS/GSSAPI read and write', (s) => s.backends.tls);
   counter('pgferret_untimed_statements_total', 'Sampled statements that ran before their backend had phase probes', (s) => s.untimedStatements);
+  new Counter({
+    name: 'pgferret_sampled_statements_detail_total',
+    help: 'Sampled statements by the detail they got: phases, or none because of the overhead budget (budget), probes armed too late (late), detail off (off)',
+    labelNames: ['detail'], registers,
+    collect() {
+      this.reset();
+      const p = now().phases;
+      for (const [detail, v] of [['phases', p.timed], ['budget', p.budget], ['late', p.late], ['off', p.off]] as const) this.labels(detail).inc(v);
+    },
+  });
+  gauge('pgferret_sampled_statements_phases_ratio', 'Share of the sampled statements so far that got phases (0 before any)', (s) => s.phases.share ?? 0);
+  gauge('pgferret_overhead_budget_ratio', 'The overhead budget: share of the traced backends\' CPU the per-backend probes may cost (--max-overhead)', (s) => (s.budget?.maxOverheadPct ?? 0) / 100);
+  gauge('pgferret_probe_overhead_ratio', 'What the per-backend probes cost as a share of the traced backends\' CPU, over the last 10 s', (s) => (s.budget?.recentPct ?? 0) / 100);
+  counter('pgferret_probe_cost_seconds_total', 'Backend CPU the per-backend probes cost (hits × trap cost + program bodies)', (s) => (s.budget?.probeCostMs ?? 0) / 1000);
+  counter('pgferret_traced_backends_cpu_seconds_total', 'CPU time of the traced backends, measured by the overhead budget', (s) => (s.budget?.backendCpuMs ?? 0) / 1000);
+  gauge('pgferret_backends_waiting_for_budget', 'Backends with sampled statements the overhead budget keeps unarmed now', (s) => s.backends.waiting);
   new Gauge({
     name: 'pgferret_binary_probe_set',
     help: 'The phase probe set each PostgreSQL binary gets (1 per binary and set)',

@@ -13,7 +13,7 @@ import type { Annotator, StatementListener } from '../control/collector-control'
 import { decodeBatch, type DecodeStats } from '../events/decode';
 import type { ExportQueue } from '../export/queue';
 import { BlockerLookup } from '../inside/blockers';
-import { Assembler, type Statement } from '../spans/assemble';
+import { Assembler, type DetailShed, type Statement } from '../spans/assemble';
 import { MonotonicClock } from '../spans/clock';
 import { SqlDescriber } from '../spans/describe';
 import type { InsideOptions } from '../spans/inside-spans';
@@ -34,8 +34,10 @@ export interface PipelineOptions {
   annotate?: Annotator;
   /** whether the backend's phase probes were all in place at a kernel time */
   timedAt: (pid: number, tsNs: number) => boolean;
-  /** see every assembled statement and switch to encryption (event: TLS or GSSENC) before enrich does */
-  taps: { statement(s: Statement): void; encrypted(pid: number, ppid: number, event: number): void };
+  /** why a statement without phases has none (asked after the taps saw it) */
+  shedWhy: (s: Statement) => DetailShed;
+  /** see every assembled statement, switch to encryption (event: TLS or GSSENC) and new backend before enrich does */
+  taps: { statement(s: Statement): void; encrypted(pid: number, ppid: number, event: number): void; fork(pid: number, ppid: number): void };
   log: (msg: string) => void;
 }
 
@@ -43,6 +45,8 @@ export class Pipeline {
   readonly decodeStats: DecodeStats = { records: 0, invalid: 0 };
   /** statements assembled */
   statements = 0;
+  /** of those: with phases, and without them by reason */
+  readonly shed: Record<'phases' | DetailShed, number> = { phases: 0, budget: 0, late: 0, off: 0 };
   private readonly assembler: Assembler;
   private readonly enrich: Enrich;
   private readonly build: BuildSpans;
@@ -61,10 +65,13 @@ export class Pipeline {
         statement: (s) => {
           this.statements++;
           o.taps.statement(s);
+          if (!s.timed) s.shed = o.shedWhy(s);
+          this.shed[s.timed ? 'phases' : s.shed!]++;
           this.enrich.statement(s);
         },
         lockWait: (pid, ppid, lock) => this.enrich.lockWait(pid, ppid, lock),
         encrypted: (pid, ppid, event) => o.taps.encrypted(pid, ppid, event),
+        fork: (pid, ppid) => o.taps.fork(pid, ppid),
       },
       o.timedAt,
       holders,
@@ -92,6 +99,7 @@ export class Pipeline {
     return {
       decode: { ...this.decodeStats },
       statements: this.statements,
+      detail: { ...this.shed },
       rejectedContexts: this.enrich.rejectedContexts,
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,

@@ -13,6 +13,8 @@ export interface ArmedBackend {
   add(probes: Probe[]): void;
   /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove): returns at once. */
   detach(): void;
+  /** Detaches only what add() added after the first probes (rarely hit): released before other backends' first probes, it is removed after them. */
+  detachLater(): void;
 }
 
 /** Detaches links in the background (each uprobe takes the kernel ~0.1 s to remove). */
@@ -55,11 +57,15 @@ function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInf
  */
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
   const links = attachAll(obj, exePath, probes, elf, pid);
+  const first = links.length;
+  // the loader's detacher removes the last released first: reversed, the phase probes (hit on every statement) go first
+  const detach = (from: number) => release(links.splice(from).reverse());
   return {
     pid,
     sinceNs: Number(process.hrtime.bigint()),
     add: (more) => { links.push(...attachAll(obj, exePath, more, elf, pid)); },
-    detach: () => release(links.splice(0)),
+    detach: () => detach(0),
+    detachLater: () => detach(first),
   };
 }
 

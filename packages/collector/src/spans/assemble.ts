@@ -31,6 +31,9 @@ export interface Phase {
   failed?: boolean;
 }
 
+/** Why a statement has no phases (and nothing from inside them): the attribute A.detailShed. */
+export type DetailShed = 'budget' | 'late' | 'off';
+
 export interface Statement {
   start: StartRecord;
   /** position in a multi-statement string (0-based) */
@@ -50,6 +53,8 @@ export interface Statement {
   incomplete: boolean;
   /** the backend had its phase probes while the statement ran */
   timed: boolean;
+  /** when not timed, why (set by the pipeline): the overhead budget, probes armed too late, or detail off */
+  shed?: DetailShed;
   /** the id its span will have: known before it is built, so a lock's waiter can link to it */
   spanId: string;
   inside: Inside;
@@ -216,6 +221,8 @@ export interface AssembledSink {
   lockWait?(pid: number, ppid: number, lock: LockWait): void;
   /** the backend negotiated TLS or GSSAPI encryption (event: TLS or GSSENC): its socket carries ciphertext from now on */
   encrypted?(pid: number, ppid: number, event: number): void;
+  /** a followed postmaster forked a backend: it may be armed before its first statement */
+  fork?(pid: number, ppid: number): void;
 }
 
 export class Assembler implements EventSink {
@@ -325,6 +332,7 @@ export class Assembler implements EventSink {
 
   backend(pid: number, ppid: number, event: number): void {
     if (event === BackendEvent.TLS || event === BackendEvent.GSSENC) this.out.encrypted?.(pid, ppid, event);
+    if (event === BackendEvent.FORK) this.out.fork?.(pid, ppid);
     if (event === BackendEvent.EXIT) {
       // it died inside a sampled cycle: what it ran ends now, not at the next sweep
       const b = this.backends.get(pid);

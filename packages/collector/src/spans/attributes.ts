@@ -36,6 +36,7 @@ export const ATTRIBUTES = {
   queryTextLength: { name: 'pgferret.query_text.length', type: 'int', on: ['statement'], meaning: 'the full text\'s length in bytes, when truncated' },
   incomplete: { name: 'pgferret.incomplete', type: 'boolean', on: ['statement'], meaning: 'no completion was seen (pipeline aborted, backend gone, records lost)' },
   phasesUntimed: { name: 'pgferret.phases.untimed', type: 'boolean', on: ['statement'], meaning: 'it ran before its backend had phase probes' },
+  detailShed: { name: 'pgferret.detail', type: 'string', on: ['statement'], meaning: 'why it has no phases nor detail from inside them: `budget` (the overhead budget, `--max-overhead`, kept its backend unarmed), `late` (its backend\'s probes were not in place yet), `off` (`--detail statement`, or the kernel refused the phase programs)' },
   plan: { name: 'postgresql.plan', type: 'string', on: ['statement'], meaning: '`EXPLAIN` of a slow statement (with `--postgres-url`)' },
   planGeneric: { name: 'postgresql.plan.generic', type: 'boolean', on: ['statement'], meaning: 'the plan is a generic one (text with `$n` parameters)' },
   planExplainedAt: { name: 'postgresql.plan.explained_at', type: 'string', on: ['statement'], meaning: 'when the plan was asked for (ISO 8601)' },

@@ -65,6 +65,7 @@ function statementAttributes(s: Statement, d: StatementDescription, backend: Bac
   if (confidence) attributes[A.traceContextConfidence] = confidence;
   if (s.incomplete) attributes[A.incomplete] = true;
   if (!s.timed) attributes[A.phasesUntimed] = true;
+  if (!s.timed && s.shed) attributes[A.detailShed] = s.shed;
   if (extra) Object.assign(attributes, extra);
   if (sqlstate) {
     attributes[A.dbResponseStatusCode] = sqlstate;

@@ -1,0 +1,268 @@
+// The overhead budget (--max-overhead): per-backend probes may cost at most
+// this share of the traced backends' CPU time. Every tick it measures
+//   - what the backends spent: their CPU from /proc (discover/process-cpu),
+//   - what the probes cost them: hits (the kernel's phase_hits counter, or the
+//     per-program run counts of bpf_stats when kernel.bpf_stats_enabled = 1)
+//     times the trap's cost per hit, plus the programs' bodies (bpf_stats'
+//     run time when on, else an estimate per hit),
+// and keeps a credit: the budget's share of the CPU spent is earned, the
+// probes' cost is paid. A used backend (it carries sampled statements) is
+// armed when the credit covers its predicted cost for a window, over what the
+// armed ones would still cost once disarmed (their uprobes leave one by one);
+// when the credit falls to that reserve the busy armed backends are disarmed
+// and wait, longest waiting first, for the next window. Idle armed backends cost nothing and
+// stay. New backends of a cluster with sampled traffic are armed at their
+// fork while the credit allows, so their first statements have phases.
+// Statement spans come from the socket and never depend on this.
+import * as fs from 'node:fs';
+import { clusterCpu } from '../discover/process-cpu';
+import type { BudgetStatus } from '../control/collector-control';
+import type { Arming } from './arming';
+
+/**
+ * What one probe hit costs the backend beyond the program body: the trap.
+ * Measured on this project's machines (shared/research/overhead.md): 0.4 µs
+ * (emulated nop5/push) to 0.8 µs (USDT nop) in a tight loop, ~1.5 µs per hit
+ * under a pgbench load; 7.5–8 µs on an instruction the kernel single-steps.
+ * The phase probes sit on USDT nops and `push`-first function entries: the
+ * under-load figure is used, erring on the side of the budget.
+ */
+export const TRAP_NS_PER_HIT = 1_500;
+/** the program body per hit when bpf_stats is off (BENCHMARKS.md: 0.2–0.34 µs; 2 µs when the ring is contended) */
+export const BODY_NS_PER_HIT = 350;
+/** before anything was measured: probe cost as a share of an armed backend's CPU (3 hits of ~2 µs on a 25–35 µs statement) */
+const PRIOR_COST_SHARE = 0.2;
+/** a backend is armed only if the credit pays for this long of it */
+const WINDOW_S = 0.5;
+/** ...plus this long after it is disarmed: its uprobes are removed in the background, one per ~0.1 s and 200 ms after any attach: measured 1–3 s after a disarm with others armed meanwhile */
+const DETACH_TAIL_S = 2;
+/** the budget's tick, seconds (the collector calls tick() this often) */
+const TICK_S = 0.2;
+/** credit is kept for at most this long of budget: a quiet spell does not buy a long burst */
+const CREDIT_CAP_S = 30;
+/** the CPU rate assumed for a backend not measured yet */
+const UNMEASURED_RATE_NS_PER_S = 0.25e9;
+/** backends armed per tick at most (on use or again after waiting): a burst is paid for seconds, its uprobes leave one per ~0.1 s */
+const ARMS_PER_TICK = 2;
+/** new backends armed at their fork, at most this many per second (each arming and disarming costs the collector and the kernel) */
+const FORK_ARMS_PER_S = 5;
+/** a cluster carries sampled traffic while its last sampled statement is this recent */
+const SAMPLED_RECENT_MS = 60_000;
+const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+
+export interface BudgetOptions {
+  /** percent of the traced backends' CPU time the probes may cost */
+  maxOverheadPct: number;
+  /** share of new backends of a cluster with sampled traffic armed at their fork (0: none) */
+  armAtFork: number;
+  arming: Arming;
+  /** postmaster pids of the attached clusters */
+  postmasters(): number[];
+  /** per-backend probe hits so far (the kernel's phase_hits counter) */
+  hits(): number;
+  /** run time and runs so far of the per-backend probe programs (bpf_stats; zeros while it is off) */
+  programStats(): { runTimeNs: number; runCount: number };
+}
+
+
+interface Sample {
+  atMs: number;
+  cpuNs: number;
+  costNs: number;
+}
+
+export class ProbeBudget {
+  private readonly share: number;
+  private credit = 0;
+  private costShare = PRIOR_COST_SHARE;
+  private last: { cpu: Map<number, number>; perBackend: Map<number, Map<number, number>>; hits: number; runNs: number; runs: number } | null = null;
+  /** per live backend: CPU ns per second over the last tick */
+  private cpuRate = new Map<number, number>();
+  private window: Sample[] = [];
+  private totals = { cpuNs: 0, costNs: 0, hits: 0 };
+  private nsPerHit = TRAP_NS_PER_HIT + BODY_NS_PER_HIT;
+  private bodyMeasured = false;
+  private counts = { budgetDisarms: 0, budgetArms: 0, forkArms: 0, forks: 0, forksHeldBack: 0 };
+  private forkAcc = 0;
+  private armsThisTick = 0;
+  /** predicted cost of the backends armed since the last tick (not measured yet) */
+  private committed = 0;
+  /** what the busy armed backends would still cost once disarmed, as of the last tick */
+  private reserve = 0;
+  private forkTimes: number[] = [];
+  /** postmaster pid → when its last sampled statement was seen */
+  private sampledAt = new Map<number, number>();
+  private lastTickMs = Date.now();
+
+  constructor(private readonly o: BudgetOptions) {
+    this.share = Math.max(0, o.maxOverheadPct) / 100;
+  }
+
+  /** The arming gate: a used backend is armed at once only if the credit pays for its window. */
+  allow(pid: number, _ppid: number): boolean {
+    if (this.share >= 1) return true;
+    const cost = this.predictedNs(pid);
+    if (this.free() < cost || this.armsThisTick >= ARMS_PER_TICK) return false;
+    this.committed += cost;
+    this.armsThisTick++;
+    return true;
+  }
+
+  /** A sampled statement of a cluster: its new backends are worth arming at fork. */
+  sampled(ppid: number): void {
+    this.sampledAt.set(ppid, Date.now());
+  }
+
+  /** Whether a used backend may be armed at its next sampled statement (credit left, or no limit). */
+  armsOnUse(): boolean {
+    return this.share >= 1 || this.free() > 0;
+  }
+
+  /** A followed postmaster forked a backend: armed now if its cluster carries sampled traffic and the budget has room. */
+  forked(pid: number, ppid: number): void {
+    const at = this.sampledAt.get(ppid);
+    const now = Date.now();
+    if (this.o.armAtFork <= 0 || at === undefined || now - at > SAMPLED_RECENT_MS) return;
+    this.counts.forks++;
+    this.forkAcc += Math.min(1, this.o.armAtFork);
+    if (this.forkAcc < 1) return;
+    this.forkTimes = this.forkTimes.filter((t) => now - t < 1000);
+    const cost = this.predictedNs(null);
+    if (this.forkTimes.length >= FORK_ARMS_PER_S || (this.share < 1 && (this.free() < cost || this.armsThisTick >= ARMS_PER_TICK))) {
+      this.counts.forksHeldBack++;
+      return;
+    }
+    this.forkAcc -= 1;
+    this.forkTimes.push(now);
+    if (this.share < 1) {
+      this.committed += cost;
+      this.armsThisTick++;
+    }
+    this.counts.forkArms++;
+    this.o.arming.arm(pid, ppid);
+  }
+
+  /**
+   * What arming `pid` for a window is expected to cost: its recent CPU rate,
+   * at least the mean of the traced backends' (an idle backend that gets a
+   * statement is about to work), times the measured cost share. Before a
+   * tick has measured anything: infinite (nothing is armed blind).
+   */
+  private predictedNs(pid: number | null): number {
+    if (this.cpuRate.size === 0) return Infinity;
+    // the mean of the busy ones: idle background processes would dilute it
+    const rates = [...this.cpuRate.values()].filter((r) => r > 0);
+    const mean = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
+    // a backend born since the last tick (a pool starting, a fresh connection) may be about to work hard: a quarter core at least
+    const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? UNMEASURED_RATE_NS_PER_S);
+    return this.costShare * Math.max(own, mean) * (WINDOW_S + DETACH_TAIL_S);
+  }
+
+  /** Measures and decides; called every ~200 ms. */
+  tick(): void {
+    const now = Date.now();
+    this.armsThisTick = 0;
+    const dtS = Math.max(0.001, (now - this.lastTickMs) / 1000);
+    this.lastTickMs = now;
+    const cpu = new Map<number, number>();
+    const perBackend = new Map<number, Map<number, number>>();
+    for (const pm of this.o.postmasters()) {
+      const c = clusterCpu(pm);
+      if (!c) continue;
+      cpu.set(pm, c.totalNs);
+      perBackend.set(pm, c.perBackend);
+    }
+    const hits = this.o.hits();
+    const prog = this.bpfStatsOn() ? this.o.programStats() : { runTimeNs: 0, runCount: 0 };
+    const prev = this.last;
+    this.last = { cpu, perBackend, hits, runNs: prog.runTimeNs, runs: prog.runCount };
+    if (!prev) return;
+
+    // what the backends spent, and each one's share of it (a cluster that appeared in between starts next tick)
+    let cpuNs = 0;
+    this.cpuRate.clear();
+    for (const [pm, total] of cpu) {
+      const before = prev.cpu.get(pm);
+      if (before === undefined) continue;
+      cpuNs += Math.max(0, total - before);
+      const was = prev.perBackend.get(pm)!;
+      for (const [pid, ns] of perBackend.get(pm)!) this.cpuRate.set(pid, Math.max(0, ns - (was.get(pid) ?? ns)) / dtS);
+    }
+    // what the probes cost them
+    const dHits = Math.max(0, hits - prev.hits);
+    const dRuns = prog.runCount - prev.runs;
+    const dRunNs = prog.runTimeNs - prev.runNs;
+    let costNs: number;
+    if (dRuns > 0 && dRunNs > 0) {
+      const n = Math.max(dHits, dRuns);
+      costNs = n * TRAP_NS_PER_HIT + dRunNs;
+      this.nsPerHit = TRAP_NS_PER_HIT + dRunNs / dRuns;
+      this.bodyMeasured = true;
+    } else {
+      costNs = dHits * (TRAP_NS_PER_HIT + BODY_NS_PER_HIT);
+    }
+    this.totals.cpuNs += cpuNs;
+    this.totals.costNs += costNs;
+    this.totals.hits += dHits;
+    this.window.push({ atMs: now, cpuNs, costNs });
+    while (this.window.length > 0 && now - this.window[0].atMs > 10_000) this.window.shift();
+
+    // the cost share of an armed backend's CPU, from the busy armed backends of this tick
+    const armed = this.o.arming.armedList();
+    const armedCpu = armed.reduce((s, a) => s + (this.cpuRate.get(a.pid) ?? 0), 0) * dtS;
+    if (armedCpu > 5_000_000 && costNs > 0) this.costShare = 0.7 * this.costShare + 0.3 * Math.min(1, costNs / armedCpu);
+
+    if (this.share >= 1) return;
+    const cap = Math.max(1_000_000, this.share * (cpuNs / dtS) * CREDIT_CAP_S);
+    this.credit = Math.min(cap, this.credit + this.share * cpuNs - costNs);
+    this.committed = 0;
+    const busy = armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0);
+    this.reserve = busy.reduce((sum, a) => sum + this.costShare * this.cpuRate.get(a.pid)! * (DETACH_TAIL_S + TICK_S), 0);
+
+    if (this.credit < this.reserve) {
+      // down to what the busy armed backends still cost once disarmed: they wait (idle ones cost nothing)
+      this.o.arming.disarm(busy.map((a) => a.pid));
+      this.counts.budgetDisarms += busy.length;
+      return;
+    }
+    // credit left: the backends waiting longest get their window
+    for (const w of this.o.arming.waitingList()) {
+      const cost = this.predictedNs(w.pid);
+      if (cost > this.free() || this.armsThisTick >= ARMS_PER_TICK) break;
+      this.armsThisTick++;
+      this.committed += cost;
+      this.o.arming.arm(w.pid, w.ppid);
+      this.counts.budgetArms++;
+    }
+  }
+
+  /** credit not spoken for: over the armed backends' reserve and what was armed since the last tick */
+  private free(): number {
+    return this.credit - this.reserve - this.committed;
+  }
+
+  private bpfStatsOn(): boolean {
+    try {
+      return fs.readFileSync(STATS_SYSCTL, 'latin1').trim() === '1';
+    } catch {
+      return false;
+    }
+  }
+
+  status(): BudgetStatus {
+    const w = this.window.reduce((s, x) => ({ cpu: s.cpu + x.cpuNs, cost: s.cost + x.costNs }), { cpu: 0, cost: 0 });
+    return {
+      maxOverheadPct: this.share * 100,
+      recentPct: w.cpu > 0 ? (100 * w.cost) / w.cpu : 0,
+      totalPct: this.totals.cpuNs > 0 ? (100 * this.totals.costNs) / this.totals.cpuNs : 0,
+      backendCpuMs: this.totals.cpuNs / 1e6,
+      probeCostMs: this.totals.costNs / 1e6,
+      probeHits: this.totals.hits,
+      nsPerHit: this.nsPerHit,
+      bodyMeasured: this.bodyMeasured,
+      creditMs: this.credit / 1e6,
+      armedCostShare: this.costShare,
+      ...this.counts,
+    };
+  }
+}
