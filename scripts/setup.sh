@@ -1,22 +1,63 @@
 #!/usr/bin/env bash
-# Makes this machine ready to build, test and demo pgferret. Idempotent: each
-# step checks before it acts, so `npm test` and `npm run demo` can run it every time.
+# Makes this machine ready for one command. Idempotent: each step checks before
+# it acts, so `npm test` and `npm run demo` can run it every time.
+#   bash scripts/setup.sh [test]   everything: the test suite's tools, the SDK's
+#                                  matrix apps, every build step (npm test, CI)
+#   bash scripts/setup.sh demo     what `npm run demo` uses: the build toolchain,
+#                                  the root's npm packages, the build without the
+#                                  Prisma example and the tarballs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mode=${1:-test}
+case $mode in
+  test | demo) ;;
+  *) echo "[setup] unknown mode '$mode': use 'test' (everything, the default) or 'demo' (what npm run demo needs)" >&2; exit 2 ;;
+esac
+
 log() { printf '[setup] %s\n' "$*"; }
 
-# Debian packages: PostgreSQL (tests and USDT probe points), the BPF toolchain,
-# sys/sdt.h for the loader's test binary, Chromium for the UI tests, Prometheus
-# (and promtool) for the metrics tests.
+# Runs a long step, printing how long it has been running every 15 s (npm ci
+# and apt-get print nothing for minutes at the log levels used here); its
+# output is shown only if it fails.
+progress() {
+  local what=$1; shift
+  local out start pid rc
+  out=$(mktemp)
+  start=$SECONDS
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+      sleep 1
+      kill -0 "$pid" 2>/dev/null || break 2
+    done
+    log "$what: still running ($((SECONDS - start)) s)"
+  done
+  rc=0
+  wait "$pid" || rc=$?
+  if ((rc != 0)); then
+    cat "$out" >&2
+    rm -f "$out"
+    echo "[setup] $what failed (exit $rc): its output is above" >&2
+    return "$rc"
+  fi
+  rm -f "$out"
+  log "$what: done in $((SECONDS - start)) s"
+}
+
+# Debian packages: the BPF toolchain and a C/C++ toolchain (the loader's addon,
+# better-sqlite3) for every command; for the tests also PostgreSQL (USDT probe
+# points), sys/sdt.h for the loader's test binary, Chromium for the UI tests,
+# Prometheus (and promtool) for the metrics tests.
 APT_PACKAGES=(
-  postgresql postgresql-contrib
   clang llvm libbpf-dev bpftool linux-libc-dev
-  systemtap-sdt-dev binutils util-linux libcap2-bin
-  chromium
-  prometheus
+  binutils util-linux libcap2-bin
   make g++ python3 pkg-config
 )
+if [ "$mode" = test ]; then
+  APT_PACKAGES+=(postgresql postgresql-contrib systemtap-sdt-dev chromium prometheus)
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -28,8 +69,8 @@ if ((${#missing[@]})); then
   fi
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  progress "apt-get update" apt-get update -qq
+  progress "apt-get install" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # The Debian cluster that postgresql-common creates is not used by pgferret's
@@ -41,23 +82,25 @@ fi
 stamp=node_modules/.pgferret-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "npm ci (the first time: a few minutes)"
+  progress "npm ci" npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
 
 # The SDK's compatibility matrix (packages/sdk/test/matrix/*/): small apps,
 # each with its own package.json and lockfile, installed from the registry
-# the same way, each only when its lockfile changed.
-for dir in packages/sdk/test/matrix/*/; do
+# the same way, each only when its lockfile changed. Only the tests use them.
+if [ "$mode" = test ]; then for dir in packages/sdk/test/matrix/*/; do
   [ -f "${dir}package-lock.json" ] || continue
   stamp="${dir}node_modules/.pgferret-lock.sha"
   want=$(sha256sum "${dir}package-lock.json" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    log "npm ci in ${dir}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    progress "npm ci in ${dir}" bash -c "cd '$dir' && npm ci --no-audit --no-fund --loglevel=error"
     echo "$want" > "$stamp"
   fi
-done
+done; fi
 
-bash scripts/build.sh
+bash scripts/build.sh "$mode"
+
+# arm64 kernel types for test/arm64.test.ts (which compiles the BPF object for arm64)
+if [ "$mode" = test ]; then bash scripts/arm64-vmlinux.sh; fi

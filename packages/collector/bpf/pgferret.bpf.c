@@ -29,10 +29,18 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* x86-64 syscall numbers: PostgreSQL reads its client with recv() and
- * writes with send() (secure_raw_read/secure_raw_write). */
+/* PostgreSQL reads its client with recv() and writes with send()
+ * (secure_raw_read/secure_raw_write). Syscall numbers and the register that
+ * holds the number at sys_exit differ per architecture (docs/arm64.md). */
+#if defined(__TARGET_ARCH_arm64)
+#define NR_SENDTO 206
+#define NR_RECVFROM 207
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#else
 #define NR_SENDTO 44
 #define NR_RECVFROM 45
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#endif
 
 /* Startup packet codes (PostgreSQL's pqcomm.h). */
 #define SSL_REQUEST_CODE 80877103
@@ -950,10 +958,10 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (ret <= 0)
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	long nr = SYSCALL_NR(regs);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
-	const char *buf = (const char *)BPF_CORE_READ(regs, si);
+	const char *buf = (const char *)PT_REGS_PARM2_CORE(regs);
 	if (nr == NR_RECVFROM)
 		return on_recv(pid, b, buf, ret);
 	return on_send(pid, b, buf, ret);

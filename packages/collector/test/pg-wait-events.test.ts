@@ -2,8 +2,12 @@
 // pgstat_get_wait_event() of each major's binary returned for them (see the
 // table's comments); root test/pg-tables.test.ts checks the whole table of
 // the binaries installed here.
+import * as path from 'node:path';
+import { debianBinDir } from '../../demo/src/cluster';
+import { readElf } from '../src/discover/elf';
+import { binaryWaitEventCounts, waitEventsMissingFromTable } from '../src/pg/wait-event-check';
 import { WAIT_EVENT_NAMES } from '../src/pg/wait-event-names';
-import { lockModeName, lockTagTypeName, waitEventName } from '../src/pg/wait-events';
+import { lockModeName, lockTagTypeName, waitEventLabel, waitEventName } from '../src/pg/wait-events';
 
 const ev = (type: string, name: string) => ({ type, name });
 const info = (cls: number, id: number) => ((cls << 24) | id) >>> 0;
@@ -100,4 +104,30 @@ test('lock modes and locktag types', () => {
   expect(lockTagTypeName(15, 11)).toBeNull();
   expect(lockTagTypeName(18, 11)).toBe('applytransaction');
   expect(lockTagTypeName(12, 0)).toBeNull();
+});
+
+test('an event the table lacks is named by its class and number, never "unknown"', () => {
+  expect(waitEventLabel(15, info(0x08, 52))).toEqual(ev('IPC', '#52'));
+  expect(waitEventLabel(15, info(0x0a, 900))).toEqual(ev('IO', '#900'));
+  expect(waitEventLabel(17, info(0x07, 3))).toEqual(ev('Extension', '#3')); // a custom event, named in shared memory
+  expect(waitEventLabel(99, info(0x06, 0))).toEqual(ev('Client', '#0')); // a major the table does not know
+  expect(waitEventLabel(15, info(0x0c, 1))).toEqual(ev('Class0xc', '#1'));
+  expect(waitEventLabel(15, info(0x0a, 17))).toEqual(ev('IO', 'DataFileRead'));
+});
+
+test("at attach: the installed Debian binary's wait events that a table lacks, read from its code", () => {
+  const exe = path.join(debianBinDir(), 'postgres');
+  const major = Number(path.basename(path.dirname(debianBinDir())));
+  const elf = readElf(exe);
+  const counts = binaryWaitEventCounts(exe, elf);
+  expect([...counts.keys()].sort((a, b) => a - b)).toEqual([0x05, 0x06, 0x08, 0x09, 0x0a]);
+  const t = WAIT_EVENT_NAMES[major];
+  const ipc = counts.get(0x08)!;
+  // the table is of this minor or a newer one: nothing missing
+  expect(t.ipc.length).toBeGreaterThanOrEqual(ipc);
+  expect(waitEventsMissingFromTable(major, exe, elf)).toEqual([]);
+  // a table two IPC events short of the binary (as an older pgferret meets a newer minor)
+  const older = { ...t, ipc: t.ipc.slice(0, ipc - 2) };
+  expect(waitEventsMissingFromTable(major, exe, elf, older)).toEqual([`IPC:#${ipc - 2}`, `IPC:#${ipc - 1}`]);
+  expect(waitEventsMissingFromTable(major, exe, elf, undefined)).toEqual([]);
 });

@@ -8,6 +8,7 @@ import type { ClusterStatus } from '../control/collector-control';
 import { readElf, type ElfInfo } from '../discover/elf';
 import { selects, type ClusterFilter } from '../discover/filter';
 import { MatchReport } from '../discover/match-report';
+import { waitEventsMissingFromTable } from '../pg/wait-event-check';
 import { childrenOf, findPostmasters, type Postmaster } from '../discover/postmasters';
 import { BACKEND_STATE, Proto } from '../events/layout';
 import { FEATURES, planInside, type InsidePlan } from '../inside/cluster-facts';
@@ -137,6 +138,8 @@ export class Clusters {
       const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
       const bin = { exeName: pm.exeName, set, elf };
+      const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
+      if (newer.length > 0) this.o.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);
       this.binaries.set(pm.binaryId, bin);
       return bin;
     } catch (e) {

@@ -51,7 +51,9 @@ function refusal(e: unknown): string {
 }
 
 export function loadProbes(file: string, log: (m: string) => void): LoadedProbes {
-  if (!fs.existsSync(file)) throw new Error(`the collector's BPF object ${file} is missing: build it with \`npm run build\` (needs clang and bpftool)`);
+  if (!fs.existsSync(file)) {
+    throw new Error(`the BPF object ${file} does not exist: give --bpf-object an existing file, or build the package's own with \`npm run build\` (needs clang and bpftool)`);
+  }
   checkKernel();
   const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null };
   // at most one more attempt per optional feature

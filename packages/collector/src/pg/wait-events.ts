@@ -21,6 +21,20 @@ const IPC = 0x08;
 const TIMEOUT = 0x09;
 const IO = 0x0a;
 
+/** wait_event_type by class byte, for events named by class and id when the table lacks them */
+export const WAIT_CLASS_NAMES: Readonly<Record<number, string>> = {
+  [LWLOCK]: 'LWLock',
+  [LOCK]: 'Lock',
+  [BUFFERPIN]: 'BufferPin',
+  [ACTIVITY]: 'Activity',
+  [CLIENT]: 'Client',
+  [EXTENSION]: 'Extension',
+  [IPC]: 'IPC',
+  [TIMEOUT]: 'Timeout',
+  [IO]: 'IO',
+  0x0b: 'InjectionPoint',
+};
+
 function named(type: string, name: string | null | undefined): WaitEvent | null {
   return name ? { type, name } : null;
 }
@@ -55,6 +69,17 @@ export function waitEventName(major: number, info: number): WaitEvent | null {
     default:
       return null;
   }
+}
+
+/**
+ * The wait event of `info` (not 0) as pg_stat_activity names it, or, when this major's table lacks
+ * it (a newer minor's event, a major the table does not know), by class and id: `IPC` `#51`.
+ */
+export function waitEventLabel(major: number, info: number): WaitEvent {
+  const known = waitEventName(major, info);
+  if (known) return known;
+  const cls = info >>> 24;
+  return { type: WAIT_CLASS_NAMES[cls] ?? `Class0x${cls.toString(16)}`, name: `#${info & 0xffff}` };
 }
 
 // lock_mode_names[] of storage/lmgr/lock.c, the same from 13 to 18; 0 is no lock

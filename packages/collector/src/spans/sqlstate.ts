@@ -1,7 +1,21 @@
 // SQLSTATE codes as people read them: `division_by_zero (22012)`.
-import { SQLSTATE_NAMES } from './sqlstate-names';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SQLSTATE_NAMES as CHECKED_IN } from './sqlstate-names';
 
-export { SQLSTATE_NAMES };
+/** Written at build time from the errcodes.txt installed there (scripts/gen-sqlstate.js --installed). */
+export const INSTALLED_SQLSTATE_FILE = path.join(__dirname, '..', '..', 'build', 'sqlstate-names.json');
+
+function installedNames(): Record<string, string> {
+  try {
+    return (JSON.parse(fs.readFileSync(INSTALLED_SQLSTATE_FILE, 'utf8')) as { names: Record<string, string> }).names;
+  } catch {
+    return {}; // not built here: the checked-in table alone
+  }
+}
+
+/** The checked-in table, with the codes a newer minor installed at build time added (22P07 in 15.20). */
+export const SQLSTATE_NAMES: Readonly<Record<string, string>> = { ...CHECKED_IN, ...installedNames() };
 
 /** PostgreSQL's condition name of a code (the class's name for a code it does not list), or null. */
 export function conditionName(code: string): string | null {

@@ -3,7 +3,7 @@
 // happened in; shorter ones are summed per wait event on that phase, so a
 // statement with ten thousand short LWLock waits stays a handful of spans.
 import type { Attributes } from '@opentelemetry/api';
-import { waitEventName } from '../pg/wait-events';
+import { waitEventLabel } from '../pg/wait-events';
 import type { WaitInterval } from './assemble';
 import { A } from './attributes';
 
@@ -18,10 +18,8 @@ const PG_WAIT_LOCK = 0x03;
 export function nameWait(major: number, w: WaitInterval): NamedWait {
   if (w.runnable) return { ...w, type: 'CPU', name: 'Runnable' };
   if (w.event === 0) return { ...w, type: 'Other', name: 'OffCPU' };
-  const n = waitEventName(major, w.event);
-  if (n) return { ...w, ...n };
-  // an id this major's table does not know: say which, never a guessed name
-  return { ...w, type: `Class0x${(w.event >>> 24).toString(16)}`, name: `Event${w.event & 0xffff}` };
+  // an id this major's table does not know is named by class and id (IPC #51), never guessed
+  return { ...w, ...waitEventLabel(major, w.event) };
 }
 
 export const isLockWait = (w: WaitInterval) => !w.runnable && w.event >>> 24 === PG_WAIT_LOCK;
