@@ -1,4 +1,4 @@
-export { BpfObject, type ProgramInfo, type UprobeOptions, type UsdtOptions, type TracepointOptions } from './object';
+export { BpfObject, type ProgramInfo, type UprobeOptions, type UsdtOptions, type TracepointOptions, type PerfEventOptions } from './object';
 export type { BpfLink } from './link';
 export { BpfMap } from './map';
 export { forEachRecord, RECORD_HEADER_BYTES, type RingBufferReader, type RingBufferStats, type BatchHandler } from './ringbuf';

@@ -38,6 +38,15 @@ export interface TracepointOptions {
   name: string;
 }
 
+export interface PerfEventOptions {
+  /** a SEC("perf_event") program */
+  program: string;
+  /** the process sampled (its CPU time, on any CPU) */
+  pid: number;
+  /** samples per second of the process's CPU time (software cpu-clock) */
+  hz: number;
+}
+
 function checkString(v: unknown, what: string): asserts v is string {
   if (typeof v !== 'string' || v === '') throw new BpfError('BAD_ARGUMENT', `${what} must be a non-empty string, got ${JSON.stringify(v)}`);
 }
@@ -227,6 +236,21 @@ export class BpfObject {
     const id = nativeCall(
       { op: 'attach', kind: 'tracepoint', what: `attaching ${description}`, program: o.program, programs: () => this.programs() },
       () => native().attachTracepoint(this.handle, o.program, o.category, o.name),
+    );
+    return new Link(this.handle, id, description, this.isClosed);
+  }
+
+  /** Samples one process on the software CPU clock with a perf_event program. */
+  attachPerfEvent(o: PerfEventOptions): BpfLink {
+    this.ensureLoaded();
+    checkString(o?.program, 'program');
+    const pid = checkPid(o.pid);
+    if (pid < 0) throw new BpfError('BAD_ARGUMENT', 'attachPerfEvent needs a pid');
+    if (!Number.isInteger(o.hz) || o.hz <= 0 || o.hz > 100000) throw new BpfError('BAD_ARGUMENT', `hz must be an integer from 1 to 100000, got ${JSON.stringify(o.hz)}`);
+    const description = `perf_event cpu-clock ${o.hz} Hz pid=${pid} -> ${o.program}`;
+    const id = nativeCall(
+      { op: 'attach', kind: 'perf_event', what: `attaching ${description}`, program: o.program, programs: () => this.programs(), pid },
+      () => native().attachPerfEvent(this.handle, o.program, pid, o.hz),
     );
     return new Link(this.handle, id, description, this.isClosed);
   }

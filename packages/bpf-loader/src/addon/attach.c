@@ -1,8 +1,11 @@
 /* Attaching programs; each link is owned by its object and addressed by index. */
 #include "addon.h"
 #include <errno.h>
+#include <linux/perf_event.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Removing uprobes contends in the kernel with adding them (each removal
  * waits ~0.1 s for an RCU grace period): the detacher stays out of the way
@@ -140,6 +143,42 @@ static napi_value attach_tracepoint(napi_env env, napi_callback_info info) {
   return add_link(env, o, link, false);
 }
 
+/* attachPerfEvent(obj, program, pid, hz): a SEC("perf_event") program on a
+ * software CPU clock of one process (any CPU), sampled hz times a second of
+ * its CPU time. cpu-clock needs no hardware counter, so it works in VMs; the
+ * link owns the perf fd (destroying it closes the fd). */
+static napi_value attach_perf_event(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  int32_t pid = -1;
+  uint32_t hz = 0;
+  napi_get_value_int32(env, argv[2], &pid);
+  napi_get_value_uint32(env, argv[3], &hz);
+  if (pid <= 0 || hz == 0) return throw_errno(env, "perf_event_open", EINVAL);
+  struct perf_event_attr attr = {
+      .type = PERF_TYPE_SOFTWARE,
+      .size = sizeof(attr),
+      .config = PERF_COUNT_SW_CPU_CLOCK,
+      .freq = 1,
+      .sample_freq = hz,
+  };
+  log_reset();
+  int fd = (int)syscall(SYS_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "perf_event_open", errno);
+  struct bpf_link *link = bpf_program__attach_perf_event(p, fd);
+  if (!link) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "attach perf_event", err);
+  }
+  return add_link(env, o, link, false);
+}
+
 /* The object and link index of a (obj, id) call; NULL when it threw. */
 static struct object *link_args(napi_env env, napi_callback_info info, uint32_t *id) {
   size_t argc = 2;
@@ -256,6 +295,7 @@ void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "attachUprobe", attach_uprobe);
   export_fn(env, exports, "attachUsdt", attach_usdt);
   export_fn(env, exports, "attachTracepoint", attach_tracepoint);
+  export_fn(env, exports, "attachPerfEvent", attach_perf_event);
   export_fn(env, exports, "detach", detach);
   export_fn(env, exports, "release", release);
 }
