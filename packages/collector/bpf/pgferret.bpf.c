@@ -1399,3 +1399,5 @@ int uretprobe_exec_end(struct pt_regs *ctx)
 {
 	return on_phase(PF_MARK_EXEC_END);
 }
+
+#include "profile.bpf.h"

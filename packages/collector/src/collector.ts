@@ -78,7 +78,7 @@ export class Collector implements CollectorControl {
   /** the phase probes of backends that carry sampled statements */
   private phases: Arming | null = null;
   /** optional features whose programs the kernel refused, and why */
-  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null };
+  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, profile: null };
   private programs: ProgramInfo[] = [];
   private readonly pipeline: Pipeline;
   private readonly tls: TlsBackends;
