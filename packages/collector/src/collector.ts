@@ -20,7 +20,7 @@ import { loadProbes, type LoadedProbes, type OptionalFeature } from './kernel/lo
 import { u32Key } from './kernel/map-keys';
 import type { ClusterView } from './pipeline/enrich';
 import { Pipeline } from './pipeline/pipeline';
-import type { Detail } from './probes/tables';
+import { cpuClockProbe, type Detail, type Probe } from './probes/tables';
 import type { Statement } from './spans/assemble';
 import { INSIDE_DEFAULTS } from './spans/build';
 import type { InsideOptions } from './spans/inside-spans';
@@ -50,7 +50,11 @@ export interface CollectorOptions {
   statementListeners?: StatementListener[];
   /** extra attributes for a statement's span (plans of slow statements); a promise holds its spans until it settles */
   annotate?: Annotator;
+  /** CPU samples per second of an armed backend's CPU time, kept while it is inside a sampled request cycle (0: no profile) */
+  profileHz?: number;
 }
+
+export const PROFILE_HZ_DEFAULT = 997;
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
@@ -111,6 +115,7 @@ export class Collector implements CollectorControl {
       },
       taps: { statement: (s) => this.sampled(s), tls: (pid) => this.tls.add(pid) },
       log: this.log,
+      profileHz: opts.profileHz ?? PROFILE_HZ_DEFAULT,
     });
   }
 
@@ -147,9 +152,15 @@ export class Collector implements CollectorControl {
         const bin = cluster && clusters.binaryOf(cluster);
         if (!bin) return null;
         // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
-        return { binaryPath: `/proc/${pid}/exe`, elf: bin.elf, probes: bin.set.probes, later: cluster.inside?.probes ?? [] };
+        return { binaryPath: `/proc/${pid}/exe`, elf: bin.elf, probes: [...bin.set.probes, ...this.profileProbes()], later: cluster.inside?.probes ?? [] };
       },
     };
+  }
+
+  /** The CPU clock of an armed backend: with --profile-hz, unless the kernel refused the profile's program. */
+  private profileProbes(): Probe[] {
+    const hz = this.opts.profileHz ?? PROFILE_HZ_DEFAULT;
+    return hz > 0 && this.refused.profile === null && this.detail !== 'statement' ? [cpuClockProbe(hz)] : [];
   }
 
   private clusterView(ppid: number): ClusterView | undefined {

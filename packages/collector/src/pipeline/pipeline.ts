@@ -37,6 +37,8 @@ export interface PipelineOptions {
   /** see every assembled statement and TLS switch before enrich does */
   taps: { statement(s: Statement): void; tls(pid: number, ppid: number): void };
   log: (msg: string) => void;
+  /** --profile-hz: the rate CPU samples were taken at (0: off) */
+  profileHz?: number;
 }
 
 export class Pipeline {
@@ -51,7 +53,7 @@ export class Pipeline {
   constructor(o: PipelineOptions) {
     const holders = new OpenStatements();
     this.blockers = new BlockerLookup({ url: o.postgresUrl ?? null, holders, log: o.log });
-    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log }, o.queue);
+    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log, profileHz: o.profileHz ?? 0 }, o.queue);
     this.enrich = new Enrich(
       { rootSampleRate: o.rootSampleRate, cluster: o.cluster, fallbackResource: o.fallbackResource, listeners: o.listeners, annotate: o.annotate, blockers: this.blockers, log: o.log },
       (e) => this.build.push(e),
@@ -80,6 +82,7 @@ export class Pipeline {
   sweep(alive: (pid: number) => boolean): void {
     this.assembler.sweep(alive);
     this.enrich.sweep(alive);
+    this.build.sweep(alive);
   }
 
   /** Ends everything open (the collector stops). */
@@ -95,6 +98,7 @@ export class Pipeline {
       rejectedContexts: this.enrich.rejectedContexts,
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
+      samplesDropped: this.assembler.samplesDropped,
       buildFailures: this.build.failures,
       blockerLookups: { asked: this.blockers.lookups, failed: this.blockers.failures },
     };

@@ -34,7 +34,9 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
     const from = links.length;
     try {
       for (const p of more) {
-        if (p.type === 'usdt') {
+        if (p.type === 'cpu-clock') {
+          links.push(obj.attachPerfEvent({ program: p.program, pid, hz: p.hz }));
+        } else if (p.type === 'usdt') {
           const sites = usdtOffsets(elf, p.provider, p.name);
           if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
           for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
