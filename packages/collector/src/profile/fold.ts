@@ -1,7 +1,7 @@
 // Folds a statement's CPU samples into stacks ("root;…;leaf" → samples, as
 // flame graphs and `flamegraph.pl` read them) and sums them up: the top
 // functions by self and by inclusive time, and the plan nodes the time went to.
-import { planNodeOf } from './plan-nodes';
+import { GENERIC_SCAN, isSpine, planNodeOf, SCAN_NODES } from './plan-nodes';
 import type { Symbolizer } from './symbolize';
 
 export interface FoldedProfile {
@@ -55,13 +55,16 @@ export function summarize(p: FoldedProfile, n = 5): ProfileSummary {
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   const nodes = new Map<string, Map<string, number>>();
-  for (const [stack, count] of p.stacks) {
-    const frames = stack.split(';');
+  const all = p.stacks.map(([stack, count]) => [stack.split(';'), count] as const);
+  // ExecScan is the scan node the profile shows elsewhere, when it shows exactly one kind
+  const scans = new Set(all.flatMap(([frames]) => frames.map(planNodeOf).filter((n): n is string => n !== null && SCAN_NODES.has(n))));
+  const genericScan = scans.size === 1 ? [...scans][0] : 'Scan';
+  for (const [frames, count] of all) {
     const leaf = frames[frames.length - 1];
     self.set(leaf, (self.get(leaf) ?? 0) + count);
-    for (const f of new Set(frames)) incl.set(f, (incl.get(f) ?? 0) + count);
+    for (const f of new Set(frames)) if (!isSpine(f)) incl.set(f, (incl.get(f) ?? 0) + count);
     for (let i = frames.length - 1; i >= 0; i--) {
-      const node = planNodeOf(frames[i]);
+      const node = frames[i] === GENERIC_SCAN ? genericScan : planNodeOf(frames[i]);
       if (!node) continue;
       // the named function nearest the leaf says where in the node the time went
       const fn = frames.slice(i).reverse().find((f) => !f.startsWith('[')) ?? frames[i];

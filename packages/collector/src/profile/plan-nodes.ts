@@ -29,6 +29,20 @@ const PREFIXES: [string, string][] = [
   ['ExecAgg', 'Aggregate'], ['ExecBitmapHeapScan', 'Bitmap Heap Scan'],
 ];
 
+/** ExecScan runs every scan node's fetch and filter: which node it is for comes from the rest of the profile. */
+export const GENERIC_SCAN = 'ExecScan';
+export const SCAN_NODES = new Set(['Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan', 'Tid Scan', 'Function Scan', 'CTE Scan', 'Subquery Scan', 'Values Scan']);
+
+/** The frames every statement has above its plan: not worth a place among the top functions. */
+const SPINE = new Set([
+  '_start', '__libc_start_main', '__libc_start_call_main', 'main', 'PostmasterMain', 'ServerLoop', 'BackendStartup', 'BackendRun', 'PostgresMain',
+  'exec_simple_query', 'exec_execute_message', 'PortalRun', 'PortalRunSelect', 'PortalRunMulti', 'PortalRunUtility', 'ProcessQuery',
+  'ExecutorRun', 'standard_ExecutorRun', 'ExecutePlan', 'ExecProcNode', 'ExecProcNodeFirst', 'ExecProcNodeInstr',
+]);
+
+/** An unnamed frame ("[postgres]": a static function of a stripped file) or one every statement has. */
+export const isSpine = (fn: string) => fn.startsWith('[') || SPINE.has(fn);
+
 export function planNodeOf(fn: string): string | null {
   const exact = EXACT[fn];
   if (exact) return exact;
