@@ -75,6 +75,9 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
       folded(span).slice(0, 8).map((s) => `${s.count} ${s.frames.slice(-6).join(';')}`).join('\n'));
     expect(span.attributes[A.profileHz]).toBe(HZ);
     expect(samples).toBeGreaterThan(50);
+    // samples count CPU time: they agree with the on-CPU time sched_switch measured
+    const onCpuMs = span.attributes[A.cpuOnMs] as number;
+    expect(Math.abs((1000 * samples) / HZ - onCpuMs) / onCpuMs).toBeLessThan(0.2);
     const joinFns = ['ExecScanHashBucket', 'MultiExecHash', 'ExecHashTableInsert', 'ExecHashGetHashValue', 'ExecHashJoinOuterGetTuple'];
     expect(shareIn(span, joinFns)).toBeGreaterThanOrEqual(0.5);
     expect(span.attributes[A.profileNodes]).toEqual(expect.arrayContaining(['Hash Join', 'Hash', 'Seq Scan']));

@@ -6,7 +6,8 @@ import { A } from './attributes.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const ROW = 18;
-const WIDTH = 1000;
+/** before the box is laid out */
+const FALLBACK_WIDTH = 1000;
 const PROFILE_EVENT = 'pgferret.profile';
 
 function svg(tag, attrs, ...children) {
@@ -50,8 +51,10 @@ function colour(name) {
 }
 
 function draw(box, root, focus, total) {
-  const rows = depthOf(focus) + 1;
-  const el = svg('svg', { class: 'flame', viewBox: `0 0 ${WIDTH} ${rows * ROW}`, width: '100%', height: rows * ROW, role: 'img' });
+  // drawn at the box's own width in pixels: names stay legible in a narrow panel
+  const width = box.clientWidth || FALLBACK_WIDTH;
+  const rows = depthOf(focus);
+  const el = svg('svg', { class: 'flame', viewBox: `0 0 ${width} ${rows * ROW}`, width, height: rows * ROW, role: 'img' });
   const frame = (node, x, w, depth, path) => {
     if (w < 0.5) return;
     const pct = ((100 * node.value) / total).toFixed(1);
@@ -69,7 +72,7 @@ function draw(box, root, focus, total) {
       cx += cw;
     }
   };
-  frame(focus, 0, WIDTH, 0, []);
+  frame(focus, 0, width, 0, []);
   box.replaceChildren(el);
 }
 
@@ -84,6 +87,10 @@ export function profileSection(s) {
   const summary = s.attributes[A.profileSummary];
   const box = h('div', { class: 'flame-box', id: 'flame-graph' });
   draw(box, root, root, root.value);
+  // again once the panel has laid the box out
+  requestAnimationFrame(() => {
+    if (box.isConnected && box.clientWidth !== FALLBACK_WIDTH) draw(box, root, root, root.value);
+  });
   return [
     h('h3', null, 'Where its CPU time went'),
     h(
