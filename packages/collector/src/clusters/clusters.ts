@@ -8,7 +8,7 @@ import type { ClusterStatus } from '../control/collector-control';
 import { readElf, type ElfInfo } from '../discover/elf';
 import { selects, type ClusterFilter } from '../discover/filter';
 import { MatchReport } from '../discover/match-report';
-import { waitEventsMissingFromTable } from '../pg/wait-event-check';
+import { waitEventsMissingFromTable } from '../discover/wait-event-check';
 import { childrenOf, findPostmasters, type Postmaster } from '../discover/postmasters';
 import { BACKEND_STATE, Proto } from '../events/layout';
 import { FEATURES, planInside, type InsidePlan } from '../inside/cluster-facts';
