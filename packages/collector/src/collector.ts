@@ -152,7 +152,7 @@ export class Collector implements CollectorControl {
         const bin = cluster && clusters.binaryOf(cluster);
         if (!bin) return null;
         // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
-        return { binaryPath: `/proc/${pid}/exe`, elf: bin.elf, probes: [...bin.set.probes, ...this.profileProbes()], later: cluster.inside?.probes ?? [] };
+        return { binaryPath: `/proc/${pid}/exe`, elf: bin.elf, probes: bin.set.probes, later: cluster.inside?.probes ?? [], own: this.profileProbes() };
       },
     };
   }

@@ -20,6 +20,8 @@ export interface ProbeTarget {
   probes: Probe[];
   /** attached after every waiting backend has its first probes: rarely hit, so fewer statements run unprobed */
   later: Probe[];
+  /** attached last, on their own: a refusal (the CPU clock: perf_event_open) loses only them */
+  own?: Probe[];
 }
 
 export interface ProbeKind {
@@ -68,7 +70,7 @@ export class Arming {
     const pending = [...this.queue];
     this.queue.clear();
     const now = Date.now();
-    const later: [ArmedBackend, Probe[]][] = [];
+    const later: [ArmedBackend, Probe[], Probe[]][] = [];
     for (const [pid, ppid] of pending) {
       if (this.armed.has(pid) || this.stopped) continue;
       // a backend that could not be armed is tried again after a pause, not at every use
@@ -79,7 +81,7 @@ export class Arming {
         const t0 = process.hrtime.bigint();
         const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
         this.armed.set(pid, Object.assign(armed, { lastUsedMs: now }));
-        if (target.later.length) later.push([armed, target.later]);
+        if (target.later.length || target.own?.length) later.push([armed, target.later, target.own ?? []]);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.failedAt.delete(pid);
@@ -93,15 +95,18 @@ export class Arming {
     if (later.length > 0) setImmediate(() => this.armLater(later));
   }
 
-  private armLater(later: [ArmedBackend, Probe[]][]): void {
-    for (const [armed, probes] of later) {
+  private armLater(later: [ArmedBackend, Probe[], Probe[]][]): void {
+    for (const [armed, probes, own] of later) {
       if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
-      try {
-        armed.add(probes);
-      } catch (e) {
-        // its first probes stay; what the later ones observe is missed for this backend
-        this.failures++;
-        this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
+      for (const [group, name] of [[probes, this.kind.laterName], [own, 'CPU clock']] as const) {
+        if (group.length === 0) continue;
+        try {
+          armed.add(group);
+        } catch (e) {
+          // its first probes stay; what these observe is missed for this backend
+          this.failures++;
+          this.lastError = `pid ${armed.pid} (${name}): ${(e as Error).message}`;
+        }
       }
     }
   }

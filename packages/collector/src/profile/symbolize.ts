@@ -13,11 +13,19 @@ interface Mapping {
   file: string;
 }
 
+interface ProcessView {
+  mappings: Mapping[];
+  /** names already looked up: a statement's samples repeat the same few hundred addresses */
+  names: Map<number, string>;
+}
+
+const NAMES_KEPT = 65536;
+
 /** Backends whose maps are remembered; the oldest are forgotten first. */
 const MAPS_KEPT = 512;
 
 export class Symbolizer {
-  private readonly maps = new Map<number, Mapping[]>();
+  private readonly maps = new Map<number, ProcessView>();
   private readonly tables = new Map<string, FunctionTable | null>();
 
   /** Frame names, innermost first. A frame after the first is a return address: its call is the byte before. */
@@ -31,6 +39,15 @@ export class Symbolizer {
   }
 
   private name(pid: number, ip: number): string {
+    const known = this.maps.get(pid)?.names.get(ip);
+    if (known !== undefined) return known;
+    const name = this.lookUp(pid, ip);
+    const names = this.maps.get(pid)?.names;
+    if (names && names.size < NAMES_KEPT) names.set(ip, name);
+    return name;
+  }
+
+  private lookUp(pid: number, ip: number): string {
     let m = this.mappingOf(pid, ip, false);
     if (!m) m = this.mappingOf(pid, ip, true);
     if (!m) return '[unknown]';
@@ -42,13 +59,14 @@ export class Symbolizer {
   }
 
   private mappingOf(pid: number, ip: number, reread: boolean): Mapping | null {
-    let list = this.maps.get(pid);
-    if (!list || reread) {
-      list = readMaps(pid);
+    let view = this.maps.get(pid);
+    if (!view || reread) {
+      // a new mapping (an extension loaded since): names looked up so far stay right
+      view = { mappings: readMaps(pid), names: view?.names ?? new Map() };
       if (this.maps.size >= MAPS_KEPT) this.maps.delete(this.maps.keys().next().value!);
-      this.maps.set(pid, list);
+      this.maps.set(pid, view);
     }
-    return list.find((m) => ip >= m.start && ip < m.end) ?? null;
+    return view.mappings.find((m) => ip >= m.start && ip < m.end) ?? null;
   }
 
   private tableOf(pid: number, file: string): FunctionTable | null {
