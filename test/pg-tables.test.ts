@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import { symbolAddress } from '../packages/collector/src/discover/addresses';
 import { readElf, readLoadSegments, type ElfInfo } from '../packages/collector/src/discover/elf';
 import { bufferUsageLayout, decodeBufferUsage, decodeWalUsage, usageDelta, walUsageLayout } from '../packages/collector/src/pg/usage-layout';
-import { binaryWaitEventCounts, waitEventsMissingFromTable } from '../packages/collector/src/discover/wait-event-check';
+import { binaryWaitEventCounts, waitEventsMissingFromTable } from '../packages/collector/src/pg/wait-event-check';
 import { waitEventLabel, waitEventName } from '../packages/collector/src/pg/wait-events';
 import { binDirFor, startPostgres, type PgCluster, type PgFlavor } from './helpers/postgres';
 

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 const SRC = path.join(__dirname, '..', 'src');
 
 const LAYERS: Record<string, number> = {
-  io: 0, events: 0, pg: 0,
+  io: 0, events: 0,
   kernel: 1, discover: 1,
-  probes: 2, profile: 2,
+  pg: 2, probes: 2, profile: 2,
   spans: 3,
   inside: 4, export: 4,
   control: 5,

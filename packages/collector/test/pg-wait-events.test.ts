@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { debianBinDir } from '../../demo/src/cluster';
 import { readElf } from '../src/discover/elf';
-import { binaryWaitEventCounts, waitEventsMissingFromTable } from '../src/discover/wait-event-check';
+import { binaryWaitEventCounts, waitEventsMissingFromTable } from '../src/pg/wait-event-check';
 import { WAIT_EVENT_NAMES } from '../src/pg/wait-event-names';
 import { lockModeName, lockTagTypeName, waitEventLabel, waitEventName } from '../src/pg/wait-events';
 

@@ -10,9 +10,9 @@
 // code shapes (another compiler, another architecture) are not read: the
 // check then says nothing, and unknown ids are still named by class and id.
 import * as fs from 'node:fs';
-import { functionOffset, type ElfInfo } from './elf';
-import { WAIT_EVENT_NAMES, type WaitEventNames } from '../pg/wait-event-names';
-import { WAIT_CLASS_NAMES } from '../pg/wait-events';
+import { functionOffset, type ElfInfo } from '../discover/elf';
+import { WAIT_EVENT_NAMES, type WaitEventNames } from './wait-event-names';
+import { WAIT_CLASS_NAMES } from './wait-events';
 
 // the classes whose names come from switch statements over a dense id range
 const CHECKED: Record<number, keyof WaitEventNames> = { 0x05: 'activity', 0x06: 'client', 0x08: 'ipc', 0x09: 'timeout', 0x0a: 'io' };
