@@ -407,7 +407,14 @@ static __always_inline __u32 read_name(struct scratch *s, const char *p, __u32 a
 		return 0;
 	__u32 cap = avail < NAME_MAX ? avail : NAME_MAX;
 	long n = bpf_probe_read_user_str(s->name, BOUND(cap, 2 * NAME_MAX - 1), p);
-	if (n <= 0)
+	/* an empty string reads as 0 on some kernels (6.12: strncpy_from_user_nofault
+	 * adds the NUL only to a non-empty string) and as 1 on others: the unnamed
+	 * statement and portal of every extended-protocol query */
+	if (n == 0) {
+		s->name[0] = 0;
+		n = 1;
+	}
+	if (n < 0)
 		return 0;
 	*hash = name_hash(s->name, n - 1);
 	return n;
@@ -536,9 +543,11 @@ __noinline int text_message(struct text_ref *m)
 {
 	if (!m)
 		return 0;
+	/* map keys on the stack: 6.1 refuses one in argument memory ("R2 type=mem expected=fp") */
+	__u32 pid = m->pid;
 	__u32 body = m->body, unit = m->unit;
 	__u8 msg = m->msg;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	struct scratch *s = scratch();
 	if (!b || !s)
 		return 0;
@@ -583,8 +592,10 @@ __noinline int long_begin(struct text_ref *m)
 {
 	if (!m)
 		return 0;
+	/* map keys on the stack: 6.1 refuses one in argument memory ("R2 type=mem expected=fp") */
+	__u32 pid = m->pid;
 	__u32 body = m->body, avail = m->avail;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	struct scratch *s = scratch();
 	if (!b || !s)
 		return 0;
@@ -611,7 +622,7 @@ __noinline int long_begin(struct text_ref *m)
 	l->unit = m->unit;
 	l->msg = m->msg;
 	l->start.h.ts_ns = m->ts;
-	if (bpf_map_update_elem(&long_msgs, &m->pid, l, BPF_ANY) == 0)
+	if (bpf_map_update_elem(&long_msgs, &pid, l, BPF_ANY) == 0)
 		b->in_long = 1;
 	return 0;
 }
@@ -621,12 +632,14 @@ __noinline int long_part(struct text_ref *m)
 {
 	if (!m)
 		return 0;
+	/* map keys on the stack: 6.1 refuses one in argument memory ("R2 type=mem expected=fp") */
+	__u32 pid = m->pid;
 	__u32 take = m->avail;
-	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &m->pid);
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b)
 		return 0;
 	struct scratch *s = scratch();
-	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &m->pid);
+	struct long_msg *l = bpf_map_lookup_elem(&long_msgs, &pid);
 	if (!s || !l) {
 		b->in_long = 0;
 		return 0;
@@ -680,7 +693,7 @@ __noinline int long_part(struct text_ref *m)
 	}
 drop:
 	b->in_long = 0;
-	bpf_map_delete_elem(&long_msgs, &m->pid);
+	bpf_map_delete_elem(&long_msgs, &pid);
 	return 0;
 }
 
