@@ -78,6 +78,10 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
       `inclusive: ${JSON.stringify(span.attributes[A.profileTopInclusive])} ${JSON.stringify(span.attributes[A.profileTopInclusiveSamples])}\n` +
       `nodes: ${JSON.stringify(span.attributes[A.profileNodes])} ${JSON.stringify(span.attributes[A.profileNodeSamples])}\n` +
       folded(span).slice(0, 8).map((s) => `${s.count} ${s.frames.slice(-6).join(';')}`).join('\n'));
+    // how deep the frame-pointer walk goes (frames per sample, runs of unnamed frames counted once)
+    const depths = folded(span).flatMap((st) => Array<number>(st.count).fill(st.frames.length)).sort((x, y) => x - y);
+    console.log(`hash join stack depth: min ${depths[0]}, median ${depths[depths.length >> 1]}, max ${depths[depths.length - 1]}; ` +
+      `walks that reach main: ${folded(span).filter((st) => st.frames[0] === '[libc.so.6]' && st.frames[1] === 'main').reduce((n, st) => n + st.count, 0)} of ${samples}`);
     expect(span.attributes[A.profileHz]).toBe(HZ);
     expect(samples).toBeGreaterThan(50);
     // samples count CPU time: they agree with the on-CPU time sched_switch measured
