@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { BpfError } from './errors';
 import { nativeCall } from './explain';
-import { Link, type BpfLink } from './link';
+import { Link, PerfLink, type BpfLink, type PerfEventLink } from './link';
 import { BpfMap } from './map';
 import { native, type ObjectHandle } from './native';
 import { Reader, type BatchHandler, type RingBufferReader } from './ringbuf';
@@ -45,6 +45,8 @@ export interface PerfEventOptions {
   pid: number;
   /** samples per second of the process's CPU time (software cpu-clock) */
   hz: number;
+  /** false: created off (it costs its process nothing) until setEnabled(true); default true */
+  enabled?: boolean;
 }
 
 function checkString(v: unknown, what: string): asserts v is string {
@@ -241,7 +243,7 @@ export class BpfObject {
   }
 
   /** Samples one process on the software CPU clock with a perf_event program. */
-  attachPerfEvent(o: PerfEventOptions): BpfLink {
+  attachPerfEvent(o: PerfEventOptions): PerfEventLink {
     this.ensureLoaded();
     checkString(o?.program, 'program');
     const pid = checkPid(o.pid);
@@ -250,9 +252,9 @@ export class BpfObject {
     const description = `perf_event cpu-clock ${o.hz} Hz pid=${pid} -> ${o.program}`;
     const id = nativeCall(
       { op: 'attach', kind: 'perf_event', what: `attaching ${description}`, program: o.program, programs: () => this.programs(), pid },
-      () => native().attachPerfEvent(this.handle, o.program, pid, o.hz),
+      () => native().attachPerfEvent(this.handle, o.program, pid, o.hz, o.enabled !== false),
     );
-    return new Link(this.handle, id, description, this.isClosed);
+    return new PerfLink(this.handle, id, description, this.isClosed);
   }
 
   map(name: string): BpfMap {

@@ -210,6 +210,25 @@ describe('attaching to a real process', () => {
     expect(count(obj, SAMPLE)).toBe(before);
   });
 
+  test('perf_event created disabled: no sample until setEnabled(true), none after setEnabled(false)', async () => {
+    const a = await start();
+    const obj = open();
+    obj.load();
+    const link = obj.attachPerfEvent({ program: 'on_cpu_clock', pid: a.pid, hz: 1000, enabled: false });
+    await a.send('spin 100');
+    expect(count(obj, SAMPLE)).toBe(0);
+    expect(link.setEnabled(true)).toBe(true);
+    await a.send('spin 200');
+    const on = count(obj, SAMPLE);
+    expect(on).toBeGreaterThan(120);
+    expect(on).toBeLessThan(280);
+    expect(link.setEnabled(false)).toBe(true);
+    await a.send('spin 100');
+    expect(count(obj, SAMPLE)).toBe(on);
+    link.detach();
+    expect(link.setEnabled(true)).toBe(false);
+  });
+
   test('attachPerfEvent refuses a missing pid and a process that does not exist', () => {
     const obj = open();
     obj.load();
