@@ -2,7 +2,7 @@
 // generated tables, traced through the collector on Debian's PostgreSQL;
 // their spans name the executor functions the time went to. Backends that
 // carry no sampled statement are never sampled; armed ones only while they
-// run a sampled statement.
+// run a sampled statement (their clock is off in between).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -111,19 +111,20 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
     expect(parseInt(String(span.attributes[A.profileSummary]), 10)).toBeGreaterThanOrEqual(50);
   });
 
-  test('no samples from a backend with no sampled statement, none from an armed one outside its sampled statements', async () => {
+  test('no samples from a backend with no sampled statement; an armed one\'s clock is off outside its sampled statements', async () => {
     const before = await kernel();
     // c never carried a sampled statement: no clock on it at all
     await c.query(`SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
     const afterC = await kernel();
     expect(afterC.samples).toBe(before.samples);
     expect(afterC.samples_idle).toBe(before.samples_idle);
-    // a is armed: its clock ticks through an unsampled statement, and the program sends nothing
+    // a is armed, but its clock runs only inside sampled request cycles: off through an unsampled statement
+    // of ~1 s of CPU (at most a tick or two in the few ms between a cycle's end and the switch)
     const spans = receiver.spans.length;
     await a.query(`SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
     const afterA = await kernel();
     expect(afterA.samples).toBe(before.samples);
-    expect(afterA.samples_idle - afterC.samples_idle).toBeGreaterThan(50);
+    expect(afterA.samples_idle - afterC.samples_idle).toBeLessThanOrEqual(2);
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.spans.length).toBe(spans);
   });

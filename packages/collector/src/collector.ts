@@ -88,6 +88,9 @@ export class Collector implements CollectorControl {
   private readonly tls: TlsBackends;
   private readonly resources: Resources;
   private untimed = 0;
+  /** backends inside a sampled request cycle (their CPU clock runs) */
+  private readonly inSampledCycle = new Set<number>();
+  private readonly clockChanges = new Map<number, boolean>();
   private listeners: StatementListener[];
   private enabled = true;
   private rootSampleRate: number;
@@ -113,7 +116,7 @@ export class Collector implements CollectorControl {
         const since = this.phases?.armedSince(pid) ?? null;
         return since !== null && since <= ts;
       },
-      taps: { statement: (s) => this.sampled(s), tls: (pid) => this.tls.add(pid) },
+      taps: { statement: (s) => this.sampled(s), tls: (pid) => this.tls.add(pid), cycle: (pid, open) => this.cycle(pid, open) },
       log: this.log,
       profileHz: opts.profileHz ?? PROFILE_HZ_DEFAULT,
     });
@@ -160,7 +163,7 @@ export class Collector implements CollectorControl {
   /** The CPU clock of an armed backend: with --profile-hz, unless the kernel refused the profile's program. */
   private profileProbes(): Probe[] {
     const hz = this.opts.profileHz ?? PROFILE_HZ_DEFAULT;
-    return hz > 0 && this.refused.profile === null && this.detail !== 'statement' ? [cpuClockProbe(hz)] : [];
+    return hz > 0 && this.refused.profile === null && this.detail !== 'statement' ? [cpuClockProbe(hz, (pid) => this.inSampledCycle.has(pid))] : [];
   }
 
   private clusterView(ppid: number): ClusterView | undefined {
@@ -200,7 +203,19 @@ export class Collector implements CollectorControl {
 
   private onBatch(batch: Buffer): void {
     this.pipeline.push(batch);
+    // the net change of the batch: a statement that began and ended in it needs no switching
+    if (this.clockChanges.size > 0) {
+      this.phases?.setClocks(this.clockChanges);
+      this.clockChanges.clear();
+    }
     this.phases?.armSoon();
+  }
+
+  /** Armed backends' CPU clocks run only inside sampled request cycles. */
+  private cycle(pid: number, open: boolean): void {
+    if (open) this.inSampledCycle.add(pid);
+    else this.inSampledCycle.delete(pid);
+    this.clockChanges.set(pid, open);
   }
 
   /** A sampled statement: its backend gets (or keeps) its phase probes. */
@@ -216,6 +231,7 @@ export class Collector implements CollectorControl {
     this.clusters.rescan();
     const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
     this.phases.sweep(alive);
+    for (const pid of this.inSampledCycle) if (!alive(pid)) this.inSampledCycle.delete(pid);
     this.pipeline.sweep(alive);
     this.tls.sweep(alive);
   }

@@ -111,6 +111,11 @@ export class Arming {
     }
   }
 
+  /** Switches the CPU clocks of armed backends: pid → on. */
+  setClocks(changes: ReadonlyMap<number, boolean>): void {
+    for (const [pid, on] of changes) this.armed.get(pid)?.setClock(on);
+  }
+
   /** Disarms backends that are gone or idle. */
   sweep(alive: (pid: number) => boolean): void {
     const now = Date.now();

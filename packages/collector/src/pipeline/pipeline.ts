@@ -35,7 +35,7 @@ export interface PipelineOptions {
   /** whether the backend's phase probes were all in place at a kernel time */
   timedAt: (pid: number, tsNs: number) => boolean;
   /** see every assembled statement and TLS switch before enrich does */
-  taps: { statement(s: Statement): void; tls(pid: number, ppid: number): void };
+  taps: { statement(s: Statement): void; tls(pid: number, ppid: number): void; cycle?(pid: number, open: boolean): void };
   log: (msg: string) => void;
   /** --profile-hz: the rate CPU samples were taken at (0: off) */
   profileHz?: number;
@@ -67,6 +67,7 @@ export class Pipeline {
         },
         lockWait: (pid, ppid, lock) => this.enrich.lockWait(pid, ppid, lock),
         tls: (pid, ppid) => o.taps.tls(pid, ppid),
+        cycle: (pid, open) => o.taps.cycle?.(pid, open),
       },
       o.timedAt,
       holders,

@@ -19,10 +19,15 @@ export type Probe =
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName }
   | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true }
   /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
-  | { type: 'cpu-clock'; hz: number; program: ProgramName };
+  | { type: 'cpu-clock'; hz: number; program: ProgramName; on: (pid: number) => boolean };
 
-/** The CPU profile's sampler on an armed backend (bpf/profile.bpf.h). */
-export const cpuClockProbe = (hz: number): Probe => ({ type: 'cpu-clock', hz, program: Programs.on_cpu_sample });
+/**
+ * The CPU profile's sampler on an armed backend (bpf/profile.bpf.h). An
+ * enabled clock costs its backend ~0.5 µs at every context switch, so it
+ * runs only inside sampled request cycles: `on` says whether the backend is
+ * in one when the clock is attached; ArmedBackend.setClock switches it after.
+ */
+export const cpuClockProbe = (hz: number, on: (pid: number) => boolean): Probe => ({ type: 'cpu-clock', hz, program: Programs.on_cpu_sample, on });
 
 /**
  * What the collector times: statement spans only (no probe point at all),

@@ -220,6 +220,8 @@ export interface AssembledSink {
   lockWait?(pid: number, ppid: number, lock: LockWait): void;
   /** the backend negotiated TLS: its socket carries ciphertext from now on */
   tls?(pid: number, ppid: number): void;
+  /** a sampled request cycle began (its first start record) or ended (ReadyForQuery) on the backend */
+  cycle?(pid: number, open: boolean): void;
 }
 
 export class Assembler implements EventSink {
@@ -258,6 +260,7 @@ export class Assembler implements EventSink {
   }
 
   start(r: StartRecord): void {
+    this.out.cycle?.(r.pid, true);
     const b = this.backendOf(r.pid);
     b.lastNs = r.tsNs;
     b.ppid = r.ppid;
@@ -282,6 +285,7 @@ export class Assembler implements EventSink {
       return;
     }
     if (kind === MarkKind.IDLE) {
+      this.out.cycle?.(pid, false);
       this.finishCycle(pid, b, unit, ts, String.fromCharCode(value));
       return;
     }
