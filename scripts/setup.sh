@@ -49,7 +49,8 @@ progress() {
 # Debian packages: the BPF toolchain and a C/C++ toolchain (the loader's addon,
 # better-sqlite3) for every command; for the tests also PostgreSQL (USDT probe
 # points), sys/sdt.h for the loader's test binary, Chromium for the UI tests,
-# Prometheus (and promtool) for the metrics tests.
+# Prometheus (and promtool) for the metrics tests, QEMU, busybox and cpio for
+# the kernel matrix (test/kernels.test.ts).
 APT_PACKAGES=(
   clang llvm libbpf-dev bpftool linux-libc-dev
   binutils util-linux libcap2-bin
@@ -57,6 +58,7 @@ APT_PACKAGES=(
 )
 if [ "$mode" = test ]; then
   APT_PACKAGES+=(postgresql postgresql-contrib systemtap-sdt-dev chromium prometheus)
+  APT_PACKAGES+=(qemu-system-x86 busybox-static cpio xz-utils zstd)
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -72,6 +74,9 @@ if ((${#missing[@]})); then
   progress "apt-get update" apt-get update -qq
   progress "apt-get install" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Stock Debian kernels for the kernel matrix, cached (never installed as this machine's kernel).
+if [ "$mode" = test ]; then bash scripts/kernels.sh; fi
 
 # The Debian cluster that postgresql-common creates is not used by pgferret's
 # tests (they start their own); leave it as the package left it.

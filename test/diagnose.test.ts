@@ -97,7 +97,7 @@ describe('pgferret-collector diagnose', () => {
     expect(s.latency.p50Ms).toBeLessThanOrEqual(s.latency.p95Ms);
     expect(s.latency.p95Ms).toBeLessThanOrEqual(s.latency.p99Ms);
 
-    expect(report.slowestFingerprints[0].query).toBe('SELECT pg_sleep(?)');
+    expect(report.slowestFingerprints[0].query).toBe('SELECT pg_sleep($1)');
     const byAuthor = report.slowestFingerprints.find((f: { query: string }) => f.query === 'SELECT name FROM authors WHERE id = $1');
     expect(byAuthor).toMatchObject({ calls: 25, rows: 25, operation: 'SELECT', collection: 'authors', errors: 0 });
     expect(report.errorsBySqlstate).toEqual([expect.objectContaining({ sqlstate: '42P01', class: '42', count: 6 })]);
@@ -106,7 +106,7 @@ describe('pgferret-collector diagnose', () => {
     const kinds = report.issues.map((i: { kind: string }) => i.kind);
     expect(kinds).toEqual(expect.arrayContaining(['n_plus_one', 'high_error_rate', 'long_statement']));
     expect(report.issues.find((i: { kind: string }) => i.kind === 'n_plus_one')).toMatchObject({ traceId: nPlusOneTrace, count: 25, fingerprint: byAuthor.fingerprint });
-    expect(report.issues.find((i: { kind: string }) => i.kind === 'long_statement')).toMatchObject({ query: 'SELECT pg_sleep(?)', count: 1 });
+    expect(report.issues.find((i: { kind: string }) => i.kind === 'long_statement')).toMatchObject({ query: 'SELECT pg_sleep($1)', count: 1 });
 
     expect(report.timeline.buckets.length).toBeGreaterThanOrEqual(7);
     expect(report.timeline.buckets.reduce((a: number, b: { statements: number }) => a + b.statements, 0)).toBe(s.statementsTraced);
@@ -125,7 +125,7 @@ describe('pgferret-collector diagnose', () => {
     for (const section of ['Summary', 'Slowest statements', 'Errors by SQLSTATE', 'By application / route', 'Activity', 'Potential issues']) {
       expect(r.stdout).toContain(section);
     }
-    expect(r.stdout).toMatch(/SELECT name FROM authors WHERE id = \?/);
+    expect(r.stdout).toMatch(/SELECT name FROM authors WHERE id = \$1/);
 
     const none = await runDiagnose(['--duration', '1s', '--port', '1'], async () => undefined);
     expect(none.code).toBe(1);

@@ -52,9 +52,7 @@ describe.each([
 
     const server = () => receiver.spans.filter(isPostgresServerSpan);
     const byText = (re: RegExp) => server().find((s) => re.test(String(s.attributes['db.query.text'])));
-    await eventually('a span for every statement', () =>
-      [/in_literal/, /nested/, /^SELECT \?$/, /fails/].every((re) => byText(re)) && server().filter((s) => s.attributes['db.query.text'] === 'SELECT ?').length >= 2,
-    );
+    await eventually('a span for every statement', () => [/in_literal/, /nested/, /non_ascii_tag/, /^SELECT \?$/, /fails/].every((re) => byText(re)));
 
     const inLiteral = byText(/in_literal/)!;
     expect(inLiteral.attributes['db.query.text']).toBe('SELECT ? AS in_literal, ? AS b');
@@ -67,8 +65,10 @@ describe.each([
     expect(head).toMatchObject({ name: 'SELECT', traceId: nested.t, parentSpanId: nested.s });
     expect(head.attributes['db.query.text']).toBe('SELECT ? AS nested');
 
-    // the $é$ quote and the scs=off string are masked from the doubt on
-    expect(server().filter((s) => s.attributes['db.query.text'] === 'SELECT ?').length).toBeGreaterThanOrEqual(2);
+    // the $é$ quote is read as PostgreSQL reads it (any byte >= 0x80 in a tag);
+    // the scs=off string, whose end the collector cannot know, is masked from the doubt on
+    expect(byText(/non_ascii_tag/)!.attributes['db.query.text']).toBe('SELECT ? AS non_ascii_tag');
+    expect(server().filter((s) => s.attributes['db.query.text'] === 'SELECT ?').length).toBeGreaterThanOrEqual(1);
     const everything = JSON.stringify(server().map((s) => [s.name, s.attributes]));
     expect(everything).not.toContain(SECRET);
 

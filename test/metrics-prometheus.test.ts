@@ -68,7 +68,7 @@ describe('Prometheus /metrics', () => {
     // one fingerprint for the 20 selects with different literals, and its masked text on the info metric
     const info = await prom.query('pgferret_statement_info * on (fingerprint) group_left sum by (fingerprint) (pgferret_statement_duration_seconds_count{route="/items"})');
     expect(info).toHaveLength(1);
-    expect(info[0].metric.db_query_text).toBe('SELECT name FROM items WHERE id = ?');
+    expect(info[0].metric.db_query_text).toBe('SELECT name FROM items WHERE id = $1');
     expect(Number(info[0].value[1])).toBe(20);
     expect(await value('sum(pgferret_statement_rows_total{route="/items"})')).toBe(20);
     const errors = await prom.query('sum by (sqlstate_class) (pgferret_statement_errors_total)');

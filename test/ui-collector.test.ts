@@ -127,11 +127,11 @@ test('top queries lists statements the collector traced', async () => {
     const ui = running.embedded!.uiUrl;
     await eventually('the five INSERTs in top queries', async () => {
       const top = await (await api('/api/top-queries')).json();
-      return top.queries.some((q: { text: string; calls: number }) => q.text === 'INSERT INTO ui_probe VALUES (?, …)' && q.calls === 5);
+      return top.queries.some((q: { text: string; calls: number }) => q.text === 'INSERT INTO ui_probe VALUES ($1, $2)' && q.calls === 5);
     });
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${ui}/queries.html`);
-    const row = page.locator('tr.query-row', { hasText: 'INSERT INTO ui_probe VALUES (?, …)' });
+    const row = page.locator('tr.query-row', { hasText: 'INSERT INTO ui_probe VALUES ($1, $2)' });
     await row.waitFor();
     expect(await row.locator('td.calls').textContent()).toBe('5');
     await row.click();

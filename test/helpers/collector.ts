@@ -142,12 +142,13 @@ export function phasesOf(receiver: Receiver, statement: SpanRecord): SpanRecord[
 
 /**
  * Phase probes are attached to a backend after its first sampled statement:
- * runs one through `query` and waits until the collector has armed one more backend.
+ * runs one through `query` and waits until the collector has armed one more backend
+ * (`timeoutMs`: longer in a slow guest).
  */
-export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess): Promise<void> {
+export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess, timeoutMs = 20000): Promise<void> {
   const before = (await collector.status()).backends.armed as number;
   await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
-  await eventually('the backend to get its phase probes', async () => (await collector.status()).backends.armed > before);
+  await eventually('the backend to get its phase probes', async () => (await collector.status()).backends.armed > before, timeoutMs);
 }
 
 export interface Traced {

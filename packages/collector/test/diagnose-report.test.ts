@@ -6,8 +6,10 @@ import { buildReport, DEFAULT_THRESHOLDS, type ReportInput } from '../src/diagno
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 
 function obs(over: Partial<Observed>): Observed {
+  const masked = over.maskedText ?? 'SELECT ?';
   return {
-    fingerprint: '0000000000000001', maskedText: 'SELECT ?', operation: 'SELECT', collection: '', namespace: 'db', route: '', application: '',
+    // the report shows the fingerprint's text; here the masked text stands for it
+    fingerprint: '0000000000000001', fingerprintText: masked, maskedText: masked, operation: 'SELECT', collection: '', namespace: 'db', route: '', application: '',
     atMs: T0, durationMs: 1, rows: 1, sqlstate: null, traceId: null, ...over,
   };
 }

@@ -71,12 +71,13 @@ describe('issue 9: masking never leaks, names come from real tokens', () => {
     expect(new SqlDescriber(true).describe(sql, Origin.HEAD, 0).queryText).toBe('SELECT 1');
   });
   it.each([
-    ['non-ASCII dollar-quote tag', 'SELECT $é$hunter2$é$ FROM t', 'SELECT ?'],
-    ['dollar-quote tag over 64 characters', `SELECT $${'t'.repeat(65)}$hunter2$${'t'.repeat(65)}$, 2`, 'SELECT ?'],
+    // PostgreSQL's scanner takes any byte >= 0x80 and any length in a tag: no doubt, the quote is masked whole
+    ['non-ASCII dollar-quote tag', 'SELECT $é$hunter2$é$ FROM t', 'SELECT ? FROM t'],
+    ['dollar-quote tag over 64 characters', `SELECT $${'t'.repeat(65)}$hunter2$${'t'.repeat(65)}$, 2`, 'SELECT ?, ?'],
     ["standard_conforming_strings=off style \\'", "SELECT 'a\\', 'hunter2' FROM t", 'SELECT ?'],
     ['unterminated string', "SELECT 1 FROM t WHERE p = 'hunter2", 'SELECT ? FROM t WHERE p = ?'],
     ['unterminated comment', 'SELECT 1 /* hunter2', 'SELECT ? ?'],
-  ])('%s: everything from the doubt on is masked', (_what, sql, masked) => {
+  ])('%s: no literal shows (everything from a doubt on is masked)', (_what, sql, masked) => {
     expect(maskSql(sql)).toBe(masked);
     expect(maskSql(sql)).not.toContain('hunter2');
   });

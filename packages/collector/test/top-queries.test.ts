@@ -75,10 +75,10 @@ function request(n: number, stmts: Stmt[], opts: { atMs?: number; status?: numbe
 describe('fingerprint', () => {
   test('masks literals, drops comments, folds value lists', () => {
     expect(normalizeSql("SELECT * FROM users WHERE id IN (1, 2, 3) /*traceparent='00-aa-bb-01'*/")).toBe(
-      'SELECT * FROM users WHERE id IN (?, …)',
+      'SELECT * FROM users WHERE id IN ($1 /*, ... */)',
     );
-    expect(normalizeSql("insert into t (a,b) values (1,'x'),(2,'y'), (3, 'z')")).toBe('insert into t (a,b) values (?, …), …');
-    expect(normalizeSql("SELECT  id\nFROM u WHERE id = $1 AND x = 'abc'")).toBe('SELECT id FROM u WHERE id = $1 AND x = ?');
+    expect(normalizeSql("insert into t (a,b) values (1,'x'),(2,'y'), (3, 'z')")).toBe('insert into t (a,b) values ($1,$2) /*, ... */');
+    expect(normalizeSql("SELECT  id\nFROM u WHERE id = $1 AND x = 'abc'")).toBe('SELECT id FROM u WHERE id = $1 AND x = $2');
     expect(fingerprint('SELECT 1 FROM t WHERE a = 5').id).toBe(fingerprint('SELECT 1  FROM t WHERE a = 77 -- hi').id);
     expect(fingerprint('SELECT 1 FROM t').id).not.toBe(fingerprint('SELECT 1 FROM u').id);
     expect(fingerprint('SELECT 1').id).toMatch(/^[0-9a-f]{16}$/);
@@ -103,7 +103,7 @@ describe('top queries', () => {
     expect(orders.meanMs).toBeCloseTo(200, 6);
     expect(orders.p95Ms).toBeCloseTo(300, 6);
     expect(orders.share).toBeCloseTo(600 / 810, 6);
-    expect(users).toMatchObject({ text: 'SELECT * FROM users WHERE id = ?', calls: 20, errors: 0, rows: 20 });
+    expect(users).toMatchObject({ text: 'SELECT * FROM users WHERE id = $1', calls: 20, errors: 0, rows: 20 });
     // Nearest rank: the 19th of 20 in ascending order.
     expect(users.p95Ms).toBeCloseTo(19, 6);
     expect(users.minMs).toBeCloseTo(1, 6);

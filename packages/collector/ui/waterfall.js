@@ -71,12 +71,14 @@ function groupSiblings(kids, parentId) {
   return items;
 }
 
-/** Same name, kind and service; for SQL spans also the same text once literals are masked. */
+/**
+ * Same name, kind and service; for SQL spans also the same statement
+ * fingerprint, which the API computes (@pgferret/sql, the id Top queries and
+ * /metrics show): the UI never reads SQL itself.
+ */
 function groupKey(s) {
   if (s.groupKey === undefined) {
-    const sql = sqlOf(s);
-    const shape = sql === null ? '' : sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').replace(/'(?:[^']|'')*'/g, '?').replace(/\b\d+(?:\.\d+)?\b/g, '?').replace(/\s+/g, ' ').trim();
-    s.groupKey = `${s.name}\u0000${s.category}\u0000${s.service}\u0000${shape}`;
+    s.groupKey = `${s.name}\u0000${s.category}\u0000${s.service}\u0000${s.fingerprint ?? ''}`;
   }
   return s.groupKey;
 }

@@ -3,7 +3,8 @@ export { PgFerretInstrumentation, type PgFerretInstrumentationConfig } from './p
 export type { PgFerretOptions } from './options';
 export type { TraceparentMode } from './trace/traceparent';
 export { formatComment, addComment, type Tags, type TagValue } from './comment/format';
-export { scanSql, type ScanResult } from '@pgferret/sql';
+export { uncommentedQueries } from './pg/annotate';
+export { scanSql, commentPlacement, type ScanResult, type Placement } from '@pgferret/sql';
 export { withTags, withoutComment } from './context/tags';
 export { pgferretExpress, expressRoute, type PgferretExpressOptions, type ExpressLikeRequest } from './context/express';
 export { prismaTraceComments, type PrismaCommenterPlugin, type PrismaCommenterContext, type PrismaCommenterTags } from './prisma/comments-plugin';

@@ -87,8 +87,20 @@ describe('addComment', () => {
     expect(addComment('SELECT 1 -- mine', TAGS)).toBe('SELECT 1 -- mine');
     expect(addComment('/* mine */ SELECT 1', TAGS)).toBe('/* mine */ SELECT 1');
   });
-  test('unterminated literal, empty text, no tags → unchanged', () => {
-    expect(addComment("SELECT 'x", TAGS)).toBe("SELECT 'x");
+  test('an end the lexer is unsure of gets the comment at the start, trace context first', () => {
+    const tags = { route: '/r', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const head = "/*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',route='%2Fr'*/ ";
+    expect(addComment("SELECT 'x", tags)).toBe(`${head}SELECT 'x`);
+    // the issue 21 cases: where 'C:\' ends depends on standard_conforming_strings
+    const win = "SELECT 'C:\\' AS path, '--' AS d";
+    expect(addComment(win, tags)).toBe(`${head}${win}`);
+    expect(addComment(win, tags, true)).toBe(`${win} /*route='%2Fr',traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/`);
+    // with the setting off, the `--` is a comment: the statement is left alone
+    expect(addComment(win, tags, false)).toBe(win);
+    // non-ASCII dollar tags are PostgreSQL's (dolq_start [A-Za-z\200-\377_]): the end is sure
+    expect(addComment('SELECT $été$ -- $ét$ $été$ AS t', tags)).toBe(`SELECT $été$ -- $ét$ $été$ AS t /*route='%2Fr',traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/`);
+  });
+  test('empty text, no tags → unchanged', () => {
     expect(addComment('', TAGS)).toBe('');
     expect(addComment(' ; ', TAGS)).toBe(' ; ');
     expect(addComment('SELECT 1', {})).toBe('SELECT 1');

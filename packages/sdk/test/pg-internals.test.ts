@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as semver from 'semver';
 import { PG_RANGE, patchClient } from '../src/pg/queue-hook';
+import { startPostgres } from '../../../test/helpers/postgres';
 
 const MATRIX = path.join(__dirname, 'matrix');
 interface PgCopy {
@@ -47,4 +48,34 @@ test('a pg outside the tested range is refused with a message that says what to 
     _pulseQueryQueue(): void {}
   }
   expect(() => patchClient(Client, '9.0.0')).toThrow(/pg 9\.0\.0 is not supported .* use pg 8/);
+});
+
+// src/pg/session.ts: the session's standard_conforming_strings comes from the
+// 'parameterStatus' events of client.connection (parameterName /
+// parameterValue), and is trusted only when readyForQuery is true and the
+// query is alone on the queue. Checked against a real server on every pg the
+// matrix installs.
+test.each(copies)('$where: the connection emits ParameterStatus as parameterStatus events; an idle client is readyForQuery', async ({ load }) => {
+  const server = await startPostgres({ flavor: 'debian' });
+  try {
+    const { Client } = load();
+    const client = new Client({ connectionString: server.connectionString }) as unknown as {
+      connection: { on(event: string, fn: (msg: { parameterName: string; parameterValue: string }) => void): void };
+      connect(): Promise<void>;
+      query(text: string): Promise<unknown>;
+      end(): Promise<void>;
+      readyForQuery: unknown;
+    };
+    const seen: string[] = [];
+    client.connection.on('parameterStatus', (msg) => {
+      if (msg.parameterName === 'standard_conforming_strings') seen.push(msg.parameterValue);
+    });
+    await client.connect();
+    await client.query('SET standard_conforming_strings = off');
+    expect(seen).toEqual(['on', 'off']);
+    expect(client.readyForQuery).toBe(true);
+    await client.end();
+  } finally {
+    await server.stop();
+  }
 });

@@ -1,6 +1,11 @@
-export { SqlLexer, tokenize, isComment, isSpace, MAX_DOLLAR_TAG, type Token, type TokenKind } from './lexer';
+export { SqlLexer, tokenize, isComment, isSpace, type Token, type TokenKind } from './lexer';
 export { renderTokens, isMasked } from './render';
 export { splitStatements, traceCommentIn, type StatementRange } from './statements';
 export { parseTraceparentAt, readTraceparent, isTraceparent, type Traceparent, type TraceparentReading } from './traceparent';
-export { findTraceComment, withoutTraceComment, confirmTraceComment, type CommentPlace, type TraceCommentCheck } from './trace-comment';
-export { scanSql, type ScanResult } from './comment-placement';
+export { findTraceComment, withoutTraceComment, confirmTraceComment, readings, type CommentPlace, type TraceCommentCheck } from './trace-comment';
+export { scanSql, commentPlacement, placeComment, type ScanResult, type Placement } from './comment-placement';
+export {
+  encodeTagPart, serializePair, joinPairs, formatComment, decodeTagPart, commentBody, tagValue, parseTags, sqlcommenterBody, MAX_TAG_LENGTH,
+  type TagValue, type Tags,
+} from './sqlcommenter';
+export { statementFingerprint, normalizeStatement, FINGERPRINT_TEXT_MAX, type StatementFingerprint } from './fingerprint';

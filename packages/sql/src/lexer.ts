@@ -1,10 +1,11 @@
 // PostgreSQL's lexical rules (src/backend/parser/scan.l) as a cursor over a
 // string: no allocation per token, so the SDK can run it on every query.
-// Where the lexer cannot be sure where a literal ends (an unterminated one, a
-// backslash that standard_conforming_strings would read differently, a
-// dollar-quote tag the kernel and the server may see differently), it stops
-// with one `unsure` token that covers the rest of the text: masking turns it
-// into `?`, so a doubt never shows a literal.
+// standard_conforming_strings decides where a plain '…' string ends; when
+// the caller knows the session's setting it passes it, otherwise both
+// readings are tried. Where the lexer cannot be sure where a literal ends (an
+// unterminated one, or a backslash the two readings read differently), it
+// stops with one `unsure` token that covers the rest of the text: masking
+// turns it into `?`, so a doubt never shows a literal.
 
 export type TokenKind =
   | 'space'
@@ -26,9 +27,6 @@ export type TokenKind =
   | 'op'
   /** from here to the end of the text the lexer cannot tell literals from the rest */
   | 'unsure';
-
-/** The longest dollar-quote tag trusted; longer ones make the rest unsure. */
-export const MAX_DOLLAR_TAG = 64;
 
 const SQUOTE = 0x27;
 const DQUOTE = 0x22;
@@ -88,6 +86,62 @@ function quotedEnd(s: string, open: number, quote: number, doubling: boolean, ba
   return -1;
 }
 
+/** scan.l horiz_space: within a line (\v since PostgreSQL 16) */
+function isHorizSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0c || c === 0x0b;
+}
+
+/** Index just past a `--` comment starting at i (it stops before \n or \r). */
+function lineCommentEnd(s: string, i: number): number {
+  let j = i + 2;
+  while (j < s.length && s.charCodeAt(j) !== 0x0a && s.charCodeAt(j) !== 0x0d) j++;
+  return j;
+}
+
+/**
+ * scan.l quotecontinue: after a closing quote at i-1, whitespace holding at
+ * least one newline (and `--` comments, each ended by a newline) then a
+ * quote continues the same literal: `'a'\n'b'` is 'ab'. Returns the index of
+ * that next opening quote, or -1.
+ */
+function continuation(s: string, i: number): number {
+  const n = s.length;
+  let j = i;
+  // {horiz_whitespace}* {newline}
+  for (;;) {
+    if (j >= n) return -1;
+    const c = s.charCodeAt(j);
+    if (c === 0x0a || c === 0x0d) break;
+    if (isHorizSpace(c)) j++;
+    else if (c === DASH && s.charCodeAt(j + 1) === DASH) j = lineCommentEnd(s, j);
+    else return -1;
+  }
+  j++;
+  // {special_whitespace}*: spaces, or a `--` comment with its newline
+  for (;;) {
+    if (j >= n) return -1;
+    const c = s.charCodeAt(j);
+    if (c === SQUOTE) return j;
+    if (isSpace(c)) j++;
+    else if (c === DASH && s.charCodeAt(j + 1) === DASH) {
+      j = lineCommentEnd(s, j);
+      if (j >= n) return -1;
+      j++;
+    } else return -1;
+  }
+}
+
+/** End of a '…' literal opened at `open` and of its continuations, or -1 when one never closes. */
+function stringEnd(s: string, open: number, doubling: boolean, backslash: boolean): number {
+  for (;;) {
+    const j = quotedEnd(s, open, SQUOTE, doubling, backslash);
+    if (j < 0) return -1;
+    const next = continuation(s, j);
+    if (next < 0) return j;
+    open = next;
+  }
+}
+
 function hasBackslash(s: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (s.charCodeAt(i) === BACKSLASH) return true;
   return false;
@@ -122,7 +176,12 @@ export class SqlLexer {
   unsureReason: string | null = null;
   private done = false;
 
-  constructor(readonly sql: string) {}
+  /**
+   * `standardConformingStrings`: the session's setting when known (its
+   * ParameterStatus); undefined reads '…' both ways and is unsure where the
+   * two readings end a string in different places.
+   */
+  constructor(readonly sql: string, readonly standardConformingStrings?: boolean) {}
 
   /** Moves to the next token; false at the end of the text. */
   next(): boolean {
@@ -142,12 +201,13 @@ export class SqlLexer {
     if (isIdentStart(c)) {
       const p = lower(c);
       if (d === SQUOTE) {
-        if (p === 0x65) return this.quoted(i + 1, 'string', true, true, 'an unterminated E string'); // E'…'
-        if (p === 0x62 || p === 0x78) return this.quoted(i + 1, 'string', false, false, 'an unterminated bit string'); // B'…', X'…'
+        if (p === 0x65) return this.literal(i + 1, true, true, 'an unterminated E string'); // E'…'
+        if (p === 0x62 || p === 0x78) return this.literal(i + 1, false, false, 'an unterminated bit string'); // B'…', X'…'
       }
       if (p === 0x75 && d === AMP) {
         const q = s.charCodeAt(i + 2);
-        if (q === SQUOTE) return this.quoted(i + 2, 'string', true, false, 'an unterminated U& string');
+        // U&'…' ends as a standard string does whatever UESCAPE follows
+        if (q === SQUOTE) return this.literal(i + 2, true, false, 'an unterminated U& string');
         if (q === DQUOTE) return this.quoted(i + 2, 'qident', true, false, 'an unterminated U& identifier');
       }
       let j = i + 1;
@@ -185,25 +245,30 @@ export class SqlLexer {
     return this.emit('unsure', this.sql.length);
   }
 
+  private literal(open: number, doubling: boolean, backslash: boolean, what: string): boolean {
+    const j = stringEnd(this.sql, open, doubling, backslash);
+    return j < 0 ? this.unsure(what) : this.emit('string', j);
+  }
+
   private quoted(open: number, kind: TokenKind, doubling: boolean, backslash: boolean, what: string): boolean {
     const j = quotedEnd(this.sql, open, this.sql.charCodeAt(open), doubling, backslash);
     return j < 0 ? this.unsure(what) : this.emit(kind, j);
   }
 
   /**
-   * '…': a backslash escapes a quote only when
-   * standard_conforming_strings is off, a setting the text does not carry.
-   * Both readings are tried; if they end in different places, nothing after
-   * the opening quote is trusted.
+   * '…': a backslash escapes a quote only when standard_conforming_strings
+   * is off. Unless the setting is known, both readings are tried; if they
+   * end in different places, nothing after the opening quote is trusted.
    */
   private plainString(open: number): boolean {
-    const on = quotedEnd(this.sql, open, SQUOTE, true, false);
-    if (on < 0) return this.unsure('an unterminated string');
-    if (hasBackslash(this.sql, open + 1, on - 1)) {
-      const off = quotedEnd(this.sql, open, SQUOTE, true, true);
-      if (off !== on) return this.unsure("a backslash before a quote: where the string ends depends on standard_conforming_strings");
+    const scs = this.standardConformingStrings;
+    const end = stringEnd(this.sql, open, true, scs === false);
+    if (end < 0) return this.unsure('an unterminated string');
+    if (scs === undefined && hasBackslash(this.sql, open + 1, end - 1)) {
+      const off = stringEnd(this.sql, open, true, true);
+      if (off !== end) return this.unsure("a backslash before a quote: where the string ends depends on standard_conforming_strings");
     }
-    return this.emit('string', on);
+    return this.emit('string', end);
   }
 
   private number(i: number): boolean {
@@ -212,9 +277,12 @@ export class SqlLexer {
     const s = this.sql;
     const n = s.length;
     let j = i;
+    const radix = s.charCodeAt(i) === 0x30 && /[xXoObB]/.test(s[i + 1] ?? '');
     while (j < n) {
       const c = s.charCodeAt(j);
       if ((c === 0x65 || c === 0x45) && (s.charCodeAt(j + 1) === 0x2b || s.charCodeAt(j + 1) === DASH) && isDigit(s.charCodeAt(j + 2))) j += 2;
+      // scan.l's realfail gives the e back: 1e'…' is 1, then an E string (in 0x1e'…' the e is a hex digit)
+      else if ((c === 0x65 || c === 0x45) && s.charCodeAt(j + 1) === SQUOTE && !radix) break;
       else if (isDigit(c) || isAsciiLetter(c) || c === 0x5f || c === DOT) j++;
       else break;
     }
@@ -230,23 +298,20 @@ export class SqlLexer {
       while (j < n && isDigit(s.charCodeAt(j))) j++;
       return this.emit('param', j);
     }
-    let ascii = true;
     if (j >= n) return this.emit('op', j);
     if (s.charCodeAt(j) !== DOLLAR) {
+      // scan.l dolq_start / dolq_cont: letters, `_`, digits after the first, any byte >= 0x80; no length limit
       if (!isIdentStart(s.charCodeAt(j))) return this.emit('op', j);
       while (j < n) {
         const c = s.charCodeAt(j);
         if (c === DOLLAR) break;
         if (!(isIdentStart(c) || isDigit(c))) return this.emit('op', i + 1);
-        if (c >= 0x80) ascii = false;
         j++;
       }
       if (j >= n) return this.emit('op', i + 1);
     }
     const tagEnd = j + 1;
-    // a tag the kernel's bytes and the server's encoding could read differently
-    if (!ascii) return this.unsure('a dollar-quote tag with non-ASCII characters');
-    if (tagEnd - i - 2 > MAX_DOLLAR_TAG) return this.unsure(`a dollar-quote tag longer than ${MAX_DOLLAR_TAG} characters`);
+    // the body ends at the first full delimiter: a `$` of a longer run is never one's start (see the tests)
     const close = s.indexOf(s.slice(i, tagEnd), tagEnd);
     return close < 0 ? this.unsure('an unterminated dollar quote') : this.emit('string', close + tagEnd - i);
   }
@@ -259,8 +324,8 @@ export interface Token {
 }
 
 /** All tokens of a text; the last one is `unsure` when the lexer gave up. */
-export function tokenize(sql: string): Token[] {
-  const lx = new SqlLexer(sql);
+export function tokenize(sql: string, standardConformingStrings?: boolean): Token[] {
+  const lx = new SqlLexer(sql, standardConformingStrings);
   const out: Token[] = [];
   while (lx.next()) out.push({ kind: lx.kind, start: lx.start, end: lx.end });
   return out;

@@ -1,15 +1,17 @@
 // Where a trace context may sit in a whole text, by the lexer's reading: the
 // block comment that opens the text (`head`), or the final block comment with
 // nothing but `;` and whitespace after it (`tail`). A `traceparent=` inside a
-// string, a dollar quote or an identifier is in neither.
+// string, a dollar quote or an identifier is in neither. The head comment is
+// the first token under every reading of standard_conforming_strings; the
+// tail depends on it, so a session whose setting is unknown is read both ways.
 import { SqlLexer, type Token } from './lexer';
 import { commentCarries, type Traceparent } from './traceparent';
 
 export type CommentPlace = 'head' | 'tail';
 
 /** The head or tail trace comment of a text, found without allocating a token list. */
-export function findTraceComment(sql: string, where: CommentPlace): Token | null {
-  const lx = new SqlLexer(sql);
+export function findTraceComment(sql: string, where: CommentPlace, standardConformingStrings?: boolean): Token | null {
+  const lx = new SqlLexer(sql, standardConformingStrings);
   if (where === 'head') {
     while (lx.next()) {
       if (lx.kind !== 'space') return lx.kind === 'block_comment' ? { kind: lx.kind, start: lx.start, end: lx.end } : null;
@@ -24,29 +26,56 @@ export function findTraceComment(sql: string, where: CommentPlace): Token | null
   return last;
 }
 
+/** true when the lexer gives up before the end of the text (an unterminated literal, or an ambiguous one) */
+function lexerUnsure(sql: string, standardConformingStrings?: boolean): boolean {
+  const lx = new SqlLexer(sql, standardConformingStrings);
+  while (lx.next()) if (lx.kind === 'unsure') return true;
+  return false;
+}
+
 function startsUnsure(sql: string): boolean {
   const lx = new SqlLexer(sql);
   while (lx.next()) if (lx.kind !== 'space') return lx.kind === 'unsure';
   return false;
 }
 
+/** The readings of standard_conforming_strings to try: the session's, or both when it is unknown. */
+export function readings(standardConformingStrings?: boolean): boolean[] {
+  return standardConformingStrings === undefined ? [true, false] : [standardConformingStrings];
+}
+
 /** The text without its head or tail trace comment (unchanged when it has none). */
-export function withoutTraceComment(sql: string, where: CommentPlace): string {
-  const c = findTraceComment(sql, where);
+export function withoutTraceComment(sql: string, where: CommentPlace, standardConformingStrings?: boolean): string {
+  let c = findTraceComment(sql, where, standardConformingStrings);
+  // an unknown setting: the tail comment under either reading (the kernel read one there)
+  if (!c && where === 'tail' && standardConformingStrings === undefined) c = findTraceComment(sql, where, true) ?? findTraceComment(sql, where, false);
   return c ? sql.slice(0, c.start) + sql.slice(c.end) : sql;
 }
 
 /**
- * `confirmed`: the lexer finds these ids in the head/tail comment.
- * `rejected`: it does not (the kernel read them out of a literal, or a comment elsewhere).
- * `unverifiable`: the text was cut before the place the kernel read (long texts), so the lexer cannot tell.
+ * `confirmed`: the lexer finds these ids in the head/tail comment (under the
+ * session's setting, or under either reading when it is unknown).
+ * `rejected`: it does not, and is sure of it (the kernel read them out of a
+ * literal, or a comment elsewhere).
+ * `unverifiable`: the lexer cannot tell: the text was cut before the place the
+ * kernel read (long texts), or a literal in it never ends (the server refuses
+ * such a text, so it is no literal of a statement that runs).
  */
 export type TraceCommentCheck = 'confirmed' | 'rejected' | 'unverifiable';
 
-export function confirmTraceComment(sql: string, where: CommentPlace, tp: Omit<Traceparent, 'version'>, textComplete: boolean): TraceCommentCheck {
-  const c = findTraceComment(sql, where);
-  if (c && commentCarries(sql, c, tp)) return 'confirmed';
-  if (textComplete) return 'rejected';
-  // a head comment is within the text unless the text was cut inside it
-  return where === 'tail' || startsUnsure(sql) ? 'unverifiable' : 'rejected';
+export function confirmTraceComment(
+  sql: string, where: CommentPlace, tp: Omit<Traceparent, 'version'>, textComplete: boolean, standardConformingStrings?: boolean,
+): TraceCommentCheck {
+  const tries = where === 'head' ? [standardConformingStrings] : readings(standardConformingStrings);
+  for (const scs of tries) {
+    const c = findTraceComment(sql, where, scs);
+    if (c && commentCarries(sql, c, tp)) return 'confirmed';
+  }
+  if (!textComplete) {
+    // a head comment is within the text unless the text was cut inside it
+    return where === 'tail' || startsUnsure(sql) ? 'unverifiable' : 'rejected';
+  }
+  // a tail the lexer could not reach under any reading
+  if (where === 'tail' && tries.every((scs) => lexerUnsure(sql, scs))) return 'unverifiable';
+  return 'rejected';
 }

@@ -132,7 +132,7 @@ function fingerprintRows(statements: Observed[]): FingerprintRow[] {
   return [...groupBy(statements, (s) => s.fingerprint).values()].map((list) => {
     const d = list.map((s) => s.durationMs);
     return {
-      fingerprint: list[0].fingerprint, query: list[0].maskedText, operation: list[0].operation, collection: list[0].collection,
+      fingerprint: list[0].fingerprint, query: list[0].fingerprintText, operation: list[0].operation, collection: list[0].collection,
       calls: list.length, totalMs: round(d.reduce((a, b) => a + b, 0)),
       rows: list.reduce((a, s) => a + (s.rows ?? 0), 0), errors: list.filter((s) => s.sqlstate).length, ...latency(d),
     };
@@ -176,7 +176,7 @@ function issues(i: ReportInput, rows: FingerprintRow[], errors: number): Issue[]
     if (list.length < t.nPlusOne) continue;
     const fp = list[0].fingerprint;
     const w = worst.get(fp);
-    if (!w) worst.set(fp, { traceId: list[0].traceId!, count: list.length, traces: 1, query: list[0].maskedText });
+    if (!w) worst.set(fp, { traceId: list[0].traceId!, count: list.length, traces: 1, query: list[0].fingerprintText });
     else {
       w.traces++;
       if (list.length > w.count) Object.assign(w, { traceId: list[0].traceId!, count: list.length });
@@ -206,7 +206,7 @@ function issues(i: ReportInput, rows: FingerprintRow[], errors: number): Issue[]
   for (const [fp, list] of groupBy(i.statements.filter((s) => s.durationMs >= t.longStatementMs), (s) => s.fingerprint)) {
     const longest = list.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
     out.push({
-      kind: 'long_statement', severity: longest.durationMs >= 10 * t.longStatementMs ? 'critical' : 'warning', fingerprint: fp, query: longest.maskedText,
+      kind: 'long_statement', severity: longest.durationMs >= 10 * t.longStatementMs ? 'critical' : 'warning', fingerprint: fp, query: longest.fingerprintText,
       traceId: longest.traceId, count: list.length,
       message: `${list.length} run(s) took ${t.longStatementMs} ms or more (longest ${round(longest.durationMs, 1)} ms)`,
     });
@@ -231,7 +231,7 @@ export function buildReport(i: ReportInput): Report {
     errors: list.filter((s) => s.sqlstate).length,
   })).sort((a, b) => b.totalMs - a.totalMs);
   const bySqlstate = [...groupBy(i.statements.filter((s) => s.sqlstate), (s) => s.sqlstate!).values()].map((list) => ({
-    sqlstate: list[0].sqlstate!, class: list[0].sqlstate!.slice(0, 2), count: list.length, fingerprint: list[0].fingerprint, query: list[0].maskedText,
+    sqlstate: list[0].sqlstate!, class: list[0].sqlstate!.slice(0, 2), count: list.length, fingerprint: list[0].fingerprint, query: list[0].fingerprintText,
   })).sort((a, b) => b.count - a.count);
   return {
     schema: REPORT_SCHEMA,

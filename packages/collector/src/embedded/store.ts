@@ -22,6 +22,7 @@ import {
   queryText,
 } from './span-record';
 import { layoutSql } from './sql-layout';
+import { fingerprint as fingerprintSql } from './fingerprint';
 import { usageLines } from './usage-lines';
 import { QueryStats, STATEMENT_ROW_BYTES, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
 
@@ -110,6 +111,8 @@ export interface StoredSpan {
   isPostgres: boolean;
   /** db.query.text (or db.statement) laid out for reading, or null */
   sql: string | null;
+  /** the statement's fingerprint (@pgferret/sql), for spans with SQL: the UI groups by it, never by its own reading */
+  fingerprint: string | null;
   /** the statement's buffer, I/O timing and WAL counters as EXPLAIN prints them; [] when it has none */
   usage: string[];
   attributes: Attributes;
@@ -610,6 +613,14 @@ export class TraceStore {
   }
 
   getTrace(traceId: string): TraceDetail | null {
+    const byText = new Map<string, string>();
+    const spanFingerprint = (attributes: Attributes): string | null => {
+      const text = queryText({ attributes });
+      if (text === undefined) return null;
+      let id = byText.get(text);
+      if (id === undefined) byText.set(text, (id = fingerprintSql(text).id));
+      return id;
+    };
     const row = this.stmt.summary.get(traceId.toLowerCase());
     if (!row) return null;
     const spans = (this.stmt.spansOf.all(traceId.toLowerCase()) as any[]).map(
@@ -630,6 +641,7 @@ export class TraceStore {
         statusMessage: r.status_message,
         isPostgres: r.is_postgres === 1,
         sql: layoutSql(queryText({ attributes }) ?? '') || null,
+        fingerprint: spanFingerprint(attributes),
         usage: usageLines(attributes),
         attributes,
         resource: JSON.parse(r.resource),

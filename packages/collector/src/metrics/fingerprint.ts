@@ -1,14 +1,15 @@
-// A statement's fingerprint: the hash of its masked, normalized text, so the
-// same query with other literals (or another number of list items) is one
-// series. The masked text itself is a label only on the info metric.
-import { createHash } from 'node:crypto';
+// A statement's fingerprint for /metrics and diagnose: @pgferret/sql's
+// statementFingerprint of the masked text, the id the span store's top
+// queries and the UI show too. The masked text itself is a label only on the
+// info metric.
+import { normalizeStatement, statementFingerprint } from '@pgferret/sql';
 
-/** `IN (?, ?, ?)` and `VALUES ($1, $2)` become `IN (...)` and `VALUES (...)`: one shape, one fingerprint. */
+/** `IN (?, ?, ?)` becomes `IN ($1 /*, ... *\/)`: one shape, one fingerprint. */
 export function normalizeMasked(masked: string): string {
-  return masked.replace(/(?:\?|\$\d+)(?:\s*,\s*(?:\?|\$\d+))+/g, '...');
+  return normalizeStatement(masked).text;
 }
 
-/** 16 hex digits (64 bits) of the SHA-1 of the normalized masked text. */
+/** 16 hex digits (64 bits) of the SHA-1 of the statement's canonical form. */
 export function fingerprintOf(masked: string): string {
-  return createHash('sha1').update(normalizeMasked(masked)).digest('hex').slice(0, 16);
+  return statementFingerprint(masked).id;
 }

@@ -58,7 +58,7 @@ export class StatementMetrics {
     });
     this.info = new Gauge({
       name: 'pgferret_statement_info',
-      help: `Masked text of each fingerprint (first ${INFO_TEXT_MAX} characters); always 1`,
+      help: `Normalized text of each fingerprint, as top queries shows it (literals as $n, lists squashed; first ${INFO_TEXT_MAX} characters); always 1`,
       labelNames: ['fingerprint', 'db_query_text'], registers,
     });
     const capsRef = this.caps;
@@ -106,7 +106,7 @@ export class StatementMetrics {
       // one info series per fingerprint: the first text seen (list lengths may differ)
       if (fingerprint === k.fingerprint && !this.described.has(fingerprint)) {
         this.described.add(fingerprint);
-        this.info.labels(fingerprint, k.maskedText.slice(0, INFO_TEXT_MAX)).set(1);
+        this.info.labels(fingerprint, k.fingerprintText.slice(0, INFO_TEXT_MAX)).set(1);
       }
     }
     c.duration.observe((s.endNs - s.startNs) / 1e9);

@@ -30,6 +30,7 @@ export const ATTRIBUTES = {
   statementIndex: { name: 'postgresql.statement.index', type: 'int', on: ['statement'], meaning: 'position in a multi-statement string (1 for the second, …)' },
   traceContextOrigin: { name: 'pgferret.trace_context.origin', type: 'string', on: ['statement'], meaning: '`comment_start`, `comment_end`, `sampled_root` or `rejected_not_in_comment`' },
   traceContextMalformed: { name: 'pgferret.trace_context.malformed', type: 'boolean', on: ['statement'], meaning: 'the traceparent could not be used' },
+  traceContextConfidence: { name: 'pgferret.trace_context.confidence', type: 'string', on: ['statement'], meaning: '`confirmed`: the lexer places the traceparent in a real comment; `unconfirmed`: it cannot tell (a cut text, a literal that never ends), the context is kept' },
   queryTextTruncated: { name: 'pgferret.query_text.truncated', type: 'boolean', on: ['statement'], meaning: 'the text was cut at `--max-query-text`' },
   queryTextLength: { name: 'pgferret.query_text.length', type: 'int', on: ['statement'], meaning: 'the full text\'s length in bytes, when truncated' },
   incomplete: { name: 'pgferret.incomplete', type: 'boolean', on: ['statement'], meaning: 'no completion was seen (pipeline aborted, backend gone, records lost)' },

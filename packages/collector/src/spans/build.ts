@@ -10,7 +10,7 @@ import { Origin } from '../events/layout';
 import type { Phase, PhaseName, Statement } from './assemble';
 import { A } from './attributes';
 import type { MonotonicClock } from './clock';
-import type { ContextCheck } from './confirm';
+import { contextConfidence, sessionScs, type ContextCheck } from './confirm';
 import type { SqlDescriber, StatementDescription } from './describe';
 import { newSpanId, newTraceId } from './ids';
 import { insideSpans, type InsideFacts, type InsideOptions } from './inside-spans';
@@ -37,7 +37,8 @@ const PHASE_ATTRIBUTES: Record<PhaseName, Attributes> = {
 };
 
 /** The statement span's attributes before what happened inside it is added. */
-function statementAttributes(s: Statement, d: StatementDescription, backend: BackendInfo, rejected: boolean, extra: Attributes | null, sqlstate: string | null): Attributes {
+function statementAttributes(s: Statement, d: StatementDescription, backend: BackendInfo, check: ContextCheck, extra: Attributes | null, sqlstate: string | null): Attributes {
+  const rejected = check === 'rejected';
   const attributes: Attributes = {
     [A.dbSystemName]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
     [A.dbQueryText]: d.queryText,
@@ -58,6 +59,9 @@ function statementAttributes(s: Statement, d: StatementDescription, backend: Bac
   }
   if (s.start.malformed || rejected) attributes[A.traceContextMalformed] = true;
   if (rejected) attributes[A.traceContextOrigin] = 'rejected_not_in_comment';
+  // a statement with a comment of its own (in a multi-statement string) was placed by the lexer itself
+  const confidence = isTraceparent(d.traceparent) ? 'confirmed' : contextConfidence(check);
+  if (confidence) attributes[A.traceContextConfidence] = confidence;
   if (s.incomplete) attributes[A.incomplete] = true;
   if (!s.timed) attributes[A.phasesUntimed] = true;
   if (extra) Object.assign(attributes, extra);
@@ -122,11 +126,11 @@ export function buildSpans(
   s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
   extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
 ): SpanData[] {
-  const d = describer.describe(s.start.text, s.start.origin, s.index);
+  const d = describer.describe(s.start.text, s.start.origin, s.index, sessionScs(s.start));
   const at = placement(s, d, check);
   const sqlstate = s.failed ? s.sqlstate : null;
   const errorMessage = errorMessageOf(s, sqlstate);
-  const attributes = statementAttributes(s, d, backend, check === 'rejected', extra, sqlstate);
+  const attributes = statementAttributes(s, d, backend, check, extra, sqlstate);
   const spans: SpanData[] = [{
     traceId: at.traceId,
     spanId: at.spanId,

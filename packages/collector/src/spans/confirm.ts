@@ -1,14 +1,23 @@
 // The second opinion on the kernel's trace context: the kernel finds
 // `traceparent='…'` by byte patterns, the lexer says whether those bytes sit
 // in a real comment (the one opening the text, or the final block comment
-// with only `;`/whitespace after it). A context read out of a literal, a
-// dollar quote or an identifier is rejected: the statement is malformed and
-// becomes a root.
+// with only `;`/whitespace after it), reading '…' strings with the session's
+// standard_conforming_strings when the statement carries it, both ways when
+// not. A context read out of a literal, a dollar quote or an identifier is
+// rejected: the statement is malformed and becomes a root. One the lexer
+// cannot place (a cut text, a literal that never ends) stays the parent,
+// flagged unconfirmed: a statement is never dropped for the lexer's doubt.
 import { confirmTraceComment, type TraceCommentCheck } from '@pgferret/sql';
 import type { StartRecord } from '../events/decode';
 import { Origin } from '../events/layout';
 
 export type ContextCheck = TraceCommentCheck | 'root';
+
+/** The session's standard_conforming_strings, when the collector knows it (from the backend's ParameterStatus). */
+export function sessionScs(start: StartRecord): boolean | undefined {
+  const v = (start as StartRecord & { standardConformingStrings?: unknown }).standardConformingStrings;
+  return typeof v === 'boolean' ? v : undefined;
+}
 
 /** Whether the text was read whole: the lexer can only vouch for a tail it has. */
 function textComplete(start: StartRecord): boolean {
@@ -19,5 +28,13 @@ export function checkTraceContext(start: StartRecord): ContextCheck {
   if (!start.traceId || !start.parentSpanId) return 'root';
   const where = start.origin === Origin.HEAD ? 'head' : start.origin === Origin.TAIL ? 'tail' : null;
   if (!where) return 'root';
-  return confirmTraceComment(start.text, where, { traceId: start.traceId, parentSpanId: start.parentSpanId, flags: start.flags }, textComplete(start));
+  const ids = { traceId: start.traceId, parentSpanId: start.parentSpanId, flags: start.flags };
+  return confirmTraceComment(start.text, where, ids, textComplete(start), sessionScs(start));
+}
+
+/** A.traceContextConfidence of a statement parented by its context; null for roots. */
+export function contextConfidence(check: ContextCheck): 'confirmed' | 'unconfirmed' | null {
+  if (check === 'confirmed') return 'confirmed';
+  if (check === 'unverifiable') return 'unconfirmed';
+  return null;
 }

@@ -11,25 +11,29 @@ export interface StatementDescription extends StatementSql {
 }
 
 /** The text without the comment the trace context was read from. */
-export function withoutTraceComment(text: string, origin: number): string {
-  if (origin === Origin.TAIL) return cutComment(text, 'tail');
-  if (origin === Origin.HEAD) return cutComment(text, 'head');
+export function withoutTraceComment(text: string, origin: number, standardConformingStrings?: boolean): string {
+  if (origin === Origin.TAIL) return cutComment(text, 'tail', standardConformingStrings);
+  if (origin === Origin.HEAD) return cutComment(text, 'head', standardConformingStrings);
   return text;
 }
 
 export class SqlDescriber {
   private cache = new Map<string, StatementDescription[]>();
+  /** texts of sessions with standard_conforming_strings off, or unknown, are cached apart */
+  private other = { off: new Map<string, StatementDescription[]>(), unknown: new Map<string, StatementDescription[]>() };
 
   constructor(private readonly rawQueryText: boolean, private readonly maxEntries = 4096) {}
 
-  describe(text: string, origin: number, index: number): StatementDescription {
-    const key = withoutTraceComment(text, origin);
-    let parts = this.cache.get(key);
+  /** `standardConformingStrings`: the session's setting, undefined when not known (both readings are tried) */
+  describe(text: string, origin: number, index: number, standardConformingStrings?: boolean): StatementDescription {
+    const key = withoutTraceComment(text, origin, standardConformingStrings);
+    const cache = standardConformingStrings === true ? this.cache : standardConformingStrings === false ? this.other.off : this.other.unknown;
+    let parts = cache.get(key);
     if (!parts) {
-      parts = describeSql(key, this.rawQueryText).map((d) => ({ name: spanName(d), ...d }));
+      parts = describeSql(key, this.rawQueryText, standardConformingStrings).map((d) => ({ name: spanName(d), ...d }));
       // a bounded cache: start over when full (cheaper than LRU bookkeeping per hit)
-      if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(key, parts);
+      if (cache.size >= this.maxEntries) cache.clear();
+      cache.set(key, parts);
     }
     return parts[Math.min(index, parts.length - 1)];
   }

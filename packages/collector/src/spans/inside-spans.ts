@@ -71,8 +71,17 @@ function phaseOf(f: SpanFrame, ns: number): string {
   return f.statementSpanId;
 }
 
+/**
+ * A preemption (CPU:Runnable) gets a span of its own only from this long:
+ * under CPU contention a statement is preempted every few milliseconds, and
+ * dozens of such spans bury the waits that matter; shorter ones are summed
+ * per phase with the other short waits.
+ */
+export const RUNNABLE_SPAN_MIN_NS = 10_000_000;
+
 function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptions, f: SpanFrame, out: InsideResult): void {
   const { waits, locks } = s.inside;
+  const runnableNs = Math.max(o.waitThresholdNs, RUNNABLE_SPAN_MIN_NS);
   let offNs = 0;
   const short = new Map<string, NamedWait[]>();
   for (const raw of waits) {
@@ -81,7 +90,7 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
     if (isLockWait(raw) && locks.some((l) => raw.startNs >= l.startNs && raw.startNs <= (l.endNs ?? s.endNs))) continue;
     const w = nameWait(major, raw);
     const parent = phaseOf(f, w.startNs);
-    if (w.endNs - w.startNs >= o.waitThresholdNs) {
+    if (w.endNs - w.startNs >= (w.runnable ? runnableNs : o.waitThresholdNs)) {
       out.spans.push(span(f, parent, `wait ${w.type}:${w.name}`, w.startNs, w.endNs, waitAttributes(w)));
     } else {
       // a cycle may carry thousands of short waits: append, don't copy
@@ -96,11 +105,14 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
     else out.phases.set(parent, a);
   }
   for (const l of locks) {
-    const endNs = Math.min(l.endNs ?? s.endNs, s.endNs);
+    // a wait whose end was not recorded (its return probe came after it began) ends with its phase
+    const parent = phaseOf(f, l.startNs);
+    const bound = f.phases.find((p) => p.spanId === parent)?.endNs ?? s.endNs;
+    const endNs = Math.min(l.endNs ?? bound, bound);
     const mask = (q: string) => f.describer.describe(q, Origin.ROOT, 0).queryText;
     const attrs: Attributes = { [A.waitEventType]: 'Lock', ...lockAttributes(major, l, l.relationName, mask) };
     if (typeof attrs[A.lockType] === 'string') attrs[A.waitEventName] = attrs[A.lockType];
-    const sp = span(f, phaseOf(f, l.startNs), `wait Lock:${attrs[A.lockType] ?? 'unknown'}`, l.startNs, endNs, attrs);
+    const sp = span(f, parent, `wait Lock:${attrs[A.lockType] ?? 'unknown'}`, l.startNs, endNs, attrs);
     sp.links = blockerLinks(l);
     out.spans.push(sp);
   }

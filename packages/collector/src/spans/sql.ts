@@ -108,8 +108,8 @@ export interface StatementSql extends SqlSummary {
 }
 
 /** Everything the spans say about a (multi-statement) text, from one tokenization. */
-export function describeSql(sql: string, raw: boolean): StatementSql[] {
-  const toks = tokenize(sql);
+export function describeSql(sql: string, raw: boolean, standardConformingStrings?: boolean): StatementSql[] {
+  const toks = tokenize(sql, standardConformingStrings);
   const ranges = splitStatements(sql, toks);
   if (ranges.length === 0) ranges.push({ from: 0, to: toks.length, traceparent: null });
   return ranges.map(({ from, to, traceparent }) => ({

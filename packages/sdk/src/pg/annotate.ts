@@ -5,7 +5,8 @@
 // touched, so a reused config cannot accumulate comments) and the caller's own
 // object for submittables (pg.Query, pg-cursor, pg-query-stream,
 // pg-copy-streams), whose text is rewritten in place so it still runs.
-import { joinPairs, insertComment, serializePair } from '../comment/format';
+import { commentPlacement } from '@pgferret/sql';
+import { joinPairs, serializePair } from '../comment/format';
 import { collectScopeTags, currentScope } from '../context/tags';
 import { activeSpan, traceTags, type TraceTags } from '../trace/traceparent';
 import { pgSpanPending, takePgSpan } from '../trace/pg-span';
@@ -41,14 +42,31 @@ function endsItsSpan(q: QueuedQuery): boolean {
   return Object.prototype.hasOwnProperty.call(q, 'callback') && typeof (q as { callback?: unknown }).callback === 'function';
 }
 
-export function annotateQueued(q: QueuedQuery, settings: Settings, driverPair: string | undefined, queryWrapped: boolean): void {
+/** Queries sent without a comment, by reason (also said once each through diag.warn). */
+const uncommented: Record<string, number> = {};
+
+const WHY: Record<string, string> = {
+  named_statement: 'named prepared statements are sent without a trace comment (PostgreSQL keeps the text of the first Parse, and pg refuses a name reused with another text): their server spans are not parented',
+  has_comment: 'a query that already has a comment is sent as written (sqlcommenter: a commented statement is not modified): its server span is not parented unless that comment carries a traceparent',
+};
+
+function skipped(reason: string): void {
+  uncommented[reason] = (uncommented[reason] ?? 0) + 1;
+  if (WHY[reason]) warnOnce(`uncommented-${reason}`, WHY[reason]);
+}
+
+/** How many queries that had a trace context to send went out without one, by reason. */
+export function uncommentedQueries(): Readonly<Record<string, number>> {
+  return { ...uncommented };
+}
+
+export function annotateQueued(
+  q: QueuedQuery, settings: Settings, driverPair: string | undefined, queryWrapped: boolean, standardConformingStrings?: boolean,
+): void {
   const holder = textHolder(q);
   if (holder === undefined) return;
   const text = holder.text;
   const pgSpan = takePgSpan(text);
-  // named prepared statements: Postgres keeps the text of the first Parse and
-  // pg refuses a name reused with another text, so the text stays as written
-  if (q.name) return;
   const scope = currentScope();
   if (scope?.skip) return;
 
@@ -87,6 +105,18 @@ export function annotateQueued(q: QueuedQuery, settings: Settings, driverPair: s
     if (settings.applicationPair !== undefined && !(scoped && 'application' in scoped)) pairs.push(settings.applicationPair);
     if (driverPair !== undefined && !(scoped && 'db_driver' in scoped)) pairs.push(driverPair);
   }
-  const out = insertComment(text, joinPairs(pairs));
-  if (out !== text) holder.text = out;
+  if (pairs.length === 0) return;
+  // named prepared statements: the text stays as written
+  if (q.name) {
+    if (trace.traceparent !== undefined) skipped('named_statement');
+    return;
+  }
+  // at the end when the lexer is sure where the text ends, else at the start (trace context first there)
+  const placement = commentPlacement(text, standardConformingStrings);
+  if (placement.where === 'none') {
+    if (placement.reason === 'has_comment' && trace.traceparent !== undefined) skipped('has_comment');
+    return;
+  }
+  const comment = joinPairs(pairs, placement.where === 'head');
+  holder.text = placement.where === 'head' ? `${comment} ${text}` : `${text.slice(0, placement.at)} ${comment}${text.slice(placement.at)}`;
 }

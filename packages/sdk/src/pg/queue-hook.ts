@@ -14,13 +14,14 @@ import { hookLoadedPgInstrumentations } from '../trace/pg-span-fallback';
 import { serializePair } from '../comment/format';
 import { warnOnce } from '../diag/warn-once';
 import { resolveOptions, type Settings } from '../options';
+import { followSession, sessionStandardConformingStrings, type SessionClient } from './session';
 
 /** pg versions whose Client keeps a query queue pulsed by _pulseQueryQueue (checked by the matrix: 8.0.3 and latest). */
 export const PG_RANGE = '>=8.0.3 <9';
 
 const ANNOTATED = Symbol('pgferret.annotated');
 
-interface ClientInternals {
+interface ClientInternals extends SessionClient {
   _queryQueue?: unknown;
   queryQueue?: unknown; // pg < 8.12
   query?: unknown;
@@ -32,6 +33,8 @@ type Pulse = (this: ClientInternals, ...args: unknown[]) => unknown;
 interface Patch {
   original: Pulse;
   wrapper: Pulse;
+  /** connect(), wrapped to follow the session's ParameterStatus from the start */
+  connect?: { original: Pulse; wrapper: Pulse };
   enabled: boolean;
   driverPair: string | undefined;
 }
@@ -80,6 +83,8 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
     if (proto._pulseQueryQueue !== existing.wrapper && proto._pulseQueryQueue === existing.original) {
       proto._pulseQueryQueue = existing.wrapper;
     }
+    const protoConnect = proto as { connect?: Pulse };
+    if (existing.connect && protoConnect.connect === existing.connect.original) protoConnect.connect = existing.connect.wrapper;
     patched.add(proto);
     return;
   }
@@ -101,10 +106,11 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
             queryWrapped = isWrapped(lastQueryFn);
             hookLoadedPgInstrumentations();
           }
+          followSession(this);
           const q = lastQueued(this);
           if (q !== undefined && this[ANNOTATED] !== q) {
             this[ANNOTATED] = q;
-            annotateQueued(q, settings, settings.tags ? patch.driverPair : undefined, queryWrapped);
+            annotateQueued(q, settings, settings.tags ? patch.driverPair : undefined, queryWrapped, sessionStandardConformingStrings(this));
           }
         } catch (err) {
           warnOnce('annotate', 'a query was sent without its comment because formatting it failed', err);
@@ -114,6 +120,22 @@ export function patchClient(Client: PgClientClass, pgVersion: string | undefined
       return original.apply(this, arguments as unknown as unknown[]);
     },
   };
+  const protoConnect = proto as { connect?: Pulse };
+  const originalConnect = protoConnect.connect;
+  if (typeof originalConnect === 'function') {
+    const wrapper: Pulse = function connect(this: ClientInternals): unknown {
+      if (patch.enabled) {
+        try {
+          followSession(this);
+        } catch (err) {
+          warnOnce('session', "cannot follow the session's standard_conforming_strings (queries whose end depends on it get their comment at the start)", err);
+        }
+      }
+      return originalConnect.apply(this, arguments as unknown as unknown[]);
+    };
+    patch.connect = { original: originalConnect, wrapper };
+    protoConnect.connect = wrapper;
+  }
   proto[PATCH] = patch;
   proto._pulseQueryQueue = patch.wrapper;
   patched.add(proto);
@@ -126,6 +148,8 @@ export function unpatchClient(Client: PgClientClass): void {
   if (!patch) return;
   patch.enabled = false;
   if (proto._pulseQueryQueue === patch.wrapper) proto._pulseQueryQueue = patch.original;
+  const protoConnect = proto as { connect?: Pulse };
+  if (patch.connect && protoConnect.connect === patch.connect.wrapper) protoConnect.connect = patch.connect.original;
   patched.delete(proto);
 }
 

@@ -1,0 +1,316 @@
+// The kernel matrix's check, run the same way in each guest (test/kernels/vm.ts)
+// and on the host: `node -r test/kernels/ts-register.js test/kernels/check.ts`.
+//  1. load the collector's BPF object as the collector does (no feature may be
+//     refused) and read each program's verified instruction count: each must
+//     stay under a quarter of the verifier's 1M limit;
+//  2. end to end: Debian PostgreSQL in tmpfs, the collector CLI exporting OTLP
+//     to a receiver in this process, statements with a sampled traceparent
+//     (simple and extended protocol, a lock wait, a 1 MB text): traced,
+//     parented, with phases;
+//  3. after the collector stopped: the kernel log gained no leaked uprobe,
+//     no WARNING/BUG.
+// Progress goes to stderr; the result is one JSON line on stdout (RESULT_MARKER).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { loadProbes, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
+import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
+import {
+  armBackend, eventually, phasesOf, randomTraceparent, startCollector, startReceiver, statementsOf,
+  type CollectorProcess, type Receiver,
+} from '../helpers/collector';
+import { startPostgres, type PgCluster } from '../helpers/postgres';
+
+export const RESULT_MARKER = 'PGFERRET-CHECK-RESULT ';
+/** a quarter of the verifier's 1M processed-instruction limit: headroom for other kernels and changes */
+export const VERIFIED_INSNS_LIMIT = VERIFIER_BUDGET;
+const BPF_OBJECT = path.resolve(__dirname, '..', '..', 'packages', 'collector', 'build', 'pgferret.bpf.o');
+/** waits are long: under TCG everything runs 10-50x slower than on the host */
+const WAIT_MS = 120_000;
+/** a statement span arrives within seconds even under TCG: not seeing one in this long is a failure */
+const SPAN_WAIT_MS = 30_000;
+const CHILD_WAIT_MS = 5_000;
+const ARM_WAIT_MS = 60_000;
+const STOP_WAIT_MS = 60_000;
+const BAD_KERNEL_LINE = /leaking uprobe|\bWARNING:|\bBUG:|\bOops\b/;
+
+export interface StepResult { name: string; ok: boolean; ms: number; error?: string }
+export interface CheckResult {
+  /** uname -r */
+  release: string;
+  /** /proc/version */
+  version: string;
+  ok: boolean;
+  steps: StepResult[];
+  /**
+   * each program's verified instruction count, and the size of what the kernel
+   * kept after dead-code removal (a kernel that proves a path dead shows here)
+   * (empty when the object did not load)
+   */
+  programs: { name: string; verifiedInsns: number; xlatedBytes: number }[];
+  /** kernel log lines the run added that name a leaked uprobe or a WARNING/BUG */
+  badKernelLines: string[];
+  /** the collector's kernel counters when it stopped (traced, malformed, ...) */
+  counters: Record<string, number> | null;
+  totalMs: number;
+}
+
+const started = Date.now();
+const log = (m: string) => process.stderr.write(`[check +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The kernel log's records from /dev/kmsg (sequence number, text), read without blocking. */
+function kernelLog(): { seq: number; text: string }[] {
+  const fd = fs.openSync('/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const buf = Buffer.alloc(16384);
+  const out: { seq: number; text: string }[] = [];
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') continue; // records overwritten since the last read: go on with the next
+        if (code === 'EAGAIN') break; // the end
+        throw e;
+      }
+      const rec = buf.toString('utf8', 0, n);
+      const semi = rec.indexOf(';');
+      out.push({ seq: Number(rec.split(',')[1]), text: rec.slice(semi + 1).trimEnd() });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+async function countersOf(collector: CollectorProcess | undefined): Promise<string> {
+  if (!collector) return 'no collector';
+  try {
+    const k = (await collector.status()).kernel as Record<string, number>;
+    return Object.entries(k).filter(([, v]) => v).map(([n, v]) => `${n} ${v}`).join(', ') || 'all 0';
+  } catch (e) {
+    return `unavailable: ${(e as Error).message}`;
+  }
+}
+
+/** The statement span of trace `traceId`, once it has arrived. */
+async function statementOf(receiver: Receiver, traceId: string): Promise<SpanRecord> {
+  await eventually(`the statement span of trace ${traceId}`, () => statementsOf(receiver, traceId).length > 0, SPAN_WAIT_MS);
+  return statementsOf(receiver, traceId)[0];
+}
+
+/** Waits a little for `check` to pass: a span's children come in its export, or the next. */
+async function settle(check: () => void): Promise<void> {
+  const deadline = Date.now() + CHILD_WAIT_MS;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(200);
+    }
+  }
+}
+
+function descendantsOf(receiver: Receiver, span: SpanRecord): SpanRecord[] {
+  const children = receiver.spans.filter((s) => s.parentSpanId === span.spanId);
+  return children.flatMap((c) => [c, ...descendantsOf(receiver, c)]);
+}
+
+function expectParented(span: SpanRecord, tp: { traceId: string; spanId: string }): void {
+  if (span.traceId !== tp.traceId || span.parentSpanId !== tp.spanId) {
+    throw new Error(`span ${span.name} is in trace ${span.traceId} under ${span.parentSpanId}, not ${tp.traceId} under ${tp.spanId}`);
+  }
+}
+
+function expectPhases(receiver: Receiver, span: SpanRecord): Promise<void> {
+  return settle(() => phasesPresent(receiver, span));
+}
+
+function phasesPresent(receiver: Receiver, span: SpanRecord): void {
+  const names = phasesOf(receiver, span).map((p) => p.name);
+  const missing = ['parse', 'plan', 'execute'].filter((p) => !names.includes(p));
+  if (missing.length) throw new Error(`span ${span.name} lacks phases ${missing.join(', ')} (has: ${names.join(', ') || 'none'}; untimed: ${span.attributes['pgferret.phases.untimed'] === true})`);
+}
+
+export async function runCheck(): Promise<CheckResult> {
+  const steps: StepResult[] = [];
+  let programs: CheckResult['programs'] = [];
+  let counters: CheckResult['counters'] = null;
+  let pg: PgCluster | undefined;
+  let receiver: Receiver | undefined;
+  let collector: CollectorProcess | undefined;
+  let a: Client | undefined;
+  let b: Client | undefined;
+  const step = async (name: string, fn: () => Promise<void> | void, needs: string[] = []): Promise<boolean> => {
+    const t = Date.now();
+    const failedNeed = needs.find((n) => !steps.find((s) => s.name === n)?.ok);
+    if (failedNeed) {
+      steps.push({ name, ok: false, ms: 0, error: `not run: ${failedNeed} failed` });
+      return false;
+    }
+    log(`${name} ...`);
+    try {
+      await fn();
+      steps.push({ name, ok: true, ms: Date.now() - t });
+      log(`${name}: ok (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+      return true;
+    } catch (e) {
+      let error = (e as Error).message;
+      // what the kernel side saw tells a verifier-pruned path from a lost export
+      if (needs.includes('arm backends') || name === 'arm backends') error += ` (collector kernel counters: ${await countersOf(collector)})`;
+      steps.push({ name, ok: false, ms: Date.now() - t, error });
+      log(`${name}: FAILED: ${error}`);
+      return false;
+    }
+  };
+
+  const logFrom = Math.max(0, ...kernelLog().map((r) => r.seq)) + 1;
+
+  await step('load', () => {
+    // as the collector loads it: a feature whose programs the kernel refuses would be left out
+    const loaded = loadProbes(BPF_OBJECT, (m) => log(`loader: ${m}`));
+    try {
+      programs = loaded.programs.map((p) => ({ name: p.name, verifiedInsns: p.verifiedInsns, xlatedBytes: p.xlatedBytes }));
+    } finally {
+      loaded.obj.close();
+    }
+    const refused = Object.entries(loaded.refused).filter(([, why]) => why !== null);
+    if (refused.length) throw new Error(`features refused by this kernel: ${refused.map(([f, why]) => `${f} (${why})`).join('; ')}`);
+    const over = programs.filter((p) => p.verifiedInsns > VERIFIED_INSNS_LIMIT);
+    if (over.length) throw new Error(`over ${VERIFIED_INSNS_LIMIT} verified instructions: ${over.map((p) => `${p.name} ${p.verifiedInsns}`).join(', ')}`);
+  });
+
+  try {
+    await step('postgres', async () => {
+      pg = await startPostgres({ flavor: 'debian' });
+      log(`PostgreSQL ${pg.major} on port ${pg.port} (${pg.binDir})`);
+    });
+    await step('collector', async () => {
+      receiver = await startReceiver();
+      collector = await startCollector(['--port', String(pg!.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+      await collector.waitFor(/running; Ctrl-C to stop/, WAIT_MS);
+    }, ['postgres']);
+    await step('arm backends', async () => {
+      a = new Client({ connectionString: pg!.connectionString });
+      b = new Client({ connectionString: pg!.connectionString });
+      await a.connect();
+      await b.connect();
+      await a.query(`CREATE TABLE inventory (sku text PRIMARY KEY, stock int NOT NULL); INSERT INTO inventory VALUES ('ferret', 10)`);
+      // phase probes come to a backend after its first sampled statement
+      await armBackend((sql) => a!.query(sql), collector!, ARM_WAIT_MS);
+      await armBackend((sql) => b!.query(sql), collector!, ARM_WAIT_MS);
+    }, ['collector']);
+
+    await step('simple protocol', async () => {
+      const tp = randomTraceparent();
+      await a!.query(`SELECT count(*) FROM pg_class ${tp.comment}`);
+      const s = await statementOf(receiver!, tp.traceId);
+      expectParented(s, tp);
+      await expectPhases(receiver!, s);
+    }, ['arm backends']);
+
+    await step('extended protocol', async () => {
+      const tp = randomTraceparent();
+      const r = await a!.query(`SELECT relname FROM pg_class WHERE oid = $1 ${tp.comment}`, [1259]);
+      if (r.rows[0]?.relname !== 'pg_class') throw new Error(`unexpected result ${JSON.stringify(r.rows)}`);
+      const s = await statementOf(receiver!, tp.traceId);
+      expectParented(s, tp);
+      await expectPhases(receiver!, s);
+    }, ['arm backends']);
+
+    await step('lock wait', async () => {
+      const tp = randomTraceparent();
+      await a!.query('BEGIN');
+      await a!.query(`UPDATE inventory SET stock = stock - 1 WHERE sku = 'ferret'`);
+      const commit = sleep(1000).then(() => a!.query('COMMIT'));
+      try {
+        await b!.query(`UPDATE inventory SET stock = stock + 1 WHERE sku = 'ferret' ${tp.comment}`);
+      } finally {
+        await commit; // the next steps use this connection outside a transaction
+      }
+      const s = await statementOf(receiver!, tp.traceId);
+      expectParented(s, tp);
+      await settle(() => {
+        const waits = descendantsOf(receiver!, s).filter((w) => w.name.startsWith('wait Lock:'));
+        if (waits.length !== 1) throw new Error(`${waits.length} lock wait spans under the waiting statement, not 1 (its descendants: ${descendantsOf(receiver!, s).map((d) => d.name).join(', ') || 'none'})`);
+        const ms = Number(waits[0].endNs - waits[0].startNs) / 1e6;
+        if (ms < 500) throw new Error(`the lock wait span lasts ${ms.toFixed(0)} ms; the lock was held ~1000 ms`);
+      });
+    }, ['arm backends']);
+
+    await step('1 MB statement', async () => {
+      const tp = randomTraceparent();
+      const mb = 'x'.repeat(1024 * 1024);
+      const r = await a!.query(`SELECT length('${mb}') AS big ${tp.comment}`);
+      if (r.rows[0]?.big !== 1024 * 1024) throw new Error(`unexpected result ${JSON.stringify(r.rows[0]).slice(0, 100)}`);
+      const s = await statementOf(receiver!, tp.traceId);
+      expectParented(s, tp);
+      if (s.attributes['pgferret.query_text.truncated'] !== true) throw new Error('the span does not say its text was truncated');
+      const len = Number(s.attributes['pgferret.query_text.length']);
+      if (!(len > 1024 * 1024)) throw new Error(`pgferret.query_text.length is ${len}, the statement is over 1 MiB`);
+    }, ['arm backends']);
+  } finally {
+    await a?.end().catch(() => {});
+    await b?.end().catch(() => {});
+    if (collector) {
+      try {
+        counters = (await collector.status()).kernel;
+      } catch {
+        // not running (any more): the collector step says why
+      }
+      const c = collector;
+      if (steps.find((s) => s.name === 'collector')?.ok) {
+        await step('collector stop', async () => {
+          // SIGTERM and time to detach: a SIGKILL in the middle of it would itself leak uprobes
+          if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`the collector had exited before (${c.child.exitCode ?? c.child.signalCode}):\n${c.output().slice(-2000)}`);
+          const exited = new Promise<number | null>((r) => c.child.once('exit', (code) => r(code)));
+          c.child.kill('SIGTERM');
+          const code = await Promise.race([exited, sleep(STOP_WAIT_MS).then(() => 'timeout' as const)]);
+          if (code === 'timeout') throw new Error(`the collector did not exit within ${STOP_WAIT_MS / 1000} s of SIGTERM:\n${c.output().slice(-2000)}`);
+          if (code !== 0) throw new Error(`the collector exited with ${code}:\n${c.output().slice(-2000)}`);
+        });
+        await c.stop(); // its state directory (and a SIGKILL if it never exited)
+      } else {
+        await c.stop();
+      }
+    }
+    await receiver?.close();
+    await pg?.stop();
+  }
+
+  let badKernelLines: string[] = [];
+  await step('kernel log', async () => {
+    await sleep(1000); // a detach's complaint may come a moment later
+    badKernelLines = kernelLog().filter((r) => r.seq >= logFrom && BAD_KERNEL_LINE.test(r.text)).map((r) => r.text);
+    if (badKernelLines.length) throw new Error(`the kernel logged:\n${badKernelLines.join('\n')}`);
+  });
+
+  return {
+    release: os.release(),
+    version: fs.readFileSync('/proc/version', 'utf8').trim(),
+    ok: steps.every((s) => s.ok),
+    steps,
+    programs,
+    badKernelLines,
+    counters,
+    totalMs: Date.now() - started,
+  };
+}
+
+if (require.main === module) {
+  runCheck().then(
+    (r) => {
+      process.stdout.write(`${RESULT_MARKER}${JSON.stringify(r)}\n`);
+      process.exit(r.ok ? 0 : 1);
+    },
+    (e) => {
+      log(`check crashed: ${(e as Error).stack ?? e}`);
+      process.exit(2);
+    },
+  );
+}
