@@ -68,6 +68,7 @@ function runOptions(o: OptionValues): RunOptions {
     detail: o.detail,
     waitThresholdMs: o.waitThreshold,
     nestedCap: o.nestedCap,
+    profileHz: o.profileHz,
     maxQueryText: o.maxQueryText,
     serviceName: o.serviceName,
     stateDir: o.stateDir,
@@ -108,6 +109,7 @@ function addRun(program: Command): void {
         .choices(['full', 'phases', 'statement']).default(RUN_DEFAULTS.detail))
       .option('--wait-threshold <ms>', 'with --detail full: waits at least this long get a span of their own; shorter ones are summed on their phase', msValue('--wait-threshold'), RUN_DEFAULTS.waitThresholdMs)
       .option('--nested-cap <n>', 'with --detail full: statements run inside one statement (functions, procedures, triggers) with a span of their own; the rest are summed per text', count('--nested-cap'), RUN_DEFAULTS.nestedCap)
+      .option('--profile-hz <hz>', 'CPU profile of sampled statements: samples per second of a backend\'s CPU time while it runs one (software cpu-clock on the backends that carry sampled statements; 0: off)', count('--profile-hz', 10000), RUN_DEFAULTS.profileHz)
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
       .option('--max-query-text <bytes>', `bytes of statement text read per statement (max ${TEXT_MAX - 1})`, count('--max-query-text', TEXT_MAX - 1, ', what the kernel side reads per statement'), RUN_DEFAULTS.maxQueryText)
       .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', count('--max-queue'), RUN_DEFAULTS.maxQueue)

@@ -25,6 +25,8 @@ export interface RunOptions {
   detail: Detail;
   waitThresholdMs: number;
   nestedCap: number;
+  /** CPU samples per second of an armed backend inside a sampled request cycle (0: no profile) */
+  profileHz: number;
   maxQueryText: number;
   serviceName?: string;
   /** Admin socket, UI token and (embedded mode) trace store; created 0700. */
@@ -55,6 +57,7 @@ export const RUN_DEFAULTS = {
   detail: 'full' as Detail,
   waitThresholdMs: 1,
   nestedCap: 100,
+  profileHz: 997,
   maxQueryText: 2048,
   stateDir: DEFAULT_STATE_DIR,
   otlpHost: '127.0.0.1',
@@ -146,7 +149,7 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
     queue, filter: o.filter, rootSampleRate: o.rootSampleRate, rawQueryText: o.rawQueryText, detail: o.detail,
     inside: { waitThresholdNs: o.waitThresholdMs * 1e6, nestedCap: o.nestedCap }, postgresUrl: o.postgresUrl,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [], probes,
-    annotate: explainer?.annotate,
+    annotate: explainer?.annotate, profileHz: o.profileHz,
   });
   metrics?.watch(() => collector.status());
   let admin: AdminServer | null = null;

@@ -155,6 +155,7 @@ export class Demo {
         detail: RUN_DEFAULTS.detail,
         waitThresholdMs: RUN_DEFAULTS.waitThresholdMs,
         nestedCap: RUN_DEFAULTS.nestedCap,
+        profileHz: RUN_DEFAULTS.profileHz,
         maxQueryText: RUN_DEFAULTS.maxQueryText,
         stateDir: path.join(root, 'state'),
         otlpHost: RUN_DEFAULTS.otlpHost,

@@ -1,6 +1,6 @@
 // Attaches a backend's probes (pid-filtered: the breakpoints are written
 // into that process only) and detaches them as a whole.
-import type { BpfLink, BpfObject } from '@pgferret/bpf-loader';
+import type { BpfLink, BpfObject, PerfEventLink } from '@pgferret/bpf-loader';
 import { functionOffset, usdtOffsets, type ElfInfo } from '../discover/elf';
 import type { Probe } from './tables';
 
@@ -12,6 +12,8 @@ export interface ArmedBackend {
   add(probes: Probe[]): void;
   /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove): returns at once. */
   detach(): void;
+  /** Switches its CPU clock (if it has one) on or off; only a change reaches the kernel. */
+  setClock(on: boolean): void;
 }
 
 /**
@@ -21,6 +23,8 @@ export interface ArmedBackend {
  */
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
   const links: BpfLink[] = [];
+  const clocks: PerfEventLink[] = [];
+  let clockOn = false;
   const release = (from: number) => {
     for (const l of links.splice(from)) {
       try {
@@ -34,7 +38,12 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
     const from = links.length;
     try {
       for (const p of more) {
-        if (p.type === 'usdt') {
+        if (p.type === 'cpu-clock') {
+          clockOn = p.on(pid);
+          const clock = obj.attachPerfEvent({ program: p.program, pid, hz: p.hz, enabled: clockOn });
+          links.push(clock);
+          clocks.push(clock);
+        } else if (p.type === 'usdt') {
           const sites = usdtOffsets(elf, p.provider, p.name);
           if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
           for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
@@ -50,5 +59,16 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
     }
   };
   add(probes);
-  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0) };
+  const setClock = (on: boolean) => {
+    if (on === clockOn || clocks.length === 0) return;
+    clockOn = on;
+    for (const c of clocks) {
+      try {
+        c.setEnabled(on);
+      } catch {
+        /* the backend exited: its clock goes with it */
+      }
+    }
+  };
+  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0), setClock };
 }

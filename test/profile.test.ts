@@ -1,0 +1,170 @@
+// The per-statement CPU profile, for real: a hash join and a regex over
+// generated tables, traced through the collector on Debian's PostgreSQL;
+// their spans name the executor functions the time went to. Backends that
+// carry no sampled statement are never sampled; armed ones only while they
+// run a sampled statement (their clock is off in between).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { BPF_OBJECT } from '../packages/collector/src/collector';
+import { patchProgram, readUninitialised } from './helpers/bpf-object-patch';
+import { A } from '../packages/collector/src/spans/attributes';
+import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
+import { armBackend, eventually, phasesOf, randomTraceparent, statementsOf, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+
+const HZ = 997;
+
+describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
+  let traced: Traced;
+  let receiver: Receiver;
+  let collector: CollectorProcess;
+  let a: Client;
+  let c: Client;
+
+  const statementOf = async (traceId: string): Promise<SpanRecord> => {
+    await eventually(`the statement span of trace ${traceId}`, () => receiver.spans.some((s) => s.traceId === traceId && isPostgresServerSpan(s)));
+    return receiver.spans.find((s) => s.traceId === traceId && isPostgresServerSpan(s))!;
+  };
+  const traced1 = async (client: Client, sql: string) => {
+    const t = randomTraceparent();
+    await client.query(`${sql} ${t.comment}`);
+    return statementOf(t.traceId);
+  };
+  const folded = (span: SpanRecord) => {
+    const e = span.events.find((x) => x.name === 'pgferret.profile');
+    expect(e).toBeDefined();
+    return String(e!.attributes[A.profileFolded]).split('\n').map((l) => {
+      const at = l.lastIndexOf(' ');
+      return { frames: l.slice(0, at).split(';'), count: Number(l.slice(at + 1)) };
+    });
+  };
+  /** share of the span's samples with one of `fns` on the stack */
+  const shareIn = (span: SpanRecord, fns: string[]) => {
+    const stacks = folded(span);
+    const total = stacks.reduce((n, s) => n + s.count, 0);
+    expect(total).toBe(span.attributes[A.profileSamples]);
+    return stacks.filter((s) => s.frames.some((f) => fns.includes(f))).reduce((n, s) => n + s.count, 0) / total;
+  };
+  const kernel = async () => (await collector.status()).kernel as Record<string, number>;
+
+  beforeAll(async () => {
+    traced = await startTraced('debian', ['--root-sample-rate', '0', '--profile-hz', String(HZ)], { max_parallel_workers_per_gather: 0, jit: 'off' });
+    ({ receiver, collector } = traced);
+    a = new Client({ connectionString: traced.pg.connectionString });
+    c = new Client({ connectionString: traced.pg.connectionString });
+    await a.connect();
+    await c.connect();
+    await a.query(`CREATE TABLE orders AS SELECT g AS id, g % 5000 AS customer FROM generate_series(1, 600000) g;
+      CREATE TABLE customers AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 400000) g;
+      CREATE TABLE words AS SELECT md5(g::text) AS w FROM generate_series(1, 1000000) g;
+      ANALYZE orders; ANALYZE customers; ANALYZE words;
+      SET enable_mergejoin = off; SET enable_nestloop = off; SET work_mem = '256MB'`);
+    await armBackend((sql) => a.query(sql), collector);
+  }, 180_000);
+
+  afterAll(async () => {
+    await a?.end();
+    await c?.end();
+    await traced?.stop();
+  });
+
+  test('a hash join: the span names Hash Join and its functions, with at least half of the samples in them', async () => {
+    const span = await traced1(a, 'SELECT count(*), max(c.name) FROM orders o JOIN customers c ON c.id = o.id');
+    const samples = span.attributes[A.profileSamples] as number;
+    const durMs = Number(span.endNs - span.startNs) / 1e6;
+    console.log(`hash join: ${durMs.toFixed(0)} ms, ${samples} samples; ${span.attributes[A.profileSummary]}\n` +
+      `self: ${JSON.stringify(span.attributes[A.profileTopSelf])} ${JSON.stringify(span.attributes[A.profileTopSelfSamples])}\n` +
+      `inclusive: ${JSON.stringify(span.attributes[A.profileTopInclusive])} ${JSON.stringify(span.attributes[A.profileTopInclusiveSamples])}\n` +
+      `nodes: ${JSON.stringify(span.attributes[A.profileNodes])} ${JSON.stringify(span.attributes[A.profileNodeSamples])}\n` +
+      folded(span).slice(0, 8).map((s) => `${s.count} ${s.frames.slice(-6).join(';')}`).join('\n'));
+    // how deep the frame-pointer walk goes (frames per sample, runs of unnamed frames counted once)
+    const depths = folded(span).flatMap((st) => Array<number>(st.count).fill(st.frames.length)).sort((x, y) => x - y);
+    console.log(`hash join stack depth: min ${depths[0]}, median ${depths[depths.length >> 1]}, max ${depths[depths.length - 1]}; ` +
+      `walks that reach main: ${folded(span).filter((st) => st.frames[0] === '[libc.so.6]' && st.frames[1] === 'main').reduce((n, st) => n + st.count, 0)} of ${samples}`);
+    expect(span.attributes[A.profileHz]).toBe(HZ);
+    expect(samples).toBeGreaterThan(50);
+    // samples count CPU time: they agree with the on-CPU time sched_switch measured
+    const onCpuMs = span.attributes[A.cpuOnMs] as number;
+    expect(Math.abs((1000 * samples) / HZ - onCpuMs) / onCpuMs).toBeLessThan(0.2);
+    const joinFns = ['ExecScanHashBucket', 'MultiExecHash', 'ExecHashTableInsert', 'ExecHashGetHashValue', 'ExecHashJoinOuterGetTuple'];
+    expect(shareIn(span, joinFns)).toBeGreaterThanOrEqual(0.5);
+    expect(span.attributes[A.profileNodes]).toEqual(expect.arrayContaining(['Hash Join', 'Hash', 'Seq Scan']));
+    expect(span.attributes[A.profileTopInclusive]).toEqual(expect.arrayContaining(['ExecScanHashBucket', 'MultiExecHash']));
+    // the frames every statement has (main, PostgresMain, PortalRun…) are not among the top
+    expect(span.attributes[A.profileTopInclusive]).not.toContain('PostgresMain');
+    expect(span.attributes[A.profileSummary]).toMatch(/^\d+ % in (Hash Join|Hash) \((ExecScanHashBucket|ExecHashTableInsert)\)$/);
+  });
+
+  test('a regex over 1M rows: the regex engine under textregexeq has at least half of the samples', async () => {
+    const span = await traced1(a, `SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
+    const samples = span.attributes[A.profileSamples] as number;
+    console.log(`regex: ${samples} samples; ${span.attributes[A.profileSummary]}\n` +
+      `self: ${JSON.stringify(span.attributes[A.profileTopSelf])} ${JSON.stringify(span.attributes[A.profileTopSelfSamples])}\n` +
+      `inclusive: ${JSON.stringify(span.attributes[A.profileTopInclusive])} ${JSON.stringify(span.attributes[A.profileTopInclusiveSamples])}\n` +
+      folded(span).slice(0, 5).map((s) => `${s.count} ${s.frames.slice(-6).join(';')}`).join('\n'));
+    expect(samples).toBeGreaterThan(50);
+    expect(shareIn(span, ['textregexeq'])).toBeGreaterThanOrEqual(0.5);
+    expect(shareIn(span, ['pg_regexec'])).toBeGreaterThanOrEqual(0.5);
+    // ExecScan runs the filter; the profile's only scan is a Seq Scan, so the time is the Seq Scan's
+    expect(span.attributes[A.profileSummary]).toMatch(/^\d+ % in Seq Scan \(pg_regexec\)$/);
+    expect(parseInt(String(span.attributes[A.profileSummary]), 10)).toBeGreaterThanOrEqual(50);
+  });
+
+  test('no samples from a backend with no sampled statement; an armed one\'s clock is off outside its sampled statements', async () => {
+    const before = await kernel();
+    // c never carried a sampled statement: no clock on it at all
+    await c.query(`SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
+    const afterC = await kernel();
+    expect(afterC.samples).toBe(before.samples);
+    expect(afterC.samples_idle).toBe(before.samples_idle);
+    // a is armed, but its clock runs only inside sampled request cycles: off through an unsampled statement
+    // of ~1 s of CPU (at most a tick or two in the few ms between a cycle's end and the switch)
+    const spans = receiver.spans.length;
+    await a.query(`SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
+    const afterA = await kernel();
+    expect(afterA.samples).toBe(before.samples);
+    expect(afterA.samples_idle - afterC.samples_idle).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.spans.length).toBe(spans);
+  });
+});
+
+describe('a kernel that refuses the profile program', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-refuse-profile-'));
+  const object = path.join(dir, 'refuse-profile.bpf.o');
+  let traced: Traced;
+  beforeAll(async () => {
+    patchProgram(BPF_OBJECT, object, 'on_cpu_sample', readUninitialised);
+    traced = await startTraced('debian', ['--root-sample-rate', '0', '--bpf-object', object]);
+  }, 120_000);
+  afterAll(async () => {
+    await traced?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs without the profile, says so once, and traces statements with their phases and no profile', async () => {
+    const said = traced.collector.output().split('\n').filter((l) => l.includes('running without profile'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/the kernel refused its BPF program on_cpu_sample/);
+    const status = await traced.collector.status();
+    expect(status.refused).toMatchObject({ phases: null, waits: null, locks: null, nested: null });
+    expect(status.refused.profile).toMatch(/on_cpu_sample/);
+    const client = new Client({ connectionString: traced.pg.connectionString });
+    await client.connect();
+    try {
+      await armBackend((sql) => client.query(sql), traced.collector);
+      const tp = randomTraceparent();
+      await client.query(`SELECT count(*) FROM generate_series(1, 3000000) ${tp.comment}`);
+      await eventually('the statement span', () => statementsOf(traced.receiver, tp.traceId).length === 1);
+      const [stmt] = statementsOf(traced.receiver, tp.traceId);
+      expect(phasesOf(traced.receiver, stmt).map((p) => p.name)).toEqual(expect.arrayContaining(['execute']));
+      expect(stmt.attributes[A.cpuOnMs]).toBeGreaterThan(100);
+      expect(stmt.attributes[A.profileSamples]).toBeUndefined();
+      expect(stmt.events.filter((e) => e.name === 'pgferret.profile')).toEqual([]);
+      expect((await traced.collector.status()).kernel.samples).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+});
