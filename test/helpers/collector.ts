@@ -146,9 +146,10 @@ export function phasesOf(receiver: Receiver, statement: SpanRecord): SpanRecord[
  * (`timeoutMs`: longer in a slow guest).
  */
 export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess, timeoutMs = 20000): Promise<void> {
-  const before = (await collector.status()).backends.armed as number;
+  const before = (await collector.status()).backends.complete as number;
   await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
-  await eventually('the backend to get its phase probes', async () => (await collector.status()).backends.armed > before, timeoutMs);
+  // its phase probes, then its lock/SPI probes: a lock wait right after must find them
+  await eventually('the backend to get its phase, lock and SPI probes', async () => (await collector.status()).backends.complete > before, timeoutMs);
 }
 
 export interface Traced {

@@ -37,6 +37,8 @@ const RETRY_MS = 5_000;
 
 export class Arming {
   private armed = new Map<number, ArmedBackend & { lastUsedMs: number }>();
+  /** armed backends whose later probes were attached too (or failed to be) */
+  private complete = new Set<number>();
   /** backends to arm: pid → its postmaster's pid */
   private queue = new Map<number, number>();
   private failedAt = new Map<number, number>();
@@ -81,6 +83,7 @@ export class Arming {
         const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
         this.armed.set(pid, Object.assign(armed, { lastUsedMs: now }));
         if (target.later.length) later.push([armed, target.later]);
+        else this.complete.add(pid);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.failedAt.delete(pid);
@@ -104,6 +107,7 @@ export class Arming {
         this.failures++;
         this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
       }
+      this.complete.add(armed.pid);
     }
   }
 
@@ -119,6 +123,7 @@ export class Arming {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       a.detach();
       this.armed.delete(pid);
+      this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
   }
@@ -126,6 +131,7 @@ export class Arming {
   status(): Omit<ArmingStatus, 'tls'> {
     return {
       armed: this.armed.size,
+      complete: this.complete.size,
       armings: this.armings,
       meanArmingMs: this.armings ? this.armingMs / this.armings : 0,
       armFailures: this.failures,
@@ -138,5 +144,6 @@ export class Arming {
     this.stopped = true;
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
+    this.complete.clear();
   }
 }

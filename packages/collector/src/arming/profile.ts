@@ -52,13 +52,19 @@ export class CpuClocks {
     this.changes.set(pid, open);
   }
 
-  /** After a ring-buffer batch: switches clocks by the batch's net change (a cycle that began and ended in it needs none), then arms the queued backends. */
+  /**
+   * After a ring-buffer batch: switches clocks by the batch's net change (a
+   * cycle that began and ended in it needs none), then arms the queued
+   * backends an event-loop turn later, after the phase probes and their
+   * lock/SPI probes (armed in the turns before): a backend's next statements
+   * need those more than their profile.
+   */
   flush(): void {
     if (this.changes.size > 0) {
       this.arming.setClocks(this.changes);
       this.changes.clear();
     }
-    this.arming.armSoon();
+    setImmediate(() => this.arming.armSoon());
   }
 
   sweep(alive: (pid: number) => boolean): void {

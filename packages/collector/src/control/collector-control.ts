@@ -29,6 +29,8 @@ export interface ClusterStatus {
 export interface ArmingStatus {
   /** backends with phase probes now */
   armed: number;
+  /** of those, the ones whose lock/SPI probes (attached right after) are in place too */
+  complete: number;
   /** backends armed so far, and the mean time attaching their probes took */
   armings: number;
   meanArmingMs: number;
