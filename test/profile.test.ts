@@ -3,15 +3,10 @@
 // their spans name the executor functions the time went to. Backends that
 // carry no sampled statement are never sampled; armed ones only while they
 // run a sampled statement (their clock is off in between).
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
-import { BPF_OBJECT } from '../packages/collector/src/collector';
-import { patchProgram, readUninitialised } from './helpers/bpf-object-patch';
 import { A } from '../packages/collector/src/spans/attributes';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { armBackend, eventually, phasesOf, randomTraceparent, statementsOf, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+import { armBackend, eventually, randomTraceparent, statementsOf, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
 
 const HZ = 997;
 
@@ -127,44 +122,5 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
     expect(afterA.samples_idle - afterC.samples_idle).toBeLessThanOrEqual(2);
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.spans.length).toBe(spans);
-  });
-});
-
-describe('a kernel that refuses the profile program', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-refuse-profile-'));
-  const object = path.join(dir, 'refuse-profile.bpf.o');
-  let traced: Traced;
-  beforeAll(async () => {
-    patchProgram(BPF_OBJECT, object, 'on_cpu_sample', readUninitialised);
-    traced = await startTraced('debian', ['--root-sample-rate', '0', '--bpf-object', object]);
-  }, 120_000);
-  afterAll(async () => {
-    await traced?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('runs without the profile, says so once, and traces statements with their phases and no profile', async () => {
-    const said = traced.collector.output().split('\n').filter((l) => l.includes('running without profile'));
-    expect(said).toHaveLength(1);
-    expect(said[0]).toMatch(/the kernel refused its BPF program on_cpu_sample/);
-    const status = await traced.collector.status();
-    expect(status.refused).toMatchObject({ phases: null, waits: null, locks: null, nested: null });
-    expect(status.refused.profile).toMatch(/on_cpu_sample/);
-    const client = new Client({ connectionString: traced.pg.connectionString });
-    await client.connect();
-    try {
-      await armBackend((sql) => client.query(sql), traced.collector);
-      const tp = randomTraceparent();
-      await client.query(`SELECT count(*) FROM generate_series(1, 3000000) ${tp.comment}`);
-      await eventually('the statement span', () => statementsOf(traced.receiver, tp.traceId).length === 1);
-      const [stmt] = statementsOf(traced.receiver, tp.traceId);
-      expect(phasesOf(traced.receiver, stmt).map((p) => p.name)).toEqual(expect.arrayContaining(['execute']));
-      expect(stmt.attributes[A.cpuOnMs]).toBeGreaterThan(100);
-      expect(stmt.attributes[A.profileSamples]).toBeUndefined();
-      expect(stmt.events.filter((e) => e.name === 'pgferret.profile')).toEqual([]);
-      expect((await traced.collector.status()).kernel.samples).toBe(0);
-    } finally {
-      await client.end();
-    }
   });
 });

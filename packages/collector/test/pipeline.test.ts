@@ -84,7 +84,7 @@ test('a batch with one sampled statement reaches the export queue once, through 
     fallbackResource: resource,
     listeners: () => [(s) => listened.push(s)],
     timedAt: () => false,
-    taps: { statement: (s) => tapped.push(s), tls: () => undefined },
+    taps: { statement: (s) => tapped.push(s), encrypted: () => undefined },
     log: (m) => {
       throw new Error(`unexpected log: ${m}`);
     },
