@@ -3,6 +3,7 @@
 // on a frame zooms to it; a click on the root zooms out.
 import { h } from './dom.js';
 import { A } from './attributes.js';
+import { planWithProfile } from './plan-profile.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const ROW = 18;
@@ -76,21 +77,29 @@ function draw(box, root, focus, total) {
   box.replaceChildren(el);
 }
 
-/** The CPU profile section of a statement's details; null when it has none. */
-export function profileSection(s) {
-  const e = s.events.find((x) => x.name === PROFILE_EVENT);
-  const folded = e?.attributes[A.profileFolded];
-  if (typeof folded !== 'string' || folded === '') return null;
+/** A flame graph of folded stacks, drawn at its box's width once laid out; `props` go on the box. */
+export function flameGraph(folded, props = {}) {
   const root = parseFolded(folded);
-  const samples = s.attributes[A.profileSamples] ?? root.value;
-  const hz = s.attributes[A.profileHz];
-  const summary = s.attributes[A.profileSummary];
-  const box = h('div', { class: 'flame-box', id: 'flame-graph' });
+  const box = h('div', { ...props, class: 'flame-box' });
   draw(box, root, root, root.value);
   // again once the panel has laid the box out
   requestAnimationFrame(() => {
     if (box.isConnected && box.clientWidth !== FALLBACK_WIDTH) draw(box, root, root, root.value);
   });
+  return { box, samples: root.value };
+}
+
+export const FLAME_HELP = 'Click a frame to zoom to it, the top frame to zoom out. Grey frames: functions of a stripped file (no name).';
+
+/** The CPU profile section of a statement's details; null when it has none. */
+export function profileSection(s) {
+  const e = s.events.find((x) => x.name === PROFILE_EVENT);
+  const folded = e?.attributes[A.profileFolded];
+  if (typeof folded !== 'string' || folded === '') return null;
+  const { box, samples: foldedSamples } = flameGraph(folded, { id: 'flame-graph' });
+  const samples = s.attributes[A.profileSamples] ?? foldedSamples;
+  const hz = s.attributes[A.profileHz];
+  const summary = s.attributes[A.profileSummary];
   return [
     h('h3', null, 'Where its CPU time went'),
     h(
@@ -102,7 +111,8 @@ export function profileSection(s) {
       e.attributes[A.profileTruncated] ? ' · lighter stacks left out' : null,
     ),
     box,
-    h('p', { class: 'muted small' }, 'Click a frame to zoom to it, the top frame to zoom out. Grey frames: functions of a stripped file (no name).'),
+    h('p', { class: 'muted small' }, FLAME_HELP),
+    planWithProfile(s),
   ];
 }
 
