@@ -106,6 +106,26 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
     expect(parseInt(String(span.attributes[A.profileSummary]), 10)).toBeGreaterThanOrEqual(50);
   });
 
+  test('OTLP: a profile over the span event\'s bound sends its heaviest stacks in 16 KiB and says it left the rest out', async () => {
+    // nested PL/pgSQL calls: stacks of ~100 frames, many different leaves
+    await a.query(`CREATE OR REPLACE FUNCTION deep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
+      BEGIN
+        IF n = 0 THEN RETURN (SELECT count(*) FROM words WHERE md5(w) > w AND w ~ '[0-9]{3}'); END IF;
+        RETURN deep(n - 1);
+      END $$`);
+    const span = await traced1(a, 'SELECT deep(6)');
+    const e = span.events.find((x) => x.name === 'pgferret.profile')!;
+    const text = String(e.attributes[A.profileFolded]);
+    const stacks = folded(span);
+    const sent = stacks.reduce((n, st) => n + st.count, 0);
+    console.log(`deep: ${span.attributes[A.profileSamples]} samples, ${stacks.length} stacks sent in ${Buffer.byteLength(text)} bytes, ${sent} samples of them`);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024);
+    expect(e.attributes[A.profileTruncated]).toBe(true);
+    expect(sent).toBeLessThan(span.attributes[A.profileSamples] as number);
+    // heaviest first
+    expect(stacks.map((st) => st.count)).toEqual([...stacks.map((st) => st.count)].sort((x, y) => y - x));
+  });
+
   test('no samples from a backend with no sampled statement; an armed one\'s clock is off outside its sampled statements', async () => {
     const before = await kernel();
     // c never carried a sampled statement: no clock on it at all
