@@ -85,6 +85,8 @@ describe('a kernel that refuses the profile program', () => {
     expect(status.refused.profile).toMatch(/on_cpu_sample/);
     expect(status.profile).toMatchObject({ hz: 0, clocks: 0 });
     expect(status.profile.refused).toMatch(/the kernel refused its program: .*on_cpu_sample/);
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', traced.collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(/^CPU profile: off \(the kernel refused its program: .*on_cpu_sample/m);
     const client = new Client({ connectionString: traced.pg.connectionString });
     await client.connect();
     try {

@@ -6,7 +6,8 @@
 import { Client } from 'pg';
 import { A } from '../packages/collector/src/spans/attributes';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { armBackend, eventually, randomTraceparent, statementsOf, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+import { spawnSync } from 'node:child_process';
+import { armBackend, CLI, eventually, randomTraceparent, statementsOf, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
 
 const HZ = 997;
 
@@ -79,6 +80,11 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
       `walks that reach main: ${folded(span).filter((st) => st.frames[0] === '[libc.so.6]' && st.frames[1] === 'main').reduce((n, st) => n + st.count, 0)} of ${samples}`);
     expect(span.attributes[A.profileHz]).toBe(HZ);
     expect(samples).toBeGreaterThan(50);
+    // status says the clocks run (the CLI's words)
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(new RegExp(`^CPU profile: ${HZ} Hz, [1-9]\\d* backends with a clock, [1-9]\\d* samples sent`, 'm'));
+    // Debian's build keeps frame pointers: nearly every walk reaches PostgresMain
+    expect(span.attributes[A.profileWholeStacks]).toBeGreaterThanOrEqual(0.9 * samples);
     // samples count CPU time: they agree with the on-CPU time sched_switch measured
     const onCpuMs = span.attributes[A.cpuOnMs] as number;
     expect(Math.abs((1000 * samples) / HZ - onCpuMs) / onCpuMs).toBeLessThan(0.2);

@@ -40,6 +40,12 @@ function printStatus(s: CollectorStatus): void {
   out.push(`backends: ${bk.armed} with phase probes, ${bk.tls} encrypted ones followed at secure_read/secure_write, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const en = s.encrypted;
   if (en && en.tls + en.gssenc > 0) out.push(`encrypted connections: ${en.tls} TLS, ${en.gssenc} GSSAPI so far${en.lastError ? `; ${en.failures} not followed (last: ${en.lastError})` : ''}`);
+  const pr = s.profile;
+  if (pr) {
+    out.push(pr.hz > 0
+      ? `CPU profile: ${pr.hz} Hz, ${pr.clocks} backends with a clock, ${s.kernel.samples ?? 0} samples sent${pr.samplesDropped ? `, ${pr.samplesDropped} over the per-backend bound` : ''}${pr.failures ? `, ${pr.failures} clocks not attached (last: ${pr.lastError})` : ''}`
+      : `CPU profile: off${pr.refused ? ` (${pr.refused})` : ' (--profile-hz 0)'}`);
+  }
   const k = s.kernel;
   out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} probe hits, ${k.waits_capped} waits over the per-cycle cap, ${k.nest_unread} nested statements without text`);
   if (s.blockerLookups.asked > 0) out.push(`lock waits: blockers asked ${s.blockerLookups.asked} times, ${s.blockerLookups.failed} failed`);

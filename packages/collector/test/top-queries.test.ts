@@ -93,17 +93,18 @@ describe('fingerprint', () => {
 describe('a query\'s CPU profile merged over its slowest executions', () => {
   const store = TraceStore.open({ dataDir: tempDir() });
   const join = 'SELECT count(*) FROM a JOIN b USING (id)';
-  store.ingest(request(0, [{ sql: join, ms: 300, folded: 'main;ExecHashJoin;ExecScanHashBucket 20\nmain;MultiExecHash;ExecHashTableInsert 10' }]));
-  store.ingest(request(1, [{ sql: join, ms: 200, folded: 'main;ExecHashJoin;ExecScanHashBucket 5\nmain;SeqNext;heap_getnextslot 5' }]));
+  store.ingest(request(0, [{ sql: join, ms: 300, folded: 'PostgresMain;ExecHashJoin;ExecScanHashBucket 20\nPostgresMain;MultiExecHash;ExecHashTableInsert 10' }]));
+  // a stack that stopped short (a frame without its frame pointer): it still counts, not as whole
+  store.ingest(request(1, [{ sql: join, ms: 200, folded: 'PostgresMain;ExecHashJoin;ExecScanHashBucket 5\n[unknown];heap_getnextslot 5' }]));
   // too short for a tick, or on a backend not yet armed: no profile
   store.ingest(request(2, [{ sql: join, ms: 250 }]));
-  store.ingest(request(3, [{ sql: join, ms: 10, folded: 'main;ExecSort;tuplesort_performsort 50' }]));
+  store.ingest(request(3, [{ sql: join, ms: 10, folded: 'PostgresMain;ExecSort;tuplesort_performsort 50' }]));
 
   test('stacks summed over the slowest executions that have one; the summary as a statement span has it', () => {
     const fp = store.topQueries().queries[0].fingerprint;
     const m = store.queryProfile(fp, {}, 3);
-    expect(m).toMatchObject({ statements: 3, profiled: 2, samples: 40, truncated: false, summary: '63 % in Hash Join (ExecScanHashBucket)' });
-    expect(m.folded.split('\n')).toEqual(['main;ExecHashJoin;ExecScanHashBucket 25', 'main;MultiExecHash;ExecHashTableInsert 10', 'main;SeqNext;heap_getnextslot 5']);
+    expect(m).toMatchObject({ statements: 3, profiled: 2, samples: 40, whole: 35, truncated: false, summary: '63 % in Hash Join (ExecScanHashBucket)' });
+    expect(m.folded.split('\n')).toEqual(['PostgresMain;ExecHashJoin;ExecScanHashBucket 25', 'PostgresMain;MultiExecHash;ExecHashTableInsert 10', '[unknown];heap_getnextslot 5']);
     expect(m.merged.map((x) => [x.durationMs, x.samples])).toEqual([[300, 30], [200, 10]]);
     expect(m.nodes.map((n) => [n.node, n.samples])).toEqual([['Hash Join', 25], ['Hash', 10], ['Seq Scan', 5]]);
     // the fourth, fastest execution comes in with a larger limit

@@ -91,6 +91,13 @@ export function flameGraph(folded, props = {}) {
 
 export const FLAME_HELP = 'Click a frame to zoom to it, the top frame to zoom out. Grey frames: functions of a stripped file (no name).';
 
+/** Said when most stacks stop before PostgresMain (a build without frame pointers): plan nodes are then partial. */
+export function shortStacks(whole, samples) {
+  return typeof whole === 'number' && whole < samples / 2
+    ? ` · stacks stop short (${whole} of ${samples} reach PostgresMain: a build without frame pointers), so plan nodes are partial`
+    : null;
+}
+
 /** The CPU profile section of a statement's details; null when it has none. */
 export function profileSection(s) {
   const e = s.events.find((x) => x.name === PROFILE_EVENT);
@@ -109,6 +116,7 @@ export function profileSection(s) {
       summary ? ' · ' : null,
       `${samples} samples${hz ? ` at ${hz} Hz of CPU time (≈ ${Math.round((1000 * samples) / hz)} ms on CPU)` : ''}`,
       e.attributes[A.profileTruncated] ? ' · lighter stacks left out' : null,
+      shortStacks(s.attributes[A.profileWholeStacks], samples),
     ),
     box,
     h('p', { class: 'muted small' }, FLAME_HELP),

@@ -2,7 +2,7 @@
 // opening onto its slowest statements, the traces they belong to, and the CPU
 // profile merged over those executions.
 import { clear, formatMs, formatTime, getJson, h } from './dom.js';
-import { FLAME_HELP, flameGraph } from './flame-graph.js';
+import { FLAME_HELP, flameGraph, shortStacks } from './flame-graph.js';
 import { showCollectorState } from './collector-state.js';
 import { rangeControls, rangeQuery } from './time-range.js';
 
@@ -54,6 +54,7 @@ function mergedProfile(m) {
       m.summary ? ' · ' : null,
       `${m.samples} samples from ${m.profiled} of its ${m.statements} slowest executions`,
       m.truncated ? ' · lighter stacks left out' : null,
+      shortStacks(m.whole, m.samples),
     ),
     box,
     h('p', { class: 'muted small' }, FLAME_HELP),

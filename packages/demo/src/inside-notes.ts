@@ -110,7 +110,10 @@ function profileNote(a: StoredSpan['attributes']): string | null {
     .filter((f) => !f.name.startsWith('[') && f.n !== null)
     .slice(0, 3)
     .map((f) => `${f.name} ${Math.round((100 * f.n!) / samples)} %`);
-  const parts = [typeof summary === 'string' ? summary : null, hottest.length ? `hottest functions: ${hottest.join(', ')}` : null].filter(Boolean);
+  // a build without frame pointers: stacks stop at the leaf, the plan nodes above it are not seen
+  const whole = num(a[A.profileWholeStacks]);
+  const short = whole !== null && whole < samples / 2 ? `stacks stop short (${whole} of ${samples} reach PostgresMain: a build without frame pointers), so plan nodes are partial` : null;
+  const parts = [typeof summary === 'string' ? summary : null, hottest.length ? `hottest functions: ${hottest.join(', ')}` : null, short].filter(Boolean);
   return `CPU profile, ${samples} samples${hz === null ? '' : ` at ${hz} Hz`}${parts.length ? `: ${parts.join('; ')}` : ''}`;
 }
 

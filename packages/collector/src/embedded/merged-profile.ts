@@ -15,6 +15,8 @@ export interface MergedProfile {
   statements: number;
   profiled: number;
   samples: number;
+  /** of those, the samples whose stack reaches PostgresMain */
+  whole: number;
   /** "62 % in Hash Join (ExecScanHashBucket)" over the merged samples, or null */
   summary: string | null;
   nodes: NodeShare[];
@@ -60,6 +62,7 @@ export function mergeProfiles(executions: readonly ProfiledExecution[]): MergedP
     statements: executions.length,
     profiled: merged.length,
     samples,
+    whole: sum.whole,
     summary: sum.nodes.length > 0 ? nodeLine(sum.nodes[0], samples) : null,
     nodes: sum.nodes,
     self: sum.self,

@@ -25,6 +25,8 @@ export interface NodeShare {
 
 export interface ProfileSummary {
   samples: number;
+  /** samples whose stack reaches PostgresMain: the frame-pointer walk went all the way */
+  whole: number;
   self: Share[];
   inclusive: Share[];
   nodes: NodeShare[];
@@ -47,6 +49,9 @@ export function foldSamples(sym: Symbolizer, pid: number, samples: readonly { ip
   return { samples: samples.length, stacks: [...counts].sort((a, b) => b[1] - a[1]) };
 }
 
+/** Every statement of a backend runs under it: a stack that has it was walked whole. */
+const WHOLE_STACK_ROOT = 'PostgresMain';
+
 function top(m: Map<string, number>, n: number): Share[] {
   return [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, samples]) => ({ name, samples }));
 }
@@ -59,7 +64,9 @@ export function summarize(p: FoldedProfile, n = 5): ProfileSummary {
   // ExecScan is the scan node the profile shows elsewhere, when it shows exactly one kind
   const scans = new Set(all.flatMap(([frames]) => frames.map(planNodeOf).filter((n): n is string => n !== null && SCAN_NODES.has(n))));
   const genericScan = scans.size === 1 ? [...scans][0] : 'Scan';
+  let whole = 0;
   for (const [frames, count] of all) {
+    if (frames.includes(WHOLE_STACK_ROOT)) whole += count;
     const leaf = frames[frames.length - 1];
     self.set(leaf, (self.get(leaf) ?? 0) + count);
     for (const f of new Set(frames)) if (!isSpine(f)) incl.set(f, (incl.get(f) ?? 0) + count);
@@ -78,7 +85,7 @@ export function summarize(p: FoldedProfile, n = 5): ProfileSummary {
     const fns = top(per, 1);
     return { node, samples: [...per.values()].reduce((a, b) => a + b, 0), fn: fns[0]?.name ?? '' };
   });
-  return { samples: p.samples, self: top(self, n), inclusive: top(incl, n), nodes: nodeShares.sort((a, b) => b.samples - a.samples).slice(0, n) };
+  return { samples: p.samples, whole, self: top(self, n), inclusive: top(incl, n), nodes: nodeShares.sort((a, b) => b.samples - a.samples).slice(0, n) };
 }
 
 /** The folded stacks as text, heaviest first, in at most maxBytes (UTF-8); `truncated` when some were left out. */

@@ -68,6 +68,7 @@ export const ATTRIBUTES = {
   profileSummary: { name: 'pgferret.profile.summary', type: 'string', on: ['statement'], meaning: 'the plan node most samples were in: `62 % in Hash Join (ExecScanHashBucket)`' },
   profileNodes: { name: 'pgferret.profile.plan_nodes', type: 'string[]', on: ['statement'], meaning: 'plan nodes (as EXPLAIN names them) by samples, at most 5' },
   profileNodeSamples: { name: 'pgferret.profile.plan_nodes.samples', type: 'int[]', on: ['statement'], meaning: 'samples of each' },
+  profileWholeStacks: { name: 'pgferret.profile.whole_stacks', type: 'int', on: ['statement'], meaning: 'samples whose stack was walked up to `PostgresMain` (the rest stop short: a build without frame pointers, a leaf in a library built without them); plan nodes come from whole stacks' },
   profileTopSelf: { name: 'pgferret.profile.top_self', type: 'string[]', on: ['statement'], meaning: 'functions by self time (innermost frame), at most 5' },
   profileTopSelfSamples: { name: 'pgferret.profile.top_self.samples', type: 'int[]', on: ['statement'], meaning: 'samples of each' },
   profileTopInclusive: { name: 'pgferret.profile.top_inclusive', type: 'string[]', on: ['statement'], meaning: 'functions by inclusive time (anywhere on the stack), at most 5' },

@@ -18,6 +18,7 @@ export function addProfile(span: SpanData, p: FoldedProfile, hz: number, endNs: 
   const attrs: Attributes = {
     [A.profileSamples]: p.samples,
     [A.profileHz]: hz,
+    [A.profileWholeStacks]: sum.whole,
     [A.profileTopSelf]: sum.self.map((x) => x.name),
     [A.profileTopSelfSamples]: sum.self.map((x) => x.samples),
     [A.profileTopInclusive]: sum.inclusive.map((x) => x.name),
