@@ -1,6 +1,7 @@
-// A statement's CPU profile as a flame graph (root on top, as an icicle):
-// plain SVG from the folded stacks of its `pgferret.profile` event. A click
-// on a frame zooms to it; a click on the root zooms out.
+// A CPU profile as a flame graph (root on top, as an icicle): plain SVG from
+// folded stacks — a statement's `pgferret.profile` event on its details, a
+// query's merged profile in Top queries. A click on a frame zooms to it; a
+// click on the root zooms out.
 import { h } from './dom.js';
 import { A } from './attributes.js';
 import { planWithProfile } from './plan-profile.js';
