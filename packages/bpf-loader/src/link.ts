@@ -46,11 +46,19 @@ export class Link implements BpfLink {
 export interface PerfEventLink extends BpfLink {
   /** Starts or stops the event (PERF_EVENT_IOC_ENABLE/DISABLE); false when the link is gone. */
   setEnabled(on: boolean): boolean;
+  /** Changes its sampling frequency (PERF_EVENT_IOC_PERIOD), from its next tick on; false when the link is gone. */
+  setFrequency(hz: number): boolean;
 }
 
 export class PerfLink extends Link implements PerfEventLink {
   setEnabled(on: boolean): boolean {
     if (this.detached || this.objectClosed()) return false;
     return native().perfEventEnable(this.handle, this.id, on);
+  }
+
+  setFrequency(hz: number): boolean {
+    if (!Number.isInteger(hz) || hz <= 0) throw new Error(`hz must be a positive integer, got ${hz}`);
+    if (this.detached || this.objectClosed()) return false;
+    return native().perfEventFrequency(this.handle, this.id, hz);
   }
 }

@@ -28,6 +28,7 @@ export interface NativeAddon {
   attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): number;
   attachPerfEvent(h: ObjectHandle, program: string, pid: number, hz: number, enabled: boolean): number;
   perfEventEnable(h: ObjectHandle, link: number, on: boolean): boolean;
+  perfEventFrequency(h: ObjectHandle, link: number, hz: number): boolean;
   detach(h: ObjectHandle, link: number): boolean;
   release(h: ObjectHandle, link: number): boolean;
   maps(h: ObjectHandle): string[];

@@ -229,6 +229,25 @@ describe('attaching to a real process', () => {
     expect(link.setEnabled(true)).toBe(false);
   });
 
+  test('perf_event frequency changed while attached: the samples follow the new rate', async () => {
+    const a = await start();
+    const obj = open();
+    obj.load();
+    const link = obj.attachPerfEvent({ program: 'on_cpu_clock', pid: a.pid, hz: 1000 });
+    await a.send('spin 200');
+    const fast = count(obj, SAMPLE);
+    expect(fast).toBeGreaterThan(120);
+    expect(link.setFrequency(100)).toBe(true);
+    await a.send('spin 200');
+    const slow = count(obj, SAMPLE) - fast;
+    // 200 ms of CPU at 100 Hz: ~20 (the first tick after the change may still come at the old period)
+    expect(slow).toBeGreaterThan(8);
+    expect(slow).toBeLessThan(45);
+    expect(() => link.setFrequency(0)).toThrow(/hz must be a positive integer/);
+    link.detach();
+    expect(link.setFrequency(500)).toBe(false);
+  });
+
   test('attachPerfEvent refuses a missing pid and a process that does not exist', () => {
     const obj = open();
     obj.load();

@@ -216,6 +216,29 @@ static napi_value perf_event_enable(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* perfEventFrequency(obj, id, hz) -> whether the link was still attached.
+ * A cpu-clock event is an hrtimer: opened in frequency mode, the kernel turns
+ * it into a fixed period at init (perf_swevent_init_hrtimer clears
+ * attr.freq), so PERF_EVENT_IOC_PERIOD takes a period in nanoseconds — hz
+ * there would mean a 10 µs timer. Applied without detaching. */
+static napi_value perf_event_frequency(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], false);
+  if (!o) return NULL;
+  uint32_t id = 0, hz = 0;
+  napi_get_value_uint32(env, argv[1], &id);
+  napi_get_value_uint32(env, argv[2], &hz);
+  if (hz == 0) return throw_errno(env, "PERF_EVENT_IOC_PERIOD", EINVAL);
+  bool was = !o->closed && id < o->n_links && o->links[id] && o->link_perf_fd[id] >= 0;
+  uint64_t period_ns = 1000000000ull / hz;
+  if (was && ioctl(o->link_perf_fd[id], PERF_EVENT_IOC_PERIOD, &period_ns) != 0) return throw_errno(env, "PERF_EVENT_IOC_PERIOD", errno);
+  napi_value v;
+  CHECK(napi_get_boolean(env, was, &v));
+  return v;
+}
+
 /* The object and link index of a (obj, id) call; NULL when it threw. */
 static struct object *link_args(napi_env env, napi_callback_info info, uint32_t *id) {
   size_t argc = 2;
@@ -334,6 +357,7 @@ void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "attachTracepoint", attach_tracepoint);
   export_fn(env, exports, "attachPerfEvent", attach_perf_event);
   export_fn(env, exports, "perfEventEnable", perf_event_enable);
+  export_fn(env, exports, "perfEventFrequency", perf_event_frequency);
   export_fn(env, exports, "detach", detach);
   export_fn(env, exports, "release", release);
 }
