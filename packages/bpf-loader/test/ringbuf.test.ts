@@ -62,6 +62,24 @@ describe('ring buffer reader', () => {
     expect(timed.stats.records).toBe(300);
   });
 
+  test('the drain timer backs off while drains find few records: a trickle comes in batches, not one call per record', async () => {
+    const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
+    obj.load();
+    let got = 0;
+    const reader = obj.ringBuffer('records', (_b, count) => { got += count; }, { drainEveryMs: 5 });
+    obj.map('flood_config').update(key32(0), key32(2));
+    // 2 records every ~5 ms for ~1.5 s: a reader draining every 5 ms would make ~300 calls
+    for (let i = 0; i < 300; i++) {
+      expect(obj.testRun('flood_run', { cpu: 0 })).toBe(2);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor(() => got === 600, 'all 600 records');
+    expect(reader.stats.records).toBe(600);
+    // backed off to 50 ms: ~30 calls for 1.5 s and more for a slow event loop; far below one per production
+    expect(reader.stats.batches).toBeLessThan(100);
+    obj.close();
+  });
+
   test('delivers every record below capacity, in order per CPU', async () => {
     const { obj, reader, got, produce, dropped, bad } = setup();
     const perRound = 400; // 400 * 72 bytes < 64 KiB: never full

@@ -59,7 +59,7 @@ export const PROFILE_HZ_DEFAULT = 997;
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
-/** How often the ring buffer is drained while records come (10× that while idle): a sampled statement's records wait at most this long. */
+/** How often the ring buffer is drained while records flood in; up to 10× that while few or none come (records that must be read at once wake the collector anyway). */
 const DRAIN_EVERY_MS = 5;
 
 // the gate: trap-free tracepoints, attached once for the whole host and
