@@ -3,7 +3,7 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   51,792 (6.1: 27,347; 6.12: 40,625) (the protocol reader and the traceparent search)
+ *   on_sys_exit   53,010 (6.1: 27,301; 6.12: 40,631) (the protocol reader and the traceparent search)
  *   on_fork           61
  *   on_task_exit      92
  */
@@ -31,6 +31,18 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			count(PF_CNT_TLS_EARLY);
 		return 0;
 	}
+	/* Only the client's socket is followed: up to 14 a backend also sends
+	 * its statistics to the stats collector (a UDP socket, ~every 500 ms,
+	 * before its ReadyForQuery), and postgres_fdw or dblink talk to other
+	 * servers. The first receive of a backend is its client's (the startup
+	 * packet; an adopted backend waits for its next query). */
+	__u32 fd = (__u32)PT_REGS_PARM1_CORE(regs);
+	if (!b->fd_known && nr == NR_RECVFROM) {
+		b->client_fd = fd;
+		b->fd_known = 1;
+	}
+	if (b->fd_known && fd != b->client_fd)
+		return 0;
 	const char *buf = (const char *)PT_REGS_PARM2_CORE(regs);
 	if (nr == NR_RECVFROM)
 		return on_recv(pid, b, buf, ret);

@@ -263,6 +263,8 @@ static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
 	bpf_ringbuf_submit(r, WAKE);
 }
 
+/* The caller has put the reply's query_id in the scratch record (five
+ * arguments at most). */
 static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *body, __u32 avail)
 {
 	struct scratch *s = scratch();

@@ -77,6 +77,13 @@ enum pf_message {
 	PF_MSG_NAMED = 3,          /* a named Parse not sampled: its text, for its later executions (PF_MARK_NAMED_EXEC) */
 };
 
+/* standard_conforming_strings of the session, read in the backend's memory. */
+enum pf_scs {
+	PF_SCS_UNKNOWN = 0,        /* not read (the cluster's address of it unknown, or the read failed) */
+	PF_SCS_OFF = 1,
+	PF_SCS_ON = 2,
+};
+
 enum pf_backend_event {
 	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext (follow it at secure_read/secure_write) */
 	PF_BACKEND_EXIT = 2,       /* the backend exited inside a sampled request cycle: no ReadyForQuery will end it */
@@ -109,6 +116,7 @@ struct pf_reply {
 	__u8 msg;                  /* protocol message type: 'C', 'E', 'I', 's' */
 	__u8 _pad;
 	__u16 len;                 /* bytes of body[] that follow */
+	__u64 query_id;            /* MyBEEntry->st_query_id as the reply was sent, when the unit ended its request cycle (0: not read, or none) */
 	char body[PF_REPLY_MAX];   /* only len bytes are sent */
 };
 
@@ -201,7 +209,8 @@ struct pf_start {
 	__u32 ppid;                /* parent of the backend: its postmaster */
 	__u8 malformed;            /* 1 when a traceparent was present but invalid */
 	__u8 message;              /* enum pf_message */
-	__u16 _pad;
+	__u8 scs;                  /* enum pf_scs: the session's standard_conforming_strings as the text arrived */
+	__u8 _pad;
 	__u32 unit;                /* PF_MSG_QUERY: its unit; otherwise PF_UNIT_NONE */
 	__u32 name;                /* Parse: hash of the statement name (0: unnamed) */
 	char text[PF_TEXT_MAX];    /* only text_len bytes are sent */
@@ -226,8 +235,8 @@ enum pf_proto {
 /* Per-backend state of the protocol reader (the `backends` map). Owned by
  * the kernel; user space only creates entries for backends that existed
  * before the collector attached: all zero but ppid, proto =
- * PF_PROTO_UNSYNCED and out_synced = 1 (an idle backend's next message
- * starts a cycle). */
+ * PF_PROTO_UNSYNCED, out_synced = 1 (an idle backend's next message
+ * starts a cycle) and adopted = 1. */
 struct pf_backend_state {
 	__u32 ppid;
 	__u8 proto;                /* enum pf_proto */
@@ -244,7 +253,9 @@ struct pf_backend_state {
 	__u32 portal_name;         /* hash of that Bind's portal name */
 	__u32 portal_stmt;         /* hash of the named statement that Bind bound (parsed in an earlier cycle) */
 	__u8 stmt_parsed;          /* stmt_name is of a Parse of this cycle */
-	__u8 _pad2[3];
+	__u8 fd_known;             /* client_fd is known */
+	__u8 adopted;              /* created by user space, its first receive not read yet */
+	__u8 _pad2;
 	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
 	__u32 exec_seq;            /* the unit being executed */
 	__u32 out_seq;             /* the next unit to complete */
@@ -264,6 +275,8 @@ struct pf_backend_state {
 	__u16 waits;               /* off-CPU intervals sent in this cycle */
 	__u32 nest_unit;           /* the unit nest_count counts for */
 	__u32 nest_count;          /* SPI executions seen in it */
+	__u32 client_fd;           /* the client's socket: the first one the backend received from */
+	__u32 _pad3;
 	__u64 tls_read_buf;        /* secure_read's buffer, from its entry to its return (0: none pending) */
 	__u64 tls_write_buf;       /* secure_write's */
 	__u64 sampled[PF_UNITS / 64];        /* bit unit % PF_UNITS: that unit is sampled */
@@ -276,7 +289,8 @@ struct pf_backend_state {
  * map, by postmaster pid): addresses of exported globals (the same in every
  * backend: they are forked, not exec'd) and struct offsets of its major
  * version. Zero switches a feature off for that cluster (its layout could
- * not be verified, or --detail says so). */
+ * not be verified, or --detail says so). The query identifier and
+ * standard_conforming_strings are read at the socket whatever --detail says. */
 struct pf_cluster {
 	__u64 wait_event_ptr;      /* &my_wait_event_info (a uint32 *); PG 13: &MyProc */
 	__u32 wait_event_off;      /* where the uint32 is behind that pointer: 0; PG 13: offsetof(PGPROC, wait_event_info) */
@@ -291,7 +305,9 @@ struct pf_cluster {
 	__u32 list_elements;       /* offset of elements in List */
 	__u32 source_magic;        /* CACHEDPLANSOURCE_MAGIC */
 	__u32 source_text;         /* offset of query_string in CachedPlanSource */
-	__u32 _pad;
+	__u32 query_id_off;        /* offsetof(PgBackendStatus, st_query_id) (0: the query identifier is not read) */
+	__u64 be_entry;            /* &MyBEEntry (a PgBackendStatus *) */
+	__u64 scs;                 /* &standard_conforming_strings (a bool) */
 };
 
 /* Run-time configuration, one entry of the `settings` array map, written by

@@ -92,6 +92,19 @@ __noinline int decide(__u32 pid, int long_msg, __u32 tl, __u32 head_len, __u32 t
 	return 1;
 }
 
+/* The session's standard_conforming_strings, read in the backend's memory
+ * as its text arrives: the value PostgreSQL's lexer will read it with (a
+ * ParameterStatus at the socket would be missed in the cycles whose output
+ * is not followed). */
+static __always_inline __u8 session_scs(__u32 ppid)
+{
+	struct pf_cluster *cl = bpf_map_lookup_elem(&postmasters, &ppid);
+	__u8 v = 0;
+	if (!cl || !cl->scs || bpf_probe_read_user(&v, 1, (const void *)cl->scs))
+		return PF_SCS_UNKNOWN;
+	return v ? PF_SCS_ON : PF_SCS_OFF;
+}
+
 /* A sampled statement on a backend without phase probes wakes the collector:
  * the sooner it arms the backend, the fewer statements go untimed. */
 static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf_backend_state *b, __u8 msg, __u32 unit, __u64 ts, __u32 name)
@@ -104,6 +117,7 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf
 	ev->ppid = ppid;
 	ev->message = msg;
 	ev->unit = unit;
+	ev->scs = session_scs(ppid);
 	ev->_pad = 0;
 	ev->name = name;
 	__u64 size = __builtin_offsetof(struct pf_start, text) + BOUND(ev->text_len, PF_TEXT_MAX - 1);
@@ -633,7 +647,11 @@ static long in_msg_cb(__u32 i, void *data)
  * for the start of a message. */
 static __always_inline void lose_sync(struct pf_backend_state *b)
 {
-	count(PF_CNT_DESYNC);
+	/* an adopted process whose first receive is no frontend message is no
+	 * client backend (up to 14 the stats collector receives datagrams):
+	 * not a lost place, not counted */
+	if (!b->adopted)
+		count(PF_CNT_DESYNC);
 	b->proto = PF_PROTO_UNSYNCED;
 	b->in_rem = 0;
 	b->in_long = 0;
@@ -699,6 +717,7 @@ static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char 
 	}
 	if (c.lost || c.pos < len)
 		lose_sync(b);
+	b->adopted = 0;
 	return 0;
 }
 
@@ -738,6 +757,22 @@ static __always_inline void ready(__u32 pid, struct pf_backend_state *b, __u8 st
 	b->waits = 0;
 }
 
+/* The query identifier the backend publishes (pg_stat_activity.query_id):
+ * set by parse analysis and ExecutorStart, reset when its next Query or
+ * Execute starts running. 0 when the cluster's layout is not verified. */
+static __always_inline __u64 published_query_id(__u32 ppid)
+{
+	struct pf_cluster *cl = bpf_map_lookup_elem(&postmasters, &ppid);
+	__u64 entry = 0, id = 0;
+	if (!cl || !cl->be_entry || !cl->query_id_off)
+		return 0;
+	if (bpf_probe_read_user(&entry, sizeof(entry), (const void *)cl->be_entry) || !entry)
+		return 0;
+	if (bpf_probe_read_user(&id, sizeof(id), (const void *)(entry + cl->query_id_off)))
+		return 0;
+	return id;
+}
+
 /* CommandComplete, ErrorResponse, EmptyQueryResponse, PortalSuspended. */
 static __always_inline void complete(struct out_ctx *c, __u8 msg, __u32 at, __u32 avail)
 {
@@ -745,8 +780,19 @@ static __always_inline void complete(struct out_ctx *c, __u8 msg, __u32 at, __u3
 	__u32 u = b->out_seq;
 	if (!unit_bit(b->query, u))
 		b->out_seq++;
-	if (unit_bit(b->sampled, u))
-		emit_reply(c->pid, u, msg, c->buf + at, avail);
+	if (!unit_bit(b->sampled, u))
+		return;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	/* Replies are sent when the output is flushed, not when they are
+	 * written: by then a later unit of the cycle may have published its own
+	 * id. The last unit of a cycle is the one a flush cannot outrun (the
+	 * next cycle starts after the ReadyForQuery that follows it). */
+	s->reply.query_id = 0;
+	if (b->cyc_out != b->cyc_in && u + 1 == b->cycle_end[b->cyc_out & (PF_CYCLES - 1)])
+		s->reply.query_id = published_query_id(b->ppid);
+	emit_reply(c->pid, u, msg, c->buf + at, avail);
 }
 
 static long out_msg_cb(__u32 i, void *data)

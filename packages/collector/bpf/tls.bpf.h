@@ -9,9 +9,9 @@
  *
  * Verified instructions (Linux 6.18):
  *   uprobe_tls_read          34
- *   uretprobe_tls_read   49,724 (6.1: 26,533; 6.12: 38,727) (the protocol reader's input side, as on_sys_exit)
+ *   uretprobe_tls_read   49,497 (6.1: 26,346; 6.12: 38,365) (the protocol reader's input side, as on_sys_exit)
  *   uprobe_tls_write         34
- *   uretprobe_tls_write   2,699 (6.1: 1,748; 6.12: 2,541)
+ *   uretprobe_tls_write   4,106 (6.1: 1,845; 6.12: 2,863) (the output side: completions, with the query id read)
  */
 #ifndef PGFERRET_TLS_BPF_H
 #define PGFERRET_TLS_BPF_H

@@ -22,6 +22,7 @@ const STRUCTS = {
 const ENUMS = {
   pf_record_type: 'RecordType', pf_mark_kind: 'MarkKind', pf_origin: 'Origin', pf_message: 'Message',
   pf_backend_event: 'BackendEvent', pf_proto: 'Proto', pf_counter: 'Counter', pf_edge: 'Edge', pf_nest_text: 'NestText', pf_crypt: 'Crypt',
+  pf_scs: 'Scs',
 };
 
 /** Structs (with field names), enums (with member names) and numeric defines of the header. */

@@ -86,6 +86,22 @@ describe('Assembler', () => {
     expect([out[0].rows, out[0].txStatus]).toEqual([2, 'T']);
   });
 
+  it('the query id a reply carries: signed, as pg_stat_statements shows it; none when 0, none on a multi-statement string', () => {
+    const { a, out } = assembler(false);
+    a.start(start(7, 100, Message.QUERY, 0));
+    a.reply(7, 110, 0, 0x43, tag('SELECT 1'), 0xb348b8b0e5a9f48fn);
+    a.mark(7, 120, K.IDLE, 1, 0x49);
+    a.start(start(7, 130, Message.QUERY, 1));
+    a.reply(7, 140, 1, 0x43, tag('SELECT 1'), 0n);
+    a.mark(7, 150, K.IDLE, 2, 0x49);
+    a.start(start(7, 160, Message.QUERY, 2, 'SELECT 1; SELECT 2'));
+    a.reply(7, 170, 2, 0x43, tag('SELECT 1'), 42n);
+    a.reply(7, 170, 2, 0x43, tag('SELECT 1'), 42n);
+    a.mark(7, 180, K.IDLE, 3, 0x49);
+    expect(out.map((s) => s.queryId)).toEqual([BigInt.asIntN(64, 0xb348b8b0e5a9f48fn).toString(), null, null, null]);
+    expect(out[0].queryId).toMatch(/^-\d+$/);
+  });
+
   it('a Query with three statements: split at each planning after an execution, replies in order, commit on the last', () => {
     const { a, out } = assembler();
     a.start(start(7, 100, Message.QUERY, 0, 'CREATE TABLE t(a int); INSERT INTO t VALUES (1); SELECT * FROM t'));

@@ -3,6 +3,7 @@
 // check out, otherwise off with the reason (never read through a layout
 // that was not verified).
 import { readElf } from '../src/discover/elf';
+import { CLUSTER } from '../src/events/layout';
 import { planInside } from '../src/inside/cluster-facts';
 import { chooseProbeSet, USDT_SET } from '../src/probes/tables';
 
@@ -12,11 +13,23 @@ describe('planInside', () => {
   const elf = readElf(DEBIAN);
   const set = chooseProbeSet(elf)!;
 
-  it('is all off below --detail full, with that as the reason', () => {
+  it('is all off below --detail full, with that as the reason, but for what the gate reads at the socket', () => {
     const p = planInside({ pid: process.pid, major: 15, exePath: DEBIAN }, elf, set, 'phases');
-    expect(p.off).toEqual({ waits: '--detail phases', locks: '--detail phases', buffers: '--detail phases', nested: '--detail phases' });
+    expect(p.off).toEqual({ waits: '--detail phases', locks: '--detail phases', buffers: '--detail phases', nested: '--detail phases', query_id: null });
     expect(p.probes).toEqual([]);
-    expect(p.value.every((b) => b === 0)).toBe(true);
+    const inside = p.value.subarray(0, CLUSTER.query_id_off);
+    expect(inside.every((b) => b === 0)).toBe(true);
+    expect(p.value.readUInt32LE(CLUSTER.query_id_off)).toBe(424);
+    expect(p.value.readBigUInt64LE(CLUSTER.be_entry)).not.toBe(0n);
+    expect(p.value.readBigUInt64LE(CLUSTER.scs)).not.toBe(0n);
+  });
+
+  it('the query identifier: none before 14, none without a verified layout', () => {
+    expect(planInside({ pid: process.pid, major: 13, exePath: DEBIAN }, elf, set, 'full').off.query_id).toBe('PostgreSQL 13 has no query identifier (14+)');
+    expect(planInside({ pid: process.pid, major: 19, exePath: DEBIAN }, elf, set, 'full').off.query_id).toBe("PgBackendStatus's layout of PostgreSQL 19 is not verified");
+    const p = planInside({ pid: process.pid, major: 13, exePath: DEBIAN }, elf, set, 'full');
+    expect(p.value.readUInt32LE(CLUSTER.query_id_off)).toBe(0);
+    expect(p.value.readBigUInt64LE(CLUSTER.be_entry)).toBe(0n);
   });
 
   it('an unknown major switches everything off', () => {
@@ -40,6 +53,7 @@ describe('planInside', () => {
     expect(p.off.waits).toBe(`${DEBIAN} is not mapped in process ${gone}`);
     expect(p.off.buffers).toBe(`${DEBIAN} is not mapped in process ${gone}`);
     expect(p.off.nested).toBe(`${DEBIAN} is not mapped in process ${gone}`);
+    expect(p.off.query_id).toBe(`${DEBIAN} is not mapped in process ${gone}`);
     expect(p.value.every((b) => b === 0)).toBe(true);
   });
 
@@ -50,5 +64,6 @@ describe('planInside', () => {
     expect(p.off.locks).toMatch(/lacks the lock wait probe points \(ProcSleep\)/);
     expect(p.off.buffers).toMatch(/does not export pgBufferUsage and pgWalUsage/);
     expect(p.off.nested).toMatch(/does not export the SPI entry points/);
+    expect(p.off.query_id).toMatch(/does not export MyBEEntry/);
   });
 });

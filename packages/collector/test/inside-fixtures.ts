@@ -114,6 +114,7 @@ function waiter(t0Ms: number): SpanRecord[] {
     {
       id: IDS.waiterStatement, parent: IDS.waiterClient, name: 'UPDATE inventory', kind: 2, from: 10.2, to: 340.6,
       attributes: statement(WAITER_SQL, 4242, {
+        'db.postgresql.query_id': '-5527664382445606513',
         'db.operation.name': 'UPDATE',
         'db.collection.name': 'inventory',
         'db.response.returned_rows': 1,

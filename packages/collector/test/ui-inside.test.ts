@@ -190,6 +190,9 @@ uiTest('a statement shows buffers and WAL as EXPLAIN does, on/off CPU, short wai
   );
   await expect(page.locator('#details .cpu-facts').textContent()).resolves.toBe('On CPU27.0 ms (8%)Off CPU (waiting)303 ms (92%)');
   await expect(page.locator('#details .nested-facts').textContent()).resolves.toBe('Nested statements252 (250 folded into aggregates)');
+  // PostgreSQL's query id among the facts (to join with pg_stat_statements), not again in the attribute table
+  await expect(page.locator('#details .facts .fact').filter({ hasText: 'Query id' }).textContent()).resolves.toBe('Query id-5527664382445606513');
+  await expect(page.locator('#details').textContent()).resolves.not.toContain('db.postgresql.query_id');
   const cells = (sel: string) => page.locator(`${sel} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
   await expect(cells('#details table.short-waits')).resolves.toEqual([
     ['execute', 'LWLock:BufferMapping', '3', '120 µs'],

@@ -509,7 +509,7 @@ function renderDetails(s) {
   const inside = insideDetails(s, children, traceId);
   // a wait's sentence is what the panel is for: it comes first
   const isWait = s.category.startsWith('pg-wait');
-  const { [A.dbQueryText]: _q, 'db.statement': _st, ...rest } = s.attributes;
+  const { [A.dbQueryText]: _q, 'db.statement': _st, [A.queryId]: queryId, ...rest } = s.attributes;
   clear(detailsEl).append(
     h(
     'div',
@@ -525,6 +525,8 @@ function renderDetails(s) {
       fact('Starts at', `+${formatMs(s.offsetMs)}`),
       s.statusCode === 2 ? fact('Status', `error${s.statusMessage ? `: ${s.statusMessage}` : ''}`, 'err') : null,
       fact('Span id', s.spanId, 'mono'),
+      // PostgreSQL's own: joins with pg_stat_statements.queryid
+      queryId !== undefined ? fact('Query id', String(queryId), 'mono') : null,
     ),
     isWait ? inside : null,
     h('button', { class: 'secondary small', id: 'zoom-span', onclick: () => zoom(s) }, 'Zoom the time axis to this span'),

@@ -113,6 +113,7 @@ export class Clusters {
     v.writeUInt32LE(pmPid, BACKEND_STATE.ppid);
     v[BACKEND_STATE.proto] = Proto.UNSYNCED;
     v[BACKEND_STATE.out_synced] = 1;
+    v[BACKEND_STATE.adopted] = 1;
     let n = 0;
     for (const pid of childrenOf(pmPid)) {
       try {

@@ -3,7 +3,7 @@
 // since its text must become a string anyway; a reply is handed over as a
 // view into the batch, read before the call returns.
 import { forEachRecord } from '@pgferret/bpf-loader';
-import { BACKEND, HEADER, LOCK, MARK, NEST, RecordType, REPLY, SAMPLE, START, USAGE, WAIT } from './layout';
+import { BACKEND, HEADER, LOCK, MARK, NEST, RecordType, REPLY, SAMPLE, Scs, START, USAGE, WAIT } from './layout';
 
 export interface StartRecord {
   pid: number;
@@ -26,6 +26,8 @@ export interface StartRecord {
   text: string;
   /** full length of the text in bytes */
   textTotal: number;
+  /** the session's standard_conforming_strings as the text arrived; undefined when the kernel could not read it */
+  standardConformingStrings?: boolean;
 }
 
 /** A heavyweight lock's tag and the mode asked for (PostgreSQL's LOCKTAG, LOCKMODE). */
@@ -54,8 +56,8 @@ export interface NestRecord {
 export interface EventSink {
   start(r: StartRecord): void;
   mark(pid: number, tsNs: number, kind: number, unit: number, value: number): void;
-  /** `body` is only valid during the call */
-  reply(pid: number, tsNs: number, unit: number, msg: number, body: Buffer): void;
+  /** `body` is only valid during the call; `queryId`: the backend's published query identifier (0n: none read) */
+  reply(pid: number, tsNs: number, unit: number, msg: number, body: Buffer, queryId?: bigint): void;
   backend(pid: number, ppid: number, event: number): void;
   /** off CPU from beginNs to tsNs inside a sampled request cycle */
   wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void;
@@ -78,6 +80,10 @@ function isZero(b: Buffer, from: number, len: number): boolean {
   return true;
 }
 
+function scs(v: number): { standardConformingStrings?: boolean } {
+  return v === Scs.ON ? { standardConformingStrings: true } : v === Scs.OFF ? { standardConformingStrings: false } : {};
+}
+
 function decodeStart(batch: Buffer, off: number, len: number, pid: number, tsNs: number): StartRecord {
   const textLen = Math.min(batch.readUInt16LE(off + START.text_len), len - START.text);
   const root = isZero(batch, off + START.trace_id, 16);
@@ -95,6 +101,7 @@ function decodeStart(batch: Buffer, off: number, len: number, pid: number, tsNs:
     name: batch.readUInt32LE(off + START.name),
     text: batch.toString('utf8', off + START.text, off + START.text + textLen),
     textTotal: batch.readUInt32LE(off + START.text_total),
+    ...scs(batch[off + START.scs]),
   };
 }
 
@@ -171,7 +178,8 @@ export function decodeRecord(batch: Buffer, off: number, len: number, sink: Even
   }
   if (type === RecordType.REPLY && len >= REPLY.body) {
     const n = Math.min(batch.readUInt16LE(off + REPLY.len), len - REPLY.body);
-    sink.reply(pid, tsNs, batch.readUInt32LE(off + REPLY.unit), batch[off + REPLY.msg], batch.subarray(off + REPLY.body, off + REPLY.body + n));
+    const body = batch.subarray(off + REPLY.body, off + REPLY.body + n);
+    sink.reply(pid, tsNs, batch.readUInt32LE(off + REPLY.unit), batch[off + REPLY.msg], body, batch.readBigUInt64LE(off + REPLY.query_id));
     return;
   }
   if (type === RecordType.START && len >= START.text) {

@@ -3,17 +3,21 @@
 // version, each checked against the binary (the symbol exists, its size is
 // the one the layout table expects). A check that fails switches that
 // feature off for the cluster, with the reason in the log and in status —
-// never numbers read through a layout that was not verified.
+// never numbers read through a layout that was not verified. The query
+// identifier and standard_conforming_strings are read at the socket, for
+// every --detail (one read each per sampled statement).
+import * as fs from 'node:fs';
 import { symbolAddress } from '../discover/addresses';
-import type { ElfInfo } from '../discover/elf';
+import { functionOffset, type ElfInfo } from '../discover/elf';
 import { CLUSTER } from '../events/layout';
+import { queryIdOffset, queryIdOffsetInCode } from '../pg/backend-status';
 import { procWaitEventOffset } from '../pg/proc-layout';
 import { spiLayout } from '../pg/spi-layout';
 import { bufferUsageLayout, walUsageLayout } from '../pg/usage-layout';
 import { hasProbe, nestedProbes, type Detail, type Probe, type ProbeSet } from '../probes/tables';
 
-export type Feature = 'waits' | 'locks' | 'buffers' | 'nested';
-export const FEATURES: Feature[] = ['waits', 'locks', 'buffers', 'nested'];
+export type Feature = 'waits' | 'locks' | 'buffers' | 'nested' | 'query_id';
+export const FEATURES: Feature[] = ['waits', 'locks', 'buffers', 'nested', 'query_id'];
 
 export interface InsidePlan {
   /** the `postmasters` map value (struct pf_cluster) */
@@ -34,22 +38,71 @@ function object(elf: ElfInfo, name: string): { value: bigint; size: number } | n
   return elf.objects.get(name) ?? null;
 }
 
-const allOff = (why: string): Record<Feature, string | null> => ({ waits: why, locks: why, buffers: why, nested: why });
+const allOff = (why: string, queryId: string | null): Record<Feature, string | null> => ({ waits: why, locks: why, buffers: why, nested: why, query_id: queryId });
+
+/** The displacement pgstat_get_my_query_id loads st_query_id with, read from the executable's code. */
+function queryIdOffsetOf(exePath: string, elf: ElfInfo, beEntry: bigint): number | null {
+  const at = elf.functionValues.get('pgstat_get_my_query_id');
+  const off = functionOffset(elf, 'pgstat_get_my_query_id');
+  if (at === undefined || off === null) return null;
+  const code = Buffer.alloc(48);
+  const fd = fs.openSync(exePath, 'r');
+  try {
+    fs.readSync(fd, code, 0, code.length, off);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return queryIdOffsetInCode(code, at, beEntry);
+}
+
+/**
+ * What the gate reads in every backend at the socket: the session's
+ * standard_conforming_strings (for the lexer's confirmation) and its
+ * published query identifier. Written into `value`; returns why the query
+ * identifier is not read, or null.
+ */
+function socketReads(t: Target, elf: ElfInfo, value: Buffer, at: (v: bigint) => bigint | null, unmapped: string): string | null {
+  const scs = object(elf, 'standard_conforming_strings');
+  const scsAt = scs && scs.size === 1 ? at(scs.value) : null;
+  // unknown (both readings tried) when it cannot be read
+  if (scsAt !== null) value.writeBigUInt64LE(scsAt, CLUSTER.scs);
+
+  if (t.major === null) return 'the PostgreSQL major version is unknown (no PG_VERSION in the data directory)';
+  if (t.major < 14) return `PostgreSQL ${t.major} has no query identifier (14+)`;
+  const table = queryIdOffset(t.major);
+  if (table === null) return `PgBackendStatus's layout of PostgreSQL ${t.major} is not verified`;
+  const entry = object(elf, 'MyBEEntry');
+  if (!entry || entry.size !== 8) return `${t.exePath} does not export MyBEEntry`;
+  let code: number | null;
+  try {
+    code = queryIdOffsetOf(t.exePath, elf, entry.value);
+  } catch (e) {
+    return `${t.exePath} could not be read: ${(e as Error).message}`;
+  }
+  if (code === null) return `pgstat_get_my_query_id in ${t.exePath} is not the load pgferret knows: st_query_id's offset not verified`;
+  if (code !== table) return `st_query_id is at ${code} in ${t.exePath}, PostgreSQL ${t.major}'s layout says ${table}: not read`;
+  const entryAt = at(entry.value);
+  if (entryAt === null) return unmapped;
+  value.writeBigUInt64LE(entryAt, CLUSTER.be_entry);
+  value.writeUInt32LE(table, CLUSTER.query_id_off);
+  return null;
+}
 
 /** Kernel-side features whose programs the kernel refused: their reasons (see kernel/load). */
 export type Refused = Partial<Record<'phases' | 'waits' | 'locks' | 'nested', string | null>>;
 
 export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detail, refused: Refused = {}): InsidePlan {
   const value = Buffer.alloc(CLUSTER.size);
-  if (refused.phases) return { value, off: allOff(`no phase timing: ${refused.phases}`), probes: [] };
-  if (detail !== 'full') return { value, off: allOff(`--detail ${detail}`), probes: [] };
-  if (t.major === null) return { value, off: allOff('the PostgreSQL major version is unknown (no PG_VERSION in the data directory)'), probes: [] };
-  const major = t.major;
-  const off: Record<Feature, string | null> = { waits: null, locks: null, buffers: null, nested: null };
-  const probes: Probe[] = [];
   // null when the executable is not found in the postmaster's memory map (it exited meanwhile)
   const at = (v: bigint) => symbolAddress(t.pid, t.exePath, v);
   const unmapped = `${t.exePath} is not mapped in process ${t.pid}`;
+  const queryId = socketReads(t, elf, value, at, unmapped);
+  if (refused.phases) return { value, off: allOff(`no phase timing: ${refused.phases}`, queryId), probes: [] };
+  if (detail !== 'full') return { value, off: allOff(`--detail ${detail}`, queryId), probes: [] };
+  if (t.major === null) return { value, off: allOff('the PostgreSQL major version is unknown (no PG_VERSION in the data directory)', queryId), probes: [] };
+  const major = t.major;
+  const off: Record<Feature, string | null> = { waits: null, locks: null, buffers: null, nested: null, query_id: queryId };
+  const probes: Probe[] = [];
 
   const mwei = object(elf, 'my_wait_event_info');
   const myProc = object(elf, 'MyProc');

@@ -53,6 +53,8 @@ export interface Statement {
   /** the id its span will have: known before it is built, so a lock's waiter can link to it */
   spanId: string;
   inside: Inside;
+  /** PostgreSQL's query identifier (pg_stat_statements.queryid, signed decimal); null when none was read */
+  queryId: string | null;
 }
 
 /** An interval off CPU (clipped to the statement it is given to). */
@@ -121,6 +123,8 @@ interface Reply {
   ts: number;
   rows: number | null;
   error: ErrorFields | null;
+  /** the backend's published query identifier as the reply was sent (0n: none read) */
+  queryId: bigint;
 }
 
 interface Unit {
@@ -329,7 +333,7 @@ export class Assembler implements EventSink {
     u.marks.push({ kind, ts });
   }
 
-  reply(pid: number, ts: number, unit: number, msg: number, body: Buffer): void {
+  reply(pid: number, ts: number, unit: number, msg: number, body: Buffer, queryId = 0n): void {
     const b = this.backendOf(pid);
     b.lastNs = ts;
     const u = b.units.get(unit);
@@ -337,7 +341,7 @@ export class Assembler implements EventSink {
       this.orphanMarks++;
       return;
     }
-    u.replies.push({ msg, ts, rows: msg === C ? rowsOfTag(body) : null, error: msg === E ? errorFields(body) : null });
+    u.replies.push({ msg, ts, rows: msg === C ? rowsOfTag(body) : null, error: msg === E ? errorFields(body) : null, queryId });
   }
 
   backend(pid: number, ppid: number, event: number): void {
@@ -484,6 +488,9 @@ export class Assembler implements EventSink {
         timed,
         spanId: i === 0 ? u.spanId : newSpanId(),
         inside,
+        // a multi-statement Query's replies leave together: what is published by then need not be
+        // the statement's own (15.18 and 18 reset it per statement), so none
+        queryId: n === 1 && reply && reply.queryId !== 0n ? BigInt.asIntN(64, reply.queryId).toString() : null,
       });
       prevEnd = endNs;
       if (failed) break; // a failed statement ends its Query: the rest never ran

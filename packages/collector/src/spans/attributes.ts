@@ -27,6 +27,7 @@ export const ATTRIBUTES = {
   errorType: { name: 'error.type', type: 'string', on: ['statement'], meaning: 'SQLSTATE of a failed statement' },
   backendPid: { name: 'postgresql.backend.pid', type: 'int', on: ['statement', 'link'], meaning: 'the backend process (on a blocker link: the blocker\'s)' },
   backendUser: { name: 'postgresql.backend.user', type: 'string', on: ['statement'], meaning: 'the role the backend runs as' },
+  queryId: { name: 'db.postgresql.query_id', type: 'string', on: ['statement'], meaning: 'PostgreSQL\'s query identifier as `pg_stat_statements.queryid` and `pg_stat_activity.query_id` show it (signed decimal): PG 14+ with `compute_query_id` in effect, on the last statement of a request cycle (the extended protocol\'s up to Sync), not on the statements of a multi-statement string; absent where PostgreSQL published none' },
   statementIndex: { name: 'postgresql.statement.index', type: 'int', on: ['statement'], meaning: 'position in a multi-statement string (1 for the second, …)' },
   traceContextOrigin: { name: 'pgferret.trace_context.origin', type: 'string', on: ['statement'], meaning: '`comment_start`, `comment_end`, `sampled_root` or `rejected_not_in_comment`' },
   traceContextMalformed: { name: 'pgferret.trace_context.malformed', type: 'boolean', on: ['statement'], meaning: 'the traceparent could not be used' },

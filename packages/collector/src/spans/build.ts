@@ -51,6 +51,7 @@ function statementAttributes(s: Statement, d: StatementDescription, backend: Bac
   if (d.collection) attributes[A.dbCollectionName] = d.collection;
   if (s.rows !== null) attributes[A.dbResponseReturnedRows] = s.rows;
   if (s.index > 0) attributes[A.statementIndex] = s.index;
+  if (s.queryId) attributes[A.queryId] = s.queryId;
   const text = s.start.text;
   // the UTF-8 length is needed only when the UTF-16 length cannot decide
   if (s.start.textTotal === 0 || (s.start.textTotal > text.length && s.start.textTotal > Buffer.byteLength(text))) {

@@ -13,10 +13,9 @@ import { Origin } from '../events/layout';
 
 export type ContextCheck = TraceCommentCheck | 'root';
 
-/** The session's standard_conforming_strings, when the collector knows it (from the backend's ParameterStatus). */
+/** The session's standard_conforming_strings, when the kernel read it in the backend as the text arrived. */
 export function sessionScs(start: StartRecord): boolean | undefined {
-  const v = (start as StartRecord & { standardConformingStrings?: unknown }).standardConformingStrings;
-  return typeof v === 'boolean' ? v : undefined;
+  return start.standardConformingStrings;
 }
 
 /** Whether the text was read whole: the lexer can only vouch for a tail it has. */
