@@ -1,29 +1,28 @@
 // Deep pipelines and big COPYs at the socket: every statement of a 1,000-deep
-// pipeline (pg's `pipeline: true`) traced and parented, and statements after a
-// 100 MB COPY FROM STDIN sent as one CopyData message per row, with the
+// pipeline (pg's `pipeline: true`) traced and parented, statements after a
+// 100 MB COPY FROM STDIN sent as one CopyData message per row, and one
+// extended-protocol cycle cut between two receives at every byte, with the
 // collector's protocol reader never losing sync.
 import { once } from 'node:events';
+import * as net from 'node:net';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { eventually, randomTraceparent, startCollector, startReceiver, statementsOf, type CollectorProcess, type Receiver } from './helpers/collector';
-import { startPostgres, type PgCluster } from './helpers/postgres';
+import { eventually, randomTraceparent, startTraced, statementsOf, type CollectorProcess, type Receiver, type Traced } from './helpers/collector';
+import type { PgCluster } from './helpers/postgres';
 
 describe('deep pipelines and big COPYs (Debian PostgreSQL)', () => {
+  let traced: Traced;
   let pg: PgCluster;
   let receiver: Receiver;
   let collector: CollectorProcess;
 
   beforeAll(async () => {
-    pg = await startPostgres({ flavor: 'debian' });
-    receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    await collector.waitFor(/running; Ctrl-C to stop/);
+    traced = await startTraced('debian', ['--root-sample-rate', '0']);
+    ({ pg, receiver, collector } = traced);
   });
 
   afterAll(async () => {
-    await collector?.stop();
-    await receiver?.close();
-    await pg?.stop();
+    await traced?.stop();
   });
 
   /** Each context's one statement span, parented on its span id, with its row count. */
@@ -53,6 +52,37 @@ describe('deep pipelines and big COPYs (Debian PostgreSQL)', () => {
       expect(st.kernel.dropped).toBe(0);
     } finally {
       await c.end();
+    }
+  });
+
+  it('one extended-protocol cycle (named statement and portal) cut between two receives at every byte: each one traced and parented', async () => {
+    const st0 = await collector.status();
+    const conn = await rawConnection(pg.port);
+    try {
+      const cycle = (tp: { comment: string }) => Buffer.concat([
+        msg('P', cstr('pf_stmt'), cstr(`SELECT $1::int AS n ${tp.comment}`), int16(0)),
+        msg('B', cstr('pf_portal'), cstr('pf_stmt'), int16(0), int16(1), int32(1), Buffer.from('7'), int16(0)),
+        msg('D', Buffer.from('P'), cstr('pf_portal')),
+        msg('E', cstr('pf_portal'), int32(0)),
+        msg('C', Buffer.from('S'), cstr('pf_stmt')),
+        msg('S'),
+      ]);
+      const size = cycle(randomTraceparent()).length;
+      const tps = Array.from({ length: size - 1 }, () => randomTraceparent());
+      for (const [i, tp] of tps.entries()) {
+        const bytes = cycle(tp);
+        // the backend reads the first part and waits for the rest: its receive ends at byte i + 1
+        await conn.send(bytes.subarray(0, i + 1));
+        await new Promise((r) => setTimeout(r, 5));
+        await conn.send(bytes.subarray(i + 1));
+        expect(await conn.untilReady()).toContain('C');
+      }
+      await expectTraced(tps);
+      const st = await collector.status();
+      expect(st.kernel.desync - st0.kernel.desync).toBe(0);
+      expect(st.kernel.traced - st0.kernel.traced).toBe(tps.length);
+    } finally {
+      conn.close();
     }
   });
 
@@ -93,3 +123,39 @@ describe('deep pipelines and big COPYs (Debian PostgreSQL)', () => {
     }
   });
 });
+
+// A frontend speaking the protocol by hand, to cut messages where a test wants.
+const int16 = (n: number) => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
+const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+const cstr = (s: string) => Buffer.from(`${s}\0`);
+const msg = (type: string, ...body: Buffer[]) => { const b = Buffer.concat(body); return Buffer.concat([Buffer.from(type), int32(b.length + 4), b]); };
+
+/** A trust-authenticated connection as `postgres`: send bytes, read until ReadyForQuery (the message types seen). */
+async function rawConnection(port: number): Promise<{ send(b: Buffer): Promise<void>; untilReady(): Promise<string>; close(): void }> {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true);
+  await once(sock, 'connect');
+  let buf = Buffer.alloc(0);
+  let wake: (() => void) | null = null;
+  sock.on('data', (d) => { buf = Buffer.concat([buf, d]); wake?.(); });
+  const untilReady = async (): Promise<string> => {
+    let types = '';
+    for (;;) {
+      while (buf.length >= 5 && buf.length >= 1 + buf.readInt32BE(1)) {
+        const t = String.fromCharCode(buf[0]);
+        const body = buf.subarray(5, 1 + buf.readInt32BE(1));
+        buf = buf.subarray(1 + buf.readInt32BE(1));
+        if (t === 'E') throw new Error(`PostgreSQL: ${body.toString('latin1').split('\0').filter((f) => f.startsWith('M')).join(' ')}`);
+        types += t;
+        if (t === 'Z') return types;
+      }
+      if (sock.destroyed) throw new Error('the connection closed');
+      await new Promise<void>((r) => { wake = r; setTimeout(r, 1000); });
+    }
+  };
+  const send = (b: Buffer) => new Promise<void>((resolve, reject) => sock.write(b, (e) => (e ? reject(e) : resolve())));
+  const startup = Buffer.concat([int32(196608), cstr('user'), cstr('postgres'), cstr('database'), cstr('postgres'), Buffer.from([0])]);
+  await send(Buffer.concat([int32(startup.length + 4), startup]));
+  await untilReady();
+  return { send, untilReady, close: () => { sock.end(); } };
+}

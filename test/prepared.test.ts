@@ -4,25 +4,22 @@
 // named Parse's text and gives it to every later execution, traced as a root.
 import { Client } from 'pg';
 import { isPostgresServerSpan } from '../packages/collector/src/embedded/span-record';
-import { eventually, randomTraceparent, startCollector, startReceiver, type CollectorProcess, type Receiver } from './helpers/collector';
-import { startPostgres, type PgCluster } from './helpers/postgres';
+import { eventually, randomTraceparent, startTraced, type CollectorProcess, type Receiver, type Traced } from './helpers/collector';
+import type { PgCluster } from './helpers/postgres';
 
 describe('named prepared statements (Debian PostgreSQL, root sampling 1)', () => {
+  let traced: Traced;
   let pg: PgCluster;
   let receiver: Receiver;
   let collector: CollectorProcess;
 
   beforeAll(async () => {
-    pg = await startPostgres({ flavor: 'debian' });
-    receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '1'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    await collector.waitFor(/running; Ctrl-C to stop/);
+    traced = await startTraced('debian', ['--root-sample-rate', '1']);
+    ({ pg, receiver, collector } = traced);
   });
 
   afterAll(async () => {
-    await collector?.stop();
-    await receiver?.close();
-    await pg?.stop();
+    await traced?.stop();
   });
 
   const withText = (re: RegExp) => receiver.spans.filter((s) => isPostgresServerSpan(s) && re.test(String(s.attributes['db.query.text'])));

@@ -1,7 +1,9 @@
 // The probe budget, checked where it is decided: in the backends' memory.
 // The collector follows every backend at its socket with tracepoints (no
-// breakpoint anywhere) and writes phase probes (int3, 0xCC) only into the
-// backends that carry sampled statements. Read through /proc/PID/mem.
+// breakpoint on its path) and writes phase probes (int3, 0xCC) only into the
+// backends that carry sampled statements. Read through /proc/PID/mem. The
+// TLS read/write probes are in every process of the binary, at functions
+// only encrypted connections call: a plaintext backend never hits them.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +25,14 @@ function probeAddresses(flavor: PgFlavor, exe: string): Record<string, bigint> {
   const syms = execFileSync('nm', [exe], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const out: Record<string, bigint> = {};
   for (const m of syms.matchAll(/^([0-9a-f]+) T (pg_plan_query|PortalRun|CommitTransactionCommand)$/gm)) out[m[2]] = BigInt(`0x${m[1]}`);
+  return out;
+}
+
+/** Link-time addresses of the functions encrypted connections are followed at (exported by every build). */
+function tlsAddresses(exe: string): Record<string, bigint> {
+  const syms = execFileSync('nm', ['-D', '--defined-only', exe], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out: Record<string, bigint> = {};
+  for (const m of syms.matchAll(/^([0-9a-f]+) T (be_tls_read|be_tls_write)$/gm)) out[m[2]] = BigInt(`0x${m[1]}`);
   return out;
 }
 
@@ -65,7 +75,7 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreS
     await traced?.stop();
   });
 
-  it('a backend that never carries a sampled statement has no breakpoint; one that does gets its phase probes, in its memory only', async () => {
+  it('a backend that never carries a sampled statement has no phase breakpoint; one that does gets its phase probes, in its memory only', async () => {
     const exe = path.join(pg.binDir, 'postgres');
     const addrs = probeAddresses(flavor, exe);
     expect(Object.keys(addrs).length).toBe(3);
@@ -82,9 +92,14 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreS
         await quiet.query('SELECT 1 AS no_comment');
       }
       expect(Object.values(bytesAt(quietPid, exe, addrs)).filter((b) => b === 0xcc)).toEqual([]);
+      // the TLS probes are there (one set per binary, every process) and never hit by a plaintext backend
+      const tls = tlsAddresses(exe);
+      expect(Object.keys(tls).sort()).toEqual(['be_tls_read', 'be_tls_write']);
+      expect(Object.values(bytesAt(quietPid, exe, tls))).toEqual([0xcc, 0xcc]);
       const mid = (await collector.status()).kernel;
       expect(mid.unsampled - before.unsampled).toBe(200);
       expect(mid.phase_hits - before.phase_hits).toBe(0);
+      expect(mid.tls_hits - before.tls_hits).toBe(0);
 
       await armBackend((sql) => sampled.query(sql), collector);
       expect(Object.values(bytesAt(sampledPid, exe, addrs))).toEqual(Object.keys(addrs).map(() => 0xcc));

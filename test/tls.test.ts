@@ -1,15 +1,16 @@
 // Encrypted connections end to end: Debian PostgreSQL with ssl=on that
 // refuses plaintext TCP (hostssl only), a certificate made by the test, the
 // traced application over sslmode=require (no-verify: self-signed), the
-// collector following each TLS backend at secure_read/secure_write.
+// collector following each TLS backend at be_tls_read/be_tls_write from its
+// first byte.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { CLI, eventually, randomTraceparent, startCollector, startReceiver, statementsOf, type CollectorProcess, type Receiver } from './helpers/collector';
-import { startPostgres, type PgCluster } from './helpers/postgres';
+import { CLI, eventually, randomTraceparent, startTraced, statementsOf, type CollectorProcess, type Receiver, type Traced } from './helpers/collector';
+import type { PgCluster } from './helpers/postgres';
 import { askGssEncryption, selfSignedCertificate, startPgbouncer, tlsSettings, type Certificate } from './helpers/tls';
 
 const APP = path.join(__dirname, 'fixtures', 'traced-app.js');
@@ -45,12 +46,9 @@ async function tracedRun(
 ): Promise<SpanRecord[]> {
   const before = new Set(receiver.spans.map((s) => s.traceId));
   const st0 = await collector.status();
-  // a new backend is followed once its TLS probes are attached, and timed once its phase probes are
-  // (each takes the kernel from under 1 ms to ~0.5 s here): the app waits for both after opening its pool
-  const armed = () => eventually('the pool\'s backends to be armed', async () => {
-    const st = await collector.status();
-    return st.encrypted.armings - st0.encrypted.armings >= backends && st.backends.armings - st0.backends.armings >= backends;
-  }, 30000);
+  // a new backend is followed from its first byte, and timed once its phase probes are attached
+  // (from under 1 ms to ~0.5 s here): the app waits for those after opening its pool
+  const armed = () => eventually('the pool\'s backends to be armed', async () => (await collector.status()).backends.armings - st0.backends.armings >= backends, 30000);
   const r = await runApp({
     DATABASE_URL: url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, MODE: mode,
     TRACES: String(traces), QUERIES: String(queries), POOL: String(pool),
@@ -82,19 +80,9 @@ async function tracedRun(
   return server;
 }
 
-/** A TLS connection, once the collector follows its backend. */
-async function followedClient(collector: CollectorProcess, url: string): Promise<Client> {
-  const before = (await collector.status()).encrypted.armings;
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  await eventually('the TLS backend to get its probes', async () => (await collector.status()).encrypted.armings > before);
-  // the receive it was waiting in when they came is not seen: from its reply on it is followed
-  await c.query('SELECT 1');
-  return c;
-}
-
 describe('TLS connections (Debian PostgreSQL, ssl=on, hostssl only)', () => {
   let cert: Certificate;
+  let traced: Traced;
   let pg: PgCluster;
   let receiver: Receiver;
   let collector: CollectorProcess;
@@ -102,17 +90,13 @@ describe('TLS connections (Debian PostgreSQL, ssl=on, hostssl only)', () => {
 
   beforeAll(async () => {
     cert = selfSignedCertificate();
-    pg = await startPostgres({ flavor: 'debian', settings: tlsSettings(cert) });
+    traced = await startTraced('debian', ['--root-sample-rate', '0'], tlsSettings(cert));
+    ({ pg, receiver, collector } = traced);
     tlsUrl = `${pg.connectionString}?sslmode=no-verify`;
-    receiver = await startReceiver();
-    collector = await startCollector(['--port', String(pg.port), '--root-sample-rate', '0'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    await collector.waitFor(/running; Ctrl-C to stop/);
   });
 
   afterAll(async () => {
-    await collector?.stop();
-    await receiver?.close();
-    await pg?.stop();
+    await traced?.stop();
     cert?.remove();
   });
 
@@ -131,15 +115,40 @@ describe('TLS connections (Debian PostgreSQL, ssl=on, hostssl only)', () => {
     await tracedRun(collector, receiver, tlsUrl, mode, 20, 10, 4);
     const st = await collector.status();
     expect(st.encrypted.tls - st0.encrypted.tls).toBeGreaterThanOrEqual(4);
-    expect(st.encrypted.failures).toBe(st0.encrypted.failures);
+    expect(st.encrypted.notFollowed).toBe(st0.encrypted.notFollowed);
     expect(st.kernel.tls_hits).toBeGreaterThan(st0.kernel.tls_hits);
     expect(st.kernel.desync).toBe(0);
     expect(st.kernel.dropped).toBe(0);
-    expect(collector.output()).toMatch(/following encrypted connections \(TLS, GSSAPI\) at secure_read\/secure_write/);
+    expect(collector.output()).toMatch(/encrypted connections \(TLS, GSSAPI\) followed at be_tls_read\/write and be_gssapi_read\/write \(8 probes in the binary/);
+  });
+
+  it('a new connection\'s very first statement, sent as soon as it is ready, is traced and parented: 50 fresh TLS connections in a row', async () => {
+    const st0 = await collector.status();
+    const tps = Array.from({ length: 50 }, () => randomTraceparent());
+    for (const [i, tp] of tps.entries()) {
+      const c = new Client({ connectionString: tlsUrl });
+      // queued before the connection is up: pg sends it right after the first ReadyForQuery
+      const connected = c.connect();
+      const first = c.query(`SELECT ${i} AS n ${tp.comment}`);
+      await connected;
+      expect((await first).rows[0].n).toBe(i);
+      await c.end();
+    }
+    await eventually('50 statement spans', () => tps.every((t) => statementsOf(receiver, t.traceId).length > 0), 30000);
+    const wrong = tps.filter((t) => {
+      const s = statementsOf(receiver, t.traceId);
+      return s.length !== 1 || s[0].parentSpanId !== t.spanId || s[0].attributes['db.response.returned_rows'] !== 1;
+    });
+    expect(wrong).toEqual([]);
+    const st = await collector.status();
+    expect(st.encrypted.tls - st0.encrypted.tls).toBe(50);
+    expect(st.encrypted.notFollowed).toBe(st0.encrypted.notFollowed);
+    expect(st.kernel.desync - st0.kernel.desync).toBe(0);
   });
 
   it('1 MB statements over TLS, the traceparent at the end and at the start; an error', async () => {
-    const c = await followedClient(collector, tlsUrl);
+    const c = new Client({ connectionString: tlsUrl });
+    await c.connect();
     const mb = 'x'.repeat(1024 * 1024);
     const tail = randomTraceparent();
     const head = randomTraceparent();
@@ -179,7 +188,7 @@ describe('TLS connections (Debian PostgreSQL, ssl=on, hostssl only)', () => {
       expect(bouncer.log()).toMatch(/TLS|tls/);
       const st = await collector.status();
       expect(st.kernel.desync).toBe(0);
-      expect(st.encrypted.failures).toBe(st0.encrypted.failures);
+      expect(st.encrypted.notFollowed).toBe(st0.encrypted.notFollowed);
     } finally {
       await bouncer.stop();
     }

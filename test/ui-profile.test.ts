@@ -45,7 +45,7 @@ beforeAll(async () => {
     ANALYZE orders; ANALYZE customers`);
   // the first sampled statement arms the backend
   await client.query(`SELECT 1 ${randomTraceparent().comment}`);
-  await eventually('the backend to be armed, its CPU clock too', () => running.collector.status().backends.complete > 0 && running.collector.status().profile.clocks > 0);
+  await eventually('the backend to be armed, its CPU clock too', () => running.collector.status().backends.armedLater > 0 && running.collector.status().profile.clocks > 0);
   ({ context, page } = await openUi(userDataDir, running.embedded!.uiLoginUrl, 10_000));
 }, 180_000);
 

@@ -141,15 +141,18 @@ export function phasesOf(receiver: Receiver, statement: SpanRecord): SpanRecord[
 }
 
 /**
- * Phase probes are attached to a backend after its first sampled statement:
- * runs one through `query` and waits until the collector has armed one more backend
+ * Phase probes are attached to a backend after its first sampled statement,
+ * its lock and SPI probes right after them: runs one through `query` and waits
+ * until the collector has one more backend with all of its probes in place
  * (`timeoutMs`: longer in a slow guest).
  */
 export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess, timeoutMs = 20000): Promise<void> {
-  const before = (await collector.status()).backends.complete as number;
+  const before = (await collector.status()).backends;
   await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
-  // its phase probes, then its lock/SPI probes: a lock wait right after must find them
-  await eventually('the backend to get its phase, lock and SPI probes', async () => (await collector.status()).backends.complete > before, timeoutMs);
+  await eventually('the backend to get its phase, lock and SPI probes', async () => {
+    const now = (await collector.status()).backends;
+    return now.armed > before.armed && now.armedLater > before.armedLater;
+  }, timeoutMs);
 }
 
 export interface Traced {

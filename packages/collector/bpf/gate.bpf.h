@@ -3,7 +3,7 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   53,010 (6.1: 27,301; 6.12: 40,631) (the protocol reader and the traceparent search)
+ *   on_sys_exit   54,445 (6.1: 28,591; 6.12: 40,191) (the protocol reader and the traceparent search)
  *   on_fork           61
  *   on_task_exit      92
  */
@@ -25,12 +25,9 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	long nr = SYSCALL_NR(regs);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
-	if (b->crypt) {
-		/* ciphertext: an encrypted backend is followed at secure_read/secure_write (tls.bpf.h) */
-		if (b->proto == PF_PROTO_TLS && nr == NR_RECVFROM)
-			count(PF_CNT_TLS_EARLY);
+	/* ciphertext: an encrypted backend is followed at its TLS/GSSAPI read and write (tls.bpf.h) */
+	if (b->crypt)
 		return 0;
-	}
 	/* Only the client's socket is followed: up to 14 a backend also sends
 	 * its statistics to the stats collector (a UDP socket, ~every 500 ms,
 	 * before its ReadyForQuery), and postgres_fdw or dblink talk to other

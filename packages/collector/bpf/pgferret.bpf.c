@@ -25,7 +25,7 @@
  *   maps.bpf.h      maps, records, unit bookkeeping
  *   protocol.bpf.h  the protocol reader and the sampling decision
  *   gate.bpf.h      the tracepoints that feed it (sys_exit, fork, exit)
- *   tls.bpf.h       encrypted backends: fed from secure_read/secure_write probes
+ *   tls.bpf.h       encrypted backends: fed from be_tls_read/write (be_gssapi_*) probes
  *   inside.bpf.h    waits, buffer/WAL usage, lock waits, SPI
  *   phases.bpf.h    the per-backend phase probes
  *   profile.bpf.h   the per-statement CPU profile (a perf_event program)

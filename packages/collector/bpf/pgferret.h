@@ -85,7 +85,7 @@ enum pf_scs {
 };
 
 enum pf_backend_event {
-	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext (follow it at secure_read/secure_write) */
+	PF_BACKEND_TLS = 1,        /* the backend negotiated TLS: its socket carries ciphertext (followed at be_tls_read/be_tls_write) */
 	PF_BACKEND_EXIT = 2,       /* the backend exited inside a sampled request cycle: no ReadyForQuery will end it */
 	PF_BACKEND_GSSENC = 3,     /* the backend negotiated GSSAPI encryption: as TLS, its socket carries ciphertext */
 };
@@ -93,8 +93,8 @@ enum pf_backend_event {
 /* Where a backend's protocol bytes are read (pf_backend_state.crypt). */
 enum pf_crypt {
 	PF_CRYPT_NONE = 0,         /* at the socket: sys_exit of recvfrom/sendto */
-	PF_CRYPT_TLS = 1,          /* TLS: at PostgreSQL's secure_read/secure_write (pid-filtered probes) */
-	PF_CRYPT_GSS = 2,          /* GSSAPI encryption: there too (secure_read covers both) */
+	PF_CRYPT_TLS = 1,          /* TLS: at PostgreSQL's be_tls_read/be_tls_write (probes attached once per binary) */
+	PF_CRYPT_GSS = 2,          /* GSSAPI encryption: at be_gssapi_read/be_gssapi_write (the same programs) */
 };
 
 struct pf_header {
@@ -228,7 +228,7 @@ struct pf_start {
 enum pf_proto {
 	PF_PROTO_STARTUP = 0,      /* forked, before its first ReadyForQuery */
 	PF_PROTO_PLAIN = 1,        /* followed message by message */
-	PF_PROTO_TLS = 2,          /* the socket carries ciphertext: not followed until the first secure_read/secure_write probe hit */
+	PF_PROTO_TLS = 2,          /* the socket carries ciphertext: followed from the first plaintext at be_tls_read/be_tls_write (or the GSSAPI pair) */
 	PF_PROTO_UNSYNCED = 3,     /* lost the message boundaries: waits for a ReadyForQuery */
 };
 
@@ -255,7 +255,10 @@ struct pf_backend_state {
 	__u8 stmt_parsed;          /* stmt_name is of a Parse of this cycle */
 	__u8 fd_known;             /* client_fd is known */
 	__u8 adopted;              /* created by user space, its first receive not read yet */
-	__u8 _pad2;
+	__u8 pend_type;            /* 'P', 'B' or 'E' whose leading names the receive ended in: read on in the next (0: none) */
+	__u8 pend_names;           /* names of it still to read (a Parse at 0: its text starts the next receive) */
+	__u8 pend_len;             /* bytes of the name being read so far */
+	__u16 _pad2;
 	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
 	__u32 exec_seq;            /* the unit being executed */
 	__u32 out_seq;             /* the next unit to complete */
@@ -276,9 +279,11 @@ struct pf_backend_state {
 	__u32 nest_unit;           /* the unit nest_count counts for */
 	__u32 nest_count;          /* SPI executions seen in it */
 	__u32 client_fd;           /* the client's socket: the first one the backend received from */
+	__u32 pend_hash;           /* FNV-1a of the name being read (once pend_names is 0: the last name's hash) */
+	__u32 pend_first;          /* a pending Bind's portal name hash */
 	__u32 _pad3;
-	__u64 tls_read_buf;        /* secure_read's buffer, from its entry to its return (0: none pending) */
-	__u64 tls_write_buf;       /* secure_write's */
+	__u64 tls_read_buf;        /* be_tls_read's (or be_gssapi_read's) buffer, from its entry to its return (0: none pending) */
+	__u64 tls_write_buf;       /* be_tls_write's (or be_gssapi_write's) */
 	__u64 sampled[PF_UNITS / 64];        /* bit unit % PF_UNITS: that unit is sampled */
 	__u64 query[PF_UNITS / 64];          /* ... that unit is a simple Query */
 	__u64 cycle_sampled[PF_CYCLES / 64]; /* bit cycle % PF_CYCLES: that cycle holds a sampled unit */
@@ -334,12 +339,11 @@ enum pf_counter {
 	PF_CNT_WAITS_CAPPED = 10,  /* off-CPU intervals not sent: over PF_WAITS_MAX in a cycle */
 	PF_CNT_NEST_UNREAD = 11,   /* nested statements whose plan could not be read */
 	PF_CNT_GSSENC = 12,        /* backends that negotiated GSSAPI encryption */
-	PF_CNT_TLS_HITS = 13,      /* secure_read/secure_write probe hits (entry and return) */
-	PF_CNT_TLS_EARLY = 14,     /* receives of encrypted backends before their probes were in place (the handshake's included): not followed */
-	PF_CNT_NAMED = 15,         /* Binds of named statements parsed in an earlier cycle (sampled as roots or not) */
-	PF_CNT_SAMPLES = 16,       /* CPU samples sent (backends inside a sampled cycle) */
-	PF_CNT_SAMPLES_IDLE = 17,  /* CPU samples of armed backends outside sampled cycles: not sent */
-	PF_CNT__MAX = 18,
+	PF_CNT_TLS_HITS = 13,      /* hits of the encrypted read/write probes (entry and return), by any process of the binary */
+	PF_CNT_NAMED = 14,         /* Binds of named statements parsed in an earlier cycle (sampled as roots or not) */
+	PF_CNT_SAMPLES = 15,       /* CPU samples sent (backends inside a sampled cycle) */
+	PF_CNT_SAMPLES_IDLE = 16,  /* CPU samples of armed backends outside sampled cycles: not sent */
+	PF_CNT__MAX = 17,
 };
 
 #endif

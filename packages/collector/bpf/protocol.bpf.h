@@ -317,6 +317,8 @@ struct text_ref {
 	__u32 unit;
 	__u32 last;     /* a part that ends its message */
 	__u32 msg;
+	__u32 named;    /* a Parse whose name was read already (hash): at points at its text */
+	__u32 hash;
 };
 
 /* A named Parse that was not sampled still sends its text (once per
@@ -376,10 +378,14 @@ __noinline int text_message(struct text_ref *m)
 		return 0;
 	const char *p = (const char *)m->buf + m->at;
 	__u32 name_len = 0, hash = 0, sfx = 1;
-	if (msg == PF_MSG_PARSE) {
+	if (msg == PF_MSG_PARSE && m->named) {
+		hash = m->hash;
+	} else if (msg == PF_MSG_PARSE) {
 		name_len = read_name(s, p, body, &hash);
 		if (name_len == 0 || name_len >= body)
 			return 0;
+	}
+	if (msg == PF_MSG_PARSE) {
 		__u32 tl = body - name_len < 3 + 4 * PARAMS_MAX ? body - name_len : 3 + 4 * PARAMS_MAX;
 		if (bpf_probe_read_user(s->tmp, BOUND(tl, 2 * LONG_WIN - 1), p + body - tl))
 			return 0;
@@ -428,7 +434,9 @@ __noinline int long_begin(struct text_ref *m)
 	const char *p = (const char *)m->buf + m->at;
 	l->name_len = 0;
 	l->name_hash = 0;
-	if (m->msg == PF_MSG_PARSE) {
+	if (m->msg == PF_MSG_PARSE && m->named) {
+		l->name_hash = m->hash;
+	} else if (m->msg == PF_MSG_PARSE) {
 		l->name_len = read_name(s, p, avail, &l->name_hash);
 		if (l->name_len == 0 || l->name_len >= avail)
 			return 0;
@@ -522,21 +530,11 @@ drop:
 	return 0;
 }
 
-/* Bind: portal name, statement name, ... The portal is sampled when it binds
- * the statement of the last sampled Parse of this cycle. */
-static __noinline void bind_message(struct in_ctx *c)
+/* A Bind of portal `portal` to statement `stmt` (name hashes). The portal
+ * is sampled when it binds the statement of the last sampled Parse of this
+ * cycle. */
+static __always_inline void bind_names(struct pf_backend_state *b, __u32 portal, __u32 stmt)
 {
-	__u32 at = c->at, avail = c->avail;
-	struct scratch *s = scratch();
-	if (!s)
-		return;
-	struct pf_backend_state *b = c->b;
-	__u32 portal = 0, stmt = 0;
-	__u32 n = read_name(s, c->buf + at, avail, &portal);
-	if (n == 0 || n >= avail || read_name(s, c->buf + at + n, avail - n, &stmt) == 0) {
-		b->portal_sampled = 0;
-		return;
-	}
 	b->portal_name = portal;
 	if (b->stmt_parsed && stmt == b->stmt_name) {
 		b->portal_sampled = b->stmt_sampled;
@@ -551,23 +549,186 @@ static __noinline void bind_message(struct in_ctx *c)
 	}
 }
 
-/* Execute: one unit. */
-static __noinline void execute_message(struct in_ctx *c)
+/* Bind, whole in this receive: portal name, statement name, ... */
+static __noinline void bind_message(struct in_ctx *c)
 {
 	__u32 at = c->at, avail = c->avail;
 	struct scratch *s = scratch();
 	if (!s)
 		return;
 	struct pf_backend_state *b = c->b;
-	__u32 portal = 0;
-	int sampled = read_name(s, c->buf + at, avail, &portal) > 0 && portal == b->portal_name && b->portal_sampled;
+	__u32 portal = 0, stmt = 0;
+	__u32 n = read_name(s, c->buf + at, avail, &portal);
+	if (n == 0 || n >= avail || read_name(s, c->buf + at + n, avail - n, &stmt) == 0) {
+		b->portal_sampled = 0;
+		return;
+	}
+	bind_names(b, portal, stmt);
+}
+
+/* An Execute of portal `portal` (name hash): one unit. */
+static __always_inline void execute_portal(__u32 pid, struct pf_backend_state *b, int named, __u32 portal)
+{
+	int sampled = named && portal == b->portal_name && b->portal_sampled;
 	__u32 u = push_unit(b, sampled, 0);
 	if (sampled && b->portal_sampled == 2) {
-		emit_mark(c->pid, PF_MARK_NAMED_EXEC, u, b->portal_stmt);
+		emit_mark(pid, PF_MARK_NAMED_EXEC, u, b->portal_stmt);
 	} else if (sampled) {
-		emit_mark(c->pid, PF_MARK_UNIT, u, 0);
+		emit_mark(pid, PF_MARK_UNIT, u, 0);
 		b->start_unbound = 0;
 	}
+}
+
+/* Execute, whole in this receive. */
+static __noinline void execute_message(struct in_ctx *c)
+{
+	__u32 at = c->at, avail = c->avail;
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	__u32 portal = 0;
+	execute_portal(c->pid, c->b, read_name(s, c->buf + at, avail, &portal) > 0, portal);
+}
+
+/* ---- messages whose leading names span receives ------------------------------
+ * A receive can end anywhere, also inside the names a Parse, Bind or Execute
+ * starts with (even right after its header). Those are read on, byte by byte
+ * into a running hash, in the parts that follow; what the message means is
+ * decided when its last name ends: a Bind binds, an Execute executes, a
+ * Parse's text is followed from there as any long text. */
+
+#define FNV_BASIS 2166136261u
+
+static __always_inline void pend_begin(struct pf_backend_state *b, __u8 type)
+{
+	b->pend_type = type;
+	b->pend_names = type == 'B' ? 2 : 1;
+	b->pend_len = 0;
+	b->pend_hash = FNV_BASIS;
+}
+
+struct scan_ctx {
+	const char *name;  /* the part's first bytes (scratch) */
+	__u32 n;
+	__u32 h, len, names, first;
+	__u32 used;        /* bytes up to the last name's NUL, once names is 0 */
+};
+
+static long scan_cb(__u32 i, void *data)
+{
+	struct scan_ctx *x = data;
+	if (i >= x->n || x->names == 0)
+		return 1;
+	__u8 ch = x->name[i & (2 * NAME_MAX - 1)];
+	if (ch) {
+		/* as read_name: the first NAME_MAX - 1 bytes of a name */
+		if (x->len < NAME_MAX - 1) {
+			x->h = (x->h ^ ch) * 16777619u;
+			x->len++;
+		}
+		return 0;
+	}
+	__u32 done = x->len ? x->h | 1 : 0;
+	x->h = FNV_BASIS;
+	x->len = 0;
+	if (--x->names == 1) {
+		x->first = done;
+		return 0;
+	}
+	x->h = done;
+	x->used = i + 1;
+	return 1;
+}
+
+/* Reads on the pending names in the n (1..2 * NAME_MAX) bytes at buf: the
+ * bytes up to the last name's NUL once they all ended, else 0 (-1: unreadable). */
+static __noinline int pend_scan(struct pf_backend_state *b, struct scratch *s, const char *buf, __u32 n)
+{
+	if (!b || !s || bpf_probe_read_user(s->name, BOUND(n - 1, 2 * NAME_MAX - 1) + 1, buf))
+		return -1;
+	struct scan_ctx x = { .name = s->name, .n = n, .h = b->pend_hash, .len = b->pend_len, .names = b->pend_names, .first = b->pend_first };
+	bpf_loop(2 * NAME_MAX, scan_cb, &x, 0);
+	b->pend_hash = x.h;
+	b->pend_len = x.len;
+	b->pend_names = x.names;
+	b->pend_first = x.first;
+	return x.names ? 0 : x.used;
+}
+
+/* One part of a pending message (m: at, this part's bytes as avail, the
+ * message's body bytes from at on as body): reads on its names and, once
+ * they end, acts on it. A Parse's text is left to the caller (one call level
+ * less: 6.1 counts 512 bytes of stack over the whole chain): returns 1 +
+ * the offset in this part where it starts, else 0. */
+__noinline int pend_part(struct text_ref *m)
+{
+	if (!m)
+		return 0;
+	__u32 pid = m->pid;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	struct scratch *s = scratch();
+	if (!b || !s)
+		return 0;
+	__u32 take = m->avail, rem = m->body, used = 0;
+	/* the receive ended right after the header: all of it comes next */
+	if (take == 0)
+		return 0;
+	if (b->pend_names) {
+		__u32 n = take < 2 * NAME_MAX ? take : 2 * NAME_MAX;
+		int r = pend_scan(b, s, (const char *)m->buf + m->at, n);
+		if (r < 0)
+			goto give_up;
+		if (r == 0) {
+			/* names longer than any PostgreSQL keeps, or a message that ends inside them */
+			if (n == 2 * NAME_MAX || take >= rem)
+				goto give_up;
+			return 0;
+		}
+		used = r;
+	}
+	__u8 type = b->pend_type;
+	if (type == 'B') {
+		bind_names(b, b->pend_first, b->pend_hash);
+	} else if (type == 'E') {
+		execute_portal(pid, b, 1, b->pend_hash);
+	} else if (type == 'P') {
+		/* its text starts here, or at the start of the next part */
+		if (used >= take) {
+			if (used >= rem)
+				goto give_up;
+			return 0;
+		}
+		b->pend_type = 0;
+		return used + 1;
+	}
+	b->pend_type = 0;
+	return 0;
+give_up:
+	/* not followed: a Bind binds nothing sampled, an Execute is an unsampled unit */
+	if (b->pend_type == 'B')
+		b->portal_sampled = 0;
+	else if (b->pend_type == 'E')
+		push_unit(b, 0, 0);
+	b->pend_type = 0;
+	return 0;
+}
+
+/* A pending Parse's text starts in this part (r: pend_part's answer). */
+static __always_inline void pend_text(struct text_ref *m, struct pf_backend_state *b, int r)
+{
+	if (r <= 0)
+		return;
+	__u32 off = r - 1;
+	m->at += off;
+	m->body -= off;
+	m->avail -= off;
+	m->msg = PF_MSG_PARSE;
+	m->named = 1;
+	m->hash = b->pend_hash;
+	if (m->avail == m->body)
+		text_message(m);
+	else
+		long_begin(m);
 }
 
 static long in_msg_cb(__u32 i, void *data)
@@ -579,7 +740,10 @@ static long in_msg_cb(__u32 i, void *data)
 	__u32 left = c->len - c->pos;
 	if (b->in_rem) {
 		__u32 take = b->in_rem < left ? b->in_rem : left;
-		if (b->in_long) {
+		if (b->pend_type) {
+			struct text_ref m = { .buf = (__u64)c->buf, .ts = c->ts, .pid = c->pid, .at = c->pos, .avail = take, .body = b->in_rem };
+			pend_text(&m, b, pend_part(&m));
+		} else if (b->in_long) {
 			struct text_ref m = { .buf = (__u64)c->buf, .pid = c->pid, .at = c->pos, .avail = take, .last = take == b->in_rem };
 			long_part(&m);
 		}
@@ -625,14 +789,26 @@ static long in_msg_cb(__u32 i, void *data)
 		m.msg = PF_MSG_PARSE;
 		if (avail == body)
 			text_message(&m);
-		else
-			long_begin(&m);
+		else {
+			pend_begin(b, 'P');
+			pend_text(&m, b, pend_part(&m));
+		}
 		break;
 	case 'B':
-		bind_message(c);
+		if (avail == body)
+			bind_message(c);
+		else {
+			pend_begin(b, 'B');
+			pend_part(&m);
+		}
 		break;
 	case 'E':
-		execute_message(c);
+		if (avail == body)
+			execute_message(c);
+		else {
+			pend_begin(b, 'E');
+			pend_part(&m);
+		}
 		break;
 	case 'S':
 		end_cycle_in(b);
@@ -655,19 +831,22 @@ static __always_inline void lose_sync(struct pf_backend_state *b)
 	b->proto = PF_PROTO_UNSYNCED;
 	b->in_rem = 0;
 	b->in_long = 0;
+	b->pend_type = 0;
 	b->in_hdr_have = 0;
 	b->out_synced = 0;
 }
 
 /* From here on the backend's protocol bytes are ciphertext at the socket:
- * user space arms it with probes on secure_read/secure_write, and the first
- * hit puts the reader back to following (tls.bpf.h). */
+ * they are followed in plaintext at be_tls_read/be_tls_write (or the GSSAPI
+ * pair), whose probes are in place since the cluster was attached; the first
+ * plaintext puts the reader back to following (tls.bpf.h). */
 static __always_inline void went_encrypted(__u32 pid, struct pf_backend_state *b, __u8 crypt)
 {
 	b->proto = PF_PROTO_TLS;
 	b->crypt = crypt;
 	b->in_rem = 0;
 	b->in_long = 0;
+	b->pend_type = 0;
 	b->out_rem = 0;
 	b->out_synced = 0;
 	count(crypt == PF_CRYPT_GSS ? PF_CNT_GSSENC : PF_CNT_TLS);

@@ -1,28 +1,35 @@
 /* Encrypted connections (TLS, GSSAPI): their socket carries ciphertext, so
- * the gate hands them over (went_encrypted) and user space arms that backend,
- * and only it, with pid-filtered probes on PostgreSQL's own secure_read and
- * secure_write (Port *, void *ptr, size_t len): every protocol byte passes
- * there in plaintext, whatever encrypts it. The entry keeps ptr, the return
- * feeds the bytes it says were moved to the same protocol reader the gate
- * uses. The probes come a few milliseconds after the handshake began: the
- * first plaintext seen decides where the reader starts (see the read return).
+ * the gate hands them over (went_encrypted) to probes on PostgreSQL's own
+ * be_tls_read/be_tls_write (Port *, void *ptr, size_t len, int *waitfor) and
+ * be_gssapi_read/be_gssapi_write (Port *, void *ptr, size_t len), the same
+ * in every major since 13: every protocol byte of an encrypted backend passes
+ * there in plaintext. Only secure_read/secure_write call them, and only for an
+ * encrypted connection, so the probes are attached once per cluster binary
+ * when it is attached (no pid filter): a plaintext backend never executes
+ * them, and an encrypted one is covered from its first byte. The entry keeps
+ * ptr, the return feeds the bytes it says were moved to the same protocol
+ * reader the gate uses; the first plaintext seen decides where the reader
+ * starts (see the read return).
  *
  * Verified instructions (Linux 6.18):
- *   uprobe_tls_read          34
- *   uretprobe_tls_read   49,497 (6.1: 26,346; 6.12: 38,365) (the protocol reader's input side, as on_sys_exit)
- *   uprobe_tls_write         34
- *   uretprobe_tls_write   4,106 (6.1: 1,845; 6.12: 2,863) (the output side: completions, with the query id read)
+ *   uprobe_tls_read          35
+ *   uretprobe_tls_read   50,933 (6.1: 27,649; 6.12: 37,923) (the protocol reader's input side, as on_sys_exit)
+ *   uprobe_tls_write         35
+ *   uretprobe_tls_write   4,105 (6.1: 1,841; 6.12: 2,864) (the output side: completions, with the query id read)
  */
 #ifndef PGFERRET_TLS_BPF_H
 #define PGFERRET_TLS_BPF_H
 
-/* The backend of this hit, counted; NULL when it is not an encrypted one. */
+/* The backend of this hit (every hit counted); NULL when it is not a
+ * followed encrypted one (another cluster running the same binary, or the
+ * collector started after it negotiated and the gate has not seen its
+ * ciphertext yet). */
 static __always_inline struct pf_backend_state *tls_backend(__u32 pid)
 {
+	count(PF_CNT_TLS_HITS);
 	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b || !b->crypt)
 		return NULL;
-	count(PF_CNT_TLS_HITS);
 	return b;
 }
 
@@ -59,10 +66,10 @@ int uretprobe_tls_read(struct pt_regs *ctx)
 	if (!buf || n <= 0)
 		return 0;
 	if (b->proto == PF_PROTO_TLS) {
-		/* the first plaintext seen: the startup packet when the probes came in
-		 * time for it (followed from there exactly, as a plaintext backend);
-		 * else the backend was idle or between messages when they came, and
-		 * what it reads next starts a message, as for an adopted backend */
+		/* the first plaintext seen: the startup packet of a new connection
+		 * (followed from there exactly, as a plaintext backend); else an
+		 * adopted backend found speaking TLS, idle or between messages, and
+		 * what it reads next starts a message */
 		b->proto = startup_packet((const char *)buf, n) ? PF_PROTO_STARTUP : PF_PROTO_UNSYNCED;
 		b->out_synced = 1;
 		if (b->proto == PF_PROTO_STARTUP)

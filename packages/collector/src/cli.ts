@@ -37,9 +37,9 @@ function printStatus(s: CollectorStatus): void {
   }
   for (const b of s.binaries) out.push(`binary ${b.exe}: phase probes ${b.probes}`);
   const bk = s.backends;
-  out.push(`backends: ${bk.armed} with phase probes, ${bk.tls} encrypted ones followed at secure_read/secure_write, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
+  out.push(`backends: ${bk.armed} with phase probes (${bk.armedLater} with their lock/SPI probes too), ${bk.tls} encrypted ones followed, ${bk.armFailures} arming failures${bk.lastArmError ? ` (last: ${bk.lastArmError})` : ''}`);
   const en = s.encrypted;
-  if (en && en.tls + en.gssenc > 0) out.push(`encrypted connections: ${en.tls} TLS, ${en.gssenc} GSSAPI so far${en.lastError ? `; ${en.failures} not followed (last: ${en.lastError})` : ''}`);
+  if (en && en.tls + en.gssenc > 0) out.push(`encrypted connections: ${en.tls} TLS, ${en.gssenc} GSSAPI so far${en.lastError ? `; ${en.notFollowed} not followed (last: ${en.lastError})` : ''}`);
   const pr = s.profile;
   if (pr) {
     out.push(pr.hz > 0

@@ -86,7 +86,7 @@ export class Collector implements CollectorControl {
   private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   private programs: ProgramInfo[] = [];
   private readonly pipeline: Pipeline;
-  /** the secure_read/secure_write probes of encrypted (TLS, GSSAPI) backends */
+  /** encrypted (TLS, GSSAPI) backends: their read/write probes, one set per cluster binary */
   private encrypted: EncryptedBackends | null = null;
   private readonly resources: Resources;
   /** the CPU clocks of backends that carry sampled statements (null: no profile) */
@@ -134,14 +134,24 @@ export class Collector implements CollectorControl {
       this.reader = obj.ringBuffer(Maps.events, (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS });
       const tracepoints = this.detail === 'full' && this.refused.waits === null ? [...GATE, WAITS] : GATE;
       for (const [program, category, name] of tracepoints) this.gate.push(obj.attachTracepoint({ program, category, name }));
-      const clusters = new Clusters({ obj, filter: this.opts.filter, detail: this.detail, refused: this.refused, resources: this.resources, log: this.log });
+      const encrypted = new EncryptedBackends({
+        obj,
+        binaryOf: (ppid) => this.clusters?.get(ppid)?.pm.binaryId ?? null,
+        refused: this.refused.tls,
+        log: this.log,
+      });
+      this.encrypted = encrypted;
+      // a binary's encrypted read/write probes go in before any of its backends is followed
+      const clusters = new Clusters({
+        obj, filter: this.opts.filter, detail: this.detail, refused: this.refused, resources: this.resources, log: this.log,
+        binaries: { read: (id, pm, elf) => encrypted.attachBinary(id, pm.exePath, pm.exeName, elf), gone: (id) => encrypted.forgetBinary(id) },
+      });
       this.clusters = clusters;
       this.phases = new Arming(obj, this.phaseProbes(clusters));
       const elfOf = (ppid: number) => {
         const cluster = clusters.get(ppid);
         return (cluster && clusters.binaryOf(cluster)?.elf) ?? null;
       };
-      this.encrypted = new EncryptedBackends({ obj, elfOf, refused: this.refused.tls, log: this.log });
       if (this.profileHz > 0 && this.profileRefused === null) this.clocks = new CpuClocks({ obj, hz: this.profileHz, idleMs: ARM_IDLE_MS, elfOf });
       this.rescan();
     } catch (e) {
@@ -260,7 +270,7 @@ export class Collector implements CollectorControl {
 
   status(): CollectorStatus {
     const p = this.pipeline.stats();
-    const arming = this.phases?.status() ?? { armed: 0, complete: 0, armings: 0, meanArmingMs: 0, armFailures: 0, lastArmError: null };
+    const arming = this.phases?.status() ?? { armed: 0, armedLater: 0, armings: 0, meanArmingMs: 0, armFailures: 0, lastArmError: null };
     return {
       enabled: this.enabled,
       rootSampleRate: this.rootSampleRate,
@@ -270,7 +280,7 @@ export class Collector implements CollectorControl {
       clusters: this.clusters?.status() ?? [],
       binaries: this.clusters?.binariesStatus() ?? [],
       backends: { ...arming, tls: this.encrypted?.followed ?? 0 },
-      encrypted: this.encrypted?.status() ?? { tls: 0, gssenc: 0, followed: 0, armings: 0, meanArmingMs: 0, failures: 0, lastError: null },
+      encrypted: this.encrypted?.status() ?? { tls: 0, gssenc: 0, followed: 0, notFollowed: 0, lastError: null },
       profile: {
         hz: this.profileRefused === null ? this.profileHz : 0, refused: this.profileRefused, samplesDropped: p.samplesDropped,
         ...(this.clocks?.status() ?? { clocks: 0, armings: 0, failures: 0, lastError: null }),

@@ -2,10 +2,9 @@
 // (pid-filtered: the breakpoints are written into that process only), to the
 // backends that need them: a backend that is used is queued, armed soon after
 // (off the ring buffer's callback), kept while it is used and disarmed when
-// it is gone or idle. One Arming serves one kind of per-backend probe set —
-// the phase probes (with the lock and SPI probes after them); another kind,
-// e.g. a backend's TLS read/write path or its CPU clock, is another Arming
-// with its own kind.
+// it is gone or idle. The kind of probe set (ProbeKind) says where a
+// backend's probes go: the phase probes first, then the lock and SPI probes;
+// another kind (a backend's CPU clock) is another Arming.
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ArmingStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
@@ -36,9 +35,7 @@ export interface ProbeKind {
 const RETRY_MS = 5_000;
 
 export class Arming {
-  private armed = new Map<number, ArmedBackend & { lastUsedMs: number }>();
-  /** armed backends whose later probes were attached too (or failed to be) */
-  private complete = new Set<number>();
+  private armed = new Map<number, ArmedBackend & { lastUsedMs: number; complete: boolean }>();
   /** backends to arm: pid → its postmaster's pid */
   private queue = new Map<number, number>();
   private failedAt = new Map<number, number>();
@@ -71,7 +68,7 @@ export class Arming {
     const pending = [...this.queue];
     this.queue.clear();
     const now = Date.now();
-    const later: [ArmedBackend, Probe[]][] = [];
+    const later: [ArmedBackend & { complete: boolean }, Probe[]][] = [];
     for (const [pid, ppid] of pending) {
       if (this.armed.has(pid) || this.stopped) continue;
       // a backend that could not be armed is tried again after a pause, not at every use
@@ -80,10 +77,9 @@ export class Arming {
       if (!target) continue;
       try {
         const t0 = process.hrtime.bigint();
-        const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
-        this.armed.set(pid, Object.assign(armed, { lastUsedMs: now }));
+        const armed = Object.assign(armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf), { lastUsedMs: now, complete: target.later.length === 0 });
+        this.armed.set(pid, armed);
         if (target.later.length) later.push([armed, target.later]);
-        else this.complete.add(pid);
         this.armings++;
         this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
         this.failedAt.delete(pid);
@@ -97,17 +93,17 @@ export class Arming {
     if (later.length > 0) setImmediate(() => this.armLater(later));
   }
 
-  private armLater(later: [ArmedBackend, Probe[]][]): void {
+  private armLater(later: [ArmedBackend & { complete: boolean }, Probe[]][]): void {
     for (const [armed, probes] of later) {
       if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
       try {
         armed.add(probes);
+        armed.complete = true;
       } catch (e) {
         // its first probes stay; what the later ones observe is missed for this backend
         this.failures++;
         this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
       }
-      this.complete.add(armed.pid);
     }
   }
 
@@ -123,7 +119,6 @@ export class Arming {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       a.detach();
       this.armed.delete(pid);
-      this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
   }
@@ -131,7 +126,7 @@ export class Arming {
   status(): Omit<ArmingStatus, 'tls'> {
     return {
       armed: this.armed.size,
-      complete: this.complete.size,
+      armedLater: [...this.armed.values()].filter((a) => a.complete).length,
       armings: this.armings,
       meanArmingMs: this.armings ? this.armingMs / this.armings : 0,
       armFailures: this.failures,
@@ -144,6 +139,5 @@ export class Arming {
     this.stopped = true;
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
-    this.complete.clear();
   }
 }

@@ -1,81 +1,101 @@
-// Encrypted backends (TLS, GSSAPI encryption): the kernel hands each one over
-// when it negotiates (or is found speaking TLS when adopted), and it gets the
-// secure_read/secure_write probes (probes/encrypted) as a second Arming — a
-// ProbeKind of its own beside the phase probes. They stay for the backend's
-// life (nothing else says which of its statements are sampled): its exit
-// disarms it, idleness never does.
+// Encrypted backends (TLS, GSSAPI encryption): their plaintext is read at
+// PostgreSQL's be_tls_read/be_tls_write (and the GSSAPI pair), which only
+// encrypted connections call. So the probes are attached once per cluster
+// binary, when the cluster is attached and before its backends are
+// followed, in every process that runs it (no pid filter): a plaintext
+// backend never executes them, and an encrypted one is followed from its
+// first byte. Detached when the last cluster of the binary stops. The kernel
+// hands over each backend that negotiates (counted here, and followed while
+// it lives).
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { EncryptedStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
-import { encryptedUntraceable, TLS_PROBES } from '../probes/encrypted';
-import { Arming } from './arming';
+import { attachToBinary } from '../probes/attach';
+import { encryptedProbes, encryptedUntraceable } from '../probes/encrypted';
 
 export interface EncryptedOptions {
   obj: BpfObject;
-  /** the executable of a backend's cluster (by its postmaster's pid); null: the cluster is not attached */
-  elfOf: (ppid: number) => ElfInfo | null;
+  /** the binary (Clusters' binary id) a backend's cluster runs, by its postmaster's pid; null: the cluster is not attached */
+  binaryOf: (ppid: number) => string | null;
   /** why the kernel refused the tls programs, or null */
   refused: string | null;
   log: (m: string) => void;
 }
 
 export class EncryptedBackends {
-  private readonly arming: Arming;
+  /** binary id → its probes' detach, or why encrypted backends of it are not followed */
+  private binaries = new Map<string, { detach: (() => void) | null; why: string | null }>();
+  /** encrypted backends alive and followed: pid → its postmaster's pid */
+  private followedPids = new Map<number, number>();
   private tls = 0;
   private gssenc = 0;
-  /** why encrypted backends were last found untraceable (refused programs, no secure_read/secure_write) */
-  private untraceable: string | null = null;
-  private said = false;
+  private notFollowed = 0;
+  private lastError: string | null = null;
 
-  constructor(private readonly o: EncryptedOptions) {
-    this.arming = new Arming(o.obj, {
-      laterName: 'TLS probes',
-      idleMs: Infinity,
-      target: (pid, ppid) => {
-        const elf = o.elfOf(ppid);
-        // through the backend's own /proc entry: its postmaster may have been replaced since the binary was read
-        return elf ? { binaryPath: `/proc/${pid}/exe`, elf, probes: TLS_PROBES, later: [] } : null;
-      },
-    });
+  constructor(private readonly o: EncryptedOptions) {}
+
+  /**
+   * A cluster binary was read: its encrypted read/write probes go in now,
+   * before any of its backends is followed. Never throws: a failure leaves
+   * that binary's encrypted backends unfollowed, said once and in status.
+   */
+  attachBinary(id: string, exePath: string, exeName: string, elf: ElfInfo): void {
+    if (this.binaries.has(id)) return;
+    let why = this.o.refused ?? encryptedUntraceable(elf);
+    let detach: (() => void) | null = null;
+    if (why === null) {
+      const probes = encryptedProbes(elf);
+      try {
+        detach = attachToBinary(this.o.obj, exePath, probes, elf);
+        const gss = probes.some((p) => p.type === 'uprobe' && p.symbols[0].startsWith('be_gssapi_'));
+        this.o.log(`${exeName}: encrypted connections (TLS${gss ? ', GSSAPI' : ''}) followed at ${gss ? 'be_tls_read/write and be_gssapi_read/write' : 'be_tls_read/write'} (${probes.length} probes in the binary, never executed by plaintext backends)`);
+      } catch (e) {
+        why = `attaching the probes failed: ${(e as Error).message}`;
+      }
+    }
+    if (why !== null) {
+      this.o.log(`${exeName}: encrypted connections will not be traced: ${why}`);
+      this.lastError = why;
+    }
+    this.binaries.set(id, { detach, why });
+  }
+
+  /** The last cluster of a binary stopped. */
+  forgetBinary(id: string): void {
+    this.binaries.get(id)?.detach?.();
+    this.binaries.delete(id);
   }
 
   /** A backend went encrypted (GSSAPI encryption when `gss`, else TLS). */
   add(pid: number, ppid: number, gss: boolean): void {
     if (gss) this.gssenc++;
     else this.tls++;
-    if (this.arming.armedSince(pid) !== null) return;
-    const elf = this.o.elfOf(ppid);
-    const why = this.o.refused ?? (elf ? encryptedUntraceable(elf) : 'its cluster is not attached');
-    if (why) {
-      if (this.untraceable === null) this.o.log(`encrypted connections (pid ${pid}) are not traced: ${why}`);
-      this.untraceable = why;
+    const id = this.o.binaryOf(ppid);
+    const bin = id === null ? undefined : this.binaries.get(id);
+    if (bin?.detach) {
+      this.followedPids.set(pid, ppid);
       return;
     }
-    if (!this.said) this.o.log(`following encrypted connections (TLS, GSSAPI) at secure_read/secure_write, first pid ${pid}: 4 probes per such backend`);
-    this.said = true;
-    // attached out of the ring-buffer callback, every backend waiting at once
-    this.arming.use(pid, ppid);
-    this.arming.armSoon();
+    this.notFollowed++;
+    this.lastError = `pid ${pid}: ${bin?.why ?? 'its cluster is not attached'}`;
   }
 
-  /** Detaches the probes of backends that are gone. */
+  /** Forgets backends that are gone. */
   sweep(alive: (pid: number) => boolean): void {
-    this.arming.sweep(alive);
+    for (const pid of this.followedPids.keys()) if (!alive(pid)) this.followedPids.delete(pid);
   }
 
   stop(): void {
-    this.arming.stop();
+    for (const b of this.binaries.values()) b.detach?.();
+    this.binaries.clear();
+    this.followedPids.clear();
   }
 
   get followed(): number {
-    return this.arming.status().armed;
+    return this.followedPids.size;
   }
 
   status(): EncryptedStatus {
-    const a = this.arming.status();
-    return {
-      tls: this.tls, gssenc: this.gssenc, followed: a.armed, armings: a.armings, meanArmingMs: a.meanArmingMs,
-      failures: a.armFailures, lastError: a.lastArmError ?? this.untraceable,
-    };
+    return { tls: this.tls, gssenc: this.gssenc, followed: this.followed, notFollowed: this.notFollowed, lastError: this.lastError };
   }
 }

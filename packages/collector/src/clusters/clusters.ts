@@ -42,6 +42,8 @@ export interface ClustersOptions {
   refused: Record<OptionalFeature, string | null>;
   resources: Resources;
   log: (msg: string) => void;
+  /** told when a binary is read (before any backend of its cluster is followed) and when its last cluster stopped */
+  binaries?: { read(id: string, pm: Postmaster, elf: ElfInfo): void; gone(id: string): void };
 }
 
 export class Clusters {
@@ -101,7 +103,7 @@ export class Clusters {
     this.o.obj.map(Maps.postmasters).delete(u32Key(c.pm.pid));
     this.o.log(`PostgreSQL pid ${c.pm.pid} (${c.pm.dataDir}) stopped`);
     if (![...this.clusters.values()].some((o) => o.pm.binaryId === c.pm.binaryId)) {
-      this.binaries.delete(c.pm.binaryId);
+      if (this.binaries.delete(c.pm.binaryId)) this.o.binaries?.gone(c.pm.binaryId);
       this.failedBinaries.delete(c.pm.binaryId);
     }
   }
@@ -142,6 +144,7 @@ export class Clusters {
       const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
       if (newer.length > 0) this.o.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);
       this.binaries.set(pm.binaryId, bin);
+      this.o.binaries?.read(pm.binaryId, pm, elf);
       return bin;
     } catch (e) {
       this.failedBinaries.set(pm.binaryId, (e as Error).message);

@@ -29,30 +29,27 @@ export interface ClusterStatus {
 export interface ArmingStatus {
   /** backends with phase probes now */
   armed: number;
-  /** of those, the ones whose lock/SPI probes (attached right after) are in place too */
-  complete: number;
   /** backends armed so far, and the mean time attaching their probes took */
   armings: number;
   meanArmingMs: number;
   /** arming attempts that failed (see lastArmError) */
   armFailures: number;
   lastArmError: string | null;
-  /** encrypted backends (TLS, GSSAPI) followed at secure_read/secure_write now */
+  /** of those, the backends whose later probes (lock and SPI, attached right after the phase probes) are in place too */
+  armedLater: number;
+  /** encrypted backends (TLS, GSSAPI) alive and followed at their TLS/GSSAPI read and write now */
   tls: number;
 }
 
-/** Encrypted backends: seen, and followed at secure_read/secure_write. */
+/** Encrypted backends: seen, and followed at be_tls_read/be_tls_write (be_gssapi_read/be_gssapi_write). */
 export interface EncryptedStatus {
   /** backends seen negotiating TLS / GSSAPI encryption (since the start, gone ones included) */
   tls: number;
   gssenc: number;
-  /** encrypted backends followed at secure_read/secure_write now */
+  /** encrypted backends alive and followed now */
   followed: number;
-  /** backends armed so far, and the mean time their four probes took to attach (what a new connection's first statements may miss) */
-  armings: number;
-  meanArmingMs: number;
-  /** arming failures, and why the last one failed (or why encrypted backends are not followed at all) */
-  failures: number;
+  /** encrypted backends not followed (their binary's probes are not attached), and why the last one was not (or why a binary's could not be) */
+  notFollowed: number;
   lastError: string | null;
 }
 
@@ -83,7 +80,7 @@ export interface CollectorStatus {
   /** executables of attached clusters and the phase probes their armed backends get */
   binaries: { exe: string; probeSet: string; probes: string }[];
   backends: ArmingStatus;
-  /** encrypted backends: seen, and followed at secure_read/secure_write */
+  /** encrypted backends: seen, and followed at their TLS/GSSAPI read and write */
   encrypted: EncryptedStatus;
   profile: ProfileStatus;
   kernel: Record<string, number>;

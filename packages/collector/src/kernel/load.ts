@@ -21,7 +21,7 @@ export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> 
   waits: [Programs.on_switch],
   locks: [Programs.uprobe_lock_wait, Programs.uretprobe_lock_wait],
   nested: [Programs.uprobe_spi_plan, Programs.uprobe_spi_text, Programs.uretprobe_spi_end],
-  /** encrypted backends followed at secure_read/secure_write (tls.bpf.h) */
+  /** encrypted backends followed at be_tls_read/be_tls_write and the GSSAPI pair (tls.bpf.h) */
   tls: [Programs.uprobe_tls_read, Programs.uretprobe_tls_read, Programs.uprobe_tls_write, Programs.uretprobe_tls_write],
   /** the CPU profile of sampled statements (profile.bpf.h) */
   profile: [Programs.on_cpu_sample],

@@ -58,7 +58,7 @@ export function registerCollectorMetrics(registry: Registry, status: () => Colle
   gauge('pgferret_clusters_failed', 'PostgreSQL clusters found that could not be attached (see pgferret-collector status)', (s) => s.clusters.filter((c) => c.error).length);
   gauge('pgferret_backends_armed', 'Backends with phase probes now (they carry sampled statements)', (s) => s.backends.armed);
   counter('pgferret_backends_armed_total', 'Backends armed with phase probes so far', (s) => s.backends.armings);
-  gauge('pgferret_backends_tls', 'Encrypted backends (TLS, GSSAPI) followed at secure_read/secure_write now', (s) => s.backends.tls);
+  gauge('pgferret_backends_tls', 'Encrypted backends (TLS, GSSAPI) alive and followed at their TLS/GSSAPI read and write', (s) => s.backends.tls);
   counter('pgferret_untimed_statements_total', 'Sampled statements that ran before their backend had phase probes', (s) => s.untimedStatements);
   new Gauge({
     name: 'pgferret_binary_probe_set',

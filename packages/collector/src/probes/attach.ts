@@ -1,5 +1,6 @@
 // Attaches a backend's probes (pid-filtered: the breakpoints are written
-// into that process only) and detaches them as a whole.
+// into that process only) and detaches them as a whole; or a binary's
+// (every process running it, for probes only some of them ever execute).
 import type { BpfLink, BpfObject, PerfEventLink } from '@pgferret/bpf-loader';
 import { functionOffset, usdtOffsets, type ElfInfo } from '../discover/elf';
 import type { Probe } from './tables';
@@ -16,59 +17,76 @@ export interface ArmedBackend {
   setClock(on: boolean): void;
 }
 
+/** Detaches links in the background (each uprobe takes the kernel ~0.1 s to remove). */
+function release(links: BpfLink[]): void {
+  for (const l of links) {
+    try {
+      l.release();
+    } catch {
+      /* already gone with the process */
+    }
+  }
+}
+
+/** Attaches `probes` to the executable `exePath` (read as `elf`), in `pid` only or, without one, in every process; all or nothing. */
+function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo, pid?: number): BpfLink[] {
+  const links: BpfLink[] = [];
+  try {
+    for (const p of probes) {
+      if (p.type === 'cpu-clock') {
+        if (pid === undefined) throw new Error('a CPU clock is attached to one process: give its pid');
+        links.push(obj.attachPerfEvent({ program: p.program, pid, hz: p.hz, enabled: p.on(pid) }));
+      } else if (p.type === 'usdt') {
+        const sites = usdtOffsets(elf, p.provider, p.name);
+        if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
+        for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
+      } else {
+        const offset = functionOffset(elf, p.symbols[0]);
+        const where = offset === null ? { symbol: p.symbols[0] } : { offset };
+        links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
+      }
+    }
+  } catch (e) {
+    release(links);
+    throw e;
+  }
+  return links;
+}
+
 /**
  * Attaches every probe to `pid`, whose executable is `exePath` (read as
  * `elf`); all or nothing. Uprobes go to file offsets from `elf`: no symbol or
  * note lookup in the executable at each attach.
  */
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
-  const links: BpfLink[] = [];
-  const clocks: PerfEventLink[] = [];
-  let clockOn = false;
-  const release = (from: number) => {
-    for (const l of links.splice(from)) {
-      try {
-        l.release();
-      } catch {
-        /* already gone with the process */
-      }
-    }
-  };
-  const add = (more: Probe[]) => {
-    const from = links.length;
-    try {
-      for (const p of more) {
-        if (p.type === 'cpu-clock') {
-          clockOn = p.on(pid);
-          const clock = obj.attachPerfEvent({ program: p.program, pid, hz: p.hz, enabled: clockOn });
-          links.push(clock);
-          clocks.push(clock);
-        } else if (p.type === 'usdt') {
-          const sites = usdtOffsets(elf, p.provider, p.name);
-          if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
-          for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
-        } else {
-          const offset = functionOffset(elf, p.symbols[0]);
-          const where = offset === null ? { symbol: p.symbols[0] } : { offset };
-          links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
+  const links = attachAll(obj, exePath, probes, elf, pid);
+  const clocks = (): PerfEventLink[] => links.filter((l): l is PerfEventLink => 'setEnabled' in l);
+  // a clock is attached on or off as its probe says (on: the backend is inside a sampled cycle)
+  let clockOn = probes.some((p) => p.type === 'cpu-clock' && p.on(pid));
+  return {
+    pid,
+    sinceNs: Number(process.hrtime.bigint()),
+    add: (more) => { links.push(...attachAll(obj, exePath, more, elf, pid)); },
+    detach: () => release(links.splice(0)),
+    setClock: (on) => {
+      if (on === clockOn) return;
+      clockOn = on;
+      for (const c of clocks()) {
+        try {
+          c.setEnabled(on);
+        } catch {
+          /* the backend exited: its clock goes with it */
         }
       }
-    } catch (e) {
-      release(from);
-      throw e;
-    }
+    },
   };
-  add(probes);
-  const setClock = (on: boolean) => {
-    if (on === clockOn || clocks.length === 0) return;
-    clockOn = on;
-    for (const c of clocks) {
-      try {
-        c.setEnabled(on);
-      } catch {
-        /* the backend exited: its clock goes with it */
-      }
-    }
-  };
-  return { pid, sinceNs: Number(process.hrtime.bigint()), add, detach: () => release(0), setClock };
+}
+
+/**
+ * Attaches every probe to the executable `exePath` (read as `elf`) in every
+ * process that runs it, now or later; all or nothing. Returns the detach.
+ */
+export function attachToBinary(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo): () => void {
+  const links = attachAll(obj, exePath, probes, elf);
+  return () => release(links.splice(0));
 }
