@@ -1,7 +1,8 @@
 // Deep pipelines and big COPYs at the socket: every statement of a 1,000-deep
 // pipeline (pg's `pipeline: true`) traced and parented, statements after a
 // 100 MB COPY FROM STDIN sent as one CopyData message per row, and one
-// extended-protocol cycle cut between two receives at every byte, with the
+// extended-protocol cycle and one simple Query cut between two receives at
+// every byte, with the
 // collector's protocol reader never losing sync.
 import { once } from 'node:events';
 import * as net from 'node:net';
@@ -78,6 +79,33 @@ describe('deep pipelines and big COPYs (Debian PostgreSQL)', () => {
         expect(await conn.untilReady()).toContain('C');
       }
       await expectTraced(tps);
+      const texts = new Set(tps.map((t) => String(statementsOf(receiver, t.traceId)[0].attributes['db.query.text'])));
+      expect([...texts]).toEqual(['SELECT $1::int AS n']);
+      const st = await collector.status();
+      expect(st.kernel.desync - st0.kernel.desync).toBe(0);
+      expect(st.kernel.traced - st0.kernel.traced).toBe(tps.length);
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('one simple-protocol Query cut between two receives at every byte: each one traced, parented, with its whole text', async () => {
+    const st0 = await collector.status();
+    const conn = await rawConnection(pg.port);
+    try {
+      const query = (tp: { comment: string }) => msg('Q', cstr(`SELECT 7 AS cut_at_every_byte ${tp.comment}`));
+      const size = query(randomTraceparent()).length;
+      const tps = Array.from({ length: size - 1 }, () => randomTraceparent());
+      for (const [i, tp] of tps.entries()) {
+        const bytes = query(tp);
+        await conn.send(bytes.subarray(0, i + 1));
+        await new Promise((r) => setTimeout(r, 5));
+        await conn.send(bytes.subarray(i + 1));
+        expect(await conn.untilReady()).toContain('C');
+      }
+      await expectTraced(tps);
+      const texts = new Set(tps.map((t) => String(statementsOf(receiver, t.traceId)[0].attributes['db.query.text'])));
+      expect([...texts]).toEqual(['SELECT ? AS cut_at_every_byte']);
       const st = await collector.status();
       expect(st.kernel.desync - st0.kernel.desync).toBe(0);
       expect(st.kernel.traced - st0.kernel.traced).toBe(tps.length);

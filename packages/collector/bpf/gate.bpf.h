@@ -3,7 +3,7 @@
  * protocol reader), and its birth and exit.
  *
  * Verified instructions (Linux 6.18):
- *   on_sys_exit   54,445 (6.1: 28,591; 6.12: 40,191) (the protocol reader and the traceparent search)
+ *   on_sys_exit   54,591 (6.1: 28,776; 6.12: 40,337) (the protocol reader and the traceparent search)
  *   on_fork           61
  *   on_task_exit      92
  */

@@ -476,6 +476,17 @@ __noinline int long_part(struct text_ref *m)
 		return 0;
 	}
 	const char *p = (const char *)m->buf + m->at;
+	/* A head the first receive cut short (a message split near its start)
+	 * grows from the parts that follow, up to PF_TEXT_MAX - 1 bytes, at most
+	 * LONG_WIN - 1 a part (the window after start.text bounds that write). */
+	if (l->head_len < PF_TEXT_MAX - 1) {
+		__u32 room = PF_TEXT_MAX - 1 - l->head_len;
+		__u32 n = take < room ? take : room;
+		n = n < LONG_WIN - 1 ? n : LONG_WIN - 1;
+		if (n && bpf_probe_read_user(l->start.text + BOUND(l->head_len, PF_TEXT_MAX - 1), BOUND(n, LONG_WIN - 1), p))
+			goto drop;
+		l->head_len += n;
+	}
 	if (take >= LONG_WIN) {
 		if (bpf_probe_read_user(l->win, LONG_WIN, p + take - LONG_WIN))
 			goto drop;

@@ -13,7 +13,7 @@
  *
  * Verified instructions (Linux 6.18):
  *   uprobe_tls_read          35
- *   uretprobe_tls_read   50,933 (6.1: 27,649; 6.12: 37,923) (the protocol reader's input side, as on_sys_exit)
+ *   uretprobe_tls_read   51,079 (6.1: 27,834; 6.12: 38,069) (the protocol reader's input side, as on_sys_exit)
  *   uprobe_tls_write         35
  *   uretprobe_tls_write   4,105 (6.1: 1,841; 6.12: 2,864) (the output side: completions, with the query id read)
  */
