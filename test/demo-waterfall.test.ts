@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatWaterfall } from '../packages/demo/src/waterfall';
 import { type StoredSpan, type TraceDetail, TraceStore } from '../packages/collector/src/embedded';
+import { A } from '../packages/collector/src/spans/attributes';
 import { BLOCKER_QUERY, BLOCKER_TRACE, SAME_TRACE, WAITER_TRACE, insideTraces } from '../packages/collector/test/inside-fixtures';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -65,6 +66,27 @@ test('long names are cut to the name column; an empty trace says so', () => {
   expect(row.startsWith('x'.repeat(19) + '… █')).toBe(true);
   expect(row).toMatch(/0\.50 ms$/);
   expect(formatWaterfall(trace([]))).toBe('(no spans)\n');
+});
+
+test('a statement with a CPU profile: where its CPU time went, unnamed frames left out of the hottest functions', () => {
+  const profiled = {
+    [A.cpuOnMs]: 48, [A.profileSamples]: 48, [A.profileHz]: 997, [A.profileWholeStacks]: 47, [A.profileSummary]: '62 % in Hash Join (ExecScanHashBucket)',
+    [A.profileTopSelf]: ['ExecScanHashBucket', '[postgres]', 'hash_bytes', 'ExecInterpExpr'], [A.profileTopSelfSamples]: [19, 12, 6, 3],
+  };
+  const text = formatWaterfall(trace([
+    span('01', null, 'GET /report', 0, 100, { kind: 2 }),
+    span('02', '01', 'SELECT orders', 10, 90, { isPostgres: true, attributes: profiled }),
+    span('03', '01', 'SELECT users', 90, 95, { isPostgres: true, attributes: { [A.cpuOnMs]: 1 } }),
+    // a build without frame pointers: stacks stop at the leaf
+    span('04', '01', 'SELECT items', 95, 99, { isPostgres: true, attributes: { [A.profileSamples]: 10, [A.profileHz]: 997, [A.profileWholeStacks]: 1, [A.profileTopSelf]: ['ExecInterpExpr'], [A.profileTopSelfSamples]: [4] } }),
+  ]));
+  const notes = text.split('\n').filter((l) => l.includes('│')).map((l) => l.trim());
+  expect(notes).toEqual([
+    '│ on CPU 48.0 ms',
+    '│ CPU profile, 48 samples at 997 Hz: 62 % in Hash Join (ExecScanHashBucket); hottest functions: ExecScanHashBucket 40 %, hash_bytes 13 %, ExecInterpExpr 6 %',
+    '│ on CPU 1.0 ms',
+    '│ CPU profile, 10 samples at 997 Hz: hottest functions: ExecInterpExpr 40 %; stacks stop short (1 of 10 reach PostgresMain: a build without frame pointers), so plan nodes are partial',
+  ]);
 });
 
 describe('what happened inside PostgreSQL', () => {

@@ -127,6 +127,13 @@ test('demo: UI URL and the slow trace as text; Ctrl-C stops everything and leave
     // execute holds the time: its bar is the long one
     const bar = (name: string) => (wf.find((l) => new RegExp(`^\\s+${name}\\s`).test(l))!.match(/█/g) ?? []).length;
     expect(bar('execute')).toBeGreaterThan(bar('parse') * 10);
+    // where its time went: off CPU in pg_sleep (its wait span), on CPU in the plan nodes of the join and aggregate (its profile)
+    expect(wf.find((l) => /^\s+wait Timeout:PgSleep\s/.test(l))).toBeDefined();
+    const profile = wf.find((l) => l.includes('│ CPU profile'));
+    expect(profile).toMatch(/│ CPU profile, \d+ samples at 997 Hz: \d+ % in (Hash Join|Hash|Seq Scan|Aggregate|Sort|Nested Loop|Merge Join|Index Scan) \(\w+\); hottest functions: \w+ \d+ %/);
+    expect(Number(/(\d+) samples/.exec(profile!)![1])).toBeGreaterThanOrEqual(5);
+    // the demo's embedded PostgreSQL is built without frame pointers: the waterfall says its stacks stop short
+    expect(profile).toMatch(/; stacks stop short \(\d+ of \d+ reach PostgresMain: a build without frame pointers\), so plan nodes are partial$/);
 
     // the /lock trace: the UPDATE's wait for the row lock, who held it (the request's other connection), linked
     const lockPart = out.slice(out.indexOf('A /lock request')).split('\n');

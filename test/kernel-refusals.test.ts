@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { BPF_OBJECT } from '../packages/collector/src/collector';
+import { A } from '../packages/collector/src/spans/attributes';
 import { callHelper, patchProgram, readUninitialised } from './helpers/bpf-object-patch';
 import { armBackend, CLI, eventually, phasesOf, randomTraceparent, startCollector, statementsOf, startTraced, type Traced } from './helpers/collector';
 
@@ -60,6 +61,45 @@ describe('a kernel that refuses the lock-wait programs', () => {
       expect(stmt.parentSpanId).toBe(tp.spanId);
       await eventually('its phases', () => phasesOf(traced.receiver, stmt).length >= 2);
       expect(phasesOf(traced.receiver, stmt).map((p) => p.attributes['postgresql.phase'])).toEqual(expect.arrayContaining(['plan', 'execute']));
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('a kernel that refuses the profile program', () => {
+  const object = path.join(dir, 'refuse-profile.bpf.o');
+  let traced: Traced;
+  beforeAll(async () => {
+    patchProgram(BPF_OBJECT, object, 'on_cpu_sample', readUninitialised);
+    traced = await startTraced('debian', ['--root-sample-rate', '0', '--bpf-object', object]);
+  }, 120_000);
+  afterAll(() => traced?.stop());
+
+  it('runs without the profile, says so once, and traces statements with their phases and no profile', async () => {
+    const said = traced.collector.output().split('\n').filter((l) => l.includes('running without profile'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/the kernel refused its BPF program on_cpu_sample/);
+    const status = await traced.collector.status();
+    expect(status.refused).toMatchObject({ phases: null, waits: null, locks: null, nested: null });
+    expect(status.refused.profile).toMatch(/on_cpu_sample/);
+    expect(status.profile).toMatchObject({ hz: 0, clocks: 0 });
+    expect(status.profile.refused).toMatch(/the kernel refused its program: .*on_cpu_sample/);
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', traced.collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(/^CPU profile: off \(the kernel refused its program: .*on_cpu_sample/m);
+    const client = new Client({ connectionString: traced.pg.connectionString });
+    await client.connect();
+    try {
+      await armBackend((sql) => client.query(sql), traced.collector);
+      const tp = randomTraceparent();
+      await client.query(`SELECT count(*) FROM generate_series(1, 3000000) ${tp.comment}`);
+      await eventually('the statement span', () => statementsOf(traced.receiver, tp.traceId).length === 1);
+      const [stmt] = statementsOf(traced.receiver, tp.traceId);
+      expect(phasesOf(traced.receiver, stmt).map((p) => p.name)).toEqual(expect.arrayContaining(['execute']));
+      expect(stmt.attributes[A.cpuOnMs]).toBeGreaterThan(100);
+      expect(stmt.attributes[A.profileSamples]).toBeUndefined();
+      expect(stmt.events.filter((e) => e.name === 'pgferret.profile')).toEqual([]);
+      expect((await traced.collector.status()).kernel.samples).toBe(0);
     } finally {
       await client.end();
     }

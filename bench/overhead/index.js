@@ -8,9 +8,10 @@
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
 //                       [--arms detached,unsampled,mixed,mixed1,otlp,statement,embedded,low,detached-low,pool16,detached-pool16] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
-//                       [--base <checkout>]
+//                       [--base <checkout>] [--account 0]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
 //                       [--tcp 1]   (pgbench over TCP, plaintext: the baseline for --tls)
+// --account 0: no per-program account phase (bpf_stats).
 // --base: a checkout of another commit, built: each attached arm also runs
 // with that collector (as "<arm>@base"), interleaved with this one's rounds.
 'use strict';
@@ -38,17 +39,19 @@ const { measureProgTime } = require('./bpf-prog-time');
 // (the collector's CPU per statement when records come one by one). pool16:
 // mixed with 16 connections (-c 16 -j 2: a pool). low and pool16 are paired
 // with a detached round of the same shape (detached-low, detached-pool16).
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16'];
+// otlp-noprof / mixed-noprof: otlp / mixed with --profile-hz 0 (the others
+// profile sampled statements at the default 997 Hz).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
-const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed' };
+const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
-const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'] };
+const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1 };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -69,6 +72,7 @@ function parseArgs(argv) {
       case '--base': o.base = v; break;
       case '--tls': o.tls = v === '1' || v === 'true'; break;
       case '--tcp': o.tcp = v === '1' || v === 'true'; break;
+      case '--account': o.account = num('account', v); break;
       case '--workloads':
         o.workloads = v.split(',');
         for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}': use ${Object.keys(WORKLOADS).join(', ')}`);
@@ -297,7 +301,8 @@ async function main() {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-overhead-'));
   fs.chmodSync(workDir, 0o755);
   // fsync off: this VM's disk would otherwise dominate TPC-B; the rest keeps the data in memory and checkpoints out of rounds
-  const settings = { fsync: 'off', shared_buffers: '256MB', max_wal_size: '4GB' };
+  // no parallel workers, no JIT: the hash join runs in its backend, where the profile samples it
+  const settings = { fsync: 'off', shared_buffers: '256MB', max_wal_size: '4GB', max_parallel_workers_per_gather: 0, jit: 'off', work_mem: '128MB' };
   const cluster = await startCluster({ settings, scale: o.scale, log, tls: o.tls ? workDir : null, tcp: o.tcp });
   const sink = await startSink();
   const meta = {
@@ -312,7 +317,7 @@ async function main() {
       out.census = await census({ cluster, sink, o, workDir, scripts: writeScripts(workDir) });
       out.ab = await abPhase({ cluster, sink, o, workDir });
       if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
-      out.account = await accountPhase({ cluster, sink, o, workDir });
+      if (o.account) out.account = await accountPhase({ cluster, sink, o, workDir });
       if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
     }
     if (o.rssMinutes > 0) out.rss = await rssPhase({ cluster, sink, o, workDir });

@@ -31,6 +31,11 @@ const WORKLOADS = {
       `INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP) ${TP};\n` +
       `END ${TP};\n`,
   },
+  // CPU-heavy: a hash join of 1M accounts (scale 10) with themselves, in one backend (no parallel workers)
+  hashjoin: {
+    statementsPerTxn: 1,
+    script: `${IDS}SELECT count(*) FROM pgbench_accounts a JOIN pgbench_accounts b ON b.aid = a.aid WHERE a.abalance >= 0 ${TP};\n`,
+  },
 };
 
 /** What pgbench does before a run (its default vacuum), done outside the timed window. */

@@ -6,7 +6,8 @@
 //  2. end to end: Debian PostgreSQL in tmpfs, the collector CLI exporting OTLP
 //     to a receiver in this process, statements with a sampled traceparent
 //     (simple and extended protocol, a lock wait, a 1 MB text): traced,
-//     parented, with phases;
+//     parented, with phases; a CPU-bound one with its CPU profile (perf_event
+//     cpu-clock samples with user stacks);
 //  3. after the collector stopped: the kernel log gained no leaked uprobe,
 //     no WARNING/BUG.
 // Progress goes to stderr; the result is one JSON line on stdout (RESULT_MARKER).
@@ -16,6 +17,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { loadProbes, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
+import { A } from '../../packages/collector/src/spans/attributes';
 import {
   armBackend, eventually, phasesOf, randomTraceparent, startCollector, startReceiver, statementsOf,
   type CollectorProcess, type Receiver,
@@ -255,6 +257,17 @@ export async function runCheck(): Promise<CheckResult> {
       if (s.attributes['pgferret.query_text.truncated'] !== true) throw new Error('the span does not say its text was truncated');
       const len = Number(s.attributes['pgferret.query_text.length']);
       if (!(len > 1024 * 1024)) throw new Error(`pgferret.query_text.length is ${len}, the statement is over 1 MiB`);
+    }, ['arm backends']);
+
+    await step('CPU profile', async () => {
+      const tp = randomTraceparent();
+      await a!.query(`SELECT count(*) FROM generate_series(1, 1000000) g WHERE g % 7 = 3 ${tp.comment}`);
+      const s = await statementOf(receiver!, tp.traceId);
+      expectParented(s, tp);
+      const samples = Number(s.attributes[A.profileSamples]);
+      if (!(samples >= 10)) throw new Error(`the statement's profile has ${samples} samples; it ran ${s.attributes[A.cpuOnMs]} ms on CPU at 997 Hz`);
+      const folded = s.events.find((e) => e.name === 'pgferret.profile')?.attributes[A.profileFolded];
+      if (typeof folded !== 'string' || !folded.includes('ExecutorRun')) throw new Error(`its folded stacks do not reach the executor: ${String(folded).slice(0, 300)}`);
     }, ['arm backends']);
   } finally {
     await a?.end().catch(() => {});

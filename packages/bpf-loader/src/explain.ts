@@ -21,7 +21,7 @@ export interface Context {
   binaryPath?: string;
   symbol?: string;
   usdt?: string;
-  kind?: 'uprobe' | 'usdt' | 'tracepoint';
+  kind?: 'uprobe' | 'usdt' | 'tracepoint' | 'perf_event';
   pid?: number;
 }
 

@@ -1,5 +1,5 @@
-export { BpfObject, type ProgramInfo, type UprobeOptions, type UsdtOptions, type TracepointOptions } from './object';
-export type { BpfLink } from './link';
+export { BpfObject, type ProgramInfo, type UprobeOptions, type UsdtOptions, type TracepointOptions, type PerfEventOptions } from './object';
+export type { BpfLink, PerfEventLink } from './link';
 export { BpfMap } from './map';
 export { forEachRecord, RECORD_HEADER_BYTES, type RingBufferReader, type RingBufferStats, type BatchHandler } from './ringbuf';
 export { BpfError } from './errors';

@@ -16,13 +16,13 @@ export interface BpfLink {
 }
 
 export class Link implements BpfLink {
-  private detached = false;
+  protected detached = false;
 
   constructor(
-    private readonly handle: ObjectHandle,
-    private readonly id: number,
+    protected readonly handle: ObjectHandle,
+    protected readonly id: number,
     readonly description: string,
-    private readonly objectClosed: () => boolean,
+    protected readonly objectClosed: () => boolean,
   ) {}
 
   get attached(): boolean {
@@ -39,5 +39,26 @@ export class Link implements BpfLink {
     if (this.detached) return;
     this.detached = true;
     if (!this.objectClosed()) native().release(this.handle, this.id);
+  }
+}
+
+/** A perf_event program's link: its event can be switched off and on without detaching. */
+export interface PerfEventLink extends BpfLink {
+  /** Starts or stops the event (PERF_EVENT_IOC_ENABLE/DISABLE); false when the link is gone. */
+  setEnabled(on: boolean): boolean;
+  /** Changes its sampling frequency (PERF_EVENT_IOC_PERIOD), from its next tick on; false when the link is gone. */
+  setFrequency(hz: number): boolean;
+}
+
+export class PerfLink extends Link implements PerfEventLink {
+  setEnabled(on: boolean): boolean {
+    if (this.detached || this.objectClosed()) return false;
+    return native().perfEventEnable(this.handle, this.id, on);
+  }
+
+  setFrequency(hz: number): boolean {
+    if (!Number.isInteger(hz) || hz <= 0) throw new Error(`hz must be a positive integer, got ${hz}`);
+    if (this.detached || this.objectClosed()) return false;
+    return native().perfEventFrequency(this.handle, this.id, hz);
   }
 }

@@ -26,6 +26,9 @@ export interface NativeAddon {
   attachUprobe(h: ObjectHandle, program: string, binaryPath: string, symbol: string | null, offset: number, pid: number, retprobe: boolean): number;
   attachUsdt(h: ObjectHandle, program: string, binaryPath: string, provider: string, name: string, pid: number, cookie: bigint): number;
   attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): number;
+  attachPerfEvent(h: ObjectHandle, program: string, pid: number, hz: number, enabled: boolean): number;
+  perfEventEnable(h: ObjectHandle, link: number, on: boolean): boolean;
+  perfEventFrequency(h: ObjectHandle, link: number, hz: number): boolean;
   detach(h: ObjectHandle, link: number): boolean;
   release(h: ObjectHandle, link: number): boolean;
   maps(h: ObjectHandle): string[];

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { BpfError } from './errors';
 import { nativeCall } from './explain';
-import { Link, type BpfLink } from './link';
+import { Link, PerfLink, type BpfLink, type PerfEventLink } from './link';
 import { BpfMap } from './map';
 import { native, type ObjectHandle } from './native';
 import { Reader, type BatchHandler, type RingBufferReader } from './ringbuf';
@@ -36,6 +36,17 @@ export interface TracepointOptions {
   program: string;
   category: string;
   name: string;
+}
+
+export interface PerfEventOptions {
+  /** a SEC("perf_event") program */
+  program: string;
+  /** the process sampled (its CPU time, on any CPU) */
+  pid: number;
+  /** samples per second of the process's CPU time (software cpu-clock) */
+  hz: number;
+  /** false: created off (it costs its process nothing) until setEnabled(true); default true */
+  enabled?: boolean;
 }
 
 function checkString(v: unknown, what: string): asserts v is string {
@@ -229,6 +240,21 @@ export class BpfObject {
       () => native().attachTracepoint(this.handle, o.program, o.category, o.name),
     );
     return new Link(this.handle, id, description, this.isClosed);
+  }
+
+  /** Samples one process on the software CPU clock with a perf_event program. */
+  attachPerfEvent(o: PerfEventOptions): PerfEventLink {
+    this.ensureLoaded();
+    checkString(o?.program, 'program');
+    const pid = checkPid(o.pid);
+    if (pid < 0) throw new BpfError('BAD_ARGUMENT', 'attachPerfEvent needs a pid');
+    if (!Number.isInteger(o.hz) || o.hz <= 0 || o.hz > 100000) throw new BpfError('BAD_ARGUMENT', `hz must be an integer from 1 to 100000, got ${JSON.stringify(o.hz)}`);
+    const description = `perf_event cpu-clock ${o.hz} Hz pid=${pid} -> ${o.program}`;
+    const id = nativeCall(
+      { op: 'attach', kind: 'perf_event', what: `attaching ${description}`, program: o.program, programs: () => this.programs(), pid },
+      () => native().attachPerfEvent(this.handle, o.program, pid, o.hz, o.enabled !== false),
+    );
+    return new PerfLink(this.handle, id, description, this.isClosed);
   }
 
   map(name: string): BpfMap {

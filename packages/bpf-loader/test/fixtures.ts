@@ -29,7 +29,8 @@ function compiled(source: string, out: string, flags: string[]): string {
 }
 
 export function targetBinary(): string {
-  return compiled('target.c', 'pgft-target', ['-g']);
+  // frame pointers: the perf_event test walks the user stack
+  return compiled('target.c', 'pgft-target', ['-g', '-fno-omit-frame-pointer']);
 }
 
 /** The LD_PRELOAD library that makes the addon's large reallocations fail (fixtures/fail-realloc.c). */

@@ -28,6 +28,7 @@
  *   tls.bpf.h       encrypted backends: fed from be_tls_read/write (be_gssapi_*) probes
  *   inside.bpf.h    waits, buffer/WAL usage, lock waits, SPI
  *   phases.bpf.h    the per-backend phase probes
+ *   profile.bpf.h   the per-statement CPU profile (a perf_event program)
  * Each unit's header comment lists its programs' verified instructions.
  */
 #include "vmlinux.h"
@@ -45,3 +46,4 @@ char LICENSE[] SEC("license") = "GPL";
 #include "tls.bpf.h"
 #include "inside.bpf.h"
 #include "phases.bpf.h"
+#include "profile.bpf.h"

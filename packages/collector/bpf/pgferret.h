@@ -22,7 +22,9 @@
  *   - pf_usage: what the backend's buffer and WAL counters grew by while
  *               a sampled statement executed;
  *   - pf_nest:  a statement run through SPI (functions, procedures,
- *               triggers, DO) begins or ends inside a sampled statement.
+ *               triggers, DO) begins or ends inside a sampled statement;
+ *   - pf_sample: a CPU-clock sample of a backend inside a sampled request
+ *               cycle: its user stack (bpf/profile.bpf.h).
  * Spans are assembled from these in user space (src/spans/assemble.ts).
  */
 #ifndef PGFERRET_H
@@ -35,6 +37,7 @@
 #define PF_USAGE_MAX 192     /* bytes of pgBufferUsage + pgWalUsage per usage record */
 #define PF_NEST_TEXT 1024    /* bytes of a nested statement's text per record */
 #define PF_WAITS_MAX 4096    /* off-CPU intervals sent per request cycle; more are counted */
+#define PF_STACK_MAX 127     /* user frames per CPU sample (the kernel's default perf_event_max_stack) */
 
 enum pf_record_type {
 	PF_REC_START = 1,
@@ -45,6 +48,7 @@ enum pf_record_type {
 	PF_REC_LOCK = 6,
 	PF_REC_USAGE = 7,
 	PF_REC_NEST = 8,
+	PF_REC_SAMPLE = 9,
 };
 
 /* What a mark means. Phase marks come from per-backend probes; the probe
@@ -183,6 +187,16 @@ struct pf_nest {
 	__u8 text_state;           /* enum pf_nest_text */
 	__u8 _pad;
 	char text[PF_NEST_TEXT];   /* BEGIN: only text_len bytes are sent */
+};
+
+/* One CPU-clock sample: the user stack, innermost frame first (return
+ * addresses after the first). Only depth * 8 bytes of ips[] are sent. */
+struct pf_sample {
+	struct pf_header h;
+	__u32 unit;                /* the unit being executed (exec_seq) */
+	__u16 depth;               /* frames in ips[] */
+	__u16 _pad;
+	__u64 ips[PF_STACK_MAX];
 };
 
 struct pf_start {
@@ -329,7 +343,9 @@ enum pf_counter {
 	PF_CNT_GSSENC = 12,        /* backends that negotiated GSSAPI encryption */
 	PF_CNT_TLS_HITS = 13,      /* hits of the encrypted read/write probes (entry and return), by any process of the binary */
 	PF_CNT_NAMED = 14,         /* Binds of named statements parsed in an earlier cycle (sampled as roots or not) */
-	PF_CNT__MAX = 15,
+	PF_CNT_SAMPLES = 15,       /* CPU samples sent (backends inside a sampled cycle) */
+	PF_CNT_SAMPLES_IDLE = 16,  /* CPU samples of armed backends outside sampled cycles: not sent */
+	PF_CNT__MAX = 17,
 };
 
 #endif

@@ -17,7 +17,7 @@ const output = path.join(root, 'src', 'events', 'layout.generated.ts');
 const STRUCTS = {
   pf_header: 'HEADER', pf_mark: 'MARK', pf_reply: 'REPLY', pf_backend: 'BACKEND', pf_start: 'START',
   pf_backend_state: 'BACKEND_STATE', pf_config: 'CONFIG', pf_wait: 'WAIT', pf_lock: 'LOCK', pf_usage: 'USAGE',
-  pf_nest: 'NEST', pf_cluster: 'CLUSTER',
+  pf_nest: 'NEST', pf_cluster: 'CLUSTER', pf_sample: 'SAMPLE',
 };
 const ENUMS = {
   pf_record_type: 'RecordType', pf_mark_kind: 'MarkKind', pf_origin: 'Origin', pf_message: 'Message',

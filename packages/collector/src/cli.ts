@@ -44,6 +44,12 @@ function printStatus(s: CollectorStatus): void {
   out.push(`phases: ${ph.share === null ? 'no sampled statement yet' : `${(100 * ph.share).toFixed(1)} % of sampled statements have them`} (${ph.timed} with; without: ${ph.budget} budget, ${ph.late} armed too late, ${ph.off} detail off)`);
   const bu = s.budget;
   if (bu) out.push(`overhead budget: ${bu.maxOverheadPct} % of backend CPU; probes cost ${bu.recentPct.toFixed(2)} % over the last 10 s, ${bu.totalPct.toFixed(2)} % since start (${bu.probeCostMs.toFixed(1)} of ${bu.backendCpuMs.toFixed(0)} ms, ${bu.probeHits} hits at ${(bu.nsPerHit / 1000).toFixed(2)} µs${bu.bodyMeasured ? ', bodies from bpf_stats' : ''}); ${bu.budgetDisarms} disarmed and ${bu.budgetArms} re-armed by the budget, ${bu.forkArms} of ${bu.forks} new backends armed at fork`);
+  const pr = s.profile;
+  if (pr) {
+    out.push(pr.hz > 0
+      ? `CPU profile: ${pr.hz} Hz, ${pr.clocks} backends with a clock, ${s.kernel.samples ?? 0} samples sent${pr.samplesDropped ? `, ${pr.samplesDropped} over the per-backend bound` : ''}${pr.failures ? `, ${pr.failures} clocks not attached (last: ${pr.lastError})` : ''}`
+      : `CPU profile: off${pr.refused ? ` (${pr.refused})` : ' (--profile-hz 0)'}`);
+  }
   const k = s.kernel;
   out.push(`kernel: ${k.starts} statements seen, ${k.traced} traced, ${k.roots} sampled roots, ${k.unsampled} unsampled, ${k.malformed} malformed traceparents, ${k.dropped} records dropped, ${k.desync} protocol resyncs, ${k.phase_hits} probe hits, ${k.waits_capped} waits over the per-cycle cap, ${k.nest_unread} nested statements without text`);
   if (s.blockerLookups.asked > 0) out.push(`lock waits: blockers asked ${s.blockerLookups.asked} times, ${s.blockerLookups.failed} failed`);
@@ -74,6 +80,7 @@ function runOptions(o: OptionValues): RunOptions {
     armAtFork: o.armAtFork,
     waitThresholdMs: o.waitThreshold,
     nestedCap: o.nestedCap,
+    profileHz: o.profileHz,
     maxQueryText: o.maxQueryText,
     serviceName: o.serviceName,
     stateDir: o.stateDir,
@@ -117,6 +124,7 @@ function addRun(program: Command): void {
       .option('--arm-at-fork <share>', 'share of new backends of a cluster with sampled traffic armed at their fork, within --max-overhead, so their first statements have phases (0..1; 0: only on use)', rate, RUN_DEFAULTS.armAtFork)
       .option('--wait-threshold <ms>', 'with --detail full: waits at least this long get a span of their own; shorter ones are summed on their phase', msValue('--wait-threshold'), RUN_DEFAULTS.waitThresholdMs)
       .option('--nested-cap <n>', 'with --detail full: statements run inside one statement (functions, procedures, triggers) with a span of their own; the rest are summed per text', count('--nested-cap'), RUN_DEFAULTS.nestedCap)
+      .option('--profile-hz <hz>', 'CPU profile of sampled statements: samples per second of a backend\'s CPU time while it runs one (software cpu-clock on the backends that carry sampled statements; 0: off)', count('--profile-hz', 10000), RUN_DEFAULTS.profileHz)
       .option('--raw-query-text', 'send db.query.text as sent, without masking literals (may expose data)', false)
       .option('--max-query-text <bytes>', `bytes of statement text read per statement (max ${TEXT_MAX - 1})`, count('--max-query-text', TEXT_MAX - 1, ', what the kernel side reads per statement'), RUN_DEFAULTS.maxQueryText)
       .option('--max-queue <spans>', 'spans waiting for export before new ones are dropped', count('--max-queue'), RUN_DEFAULTS.maxQueue)

@@ -10,6 +10,7 @@ import type { BpfLink, BpfObject, ProgramInfo, RingBufferReader } from '@pgferre
 import { Arming, type ProbeKind } from './arming/arming';
 import { ProbeBudget } from './arming/budget';
 import { EncryptedBackends } from './arming/encrypted';
+import { CpuClocks } from './arming/profile';
 import { Clusters } from './clusters/clusters';
 import { Resources } from './clusters/resources';
 import type { Annotator, CollectorControl, CollectorStatus, StatementListener } from './control/collector-control';
@@ -55,7 +56,11 @@ export interface CollectorOptions {
   statementListeners?: StatementListener[];
   /** extra attributes for a statement's span (plans of slow statements); a promise holds its spans until it settles */
   annotate?: Annotator;
+  /** CPU samples per second of an armed backend's CPU time, kept while it is inside a sampled request cycle (0: no profile) */
+  profileHz?: number;
 }
+
+export const PROFILE_HZ_DEFAULT = 997;
 
 /** A backend with phase probes stays armed this long after its last sampled statement. */
 const ARM_IDLE_MS = 60_000;
@@ -89,12 +94,14 @@ export class Collector implements CollectorControl {
   /** the phase probes of backends that carry sampled statements */
   private phases: Arming | null = null;
   /** optional features whose programs the kernel refused, and why */
-  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null };
+  private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   private programs: ProgramInfo[] = [];
   private readonly pipeline: Pipeline;
   /** encrypted (TLS, GSSAPI) backends: their read/write probes, one set per cluster binary */
   private encrypted: EncryptedBackends | null = null;
   private readonly resources: Resources;
+  /** the CPU clocks of backends that carry sampled statements (null: no profile) */
+  private clocks: CpuClocks | null = null;
   private untimed = 0;
   private listeners: StatementListener[];
   private enabled = true;
@@ -130,8 +137,10 @@ export class Collector implements CollectorControl {
         statement: (s) => this.sampled(s),
         encrypted: (pid, ppid, event) => this.encrypted?.add(pid, ppid, event === BackendEvent.GSSENC),
         fork: (pid, ppid) => this.forked(pid, ppid),
+        cycle: (pid, open) => this.clocks?.cycle(pid, open),
       },
       log: this.log,
+      profileHz: opts.profileHz ?? PROFILE_HZ_DEFAULT,
     });
   }
 
@@ -170,6 +179,11 @@ export class Collector implements CollectorControl {
         programStats: () => this.probeProgramStats(obj),
       });
       this.budget = budget;
+      const elfOf = (ppid: number) => {
+        const cluster = clusters.get(ppid);
+        return (cluster && clusters.binaryOf(cluster)?.elf) ?? null;
+      };
+      if (this.profileHz > 0 && this.profileRefused === null) this.clocks = new CpuClocks({ obj, hz: this.profileHz, idleMs: ARM_IDLE_MS, elfOf });
       this.rescan();
     } catch (e) {
       this.stop();
@@ -226,6 +240,17 @@ export class Collector implements CollectorControl {
     };
   }
 
+  private get profileHz(): number {
+    return this.opts.profileHz ?? PROFILE_HZ_DEFAULT;
+  }
+
+  /** Why sampled statements get no CPU profile though --profile-hz asks for one; null: they do. */
+  private get profileRefused(): string | null {
+    if (this.profileHz === 0) return null;
+    if (this.refused.profile !== null) return `the kernel refused its program: ${this.refused.profile}`;
+    return this.detail === 'statement' ? '--detail statement (no per-backend probes)' : null;
+  }
+
   private clusterView(ppid: number): ClusterView | undefined {
     const c = this.clusters?.get(ppid);
     if (!c) return undefined;
@@ -265,6 +290,7 @@ export class Collector implements CollectorControl {
   private onBatch(batch: Buffer): void {
     this.pipeline.push(batch);
     this.phases?.armSoon();
+    this.clocks?.flush();
   }
 
   /** A sampled statement: its backend gets (or keeps) its phase probes. */
@@ -272,6 +298,7 @@ export class Collector implements CollectorControl {
     if (this.detail === 'statement') return;
     this.budget?.sampled(s.start.ppid);
     this.phases?.use(s.start.pid, s.start.ppid);
+    this.clocks?.use(s.start.pid, s.start.ppid);
     if (!s.timed) this.untimed++;
   }
 
@@ -281,6 +308,7 @@ export class Collector implements CollectorControl {
     this.clusters.rescan();
     const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
     this.phases.sweep(alive);
+    this.clocks?.sweep(alive);
     this.pipeline.sweep(alive);
     this.encrypted?.sweep(alive);
   }
@@ -319,6 +347,10 @@ export class Collector implements CollectorControl {
       binaries: this.clusters?.binariesStatus() ?? [],
       backends: { ...arming, tls: this.encrypted?.followed ?? 0 },
       encrypted: this.encrypted?.status() ?? { tls: 0, gssenc: 0, followed: 0, notFollowed: 0, lastError: null },
+      profile: {
+        hz: this.profileRefused === null ? this.profileHz : 0, refused: this.profileRefused, samplesDropped: p.samplesDropped,
+        ...(this.clocks?.status() ?? { clocks: 0, armings: 0, failures: 0, lastError: null }),
+      },
       kernel: this.kernelCounters(),
       ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },
       decode: p.decode,
@@ -346,6 +378,8 @@ export class Collector implements CollectorControl {
     this.reader = null;
     this.phases?.stop();
     this.encrypted?.stop();
+    this.clocks?.stop();
+    this.clocks = null;
     for (const l of this.gate) l.detach();
     this.gate = [];
     this.clusters?.clear();

@@ -29,6 +29,8 @@ export interface RunOptions {
   armAtFork?: number;
   waitThresholdMs: number;
   nestedCap: number;
+  /** CPU samples per second of an armed backend inside a sampled request cycle (0: no profile) */
+  profileHz: number;
   maxQueryText: number;
   serviceName?: string;
   /** Admin socket, UI token and (embedded mode) trace store; created 0700. */
@@ -61,6 +63,7 @@ export const RUN_DEFAULTS = {
   armAtFork: 1,
   waitThresholdMs: 1,
   nestedCap: 100,
+  profileHz: 997,
   maxQueryText: 2048,
   stateDir: DEFAULT_STATE_DIR,
   otlpHost: '127.0.0.1',
@@ -153,7 +156,7 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
     maxOverheadPct: o.maxOverheadPct, armAtFork: o.armAtFork,
     inside: { waitThresholdNs: o.waitThresholdMs * 1e6, nestedCap: o.nestedCap }, postgresUrl: o.postgresUrl,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [], probes,
-    annotate: explainer?.annotate,
+    annotate: explainer?.annotate, profileHz: o.profileHz,
   });
   metrics?.watch(() => collector.status());
   let admin: AdminServer | null = null;

@@ -10,7 +10,7 @@ const SRC = path.join(__dirname, '..', 'src');
 const LAYERS: Record<string, number> = {
   io: 0, events: 0,
   kernel: 1, discover: 1,
-  pg: 2, probes: 2,
+  pg: 2, probes: 2, profile: 2,
   spans: 3,
   inside: 4, export: 4,
   control: 5,

@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { fingerprint, normalizeSql } from '../src/embedded/fingerprint';
 import type { SpanRecord } from '../src/embedded/span-record';
 import { TraceStore } from '../src/embedded/store';
+import { A } from '../src/spans/attributes';
+import { PROFILE_EVENT } from '../src/spans/profile-span';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -27,6 +29,8 @@ interface Stmt {
   ms: number;
   rows?: number;
   error?: boolean;
+  /** its CPU profile's folded stacks (the store keeps the whole text on the span's profile event) */
+  folded?: string;
 }
 
 /** One app request (HTTP server span) with a PostgreSQL statement span per entry. */
@@ -67,6 +71,7 @@ function request(n: number, stmts: Stmt[], opts: { atMs?: number; status?: numbe
         ...(st.rows !== undefined ? { 'db.response.returned_rows': st.rows } : {}),
       },
       resource: { 'service.name': 'postgresql' },
+      events: st.folded === undefined ? [] : [{ timeNs: String(start), name: PROFILE_EVENT, attributes: { [A.profileFolded]: st.folded, [A.profileTruncated]: false } }],
     });
   });
   return spans;
@@ -82,6 +87,29 @@ describe('fingerprint', () => {
     expect(fingerprint('SELECT 1 FROM t WHERE a = 5').id).toBe(fingerprint('SELECT 1  FROM t WHERE a = 77 -- hi').id);
     expect(fingerprint('SELECT 1 FROM t').id).not.toBe(fingerprint('SELECT 1 FROM u').id);
     expect(fingerprint('SELECT 1').id).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('a query\'s CPU profile merged over its slowest executions', () => {
+  const store = TraceStore.open({ dataDir: tempDir() });
+  const join = 'SELECT count(*) FROM a JOIN b USING (id)';
+  store.ingest(request(0, [{ sql: join, ms: 300, folded: 'PostgresMain;ExecHashJoin;ExecScanHashBucket 20\nPostgresMain;MultiExecHash;ExecHashTableInsert 10' }]));
+  // a stack that stopped short (a frame without its frame pointer): it still counts, not as whole
+  store.ingest(request(1, [{ sql: join, ms: 200, folded: 'PostgresMain;ExecHashJoin;ExecScanHashBucket 5\n[unknown];heap_getnextslot 5' }]));
+  // too short for a tick, or on a backend not yet armed: no profile
+  store.ingest(request(2, [{ sql: join, ms: 250 }]));
+  store.ingest(request(3, [{ sql: join, ms: 10, folded: 'PostgresMain;ExecSort;tuplesort_performsort 50' }]));
+
+  test('stacks summed over the slowest executions that have one; the summary as a statement span has it', () => {
+    const fp = store.topQueries().queries[0].fingerprint;
+    const m = store.queryProfile(fp, {}, 3);
+    expect(m).toMatchObject({ statements: 3, profiled: 2, samples: 40, whole: 35, truncated: false, summary: '63 % in Hash Join (ExecScanHashBucket)' });
+    expect(m.folded.split('\n')).toEqual(['PostgresMain;ExecHashJoin;ExecScanHashBucket 25', 'PostgresMain;MultiExecHash;ExecHashTableInsert 10', '[unknown];heap_getnextslot 5']);
+    expect(m.merged.map((x) => [x.durationMs, x.samples])).toEqual([[300, 30], [200, 10]]);
+    expect(m.nodes.map((n) => [n.node, n.samples])).toEqual([['Hash Join', 25], ['Hash', 10], ['Seq Scan', 5]]);
+    // the fourth, fastest execution comes in with a larger limit
+    expect(store.queryProfile(fp, {}, 10)).toMatchObject({ statements: 4, profiled: 3, samples: 90 });
+    expect(store.queryProfile('0123456789abcdef')).toMatchObject({ statements: 0, profiled: 0, samples: 0, summary: null, folded: '' });
   });
 });
 

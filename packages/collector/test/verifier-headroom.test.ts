@@ -17,7 +17,7 @@ describe(`the BPF object on this kernel (Linux ${os.release()})`, () => {
 
   it('meets the stated minimum, and loads whole: no feature refused', () => {
     expect(missingKernelFeature()).toBeNull();
-    expect(loaded.refused).toEqual({ phases: null, waits: null, locks: null, nested: null, tls: null });
+    expect(loaded.refused).toEqual({ phases: null, waits: null, locks: null, nested: null, tls: null, profile: null });
     expect(logged).toEqual([]);
   });
 

@@ -1,6 +1,8 @@
 // Top queries: per statement fingerprint over a time range, sortable, each row
-// opening onto its slowest statements and the traces they belong to.
+// opening onto its slowest statements, the traces they belong to, and the CPU
+// profile merged over those executions.
 import { clear, formatMs, formatTime, getJson, h } from './dom.js';
+import { FLAME_HELP, flameGraph, shortStacks } from './flame-graph.js';
 import { showCollectorState } from './collector-state.js';
 import { rangeControls, rangeQuery } from './time-range.js';
 
@@ -33,11 +35,42 @@ function pct(share) {
   return `${(share * 100).toFixed(share >= 0.1 ? 0 : 1)}%`;
 }
 
+/** How many of a fingerprint's slowest executions its merged profile is made of. */
+const PROFILED_SLOWEST = 10;
+
+/** Where the fingerprint's CPU time went over its slowest executions: their profiles merged. */
+function mergedProfile(m) {
+  const head = h('h3', null, `Where its CPU time went (its ${m.statements === 1 ? 'slowest execution' : `${m.statements} slowest executions`}, merged)`);
+  if (m.profiled === 0) {
+    return [head, h('p', { class: 'muted small merged-profile-none' }, `None of its ${m.statements} slowest executions has a CPU profile (the collector runs with --profile-hz 0, the kernel refused the profile, or they ran on backends not yet armed).`)];
+  }
+  const { box } = flameGraph(m.folded, { 'data-merged-profile': '' });
+  return [
+    head,
+    h(
+      'p',
+      { class: 'flame-summary merged-profile-summary' },
+      m.summary ? h('strong', null, m.summary) : null,
+      m.summary ? ' · ' : null,
+      `${m.samples} samples from ${m.profiled} of its ${m.statements} slowest executions`,
+      m.truncated ? ' · lighter stacks left out' : null,
+      shortStacks(m.whole, m.samples),
+    ),
+    box,
+    h('p', { class: 'muted small' }, FLAME_HELP),
+  ];
+}
+
 async function slowest(q, cell) {
   const p = rangeQuery(params());
   p.set('limit', '5');
+  const pp = rangeQuery(params());
+  pp.set('limit', String(PROFILED_SLOWEST));
   try {
-    const { statements } = await getJson(`api/top-queries/${q.fingerprint}/slowest?${p}`);
+    const [{ statements }, profile] = await Promise.all([
+      getJson(`api/top-queries/${q.fingerprint}/slowest?${p}`),
+      getJson(`api/top-queries/${q.fingerprint}/profile?${pp}`),
+    ]);
     clear(cell).append(
       h('h3', null, 'Slowest in this range'),
       h(
@@ -56,6 +89,7 @@ async function slowest(q, cell) {
           ),
         ),
       ),
+      ...mergedProfile(profile),
     );
   } catch (err) {
     clear(cell).append(h('p', { class: 'error' }, `Could not load the slowest statements: ${err.message}`));

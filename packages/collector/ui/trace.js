@@ -6,6 +6,7 @@ import { aggregateOf, blockerPids, insideDetails, linksInSentence, spanHref } fr
 import { showCollectorState } from './collector-state.js';
 import { missingPostgresCard } from './missing-postgres.js';
 import { A } from './attributes.js';
+import { PROFILE_EVENT, profileSection } from './flame-graph.js';
 
 const traceId = new URLSearchParams(location.search).get('id') ?? '';
 const summaryEl = document.getElementById('summary');
@@ -503,6 +504,8 @@ function renderDetails(s) {
   const children = tree.spans.filter((k) => k.parentSpanId === s.spanId);
   const inSentence = linksInSentence(s);
   const links = s.links.filter((l) => !inSentence.includes(l));
+  // the profile is drawn as a flame graph, not listed
+  const events = s.events.filter((e) => e.name !== PROFILE_EVENT);
   const inside = insideDetails(s, children, traceId);
   // a wait's sentence is what the panel is for: it comes first
   const isWait = s.category.startsWith('pg-wait');
@@ -530,16 +533,17 @@ function renderDetails(s) {
     sql ? h('h3', null, sqlOwner ? `SQL of ${sqlOwner.name}` : 'SQL') : null,
     sql ? h('pre', { class: 'sql' }, sql) : null,
     s.isPostgres ? phaseList(s, children) : null,
+    s.isPostgres ? profileSection(s) : null,
     isWait ? null : inside,
     h('h3', null, 'Attributes'),
     attributeTable(rest),
-    s.events.length
+    events.length
       ? [
           h('h3', null, 'Events'),
           h(
             'ul',
             { class: 'events' },
-            s.events.map((e) =>
+            events.map((e) =>
               h(
                 'li',
                 null,

@@ -157,6 +157,7 @@ export class Demo {
         maxOverheadPct: 100,
         waitThresholdMs: RUN_DEFAULTS.waitThresholdMs,
         nestedCap: RUN_DEFAULTS.nestedCap,
+        profileHz: RUN_DEFAULTS.profileHz,
         maxQueryText: RUN_DEFAULTS.maxQueryText,
         stateDir: path.join(root, 'state'),
         otlpHost: RUN_DEFAULTS.otlpHost,

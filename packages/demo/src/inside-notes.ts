@@ -1,7 +1,8 @@
 // What happened inside PostgreSQL (docs/inside-execute.md), as the text
 // waterfall prints it: a tag after the name of statements and nested
 // statements, and note lines under a span — on/off CPU, buffers/WAL as EXPLAIN
-// prints them, a phase's short waits, who held a lock, an aggregate's calls.
+// prints them, a phase's short waits, who held a lock, an aggregate's calls,
+// where a statement's CPU time went (its profile).
 // Notes are whole lines, never cut to the name column. Only what the span
 // carries: what was not measured is not printed.
 import { A, type StoredSpan, type TraceDetail } from 'pgferret-collector';
@@ -95,10 +96,32 @@ function shortWaitsNote(a: StoredSpan['attributes']): string | null {
   return `short waits: ${waits.join(', ')}`;
 }
 
+/** "CPU profile, 48 samples at 997 Hz: 62 % in Hash Join (ExecScanHashBucket); hottest functions: ExecScanHashBucket 40 %, …" */
+function profileNote(a: StoredSpan['attributes']): string | null {
+  const samples = num(a[A.profileSamples]);
+  if (samples === null || samples === 0) return null;
+  const hz = num(a[A.profileHz]);
+  const summary = a[A.profileSummary];
+  const names = a[A.profileTopSelf];
+  const counts = a[A.profileTopSelfSamples];
+  // unnamed frames ("[postgres]": static functions of a stripped binary) say nothing on their own
+  const hottest = (Array.isArray(names) ? names : [])
+    .map((n, i) => ({ name: String(n), n: Array.isArray(counts) ? num(counts[i]) : null }))
+    .filter((f) => !f.name.startsWith('[') && f.n !== null)
+    .slice(0, 3)
+    .map((f) => `${f.name} ${Math.round((100 * f.n!) / samples)} %`);
+  // a build without frame pointers: stacks stop at the leaf, the plan nodes above it are not seen
+  const whole = num(a[A.profileWholeStacks]);
+  const short = whole !== null && whole < samples / 2 ? `stacks stop short (${whole} of ${samples} reach PostgresMain: a build without frame pointers), so plan nodes are partial` : null;
+  const parts = [typeof summary === 'string' ? summary : null, hottest.length ? `hottest functions: ${hottest.join(', ')}` : null, short].filter(Boolean);
+  return `CPU profile, ${samples} samples${hz === null ? '' : ` at ${hz} Hz`}${parts.length ? `: ${parts.join('; ')}` : ''}`;
+}
+
 /** The lines printed under `span`, without indentation. */
 export function notes(span: StoredSpan, trace: TraceDetail): string[] {
   if (span.attributes[A.waitEventType] === 'Lock') return [lockNote(span, trace)];
   const cpu = span.isPostgres ? cpuNote(span.attributes) : null;
   const waits = shortWaitsNote(span.attributes);
-  return [cpu, ...span.usage, waits, aggregateNote(span.attributes)].filter((l): l is string => l !== null);
+  const profile = span.isPostgres ? profileNote(span.attributes) : null;
+  return [cpu, profile, ...span.usage, waits, aggregateNote(span.attributes)].filter((l): l is string => l !== null);
 }

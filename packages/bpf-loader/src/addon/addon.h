@@ -23,6 +23,7 @@ struct object {
   bool closed;
   struct bpf_link **links;
   bool *link_usdt; /* per link: a USDT link (its destruction touches state attaches share) */
+  int *link_perf_fd; /* per link: the perf event a perf_event program is attached to (-1: none), for enable/disable */
   size_t n_links, cap_links;
   struct reader **readers;
   size_t n_readers, cap_readers;

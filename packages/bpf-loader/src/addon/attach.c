@@ -1,8 +1,12 @@
 /* Attaching programs; each link is owned by its object and addressed by index. */
 #include "addon.h"
 #include <errno.h>
+#include <linux/perf_event.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Removing uprobes contends in the kernel with adding them (each removal
  * waits ~0.1 s for an RCU grace period): the detacher stays out of the way
@@ -19,24 +23,31 @@ static void attached_now(struct object *o) {
   __atomic_store_n(&o->quiet_after_ns, monotonic_ns() + YIELD_TO_ATTACH_NS, __ATOMIC_RELAXED);
 }
 
-static napi_value add_link(napi_env env, struct object *o, struct bpf_link *link, bool usdt) {
+static napi_value add_link_fd(napi_env env, struct object *o, struct bpf_link *link, bool usdt, int perf_fd) {
   if (o->n_links == o->cap_links) {
     size_t cap = o->cap_links ? o->cap_links * 2 : 8;
     struct bpf_link **p = realloc(o->links, cap * sizeof *p);
     if (p) o->links = p;
     bool *u = p ? realloc(o->link_usdt, cap * sizeof *u) : NULL;
-    if (!u) {
+    if (u) o->link_usdt = u;
+    int *f = u ? realloc(o->link_perf_fd, cap * sizeof *f) : NULL;
+    if (!f) {
       bpf_link__destroy(link);
       return throw_errno(env, "realloc", ENOMEM);
     }
-    o->link_usdt = u;
+    o->link_perf_fd = f;
     o->cap_links = cap;
   }
   o->links[o->n_links] = link;
   o->link_usdt[o->n_links] = usdt;
+  o->link_perf_fd[o->n_links] = perf_fd;
   napi_value id;
   CHECK(napi_create_uint32(env, (uint32_t)o->n_links++, &id));
   return id;
+}
+
+static napi_value add_link(napi_env env, struct object *o, struct bpf_link *link, bool usdt) {
+  return add_link_fd(env, o, link, usdt, -1);
 }
 
 static struct object *loaded_object(napi_env env, napi_value v) {
@@ -138,6 +149,94 @@ static napi_value attach_tracepoint(napi_env env, napi_callback_info info) {
   free(name);
   if (!link) return throw_errno(env, "attach tracepoint", err);
   return add_link(env, o, link, false);
+}
+
+/* attachPerfEvent(obj, program, pid, hz, enabled): a SEC("perf_event")
+ * program on a software CPU clock of one process (any CPU), sampled hz times
+ * a second of its CPU time. cpu-clock needs no hardware counter, so it works
+ * in VMs; the link owns the perf fd (destroying it closes the fd). An enabled
+ * clock costs its process at every context switch (an hrtimer started and
+ * cancelled): one created disabled costs nothing until perfEventEnable. */
+static napi_value attach_perf_event(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  int32_t pid = -1;
+  uint32_t hz = 0;
+  napi_get_value_int32(env, argv[2], &pid);
+  napi_get_value_uint32(env, argv[3], &hz);
+  bool enabled = true;
+  napi_get_value_bool(env, argv[4], &enabled);
+  if (pid <= 0 || hz == 0) return throw_errno(env, "perf_event_open", EINVAL);
+  struct perf_event_attr attr = {
+      .type = PERF_TYPE_SOFTWARE,
+      .size = sizeof(attr),
+      .config = PERF_COUNT_SW_CPU_CLOCK,
+      .freq = 1,
+      .sample_freq = hz,
+  };
+  log_reset();
+  int fd = (int)syscall(SYS_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "perf_event_open", errno);
+  struct bpf_link *link = bpf_program__attach_perf_event(p, fd);
+  if (!link) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "attach perf_event", err);
+  }
+  /* libbpf enables the event when it attaches */
+  if (!enabled && ioctl(fd, PERF_EVENT_IOC_DISABLE, 0) != 0) {
+    int err = errno;
+    bpf_link__destroy(link);
+    return throw_errno(env, "PERF_EVENT_IOC_DISABLE", err);
+  }
+  return add_link_fd(env, o, link, false, fd);
+}
+
+/* perfEventEnable(obj, id, on) -> whether the link was still attached */
+static napi_value perf_event_enable(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], false);
+  if (!o) return NULL;
+  uint32_t id = 0;
+  bool on = false;
+  napi_get_value_uint32(env, argv[1], &id);
+  napi_get_value_bool(env, argv[2], &on);
+  bool was = !o->closed && id < o->n_links && o->links[id] && o->link_perf_fd[id] >= 0;
+  if (was && ioctl(o->link_perf_fd[id], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0) != 0)
+    return throw_errno(env, on ? "PERF_EVENT_IOC_ENABLE" : "PERF_EVENT_IOC_DISABLE", errno);
+  napi_value v;
+  CHECK(napi_get_boolean(env, was, &v));
+  return v;
+}
+
+/* perfEventFrequency(obj, id, hz) -> whether the link was still attached.
+ * A cpu-clock event is an hrtimer: opened in frequency mode, the kernel turns
+ * it into a fixed period at init (perf_swevent_init_hrtimer clears
+ * attr.freq), so PERF_EVENT_IOC_PERIOD takes a period in nanoseconds — hz
+ * there would mean a 10 µs timer. Applied without detaching. */
+static napi_value perf_event_frequency(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], false);
+  if (!o) return NULL;
+  uint32_t id = 0, hz = 0;
+  napi_get_value_uint32(env, argv[1], &id);
+  napi_get_value_uint32(env, argv[2], &hz);
+  if (hz == 0) return throw_errno(env, "PERF_EVENT_IOC_PERIOD", EINVAL);
+  bool was = !o->closed && id < o->n_links && o->links[id] && o->link_perf_fd[id] >= 0;
+  uint64_t period_ns = 1000000000ull / hz;
+  if (was && ioctl(o->link_perf_fd[id], PERF_EVENT_IOC_PERIOD, &period_ns) != 0) return throw_errno(env, "PERF_EVENT_IOC_PERIOD", errno);
+  napi_value v;
+  CHECK(napi_get_boolean(env, was, &v));
+  return v;
 }
 
 /* The object and link index of a (obj, id) call; NULL when it threw. */
@@ -256,6 +355,9 @@ void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "attachUprobe", attach_uprobe);
   export_fn(env, exports, "attachUsdt", attach_usdt);
   export_fn(env, exports, "attachTracepoint", attach_tracepoint);
+  export_fn(env, exports, "attachPerfEvent", attach_perf_event);
+  export_fn(env, exports, "perfEventEnable", perf_event_enable);
+  export_fn(env, exports, "perfEventFrequency", perf_event_frequency);
   export_fn(env, exports, "detach", detach);
   export_fn(env, exports, "release", release);
 }

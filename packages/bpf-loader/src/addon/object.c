@@ -34,6 +34,8 @@ void object_close(struct object *o) {
   free(o->readers);
   free(o->links);
   free(o->link_usdt);
+  free(o->link_perf_fd);
+  o->link_perf_fd = NULL;
   o->readers = NULL;
   o->links = NULL;
   o->link_usdt = NULL;

@@ -6,7 +6,7 @@
 // back: it then waits, and whoever holds the gate arms and disarms backends
 // (arm/disarm) as the budget allows. One Arming serves one kind of per-backend probe set —
 // the phase probes (with the lock and SPI probes after them); another kind,
-// e.g. a backend's TLS read/write path, is another Arming with its own kind.
+// a backend's CPU clock (arming/profile.ts), is another Arming with its own kind.
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ArmingStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
@@ -180,6 +180,11 @@ export class Arming {
         this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
       }
     }
+  }
+
+  /** Switches the CPU clocks of armed backends (a backend without one ignores it): pid → on. */
+  setClocks(changes: ReadonlyMap<number, boolean>): void {
+    for (const [pid, on] of changes) this.armed.get(pid)?.setClock(on);
   }
 
   /** Disarms backends that are gone or idle. */

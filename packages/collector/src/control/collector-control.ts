@@ -83,6 +83,21 @@ export interface BudgetStatus {
   forksHeldBack: number;
 }
 
+/** The CPU profile of sampled statements (--profile-hz). */
+export interface ProfileStatus {
+  /** samples per second of an armed backend's CPU time (0: off) */
+  hz: number;
+  /** why there is no profile though --profile-hz asks for one (the kernel refused its program, --detail statement), else null */
+  refused: string | null;
+  /** backends with a CPU clock now, clocks attached so far, attach failures and the last one's error */
+  clocks: number;
+  armings: number;
+  failures: number;
+  lastError: string | null;
+  /** samples not kept: over the per-backend bound of open request cycles */
+  samplesDropped: number;
+}
+
 export interface CollectorStatus {
   enabled: boolean;
   rootSampleRate: number;
@@ -97,6 +112,7 @@ export interface CollectorStatus {
   backends: ArmingStatus;
   /** encrypted backends: seen, and followed at their TLS/GSSAPI read and write */
   encrypted: EncryptedStatus;
+  profile: ProfileStatus;
   kernel: Record<string, number>;
   ringBuffer: RingBufferStats;
   decode: DecodeStats;

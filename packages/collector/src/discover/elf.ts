@@ -32,7 +32,7 @@ export interface ElfInfo {
   segments: LoadSegment[];
 }
 
-interface Section {
+export interface Section {
   name: string;
   type: number;
   /** sh_addr: where it is at link time */
@@ -52,7 +52,7 @@ const STB_LOCAL = 0;
 const PT_LOAD = 1;
 const EHDR_SIZE = 64;
 
-function cstr(buf: Buffer, at: number): string {
+export function cstr(buf: Buffer, at: number): string {
   const end = buf.indexOf(0, at);
   return buf.toString('latin1', at, end < 0 ? buf.length : end);
 }
@@ -96,7 +96,7 @@ export function readLoadSegments(path: string): LoadSegment[] {
   }
 }
 
-function sections(buf: Buffer): Section[] {
+export function sections(buf: Buffer): Section[] {
   checkHeader(buf);
   const shoff = Number(buf.readBigUInt64LE(0x28));
   const shentsize = buf.readUInt16LE(0x3a);

@@ -5,7 +5,9 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { SpanSink } from '../export/exporter';
 import { ProtoWriter } from '../export/proto-writer';
-import { SCOPE, type SpanData } from '../spans/span-data';
+import { A } from '../spans/attributes';
+import { PROFILE_EVENT } from '../spans/profile-span';
+import { SCOPE, type SpanData, type SpanEventData } from '../spans/span-data';
 import type { AttributeValue, Attributes, SpanRecord } from './span-record';
 import type { TraceStore } from './store';
 
@@ -68,10 +70,16 @@ export class SpanRecordConverter {
       statusMessage: s.statusMessage,
       attributes: recordAttributes(s.attributes),
       resource: resource.attributes,
-      events: s.events.map((e) => ({ timeNs: nanos(e.time).toString(), name: e.name, attributes: recordAttributes(e.attributes) })),
+      events: s.events.map((e) => ({ timeNs: nanos(e.time).toString(), name: e.name, attributes: recordAttributes(wholeProfile(s, e)) })),
       links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: recordAttributes(l.attributes) })),
     };
   }
+}
+
+/** The store keeps a statement's whole folded profile where OTLP gets the bounded one. */
+function wholeProfile(s: SpanData, e: SpanEventData): SpanEventData['attributes'] {
+  if (e.name !== PROFILE_EVENT || s.profile === undefined) return e.attributes;
+  return { ...e.attributes, [A.profileFolded]: s.profile, [A.profileTruncated]: false };
 }
 
 export class StoreSpanExporter implements SpanSink {

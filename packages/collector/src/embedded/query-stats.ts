@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { A } from '../spans/attributes';
 import { fingerprint, type Fingerprint } from './fingerprint';
+import { mergeProfiles, type MergedProfile } from './merged-profile';
 import { type SpanRecord, STATUS_CODE_ERROR, queryText } from './span-record';
 
 export const STATEMENTS_SCHEMA = `
@@ -160,6 +161,10 @@ export class QueryStats {
         FROM statements s INDEXED BY statements_by_fingerprint JOIN traces t USING (trace_id)
         WHERE s.fingerprint = @fp AND s.start_ns >= @from AND s.start_ns < @to
         ORDER BY s.duration_ns DESC LIMIT @limit`),
+      slowestEvents: db.prepare(`SELECT s.trace_id, s.span_id, s.duration_ns, sp.events
+        FROM statements s INDEXED BY statements_by_fingerprint JOIN spans sp ON sp.trace_id = s.trace_id AND sp.span_id = s.span_id
+        WHERE s.fingerprint = @fp AND s.start_ns >= @from AND s.start_ns < @to
+        ORDER BY s.duration_ns DESC LIMIT @limit`),
       backfill: db
         .prepare(`SELECT s.id, s.trace_id, t.seq, s.span_id, s.name, s.start_ns, s.end_ns, s.status_code, s.attributes
           FROM spans s JOIN traces t USING (trace_id) WHERE s.is_postgres = 1 AND s.id > ? ORDER BY s.id LIMIT 5000`)
@@ -281,6 +286,12 @@ export class QueryStats {
     queries.sort((a, b) => key(b) - key(a) || b.totalMs - a.totalMs);
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 100), 1), 1000);
     return { queries: queries.slice(0, limit), fingerprints: groups.length, calls, totalMs: totalNs / 1e6 };
+  }
+
+  /** The CPU profiles of the fingerprint's `limit` slowest executions, merged. */
+  profile(fp: string, range: TimeRange, limit = 10): MergedProfile {
+    const rows = this.stmt.slowestEvents.all({ fp, ...nsRange(range), limit }) as { trace_id: string; span_id: string; duration_ns: number; events: string }[];
+    return mergeProfiles(rows.map((r) => ({ traceId: r.trace_id, spanId: r.span_id, durationMs: r.duration_ns / 1e6, events: JSON.parse(r.events) })));
   }
 
   slowest(fp: string, range: TimeRange, limit = 10): SlowStatement[] {

@@ -25,6 +25,7 @@ import { layoutSql } from './sql-layout';
 import { fingerprint as fingerprintSql } from './fingerprint';
 import { usageLines } from './usage-lines';
 import { QueryStats, STATEMENT_ROW_BYTES, type SlowStatement, type TimeRange, type TopQueries, type TopQueriesQuery } from './query-stats';
+import type { MergedProfile } from './merged-profile';
 
 export const DEFAULT_MAX_SPANS = 1_000_000;
 export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
@@ -669,6 +670,11 @@ export class TraceStore {
   /** The slowest statements of one fingerprint, with the traces they belong to. */
   slowestStatements(fingerprint: string, range: TimeRange = {}, limit = 10): SlowStatement[] {
     return this.queryStats.slowest(fingerprint, range, limit);
+  }
+
+  /** The CPU profiles of one fingerprint's slowest executions, merged. */
+  queryProfile(fingerprint: string, range: TimeRange = {}, limit = 10): MergedProfile {
+    return this.queryStats.profile(fingerprint, range, limit);
   }
 
   stats(): StoreStats {

@@ -42,6 +42,8 @@ const GENERATED_MODULES: Record<string, string> = {
 };
 
 const FINGERPRINT_ROUTE = /^\/api\/top-queries\/([0-9a-f]{16})\/slowest$/;
+/** the CPU profile merged over a fingerprint's slowest executions */
+const FINGERPRINT_PROFILE_ROUTE = /^\/api\/top-queries\/([0-9a-f]{16})\/profile$/;
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -160,6 +162,11 @@ export function createUiHandler(
           limit: integerParam(p, 'limit', 1, 1000),
         };
         return json(res, 200, store.topQueries(query));
+      }
+      const profiled = FINGERPRINT_PROFILE_ROUTE.exec(url.pathname);
+      if (profiled) {
+        const limit = integerParam(url.searchParams, 'limit', 1, 100) ?? 10;
+        return json(res, 200, store.queryProfile(profiled[1], rangeParams(url.searchParams), limit));
       }
       const slowest = FINGERPRINT_ROUTE.exec(url.pathname);
       if (slowest) {

@@ -3,7 +3,7 @@
 // since its text must become a string anyway; a reply is handed over as a
 // view into the batch, read before the call returns.
 import { forEachRecord } from '@pgferret/bpf-loader';
-import { BACKEND, HEADER, LOCK, MARK, NEST, RecordType, REPLY, Scs, START, USAGE, WAIT } from './layout';
+import { BACKEND, HEADER, LOCK, MARK, NEST, RecordType, REPLY, SAMPLE, Scs, START, USAGE, WAIT } from './layout';
 
 export interface StartRecord {
   pid: number;
@@ -66,6 +66,8 @@ export interface EventSink {
   /** what pgBufferUsage and pgWalUsage grew by (raw, word by word); the buffers are only valid during the call */
   usage(pid: number, tsNs: number, unit: number, kind: number, buffers: Buffer, wal: Buffer): void;
   nest(pid: number, r: NestRecord): void;
+  /** a CPU-clock sample inside a sampled request cycle: user return addresses, innermost first */
+  sample(pid: number, tsNs: number, unit: number, ips: number[]): void;
 }
 
 export interface DecodeStats {
@@ -146,6 +148,14 @@ function decodeInside(type: number, batch: Buffer, off: number, len: number, pid
   }
   if (type === RecordType.NEST && len >= NEST.text) {
     sink.nest(pid, decodeNest(batch, off, len, tsNs));
+    return true;
+  }
+  if (type === RecordType.SAMPLE && len >= SAMPLE.ips) {
+    const depth = Math.min(batch.readUInt16LE(off + SAMPLE.depth), (len - SAMPLE.ips) >> 3);
+    // user addresses are below 2^47: exact as numbers
+    const ips = new Array<number>(depth);
+    for (let i = 0; i < depth; i++) ips[i] = u64(batch, off + SAMPLE.ips + i * 8);
+    sink.sample(pid, tsNs, batch.readUInt32LE(off + SAMPLE.unit), ips);
     return true;
   }
   return false;

@@ -119,7 +119,7 @@ export function planInside(t: Target, elf: ElfInfo, set: ProbeSet, detail: Detai
 
   if (refused.locks) off.locks = refused.locks;
   else if (set.locks.every((p) => hasProbe(elf, p))) probes.push(...set.locks);
-  else off.locks = `${t.exePath} lacks the lock wait probe points (${[...new Set(set.locks.map((p) => (p.type === 'usdt' ? p.name : p.symbols[0])))].join(', ')})`;
+  else off.locks = `${t.exePath} lacks the lock wait probe points (${[...new Set(set.locks.map((p) => (p.type === 'usdt' ? p.name : p.type === 'uprobe' ? p.symbols[0] : p.type)))].join(', ')})`;
 
   const bu = object(elf, 'pgBufferUsage');
   const wu = object(elf, 'pgWalUsage');

@@ -11,8 +11,8 @@ import { checkKernel } from './requirements';
 /** The verifier's limit is 1M instructions per program; a program above a quarter of it has no margin for the next kernel build. */
 export const VERIFIER_BUDGET = 250_000;
 
-export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested' | 'tls';
-export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested', 'tls'];
+export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested' | 'tls' | 'profile';
+export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested', 'tls', 'profile'];
 
 /** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
 export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> = {
@@ -23,6 +23,8 @@ export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> 
   nested: [Programs.uprobe_spi_plan, Programs.uprobe_spi_text, Programs.uretprobe_spi_end],
   /** encrypted backends followed at be_tls_read/be_tls_write and the GSSAPI pair (tls.bpf.h) */
   tls: [Programs.uprobe_tls_read, Programs.uretprobe_tls_read, Programs.uprobe_tls_write, Programs.uretprobe_tls_write],
+  /** the CPU profile of sampled statements (profile.bpf.h) */
+  profile: [Programs.on_cpu_sample],
 };
 
 export function featureOf(program: string): 'gate' | OptionalFeature | null {
@@ -57,7 +59,7 @@ export function loadProbes(file: string, log: (m: string) => void): LoadedProbes
     throw new Error(`the BPF object ${file} does not exist: give --bpf-object an existing file, or build the package's own with \`npm run build\` (needs clang and bpftool)`);
   }
   checkKernel();
-  const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null };
+  const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   // at most one more attempt per optional feature
   for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length; attempt++) {
     const obj = BpfObject.open(file);

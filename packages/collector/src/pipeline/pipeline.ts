@@ -36,9 +36,11 @@ export interface PipelineOptions {
   timedAt: (pid: number, tsNs: number) => boolean;
   /** why a statement without phases has none (asked after the taps saw it) */
   shedWhy: (s: Statement) => DetailShed;
-  /** see every assembled statement, switch to encryption (event: TLS or GSSENC) and new backend before enrich does */
-  taps: { statement(s: Statement): void; encrypted(pid: number, ppid: number, event: number): void; fork(pid: number, ppid: number): void };
+  /** see every assembled statement, switch to encryption (event: TLS or GSSENC), new backend and sampled request cycle opening or closing before enrich does */
+  taps: { statement(s: Statement): void; encrypted(pid: number, ppid: number, event: number): void; fork(pid: number, ppid: number): void; cycle?(pid: number, open: boolean): void };
   log: (msg: string) => void;
+  /** --profile-hz: the rate CPU samples were taken at (0: off) */
+  profileHz?: number;
 }
 
 export class Pipeline {
@@ -55,7 +57,7 @@ export class Pipeline {
   constructor(o: PipelineOptions) {
     const holders = new OpenStatements();
     this.blockers = new BlockerLookup({ url: o.postgresUrl ?? null, holders, log: o.log });
-    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log }, o.queue);
+    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log, profileHz: o.profileHz ?? 0 }, o.queue);
     this.enrich = new Enrich(
       { rootSampleRate: o.rootSampleRate, cluster: o.cluster, fallbackResource: o.fallbackResource, listeners: o.listeners, annotate: o.annotate, blockers: this.blockers, log: o.log },
       (e) => this.build.push(e),
@@ -72,6 +74,7 @@ export class Pipeline {
         lockWait: (pid, ppid, lock) => this.enrich.lockWait(pid, ppid, lock),
         encrypted: (pid, ppid, event) => o.taps.encrypted(pid, ppid, event),
         fork: (pid, ppid) => o.taps.fork(pid, ppid),
+        cycle: (pid, open) => o.taps.cycle?.(pid, open),
       },
       o.timedAt,
       holders,
@@ -87,6 +90,7 @@ export class Pipeline {
   sweep(alive: (pid: number) => boolean): void {
     this.assembler.sweep(alive);
     this.enrich.sweep(alive);
+    this.build.sweep(alive);
   }
 
   /** Ends everything open (the collector stops). */
@@ -104,6 +108,7 @@ export class Pipeline {
       openCycles: this.assembler.openCycles,
       orphanMarks: this.assembler.orphanMarks,
       unknownPrepared: this.assembler.unknownNamed,
+      samplesDropped: this.assembler.samplesDropped,
       buildFailures: this.build.failures,
       blockerLookups: { asked: this.blockers.lookups, failed: this.blockers.failures },
     };

@@ -1,7 +1,7 @@
 // Attaches a backend's probes (pid-filtered: the breakpoints are written
 // into that process only) and detaches them as a whole; or a binary's
 // (every process running it, for probes only some of them ever execute).
-import type { BpfLink, BpfObject } from '@pgferret/bpf-loader';
+import type { BpfLink, BpfObject, PerfEventLink } from '@pgferret/bpf-loader';
 import { functionOffset, usdtOffsets, type ElfInfo } from '../discover/elf';
 import type { Probe } from './tables';
 
@@ -15,6 +15,8 @@ export interface ArmedBackend {
   detach(): void;
   /** Detaches only what add() added after the first probes (rarely hit): released before other backends' first probes, it is removed after them. */
   detachLater(): void;
+  /** Switches its CPU clock (if it has one) on or off; only a change reaches the kernel. */
+  setClock(on: boolean): void;
 }
 
 /** Detaches links in the background (each uprobe takes the kernel ~0.1 s to remove). */
@@ -33,7 +35,10 @@ function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInf
   const links: BpfLink[] = [];
   try {
     for (const p of probes) {
-      if (p.type === 'usdt') {
+      if (p.type === 'cpu-clock') {
+        if (pid === undefined) throw new Error('a CPU clock is attached to one process: give its pid');
+        links.push(obj.attachPerfEvent({ program: p.program, pid, hz: p.hz, enabled: p.on(pid) }));
+      } else if (p.type === 'usdt') {
         const sites = usdtOffsets(elf, p.provider, p.name);
         if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
         for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
@@ -60,12 +65,26 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
   const first = links.length;
   // the loader's detacher removes the last released first: reversed, the phase probes (hit on every statement) go first
   const detach = (from: number) => release(links.splice(from).reverse());
+  const clocks = (): PerfEventLink[] => links.filter((l): l is PerfEventLink => 'setEnabled' in l);
+  // a clock is attached on or off as its probe says (on: the backend is inside a sampled cycle)
+  let clockOn = probes.some((p) => p.type === 'cpu-clock' && p.on(pid));
   return {
     pid,
     sinceNs: Number(process.hrtime.bigint()),
     add: (more) => { links.push(...attachAll(obj, exePath, more, elf, pid)); },
     detach: () => detach(0),
     detachLater: () => detach(first),
+    setClock: (on) => {
+      if (on === clockOn) return;
+      clockOn = on;
+      for (const c of clocks()) {
+        try {
+          c.setEnabled(on);
+        } catch {
+          /* the backend exited: its clock goes with it */
+        }
+      }
+    },
   };
 }
 

@@ -17,7 +17,17 @@ import { Programs, type ProgramName } from '../kernel/bpf-names';
  */
 export type Probe =
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName }
-  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true };
+  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true }
+  /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
+  | { type: 'cpu-clock'; hz: number; program: ProgramName; on: (pid: number) => boolean };
+
+/**
+ * The CPU profile's sampler on an armed backend (bpf/profile.bpf.h). An
+ * enabled clock costs its backend ~0.5 µs at every context switch, so it
+ * runs only inside sampled request cycles: `on` says whether the backend is
+ * in one when the clock is attached; ArmedBackend.setClock switches it after.
+ */
+export const cpuClockProbe = (hz: number, on: (pid: number) => boolean): Probe => ({ type: 'cpu-clock', hz, program: Programs.on_cpu_sample, on });
 
 /**
  * What the collector times: statement spans only (no probe point at all),
@@ -103,7 +113,8 @@ export interface BinaryFacts {
 }
 
 /** USDT when the build has every USDT point of the set, else uprobes; null when neither fits. */
-export const hasProbe = (facts: BinaryFacts, p: Probe) => (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) : p.symbols.some((s) => facts.functions.has(s)));
+export const hasProbe = (facts: BinaryFacts, p: Probe) =>
+  p.type === 'cpu-clock' || (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) : p.symbols.some((s) => facts.functions.has(s)));
 
 export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
   const has = (p: Probe) => hasProbe(facts, p);

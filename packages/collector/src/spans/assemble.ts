@@ -101,8 +101,20 @@ export interface UsageDelta {
   wal: Buffer;
 }
 
+/** A CPU-clock sample of the backend (bpf/profile.bpf.h). */
+export interface CpuSample {
+  tsNs: number;
+  /** user return addresses, innermost first */
+  ips: number[];
+}
+
+/** CPU samples kept per backend's open request cycles: about a minute at 997 Hz; more are counted. */
+export const SAMPLES_MAX = 60_000;
+
 /** What happened inside a statement (all empty without --detail full). */
 export interface Inside {
+  /** CPU-clock samples while it ran (empty without --profile-hz) */
+  samples: CpuSample[];
   waits: WaitInterval[];
   locks: LockWait[];
   /** buffer/WAL counters' growth during execution */
@@ -145,6 +157,7 @@ interface Backend {
   /** off-CPU intervals and lock waits of the open request cycles */
   waits: WaitInterval[];
   locks: LockWait[];
+  samples: CpuSample[];
 }
 
 const newUnit = (seq: number, start: StartRecord, parsed: boolean, startNs: number): Unit =>
@@ -221,6 +234,8 @@ export interface AssembledSink {
   lockWait?(pid: number, ppid: number, lock: LockWait): void;
   /** the backend negotiated TLS or GSSAPI encryption (event: TLS or GSSENC): its socket carries ciphertext from now on */
   encrypted?(pid: number, ppid: number, event: number): void;
+  /** a sampled request cycle began (its first start record) or ended (ReadyForQuery) on the backend */
+  cycle?(pid: number, open: boolean): void;
   /** a followed postmaster forked a backend: it may be armed before its first statement */
   fork?(pid: number, ppid: number): void;
 }
@@ -231,6 +246,8 @@ export class Assembler implements EventSink {
   orphanMarks = 0;
   /** sampled executions of named statements whose Parse was not seen (parsed before the collector attached) or no longer remembered */
   unknownNamed = 0;
+  /** CPU samples beyond SAMPLES_MAX in a backend's open cycles */
+  samplesDropped = 0;
 
   constructor(
     private readonly out: AssembledSink,
@@ -254,7 +271,7 @@ export class Assembler implements EventSink {
   private backendOf(pid: number): Backend {
     let b = this.backends.get(pid);
     if (!b) {
-      b = { lastParse: null, named: new Map(), parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [] };
+      b = { lastParse: null, named: new Map(), parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [], samples: [] };
       this.backends.set(pid, b);
     }
     return b;
@@ -270,8 +287,10 @@ export class Assembler implements EventSink {
       b.named.delete(r.name);
       b.named.set(r.name, r);
       if (b.named.size > NAMED_PER_BACKEND) b.named.delete(b.named.keys().next().value!);
+      // a named Parse's text sent for later executions: its cycle is not a sampled one
       if (r.message === Message.NAMED) return;
     }
+    this.out.cycle?.(r.pid, true);
     if (r.message === Message.PARSE) {
       b.lastParse = r;
       b.parseUsed = false;
@@ -304,10 +323,12 @@ export class Assembler implements EventSink {
       const start: StartRecord = {
         ...parse, tsNs: ts, traceId: null, parentSpanId: null, flags: 1, origin: Origin.ROOT, malformed: false, message: Message.PARSE, unit, reexecution: true,
       };
+      this.out.cycle?.(pid, true);
       this.openUnit(pid, b, newUnit(unit, start, false, ts));
       return;
     }
     if (kind === MarkKind.IDLE) {
+      this.out.cycle?.(pid, false);
       this.finishCycle(pid, b, unit, ts, String.fromCharCode(value));
       return;
     }
@@ -344,6 +365,13 @@ export class Assembler implements EventSink {
   wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void {
     const b = this.backendOf(pid);
     b.waits.push({ startNs: beginNs, endNs: tsNs, event, runnable });
+  }
+
+  sample(pid: number, tsNs: number, _unit: number, ips: number[]): void {
+    const b = this.backendOf(pid);
+    // given to statements by time, like waits: the unit the kernel saw may be a statement's neighbour in a pipeline
+    if (b.samples.length >= SAMPLES_MAX) this.samplesDropped++;
+    else b.samples.push({ tsNs, ips });
   }
 
   lock(pid: number, tsNs: number, edge: number, tag: LockTag): void {
@@ -413,6 +441,7 @@ export class Assembler implements EventSink {
     // what happened inside the cycles that are over has been handed to their statements
     b.waits = b.waits.filter((w) => w.endNs > idleNs);
     b.locks = b.locks.filter((l) => l.startNs > idleNs);
+    b.samples = b.samples.filter((x) => x.tsNs > idleNs);
   }
 
   private emitUnit(pid: number, b: Backend, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
@@ -446,6 +475,7 @@ export class Assembler implements EventSink {
       if (failed && phases.length > 0) phases[phases.length - 1].failed = true;
       for (const p of phases) endNs = Math.max(endNs, p.endNs);
       const inside: Inside = {
+        samples: b.samples.filter((x) => x.tsNs >= startNs && x.tsNs <= endNs),
         waits: clip(b.waits, startNs, endNs),
         locks: b.locks.filter((l) => l.startNs >= startNs && l.startNs < endNs),
         usage: usageAt(u, seg.execEnd),

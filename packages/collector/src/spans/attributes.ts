@@ -7,7 +7,7 @@
 
 export type AttributeType = 'string' | 'int' | 'double' | 'boolean' | 'string[]' | 'int[]' | 'double[]';
 /** The spans that carry it: see docs/inside-execute.md for each kind. */
-export type SpanOf = 'statement' | 'phase' | 'wait' | 'lock wait' | 'link' | 'nested';
+export type SpanOf = 'statement' | 'phase' | 'wait' | 'lock wait' | 'link' | 'nested' | 'profile event';
 
 export interface AttributeSpec {
   name: string;
@@ -65,6 +65,18 @@ export const ATTRIBUTES = {
   walBuffersFull: { name: 'postgresql.wal.buffers_full', type: 'int', on: ['statement'], meaning: 'PG 18+' },
   nestedCount: { name: 'pgferret.nested.count', type: 'int', on: ['statement'], meaning: 'statements run inside it by functions, procedures, triggers, DO' },
   nestedAggregated: { name: 'pgferret.nested.aggregated', type: 'int', on: ['statement'], meaning: 'of those, how many were folded into aggregate spans (beyond `--nested-cap`)' },
+  profileSamples: { name: 'pgferret.profile.samples', type: 'int', on: ['statement'], meaning: 'CPU-clock samples of its backend while it ran (`--profile-hz`)' },
+  profileHz: { name: 'pgferret.profile.hz', type: 'int', on: ['statement'], meaning: 'samples per second of CPU time' },
+  profileSummary: { name: 'pgferret.profile.summary', type: 'string', on: ['statement'], meaning: 'the plan node most samples were in: `62 % in Hash Join (ExecScanHashBucket)`' },
+  profileNodes: { name: 'pgferret.profile.plan_nodes', type: 'string[]', on: ['statement'], meaning: 'plan nodes (as EXPLAIN names them) by samples, at most 5' },
+  profileNodeSamples: { name: 'pgferret.profile.plan_nodes.samples', type: 'int[]', on: ['statement'], meaning: 'samples of each' },
+  profileWholeStacks: { name: 'pgferret.profile.whole_stacks', type: 'int', on: ['statement'], meaning: 'samples whose stack was walked up to `PostgresMain` (the rest stop short: a build without frame pointers, a leaf in a library built without them); plan nodes come from whole stacks' },
+  profileTopSelf: { name: 'pgferret.profile.top_self', type: 'string[]', on: ['statement'], meaning: 'functions by self time (innermost frame), at most 5' },
+  profileTopSelfSamples: { name: 'pgferret.profile.top_self.samples', type: 'int[]', on: ['statement'], meaning: 'samples of each' },
+  profileTopInclusive: { name: 'pgferret.profile.top_inclusive', type: 'string[]', on: ['statement'], meaning: 'functions by inclusive time (anywhere on the stack), at most 5' },
+  profileTopInclusiveSamples: { name: 'pgferret.profile.top_inclusive.samples', type: 'int[]', on: ['statement'], meaning: 'samples of each' },
+  profileFolded: { name: 'pgferret.profile.folded', type: 'string', on: ['profile event'], meaning: 'folded stacks (`root;…;leaf count` per line), heaviest first, at most 16 KiB' },
+  profileTruncated: { name: 'pgferret.profile.truncated', type: 'boolean', on: ['profile event'], meaning: 'lighter stacks were left out of `folded` (the embedded store keeps them all)' },
   phase: { name: 'postgresql.phase', type: 'string', on: ['phase'], meaning: '`parse`, `plan`, `execute` or `commit`' },
   waitsEvents: { name: 'pgferret.waits.events', type: 'string[]', on: ['phase', 'statement'], meaning: 'waits shorter than `--wait-threshold`, per event: `LWLock:WALWrite`, …' },
   waitsCounts: { name: 'pgferret.waits.counts', type: 'int[]', on: ['phase', 'statement'], meaning: 'how many of each' },

@@ -45,6 +45,8 @@ export interface SpanData {
   events: readonly SpanEventData[];
   links: readonly SpanLinkData[];
   resource: Resource;
+  /** the statement's whole CPU profile, folded (the embedded store keeps it; OTLP gets the bounded span event) */
+  profile?: string;
 }
 
 /** For spans without events or links: one shared empty list. */

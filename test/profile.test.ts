@@ -1,0 +1,152 @@
+// The per-statement CPU profile, for real: a hash join and a regex over
+// generated tables, traced through the collector on Debian's PostgreSQL;
+// their spans name the executor functions the time went to. Backends that
+// carry no sampled statement are never sampled; armed ones only while they
+// run a sampled statement (their clock is off in between).
+import { Client } from 'pg';
+import { A } from '../packages/collector/src/spans/attributes';
+import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
+import { spawnSync } from 'node:child_process';
+import { armBackend, CLI, eventually, randomTraceparent, statementsOf, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
+
+const HZ = 997;
+
+describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
+  let traced: Traced;
+  let receiver: Receiver;
+  let collector: CollectorProcess;
+  let a: Client;
+  let c: Client;
+
+  const statementOf = async (traceId: string): Promise<SpanRecord> => {
+    await eventually(`the statement span of trace ${traceId}`, () => receiver.spans.some((s) => s.traceId === traceId && isPostgresServerSpan(s)));
+    return receiver.spans.find((s) => s.traceId === traceId && isPostgresServerSpan(s))!;
+  };
+  const traced1 = async (client: Client, sql: string) => {
+    const t = randomTraceparent();
+    await client.query(`${sql} ${t.comment}`);
+    return statementOf(t.traceId);
+  };
+  const folded = (span: SpanRecord) => {
+    const e = span.events.find((x) => x.name === 'pgferret.profile');
+    expect(e).toBeDefined();
+    return String(e!.attributes[A.profileFolded]).split('\n').map((l) => {
+      const at = l.lastIndexOf(' ');
+      return { frames: l.slice(0, at).split(';'), count: Number(l.slice(at + 1)) };
+    });
+  };
+  /** share of the span's samples with one of `fns` on the stack */
+  const shareIn = (span: SpanRecord, fns: string[]) => {
+    const stacks = folded(span);
+    const total = stacks.reduce((n, s) => n + s.count, 0);
+    expect(total).toBe(span.attributes[A.profileSamples]);
+    return stacks.filter((s) => s.frames.some((f) => fns.includes(f))).reduce((n, s) => n + s.count, 0) / total;
+  };
+  const kernel = async () => (await collector.status()).kernel as Record<string, number>;
+
+  beforeAll(async () => {
+    traced = await startTraced('debian', ['--root-sample-rate', '0', '--profile-hz', String(HZ)], { max_parallel_workers_per_gather: 0, jit: 'off' });
+    ({ receiver, collector } = traced);
+    a = new Client({ connectionString: traced.pg.connectionString });
+    c = new Client({ connectionString: traced.pg.connectionString });
+    await a.connect();
+    await c.connect();
+    await a.query(`CREATE TABLE orders AS SELECT g AS id, g % 5000 AS customer FROM generate_series(1, 600000) g;
+      CREATE TABLE customers AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 400000) g;
+      CREATE TABLE words AS SELECT md5(g::text) AS w FROM generate_series(1, 1000000) g;
+      ANALYZE orders; ANALYZE customers; ANALYZE words;
+      SET enable_mergejoin = off; SET enable_nestloop = off; SET work_mem = '256MB'`);
+    await armBackend((sql) => a.query(sql), collector);
+  }, 180_000);
+
+  afterAll(async () => {
+    await a?.end();
+    await c?.end();
+    await traced?.stop();
+  });
+
+  test('a hash join: the span names Hash Join and its functions, with at least half of the samples in them', async () => {
+    const span = await traced1(a, 'SELECT count(*), max(c.name) FROM orders o JOIN customers c ON c.id = o.id');
+    const samples = span.attributes[A.profileSamples] as number;
+    const durMs = Number(span.endNs - span.startNs) / 1e6;
+    console.log(`hash join: ${durMs.toFixed(0)} ms, ${samples} samples; ${span.attributes[A.profileSummary]}\n` +
+      `self: ${JSON.stringify(span.attributes[A.profileTopSelf])} ${JSON.stringify(span.attributes[A.profileTopSelfSamples])}\n` +
+      `inclusive: ${JSON.stringify(span.attributes[A.profileTopInclusive])} ${JSON.stringify(span.attributes[A.profileTopInclusiveSamples])}\n` +
+      `nodes: ${JSON.stringify(span.attributes[A.profileNodes])} ${JSON.stringify(span.attributes[A.profileNodeSamples])}\n` +
+      folded(span).slice(0, 8).map((s) => `${s.count} ${s.frames.slice(-6).join(';')}`).join('\n'));
+    // how deep the frame-pointer walk goes (frames per sample, runs of unnamed frames counted once)
+    const depths = folded(span).flatMap((st) => Array<number>(st.count).fill(st.frames.length)).sort((x, y) => x - y);
+    console.log(`hash join stack depth: min ${depths[0]}, median ${depths[depths.length >> 1]}, max ${depths[depths.length - 1]}; ` +
+      `walks that reach main: ${folded(span).filter((st) => st.frames[0] === '[libc.so.6]' && st.frames[1] === 'main').reduce((n, st) => n + st.count, 0)} of ${samples}`);
+    expect(span.attributes[A.profileHz]).toBe(HZ);
+    expect(samples).toBeGreaterThan(50);
+    // status says the clocks run (the CLI's words)
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(new RegExp(`^CPU profile: ${HZ} Hz, [1-9]\\d* backends with a clock, [1-9]\\d* samples sent`, 'm'));
+    // Debian's build keeps frame pointers: nearly every walk reaches PostgresMain
+    expect(span.attributes[A.profileWholeStacks]).toBeGreaterThanOrEqual(0.9 * samples);
+    // samples count CPU time: they agree with the on-CPU time sched_switch measured
+    const onCpuMs = span.attributes[A.cpuOnMs] as number;
+    expect(Math.abs((1000 * samples) / HZ - onCpuMs) / onCpuMs).toBeLessThan(0.2);
+    const joinFns = ['ExecScanHashBucket', 'MultiExecHash', 'ExecHashTableInsert', 'ExecHashGetHashValue', 'ExecHashJoinOuterGetTuple'];
+    expect(shareIn(span, joinFns)).toBeGreaterThanOrEqual(0.5);
+    expect(span.attributes[A.profileNodes]).toEqual(expect.arrayContaining(['Hash Join', 'Hash', 'Seq Scan']));
+    expect(span.attributes[A.profileTopInclusive]).toEqual(expect.arrayContaining(['ExecScanHashBucket', 'MultiExecHash']));
+    // the frames every statement has (main, PostgresMain, PortalRun…) are not among the top
+    expect(span.attributes[A.profileTopInclusive]).not.toContain('PostgresMain');
+    expect(span.attributes[A.profileSummary]).toMatch(/^\d+ % in (Hash Join|Hash) \((ExecScanHashBucket|ExecHashTableInsert)\)$/);
+  });
+
+  test('a regex over 1M rows: the regex engine under textregexeq has at least half of the samples', async () => {
+    const span = await traced1(a, `SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
+    const samples = span.attributes[A.profileSamples] as number;
+    console.log(`regex: ${samples} samples; ${span.attributes[A.profileSummary]}\n` +
+      `self: ${JSON.stringify(span.attributes[A.profileTopSelf])} ${JSON.stringify(span.attributes[A.profileTopSelfSamples])}\n` +
+      `inclusive: ${JSON.stringify(span.attributes[A.profileTopInclusive])} ${JSON.stringify(span.attributes[A.profileTopInclusiveSamples])}\n` +
+      folded(span).slice(0, 5).map((s) => `${s.count} ${s.frames.slice(-6).join(';')}`).join('\n'));
+    expect(samples).toBeGreaterThan(50);
+    expect(shareIn(span, ['textregexeq'])).toBeGreaterThanOrEqual(0.5);
+    expect(shareIn(span, ['pg_regexec'])).toBeGreaterThanOrEqual(0.5);
+    // ExecScan runs the filter; the profile's only scan is a Seq Scan, so the time is the Seq Scan's
+    expect(span.attributes[A.profileSummary]).toMatch(/^\d+ % in Seq Scan \(pg_regexec\)$/);
+    expect(parseInt(String(span.attributes[A.profileSummary]), 10)).toBeGreaterThanOrEqual(50);
+  });
+
+  test('OTLP: a profile over the span event\'s bound sends its heaviest stacks in 16 KiB and says it left the rest out', async () => {
+    // nested PL/pgSQL calls: stacks of ~100 frames, many different leaves
+    await a.query(`CREATE OR REPLACE FUNCTION deep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
+      BEGIN
+        IF n = 0 THEN RETURN (SELECT count(*) FROM words WHERE md5(w) > w AND w ~ '[0-9]{3}'); END IF;
+        RETURN deep(n - 1);
+      END $$`);
+    const span = await traced1(a, 'SELECT deep(6)');
+    const e = span.events.find((x) => x.name === 'pgferret.profile')!;
+    const text = String(e.attributes[A.profileFolded]);
+    const stacks = folded(span);
+    const sent = stacks.reduce((n, st) => n + st.count, 0);
+    console.log(`deep: ${span.attributes[A.profileSamples]} samples, ${stacks.length} stacks sent in ${Buffer.byteLength(text)} bytes, ${sent} samples of them`);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024);
+    expect(e.attributes[A.profileTruncated]).toBe(true);
+    expect(sent).toBeLessThan(span.attributes[A.profileSamples] as number);
+    // heaviest first
+    expect(stacks.map((st) => st.count)).toEqual([...stacks.map((st) => st.count)].sort((x, y) => y - x));
+  });
+
+  test('no samples from a backend with no sampled statement; an armed one\'s clock is off outside its sampled statements', async () => {
+    const before = await kernel();
+    // c never carried a sampled statement: no clock on it at all
+    await c.query(`SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
+    const afterC = await kernel();
+    expect(afterC.samples).toBe(before.samples);
+    expect(afterC.samples_idle).toBe(before.samples_idle);
+    // a is armed, but its clock runs only inside sampled request cycles: off through an unsampled statement
+    // of ~1 s of CPU (at most a tick or two in the few ms between a cycle's end and the switch)
+    const spans = receiver.spans.length;
+    await a.query(`SELECT count(*) FROM words WHERE w ~ '^[0-9a-f]*(ab|cd)[0-9]+e{2}.*f$'`);
+    const afterA = await kernel();
+    expect(afterA.samples).toBe(before.samples);
+    expect(afterA.samples_idle - afterC.samples_idle).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.spans.length).toBe(spans);
+  });
+});
