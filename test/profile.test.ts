@@ -150,3 +150,49 @@ describe('CPU profile of sampled statements (Debian PostgreSQL 15)', () => {
     expect(receiver.spans.length).toBe(spans);
   });
 });
+
+describe('the overhead budget pays for the profile: over --max-overhead, its rate goes down', () => {
+  let traced: Traced;
+  let client: Client;
+  beforeAll(async () => {
+    // 0.05 %: a hash join's ticks alone (~1 per ms of CPU, PROFILE_TICK_NS each: ~0.25 %) are over it
+    traced = await startTraced('debian', ['--root-sample-rate', '0', '--profile-hz', String(HZ), '--max-overhead', '0.05'], { max_parallel_workers_per_gather: 0, jit: 'off', enable_mergejoin: 'off', enable_nestloop: 'off', work_mem: '256MB' });
+    client = new Client({ connectionString: traced.pg.connectionString });
+    await client.connect();
+    await client.query(`CREATE TABLE orders AS SELECT g AS id, g % 5000 AS customer FROM generate_series(1, 400000) g;
+      CREATE TABLE customers AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 300000) g;
+      ANALYZE orders; ANALYZE customers`);
+  }, 180_000);
+  afterAll(async () => {
+    await client?.end();
+    await traced?.stop();
+  });
+
+  test('the ticks are counted in the budget\'s account, the clocks slow down, and spans carry the rate they were sampled at', async () => {
+    const join = async () => {
+      const t = randomTraceparent();
+      await client.query(`SELECT count(*), max(c.name) FROM orders o JOIN customers c ON c.id = o.id ${t.comment}`);
+      await eventually('the statement span', () => statementsOf(traced.receiver, t.traceId).length === 1);
+      return statementsOf(traced.receiver, t.traceId)[0];
+    };
+    await join();
+    await eventually('the budget to lower the profile\'s rate', async () => {
+      await join();
+      const s = await traced.collector.status();
+      return s.budget.profileDivisor > 1 && s.profile.hz < HZ;
+    }, 60_000);
+    const before = await traced.collector.status();
+    expect(before.budget.profileCostMs).toBeGreaterThan(0);
+    expect(before.profile.hz).toBe(Math.round(HZ / before.budget.profileDivisor));
+    // a statement sampled at the lowered rate says so, and has about that many samples per second of its time
+    let span = await join();
+    const after = await traced.collector.status();
+    if (after.profile.hz !== before.profile.hz) span = await join();
+    const hz = span.attributes[A.profileHz] as number;
+    expect(hz).toBeLessThan(HZ);
+    const samples = (span.attributes[A.profileSamples] as number | undefined) ?? 0;
+    const durMs = Number(span.endNs - span.startNs) / 1e6;
+    expect(samples).toBeLessThanOrEqual(Math.ceil((durMs * hz) / 1000 * 1.3) + 2);
+    console.log(`budget: profile at ${hz} Hz (1/${after.budget.profileDivisor}), ${samples} samples in ${durMs.toFixed(0)} ms; profile ticks cost ${after.budget.profileCostMs.toFixed(2)} ms of ${after.budget.probeCostMs.toFixed(2)} ms probe cost, ${after.budget.recentPct.toFixed(3)} % recently`);
+  });
+});

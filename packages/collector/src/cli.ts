@@ -47,7 +47,7 @@ function printStatus(s: CollectorStatus): void {
   const pr = s.profile;
   if (pr) {
     out.push(pr.hz > 0
-      ? `CPU profile: ${pr.hz} Hz, ${pr.clocks} backends with a clock, ${s.kernel.samples ?? 0} samples sent${pr.samplesDropped ? `, ${pr.samplesDropped} over the per-backend bound` : ''}${pr.failures ? `, ${pr.failures} clocks not attached (last: ${pr.lastError})` : ''}`
+      ? `CPU profile: ${pr.hz} Hz${s.budget && s.budget.profileDivisor > 1 ? ` (1/${s.budget.profileDivisor} of --profile-hz: the overhead budget)` : ''}, ${pr.clocks} backends with a clock, ${s.kernel.samples ?? 0} samples sent${pr.samplesDropped ? `, ${pr.samplesDropped} over the per-backend bound` : ''}${pr.failures ? `, ${pr.failures} clocks not attached (last: ${pr.lastError})` : ''}`
       : `CPU profile: off${pr.refused ? ` (${pr.refused})` : ' (--profile-hz 0)'}`);
   }
   const k = s.kernel;

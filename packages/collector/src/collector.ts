@@ -140,7 +140,8 @@ export class Collector implements CollectorControl {
         cycle: (pid, open) => this.clocks?.cycle(pid, open),
       },
       log: this.log,
-      profileHz: opts.profileHz ?? PROFILE_HZ_DEFAULT,
+      // the rate in effect when a statement's spans are built (the budget may have lowered it)
+      profileHz: () => this.clocks?.hz ?? 0,
     });
   }
 
@@ -177,6 +178,14 @@ export class Collector implements CollectorControl {
         postmasters: () => clusters.status().filter((c) => !c.error).map((c) => c.pid),
         hits: () => this.kernelCounters().phase_hits ?? 0,
         programStats: () => this.probeProgramStats(obj),
+        profile: this.profileHz > 0 && this.profileRefused === null ? {
+          ticks: () => {
+            const k = this.kernelCounters();
+            return (k.samples ?? 0) + (k.samples_idle ?? 0);
+          },
+          maxHz: this.profileHz,
+          setHz: (hz) => this.clocks?.setHz(hz),
+        } : undefined,
       });
       this.budget = budget;
       const elfOf = (ppid: number) => {
@@ -348,7 +357,7 @@ export class Collector implements CollectorControl {
       backends: { ...arming, tls: this.encrypted?.followed ?? 0 },
       encrypted: this.encrypted?.status() ?? { tls: 0, gssenc: 0, followed: 0, notFollowed: 0, lastError: null },
       profile: {
-        hz: this.profileRefused === null ? this.profileHz : 0, refused: this.profileRefused, samplesDropped: p.samplesDropped,
+        hz: this.clocks?.hz ?? 0, refused: this.profileRefused, samplesDropped: p.samplesDropped,
         ...(this.clocks?.status() ?? { clocks: 0, armings: 0, failures: 0, lastError: null }),
       },
       kernel: this.kernelCounters(),

@@ -187,6 +187,11 @@ export class Arming {
     for (const [pid, on] of changes) this.armed.get(pid)?.setClock(on);
   }
 
+  /** Sets the rate of every armed backend's CPU clock. */
+  setClocksHz(hz: number): void {
+    for (const a of this.armed.values()) a.setClockHz(hz);
+  }
+
   /** Disarms backends that are gone or idle. */
   sweep(alive: (pid: number) => boolean): void {
     const now = Date.now();

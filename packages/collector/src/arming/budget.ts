@@ -13,6 +13,10 @@
 // and wait, longest waiting first, for the next window. Idle armed backends cost nothing and
 // stay. New backends of a cluster with sampled traffic are armed at their
 // fork while the credit allows, so their first statements have phases.
+// The CPU profile's clock ticks are paid from the same account; while the
+// probes (its ticks included) cost more than the budget over the last
+// window, its rate is halved at each tick (down to 1/16 of --profile-hz),
+// and doubled again while they cost under half of it.
 // Statement spans come from the socket and never depend on this.
 import * as fs from 'node:fs';
 import { clusterCpu } from '../discover/process-cpu';
@@ -36,6 +40,14 @@ const PRIOR_COST_SHARE = 0.2;
 const WINDOW_S = 0.5;
 /** ...plus this long after it is disarmed: its uprobes are removed in the background, one per ~0.1 s and 200 ms after any attach: measured 1–3 s after a disarm with others armed meanwhile */
 const DETACH_TAIL_S = 2;
+/**
+ * What one CPU-profile tick costs the sampled backend: the timer interrupt
+ * (taken as a trap's cost) and the program's frame-pointer walk of 12–20
+ * frames plus its ring record (~1 µs; not measured apart from the interrupt).
+ */
+export const PROFILE_TICK_NS = TRAP_NS_PER_HIT + 1_000;
+/** the profile's rate goes down to --profile-hz / this at most */
+const PROFILE_DIV_MAX = 16;
 /** the budget's tick, seconds (the collector calls tick() this often) */
 const TICK_S = 0.2;
 /** credit is kept for at most this long of budget: a quiet spell does not buy a long burst */
@@ -62,6 +74,8 @@ export interface BudgetOptions {
   hits(): number;
   /** run time and runs so far of the per-backend probe programs (bpf_stats; zeros while it is off) */
   programStats(): { runTimeNs: number; runCount: number };
+  /** the CPU profile's clocks, when on: their ticks so far (the kernel's samples + samples_idle), and their rate to set */
+  profile?: { ticks(): number; maxHz: number; setHz(hz: number): void };
 }
 
 
@@ -75,7 +89,10 @@ export class ProbeBudget {
   private readonly share: number;
   private credit = 0;
   private costShare = PRIOR_COST_SHARE;
-  private last: { cpu: Map<number, number>; perBackend: Map<number, Map<number, number>>; hits: number; runNs: number; runs: number } | null = null;
+  private last: { cpu: Map<number, number>; perBackend: Map<number, Map<number, number>>; hits: number; runNs: number; runs: number; ticks: number } | null = null;
+  /** the profile's rate is --profile-hz / this */
+  private profileDiv = 1;
+  private profileCostNs = 0;
   /** per live backend: CPU ns per second over the last tick */
   private cpuRate = new Map<number, number>();
   private window: Sample[] = [];
@@ -174,8 +191,9 @@ export class ProbeBudget {
     }
     const hits = this.o.hits();
     const prog = this.bpfStatsOn() ? this.o.programStats() : { runTimeNs: 0, runCount: 0 };
+    const ticks = this.o.profile?.ticks() ?? 0;
     const prev = this.last;
-    this.last = { cpu, perBackend, hits, runNs: prog.runTimeNs, runs: prog.runCount };
+    this.last = { cpu, perBackend, hits, runNs: prog.runTimeNs, runs: prog.runCount, ticks };
     if (!prev) return;
 
     // what the backends spent, and each one's share of it (a cluster that appeared in between starts next tick)
@@ -201,6 +219,9 @@ export class ProbeBudget {
     } else {
       costNs = dHits * (TRAP_NS_PER_HIT + BODY_NS_PER_HIT);
     }
+    const profileNs = Math.max(0, ticks - prev.ticks) * PROFILE_TICK_NS;
+    this.profileCostNs += profileNs;
+    costNs += profileNs;
     this.totals.cpuNs += cpuNs;
     this.totals.costNs += costNs;
     this.totals.hits += dHits;
@@ -218,6 +239,7 @@ export class ProbeBudget {
     this.committed = 0;
     const busy = armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0);
     this.reserve = busy.reduce((sum, a) => sum + this.costShare * this.cpuRate.get(a.pid)! * (DETACH_TAIL_S + TICK_S), 0);
+    this.steerProfile();
 
     if (this.credit < this.reserve) {
       // down to what the busy armed backends still cost once disarmed: they wait (idle ones cost nothing)
@@ -234,6 +256,18 @@ export class ProbeBudget {
       this.o.arming.arm(w.pid, w.ppid);
       this.counts.budgetArms++;
     }
+  }
+
+  /** The profile's rate: halved while the probes cost over the budget in the last window, doubled back while under half of it. */
+  private steerProfile(): void {
+    const p = this.o.profile;
+    if (!p) return;
+    const w = this.window.reduce((s, x) => ({ cpu: s.cpu + x.cpuNs, cost: s.cost + x.costNs }), { cpu: 0, cost: 0 });
+    if (w.cpu <= 0) return;
+    const share = w.cost / w.cpu;
+    if (share > this.share) this.profileDiv = Math.min(PROFILE_DIV_MAX, this.profileDiv * 2);
+    else if (this.profileDiv > 1 && share < 0.5 * this.share) this.profileDiv /= 2;
+    p.setHz(p.maxHz / this.profileDiv);
   }
 
   /** credit not spoken for: over the armed backends' reserve and what was armed since the last tick */
@@ -257,6 +291,8 @@ export class ProbeBudget {
       totalPct: this.totals.cpuNs > 0 ? (100 * this.totals.costNs) / this.totals.cpuNs : 0,
       backendCpuMs: this.totals.cpuNs / 1e6,
       probeCostMs: this.totals.costNs / 1e6,
+      profileCostMs: this.profileCostNs / 1e6,
+      profileDivisor: this.profileDiv,
       probeHits: this.totals.hits,
       nsPerHit: this.nsPerHit,
       bodyMeasured: this.bodyMeasured,

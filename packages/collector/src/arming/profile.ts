@@ -4,7 +4,9 @@
 // kernel that refuses perf_event_open loses only the profile. An enabled clock
 // costs its backend ~0.5 µs at every context switch (BENCHMARKS.md), so it runs
 // only inside sampled request cycles: the assembler says when one opens and
-// ends, and the net change of each ring-buffer batch reaches the kernel.
+// ends, and the net change of each ring-buffer batch reaches the kernel. Its
+// rate is --profile-hz at most; the overhead budget lowers it while the
+// probes cost more than the budget allows (setHz).
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ProfileStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
@@ -13,7 +15,7 @@ import { Arming } from './arming';
 
 export interface CpuClocksOptions {
   obj: BpfObject;
-  /** samples per second of a backend's CPU time (> 0) */
+  /** samples per second of a backend's CPU time at most (> 0) */
   hz: number;
   /** the executable of a backend's cluster (by its postmaster's pid); null: the cluster is not attached */
   elfOf: (ppid: number) => ElfInfo | null;
@@ -27,17 +29,33 @@ export class CpuClocks {
   private readonly inCycle = new Set<number>();
   /** pid → on, since the last flush */
   private readonly changes = new Map<number, boolean>();
+  /** the rate now: o.hz, or less while the budget is short */
+  private current: number;
 
   constructor(private readonly o: CpuClocksOptions) {
-    const probes = [cpuClockProbe(o.hz, (pid) => this.inCycle.has(pid))];
+    this.current = o.hz;
+    const on = (pid: number) => this.inCycle.has(pid);
     this.arming = new Arming(o.obj, {
       laterName: 'CPU clock',
       idleMs: o.idleMs,
       target: (pid, ppid) => {
         const elf = o.elfOf(ppid);
-        return elf ? { binaryPath: `/proc/${pid}/exe`, elf, probes, later: [] } : null;
+        return elf ? { binaryPath: `/proc/${pid}/exe`, elf, probes: [cpuClockProbe(this.current, on)], later: [] } : null;
       },
     });
+  }
+
+  /** samples per second now */
+  get hz(): number {
+    return this.current;
+  }
+
+  /** Sets the rate of every clock, armed and to come (at most --profile-hz). */
+  setHz(hz: number): void {
+    const next = Math.max(1, Math.min(this.o.hz, Math.round(hz)));
+    if (next === this.current) return;
+    this.current = next;
+    this.arming.setClocksHz(next);
   }
 
   /** The backend carries a sampled statement: it gets (or keeps) its clock. */

@@ -67,6 +67,9 @@ export interface BudgetStatus {
   totalPct: number;
   backendCpuMs: number;
   probeCostMs: number;
+  /** of probeCostMs, the CPU profile's clock ticks (PROFILE_TICK_NS each), and the divisor of --profile-hz the budget keeps it at (1: full rate) */
+  profileCostMs: number;
+  profileDivisor: number;
   probeHits: number;
   /** ns per hit used: trap + body (measured body when bpf_stats is on) */
   nsPerHit: number;

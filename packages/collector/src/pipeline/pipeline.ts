@@ -39,8 +39,8 @@ export interface PipelineOptions {
   /** see every assembled statement, switch to encryption (event: TLS or GSSENC), new backend and sampled request cycle opening or closing before enrich does */
   taps: { statement(s: Statement): void; encrypted(pid: number, ppid: number, event: number): void; fork(pid: number, ppid: number): void; cycle?(pid: number, open: boolean): void };
   log: (msg: string) => void;
-  /** --profile-hz: the rate CPU samples were taken at (0: off) */
-  profileHz?: number;
+  /** the rate CPU samples are taken at now (0: off) */
+  profileHz?: () => number;
 }
 
 export class Pipeline {
@@ -57,7 +57,7 @@ export class Pipeline {
   constructor(o: PipelineOptions) {
     const holders = new OpenStatements();
     this.blockers = new BlockerLookup({ url: o.postgresUrl ?? null, holders, log: o.log });
-    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log, profileHz: o.profileHz ?? 0 }, o.queue);
+    this.build = new BuildSpans({ clock: new MonotonicClock(), describer: new SqlDescriber(o.rawQueryText), inside: o.inside, log: o.log, profileHz: o.profileHz ?? (() => 0) }, o.queue);
     this.enrich = new Enrich(
       { rootSampleRate: o.rootSampleRate, cluster: o.cluster, fallbackResource: o.fallbackResource, listeners: o.listeners, annotate: o.annotate, blockers: this.blockers, log: o.log },
       (e) => this.build.push(e),

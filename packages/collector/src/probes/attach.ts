@@ -17,6 +17,8 @@ export interface ArmedBackend {
   detachLater(): void;
   /** Switches its CPU clock (if it has one) on or off; only a change reaches the kernel. */
   setClock(on: boolean): void;
+  /** Sets its CPU clock's rate (if it has one). */
+  setClockHz(hz: number): void;
 }
 
 /** Detaches links in the background (each uprobe takes the kernel ~0.1 s to remove). */
@@ -85,14 +87,14 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
         }
       }
     },
+    setClockHz: (hz) => {
+      for (const c of clocks()) {
+        try {
+          c.setFrequency(hz);
+        } catch {
+          /* the backend exited: its clock goes with it */
+        }
+      }
+    },
   };
-}
-
-/**
- * Attaches every probe to the executable `exePath` (read as `elf`) in every
- * process that runs it, now or later; all or nothing. Returns the detach.
- */
-export function attachToBinary(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo): () => void {
-  const links = attachAll(obj, exePath, probes, elf);
-  return () => release(links.splice(0));
 }
