@@ -98,3 +98,12 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
     },
   };
 }
+
+/**
+ * Attaches every probe to the executable `exePath` (read as `elf`) in every
+ * process that runs it, now or later; all or nothing. Returns the detach.
+ */
+export function attachToBinary(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo): () => void {
+  const links = attachAll(obj, exePath, probes, elf);
+  return () => release(links.splice(0));
+}
