@@ -151,8 +151,28 @@ export function phasesOf(receiver: Receiver, statement: SpanRecord): SpanRecord[
 export async function armBackend(query: (sql: string) => Promise<unknown>, collector: CollectorProcess, timeoutMs = 20000): Promise<void> {
   // it may be armed already (at its fork, when the cluster carried sampled traffic): wait for this pid, not a count
   const pid = Number(((await query('SELECT pg_backend_pid() AS pid')) as { rows: { pid: number }[] }).rows[0].pid);
+  const pids = hostPids(pid);
   await query(`SELECT 'pgferret: arm this backend' ${randomTraceparent().comment}`);
-  await eventually('the backend to get its phase, lock and SPI probes', async () => ((await collector.status()).backends.completePids as number[]).includes(pid), timeoutMs);
+  await eventually('the backend to get its phase, lock and SPI probes', async () => ((await collector.status()).backends.completePids as number[]).some((p) => pids.has(p)), timeoutMs);
+}
+
+/**
+ * The host pids a backend's own `pg_backend_pid()` may stand for: itself, or,
+ * for a PostgreSQL in its own PID namespace (a container), the processes whose
+ * innermost namespace pid it is (the collector names backends by host pid).
+ */
+function hostPids(nsPid: number): Set<number> {
+  const out = new Set([nsPid]);
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const ns = /^NSpid:\s+(.+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1].trim().split(/\s+/).map(Number) ?? [];
+      if (ns.length > 1 && ns[ns.length - 1] === nsPid) out.add(Number(p));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }
 
 export interface Traced {
