@@ -16,7 +16,7 @@ function span(id: string, parent: string | null, name: string, fromMs: number, t
   return {
     traceId: 'ab'.repeat(16), spanId: id, parentSpanId: parent, name, kind: 1, service: 'app', scope: '',
     startNs: String(T0 + BigInt(fromMs * 1e6)), endNs: String(T0 + BigInt(toMs * 1e6)), durationMs: toMs - fromMs,
-    statusCode: 0, statusMessage: '', isPostgres: false, sql: null, usage: [], attributes: {}, resource: {}, events: [], links: [], ...extra,
+    statusCode: 0, statusMessage: '', isPostgres: false, sql: null, usage: [], attributes: {}, resource: {}, events: [], links: [], fingerprint: null, ...extra,
   };
 }
 
@@ -24,7 +24,7 @@ function trace(spans: StoredSpan[]): TraceDetail {
   return {
     summary: {
       traceId: 'ab'.repeat(16), rootName: 'GET /report', rootService: 'app', rootKind: 2, hasRoot: true, startNs: String(T0),
-      startMs: 0, durationMs: 100, spanCount: spans.length, pgSpanCount: spans.filter((s) => s.isPostgres).length, errorCount: 0, route: '/report',
+      startMs: 0, durationMs: 100, spanCount: spans.length, pgSpanCount: spans.filter((s) => s.isPostgres).length, errorCount: 0, route: '/report', httpStatus: null,
     },
     spans,
   };

@@ -5,7 +5,7 @@
 // the embedded PostgreSQL 18.
 import { Client } from 'pg';
 import { isPostgresServerSpan, type SpanRecord } from '../packages/collector/src/embedded/span-record';
-import { Origin } from '../packages/collector/src/events/layout';
+import { Message, Origin } from '../packages/collector/src/events/layout';
 import { StatementKeyer } from '../packages/collector/src/metrics/statement-keys';
 import { Explainer, MAX_EXPLAINS_PER_MINUTE } from '../packages/collector/src/plans/explainer';
 import type { Statement } from '../packages/collector/src/spans/assemble';
@@ -97,8 +97,9 @@ describe('Explainer rate limit', () => {
   it(`explains at most ${MAX_EXPLAINS_PER_MINUTE} new statements a minute, and only of the cluster on the URL's port`, async () => {
     const explainer = new Explainer({ url: pg.connectionString, minMs: 100, keyer: new StatementKeyer(), log: () => undefined });
     const slow = (text: string): Statement => ({
-      start: { pid: 1, ppid: 1, tsNs: 0, traceId: null, parentSpanId: null, flags: 1, origin: Origin.ROOT, malformed: false, text, textTotal: text.length },
+      start: { pid: 1, ppid: 1, tsNs: 0, traceId: null, parentSpanId: null, flags: 1, origin: Origin.ROOT, malformed: false, message: Message.QUERY, unit: 0, name: 0, text, textTotal: text.length },
       index: 0, startNs: 0, endNs: 500e6, phases: [], rows: 1, sqlstate: null, failed: false, incomplete: false,
+      error: null, txStatus: 'I', timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
     });
     const db = { database: 'postgres' };
     expect(explainer.annotate(slow('SELECT relname AS other FROM pg_class'), db, pg.port + 1)).toBeNull();

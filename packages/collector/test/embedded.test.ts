@@ -184,7 +184,7 @@ describe('bad requests get 4xx and leave stored data alone', () => {
   });
 
   const post = (body: Uint8Array | string, headers: Record<string, string>) =>
-    fetch(`${e.otlpUrl}/v1/traces`, { method: 'POST', headers, body });
+    fetch(`${e.otlpUrl}/v1/traces`, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
 
   test('garbage protobuf → 400 with a google.rpc.Status body', async () => {
     const res = await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), { 'content-type': 'application/x-protobuf' });

@@ -71,7 +71,7 @@ afterEach(() => {
 /** Exports the spans through a fresh queue and exporter (which read the environment), then closes both. */
 async function exportSpans(spans: SpanData[], env: Record<string, string>, protocol: OtlpProtocol = 'http/protobuf') {
   Object.assign(process.env, env);
-  const queue = new ExportQueue(createOtlpExporter(protocol), { maxQueue: 10_000, maxBatch: 512, intervalMs: 20 });
+  const queue = new ExportQueue(createOtlpExporter(protocol), { maxQueue: 10_000, maxBatch: 512, intervalMs: 20, log: () => undefined });
   queue.add(spans);
   await queue.close(20_000);
   return queue.stats;

@@ -2,10 +2,11 @@
 // encoder and exporter tests.
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { StartRecord } from '../src/events/decode';
-import { Origin } from '../src/events/layout';
+import { Message, Origin } from '../src/events/layout';
 import type { Statement } from '../src/spans/assemble';
 import { buildSpans } from '../src/spans/build';
 import { MonotonicClock } from '../src/spans/clock';
+import { checkTraceContext } from '../src/spans/confirm';
 import { SqlDescriber } from '../src/spans/describe';
 import type { SpanData } from '../src/spans/span-data';
 
@@ -14,7 +15,7 @@ export const clusterB = resourceFromAttributes({ 'service.name': 'billing-db', '
 
 const startRecord = (over: Partial<StartRecord>): StartRecord => ({
   pid: 4242, ppid: 1, tsNs: 864_000_000_000_000, traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331',
-  flags: 1, origin: Origin.TAIL, malformed: false, text: "SELECT * FROM users WHERE id = 7 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/",
+  flags: 1, origin: Origin.TAIL, malformed: false, message: Message.QUERY, unit: 0, name: 0, text: "SELECT * FROM users WHERE id = 7 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/",
   textTotal: 0, ...over,
 });
 
@@ -24,7 +25,8 @@ export function statement(over: Partial<Statement> = {}, start: Partial<StartRec
   if (r.textTotal === 0) r.textTotal = Buffer.byteLength(r.text);
   const t = r.tsNs;
   return {
-    start: r, index: 0, startNs: t, endNs: t + 90_000, rows: 1, sqlstate: null, failed: false, incomplete: false,
+    start: r, index: 0, startNs: t, endNs: t + 90_000, rows: 1, sqlstate: null, failed: false, error: null, txStatus: 'I', incomplete: false,
+    timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
     phases: [
       { name: 'parse', startNs: t + 1_000, endNs: t + 11_000 },
       { name: 'plan', startNs: t + 12_000, endNs: t + 30_000 },
@@ -39,4 +41,4 @@ const clock = new MonotonicClock();
 const describer = new SqlDescriber(false);
 
 export const build = (s: Statement, resource: Resource = clusterA): SpanData[] =>
-  buildSpans(s, resource, clock, { database: 'shop', user: 'app' }, describer);
+  buildSpans(s, resource, clock, { database: 'shop', user: 'app' }, describer, checkTraceContext(s.start));

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
 import type { StartRecord } from '../src/events/decode';
-import { Origin } from '../src/events/layout';
+import { Message, Origin } from '../src/events/layout';
 import { fingerprintOf, normalizeMasked } from '../src/metrics/fingerprint';
 import { commentOf, tagValue } from '../src/metrics/sqlcommenter-tags';
 import { StatementMetrics } from '../src/metrics/statement-metrics';
@@ -14,10 +14,11 @@ const TP = "traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
 function statement(text: string, over: Partial<Statement> = {}, origin: number = Origin.TAIL): Statement {
   const start: StartRecord = {
     pid: 1234, ppid: 1, tsNs: 0, traceId: '0af7651916cd43dd8448eb211c80319c', parentSpanId: 'b7ad6b7169203331', flags: 1,
-    origin, malformed: false, text, textTotal: Buffer.byteLength(text),
+    origin, malformed: false, message: Message.QUERY, unit: 0, name: 0, text, textTotal: Buffer.byteLength(text),
   };
   return {
-    start, index: 0, startNs: 1_000_000, endNs: 4_000_000, rows: 2, sqlstate: null, failed: false, incomplete: false,
+    start, index: 0, startNs: 1_000_000, endNs: 4_000_000, rows: 2, sqlstate: null, failed: false, error: null, txStatus: 'I', incomplete: false,
+    timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
     phases: [{ name: 'plan', startNs: 1_000_000, endNs: 1_500_000 }, { name: 'execute', startNs: 1_500_000, endNs: 3_900_000 }],
     ...over,
   };

@@ -177,7 +177,7 @@ test('pg-cursor reads in batches', async () => {
     const first = await cursor.read(10);
     const rest = await cursor.read(100);
     await cursor.close();
-    expect(first.map((r: { g: number }) => r.g)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(first.map((r) => r.g)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(rest).toHaveLength(15);
     return s;
   });
@@ -317,10 +317,10 @@ class Silent extends InstrumentationBase {
     return [];
   }
   patch(): void {
-    this._wrap(pg.Client.prototype, 'query', (original: (...a: unknown[]) => unknown) =>
-      function (this: unknown, ...args: unknown[]) {
-        return original.apply(this, args);
-      },
+    this._wrap(pg.Client.prototype, 'query', (original) =>
+      function (this: pg.Client, ...args: unknown[]) {
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof original,
     );
   }
   unpatch(): void {
