@@ -37,10 +37,10 @@ struct object {
   pthread_t detacher;
   bool detacher_running, detacher_stop;
   uint64_t quiet_after_ns; /* CLOCK_MONOTONIC: the detacher waits until then (set by each attach) */
-  struct bpf_link **released;
+  struct bpf_link **released; /* a queue: destroyed in the order released, from head to n_released */
   bool *released_usdt;
   uint32_t *released_id; /* the link's index, to stamp its link_gone_ns */
-  size_t n_released, cap_released;
+  size_t head_released, n_released, cap_released;
   uint64_t n_destroyed, destroy_ns; /* by the detacher, and the time it spent in bpf_link__destroy */
 };
 

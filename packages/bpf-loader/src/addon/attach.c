@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -286,15 +287,18 @@ static napi_value detach(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* The detacher thread: destroys released links one at a time (a USDT link
- * under the lock), until the object closes; then it finishes what was
- * released before it stops. */
+/* The detacher thread: destroys released links one at a time, in the order
+ * they were released (a USDT link under the lock), until the object closes;
+ * then it finishes what was released before it stops. In order, not the
+ * last first: a link released while many others wait is removed after them,
+ * not after every link released later (which starved it for tens of seconds
+ * while releases kept coming). */
 static void *detacher_main(void *arg) {
   struct object *o = arg;
   pthread_mutex_lock(&o->lock);
   for (;;) {
-    while (o->n_released == 0 && !o->detacher_stop) pthread_cond_wait(&o->wake, &o->lock);
-    if (o->n_released == 0) break;
+    while (o->head_released == o->n_released && !o->detacher_stop) pthread_cond_wait(&o->wake, &o->lock);
+    if (o->head_released == o->n_released) break;
     uint64_t quiet = __atomic_load_n(&o->quiet_after_ns, __ATOMIC_RELAXED), now = monotonic_ns();
     if (!o->detacher_stop && now < quiet) {
       /* attaches are under way: wait until they have been quiet a while */
@@ -304,11 +308,13 @@ static void *detacher_main(void *arg) {
       pthread_mutex_lock(&o->lock);
       continue;
     }
-    o->n_released--;
-    struct bpf_link *link = o->released[o->n_released];
-    uint32_t id = o->released_id[o->n_released];
+    size_t i = o->head_released++;
+    struct bpf_link *link = o->released[i];
+    uint32_t id = o->released_id[i];
+    bool usdt = o->released_usdt[i];
+    if (o->head_released == o->n_released) o->head_released = o->n_released = 0;
     uint64_t t0 = monotonic_ns();
-    if (o->released_usdt[o->n_released]) {
+    if (usdt) {
       bpf_link__destroy(link);
       /* let a USDT attach on the main thread in between */
       pthread_mutex_unlock(&o->lock);
@@ -337,6 +343,15 @@ static napi_value release(napi_env env, napi_callback_info info) {
   if (!o->closed && id < o->n_links && o->links[id]) {
     pthread_mutex_lock(&o->lock);
     int err = 0;
+    if (o->n_released == o->cap_released && o->head_released > 0) {
+      /* room at the front: the queue moves down */
+      size_t n = o->n_released - o->head_released;
+      memmove(o->released, o->released + o->head_released, n * sizeof *o->released);
+      memmove(o->released_usdt, o->released_usdt + o->head_released, n * sizeof *o->released_usdt);
+      memmove(o->released_id, o->released_id + o->head_released, n * sizeof *o->released_id);
+      o->head_released = 0;
+      o->n_released = n;
+    }
     if (o->n_released == o->cap_released) {
       size_t cap = o->cap_released ? o->cap_released * 2 : 16;
       struct bpf_link **p = realloc(o->released, cap * sizeof *p);
@@ -402,7 +417,7 @@ static napi_value detacher_stats(napi_env env, napi_callback_info info) {
   struct object *o = get_object(env, argv[0], false);
   if (!o) return NULL;
   pthread_mutex_lock(&o->lock);
-  uint64_t pending = o->n_released, destroyed = o->n_destroyed, ns = o->destroy_ns;
+  uint64_t pending = o->n_released - o->head_released, destroyed = o->n_destroyed, ns = o->destroy_ns;
   pthread_mutex_unlock(&o->lock);
   napi_value r, v;
   CHECK(napi_create_object(env, &r));
