@@ -112,8 +112,9 @@ describe('attaching to a real process', () => {
     expect(links.map((l) => l.attached)).toEqual([false, false, false]);
     const again = obj.attachUsdt({ program: 'on_usdt', binaryPath: binary, provider: 'pgft', name: 'query', pid: target.pid, cookie: 2n });
     expect(again.attached).toBe(true);
-    expect(links.map((l) => l.goneAtNs)).toEqual([null, null, null]);
-    expect(obj.detacher().pending).toBe(3);
+    // the detacher may have started: what it has not taken yet is pending, and nothing is gone before its release
+    expect(obj.detacher().pending).toBeLessThanOrEqual(links.filter((l) => l.goneAtNs === null).length);
+    for (const l of links) expect(l.goneAtNs === null || l.goneAtNs > t0).toBe(true);
     // the loader says when each released link is gone, in the order released
     await waitFor(() => links.every((l) => l.goneAtNs !== null), 'the released links to be destroyed');
     const gone = links.map((l) => l.goneAtNs!);
