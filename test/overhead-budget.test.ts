@@ -8,7 +8,7 @@
 // so (pgferret.detail "budget") and have no phases; status and /metrics give
 // the share of sampled statements that got phases.
 // The same beside two CPU hogs (`node -e 'for(;;){}'`) on this 2-vCPU
-// machine: starved of CPU, the loader's detacher takes 0.3–0.9 s to remove a
+// machine: starved of CPU, the loader's detacher takes 0.2–0.8 s to remove a
 // uprobe instead of ~0.1 s, and a disarmed backend keeps its probes (and
 // pays for their hits) for seconds; the budget measures that and must hold
 // all the same. The window is the app's whole run until its backends are

@@ -11,8 +11,8 @@
 // removal, over a reserve: what the armed ones would still cost once
 // disarmed, and what the disarmed ones still cost until their uprobes are
 // gone. Removal is not instant: the loader's detacher removes uprobes one at
-// a time in the order released (~0.1 s each on a quiet machine, 0.3–0.9 s
-// under CPU contention, and it yields 200 ms to each attach), so the budget
+// a time in the order released (~0.1 s each on a quiet machine, 0.2–0.8 s
+// measured under CPU contention, and it yields 200 ms to each attach), so the budget
 // measures it: each disarmed backend's time until its phase probes are gone,
 // over the links the detacher removed up to them, gives its pace; the links
 // waiting (the queue) and the busy armed backends' own at that pace give how
