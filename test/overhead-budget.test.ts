@@ -111,9 +111,8 @@ describe.each([
     expect(cpuNs).toBeGreaterThan(1e9); // a real load: more than a second of backend CPU
     expect(hits).toBeGreaterThan(0); // the budget did arm backends
     expect(share).toBeLessThanOrEqual(0.01);
-    // the budget measured the removal of what it disarmed (the detacher's pace per link)
-    expect(st.budget.budgetDisarms).toBeGreaterThan(0);
-    expect(st.backends.removalS.length).toBeGreaterThan(0);
+    // the removal of what was armed (disarmed by the budget, or gone with the pool) is measured once it is done
+    await eventually('a measured removal', async () => (await collector.status()).backends.removalS.length > 0);
     expect(st.budget.removalPerLinkMs).toBeGreaterThan(0);
 
     // every sampled query has its statement span, parented on the app's pg span
