@@ -7,7 +7,13 @@
 // there and parented; statements whose backend the budget kept unarmed say
 // so (pgferret.detail "budget") and have no phases; status and /metrics give
 // the share of sampled statements that got phases.
-import { spawn } from 'node:child_process';
+// The same beside two CPU hogs (`node -e 'for(;;){}'`) on this 2-vCPU
+// machine: starved of CPU, the loader's detacher takes 0.2–0.8 s to remove a
+// uprobe instead of ~0.1 s, and a disarmed backend keeps its probes (and
+// pays for their hits) for seconds; the budget measures that and must hold
+// all the same. The window is the app's whole run until its backends are
+// reaped: every removal's tail is in it. Tolerance: none (≤ 1.000 %).
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TRAP_NS_PER_HIT } from '../packages/collector/src/arming/budget';
@@ -49,13 +55,18 @@ function runApp(env: Record<string, string>): Promise<{ traces: number; queries:
   });
 }
 
-describe('the overhead budget on Debian PostgreSQL: a pool of 16, 10 % of requests sampled, --max-overhead 1', () => {
+describe.each([
+  ['on the shared machine', 0],
+  ['beside two CPU hogs', 2],
+])('the overhead budget on Debian PostgreSQL: a pool of 16, 10 %% of requests sampled, --max-overhead 1, %s', (_name, nHogs) => {
   let pg: PgCluster;
   let receiver: Receiver;
   let collector: CollectorProcess;
   let metricsUrl: string;
+  const hogs: ChildProcess[] = [];
 
   beforeAll(async () => {
+    for (let i = 0; i < nHogs; i++) hogs.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
     pg = await startPostgres({ flavor: 'debian' });
     receiver = await startReceiver();
     const metricsPort = await freePort();
@@ -68,6 +79,7 @@ describe('the overhead budget on Debian PostgreSQL: a pool of 16, 10 % of reques
   });
 
   afterAll(async () => {
+    for (const h of hogs) h.kill('SIGKILL');
     await collector?.stop();
     await receiver?.close();
     await pg?.stop();
@@ -92,12 +104,16 @@ describe('the overhead budget on Debian PostgreSQL: a pool of 16, 10 % of reques
     const probeNs = hits * TRAP_NS_PER_HIT + bodyNs;
     const share = probeNs / cpuNs;
     const st = await collector.status();
-    process.stderr.write(`budget: ${hits} probe hits, bodies ${(bodyNs / 1e6).toFixed(2)} ms, probes ${(probeNs / 1e6).toFixed(2)} ms of ${(cpuNs / 1e6).toFixed(0)} ms backend CPU = ${(100 * share).toFixed(3)} %; ` +
+    process.stderr.write(`budget (${nHogs} hogs): ${hits} probe hits, bodies ${(bodyNs / 1e6).toFixed(2)} ms, probes ${(probeNs / 1e6).toFixed(2)} ms of ${(cpuNs / 1e6).toFixed(0)} ms backend CPU = ${(100 * share).toFixed(3)} %; ` +
       `collector's own account ${st.budget.totalPct.toFixed(3)} %; phases on ${(100 * (st.phases.share ?? 0)).toFixed(1)} % of ${st.statements} sampled statements (${JSON.stringify(st.phases)}); ` +
-      `${st.budget.budgetDisarms} disarms, ${st.budget.budgetArms} re-arms, ${st.budget.forkArms} armed at fork\n`);
+      `${st.budget.budgetDisarms} disarms, ${st.budget.budgetArms} re-arms, ${st.budget.forkArms} armed at fork; ` +
+      `removals (s, last ${st.backends.removalS.length}): ${st.backends.removalS.map((x) => x.toFixed(2)).join(' ')}; detacher ${st.budget.removalPerLinkMs.toFixed(0)} ms per link\n`);
     expect(cpuNs).toBeGreaterThan(1e9); // a real load: more than a second of backend CPU
     expect(hits).toBeGreaterThan(0); // the budget did arm backends
     expect(share).toBeLessThanOrEqual(0.01);
+    // the removal of what was armed (disarmed by the budget, or gone with the pool) is measured once it is done
+    await eventually('a measured removal', async () => (await collector.status()).backends.removalS.length > 0);
+    expect(st.budget.removalPerLinkMs).toBeGreaterThan(0);
 
     // every sampled query has its statement span, parented on the app's pg span
     const sampled = new Set(receiver.spans.filter((s) => s.name.startsWith('request ')).map((s) => s.traceId));

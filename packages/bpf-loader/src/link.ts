@@ -10,6 +10,13 @@ export interface BpfLink {
    * For many uprobes at once (a process that exited) without blocking the caller.
    */
   release(): void;
+  /**
+   * CLOCK_MONOTONIC ns (process.hrtime.bigint()'s clock) when the probe was
+   * removed: detach() returned, or the detacher destroyed it after release().
+   * null while it is attached or waiting for the detacher; 0n when the object
+   * was closed first.
+   */
+  readonly goneAtNs: bigint | null;
   readonly attached: boolean;
   /** e.g. "uprobe /usr/lib/postgresql/15/bin/postgres:exec_simple_query pid=123" */
   readonly description: string;
@@ -27,6 +34,13 @@ export class Link implements BpfLink {
 
   get attached(): boolean {
     return !this.detached && !this.objectClosed();
+  }
+
+  get goneAtNs(): bigint | null {
+    if (this.objectClosed()) return 0n;
+    if (!this.detached) return null;
+    const ns = native().linkGoneNs(this.handle, this.id);
+    return ns === 0n ? null : ns;
   }
 
   detach(): void {

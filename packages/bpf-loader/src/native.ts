@@ -31,6 +31,8 @@ export interface NativeAddon {
   perfEventFrequency(h: ObjectHandle, link: number, hz: number): boolean;
   detach(h: ObjectHandle, link: number): boolean;
   release(h: ObjectHandle, link: number): boolean;
+  linkGoneNs(h: ObjectHandle, link: number): bigint;
+  detacherStats(h: ObjectHandle): { pending: number; destroyed: number; destroyNs: bigint };
   maps(h: ObjectHandle): string[];
   mapInfo(h: ObjectHandle, name: string): NativeMapInfo | undefined;
   mapLookup(h: ObjectHandle, fd: number, key: Buffer, valueBytes: number): Buffer | undefined;

@@ -300,6 +300,16 @@ export class BpfObject {
     );
   }
 
+  /**
+   * The background detacher (BpfLink.release): links released and not yet
+   * destroyed, links it destroyed, and the time it spent destroying them (a
+   * uprobe's removal waits for the kernel: ~0.1 s, longer under CPU contention).
+   */
+  detacher(): { pending: number; destroyed: number; destroyNs: bigint } {
+    this.ensureOpen();
+    return native().detacherStats(this.handle);
+  }
+
   /** Detaches every link, stops every reader, frees the object. Idempotent. */
   close(): void {
     if (this.closed) return;

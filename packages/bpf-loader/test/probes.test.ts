@@ -112,8 +112,20 @@ describe('attaching to a real process', () => {
     expect(links.map((l) => l.attached)).toEqual([false, false, false]);
     const again = obj.attachUsdt({ program: 'on_usdt', binaryPath: binary, provider: 'pgft', name: 'query', pid: target.pid, cookie: 2n });
     expect(again.attached).toBe(true);
+    // the detacher may have started: what it has not taken yet is pending, and nothing is gone before its release
+    expect(obj.detacher().pending).toBeLessThanOrEqual(links.filter((l) => l.goneAtNs === null).length);
+    for (const l of links) expect(l.goneAtNs === null || l.goneAtNs > t0).toBe(true);
+    // the loader says when each released link is gone, in the order released
+    await waitFor(() => links.every((l) => l.goneAtNs !== null), 'the released links to be destroyed');
+    const gone = links.map((l) => l.goneAtNs!);
+    expect(gone[0]).toBeGreaterThan(t0);
+    expect(gone[0] <= gone[1] && gone[1] <= gone[2]).toBe(true);
+    const d = obj.detacher();
+    expect(d).toMatchObject({ pending: 0, destroyed: 3 });
+    expect(d.destroyNs).toBeGreaterThan(0n);
+    expect(d.destroyNs).toBeLessThanOrEqual(gone[2] - t0);
+    expect(again.goneAtNs).toBeNull();
     // once the released links are gone, only the new USDT attachment is left and fires
-    await new Promise((r) => setTimeout(r, 1000));
     expect(await target.semaphore()).toBe(1);
     const before = [count(obj, ENTRY), count(obj, RETURN), count(obj, USDT)];
     await target.call('after');
@@ -122,6 +134,7 @@ describe('attaching to a real process', () => {
     again.release();
     obj.close(); // joins the detacher: nothing is left attached after it
     expect(await target.semaphore()).toBe(0);
+    expect(again.goneAtNs).toBe(0n);
   });
 
   test('uprobe by file offset with a pid filter fires only in that process', async () => {

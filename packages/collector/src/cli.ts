@@ -43,7 +43,7 @@ function printStatus(s: CollectorStatus): void {
   const ph = s.phases;
   out.push(`phases: ${ph.share === null ? 'no sampled statement yet' : `${(100 * ph.share).toFixed(1)} % of sampled statements have them`} (${ph.timed} with; without: ${ph.budget} budget, ${ph.late} armed too late, ${ph.off} detail off)`);
   const bu = s.budget;
-  if (bu) out.push(`overhead budget: ${bu.maxOverheadPct} % of backend CPU; probes cost ${bu.recentPct.toFixed(2)} % over the last 10 s, ${bu.totalPct.toFixed(2)} % since start (${bu.probeCostMs.toFixed(1)} of ${bu.backendCpuMs.toFixed(0)} ms, ${bu.probeHits} hits at ${(bu.nsPerHit / 1000).toFixed(2)} µs${bu.bodyMeasured ? ', bodies from bpf_stats' : ''}); ${bu.budgetDisarms} disarmed and ${bu.budgetArms} re-armed by the budget, ${bu.forkArms} of ${bu.forks} new backends armed at fork`);
+  if (bu) out.push(`overhead budget: ${bu.maxOverheadPct} % of backend CPU; probes cost ${bu.recentPct.toFixed(2)} % over the last 10 s, ${bu.totalPct.toFixed(2)} % since start (${bu.probeCostMs.toFixed(1)} of ${bu.backendCpuMs.toFixed(0)} ms, ${bu.probeHits} hits at ${(bu.nsPerHit / 1000).toFixed(2)} µs${bu.bodyMeasured ? ', bodies from bpf_stats' : ''}); ${bu.budgetDisarms} disarmed and ${bu.budgetArms} re-armed by the budget, ${bu.forkArms} of ${bu.forks} new backends armed at fork; uprobe removal: ${bu.removalQueue} links waiting, ${bu.removalPerLinkMs.toFixed(0)} ms per link, ${bu.removalS.toFixed(1)} s to disarm the busy armed backends`);
   const pr = s.profile;
   if (pr) {
     out.push(pr.hz > 0

@@ -345,7 +345,7 @@ export class Collector implements CollectorControl {
 
   status(): CollectorStatus {
     const p = this.pipeline.stats();
-    const arming = this.phases?.status() ?? { armed: 0, armedPids: [], completePids: [], waiting: 0, disarmings: 0, armings: 0, meanArmingMs: 0, armFailures: 0, lastArmError: null };
+    const arming = this.phases?.status() ?? { armed: 0, armedPids: [], completePids: [], waiting: 0, disarmings: 0, removing: 0, removalS: [], armings: 0, meanArmingMs: 0, armFailures: 0, lastArmError: null };
     return {
       enabled: this.enabled,
       rootSampleRate: this.rootSampleRate,

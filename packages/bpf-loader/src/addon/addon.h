@@ -24,6 +24,7 @@ struct object {
   struct bpf_link **links;
   bool *link_usdt; /* per link: a USDT link (its destruction touches state attaches share) */
   int *link_perf_fd; /* per link: the perf event a perf_event program is attached to (-1: none), for enable/disable */
+  uint64_t *link_gone_ns; /* per link: CLOCK_MONOTONIC when it was destroyed, 0 until then (written by the detacher: under `lock`) */
   size_t n_links, cap_links;
   struct reader **readers;
   size_t n_readers, cap_readers;
@@ -36,9 +37,11 @@ struct object {
   pthread_t detacher;
   bool detacher_running, detacher_stop;
   uint64_t quiet_after_ns; /* CLOCK_MONOTONIC: the detacher waits until then (set by each attach) */
-  struct bpf_link **released;
+  struct bpf_link **released; /* a queue: destroyed in the order released, from head to n_released */
   bool *released_usdt;
-  size_t n_released, cap_released;
+  uint32_t *released_id; /* the link's index, to stamp its link_gone_ns */
+  size_t head_released, n_released, cap_released;
+  uint64_t n_destroyed, destroy_ns; /* by the detacher, and the time it spent in bpf_link__destroy */
 };
 
 #define CHECK(call)                                                     \

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -23,6 +24,12 @@ static void attached_now(struct object *o) {
   __atomic_store_n(&o->quiet_after_ns, monotonic_ns() + YIELD_TO_ATTACH_NS, __ATOMIC_RELAXED);
 }
 
+static void gone_now(struct object *o, uint32_t id) {
+  pthread_mutex_lock(&o->lock);
+  o->link_gone_ns[id] = monotonic_ns();
+  pthread_mutex_unlock(&o->lock);
+}
+
 static napi_value add_link_fd(napi_env env, struct object *o, struct bpf_link *link, bool usdt, int perf_fd) {
   if (o->n_links == o->cap_links) {
     size_t cap = o->cap_links ? o->cap_links * 2 : 8;
@@ -31,16 +38,22 @@ static napi_value add_link_fd(napi_env env, struct object *o, struct bpf_link *l
     bool *u = p ? realloc(o->link_usdt, cap * sizeof *u) : NULL;
     if (u) o->link_usdt = u;
     int *f = u ? realloc(o->link_perf_fd, cap * sizeof *f) : NULL;
-    if (!f) {
+    if (f) o->link_perf_fd = f;
+    /* the detacher stamps link_gone_ns under the lock: it moves under it */
+    pthread_mutex_lock(&o->lock);
+    uint64_t *g = f ? realloc(o->link_gone_ns, cap * sizeof *g) : NULL;
+    if (g) o->link_gone_ns = g;
+    pthread_mutex_unlock(&o->lock);
+    if (!g) {
       bpf_link__destroy(link);
       return throw_errno(env, "realloc", ENOMEM);
     }
-    o->link_perf_fd = f;
     o->cap_links = cap;
   }
   o->links[o->n_links] = link;
   o->link_usdt[o->n_links] = usdt;
   o->link_perf_fd[o->n_links] = perf_fd;
+  o->link_gone_ns[o->n_links] = 0;
   napi_value id;
   CHECK(napi_create_uint32(env, (uint32_t)o->n_links++, &id));
   return id;
@@ -266,6 +279,7 @@ static napi_value detach(napi_env env, napi_callback_info info) {
     bpf_link__destroy(o->links[id]);
     if (o->link_usdt[id]) pthread_mutex_unlock(&o->lock);
     o->links[id] = NULL;
+    gone_now(o, id);
     was = true;
   }
   napi_value v;
@@ -273,15 +287,18 @@ static napi_value detach(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* The detacher thread: destroys released links one at a time (a USDT link
- * under the lock), until the object closes; then it finishes what was
- * released before it stops. */
+/* The detacher thread: destroys released links one at a time, in the order
+ * they were released (a USDT link under the lock), until the object closes;
+ * then it finishes what was released before it stops. In order, not the
+ * last first: a link released while many others wait is removed after them,
+ * not after every link released later (which starved it for tens of seconds
+ * while releases kept coming). */
 static void *detacher_main(void *arg) {
   struct object *o = arg;
   pthread_mutex_lock(&o->lock);
   for (;;) {
-    while (o->n_released == 0 && !o->detacher_stop) pthread_cond_wait(&o->wake, &o->lock);
-    if (o->n_released == 0) break;
+    while (o->head_released == o->n_released && !o->detacher_stop) pthread_cond_wait(&o->wake, &o->lock);
+    if (o->head_released == o->n_released) break;
     uint64_t quiet = __atomic_load_n(&o->quiet_after_ns, __ATOMIC_RELAXED), now = monotonic_ns();
     if (!o->detacher_stop && now < quiet) {
       /* attaches are under way: wait until they have been quiet a while */
@@ -291,9 +308,13 @@ static void *detacher_main(void *arg) {
       pthread_mutex_lock(&o->lock);
       continue;
     }
-    o->n_released--;
-    struct bpf_link *link = o->released[o->n_released];
-    if (o->released_usdt[o->n_released]) {
+    size_t i = o->head_released++;
+    struct bpf_link *link = o->released[i];
+    uint32_t id = o->released_id[i];
+    bool usdt = o->released_usdt[i];
+    if (o->head_released == o->n_released) o->head_released = o->n_released = 0;
+    uint64_t t0 = monotonic_ns();
+    if (usdt) {
       bpf_link__destroy(link);
       /* let a USDT attach on the main thread in between */
       pthread_mutex_unlock(&o->lock);
@@ -302,7 +323,11 @@ static void *detacher_main(void *arg) {
       pthread_mutex_unlock(&o->lock);
       bpf_link__destroy(link);
     }
+    uint64_t t1 = monotonic_ns();
     pthread_mutex_lock(&o->lock);
+    o->link_gone_ns[id] = t1;
+    o->n_destroyed++;
+    o->destroy_ns += t1 - t0;
   }
   pthread_mutex_unlock(&o->lock);
   return NULL;
@@ -318,13 +343,24 @@ static napi_value release(napi_env env, napi_callback_info info) {
   if (!o->closed && id < o->n_links && o->links[id]) {
     pthread_mutex_lock(&o->lock);
     int err = 0;
+    if (o->n_released == o->cap_released && o->head_released > 0) {
+      /* room at the front: the queue moves down */
+      size_t n = o->n_released - o->head_released;
+      memmove(o->released, o->released + o->head_released, n * sizeof *o->released);
+      memmove(o->released_usdt, o->released_usdt + o->head_released, n * sizeof *o->released_usdt);
+      memmove(o->released_id, o->released_id + o->head_released, n * sizeof *o->released_id);
+      o->head_released = 0;
+      o->n_released = n;
+    }
     if (o->n_released == o->cap_released) {
       size_t cap = o->cap_released ? o->cap_released * 2 : 16;
       struct bpf_link **p = realloc(o->released, cap * sizeof *p);
       if (p) o->released = p;
       bool *u = p ? realloc(o->released_usdt, cap * sizeof *u) : NULL;
-      if (u) {
-        o->released_usdt = u;
+      if (u) o->released_usdt = u;
+      uint32_t *ids = u ? realloc(o->released_id, cap * sizeof *ids) : NULL;
+      if (ids) {
+        o->released_id = ids;
         o->cap_released = cap;
       } else {
         err = ENOMEM;
@@ -337,8 +373,10 @@ static napi_value release(napi_env env, napi_callback_info info) {
     if (err) {
       /* no thread or no room: destroyed here, as detach() would */
       bpf_link__destroy(o->links[id]);
+      o->link_gone_ns[id] = monotonic_ns();
     } else {
       o->released[o->n_released] = o->links[id];
+      o->released_id[o->n_released] = id;
       o->released_usdt[o->n_released++] = o->link_usdt[id];
       pthread_cond_signal(&o->wake);
     }
@@ -351,6 +389,47 @@ static napi_value release(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* linkGoneNs(obj, id) -> CLOCK_MONOTONIC ns when the link was destroyed
+ * (its probe gone), as a bigint; 0n while it is attached or waiting for the
+ * detacher, and once the object is closed. */
+static napi_value link_gone_ns(napi_env env, napi_callback_info info) {
+  uint32_t id = 0;
+  struct object *o = link_args(env, info, &id);
+  if (!o) return NULL;
+  uint64_t ns = 0;
+  if (!o->closed && id < o->n_links) {
+    pthread_mutex_lock(&o->lock);
+    ns = o->link_gone_ns[id];
+    pthread_mutex_unlock(&o->lock);
+  }
+  napi_value v;
+  CHECK(napi_create_bigint_uint64(env, ns, &v));
+  return v;
+}
+
+/* detacherStats(obj) -> { pending, destroyed, destroyNs }: links released and
+ * not destroyed yet, links the detacher destroyed, and the time it spent in
+ * bpf_link__destroy for them. */
+static napi_value detacher_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], false);
+  if (!o) return NULL;
+  pthread_mutex_lock(&o->lock);
+  uint64_t pending = o->n_released - o->head_released, destroyed = o->n_destroyed, ns = o->destroy_ns;
+  pthread_mutex_unlock(&o->lock);
+  napi_value r, v;
+  CHECK(napi_create_object(env, &r));
+  CHECK(napi_create_uint32(env, (uint32_t)pending, &v));
+  CHECK(napi_set_named_property(env, r, "pending", v));
+  CHECK(napi_create_double(env, (double)destroyed, &v));
+  CHECK(napi_set_named_property(env, r, "destroyed", v));
+  CHECK(napi_create_bigint_uint64(env, ns, &v));
+  CHECK(napi_set_named_property(env, r, "destroyNs", v));
+  return r;
+}
+
 void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "attachUprobe", attach_uprobe);
   export_fn(env, exports, "attachUsdt", attach_usdt);
@@ -360,4 +439,6 @@ void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "perfEventFrequency", perf_event_frequency);
   export_fn(env, exports, "detach", detach);
   export_fn(env, exports, "release", release);
+  export_fn(env, exports, "linkGoneNs", link_gone_ns);
+  export_fn(env, exports, "detacherStats", detacher_stats);
 }

@@ -25,8 +25,10 @@ void object_close(struct object *o) {
   }
   free(o->released);
   free(o->released_usdt);
+  free(o->released_id);
   o->released = NULL;
   o->released_usdt = NULL;
+  o->released_id = NULL;
   for (size_t i = 0; i < o->n_readers; i++)
     if (o->readers[i]) reader_close(o->readers[i]);
   for (size_t i = 0; i < o->n_links; i++)
@@ -35,7 +37,9 @@ void object_close(struct object *o) {
   free(o->links);
   free(o->link_usdt);
   free(o->link_perf_fd);
+  free(o->link_gone_ns);
   o->link_perf_fd = NULL;
+  o->link_gone_ns = NULL;
   o->readers = NULL;
   o->links = NULL;
   o->link_usdt = NULL;

@@ -35,6 +35,10 @@ export interface ProbeKind {
 
 /** A backend whose arming failed is tried again after this long. */
 const RETRY_MS = 5_000;
+/** removals measured and kept (the most recent ones) */
+const TAILS_KEPT = 16;
+/** the detacher's time per link until a removal was measured: a backend's removal took ~2 s with others armed meanwhile, ~0.25 s a link */
+const PRIOR_PER_LINK_S = 0.25;
 
 /** A backend with its probes in place. */
 export interface ArmedEntry {
@@ -44,6 +48,8 @@ export interface ArmedEntry {
   lastUsedMs: number;
   /** it carried a sampled statement since it was armed (or was armed for one) */
   used: boolean;
+  /** links of its first probes */
+  firstLinks: number;
 }
 
 /** Whether a used backend may be armed now (false: it waits, see waitingList). */
@@ -56,6 +62,10 @@ export class Arming {
   /** used backends the gate held back: pid → its postmaster, and since when it waits */
   private waiting = new Map<number, { ppid: number; sinceMs: number; lastUsedMs: number }>();
   private disarmings = 0;
+  /** detached backends whose first probes the loader has not removed yet: pid → since when (CLOCK_MONOTONIC ns), and how many links were in the detacher's queue up to its last first probe */
+  private removing = new Map<number, { sinceNs: number; ahead: number; a: ArmedBackend }>();
+  /** the last TAILS_KEPT removals: seconds from detach to the first probes gone, and that over the links the detacher had to remove up to them */
+  private tails: { s: number; perLinkS: number }[] = [];
   /** backends to arm: pid → its postmaster's pid, and whether a sampled statement asked for it */
   private queue = new Map<number, { ppid: number; used: boolean }>();
   private failedAt = new Map<number, number>();
@@ -63,6 +73,7 @@ export class Arming {
   private armings = 0;
   private armingMs = 0;
   private lastError: string | null = null;
+  private lastFirstLinks = 5;
   private stopped = false;
 
   constructor(private readonly obj: BpfObject, private readonly kind: ProbeKind, private readonly gate: ArmingGate = () => true) {}
@@ -96,13 +107,13 @@ export class Arming {
 
   /**
    * Takes backends' probes away now; used ones wait to be armed again. The
-   * loader removes the last released first: every backend's rarely hit
-   * probes are released before any first probes, so the probes hit on every
-   * statement stop being hit soonest.
+   * loader removes them in the order released: every backend's first probes
+   * (hit on every statement) are released before any later ones (rarely
+   * hit), so they stop being hit soonest.
    */
   disarm(pids: number[]): void {
     const gone = pids.map((pid) => this.armed.get(pid)).filter((a) => a !== undefined);
-    for (const a of gone) a.detachLater();
+    for (const a of gone) this.detach(a, () => a.detachFirst());
     for (const a of gone) {
       a.detach();
       this.armed.delete(a.pid);
@@ -112,13 +123,77 @@ export class Arming {
     }
   }
 
+  /** Releases a backend's probes (`release`: its first ones at least) and follows their removal. */
+  private detach(a: ArmedBackend, release = () => a.detach()): void {
+    const sinceNs = Number(process.hrtime.bigint());
+    // the detacher removes links in the order released: its first probes come after every link waiting
+    const ahead = this.obj.detacher().pending + Math.max(1, a.firstLinks);
+    release();
+    this.removing.set(a.pid, { sinceNs, ahead, a });
+  }
+
+  /**
+   * Detached backends whose first probes are still in place: how long since
+   * they were detached (seconds) and how many links the detacher had to
+   * remove up to their last first probe; those removed meanwhile leave the
+   * list and their removal joins the measured ones (status, removalPerLinkS).
+   */
+  removingList(): { pid: number; forS: number; ahead: number }[] {
+    const now = Number(process.hrtime.bigint());
+    const out: { pid: number; forS: number; ahead: number }[] = [];
+    for (const [pid, r] of this.removing) {
+      const at = r.a.removedAtNs();
+      if (at === null) {
+        out.push({ pid, forS: (now - r.sinceNs) / 1e9, ahead: r.ahead });
+        continue;
+      }
+      this.removing.delete(pid);
+      // 0: the object was closed first, no time to learn from
+      if (at <= 0) continue;
+      const s = Math.max(0, at - r.sinceNs) / 1e9;
+      this.tails.push({ s, perLinkS: s / r.ahead });
+      if (this.tails.length > TAILS_KEPT) this.tails.shift();
+    }
+    return out;
+  }
+
+  /**
+   * The detacher's pace, seconds per link: the slowest of the recent
+   * removals, each its time from detach to the first probes gone over the
+   * links it waited for (what CPU contention and the yields to attaches made
+   * of it); a removal under way that is already slower counts too.
+   */
+  removalPerLinkS(removing: { forS: number; ahead: number }[]): number {
+    const measured = this.tails.length ? Math.max(...this.tails.map((t) => t.perLinkS)) : PRIOR_PER_LINK_S;
+    return Math.max(measured, ...removing.map((r) => r.forS / r.ahead));
+  }
+
+  /** Links the loader's detacher has not removed yet. */
+  removalQueue(): number {
+    return this.obj.detacher().pending;
+  }
+
+  /** Whether the backend's first probes from its last detach are still in place (it is not armed again until they are gone). */
+  removingNow(pid: number): boolean {
+    const r = this.removing.get(pid);
+    if (!r) return false;
+    if (r.a.removedAtNs() === null) return true;
+    this.removingList();
+    return false;
+  }
+
   /** The gate held this used backend back: its sampled statements have no phases for the budget's sake. */
   heldBack(pid: number): boolean {
     return this.waiting.has(pid);
   }
 
   armedList(): ArmedEntry[] {
-    return [...this.armed.values()].map(({ pid, ppid, armedAtMs, lastUsedMs, used }) => ({ pid, ppid, armedAtMs, lastUsedMs, used }));
+    return [...this.armed.values()].map(({ pid, ppid, armedAtMs, lastUsedMs, used, firstLinks }) => ({ pid, ppid, armedAtMs, lastUsedMs, used, firstLinks }));
+  }
+
+  /** Links of a backend's first probes, as the last one armed had them (before any: 5, the phase probe set of Debian's PostgreSQL 15). */
+  firstLinksPerBackend(): number {
+    return this.lastFirstLinks;
   }
 
   /** Used backends waiting for the gate, longest waiting first. */
@@ -153,6 +228,7 @@ export class Arming {
         const w = this.waiting.get(pid);
         this.waiting.delete(pid);
         this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
+        this.lastFirstLinks = armed.firstLinks;
         if (target.later.length) later.push([armed, target.later]);
         else this.complete.add(pid);
         this.armings++;
@@ -197,11 +273,12 @@ export class Arming {
     const now = Date.now();
     for (const [pid, a] of this.armed) {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
-      a.detach();
+      this.detach(a);
       this.armed.delete(pid);
       this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
+    this.removingList(); // the removals done leave the list
     for (const [pid, w] of this.waiting) if (!alive(pid) || now - w.lastUsedMs >= this.kind.idleMs) this.waiting.delete(pid);
   }
 
@@ -212,6 +289,8 @@ export class Arming {
       completePids: [...this.complete],
       waiting: this.waiting.size,
       disarmings: this.disarmings,
+      removing: this.removing.size,
+      removalS: this.tails.map((t) => t.s),
       armings: this.armings,
       meanArmingMs: this.armings ? this.armingMs / this.armings : 0,
       armFailures: this.failures,
@@ -225,5 +304,6 @@ export class Arming {
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
     this.complete.clear();
+    this.removing.clear();
   }
 }

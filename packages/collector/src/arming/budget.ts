@@ -7,12 +7,22 @@
 //     run time when on, else an estimate per hit),
 // and keeps a credit: the budget's share of the CPU spent is earned, the
 // probes' cost is paid. A used backend (it carries sampled statements) is
-// armed when the credit covers its predicted cost for a window, over what the
-// armed ones would still cost once disarmed (their uprobes leave one by one);
-// when the credit falls to that reserve the busy armed backends are disarmed
-// and wait, longest waiting first, for the next window. Idle armed backends cost nothing and
-// stay. New backends of a cluster with sampled traffic are armed at their
-// fork while the credit allows, so their first statements have phases.
+// armed when the credit covers its predicted cost for a window and its
+// removal, over a reserve: what the armed ones would still cost once
+// disarmed, and what the disarmed ones still cost until their uprobes are
+// gone. Removal is not instant: the loader's detacher removes uprobes one at
+// a time in the order released (~0.1 s each on a quiet machine, 0.2–0.8 s
+// measured under CPU contention, and it yields 200 ms to each attach), so the budget
+// measures it: each disarmed backend's time until its phase probes are gone,
+// over the links the detacher removed up to them, gives its pace; the links
+// waiting (the queue) and the busy armed backends' own at that pace give how
+// long they would keep their probes if disarmed now. A long queue makes every
+// window dear: arming stops until the detacher has caught up. When the credit
+// falls to the reserve the busy armed backends are disarmed and wait, longest
+// waiting first, for the next window; a backend is not armed again before its
+// previous probes are gone. Idle armed backends cost nothing and stay. New
+// backends of a cluster with sampled traffic are armed at their fork while
+// the credit allows, so their first statements have phases.
 // The CPU profile's clock ticks are paid from the same account; while the
 // probes (its ticks included) cost more than the budget over the last
 // window, its rate is halved at each tick (down to 1/16 of --profile-hz),
@@ -36,10 +46,10 @@ export const TRAP_NS_PER_HIT = 1_500;
 export const BODY_NS_PER_HIT = 350;
 /** before anything was measured: probe cost as a share of an armed backend's CPU (3 hits of ~2 µs on a 25–35 µs statement) */
 const PRIOR_COST_SHARE = 0.2;
-/** a backend is armed only if the credit pays for this long of it */
+/** a backend is armed only if the credit pays for this long of it, plus its removal after it is disarmed */
 const WINDOW_S = 0.5;
-/** ...plus this long after it is disarmed: its uprobes are removed in the background, one per ~0.1 s and 200 ms after any attach: measured 1–3 s after a disarm with others armed meanwhile */
-const DETACH_TAIL_S = 2;
+/** the loader's detacher waits this long after each attach (bpf-loader YIELD_TO_ATTACH_NS): an arming delays the removals under way */
+const DETACHER_YIELD_S = 0.2;
 /**
  * What one CPU-profile tick costs the sampled backend: the timer interrupt
  * (taken as a trap's cost) and the program's frame-pointer walk of 12–20
@@ -104,8 +114,20 @@ export class ProbeBudget {
   private armsThisTick = 0;
   /** predicted cost of the backends armed since the last tick (not measured yet) */
   private committed = 0;
-  /** what the busy armed backends would still cost once disarmed, as of the last tick */
+  /** what the busy armed backends would still cost once disarmed, and the disarmed ones until their probes are gone, as of the last tick */
   private reserve = 0;
+  /**
+   * The removal of probes, as of the last tick: the detacher's pace (seconds
+   * per link, measured), the links waiting for it, and how long the busy
+   * armed backends would keep their probes if all were disarmed now
+   * (seconds: the queue and their first probes' links, at that pace).
+   */
+  private removal = { perLinkS: 0, queue: 0, s: 0 };
+  /** what the busy armed backends cost per second (ns/s), and the ones whose probes are being removed, as of the last tick */
+  private armedNsPerS = 0;
+  private removingNsPerS = 0;
+  /** seconds between the last two ticks (late when the collector is starved of CPU) */
+  private tickS = TICK_S;
   private forkTimes: number[] = [];
   /** postmaster pid → when its last sampled statement was seen */
   private sampledAt = new Map<number, number>();
@@ -118,6 +140,7 @@ export class ProbeBudget {
   /** The arming gate: a used backend is armed at once only if the credit pays for its window. */
   allow(pid: number, _ppid: number): boolean {
     if (this.share >= 1) return true;
+    if (this.o.arming.removingNow(pid)) return false;
     const cost = this.predictedNs(pid);
     if (this.free() < cost || this.armsThisTick >= ARMS_PER_TICK) return false;
     this.committed += cost;
@@ -162,8 +185,12 @@ export class ProbeBudget {
   /**
    * What arming `pid` for a window is expected to cost: its recent CPU rate,
    * at least the mean of the traced backends' (an idle backend that gets a
-   * statement is about to work), times the measured cost share. Before a
-   * tick has measured anything: infinite (nothing is armed blind).
+   * statement is about to work), times the measured cost share, for a
+   * window and its removal (after the detacher's queue and the busy armed
+   * backends' first probes); plus the delay its own first probes would add
+   * to theirs, and its attach to the removals under way (the detacher yields
+   * to attaches). Before a tick has measured anything: infinite (nothing is
+   * armed blind).
    */
   private predictedNs(pid: number | null): number {
     if (this.cpuRate.size === 0) return Infinity;
@@ -172,7 +199,9 @@ export class ProbeBudget {
     const mean = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
     // a backend born since the last tick (a pool starting, a fresh connection) may be about to work hard: a quarter core at least
     const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? UNMEASURED_RATE_NS_PER_S);
-    return this.costShare * Math.max(own, mean) * (WINDOW_S + DETACH_TAIL_S);
+    const r = this.removal;
+    const ownS = this.o.arming.firstLinksPerBackend() * r.perLinkS;
+    return this.costShare * Math.max(own, mean) * (WINDOW_S + r.s + ownS) + this.armedNsPerS * ownS + this.removingNsPerS * DETACHER_YIELD_S;
   }
 
   /** Measures and decides; called every ~200 ms. */
@@ -181,6 +210,7 @@ export class ProbeBudget {
     this.armsThisTick = 0;
     const dtS = Math.max(0.001, (now - this.lastTickMs) / 1000);
     this.lastTickMs = now;
+    this.tickS = Math.max(TICK_S, dtS);
     const cpu = new Map<number, number>();
     const perBackend = new Map<number, Map<number, number>>();
     for (const pm of this.o.postmasters()) {
@@ -238,7 +268,17 @@ export class ProbeBudget {
     this.credit = Math.min(cap, this.credit + this.share * cpuNs - costNs);
     this.committed = 0;
     const busy = armed.filter((x) => (this.cpuRate.get(x.pid) ?? 0) > 0);
-    this.reserve = busy.reduce((sum, a) => sum + this.costShare * this.cpuRate.get(a.pid)! * (DETACH_TAIL_S + TICK_S), 0);
+    const removing = this.o.arming.removingList();
+    const perLinkS = this.o.arming.removalPerLinkS(removing);
+    const queue = this.o.arming.removalQueue();
+    const busyLinks = busy.reduce((sum, a) => sum + a.firstLinks, 0);
+    this.removal = { perLinkS, queue, s: (queue + busyLinks) * perLinkS };
+    const costRate = (pid: number) => this.costShare * (this.cpuRate.get(pid) ?? 0);
+    this.armedNsPerS = busy.reduce((sum, a) => sum + costRate(a.pid), 0);
+    this.removingNsPerS = removing.reduce((sum, r) => sum + costRate(r.pid), 0);
+    // the busy armed ones until the next tick comes (late when starved), then their removal; the ones being removed until theirs is done
+    this.reserve = this.armedNsPerS * (this.tickS + this.removal.s) +
+      removing.reduce((sum, r) => sum + costRate(r.pid) * Math.max(this.tickS, r.ahead * perLinkS - r.forS), 0);
     this.steerProfile();
 
     if (this.credit < this.reserve) {
@@ -249,6 +289,7 @@ export class ProbeBudget {
     }
     // credit left: the backends waiting longest get their window
     for (const w of this.o.arming.waitingList()) {
+      if (this.o.arming.removingNow(w.pid)) continue;
       const cost = this.predictedNs(w.pid);
       if (cost > this.free() || this.armsThisTick >= ARMS_PER_TICK) break;
       this.armsThisTick++;
@@ -298,6 +339,10 @@ export class ProbeBudget {
       bodyMeasured: this.bodyMeasured,
       creditMs: this.credit / 1e6,
       armedCostShare: this.costShare,
+      removalS: this.removal.s,
+      removalQueue: this.removal.queue,
+      removalPerLinkMs: this.removal.perLinkS * 1000,
+      reserveMs: this.reserve / 1e6,
       ...this.counts,
     };
   }

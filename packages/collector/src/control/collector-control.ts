@@ -36,6 +36,10 @@ export interface ArmingStatus {
   waiting: number;
   /** backends disarmed before they were gone or idle (the budget) */
   disarmings: number;
+  /** detached backends whose phase probes the loader has not removed yet */
+  removing: number;
+  /** the last removal times, seconds from a backend's detach to its phase probes gone (the loader's detacher removes them one by one) */
+  removalS: number[];
   /** backends armed so far, and the mean time attaching their probes took */
   armings: number;
   meanArmingMs: number;
@@ -77,6 +81,13 @@ export interface BudgetStatus {
   creditMs: number;
   /** measured probe cost as a share of the armed backends' CPU */
   armedCostShare: number;
+  /** how long the busy armed backends would keep their phase probes if disarmed now, seconds: the detacher's queue and their probes at its measured pace */
+  removalS: number;
+  /** links the loader's detacher has not removed yet, and its pace: the slowest recent removal per link it waited for, ms */
+  removalQueue: number;
+  removalPerLinkMs: number;
+  /** credit held back for what the armed and the disarmed-but-not-removed backends still cost */
+  reserveMs: number;
   /** backends disarmed because the credit ran out, armed again when it allowed, and armed at their fork */
   budgetDisarms: number;
   budgetArms: number;

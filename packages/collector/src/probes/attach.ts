@@ -7,14 +7,18 @@ import type { Probe } from './tables';
 
 export interface ArmedBackend {
   pid: number;
+  /** how many links its first probes are (a USDT probe is one per call site) */
+  firstLinks: number;
   /** CLOCK_MONOTONIC ns when the probes were in place (the kernel's timestamps use the same clock) */
   sinceNs: number;
   /** Adds more probes (all or nothing for these). */
   add(probes: Probe[]): void;
-  /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove): returns at once. */
+  /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove), the first probes first: returns at once. */
   detach(): void;
-  /** Detaches only what add() added after the first probes (rarely hit): released before other backends' first probes, it is removed after them. */
-  detachLater(): void;
+  /** Detaches only the first probes (hit on every statement): released before other backends' later probes, they are removed before them. */
+  detachFirst(): void;
+  /** Once detached: CLOCK_MONOTONIC ns when the last of its first probes (hit on every statement) was removed; null while any is still in place. */
+  removedAtNs(): number | null;
   /** Switches its CPU clock (if it has one) on or off; only a change reaches the kernel. */
   setClock(on: boolean): void;
   /** Sets its CPU clock's rate (if it has one). */
@@ -65,17 +69,32 @@ function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInf
 export function armBackend(obj: BpfObject, pid: number, exePath: string, probes: Probe[], elf: ElfInfo): ArmedBackend {
   const links = attachAll(obj, exePath, probes, elf, pid);
   const first = links.length;
-  // the loader's detacher removes the last released first: reversed, the phase probes (hit on every statement) go first
-  const detach = (from: number) => release(links.splice(from).reverse());
+  const hot = links.slice();
+  // the loader's detacher removes links in the order released: the phase probes (hit on every statement) go first
+  let firstLeft = first;
+  const detach = (n: number) => {
+    release(links.splice(0, n));
+    firstLeft = Math.max(0, firstLeft - n);
+  };
   const clocks = (): PerfEventLink[] => links.filter((l): l is PerfEventLink => 'setEnabled' in l);
   // a clock is attached on or off as its probe says (on: the backend is inside a sampled cycle)
   let clockOn = probes.some((p) => p.type === 'cpu-clock' && p.on(pid));
   return {
     pid,
+    firstLinks: first,
     sinceNs: Number(process.hrtime.bigint()),
     add: (more) => { links.push(...attachAll(obj, exePath, more, elf, pid)); },
-    detach: () => detach(0),
-    detachLater: () => detach(first),
+    detach: () => detach(links.length),
+    detachFirst: () => detach(firstLeft),
+    removedAtNs: () => {
+      let last = 0;
+      for (const l of hot) {
+        const at = l.goneAtNs;
+        if (at === null) return null;
+        last = Math.max(last, Number(at));
+      }
+      return last;
+    },
     setClock: (on) => {
       if (on === clockOn) return;
       clockOn = on;
