@@ -7,11 +7,13 @@
 // (arm/disarm) as the budget allows. One Arming serves one kind of per-backend probe set —
 // the phase probes (with the lock and SPI probes after them); another kind,
 // a backend's CPU clock (arming/profile.ts), is another Arming with its own kind.
+import * as fs from 'node:fs';
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ArmingStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
 import { armBackend, type ArmedBackend } from '../probes/attach';
 import type { Probe } from '../probes/tables';
+import { ArmedSpans } from './armed-spans';
 
 /** Where a backend's probes of one kind go. */
 export interface ProbeTarget {
@@ -36,6 +38,8 @@ export interface ProbeKind {
 /** A backend whose arming failed is tried again after this long. */
 const RETRY_MS = 5_000;
 
+const nowNs = () => Number(process.hrtime.bigint());
+
 /** A backend with its probes in place. */
 export interface ArmedEntry {
   pid: number;
@@ -51,6 +55,8 @@ export type ArmingGate = (pid: number, ppid: number) => boolean;
 
 export class Arming {
   private armed = new Map<number, ArmedBackend & ArmedEntry>();
+  /** when each backend had its probes, for statements assembled after it lost them */
+  private spans = new ArmedSpans();
   /** armed backends whose later probes are in place too (or that have none) */
   private complete = new Set<number>();
   /** used backends the gate held back: pid → its postmaster, and since when it waits */
@@ -105,6 +111,7 @@ export class Arming {
     for (const a of gone) a.detachLater();
     for (const a of gone) {
       a.detach();
+      this.spans.ended(a.pid, nowNs());
       this.armed.delete(a.pid);
       this.complete.delete(a.pid);
       this.disarmings++;
@@ -131,9 +138,9 @@ export class Arming {
     if (this.queue.size > 0) setImmediate(() => this.armPending());
   }
 
-  /** CLOCK_MONOTONIC ns since which the backend's probes are all in place; null when it has none. */
-  armedSince(pid: number): number | null {
-    return this.armed.get(pid)?.sinceNs ?? null;
+  /** Whether the backend had its probes all through [startNs, endNs] (CLOCK_MONOTONIC ns), then or now. */
+  timedThrough(pid: number, startNs: number, endNs: number): boolean {
+    return this.spans.covers(pid, startNs, endNs);
   }
 
   private armPending(): void {
@@ -145,6 +152,8 @@ export class Arming {
       if (this.armed.has(pid) || this.stopped) continue;
       // a backend that could not be armed is tried again after a pause, not at every use
       if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) continue;
+      // its statements were assembled after it exited (the collector behind on the ring buffer): nothing to arm
+      if (!fs.existsSync(`/proc/${pid}`)) continue;
       const target = this.kind.target(pid, ppid);
       if (!target) continue;
       try {
@@ -153,6 +162,7 @@ export class Arming {
         const w = this.waiting.get(pid);
         this.waiting.delete(pid);
         this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
+        this.spans.armed(pid, armed.sinceNs);
         if (target.later.length) later.push([armed, target.later]);
         else this.complete.add(pid);
         this.armings++;
@@ -198,10 +208,12 @@ export class Arming {
     for (const [pid, a] of this.armed) {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       a.detach();
+      this.spans.ended(pid, nowNs());
       this.armed.delete(pid);
       this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
+    this.spans.prune(now);
     for (const [pid, w] of this.waiting) if (!alive(pid) || now - w.lastUsedMs >= this.kind.idleMs) this.waiting.delete(pid);
   }
 
