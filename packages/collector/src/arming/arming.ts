@@ -64,6 +64,10 @@ export class Arming {
   private disarmings = 0;
   /** backends to arm: pid → its postmaster's pid, and whether a sampled statement asked for it */
   private queue = new Map<number, { ppid: number; used: boolean }>();
+  /** armed backends whose later probes are still to be added, in arming order */
+  private later: [ArmedBackend, Probe[]][] = [];
+  /** a step is scheduled */
+  private stepping = false;
   private failedAt = new Map<number, number>();
   private failures = 0;
   private armings = 0;
@@ -133,9 +137,14 @@ export class Arming {
     return [...this.waiting].map(([pid, w]) => ({ pid, ppid: w.ppid, sinceMs: w.sinceMs })).sort((x, y) => x.sinceMs - y.sinceMs);
   }
 
-  /** Arms the queued backends once the current callback is done. */
+  /** Arms the queued backends once the current callback is done, one per event-loop turn. */
   armSoon(): void {
-    if (this.queue.size > 0) setImmediate(() => this.armPending());
+    if (this.stepping || (this.queue.size === 0 && this.later.length === 0)) return;
+    this.stepping = true;
+    setImmediate(() => {
+      this.stepping = false;
+      this.step();
+    });
   }
 
   /** Whether the backend had its probes all through [startNs, endNs] (CLOCK_MONOTONIC ns), then or now. */
@@ -143,52 +152,64 @@ export class Arming {
     return this.spans.covers(pid, startNs, endNs);
   }
 
-  private armPending(): void {
-    const pending = [...this.queue];
-    this.queue.clear();
-    const now = Date.now();
-    const later: [ArmedBackend, Probe[]][] = [];
-    for (const [pid, { ppid, used }] of pending) {
-      if (this.armed.has(pid) || this.stopped) continue;
-      // a backend that could not be armed is tried again after a pause, not at every use
-      if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) continue;
-      // its statements were assembled after it exited (the collector behind on the ring buffer): nothing to arm
-      if (!fs.existsSync(`/proc/${pid}`)) continue;
-      const target = this.kind.target(pid, ppid);
-      if (!target) continue;
-      try {
-        const t0 = process.hrtime.bigint();
-        const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
-        const w = this.waiting.get(pid);
-        this.waiting.delete(pid);
-        this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
-        this.spans.armed(pid, armed.sinceNs);
-        if (target.later.length) later.push([armed, target.later]);
-        else this.complete.add(pid);
-        this.armings++;
-        this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
-        this.failedAt.delete(pid);
-      } catch (e) {
-        // the backend may have exited meanwhile: counted and shown in status, not logged each time
-        this.failures++;
-        this.failedAt.set(pid, now);
-        this.lastError = `pid ${pid}: ${(e as Error).message}`;
-      }
+  /**
+   * Arms one queued backend, or, once none is queued, adds the later probes
+   * of one armed backend; then yields. Attaching takes a few ms per backend,
+   * or seconds on a loaded host: the ring buffer, the exports and the admin
+   * API are served between backends, not after a whole pool.
+   */
+  private step(): void {
+    if (this.stopped) return;
+    const next = this.queue.entries().next();
+    if (!next.done) {
+      const [pid, { ppid, used }] = next.value;
+      this.queue.delete(pid);
+      this.armOne(pid, ppid, used);
+    } else {
+      const later = this.later.shift();
+      if (later) this.armLater(...later);
     }
-    if (later.length > 0) setImmediate(() => this.armLater(later));
+    this.armSoon();
   }
 
-  private armLater(later: [ArmedBackend, Probe[]][]): void {
-    for (const [armed, probes] of later) {
-      if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
-      try {
-        armed.add(probes);
-        this.complete.add(armed.pid);
-      } catch (e) {
-        // its first probes stay; what the later ones observe is missed for this backend
-        this.failures++;
-        this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
-      }
+  private armOne(pid: number, ppid: number, used: boolean): void {
+    const now = Date.now();
+    if (this.armed.has(pid)) return;
+    // a backend that could not be armed is tried again after a pause, not at every use
+    if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) return;
+    // its statements were assembled after it exited (the collector behind on the ring buffer): nothing to arm
+    if (!fs.existsSync(`/proc/${pid}`)) return;
+    const target = this.kind.target(pid, ppid);
+    if (!target) return;
+    try {
+      const t0 = process.hrtime.bigint();
+      const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
+      const w = this.waiting.get(pid);
+      this.waiting.delete(pid);
+      this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
+      this.spans.armed(pid, armed.sinceNs);
+      if (target.later.length) this.later.push([armed, target.later]);
+      else this.complete.add(pid);
+      this.armings++;
+      this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
+      this.failedAt.delete(pid);
+    } catch (e) {
+      // the backend may have exited meanwhile: counted and shown in status, not logged each time
+      this.failures++;
+      this.failedAt.set(pid, now);
+      this.lastError = `pid ${pid}: ${(e as Error).message}`;
+    }
+  }
+
+  private armLater(armed: ArmedBackend, probes: Probe[]): void {
+    if (this.armed.get(armed.pid) !== armed) return; // disarmed meanwhile
+    try {
+      armed.add(probes);
+      this.complete.add(armed.pid);
+    } catch (e) {
+      // its first probes stay; what the later ones observe is missed for this backend
+      this.failures++;
+      this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
     }
   }
 
@@ -234,6 +255,8 @@ export class Arming {
   /** Detaches every backend's probes. */
   stop(): void {
     this.stopped = true;
+    this.queue.clear();
+    this.later = [];
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
     this.complete.clear();
