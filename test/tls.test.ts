@@ -56,8 +56,19 @@ async function tracedRun(
   const n = traces * queries;
   expect(r).toEqual({ traces, queries: n, errors: 0 });
   const ids = () => new Set(receiver.spans.filter((s) => s.name.startsWith('request ') && !before.has(s.traceId)).map((s) => s.traceId));
-  await eventually(`${n} statement spans`, () => receiver.spans.filter((s) => isPostgresServerSpan(s) && ids().has(s.traceId)).length >= n, 30000);
-  const inTraces = receiver.spans.filter((s) => ids().has(s.traceId));
+  const statements = () => {
+    // the trace ids once per check: the receiver answers the collector's exports on this event loop
+    const t = ids();
+    return receiver.spans.filter((s) => isPostgresServerSpan(s) && t.has(s.traceId)).length;
+  };
+  await eventually(`${n} statement spans`, () => statements() >= n, 30000).catch(async (e) => {
+    // spans the collector gave up exporting are counted and said: name them rather than a bare count
+    const { export: x } = await collector.status();
+    throw new Error(`${(e as Error).message}: ${statements()} arrived; the collector exported ${x.exported - st0.export.exported} spans `
+      + `and dropped ${x.dropped - st0.export.dropped} since the run began (last export error: ${x.lastError})`);
+  });
+  const t = ids();
+  const inTraces = receiver.spans.filter((s) => t.has(s.traceId));
   const clientSpans = inTraces.filter((s) => s.kind === 3 && s.name.startsWith('pg.query'));
   const server = inTraces.filter(isPostgresServerSpan);
   expect(clientSpans).toHaveLength(n);

@@ -43,6 +43,7 @@ export interface NativeAddon {
   ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string) => void, maxBatchBytes: number, intervalMs: number): number;
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
+  readerDrain(h: ObjectHandle, reader: number): void;
   probeProgramType(type: number): number;
   probeMapType(type: number): number;
   probeHelper(programType: number, helper: number): number;

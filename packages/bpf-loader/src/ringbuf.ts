@@ -35,6 +35,8 @@ export interface RingBufferReader {
   readonly stats: RingBufferStats;
   /** Stops reading; the reader no longer keeps the process alive. Idempotent. */
   close(): void;
+  /** Reads every record the ring holds now: `onBatch` runs before this returns (e.g. to act on all a gone producer sent before forgetting it). */
+  drain(): void;
   /** Let the process exit while this reader is open (like socket.unref()). */
   unref(): void;
   ref(): void;
@@ -92,6 +94,10 @@ export class Reader implements RingBufferReader {
     if (this.closed) return;
     this.closed = true;
     if (!this.objectClosed()) native().readerClose(this.handle, this.id);
+  }
+
+  drain(): void {
+    if (!this.closed && !this.objectClosed()) native().readerDrain(this.handle, this.id);
   }
 
   unref(): void {

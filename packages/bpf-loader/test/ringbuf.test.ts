@@ -62,6 +62,30 @@ describe('ring buffer reader', () => {
     expect(timed.stats.records).toBe(300);
   });
 
+  test('drain() reads every record the ring holds before it returns, in as many batches as the cap needs', () => {
+    const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
+    obj.load();
+    const counts: number[] = [];
+    // 64 records of 72 bytes a batch at most
+    const reader = obj.ringBuffer('records', (_b, count) => { counts.push(count); }, { maxBatchBytes: 64 * (RECORD + RECORD_HEADER_BYTES) });
+    obj.map('flood_config').update(key32(0), key32(300));
+    expect(obj.testRun('flood_run', { cpu: 0 })).toBe(300);
+    // nothing woke the reader and it has no timer: only drain() reads them, synchronously
+    reader.drain();
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(counts.length).toBeGreaterThanOrEqual(5);
+    expect(reader.stats.records).toBe(300);
+    // an empty ring: no call
+    reader.drain();
+    expect(reader.stats.batches).toBe(counts.length);
+    reader.close();
+    // a closed reader reads nothing and does not throw
+    obj.testRun('flood_run', { cpu: 0 });
+    reader.drain();
+    expect(reader.stats.records).toBe(300);
+    obj.close();
+  });
+
   test('the drain timer backs off while drains find few records: a trickle comes in batches, not one call per record', async () => {
     const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
     obj.load();

@@ -125,10 +125,7 @@ export class Collector implements CollectorControl {
       fallbackResource: this.resources.fallback,
       listeners: () => this.listeners,
       annotate: opts.annotate,
-      timedAt: (pid, ts) => {
-        const since = this.phases?.armedSince(pid) ?? null;
-        return since !== null && since <= ts;
-      },
+      timedThrough: (pid, startNs, endNs) => this.phases?.timedThrough(pid, startNs, endNs) ?? false,
       shedWhy: (s) => {
         if (this.detail === 'statement') return 'off';
         return this.phases?.heldBack(s.start.pid) ? 'budget' : 'late';
@@ -315,7 +312,13 @@ export class Collector implements CollectorControl {
   rescan(): void {
     if (!this.obj || !this.clusters || !this.phases) return;
     this.clusters.rescan();
-    const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
+    // what the gone backends sent before they exited is assembled first: a collector behind on the
+    // ring buffer would otherwise forget a backend (its arming, its open statements, its identity)
+    // before reading its last statements. Gone means gone before that drain (not in the listing
+    // taken first); one that exits after it is forgotten at the next rescan.
+    const listed = new Set(fs.readdirSync('/proc'));
+    this.reader?.drain();
+    const alive = (pid: number) => listed.has(String(pid)) || fs.existsSync(`/proc/${pid}`);
     this.phases.sweep(alive);
     this.clocks?.sweep(alive);
     this.pipeline.sweep(alive);

@@ -164,6 +164,24 @@ describe('Assembler', () => {
     expect([out[0].phases, out[0].timed, out[0].rows, out[0].endNs]).toEqual([[], false, 1, 180]);
   });
 
+  it('whether a statement is timed is asked for the whole time it ran: from its arrival to its ReadyForQuery', () => {
+    const out: Statement[] = [];
+    const asked: number[][] = [];
+    // probes in place from 50 to 150: the second statement, running from 100 to 180, lost them meanwhile
+    const a = new Assembler({ statement: (s) => out.push(s) }, (pid, from, to) => {
+      asked.push([pid, from, to]);
+      return from >= 50 && to <= 150;
+    });
+    a.start(start(7, 60, Message.QUERY, 0));
+    a.mark(7, 90, K.IDLE, 1, 0x49);
+    a.start(start(7, 100, Message.QUERY, 1));
+    a.mark(7, 130, K.PLAN_BEGIN, 1, 0);
+    a.reply(7, 170, 1, 0x43, tag('SELECT 1'));
+    a.mark(7, 180, K.IDLE, 2, 0x49);
+    expect(asked).toEqual([[7, 60, 90], [7, 100, 180]]);
+    expect(out.map((s) => s.timed)).toEqual([true, false]);
+  });
+
   it('units of a backend that is gone end incomplete; records for unknown units are counted', () => {
     const { a, out } = assembler();
     a.start(start(7, 100, Message.QUERY, 0));

@@ -83,7 +83,7 @@ test('a batch with one sampled statement reaches the export queue once, through 
     cluster: (ppid) => (ppid === PPID ? { resource, port: 5432, inside: null } : undefined),
     fallbackResource: resource,
     listeners: () => [(s) => listened.push(s)],
-    timedAt: () => false,
+    timedThrough: () => false,
     shedWhy: () => 'budget',
     taps: { statement: (s) => tapped.push(s), encrypted: () => undefined, fork: () => undefined },
     log: (m) => {

@@ -278,6 +278,26 @@ static napi_value reader_close_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A drain on demand stops after this many full batches: producers that keep
+ * up with the reader cannot hold the caller forever (the ring's records fit
+ * in far fewer at the default batch size). */
+#define DRAIN_BATCHES_MAX 256
+
+/* readerDrain(obj, id): reads what the ring holds now, in batches, before
+ * returning (the callback runs synchronously). */
+static napi_value reader_drain(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct reader *r = reader_arg(env, argv);
+  for (int i = 0; r && !r->closing && i < DRAIN_BATCHES_MAX; i++) {
+    drain(r, 0);
+    /* a batch under the cap: the ring was emptied */
+    if (r->len < r->max) break;
+  }
+  return NULL;
+}
+
 /* readerRef(obj, id, keepsProcessAlive) */
 static napi_value reader_ref(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -302,4 +322,5 @@ void register_ringbuf(napi_env env, napi_value exports) {
   export_fn(env, exports, "ringBuffer", ring_buffer);
   export_fn(env, exports, "readerClose", reader_close_js);
   export_fn(env, exports, "readerRef", reader_ref);
+  export_fn(env, exports, "readerDrain", reader_drain);
 }

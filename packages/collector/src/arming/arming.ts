@@ -7,11 +7,13 @@
 // (arm/disarm) as the budget allows. One Arming serves one kind of per-backend probe set —
 // the phase probes (with the lock and SPI probes after them); another kind,
 // a backend's CPU clock (arming/profile.ts), is another Arming with its own kind.
+import * as fs from 'node:fs';
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ArmingStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
 import { armBackend, type ArmedBackend } from '../probes/attach';
 import type { Probe } from '../probes/tables';
+import { ArmedSpans } from './armed-spans';
 
 /** Where a backend's probes of one kind go. */
 export interface ProbeTarget {
@@ -40,6 +42,8 @@ const TAILS_KEPT = 16;
 /** the detacher's time per link until a removal was measured: a backend's removal took ~2 s with others armed meanwhile, ~0.25 s a link */
 const PRIOR_PER_LINK_S = 0.25;
 
+const nowNs = () => Number(process.hrtime.bigint());
+
 /** A backend with its probes in place. */
 export interface ArmedEntry {
   pid: number;
@@ -57,6 +61,8 @@ export type ArmingGate = (pid: number, ppid: number) => boolean;
 
 export class Arming {
   private armed = new Map<number, ArmedBackend & ArmedEntry>();
+  /** when each backend had its probes, for statements assembled after it lost them */
+  private spans = new ArmedSpans();
   /** armed backends whose later probes are in place too (or that have none) */
   private complete = new Set<number>();
   /** used backends the gate held back: pid → its postmaster, and since when it waits */
@@ -68,6 +74,10 @@ export class Arming {
   private tails: { s: number; perLinkS: number }[] = [];
   /** backends to arm: pid → its postmaster's pid, and whether a sampled statement asked for it */
   private queue = new Map<number, { ppid: number; used: boolean }>();
+  /** armed backends whose later probes are still to be added, in arming order */
+  private later: [ArmedBackend, Probe[]][] = [];
+  /** a step is scheduled */
+  private stepping = false;
   private failedAt = new Map<number, number>();
   private failures = 0;
   private armings = 0;
@@ -116,6 +126,7 @@ export class Arming {
     for (const a of gone) this.detach(a, () => a.detachFirst());
     for (const a of gone) {
       a.detach();
+      this.spans.ended(a.pid, nowNs());
       this.armed.delete(a.pid);
       this.complete.delete(a.pid);
       this.disarmings++;
@@ -125,7 +136,7 @@ export class Arming {
 
   /** Releases a backend's probes (`release`: its first ones at least) and follows their removal. */
   private detach(a: ArmedBackend, release = () => a.detach()): void {
-    const sinceNs = Number(process.hrtime.bigint());
+    const sinceNs = nowNs();
     // the detacher removes links in the order released: its first probes come after every link waiting
     const ahead = this.obj.detacher().pending + Math.max(1, a.firstLinks);
     release();
@@ -139,7 +150,7 @@ export class Arming {
    * list and their removal joins the measured ones (status, removalPerLinkS).
    */
   removingList(): { pid: number; forS: number; ahead: number }[] {
-    const now = Number(process.hrtime.bigint());
+    const now = nowNs();
     const out: { pid: number; forS: number; ahead: number }[] = [];
     for (const [pid, r] of this.removing) {
       const at = r.a.removedAtNs();
@@ -201,60 +212,80 @@ export class Arming {
     return [...this.waiting].map(([pid, w]) => ({ pid, ppid: w.ppid, sinceMs: w.sinceMs })).sort((x, y) => x.sinceMs - y.sinceMs);
   }
 
-  /** Arms the queued backends once the current callback is done. */
+  /** Arms the queued backends once the current callback is done, one per event-loop turn. */
   armSoon(): void {
-    if (this.queue.size > 0) setImmediate(() => this.armPending());
+    if (this.stepping || (this.queue.size === 0 && this.later.length === 0)) return;
+    this.stepping = true;
+    setImmediate(() => {
+      this.stepping = false;
+      this.step();
+    });
   }
 
-  /** CLOCK_MONOTONIC ns since which the backend's probes are all in place; null when it has none. */
-  armedSince(pid: number): number | null {
-    return this.armed.get(pid)?.sinceNs ?? null;
+  /** Whether the backend had its probes all through [startNs, endNs] (CLOCK_MONOTONIC ns), then or now. */
+  timedThrough(pid: number, startNs: number, endNs: number): boolean {
+    return this.spans.covers(pid, startNs, endNs);
   }
 
-  private armPending(): void {
-    const pending = [...this.queue];
-    this.queue.clear();
-    const now = Date.now();
-    const later: [ArmedBackend, Probe[]][] = [];
-    for (const [pid, { ppid, used }] of pending) {
-      if (this.armed.has(pid) || this.stopped) continue;
-      // a backend that could not be armed is tried again after a pause, not at every use
-      if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) continue;
-      const target = this.kind.target(pid, ppid);
-      if (!target) continue;
-      try {
-        const t0 = process.hrtime.bigint();
-        const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
-        const w = this.waiting.get(pid);
-        this.waiting.delete(pid);
-        this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
-        this.lastFirstLinks = armed.firstLinks;
-        if (target.later.length) later.push([armed, target.later]);
-        else this.complete.add(pid);
-        this.armings++;
-        this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
-        this.failedAt.delete(pid);
-      } catch (e) {
-        // the backend may have exited meanwhile: counted and shown in status, not logged each time
-        this.failures++;
-        this.failedAt.set(pid, now);
-        this.lastError = `pid ${pid}: ${(e as Error).message}`;
-      }
+  /**
+   * Arms one queued backend, or, once none is queued, adds the later probes
+   * of one armed backend; then yields. Attaching takes a few ms per backend,
+   * or seconds on a loaded host: the ring buffer, the exports and the admin
+   * API are served between backends, not after a whole pool.
+   */
+  private step(): void {
+    if (this.stopped) return;
+    const next = this.queue.entries().next();
+    if (!next.done) {
+      const [pid, { ppid, used }] = next.value;
+      this.queue.delete(pid);
+      this.armOne(pid, ppid, used);
+    } else {
+      const later = this.later.shift();
+      if (later) this.armLater(...later);
     }
-    if (later.length > 0) setImmediate(() => this.armLater(later));
+    this.armSoon();
   }
 
-  private armLater(later: [ArmedBackend, Probe[]][]): void {
-    for (const [armed, probes] of later) {
-      if (this.armed.get(armed.pid) !== armed) continue; // disarmed meanwhile
-      try {
-        armed.add(probes);
-        this.complete.add(armed.pid);
-      } catch (e) {
-        // its first probes stay; what the later ones observe is missed for this backend
-        this.failures++;
-        this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
-      }
+  private armOne(pid: number, ppid: number, used: boolean): void {
+    const now = Date.now();
+    if (this.armed.has(pid)) return;
+    // a backend that could not be armed is tried again after a pause, not at every use
+    if (now - (this.failedAt.get(pid) ?? -Infinity) < RETRY_MS) return;
+    // its statements were assembled after it exited (the collector behind on the ring buffer): nothing to arm
+    if (!fs.existsSync(`/proc/${pid}`)) return;
+    const target = this.kind.target(pid, ppid);
+    if (!target) return;
+    try {
+      const t0 = process.hrtime.bigint();
+      const armed = armBackend(this.obj, pid, target.binaryPath, target.probes, target.elf);
+      const w = this.waiting.get(pid);
+      this.waiting.delete(pid);
+      this.armed.set(pid, Object.assign(armed, { ppid, armedAtMs: now, lastUsedMs: w?.lastUsedMs ?? now, used }));
+      this.spans.armed(pid, armed.sinceNs);
+      this.lastFirstLinks = armed.firstLinks;
+      if (target.later.length) this.later.push([armed, target.later]);
+      else this.complete.add(pid);
+      this.armings++;
+      this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
+      this.failedAt.delete(pid);
+    } catch (e) {
+      // the backend may have exited meanwhile: counted and shown in status, not logged each time
+      this.failures++;
+      this.failedAt.set(pid, now);
+      this.lastError = `pid ${pid}: ${(e as Error).message}`;
+    }
+  }
+
+  private armLater(armed: ArmedBackend, probes: Probe[]): void {
+    if (this.armed.get(armed.pid) !== armed) return; // disarmed meanwhile
+    try {
+      armed.add(probes);
+      this.complete.add(armed.pid);
+    } catch (e) {
+      // its first probes stay; what the later ones observe is missed for this backend
+      this.failures++;
+      this.lastError = `pid ${armed.pid} (${this.kind.laterName}): ${(e as Error).message}`;
     }
   }
 
@@ -274,11 +305,13 @@ export class Arming {
     for (const [pid, a] of this.armed) {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       this.detach(a);
+      this.spans.ended(pid, nowNs());
       this.armed.delete(pid);
       this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
     this.removingList(); // the removals done leave the list
+    this.spans.prune(now);
     for (const [pid, w] of this.waiting) if (!alive(pid) || now - w.lastUsedMs >= this.kind.idleMs) this.waiting.delete(pid);
   }
 
@@ -301,6 +334,8 @@ export class Arming {
   /** Detaches every backend's probes. */
   stop(): void {
     this.stopped = true;
+    this.queue.clear();
+    this.later = [];
     for (const a of this.armed.values()) a.detach();
     this.armed.clear();
     this.complete.clear();

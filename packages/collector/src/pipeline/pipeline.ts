@@ -32,8 +32,8 @@ export interface PipelineOptions {
   fallbackResource: Resource;
   listeners: () => readonly StatementListener[];
   annotate?: Annotator;
-  /** whether the backend's phase probes were all in place at a kernel time */
-  timedAt: (pid: number, tsNs: number) => boolean;
+  /** whether the backend's phase probes were in place all through a span of kernel time (when it ran, not now) */
+  timedThrough: (pid: number, startNs: number, endNs: number) => boolean;
   /** why a statement without phases has none (asked after the taps saw it) */
   shedWhy: (s: Statement) => DetailShed;
   /** see every assembled statement, switch to encryption (event: TLS or GSSENC), new backend and sampled request cycle opening or closing before enrich does */
@@ -76,7 +76,7 @@ export class Pipeline {
         fork: (pid, ppid) => o.taps.fork(pid, ppid),
         cycle: (pid, open) => o.taps.cycle?.(pid, open),
       },
-      o.timedAt,
+      o.timedThrough,
       holders,
     );
   }

@@ -251,8 +251,8 @@ export class Assembler implements EventSink {
 
   constructor(
     private readonly out: AssembledSink,
-    /** whether the backend's phase probes were all in place at a kernel time (CLOCK_MONOTONIC ns) */
-    private readonly timedAt: (pid: number, tsNs: number) => boolean = () => true,
+    /** whether the backend's phase probes were in place all through [startNs, endNs] (CLOCK_MONOTONIC ns) */
+    private readonly timedThrough: (pid: number, startNs: number, endNs: number) => boolean = () => true,
     /** written as units open and cycles end, for the blocker lookup */
     private readonly open: OpenStatements = new OpenStatements(),
   ) {}
@@ -445,8 +445,8 @@ export class Assembler implements EventSink {
   }
 
   private emitUnit(pid: number, b: Backend, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
-    // probes attached while the statement ran would give it some phases and not others: none then
-    const timed = this.timedAt(pid, u.startNs);
+    // probes attached or removed while the statement ran would give it some phases and not others: none then
+    const timed = this.timedThrough(pid, u.startNs, idleNs);
     const segs = timed ? segments(u) : [];
     const n = u.start.message === Message.QUERY ? Math.max(segs.length, u.replies.length, 1) : 1;
     let prevEnd = u.startNs;
