@@ -107,7 +107,7 @@ describe.each([
     process.stderr.write(`budget (${nHogs} hogs): ${hits} probe hits, bodies ${(bodyNs / 1e6).toFixed(2)} ms, probes ${(probeNs / 1e6).toFixed(2)} ms of ${(cpuNs / 1e6).toFixed(0)} ms backend CPU = ${(100 * share).toFixed(3)} %; ` +
       `collector's own account ${st.budget.totalPct.toFixed(3)} %; phases on ${(100 * (st.phases.share ?? 0)).toFixed(1)} % of ${st.statements} sampled statements (${JSON.stringify(st.phases)}); ` +
       `${st.budget.budgetDisarms} disarms, ${st.budget.budgetArms} re-arms, ${st.budget.forkArms} armed at fork; ` +
-      `removals (s, last ${st.backends.removalS.length}): ${st.backends.removalS.map((x) => x.toFixed(2)).join(' ')}; detacher ${st.budget.removalPerLinkMs.toFixed(0)} ms per link\n`);
+      `removals (s, last ${st.backends.removalS.length}): ${st.backends.removalS.map((x: number) => x.toFixed(2)).join(' ')}; detacher ${st.budget.removalPerLinkMs.toFixed(0)} ms per link\n`);
     expect(cpuNs).toBeGreaterThan(1e9); // a real load: more than a second of backend CPU
     expect(hits).toBeGreaterThan(0); // the budget did arm backends
     expect(share).toBeLessThanOrEqual(0.01);
