@@ -1,4 +1,4 @@
-import { confirmTraceComment, findTraceComment, renderTokens, scanSql, SqlLexer, tokenize, withoutTraceComment } from '../src';
+import { checkTraceComment, confirmTraceComment, findTraceComment, renderTokens, scanSql, SqlLexer, tokenize, withoutTraceComment } from '../src';
 
 const kinds = (sql: string) => tokenize(sql).filter((t) => t.kind !== 'space').map((t) => [t.kind, sql.slice(t.start, t.end)]);
 const mask = (sql: string) => {
@@ -115,5 +115,28 @@ describe('trace comments, as the lexer reads them', () => {
     expect(withoutTraceComment(`/* /* traceparent='${TP}' */ secret */ SELECT 1`, 'head')).toBe(' SELECT 1');
     expect(withoutTraceComment(`SELECT '/*' /*traceparent='${TP}'*/;`, 'tail')).toBe("SELECT '/*' ;");
     expect(withoutTraceComment("SELECT '/* x */'", 'tail')).toBe("SELECT '/* x */'");
+  });
+  it('the comment the check found cuts what a fresh search cuts, under every reading', () => {
+    const texts = [
+      `SELECT 1 /*traceparent='${TP}'*/ ;\n`, `  /* /* traceparent='${TP}' */ password=x */ SELECT 1`, `/*traceparent='${TP}'*/ SELECT '*/'`,
+      `SELECT '/*' AS a, $$traceparent='${TP}'$$ AS b -- */`, `SELECT 1 /* traceparent='${TP}' */ + 2`, `SELECT E'\\' /*traceparent='${TP}'*/`,
+      `SELECT 'a\\' /*traceparent='${TP}'*/ '`, "SELECT 'long", '/* traceparent=', 'SELECT 1 /* x', '',
+    ];
+    let reused = 0;
+    for (const sql of texts) {
+      for (const where of ['head', 'tail'] as const) {
+        for (const scs of [true, false, undefined]) {
+          for (const complete of [true, false]) {
+            const r = checkTraceComment(sql, where, IDS, complete, scs);
+            expect({ sql, where, scs, check: r.check }).toEqual({ sql, where, scs, check: confirmTraceComment(sql, where, IDS, complete, scs) });
+            if (r.comment === undefined) continue;
+            reused++;
+            expect({ sql, where, scs, cut: withoutTraceComment(sql, where, scs, r.comment) }).toEqual({ sql, where, scs, cut: withoutTraceComment(sql, where, scs) });
+          }
+        }
+      }
+    }
+    // all but a tail under an unknown setting: 10 of the 12 combinations of each text
+    expect(reused).toBe(texts.length * 10);
   });
 });

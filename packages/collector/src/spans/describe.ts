@@ -2,7 +2,7 @@
 // db.query.text), computed once per distinct text. The trace comment is cut
 // off (by the lexer, so a nested comment goes whole) before the lookup, so
 // the same query from many requests hits the cache.
-import { withoutTraceComment as cutComment } from '@pgferret/sql';
+import { withoutTraceComment as cutComment, type Token } from '@pgferret/sql';
 import { Origin } from '../events/layout';
 import { describeSql, spanName, type StatementSql } from './sql';
 
@@ -10,10 +10,13 @@ export interface StatementDescription extends StatementSql {
   name: string;
 }
 
-/** The text without the comment the trace context was read from. */
-export function withoutTraceComment(text: string, origin: number, standardConformingStrings?: boolean): string {
-  if (origin === Origin.TAIL) return cutComment(text, 'tail', standardConformingStrings);
-  if (origin === Origin.HEAD) return cutComment(text, 'head', standardConformingStrings);
+/**
+ * The text without the comment the trace context was read from. `found`: that
+ * comment as the confirmation found it (spans/confirm.ts `traceContext`), when it did.
+ */
+export function withoutTraceComment(text: string, origin: number, standardConformingStrings?: boolean, found?: Token | null): string {
+  if (origin === Origin.TAIL) return cutComment(text, 'tail', standardConformingStrings, found);
+  if (origin === Origin.HEAD) return cutComment(text, 'head', standardConformingStrings, found);
   return text;
 }
 
@@ -24,9 +27,12 @@ export class SqlDescriber {
 
   constructor(private readonly rawQueryText: boolean, private readonly maxEntries = 4096) {}
 
-  /** `standardConformingStrings`: the session's setting, undefined when not known (both readings are tried) */
-  describe(text: string, origin: number, index: number, standardConformingStrings?: boolean): StatementDescription {
-    const key = withoutTraceComment(text, origin, standardConformingStrings);
+  /**
+   * `standardConformingStrings`: the session's setting, undefined when not known (both readings are tried);
+   * `traceComment`: the trace comment as the lexer found it already (undefined: look)
+   */
+  describe(text: string, origin: number, index: number, standardConformingStrings?: boolean, traceComment?: Token | null): StatementDescription {
+    const key = withoutTraceComment(text, origin, standardConformingStrings, traceComment);
     const cache = standardConformingStrings === true ? this.cache : standardConformingStrings === false ? this.other.off : this.other.unknown;
     let parts = cache.get(key);
     if (!parts) {
