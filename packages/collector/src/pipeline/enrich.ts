@@ -6,12 +6,12 @@
 // (the statement with what its spans need).
 import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
+import type { Token } from '@pgferret/sql';
 import type { Annotator, StatementListener } from '../control/collector-control';
 import { backendIdentity } from '../discover/postmasters';
 import type { BlockerLookup } from '../inside/blockers';
 import type { AssembledSink, LockWait, Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
-import type { Token } from '@pgferret/sql';
 import { traceContext, type ContextCheck } from '../spans/confirm';
 import type { InsideFacts } from '../spans/inside-spans';
 
