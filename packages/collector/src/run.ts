@@ -137,7 +137,10 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
     );
     log(`web UI ${embedded.uiLoginUrl} (the token changes at every start; also in ${stateDir}/ui-token)`);
   }
-  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: 512, intervalMs: 1000, log });
+  // OTLP: requests of up to 2,048 spans (~1.3 MB of -S spans): with two in flight, 512 dropped spans at
+  // ~17-34k statements/s here, 2,048 did not (BENCHMARKS.md "Collector CPU per sampled statement");
+  // the embedded store (its batches converted on the event loop) keeps 512: not measured there
+  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: endpoint ? 2048 : 512, intervalMs: 1000, log });
   let metrics: MetricsServer | null = null;
   try {
     if (o.metricsPort > 0) {

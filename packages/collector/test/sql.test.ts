@@ -1,6 +1,7 @@
 import { layoutSql } from '../src/embedded/sql-layout';
 import { Origin } from '../src/events/layout';
-import { SqlDescriber, withoutTraceComment } from '../src/spans/describe';
+import { prng, Rand, edgeSelect } from '../../sql/test/edge-sql';
+import { SqlDescriber, sqlShape, withoutTraceComment } from '../src/spans/describe';
 import { describeSql, spanName } from '../src/spans/sql';
 
 const maskSql = (sql: string) => describeSql(sql, false)[0].queryText;
@@ -57,6 +58,34 @@ describe('SqlDescriber', () => {
     const multi = "BEGIN; UPDATE a SET x = 1; COMMIT /*traceparent='00-aa-bb-01'*/";
     expect([0, 1, 2].map((i) => d.describe(multi, 2, i).name)).toEqual(['BEGIN', 'UPDATE a', 'COMMIT']);
     expect(new SqlDescriber(true).describe("SELECT 'x' /*c*/", 2, 0).queryText).toBe("SELECT 'x'");
+  });
+
+  it('texts that differ in literals and whitespace share a description by their shape, equal to describing each', () => {
+    const d = new SqlDescriber(false);
+    const first = d.describe('SELECT abalance FROM pgbench_accounts WHERE aid = 17', 3, 0);
+    const other = d.describe("SELECT  abalance\nFROM pgbench_accounts WHERE aid = 123456 ", 3, 0);
+    expect(other).toBe(first); // from the shape: not described again
+    expect(d.describe('SELECT abalance FROM pgbench_accounts WHERE aid=17', 3, 0)).not.toBe(first); // no space: another shape
+    expect(new SqlDescriber(true).describe("SELECT 'b'", 3, 0).queryText).toBe("SELECT 'b'"); // raw texts have no shape
+    // generated SQL at the scanner's edges, each described after another text of its shape was
+    const r = new Rand(prng(19));
+    const lit = (): string => r.pick(["'x'", "E'\\''", '42', '1.5e-3', "$$;$$", "$a$ é $a$", "B'101'", "U&'d\\0061t'", "'it''s'", '.5', "X'ff'"]);
+    let shared = 0;
+    for (let i = 0; i < 2000; i++) {
+      const scs = r.pick([true, false, undefined]);
+      const template = r.int(2) === 0 ? edgeSelect(r, scs, 0) : `${r.pick(['SELECT', 'UPDATE t SET a =', 'INSERT INTO "T" VALUES ('])} @ ${r.pick(['', ')', '; SELECT @', ' FROM x.y WHERE b = @'])}`;
+      const a = template.replace(/@/g, lit);
+      const b = template.replace(/@/g, lit);
+      const described = new SqlDescriber(false);
+      described.describe(a, 3, 0, scs);
+      for (let index = 0; index < 3; index++) {
+        const got = described.describe(b, 3, index, scs);
+        const want = describeSql(b, false, scs).map((x) => ({ name: spanName(x), ...x }));
+        expect({ b, scs, index, got }).toEqual({ b, scs, index, got: want[Math.min(index, want.length - 1)] });
+      }
+      if (sqlShape(a, scs) !== null && sqlShape(a, scs) === sqlShape(b, scs)) shared++;
+    }
+    expect(shared).toBeGreaterThan(500);
   });
 });
 

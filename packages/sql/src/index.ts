@@ -2,7 +2,7 @@ export { SqlLexer, tokenize, isComment, isSpace, type Token, type TokenKind } fr
 export { renderTokens, isMasked } from './render';
 export { splitStatements, traceCommentIn, type StatementRange } from './statements';
 export { parseTraceparentAt, readTraceparent, isTraceparent, type Traceparent, type TraceparentReading } from './traceparent';
-export { findTraceComment, withoutTraceComment, confirmTraceComment, readings, type CommentPlace, type TraceCommentCheck } from './trace-comment';
+export { findTraceComment, withoutTraceComment, confirmTraceComment, checkTraceComment, readings, type CommentPlace, type TraceCommentCheck } from './trace-comment';
 export { scanSql, commentPlacement, placeComment, type ScanResult, type Placement } from './comment-placement';
 export {
   encodeTagPart, serializePair, joinPairs, formatComment, decodeTagPart, commentBody, tagValue, parseTags, sqlcommenterBody, MAX_TAG_LENGTH,

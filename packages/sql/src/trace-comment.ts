@@ -44,9 +44,13 @@ export function readings(standardConformingStrings?: boolean): boolean[] {
   return standardConformingStrings === undefined ? [true, false] : [standardConformingStrings];
 }
 
-/** The text without its head or tail trace comment (unchanged when it has none). */
-export function withoutTraceComment(sql: string, where: CommentPlace, standardConformingStrings?: boolean): string {
-  let c = findTraceComment(sql, where, standardConformingStrings);
+/**
+ * The text without its head or tail trace comment (unchanged when it has none).
+ * `found`: what findTraceComment(sql, where, standardConformingStrings) gave
+ * the caller already (checkTraceComment's `comment`), so the text is not read again.
+ */
+export function withoutTraceComment(sql: string, where: CommentPlace, standardConformingStrings?: boolean, found?: Token | null): string {
+  let c = found !== undefined ? found : findTraceComment(sql, where, standardConformingStrings);
   // an unknown setting: the tail comment under either reading (the kernel read one there)
   if (!c && where === 'tail' && standardConformingStrings === undefined) c = findTraceComment(sql, where, true) ?? findTraceComment(sql, where, false);
   return c ? sql.slice(0, c.start) + sql.slice(c.end) : sql;
@@ -66,16 +70,31 @@ export type TraceCommentCheck = 'confirmed' | 'rejected' | 'unverifiable';
 export function confirmTraceComment(
   sql: string, where: CommentPlace, tp: Omit<Traceparent, 'version'>, textComplete: boolean, standardConformingStrings?: boolean,
 ): TraceCommentCheck {
+  return checkTraceComment(sql, where, tp, textComplete, standardConformingStrings).check;
+}
+
+/**
+ * confirmTraceComment's answer, and the comment it found under the reading
+ * withoutTraceComment uses (the session's setting; a head's is the same under
+ * every reading): `comment` is undefined when it did not read the text that way
+ * (a tail under an unknown setting).
+ */
+export function checkTraceComment(
+  sql: string, where: CommentPlace, tp: Omit<Traceparent, 'version'>, textComplete: boolean, standardConformingStrings?: boolean,
+): { check: TraceCommentCheck; comment: Token | null | undefined } {
   const tries = where === 'head' ? [standardConformingStrings] : readings(standardConformingStrings);
+  const cutReading = where === 'head' || standardConformingStrings !== undefined;
+  let comment: Token | null | undefined;
   for (const scs of tries) {
     const c = findTraceComment(sql, where, scs);
-    if (c && commentCarries(sql, c, tp)) return 'confirmed';
+    if (cutReading && comment === undefined) comment = c;
+    if (c && commentCarries(sql, c, tp)) return { check: 'confirmed', comment };
   }
   if (!textComplete) {
     // a head comment is within the text unless the text was cut inside it
-    return where === 'tail' || startsUnsure(sql) ? 'unverifiable' : 'rejected';
+    return { check: where === 'tail' || startsUnsure(sql) ? 'unverifiable' : 'rejected', comment };
   }
   // a tail the lexer could not reach under any reading
-  if (where === 'tail' && tries.every((scs) => lexerUnsure(sql, scs))) return 'unverifiable';
-  return 'rejected';
+  if (where === 'tail' && tries.every((scs) => lexerUnsure(sql, scs))) return { check: 'unverifiable', comment };
+  return { check: 'rejected', comment };
 }

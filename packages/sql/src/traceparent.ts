@@ -37,14 +37,27 @@ export function readTraceparent(sql: string, comment: Token): TraceparentReading
   return parseTraceparentAt(sql.slice(0, comment.end), at + KEY.length);
 }
 
+const HEX2 = /^[0-9a-f]{2}$/;
+const IDS = /^-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const ZEROS = /^0+$/;
+const QUOTE = 0x27;
+
 /** True when the comment token holds `traceparent='…'` with exactly these ids and flags. */
 export function commentCarries(sql: string, comment: Token, tp: Omit<Traceparent, 'version'>): boolean {
   const flags = tp.flags.toString(16).padStart(2, '0');
-  const body = sql.slice(comment.start, comment.end);
   const want = `-${tp.traceId}-${tp.parentSpanId}-${flags}`;
-  for (let at = body.indexOf(KEY); at >= 0; at = body.indexOf(KEY, at + 1)) {
+  // what parseTraceparentAt accepts when the value ends right after the flags, checked without reparsing it
+  const plainValid = IDS.test(want) && !ZEROS.test(tp.traceId) && !ZEROS.test(tp.parentSpanId);
+  const end = comment.end;
+  for (let at = sql.indexOf(KEY, comment.start); at >= 0 && at + KEY.length <= end; at = sql.indexOf(KEY, at + 1)) {
     const v = at + KEY.length;
-    if (body.startsWith(want, v + 2) && isTraceparent(parseTraceparentAt(body, v))) return true;
+    const after = v + 2 + want.length;
+    if (after > end || !sql.startsWith(want, v + 2)) continue;
+    if (plainValid && after < end && sql.charCodeAt(after) === QUOTE) {
+      const version = sql.slice(v, v + 2);
+      if (HEX2.test(version) && version !== 'ff') return true;
+    }
+    if (isTraceparent(parseTraceparentAt(sql.slice(comment.start, end), v - comment.start))) return true;
   }
   return false;
 }

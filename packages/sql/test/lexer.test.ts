@@ -1,4 +1,5 @@
-import { confirmTraceComment, findTraceComment, renderTokens, scanSql, SqlLexer, tokenize, withoutTraceComment } from '../src';
+import { checkTraceComment, confirmTraceComment, findTraceComment, parseTraceparentAt, renderTokens, scanSql, SqlLexer, tokenize, withoutTraceComment } from '../src';
+import { commentCarries } from '../src/traceparent';
 
 const kinds = (sql: string) => tokenize(sql).filter((t) => t.kind !== 'space').map((t) => [t.kind, sql.slice(t.start, t.end)]);
 const mask = (sql: string) => {
@@ -115,5 +116,58 @@ describe('trace comments, as the lexer reads them', () => {
     expect(withoutTraceComment(`/* /* traceparent='${TP}' */ secret */ SELECT 1`, 'head')).toBe(' SELECT 1');
     expect(withoutTraceComment(`SELECT '/*' /*traceparent='${TP}'*/;`, 'tail')).toBe("SELECT '/*' ;");
     expect(withoutTraceComment("SELECT '/* x */'", 'tail')).toBe("SELECT '/* x */'");
+  });
+  it('commentCarries agrees with parsing every traceparent of the comment', () => {
+    const reference = (sql: string, c: { start: number; end: number }, tp: typeof IDS) => {
+      const body = sql.slice(c.start, c.end);
+      const want = `-${tp.traceId}-${tp.parentSpanId}-${tp.flags.toString(16).padStart(2, '0')}`;
+      for (let at = body.indexOf("traceparent='"); at >= 0; at = body.indexOf("traceparent='", at + 1)) {
+        const v = at + "traceparent='".length;
+        const r = parseTraceparentAt(body, v);
+        if (body.startsWith(want, v + 2) && r !== null && r !== 'malformed') return true;
+      }
+      return false;
+    };
+    const ids = [IDS, { ...IDS, flags: 0 }, { ...IDS, flags: 300 }, { ...IDS, traceId: IDS.traceId.toUpperCase() }, { ...IDS, parentSpanId: '0'.repeat(16) }, { ...IDS, traceId: '0'.repeat(32) }];
+    const values = [TP, TP.replace('00-', 'ff-'), TP.replace('00-', '01-'), `${TP}-x`, TP.replace('00-', '01-') + '-x', TP.replace('00-', 'G0-'), TP.replace(/-01$/, '-00'),
+      `00-${'0'.repeat(32)}-b7ad6b7169203331-01`, `00-0af7651916cd43dd8448eb211c80319c-${'0'.repeat(16)}-01`, `00-${IDS.traceId.toUpperCase()}-b7ad6b7169203331-01`, `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-12c`];
+    let carried = 0;
+    for (const v of values) {
+      for (const close of ["'*/", "' */", '*/', "'"]) {
+        for (const before of ['', "traceparent='x' ", `traceparent='${TP.slice(0, 20)}' `]) {
+          const sql = `SELECT 1 /*${before}traceparent='${v}${close}`;
+          const c = { start: 9, end: sql.endsWith('*/') ? sql.length : sql.length - 1 };
+          for (const tp of ids) {
+            const got = commentCarries(sql, { kind: 'block_comment', ...c }, tp);
+            expect({ sql, tp, got }).toEqual({ sql, tp, got: reference(sql, c, tp) });
+            if (got) carried++;
+          }
+        }
+      }
+    }
+    expect(carried).toBeGreaterThan(10);
+  });
+  it('the comment the check found cuts what a fresh search cuts, under every reading', () => {
+    const texts = [
+      `SELECT 1 /*traceparent='${TP}'*/ ;\n`, `  /* /* traceparent='${TP}' */ password=x */ SELECT 1`, `/*traceparent='${TP}'*/ SELECT '*/'`,
+      `SELECT '/*' AS a, $$traceparent='${TP}'$$ AS b -- */`, `SELECT 1 /* traceparent='${TP}' */ + 2`, `SELECT E'\\' /*traceparent='${TP}'*/`,
+      `SELECT 'a\\' /*traceparent='${TP}'*/ '`, "SELECT 'long", '/* traceparent=', 'SELECT 1 /* x', '',
+    ];
+    let reused = 0;
+    for (const sql of texts) {
+      for (const where of ['head', 'tail'] as const) {
+        for (const scs of [true, false, undefined]) {
+          for (const complete of [true, false]) {
+            const r = checkTraceComment(sql, where, IDS, complete, scs);
+            expect({ sql, where, scs, check: r.check }).toEqual({ sql, where, scs, check: confirmTraceComment(sql, where, IDS, complete, scs) });
+            if (r.comment === undefined) continue;
+            reused++;
+            expect({ sql, where, scs, cut: withoutTraceComment(sql, where, scs, r.comment) }).toEqual({ sql, where, scs, cut: withoutTraceComment(sql, where, scs) });
+          }
+        }
+      }
+    }
+    // all but a tail under an unknown setting: 10 of the 12 combinations of each text
+    expect(reused).toBe(texts.length * 10);
   });
 });

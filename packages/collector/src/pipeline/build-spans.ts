@@ -31,13 +31,13 @@ export class BuildSpans {
     this.symbolizer.sweep(alive);
   }
 
-  push({ s, backend, resource, check, extra }: Enriched): void {
+  push({ s, backend, resource, check, traceComment, extra }: Enriched): void {
     if (!this.queue.hasRoom(1 + s.phases.length)) {
       this.queue.drop(1 + s.phases.length);
       return;
     }
     try {
-      const spans = buildSpans(s, resource, this.o.clock, backend, this.o.describer, check, extra, this.o.inside);
+      const spans = buildSpans(s, resource, this.o.clock, backend, this.o.describer, check, extra, this.o.inside, traceComment);
       if (s.inside.samples.length > 0) addProfile(spans[0], foldSamples(this.symbolizer, s.start.pid, s.inside.samples), this.o.profileHz(), s.endNs, this.o.clock);
       this.queue.add(spans);
     } catch (e) {

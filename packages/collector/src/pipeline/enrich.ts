@@ -6,12 +6,13 @@
 // (the statement with what its spans need).
 import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
+import type { Token } from '@pgferret/sql';
 import type { Annotator, StatementListener } from '../control/collector-control';
 import { backendIdentity } from '../discover/postmasters';
 import type { BlockerLookup } from '../inside/blockers';
 import type { AssembledSink, LockWait, Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
-import { checkTraceContext, type ContextCheck } from '../spans/confirm';
+import { traceContext, type ContextCheck } from '../spans/confirm';
 import type { InsideFacts } from '../spans/inside-spans';
 
 /** A statement and what its spans are built with. */
@@ -20,6 +21,8 @@ export interface Enriched {
   backend: BackendInfo;
   resource: Resource;
   check: ContextCheck;
+  /** the trace comment the check found, for the describer's cut (undefined: not looked for) */
+  traceComment: Token | null | undefined;
   /** span attributes from plans */
   extra: Attributes | null;
 }
@@ -58,7 +61,7 @@ export class Enrich implements AssembledSink {
 
   statement(s: Statement): void {
     // the kernel finds the context by byte patterns; the lexer confirms it sits in a real comment
-    const check = checkTraceContext(s.start);
+    const { check, comment: traceComment } = traceContext(s.start);
     if (check === 'rejected') {
       this.rejectedContexts++;
       if (Math.random() >= this.o.rootSampleRate()) return;
@@ -73,10 +76,10 @@ export class Enrich implements AssembledSink {
     const blockers = this.o.blockers.answered(s.inside.locks);
     if (extra instanceof Promise || blockers) {
       Promise.all([extra, blockers]).then(
-        ([x]) => this.out({ s, backend, resource, check, extra: x ?? null }),
-        () => this.out({ s, backend, resource, check, extra: null }),
+        ([x]) => this.out({ s, backend, resource, check, traceComment, extra: x ?? null }),
+        () => this.out({ s, backend, resource, check, traceComment, extra: null }),
       );
-    } else this.out({ s, backend, resource, check, extra });
+    } else this.out({ s, backend, resource, check, traceComment, extra });
   }
 
   private tell(s: Statement, backend: BackendInfo): void {

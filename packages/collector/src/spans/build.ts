@@ -5,7 +5,7 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
-import { isTraceparent } from '@pgferret/sql';
+import { isTraceparent, type Token } from '@pgferret/sql';
 import { Origin } from '../events/layout';
 import type { Phase, PhaseName, Statement } from './assemble';
 import { A } from './attributes';
@@ -127,9 +127,9 @@ function phaseSpan(p: Phase, spanId: string, at: Placement, more: Attributes | u
 /** A statement's spans: its SERVER span, its phases and what happened inside it. */
 export function buildSpans(
   s: Statement, resource: Resource, clock: MonotonicClock, backend: BackendInfo, describer: SqlDescriber, check: ContextCheck,
-  extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS,
+  extra: Attributes | null = null, insideOptions: InsideOptions = INSIDE_DEFAULTS, traceComment?: Token | null,
 ): SpanData[] {
-  const d = describer.describe(s.start.text, s.start.origin, s.index, sessionScs(s.start));
+  const d = describer.describe(s.start.text, s.start.origin, s.index, sessionScs(s.start), traceComment);
   const at = placement(s, d, check);
   const sqlstate = s.failed ? s.sqlstate : null;
   const errorMessage = errorMessageOf(s, sqlstate);

@@ -7,7 +7,7 @@
 // rejected: the statement is malformed and becomes a root. One the lexer
 // cannot place (a cut text, a literal that never ends) stays the parent,
 // flagged unconfirmed: a statement is never dropped for the lexer's doubt.
-import { confirmTraceComment, type TraceCommentCheck } from '@pgferret/sql';
+import { checkTraceComment, type Token, type TraceCommentCheck } from '@pgferret/sql';
 import type { StartRecord } from '../events/decode';
 import { Origin } from '../events/layout';
 
@@ -24,12 +24,22 @@ function textComplete(start: StartRecord): boolean {
 }
 
 export function checkTraceContext(start: StartRecord): ContextCheck {
-  if (!start.traceId || !start.parentSpanId) return 'root';
-  const where = start.origin === Origin.HEAD ? 'head' : start.origin === Origin.TAIL ? 'tail' : null;
-  if (!where) return 'root';
-  const ids = { traceId: start.traceId, parentSpanId: start.parentSpanId, flags: start.flags };
-  return confirmTraceComment(start.text, where, ids, textComplete(start), sessionScs(start));
+  return traceContext(start).check;
 }
+
+/**
+ * The check, and the trace comment the lexer found where the describer cuts it
+ * (undefined: not looked for that way), so the text is read once for both.
+ */
+export function traceContext(start: StartRecord): { check: ContextCheck; comment: Token | null | undefined } {
+  if (!start.traceId || !start.parentSpanId) return ROOT;
+  const where = start.origin === Origin.HEAD ? 'head' : start.origin === Origin.TAIL ? 'tail' : null;
+  if (!where) return ROOT;
+  const ids = { traceId: start.traceId, parentSpanId: start.parentSpanId, flags: start.flags };
+  return checkTraceComment(start.text, where, ids, textComplete(start), sessionScs(start));
+}
+
+const ROOT = Object.freeze({ check: 'root' as const, comment: undefined });
 
 /** A.traceContextConfidence of a statement parented by its context; null for roots. */
 export function contextConfidence(check: ContextCheck): 'confirmed' | 'unconfirmed' | null {
