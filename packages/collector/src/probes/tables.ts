@@ -77,7 +77,13 @@ const LOCK_PROBES: Probe[] = [
 ];
 
 // Parsing is timed from the message's arrival at the socket, commit from the
-// end of execution to ReadyForQuery: three hits per statement on an armed backend.
+// end of execution to ReadyForQuery: the socket sees neither where planning
+// starts nor where execution starts and ends (a Query's CommandComplete is
+// written after its commit, and flushed with ReadyForQuery), so three hits per
+// planned statement on an armed backend, two for one that is not planned
+// (utility statements, a cached plan reused). Measured per hit (bench/traps,
+// BENCHMARKS.md): a USDT nop costs what an emulated function entry costs, so
+// the USDT sites stay.
 export const USDT_SET: ProbeSet = {
   name: 'usdt',
   note: 'USDT query__plan__start, query__execute__start, query__execute__done',
@@ -89,17 +95,21 @@ export const USDT_SET: ProbeSet = {
   locks: LOCK_PROBES,
 };
 
-// Without USDT, PortalRun's entry and return bound execution (nested runs
-// counted, so a procedure's COMMIT or a subtransaction inside it is not taken
-// for the statement's), and CommitTransactionCommand after it starts the commit.
+// Without USDT, the same three boundaries: pg_plan_query's entry where
+// query__plan__start sits, PortalRun's entry and return around its
+// query__execute__start and query__execute__done (nested runs counted, so a
+// FETCH or EXECUTE inside a statement is not taken for it). Its return costs
+// less than another function entry would (bench/traps). The commit is what
+// follows execution, as with USDT: what lies between PortalRun's return and
+// CommitTransactionCommand is the portal's clean-up (PortalDrop) in a Query,
+// and in the extended protocol the wait for Sync.
 export const UPROBE_SET: ProbeSet = {
   name: 'uprobe',
-  note: 'uprobes pg_plan_query, PortalRun (entry and return), CommitTransactionCommand',
+  note: 'uprobes pg_plan_query, PortalRun (entry and return)',
   probes: [
     { type: 'uprobe', symbols: ['pg_plan_query'], program: Programs.uprobe_plan_begin },
     { type: 'uprobe', symbols: ['PortalRun'], program: Programs.uprobe_exec_begin },
     { type: 'uprobe', symbols: ['PortalRun'], program: Programs.uretprobe_exec_end, retprobe: true },
-    { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: Programs.uprobe_commit_begin },
   ],
   locks: LOCK_PROBES,
 };
