@@ -4,6 +4,7 @@
 // map; backends already running are adopted into `backends`) and forgets
 // clusters that stopped.
 import type { BpfObject } from '@pgferret/bpf-loader';
+import { TRAP_NS_PER_HIT } from '../arming/budget';
 import type { ClusterStatus } from '../control/collector-control';
 import { readElf, type ElfInfo } from '../discover/elf';
 import { selects, type ClusterFilter } from '../discover/filter';
@@ -15,7 +16,7 @@ import { Maps } from '../kernel/bpf-names';
 import type { OptionalFeature } from '../kernel/load';
 import { u32Key } from '../kernel/map-keys';
 import { waitEventsMissingFromTable } from '../pg/wait-event-check';
-import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from '../probes/tables';
+import { chooseProbeSet, MIN_MAJOR, placeEntries, type Detail, type ProbeSet } from '../probes/tables';
 import type { Resource } from '@opentelemetry/resources';
 import type { Resources } from './resources';
 
@@ -138,8 +139,12 @@ export class Clusters {
         throw new Error(`PostgreSQL ${pm.major} is older than ${MIN_MAJOR}, the oldest version pgferret supports`);
       }
       const elf = readElf(pm.exePath);
-      const set = chooseProbeSet(elf);
-      if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
+      const chosen = chooseProbeSet(elf);
+      if (!chosen) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
+      const { set, slow } = placeEntries(chosen, pm.exePath, elf);
+      if (slow.length > 0) {
+        this.o.log(`${pm.exeName}: ${slow.join(', ')} ${slow.length > 1 ? 'start' : 'starts'} with an instruction the kernel single-steps at every probe hit (~8 µs, against ~0.5 µs for a push or nop): armed backends of this build pay that per hit, and --max-overhead counts ${TRAP_NS_PER_HIT / 1000} µs a hit: expect more overhead than it allows`);
+      }
       const bin = { exeName: pm.exeName, set, elf };
       const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
       if (newer.length > 0) this.o.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);

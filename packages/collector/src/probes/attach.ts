@@ -46,7 +46,8 @@ function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInf
         for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
       } else {
         const offset = functionOffset(elf, p.symbols[0]);
-        const where = offset === null ? { symbol: p.symbols[0] } : { offset };
+        const at = p.at ?? 0;
+        const where = offset === null ? { symbol: p.symbols[0], ...(at ? { offset: at } : {}) } : { offset: offset + at };
         links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
       }
     }

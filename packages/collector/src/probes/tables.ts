@@ -7,7 +7,9 @@
 // kernel emulates (push), so each hit stays cheap. The probe points are the
 // same in every supported major; what differs per major (struct layouts,
 // wait events) is in src/pg/.
+import type { ElfInfo } from '../discover/elf';
 import { Programs, type ProgramName } from '../kernel/bpf-names';
+import { entryPlace } from './entry';
 
 /**
  * A USDT probe is attached as a plain uprobe at each of its sites (the nop
@@ -17,7 +19,8 @@ import { Programs, type ProgramName } from '../kernel/bpf-names';
  */
 export type Probe =
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName }
-  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true }
+  /** at: offset into the function of the probed instruction (placeEntries: past an endbr64); 0 when absent */
+  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true; at?: number }
   /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
   | { type: 'cpu-clock'; hz: number; program: ProgramName; on: (pid: number) => boolean };
 
@@ -131,4 +134,21 @@ export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
   if (USDT_SET.probes.every(has)) return USDT_SET;
   if (UPROBE_SET.probes.every(has)) return UPROBE_SET;
   return null;
+}
+
+/**
+ * The set with each function-entry uprobe on the first instruction the
+ * kernel emulates (src/probes/entry.ts); `slow` names the functions whose
+ * entry it would single-step at every hit (probed there all the same).
+ */
+export function placeEntries(set: ProbeSet, exePath: string, elf: ElfInfo): { set: ProbeSet; slow: string[] } {
+  const slow = new Set<string>();
+  const place = (p: Probe): Probe => {
+    if (p.type !== 'uprobe') return p;
+    const e = entryPlace(exePath, elf, p.symbols[0]);
+    if (!e) return p;
+    if (!e.cheap) slow.add(p.symbols[0]);
+    return e.at === 0 ? p : { ...p, at: e.at };
+  };
+  return { set: { ...set, probes: set.probes.map(place), locks: set.locks.map(place) }, slow: [...slow] };
 }
