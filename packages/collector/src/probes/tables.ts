@@ -18,7 +18,8 @@ import { entryPlace } from './entry';
  * PostgreSQL's probes take no semaphore.
  */
 export type Probe =
-  | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName }
+  /** within: only the sites inside this function */
+  | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName; within?: string }
   /** at: offset into the function of the probed instruction (placeEntries: past an endbr64); 0 when absent */
   | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true; at?: number }
   /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
@@ -70,7 +71,7 @@ export function nestedProbes(functions: Set<string>): Probe[] {
   return out;
 }
 
-const usdt = (name: string, program: ProgramName): Probe => ({ type: 'usdt', provider: 'postgresql', name, program });
+const usdt = (name: string, program: ProgramName, within?: string): Probe => ({ type: 'usdt', provider: 'postgresql', name, program, ...(within ? { within } : {}) });
 
 // ProcSleep: only called when a lock cannot be granted at once; its argument
 // (the LOCALLOCK) carries the lock tag and mode in every supported major
@@ -86,14 +87,17 @@ const LOCK_PROBES: Probe[] = [
 // planned statement on an armed backend, two for one that is not planned
 // (utility statements, a cached plan reused). Measured per hit (bench/traps,
 // BENCHMARKS.md): a USDT nop costs what an emulated function entry costs, so
-// the USDT sites stay.
+// the USDT sites stay. query__execute__start/done also sit in PortalRunMulti
+// (around each statement of an INSERT/UPDATE/DELETE portal), always inside a
+// PortalRun: only PortalRun's sites are probed (two hits fewer per INSERT,
+// UPDATE and DELETE).
 export const USDT_SET: ProbeSet = {
   name: 'usdt',
-  note: 'USDT query__plan__start, query__execute__start, query__execute__done',
+  note: 'USDT query__plan__start, query__execute__start and query__execute__done in PortalRun',
   probes: [
     usdt('query__plan__start', Programs.uprobe_plan_begin),
-    usdt('query__execute__start', Programs.uprobe_exec_begin),
-    usdt('query__execute__done', Programs.uprobe_exec_end_site),
+    usdt('query__execute__start', Programs.uprobe_exec_begin, 'PortalRun'),
+    usdt('query__execute__done', Programs.uprobe_exec_end_site, 'PortalRun'),
   ],
   locks: LOCK_PROBES,
 };
@@ -127,7 +131,8 @@ export interface BinaryFacts {
 
 /** USDT when the build has every USDT point of the set, else uprobes; null when neither fits. */
 export const hasProbe = (facts: BinaryFacts, p: Probe) =>
-  p.type === 'cpu-clock' || (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) : p.symbols.some((s) => facts.functions.has(s)));
+  p.type === 'cpu-clock' ||
+  (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) && (p.within === undefined || facts.functions.has(p.within)) : p.symbols.some((s) => facts.functions.has(s)));
 
 export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
   const has = (p: Probe) => hasProbe(facts, p);
