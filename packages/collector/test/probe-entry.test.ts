@@ -1,11 +1,14 @@
 // Where a function-entry uprobe goes: on an instruction the kernel emulates
 // (push, nop), past an endbr64, never silently on one it single-steps; and in
-// every PostgreSQL binary the tests run, the phase and lock probes' functions
-// start with one it emulates (checked against objdump's disassembly).
+// every PostgreSQL binary the tests run, the functions of every uprobe
+// (phases, locks, SPI, TLS) start with one it emulates, but for the SPI
+// entries of the embedded builds, which the collector names (checked against
+// objdump's disassembly).
 import { execFileSync } from 'node:child_process';
 import { readElf } from '../src/discover/elf';
-import { emulatedEntry } from '../src/probes/entry';
-import { chooseProbeSet, placeEntries } from '../src/probes/tables';
+import { emulatedEntry, entryPlace } from '../src/probes/entry';
+import { encryptedProbes } from '../src/probes/encrypted';
+import { chooseProbeSet, nestedProbes, slowEntries } from '../src/probes/tables';
 import { binDirFor, EMBEDDED_FLAVORS, type PgFlavor } from '../../../test/helpers/postgres';
 
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
@@ -33,20 +36,31 @@ test.each([
 
 const FLAVORS: PgFlavor[] = ['debian', ...EMBEDDED_FLAVORS];
 
-test.each(FLAVORS)('%s: the probed functions start with an instruction the kernel emulates', (flavor) => {
+/** what objdump says the function's first instruction is */
+function firstInstruction(exe: string, at: bigint): string | undefined {
+  const out = execFileSync('objdump', ['-d', '--no-show-raw-insn', `--start-address=0x${at.toString(16)}`, `--stop-address=0x${(at + 4n).toString(16)}`, exe], { encoding: 'utf8' });
+  return /^\s+[0-9a-f]+:\s+(\S+)/m.exec(out)?.[1];
+}
+
+test.each(FLAVORS)('%s: every uprobe sits on an instruction the kernel emulates, but the SPI entries the embedded builds start with a test', (flavor) => {
   const exe = `${binDirFor(flavor)}/postgres`;
   const elf = readElf(exe);
-  const chosen = chooseProbeSet(elf)!;
-  expect(chosen.name).toBe(flavor === 'debian' ? 'usdt' : 'uprobe');
-  const { set, slow } = placeEntries(chosen, exe, elf);
-  expect(slow).toEqual([]);
-  const uprobes = [...set.probes, ...set.locks].filter((p) => p.type === 'uprobe');
-  expect(uprobes.map((p) => p.symbols[0]).sort()).toEqual(flavor === 'debian' ? ['ProcSleep', 'ProcSleep'] : ['PortalRun', 'PortalRun', 'ProcSleep', 'ProcSleep', 'pg_plan_query']);
-  for (const p of uprobes) {
-    expect(p.at ?? 0).toBe(0);
-    // objdump agrees: its first instruction is a push
-    const at = elf.functionValues.get(p.symbols[0])!;
-    const out = execFileSync('objdump', ['-d', '--no-show-raw-insn', `--start-address=0x${at.toString(16)}`, `--stop-address=0x${(at + 4n).toString(16)}`, exe], { encoding: 'utf8' });
-    expect(/^\s+[0-9a-f]+:\s+(\S+)/m.exec(out)?.[1]).toBe('push');
+  const set = chooseProbeSet(elf)!;
+  expect(set.name).toBe(flavor === 'debian' ? 'usdt' : 'uprobe');
+  const all = [...set.probes, ...set.locks, ...nestedProbes(elf.functions), ...encryptedProbes(elf)];
+  const slow = slowEntries(all, exe, elf);
+  // the embedded builds (no frame pointer) start these with `test %rdi,%rdi`: named in the collector's log
+  expect(slow).toEqual(flavor === 'debian' ? [] : flavor === 'embedded13' ? ['SPI_execute_plan', 'SPI_execute_plan_with_paramlist'] : ['SPI_execute_plan_extended']);
+  const names = [...new Set(all.flatMap((p) => (p.type === 'uprobe' ? [p.symbols[0]] : [])))];
+  expect(names).toEqual(expect.arrayContaining(['ProcSleep', 'be_tls_read', 'be_tls_write', ...(flavor === 'debian' ? [] : ['pg_plan_query', 'PortalRun'])]));
+  for (const name of names) {
+    const first = firstInstruction(exe, elf.functionValues.get(name)!);
+    if (slow.includes(name)) {
+      expect(first).toBe('test');
+      expect(entryPlace(exe, elf, name)).toEqual({ at: 0, cheap: false });
+    } else {
+      expect(first).toBe('push');
+      expect(entryPlace(exe, elf, name)).toEqual({ at: 0, cheap: true });
+    }
   }
 });

@@ -16,7 +16,8 @@ import { Maps } from '../kernel/bpf-names';
 import type { OptionalFeature } from '../kernel/load';
 import { u32Key } from '../kernel/map-keys';
 import { waitEventsMissingFromTable } from '../pg/wait-event-check';
-import { chooseProbeSet, MIN_MAJOR, placeEntries, type Detail, type ProbeSet } from '../probes/tables';
+import { encryptedProbes } from '../probes/encrypted';
+import { chooseProbeSet, MIN_MAJOR, nestedProbes, slowEntries, type Detail, type ProbeSet } from '../probes/tables';
 import type { Resource } from '@opentelemetry/resources';
 import type { Resources } from './resources';
 
@@ -139,11 +140,11 @@ export class Clusters {
         throw new Error(`PostgreSQL ${pm.major} is older than ${MIN_MAJOR}, the oldest version pgferret supports`);
       }
       const elf = readElf(pm.exePath);
-      const chosen = chooseProbeSet(elf);
-      if (!chosen) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
-      const { set, slow } = placeEntries(chosen, pm.exePath, elf);
+      const set = chooseProbeSet(elf);
+      if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
+      const slow = slowEntries([...set.probes, ...set.locks, ...nestedProbes(elf.functions), ...encryptedProbes(elf)], pm.exePath, elf);
       if (slow.length > 0) {
-        this.o.log(`${pm.exeName}: ${slow.join(', ')} ${slow.length > 1 ? 'start' : 'starts'} with an instruction the kernel single-steps at every probe hit (~8 µs, against ~0.5 µs for a push or nop): armed backends of this build pay that per hit, and --max-overhead counts ${TRAP_NS_PER_HIT / 1000} µs a hit: expect more overhead than it allows`);
+        this.o.log(`${pm.exeName}: ${slow.join(', ')} ${slow.length > 1 ? 'start' : 'starts'} with an instruction the kernel single-steps at every probe hit (~5 µs, against ~0.5 µs for a push or nop): statements pay that per hit, and --max-overhead counts ${TRAP_NS_PER_HIT / 1000} µs a hit`);
       }
       const bin = { exeName: pm.exeName, set, elf };
       const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];

@@ -34,17 +34,26 @@ export interface EntryPlace {
   cheap: boolean;
 }
 
-/** Where to probe the function `name` of the executable `exePath` (read as `elf`); null when it is not a global function there. */
+const places = new WeakMap<ElfInfo, Map<string, EntryPlace | null>>();
+
+/** Where to probe the function `name` of the executable `exePath` (read as `elf`, remembered with it); null when it is not a global function there. */
 export function entryPlace(exePath: string, elf: ElfInfo, name: string): EntryPlace | null {
+  let known = places.get(elf);
+  if (!known) places.set(elf, (known = new Map()));
+  if (known.has(name)) return known.get(name)!;
   const offset = functionOffset(elf, name);
-  if (offset === null) return null;
-  const code = Buffer.alloc(8);
-  const fd = fs.openSync(exePath, 'r');
-  try {
-    fs.readSync(fd, code, 0, code.length, offset);
-  } finally {
-    fs.closeSync(fd);
+  let place: EntryPlace | null = null;
+  if (offset !== null) {
+    const code = Buffer.alloc(8);
+    const fd = fs.openSync(exePath, 'r');
+    try {
+      fs.readSync(fd, code, 0, code.length, offset);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const at = emulatedEntry(code);
+    place = at === null ? { at: 0, cheap: false } : { at, cheap: true };
   }
-  const at = emulatedEntry(code);
-  return at === null ? { at: 0, cheap: false } : { at, cheap: true };
+  known.set(name, place);
+  return place;
 }

@@ -20,8 +20,8 @@ import { entryPlace } from './entry';
 export type Probe =
   /** within: only the sites inside this function */
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName; within?: string }
-  /** at: offset into the function of the probed instruction (placeEntries: past an endbr64); 0 when absent */
-  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true; at?: number }
+  /** attached at the function's first instruction the kernel emulates (src/probes/entry.ts) */
+  | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true }
   /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
   | { type: 'cpu-clock'; hz: number; program: ProgramName; on: (pid: number) => boolean };
 
@@ -141,19 +141,9 @@ export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
   return null;
 }
 
-/**
- * The set with each function-entry uprobe on the first instruction the
- * kernel emulates (src/probes/entry.ts); `slow` names the functions whose
- * entry it would single-step at every hit (probed there all the same).
- */
-export function placeEntries(set: ProbeSet, exePath: string, elf: ElfInfo): { set: ProbeSet; slow: string[] } {
+/** The functions among `probes`' uprobes whose entry the kernel would single-step at every hit (src/probes/entry.ts). */
+export function slowEntries(probes: Probe[], exePath: string, elf: ElfInfo): string[] {
   const slow = new Set<string>();
-  const place = (p: Probe): Probe => {
-    if (p.type !== 'uprobe') return p;
-    const e = entryPlace(exePath, elf, p.symbols[0]);
-    if (!e) return p;
-    if (!e.cheap) slow.add(p.symbols[0]);
-    return e.at === 0 ? p : { ...p, at: e.at };
-  };
-  return { set: { ...set, probes: set.probes.map(place), locks: set.locks.map(place) }, slow: [...slow] };
+  for (const p of probes) if (p.type === 'uprobe' && entryPlace(exePath, elf, p.symbols[0])?.cheap === false) slow.add(p.symbols[0]);
+  return [...slow];
 }
