@@ -21,6 +21,10 @@ const ARMS = {
   'entry push %rbx': { fn: 'f_rbx', probes: [{ at: 'f_rbx' }], runs: 1 },
   'nop (1 byte, USDT site)': { fn: 'f_nop1', probes: [{ at: 'site1' }], runs: 1 },
   'nop (5 bytes)': { fn: 'f_nop5', probes: [{ at: 'site5' }], runs: 1 },
+  'entry endbr64': { fn: 'f_cet', probes: [{ at: 'f_cet' }], runs: 1 },
+  'the push after endbr64': { fn: 'f_cet', probes: [{ at: 'f_cet_push' }], runs: 1 },
+  'entry mov (single-stepped)': { fn: 'f_mov', probes: [{ at: 'f_mov' }], runs: 1 },
+  'two hits: entry push + nop': { fn: 'f_nop1', probes: [{ at: 'f_nop1' }, { at: 'site1' }], runs: 2 },
   'entry + return (push %rbp)': { fn: 'f_rbp', probes: [{ at: 'f_rbp' }, { at: 'f_rbp', retprobe: true }], runs: 2 },
   'return only (push %rbp)': { fn: 'f_rbp', probes: [{ at: 'f_rbp', retprobe: true }], runs: 1 },
 };

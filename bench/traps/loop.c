@@ -6,7 +6,9 @@
  *   f_rbx   starts with push %rbx (the embedded-postgres builds)
  *   site1   a 1-byte nop inside a function (a classic USDT site)
  *   site5   a 5-byte nop inside a function (newer sdt.h; the kernel's optimized uprobes)
- *   usage: loop <f_rbp|f_rbx|f_nop1|f_nop5> <calls> */
+ *   f_cet   starts with endbr64, then push %rbp (builds with -fcf-protection)
+ *   f_mov   starts with a mov (what the kernel single-steps)
+ *   usage: loop <f_rbp|f_rbx|f_nop1|f_nop5|f_cet|f_mov> <calls> */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +27,22 @@ __asm__(".text\n"
 	".globl f_nop5\n.type f_nop5,@function\nf_nop5:\n"
 	"  push %rbp\n  mov %rsp,%rbp\n"
 	".globl site5\n.type site5,@function\nsite5:\n  .byte 0x0f,0x1f,0x44,0x00,0x00\n"
-	"  lea 1(%rdi),%rax\n  pop %rbp\n  ret\n.size f_nop5,.-f_nop5\n");
+	"  lea 1(%rdi),%rax\n  pop %rbp\n  ret\n.size f_nop5,.-f_nop5\n"
+	".globl f_cet\n.type f_cet,@function\nf_cet:\n"
+	"  endbr64\n"
+	".globl f_cet_push\n.type f_cet_push,@function\nf_cet_push:\n"
+	"  push %rbp\n  mov %rsp,%rbp\n  lea 1(%rdi),%rax\n  pop %rbp\n  ret\n.size f_cet,.-f_cet\n"
+	".globl f_mov\n.type f_mov,@function\nf_mov:\n"
+	"  mov %rdi,%rax\n  add $1,%rax\n  ret\n.size f_mov,.-f_mov\n");
 
-long f_rbp(long), f_rbx(long), f_nop1(long), f_nop5(long);
+long f_rbp(long), f_rbx(long), f_nop1(long), f_nop5(long), f_cet(long), f_mov(long);
 
 int main(int argc, char **argv)
 {
 	if (argc != 3)
 		return 2;
-	long (*f)(long) = !strcmp(argv[1], "f_rbp") ? f_rbp : !strcmp(argv[1], "f_rbx") ? f_rbx : !strcmp(argv[1], "f_nop1") ? f_nop1 : !strcmp(argv[1], "f_nop5") ? f_nop5 : NULL;
+	long (*f)(long) = !strcmp(argv[1], "f_rbp") ? f_rbp : !strcmp(argv[1], "f_rbx") ? f_rbx : !strcmp(argv[1], "f_nop1") ? f_nop1 : !strcmp(argv[1], "f_nop5") ? f_nop5
+		: !strcmp(argv[1], "f_cet") ? f_cet : !strcmp(argv[1], "f_mov") ? f_mov : NULL;
 	if (!f)
 		return 2;
 	long n = atol(argv[2]);

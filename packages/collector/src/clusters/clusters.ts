@@ -142,7 +142,7 @@ export class Clusters {
       const elf = readElf(pm.exePath);
       const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
-      const slow = slowEntries([...set.probes, ...set.locks, ...nestedProbes(elf.functions), ...encryptedProbes(elf)], pm.exePath, elf);
+      const slow = slowEntries([...set.probes, ...set.locks, ...nestedProbes(elf.functions), ...encryptedProbes(elf)], elf);
       if (slow.length > 0) {
         this.o.log(`${pm.exeName}: ${slow.join(', ')} ${slow.length > 1 ? 'start' : 'starts'} with an instruction the kernel single-steps at every probe hit (~5 µs, against ~0.5 µs for a push or nop): statements pay that per hit, and --max-overhead counts ${TRAP_NS_PER_HIT / 1000} µs a hit`);
       }

@@ -29,6 +29,8 @@ export interface ElfInfo {
   functionValues: Map<string, bigint>;
   /** their sizes in bytes (st_size): which function a USDT site is in */
   functionSizes: Map<string, number>;
+  /** their first 8 bytes of code (where a uprobe goes: src/probes/entry.ts), read here so attaching reads no file */
+  functionEntries: Map<string, Buffer>;
   /** global and weak data objects (STT_OBJECT) by name */
   objects: Map<string, ElfSymbol>;
   segments: LoadSegment[];
@@ -160,6 +162,8 @@ function readSymbols(buf: Buffer, all: Section[], symtab: Section, info: ElfInfo
       if (bind !== STB_LOCAL) {
         info.functionValues.set(name, buf.readBigUInt64LE(o + 8));
         info.functionSizes.set(name, Number(buf.readBigUInt64LE(o + 16)));
+        const at = fileOffset(info, buf.readBigUInt64LE(o + 8));
+        if (at !== null && at + 8 <= buf.length) info.functionEntries.set(name, Buffer.from(buf.subarray(at, at + 8)));
       }
     }
     // file-static objects may share a name: only globals are unambiguous
@@ -176,7 +180,7 @@ export function readElf(path: string): ElfInfo {
   const buf = fs.readFileSync(path);
   const all = sections(buf);
   const segments = loadSegments((offset, length) => buf.subarray(offset, offset + length));
-  const info: ElfInfo = { usdt: new Set(), usdtSites: new Map(), functions: new Set(), functionValues: new Map(), functionSizes: new Map(), objects: new Map(), segments };
+  const info: ElfInfo = { usdt: new Set(), usdtSites: new Map(), functions: new Set(), functionValues: new Map(), functionSizes: new Map(), functionEntries: new Map(), objects: new Map(), segments };
   for (const s of all) {
     if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, all.find((x) => x.name === '.stapsdt.base'), info);
     if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readSymbols(buf, all, s, info);

@@ -3,7 +3,6 @@
 // (every process running it, for probes only some of them ever execute).
 import type { BpfLink, BpfObject, PerfEventLink } from '@pgferret/bpf-loader';
 import { functionOffset, usdtOffsets, type ElfInfo } from '../discover/elf';
-import { entryPlace } from './entry';
 import type { Probe } from './tables';
 
 export interface ArmedBackend {
@@ -47,7 +46,7 @@ function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInf
         for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
       } else {
         const offset = functionOffset(elf, p.symbols[0]);
-        const where = offset === null ? { symbol: p.symbols[0] } : { offset: offset + (entryPlace(exePath, elf, p.symbols[0])?.at ?? 0) };
+        const where = offset === null ? { symbol: p.symbols[0] } : { offset };
         links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
       }
     }

@@ -9,7 +9,7 @@
 // wait events) is in src/pg/.
 import type { ElfInfo } from '../discover/elf';
 import { Programs, type ProgramName } from '../kernel/bpf-names';
-import { entryPlace } from './entry';
+import { cheapEntry } from './entry';
 
 /**
  * A USDT probe is attached as a plain uprobe at each of its sites (the nop
@@ -20,7 +20,6 @@ import { entryPlace } from './entry';
 export type Probe =
   /** within: only the sites inside this function */
   | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName; within?: string }
-  /** attached at the function's first instruction the kernel emulates (src/probes/entry.ts) */
   | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true }
   /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
   | { type: 'cpu-clock'; hz: number; program: ProgramName; on: (pid: number) => boolean };
@@ -142,8 +141,8 @@ export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
 }
 
 /** The functions among `probes`' uprobes whose entry the kernel would single-step at every hit (src/probes/entry.ts). */
-export function slowEntries(probes: Probe[], exePath: string, elf: ElfInfo): string[] {
+export function slowEntries(probes: Probe[], elf: ElfInfo): string[] {
   const slow = new Set<string>();
-  for (const p of probes) if (p.type === 'uprobe' && entryPlace(exePath, elf, p.symbols[0])?.cheap === false) slow.add(p.symbols[0]);
+  for (const p of probes) if (p.type === 'uprobe' && cheapEntry(elf, p.symbols[0]) === false) slow.add(p.symbols[0]);
   return [...slow];
 }
