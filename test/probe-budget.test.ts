@@ -12,20 +12,34 @@ import { isPostgresServerSpan } from '../packages/collector/src/embedded/span-re
 import { armBackend, eventually, randomTraceparent, type CollectorProcess, type Receiver, startTraced, type Traced } from './helpers/collector';
 import type { PgCluster, PgFlavor } from './helpers/postgres';
 
-/** Link-time addresses of the probe points the collector's phase set uses in this binary. */
-function probeAddresses(flavor: PgFlavor, exe: string): Record<string, bigint> {
+/** PortalRun's link-time address range, from the dynamic symbol table. */
+function portalRun(exe: string): [bigint, bigint] {
+  const m = /^([0-9a-f]+) ([0-9a-f]+) T PortalRun$/m.exec(execFileSync('nm', ['-D', '-S', '--defined-only', exe], { encoding: 'utf8', maxBuffer: 64 << 20 }))!;
+  return [BigInt(`0x${m[1]}`), BigInt(`0x${m[1]}`) + BigInt(`0x${m[2]}`)];
+}
+
+/**
+ * Link-time addresses of the probe points the collector's phase set uses in this binary; on
+ * USDT builds `others`: the sites of the same probes it leaves alone (query__execute__start/done
+ * also sit in PortalRunMulti, always inside a PortalRun).
+ */
+function probeAddresses(flavor: PgFlavor, exe: string): { used: Record<string, bigint>; others: Record<string, bigint> } {
   if (flavor === 'debian') {
     const notes = execFileSync('readelf', ['-n', exe], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const out: Record<string, bigint> = {};
+    const [from, to] = portalRun(exe);
+    const used: Record<string, bigint> = {};
+    const others: Record<string, bigint> = {};
     for (const m of notes.matchAll(/Provider: postgresql\s+Name: (\w+)\s+Location: (0x[0-9a-f]+)/g)) {
-      if (['query__plan__start', 'query__execute__start', 'query__execute__done'].includes(m[1])) out[m[1]] = BigInt(m[2]);
+      const a = BigInt(m[2]);
+      if (m[1] === 'query__plan__start') used[m[1]] = a;
+      else if (m[1] === 'query__execute__start' || m[1] === 'query__execute__done') (a >= from && a < to ? used : others)[`${m[1]}@${m[2]}`] = a;
     }
-    return out;
+    return { used, others };
   }
   const syms = execFileSync('nm', [exe], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const out: Record<string, bigint> = {};
-  for (const m of syms.matchAll(/^([0-9a-f]+) T (pg_plan_query|PortalRun|CommitTransactionCommand)$/gm)) out[m[2]] = BigInt(`0x${m[1]}`);
-  return out;
+  for (const m of syms.matchAll(/^([0-9a-f]+) T (pg_plan_query|PortalRun)$/gm)) out[m[2]] = BigInt(`0x${m[1]}`);
+  return { used: out, others: {} };
 }
 
 /** Link-time addresses of the functions encrypted connections are followed at (exported by every build). */
@@ -77,8 +91,9 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreS
 
   it('a backend that never carries a sampled statement has no phase breakpoint; one that does gets its phase probes, in its memory only', async () => {
     const exe = path.join(pg.binDir, 'postgres');
-    const addrs = probeAddresses(flavor, exe);
-    expect(Object.keys(addrs).length).toBe(3);
+    const { used: addrs, others } = probeAddresses(flavor, exe);
+    // three USDT sites (and PortalRunMulti's two); two function entries, PortalRun's also its return
+    expect([Object.keys(addrs).length, Object.keys(others).length]).toEqual(flavor === 'debian' ? [3, 2] : [2, 0]);
     const quiet = new Client({ connectionString: pg.connectionString });
     const sampled = new Client({ connectionString: pg.connectionString });
     await quiet.connect();
@@ -103,6 +118,7 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreS
 
       await armBackend((sql) => sampled.query(sql), collector);
       expect(Object.values(bytesAt(sampledPid, exe, addrs))).toEqual(Object.keys(addrs).map(() => 0xcc));
+      expect(Object.values(bytesAt(sampledPid, exe, others)).filter((b) => b === 0xcc)).toEqual([]);
       expect(Object.values(bytesAt(quietPid, exe, addrs)).filter((b) => b === 0xcc)).toEqual([]);
 
       // the armed backend's next sampled statement is timed
@@ -112,6 +128,21 @@ describe.each(['debian', 'embedded'] as PgFlavor[])('probe budget on %s PostgreS
       await eventually('its phases', () => receiver.spans.filter((s) => s.traceId === tp.traceId && s.attributes['postgresql.phase']).length >= 3);
       const stmt = receiver.spans.find((s) => s.traceId === tp.traceId && isPostgresServerSpan(s))!;
       expect(stmt.attributes['pgferret.phases.untimed']).toBeUndefined();
+
+      // what every statement on the armed backend pays, sampled or not: three hits when it is
+      // planned (planning, execution start and end), two when it is not (a utility statement);
+      // an INSERT/UPDATE/DELETE too (not PortalRunMulti's query__execute__start/done inside PortalRun)
+      const hits = async (sql: string) => {
+        const from = (await collector.status()).kernel.phase_hits;
+        for (let i = 0; i < 50; i++) await sampled.query(`${sql} ${randomTraceparent('00').comment}`);
+        return ((await collector.status()).kernel.phase_hits - from) / 50;
+      };
+      expect(await hits('SELECT 1 AS planned')).toBe(3);
+      expect(await hits('SHOW work_mem')).toBe(2);
+      await sampled.query('CREATE TEMP TABLE hit_t (a int PRIMARY KEY, b int); INSERT INTO hit_t VALUES (1, 0)');
+      expect(await hits('UPDATE hit_t SET b = b + 1 WHERE a = 1')).toBe(3);
+      expect(await hits('INSERT INTO hit_t SELECT max(a) + 1, 0 FROM hit_t')).toBe(3);
+      expect([await hits('BEGIN'), await hits('END')]).toEqual([2, 2]);
     } finally {
       await quiet.end();
       await sampled.end();

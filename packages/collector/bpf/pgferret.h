@@ -59,7 +59,6 @@ enum pf_mark_kind {
 	PF_MARK_PLAN_BEGIN = 3,
 	PF_MARK_EXEC_BEGIN = 4,
 	PF_MARK_EXEC_END = 5,
-	PF_MARK_COMMIT_BEGIN = 6,  /* CommitTransactionCommand after the portal ran (uprobe builds) */
 	PF_MARK_NAMED_EXEC = 7,    /* an Execute of a named statement parsed in an earlier cycle, sampled as a root: value = hash of its name */
 };
 

@@ -5,7 +5,6 @@
  * Verified instructions (Linux 6.18):
  *   uprobe_plan_begin        86
  *   uprobe_exec_begin       165
- *   uprobe_commit_begin     107
  *   uprobe_exec_end_site    515
  *   uretprobe_exec_end      515
  */
@@ -36,18 +35,6 @@ static __always_inline int on_phase(__u32 kind)
 		if (!unit_bit(b->query, unit))
 			b->exec_seq++;
 		break;
-	case PF_MARK_COMMIT_BEGIN:
-		/* CommitTransactionCommand after the portal ran: the commit of the
-		 * unit just executed (at Sync in the extended protocol). Inside a
-		 * portal it is a subtransaction or a procedure's COMMIT: not ours. */
-		if (b->exec_depth > 0)
-			return 0;
-		if (!unit_bit(b->query, unit)) {
-			if (unit == b->out_base)
-				return 0;
-			unit--;
-		}
-		break;
 	default:
 		if (b->exec_depth > 0)
 			return 0; /* planning of a statement nested in a function */
@@ -74,7 +61,6 @@ static __always_inline int on_phase(__u32 kind)
 
 UPROBE_PHASE(plan_begin, PF_MARK_PLAN_BEGIN)
 UPROBE_PHASE(exec_begin, PF_MARK_EXEC_BEGIN)
-UPROBE_PHASE(commit_begin, PF_MARK_COMMIT_BEGIN)
 UPROBE_PHASE(exec_end_site, PF_MARK_EXEC_END)
 
 /* PortalRun's return: the end of execution, nested runs included. */

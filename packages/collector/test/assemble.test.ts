@@ -34,17 +34,16 @@ describe('Assembler', () => {
     expect(phases(s)).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-160', 'commit:160-180']);
   });
 
-  it('extended protocol, uprobe set: EndCommand ends execution, CommitTransactionCommand at Sync starts the commit', () => {
+  it('extended protocol: execution ends where PortalRun ends, the commit runs from there to ReadyForQuery (both probe sets)', () => {
     const { a, out } = assembler();
     a.start(start(7, 100, Message.PARSE, UNIT_NONE, 'SELECT $1'));
     a.mark(7, 101, K.UNIT, 0, 0);
     a.mark(7, 130, K.PLAN_BEGIN, 0, 0);
     a.mark(7, 150, K.EXEC_BEGIN, 0, 0);
     a.mark(7, 165, K.EXEC_END, 0, 0);
-    a.mark(7, 170, K.COMMIT_BEGIN, 0, 0);
     a.reply(7, 175, 0, 0x43, tag('SELECT 1'));
     a.mark(7, 180, K.IDLE, 1, 0x49);
-    expect(phases(out[0])).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-165', 'commit:170-180']);
+    expect(phases(out[0])).toEqual(['parse:100-130', 'plan:130-150', 'execute:150-165', 'commit:165-180']);
     expect(out[0].start.text).toBe('SELECT $1');
   });
 

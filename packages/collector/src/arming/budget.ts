@@ -35,9 +35,10 @@ import type { Arming } from './arming';
 
 /**
  * What one probe hit costs the backend beyond the program body: the trap.
- * Measured on this project's machines (shared/research/overhead.md): 0.4 µs
- * (emulated nop5/push) to 0.8 µs (USDT nop) in a tight loop, ~1.5 µs per hit
- * under a pgbench load; 7.5–8 µs on an instruction the kernel single-steps.
+ * Measured on this project's machines (bench/traps, BENCHMARKS.md): ~0.4 µs
+ * (5-byte nop) to ~0.55 µs (USDT nop, push entry, a uretprobe's return) in a
+ * tight loop, ~1.5 µs per hit under a pgbench load; ~5 µs on an instruction
+ * the kernel single-steps (endbr64 included).
  * The phase probes sit on USDT nops and `push`-first function entries: the
  * under-load figure is used, erring on the side of the budget.
  */

@@ -4,6 +4,7 @@
 // map; backends already running are adopted into `backends`) and forgets
 // clusters that stopped.
 import type { BpfObject } from '@pgferret/bpf-loader';
+import { TRAP_NS_PER_HIT } from '../arming/budget';
 import type { ClusterStatus } from '../control/collector-control';
 import { readElf, type ElfInfo } from '../discover/elf';
 import { selects, type ClusterFilter } from '../discover/filter';
@@ -15,7 +16,8 @@ import { Maps } from '../kernel/bpf-names';
 import type { OptionalFeature } from '../kernel/load';
 import { u32Key } from '../kernel/map-keys';
 import { waitEventsMissingFromTable } from '../pg/wait-event-check';
-import { chooseProbeSet, MIN_MAJOR, type Detail, type ProbeSet } from '../probes/tables';
+import { encryptedProbes } from '../probes/encrypted';
+import { chooseProbeSet, MIN_MAJOR, nestedProbes, slowEntries, type Detail, type ProbeSet } from '../probes/tables';
 import type { Resource } from '@opentelemetry/resources';
 import type { Resources } from './resources';
 
@@ -140,6 +142,10 @@ export class Clusters {
       const elf = readElf(pm.exePath);
       const set = chooseProbeSet(elf);
       if (!set) throw new Error(`${pm.exeName} has neither the USDT probes nor the exported functions pgferret times phases with; is it a PostgreSQL server binary?`);
+      const slow = slowEntries([...set.probes, ...set.locks, ...nestedProbes(elf.functions), ...encryptedProbes(elf)], elf);
+      if (slow.length > 0) {
+        this.o.log(`${pm.exeName}: ${slow.join(', ')} ${slow.length > 1 ? 'start' : 'starts'} with an instruction the kernel single-steps at every probe hit (~5 µs, against ~0.5 µs for a push or nop): statements pay that per hit, and --max-overhead counts ${TRAP_NS_PER_HIT / 1000} µs a hit`);
+      }
       const bin = { exeName: pm.exeName, set, elf };
       const newer = pm.major !== null ? waitEventsMissingFromTable(pm.major, pm.exePath, elf) : [];
       if (newer.length > 0) this.o.log(`${pm.exeName} (PostgreSQL ${pm.major}) has wait events pgferret's table for ${pm.major} lacks (${newer.join(', ')}; a newer minor release): spans name them by class and number; a newer pgferret names them`);

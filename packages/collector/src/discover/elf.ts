@@ -27,6 +27,10 @@ export interface ElfInfo {
   functions: Set<string>;
   /** link-time addresses of global and weak functions (to attach uprobes by file offset: no ELF lookup per attach) */
   functionValues: Map<string, bigint>;
+  /** their sizes in bytes (st_size): which function a USDT site is in */
+  functionSizes: Map<string, number>;
+  /** their first 8 bytes of code (where a uprobe goes: src/probes/entry.ts), read here so attaching reads no file */
+  functionEntries: Map<string, Buffer>;
   /** global and weak data objects (STT_OBJECT) by name */
   objects: Map<string, ElfSymbol>;
   segments: LoadSegment[];
@@ -155,7 +159,12 @@ function readSymbols(buf: Buffer, all: Section[], symtab: Section, info: ElfInfo
     if (type === STT_FUNC) {
       const name = cstr(buf, strtab.offset + buf.readUInt32LE(o));
       info.functions.add(name);
-      if (bind !== STB_LOCAL) info.functionValues.set(name, buf.readBigUInt64LE(o + 8));
+      if (bind !== STB_LOCAL) {
+        info.functionValues.set(name, buf.readBigUInt64LE(o + 8));
+        info.functionSizes.set(name, Number(buf.readBigUInt64LE(o + 16)));
+        const at = fileOffset(info, buf.readBigUInt64LE(o + 8));
+        if (at !== null && at + 8 <= buf.length) info.functionEntries.set(name, Buffer.from(buf.subarray(at, at + 8)));
+      }
     }
     // file-static objects may share a name: only globals are unambiguous
     if (type === STT_OBJECT && bind !== STB_LOCAL) {
@@ -171,7 +180,7 @@ export function readElf(path: string): ElfInfo {
   const buf = fs.readFileSync(path);
   const all = sections(buf);
   const segments = loadSegments((offset, length) => buf.subarray(offset, offset + length));
-  const info: ElfInfo = { usdt: new Set(), usdtSites: new Map(), functions: new Set(), functionValues: new Map(), objects: new Map(), segments };
+  const info: ElfInfo = { usdt: new Set(), usdtSites: new Map(), functions: new Set(), functionValues: new Map(), functionSizes: new Map(), functionEntries: new Map(), objects: new Map(), segments };
   for (const s of all) {
     if (s.type === SHT_NOTE && s.name === '.note.stapsdt') readUsdt(buf, s, all.find((x) => x.name === '.stapsdt.base'), info);
     if (s.type === SHT_DYNSYM || s.type === SHT_SYMTAB) readSymbols(buf, all, s, info);
@@ -191,7 +200,13 @@ export function functionOffset(elf: ElfInfo, name: string): number | null {
   return value === undefined ? null : fileOffset(elf, value);
 }
 
-/** The file offsets of a USDT probe's sites (a probe may sit in several places). */
-export function usdtOffsets(elf: ElfInfo, provider: string, name: string): number[] {
-  return (elf.usdtSites.get(`${provider}:${name}`) ?? []).flatMap((pc) => fileOffset(elf, pc) ?? []);
+/** The file offsets of a USDT probe's sites (a probe may sit in several places); with `within`, only its sites inside that global function. */
+export function usdtOffsets(elf: ElfInfo, provider: string, name: string, within?: string): number[] {
+  let sites = elf.usdtSites.get(`${provider}:${name}`) ?? [];
+  if (within !== undefined) {
+    const start = elf.functionValues.get(within);
+    const size = elf.functionSizes.get(within) ?? 0;
+    sites = start === undefined ? [] : sites.filter((pc) => pc >= start && pc < start + BigInt(size));
+  }
+  return sites.flatMap((pc) => fileOffset(elf, pc) ?? []);
 }

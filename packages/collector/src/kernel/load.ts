@@ -17,7 +17,7 @@ export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks',
 /** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
 export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> = {
   gate: [Programs.on_sys_exit, Programs.on_fork, Programs.on_task_exit],
-  phases: [Programs.uprobe_plan_begin, Programs.uprobe_exec_begin, Programs.uprobe_commit_begin, Programs.uprobe_exec_end_site, Programs.uretprobe_exec_end],
+  phases: [Programs.uprobe_plan_begin, Programs.uprobe_exec_begin, Programs.uprobe_exec_end_site, Programs.uretprobe_exec_end],
   waits: [Programs.on_switch],
   locks: [Programs.uprobe_lock_wait, Programs.uretprobe_lock_wait],
   nested: [Programs.uprobe_spi_plan, Programs.uprobe_spi_text, Programs.uretprobe_spi_end],

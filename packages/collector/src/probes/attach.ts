@@ -45,8 +45,8 @@ function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInf
         if (pid === undefined) throw new Error('a CPU clock is attached to one process: give its pid');
         links.push(obj.attachPerfEvent({ program: p.program, pid, hz: p.hz, enabled: p.on(pid) }));
       } else if (p.type === 'usdt') {
-        const sites = usdtOffsets(elf, p.provider, p.name);
-        if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}`);
+        const sites = usdtOffsets(elf, p.provider, p.name, p.within);
+        if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}${p.within ? ` in ${p.within}` : ''}`);
         for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
       } else {
         const offset = functionOffset(elf, p.symbols[0]);

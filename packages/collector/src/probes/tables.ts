@@ -7,7 +7,9 @@
 // kernel emulates (push), so each hit stays cheap. The probe points are the
 // same in every supported major; what differs per major (struct layouts,
 // wait events) is in src/pg/.
+import type { ElfInfo } from '../discover/elf';
 import { Programs, type ProgramName } from '../kernel/bpf-names';
+import { cheapEntry } from './entry';
 
 /**
  * A USDT probe is attached as a plain uprobe at each of its sites (the nop
@@ -16,7 +18,8 @@ import { Programs, type ProgramName } from '../kernel/bpf-names';
  * PostgreSQL's probes take no semaphore.
  */
 export type Probe =
-  | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName }
+  /** within: only the sites inside this function */
+  | { type: 'usdt'; provider: 'postgresql'; name: string; program: ProgramName; within?: string }
   | { type: 'uprobe'; symbols: string[]; program: ProgramName; retprobe?: true }
   /** the backend's software CPU clock, `hz` samples per second of its CPU time: no breakpoint */
   | { type: 'cpu-clock'; hz: number; program: ProgramName; on: (pid: number) => boolean };
@@ -67,7 +70,7 @@ export function nestedProbes(functions: Set<string>): Probe[] {
   return out;
 }
 
-const usdt = (name: string, program: ProgramName): Probe => ({ type: 'usdt', provider: 'postgresql', name, program });
+const usdt = (name: string, program: ProgramName, within?: string): Probe => ({ type: 'usdt', provider: 'postgresql', name, program, ...(within ? { within } : {}) });
 
 // ProcSleep: only called when a lock cannot be granted at once; its argument
 // (the LOCALLOCK) carries the lock tag and mode in every supported major
@@ -77,29 +80,42 @@ const LOCK_PROBES: Probe[] = [
 ];
 
 // Parsing is timed from the message's arrival at the socket, commit from the
-// end of execution to ReadyForQuery: three hits per statement on an armed backend.
+// end of execution to ReadyForQuery: the socket sees neither where planning
+// starts nor where execution starts and ends (a Query's CommandComplete is
+// written after its commit, and flushed with ReadyForQuery), so three hits per
+// planned statement on an armed backend, two for one that is not planned
+// (utility statements, a cached plan reused). Measured per hit (bench/traps,
+// BENCHMARKS.md): a USDT nop costs what an emulated function entry costs, so
+// the USDT sites stay. query__execute__start/done also sit in PortalRunMulti
+// (around each statement of an INSERT/UPDATE/DELETE portal), always inside a
+// PortalRun: only PortalRun's sites are probed (two hits fewer per INSERT,
+// UPDATE and DELETE).
 export const USDT_SET: ProbeSet = {
   name: 'usdt',
-  note: 'USDT query__plan__start, query__execute__start, query__execute__done',
+  note: 'USDT query__plan__start, query__execute__start and query__execute__done in PortalRun',
   probes: [
     usdt('query__plan__start', Programs.uprobe_plan_begin),
-    usdt('query__execute__start', Programs.uprobe_exec_begin),
-    usdt('query__execute__done', Programs.uprobe_exec_end_site),
+    usdt('query__execute__start', Programs.uprobe_exec_begin, 'PortalRun'),
+    usdt('query__execute__done', Programs.uprobe_exec_end_site, 'PortalRun'),
   ],
   locks: LOCK_PROBES,
 };
 
-// Without USDT, PortalRun's entry and return bound execution (nested runs
-// counted, so a procedure's COMMIT or a subtransaction inside it is not taken
-// for the statement's), and CommitTransactionCommand after it starts the commit.
+// Without USDT, the same three boundaries: pg_plan_query's entry where
+// query__plan__start sits, PortalRun's entry and return around its
+// query__execute__start and query__execute__done (nested runs counted, so a
+// FETCH or EXECUTE inside a statement is not taken for it). Its return costs
+// less than another function entry would (bench/traps). The commit is what
+// follows execution, as with USDT: what lies between PortalRun's return and
+// CommitTransactionCommand is the portal's clean-up (PortalDrop) in a Query,
+// and in the extended protocol the wait for Sync.
 export const UPROBE_SET: ProbeSet = {
   name: 'uprobe',
-  note: 'uprobes pg_plan_query, PortalRun (entry and return), CommitTransactionCommand',
+  note: 'uprobes pg_plan_query, PortalRun (entry and return)',
   probes: [
     { type: 'uprobe', symbols: ['pg_plan_query'], program: Programs.uprobe_plan_begin },
     { type: 'uprobe', symbols: ['PortalRun'], program: Programs.uprobe_exec_begin },
     { type: 'uprobe', symbols: ['PortalRun'], program: Programs.uretprobe_exec_end, retprobe: true },
-    { type: 'uprobe', symbols: ['CommitTransactionCommand'], program: Programs.uprobe_commit_begin },
   ],
   locks: LOCK_PROBES,
 };
@@ -114,11 +130,19 @@ export interface BinaryFacts {
 
 /** USDT when the build has every USDT point of the set, else uprobes; null when neither fits. */
 export const hasProbe = (facts: BinaryFacts, p: Probe) =>
-  p.type === 'cpu-clock' || (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) : p.symbols.some((s) => facts.functions.has(s)));
+  p.type === 'cpu-clock' ||
+  (p.type === 'usdt' ? facts.usdt.has(`${p.provider}:${p.name}`) && (p.within === undefined || facts.functions.has(p.within)) : p.symbols.some((s) => facts.functions.has(s)));
 
 export function chooseProbeSet(facts: BinaryFacts): ProbeSet | null {
   const has = (p: Probe) => hasProbe(facts, p);
   if (USDT_SET.probes.every(has)) return USDT_SET;
   if (UPROBE_SET.probes.every(has)) return UPROBE_SET;
   return null;
+}
+
+/** The functions among `probes`' uprobes whose entry the kernel would single-step at every hit (src/probes/entry.ts). */
+export function slowEntries(probes: Probe[], elf: ElfInfo): string[] {
+  const slow = new Set<string>();
+  for (const p of probes) if (p.type === 'uprobe' && cheapEntry(elf, p.symbols[0]) === false) slow.add(p.symbols[0]);
+  return [...slow];
 }

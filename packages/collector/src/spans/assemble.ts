@@ -190,34 +190,28 @@ interface Segment {
   plan: number | null;
   exec: number | null;
   execEnd: number | null;
-  commit: number | null;
 }
 
 /** Splits a unit's marks into statements (one, unless a Query holds several). */
 function segments(u: Unit): Segment[] {
   const out: Segment[] = [];
-  let cur: Segment = { plan: null, exec: null, execEnd: null, commit: null };
-  const done = () => cur.execEnd !== null || cur.commit !== null;
+  let cur: Segment = { plan: null, exec: null, execEnd: null };
   const next = () => {
     out.push(cur);
-    cur = { plan: null, exec: null, execEnd: null, commit: null };
+    cur = { plan: null, exec: null, execEnd: null };
   };
   for (const m of u.marks) {
     switch (m.kind) {
       case MarkKind.PLAN_BEGIN:
-        if (done()) next();
+        if (cur.execEnd !== null) next();
         if (cur.plan === null) cur.plan = m.ts;
         break;
       case MarkKind.EXEC_BEGIN:
-        if (done()) next();
+        if (cur.execEnd !== null) next();
         cur.exec = m.ts;
         break;
       case MarkKind.EXEC_END:
         cur.execEnd = m.ts;
-        break;
-      case MarkKind.COMMIT_BEGIN:
-        if (cur.execEnd === null) cur.execEnd = m.ts;
-        cur.commit = m.ts;
         break;
       default:
         break;
@@ -451,7 +445,7 @@ export class Assembler implements EventSink {
     const n = u.start.message === Message.QUERY ? Math.max(segs.length, u.replies.length, 1) : 1;
     let prevEnd = u.startNs;
     for (let i = 0; i < n; i++) {
-      const seg = segs[i] ?? { plan: null, exec: null, execEnd: null, commit: null };
+      const seg = segs[i] ?? { plan: null, exec: null, execEnd: null };
       const reply = u.replies[i] ?? null;
       const last = i === n - 1;
       const error = reply?.error ?? null;
@@ -471,7 +465,7 @@ export class Assembler implements EventSink {
       add('plan', seg.plan, seg.exec ?? (seg.plan !== null ? failedAt : null));
       const execEnd = seg.execEnd ?? (seg.exec !== null ? (reply?.ts ?? idleNs) : null);
       add('execute', seg.exec, execEnd);
-      if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', seg.commit ?? execEnd, idleNs);
+      if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', execEnd, idleNs);
       if (failed && phases.length > 0) phases[phases.length - 1].failed = true;
       for (const p of phases) endNs = Math.max(endNs, p.endNs);
       const inside: Inside = {
