@@ -126,21 +126,21 @@ export class Arming {
     for (const a of gone) this.detach(a, () => a.detachFirst());
     for (const a of gone) {
       a.detach();
-      this.spans.ended(a.pid, nowNs());
-      this.armed.delete(a.pid);
-      this.complete.delete(a.pid);
       this.disarmings++;
       if (a.used) this.waiting.set(a.pid, { ppid: a.ppid, sinceMs: Date.now(), lastUsedMs: a.lastUsedMs });
     }
   }
 
-  /** Releases a backend's probes (`release`: its first ones at least) and follows their removal. */
+  /** The backend is armed no more: releases its probes (`release`: its first ones at least) and follows their removal. */
   private detach(a: ArmedBackend, release = () => a.detach()): void {
     const sinceNs = nowNs();
     // the detacher removes links in the order released: its first probes come after every link waiting
     const ahead = this.obj.detacher().pending + Math.max(1, a.firstLinks);
     release();
     this.removing.set(a.pid, { sinceNs, ahead, a });
+    this.spans.ended(a.pid, sinceNs);
+    this.armed.delete(a.pid);
+    this.complete.delete(a.pid);
   }
 
   /**
@@ -305,9 +305,6 @@ export class Arming {
     for (const [pid, a] of this.armed) {
       if (alive(pid) && now - a.lastUsedMs < this.kind.idleMs) continue;
       this.detach(a);
-      this.spans.ended(pid, nowNs());
-      this.armed.delete(pid);
-      this.complete.delete(pid);
     }
     for (const pid of this.failedAt.keys()) if (!alive(pid)) this.failedAt.delete(pid);
     this.removingList(); // the removals done leave the list
