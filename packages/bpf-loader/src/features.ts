@@ -31,3 +31,8 @@ export function hasMapType(type: number): Support {
 export function hasHelper(programType: number, helper: number): Support {
   return answer(native().probeHelper(programType, helper));
 }
+
+/** Whether the kernel makes uprobe_multi links (Linux >= 6.6): see BpfObject.setUprobeMulti. */
+export function hasUprobeMulti(): Support {
+  return answer(native().probeUprobeMulti());
+}

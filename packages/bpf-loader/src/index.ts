@@ -1,4 +1,4 @@
-export { BpfObject, type ProgramInfo, type UprobeOptions, type UsdtOptions, type TracepointOptions, type PerfEventOptions } from './object';
+export { BpfObject, type ProgramInfo, type UprobeOptions, type UprobeMultiOptions, type UsdtOptions, type TracepointOptions, type PerfEventOptions } from './object';
 export type { BpfLink, PerfEventLink } from './link';
 export { BpfMap } from './map';
 export { forEachRecord, RECORD_HEADER_BYTES, type RingBufferReader, type RingBufferStats, type BatchHandler } from './ringbuf';
@@ -13,4 +13,4 @@ import { native } from './native';
 export function possibleCpus(): number {
   return native().possibleCpus();
 }
-export { hasProgramType, hasMapType, hasHelper, PROGRAM_TYPES, MAP_TYPES, HELPERS, type Support } from './features';
+export { hasProgramType, hasMapType, hasHelper, hasUprobeMulti, PROGRAM_TYPES, MAP_TYPES, HELPERS, type Support } from './features';

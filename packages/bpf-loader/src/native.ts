@@ -24,6 +24,8 @@ export interface NativeAddon {
   setAutoload(h: ObjectHandle, program: string, on: boolean): void;
   testRun(h: ObjectHandle, program: string, ctx: Buffer | null, repeat: number, cpu: number): number;
   attachUprobe(h: ObjectHandle, program: string, binaryPath: string, symbol: string | null, offset: number, pid: number, retprobe: boolean): number;
+  setUprobeMulti(h: ObjectHandle, program: string): void;
+  attachUprobeMulti(h: ObjectHandle, program: string, binaryPath: string, offsets: number[], pid: number, retprobe: boolean): number;
   attachUsdt(h: ObjectHandle, program: string, binaryPath: string, provider: string, name: string, pid: number, cookie: bigint): number;
   attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): number;
   attachPerfEvent(h: ObjectHandle, program: string, pid: number, hz: number, enabled: boolean): number;
@@ -47,6 +49,7 @@ export interface NativeAddon {
   probeProgramType(type: number): number;
   probeMapType(type: number): number;
   probeHelper(programType: number, helper: number): number;
+  probeUprobeMulti(): number;
   dropCapabilities(keep: number[]): { threads: number[]; unreachable: number[] };
   uprobeNeedsSysAdmin(): boolean;
 }

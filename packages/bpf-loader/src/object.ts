@@ -21,6 +21,17 @@ export interface UprobeOptions {
   retprobe?: boolean;
 }
 
+/** One link for a program at several file offsets of a binary (a uprobe_multi link: see BpfObject.setUprobeMulti). */
+export interface UprobeMultiOptions {
+  program: string;
+  binaryPath: string;
+  /** File offsets of the instructions to probe (not virtual addresses). */
+  offsets: number[];
+  /** Only this process; all processes running the binary when omitted. */
+  pid?: number;
+  retprobe?: boolean;
+}
+
 export interface UsdtOptions {
   program: string;
   binaryPath: string;
@@ -104,6 +115,8 @@ export class BpfObject {
   private readonly handle: ObjectHandle;
   private closed = false;
   private loaded = false;
+  /** programs loaded for uprobe_multi links */
+  private readonly multi = new Set<string>();
   private readonly isClosed = () => this.closed;
 
   private constructor(handle: ObjectHandle, readonly source: string) {
@@ -168,6 +181,28 @@ export class BpfObject {
     );
   }
 
+  /**
+   * Loads a uprobe/uretprobe program for uprobe_multi links (Linux >= 6.6,
+   * hasUprobeMulti()), before load(): it is then attached with
+   * attachUprobeMulti only. A link puts it at many offsets, and its removal
+   * waits for one RCU Tasks Trace grace period for all of them, under no
+   * global lock; a perf-event uprobe waits for five per offset (three of them
+   * Tasks Trace), four under the kernel's event_mutex.
+   */
+  setUprobeMulti(program: string): void {
+    this.ensureOpen();
+    checkString(program, 'program');
+    nativeCall({ op: 'constant', what: `loading '${program}' for uprobe_multi links`, program, programs: () => this.programs() }, () =>
+      native().setUprobeMulti(this.handle, program),
+    );
+    this.multi.add(program);
+  }
+
+  /** Whether the program was loaded for uprobe_multi links (setUprobeMulti). */
+  usesUprobeMulti(program: string): boolean {
+    return this.multi.has(program);
+  }
+
   /** Per program: verified instructions, sizes, run statistics (after load()). */
   programInfo(): ProgramInfo[] {
     this.ensureLoaded();
@@ -207,6 +242,24 @@ export class BpfObject {
     const id = nativeCall(
       { op: 'attach', kind: 'uprobe', what: `attaching ${description}`, program: o.program, programs: () => this.programs(), binaryPath: o.binaryPath, symbol: o.symbol, pid },
       () => native().attachUprobe(this.handle, o.program, o.binaryPath, o.symbol ?? null, offset, pid, !!o.retprobe),
+    );
+    return new Link(this.handle, id, description, this.isClosed);
+  }
+
+  /** One link: the program (loaded after setUprobeMulti) at every offset, in `pid` only or in every process running the binary. */
+  attachUprobeMulti(o: UprobeMultiOptions): BpfLink {
+    this.ensureLoaded();
+    checkString(o?.program, 'program');
+    checkString(o.binaryPath, 'binaryPath');
+    if (!Array.isArray(o.offsets) || o.offsets.length === 0 || !o.offsets.every((x) => Number.isSafeInteger(x) && x >= 0))
+      throw new BpfError('BAD_ARGUMENT', `offsets must be a non-empty array of non-negative integers, got ${JSON.stringify(o.offsets)}`);
+    const pid = checkPid(o.pid);
+    checkBinary(o.binaryPath);
+    const kind = o.retprobe ? 'uretprobe_multi' : 'uprobe_multi';
+    const description = `${kind} ${o.binaryPath}:${o.offsets.map((x) => `0x${x.toString(16)}`).join(',')}${pid > 0 ? ` pid=${pid}` : ''} -> ${o.program}`;
+    const id = nativeCall(
+      { op: 'attach', kind: 'uprobe', what: `attaching ${description}`, program: o.program, programs: () => this.programs(), binaryPath: o.binaryPath, pid },
+      () => native().attachUprobeMulti(this.handle, o.program, o.binaryPath, o.offsets, pid, !!o.retprobe),
     );
     return new Link(this.handle, id, description, this.isClosed);
   }

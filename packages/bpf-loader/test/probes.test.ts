@@ -2,7 +2,8 @@
 // target: exact call counts and exact strings read from user memory.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { BpfObject, forEachRecord, type RingBufferReader } from '../src';
+import * as os from 'node:os';
+import { BpfObject, forEachRecord, hasUprobeMulti, type RingBufferReader } from '../src';
 import { bpfObject, fileOffsetOf, key32, Target, targetBinary, waitFor } from './fixtures';
 
 const ENTRY = 1, RETURN = 2, USDT = 3, OFFSET = 4, SYSCALL = 5, SAMPLE = 7;
@@ -135,6 +136,51 @@ describe('attaching to a real process', () => {
     obj.close(); // joins the detacher: nothing is left attached after it
     expect(await target.semaphore()).toBe(0);
     expect(again.goneAtNs).toBe(0n);
+  });
+
+  test('uprobe_multi: the kernel says whether it has them (Linux >= 6.6)', () => {
+    const [major, minor] = os.release().split('.').map(Number);
+    expect(hasUprobeMulti()).toBe(major > 6 || (major === 6 && minor >= 6));
+  });
+
+  test('uprobe_multi: one link per program at several offsets, pid-filtered, entry and return; released like any link', async () => {
+    const [a, b] = [await start(), await start()];
+    const obj = open();
+    obj.setUprobeMulti('on_entry');
+    obj.setUprobeMulti('on_return');
+    expect(obj.usesUprobeMulti('on_entry')).toBe(true);
+    expect(obj.usesUprobeMulti('on_offset')).toBe(false);
+    obj.load();
+    const events: Event[] = [];
+    reader(obj, events);
+    const handle = fileOffsetOf(binary, 'pgft_handle');
+    const spin = fileOffsetOf(binary, 'pgft_spin');
+    // a program loaded for uprobe_multi links attaches only that way, and the other way round
+    expect(() => obj.attachUprobe({ program: 'on_entry', binaryPath: binary, offset: handle })).toThrow(/attachUprobeMulti/);
+    expect(() => obj.attachUprobeMulti({ program: 'on_offset', binaryPath: binary, offsets: [handle] })).toThrow(/setUprobeMulti\(\) before load/);
+    expect(() => obj.attachUprobeMulti({ program: 'on_entry', binaryPath: binary, offsets: [] })).toThrow(/non-empty array/);
+    const links = [
+      obj.attachUprobeMulti({ program: 'on_entry', binaryPath: binary, offsets: [handle, spin], pid: a.pid }),
+      obj.attachUprobeMulti({ program: 'on_return', binaryPath: binary, offsets: [handle], pid: a.pid, retprobe: true }),
+    ];
+    expect(links[0].description).toBe(`uprobe_multi ${binary}:0x${handle.toString(16)},0x${spin.toString(16)} pid=${a.pid} -> on_entry`);
+    await b.call('from b');
+    await b.send('spin 1');
+    await a.call('from a');
+    await a.send('spin 1');
+    await waitFor(() => count(obj, ENTRY) === 2 && count(obj, RETURN) === 1, 'both entries and one return in a');
+    expect(new Set(events.map((e) => e.pid))).toEqual(new Set([a.pid]));
+    expect(events.filter((e) => e.kind === ENTRY).map((e) => e.text)).toContain('from a');
+    expect(events.filter((e) => e.kind === RETURN).map((e) => e.value)).toEqual([6n]);
+
+    const t0 = process.hrtime.bigint();
+    for (const l of links) l.release();
+    await waitFor(() => links.every((l) => l.goneAtNs !== null), 'the released links to be destroyed');
+    expect(links.every((l) => l.goneAtNs! > t0)).toBe(true);
+    expect(obj.detacher()).toMatchObject({ pending: 0, destroyed: 2 });
+    await a.call('after');
+    await a.send('spin 1');
+    expect([count(obj, ENTRY), count(obj, RETURN)]).toEqual([2, 1]);
   });
 
   test('uprobe by file offset with a pid filter fires only in that process', async () => {

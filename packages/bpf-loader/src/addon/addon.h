@@ -29,18 +29,25 @@ struct object {
   struct reader **readers;
   size_t n_readers, cap_readers;
   /* Links released in the background: destroying a uprobe link waits for
-   * the kernel (~0.1 s each: an RCU grace period; more threads measured no
-   * faster), so one detacher thread does it. `lock` also covers USDT
+   * the kernel (RCU grace periods: ~35 ms for a uprobe_multi link, ~90 ms
+   * per perf-event uprobe), so detacher threads do it; several, because a
+   * uprobe_multi link's grace period is taken under no global lock and
+   * theirs overlap (a perf-event uprobe's are under the kernel's event_mutex:
+   * those go one at a time whatever the threads). `lock` also covers USDT
    * attaches, whose bookkeeping libbpf shares with USDT link destruction. */
   pthread_mutex_t lock;
   pthread_cond_t wake;
-  pthread_t detacher;
-  bool detacher_running, detacher_stop;
+#define DETACHERS 4
+  pthread_t detachers[DETACHERS];
+  unsigned n_detachers;
+  bool uprobe_multi; /* a program is loaded for uprobe_multi links: its links' removals overlap, DETACHERS threads; else one */
+  bool detacher_stop;
   uint64_t quiet_after_ns; /* CLOCK_MONOTONIC: the detacher waits until then (set by each attach) */
   struct bpf_link **released; /* a queue: destroyed in the order released, from head to n_released */
   bool *released_usdt;
   uint32_t *released_id; /* the link's index, to stamp its link_gone_ns */
   size_t head_released, n_released, cap_released;
+  size_t in_flight; /* taken from the queue by a detacher, not destroyed yet */
   uint64_t n_destroyed, destroy_ns; /* by the detacher, and the time it spent in bpf_link__destroy */
 };
 
@@ -69,6 +76,8 @@ void object_close(struct object *o);
 void object_init_detacher(struct object *o);
 /* attach.c */
 void register_attach(napi_env env, napi_value exports);
+void destroy_link(struct bpf_link *link); /* libbpf's or a raw uprobe_multi link */
+int uprobe_multi_supported(void); /* 1 yes, 0 no, -errno: could not ask */
 /* map.c */
 void register_map(napi_env env, napi_value exports);
 /* ringbuf.c */

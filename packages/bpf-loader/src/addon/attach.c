@@ -1,5 +1,7 @@
 /* Attaching programs; each link is owned by its object and addressed by index. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "addon.h"
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
@@ -30,6 +32,88 @@ static void gone_now(struct object *o, uint32_t id) {
   pthread_mutex_unlock(&o->lock);
 }
 
+
+/* uprobe_multi links (Linux >= 6.6): one link puts a program at several
+ * offsets, and removing it costs one RCU Tasks Trace grace period for all of
+ * them, taken under no global lock. A uprobe attached through perf (what
+ * libbpf's bpf_program__attach_uprobe_opts makes) costs three such grace
+ * periods and two RCU ones per offset, all but one under the kernel's
+ * event_mutex (BENCHMARKS.md "Probe removal"). The libbpf this builds
+ * against (1.1) predates them: the link is made with the bpf syscall and is
+ * a bare fd, kept in `links` as a tagged pointer (raw_link). UAPI numbers:
+ * stable ABI. */
+#define ATTACH_UPROBE_MULTI 48 /* BPF_TRACE_UPROBE_MULTI */
+#define UPROBE_MULTI_RETURN 1u /* BPF_F_UPROBE_MULTI_RETURN */
+struct uprobe_multi_attr {
+  uint32_t prog_fd, target_fd, attach_type, flags;
+  uint64_t path, offsets, ref_ctr_offsets, cookies;
+  uint32_t cnt, uflags, pid;
+};
+/* A link libbpf does not know: its fd, behind a pointer with bit 0 set
+ * (malloc'd memory is aligned: a libbpf link's pointer never has it). */
+struct raw_link {
+  int fd;
+};
+static struct bpf_link *raw_link(int fd) {
+  struct raw_link *r = malloc(sizeof *r);
+  if (!r) return NULL;
+  r->fd = fd;
+  return (struct bpf_link *)((uintptr_t)r | 1u);
+}
+
+/* A link made here with the bpf syscall: its fd, or -errno. */
+static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets, uint32_t n, int pid, bool retprobe) {
+  union bpf_attr attr;
+  struct uprobe_multi_attr *a = (struct uprobe_multi_attr *)&attr;
+  _Static_assert(sizeof(struct uprobe_multi_attr) <= sizeof(union bpf_attr), "the link_create attributes fit in bpf_attr");
+  memset(&attr, 0, sizeof attr);
+  a->prog_fd = (uint32_t)prog_fd;
+  a->attach_type = ATTACH_UPROBE_MULTI;
+  a->path = (uint64_t)(uintptr_t)path;
+  a->offsets = (uint64_t)(uintptr_t)offsets;
+  a->cnt = n;
+  a->uflags = retprobe ? UPROBE_MULTI_RETURN : 0;
+  a->pid = pid > 0 ? (uint32_t)pid : 0;
+  int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof attr);
+  return fd < 0 ? -errno : fd;
+}
+
+/* Whether this kernel makes uprobe_multi links: a program of that attach
+ * type on the directory "/" is refused with EBADF by a kernel that has them
+ * (it looked for a file), EINVAL by one that does not know the type. */
+int uprobe_multi_supported(void) {
+  struct bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = (enum bpf_attach_type)ATTACH_UPROBE_MULTI);
+  int prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "uprobe_multi_probe", "GPL", insns, 2, &opts);
+  if (prog < 0) return prog == -EINVAL || prog == -E2BIG ? 0 : prog;
+  uint64_t offset = 0;
+  int fd = uprobe_multi_link(prog, "/", &offset, 1, -1, false);
+  close(prog);
+  if (fd >= 0) {
+    close(fd);
+    return 1;
+  }
+  return fd == -EBADF ? 1 : fd == -EPERM || fd == -EACCES ? fd : 0;
+}
+
+static bool is_uprobe_multi(struct bpf_program *p) {
+  return (int)bpf_program__expected_attach_type(p) == ATTACH_UPROBE_MULTI;
+}
+
+/* Destroys a link of `links`, libbpf's or a raw one. */
+void destroy_link(struct bpf_link *link) {
+  if ((uintptr_t)link & 1u) {
+    struct raw_link *r = (struct raw_link *)((uintptr_t)link & ~(uintptr_t)1u);
+    close(r->fd);
+    free(r);
+  } else {
+    bpf_link__destroy(link);
+  }
+}
+
 static napi_value add_link_fd(napi_env env, struct object *o, struct bpf_link *link, bool usdt, int perf_fd) {
   if (o->n_links == o->cap_links) {
     size_t cap = o->cap_links ? o->cap_links * 2 : 8;
@@ -45,7 +129,7 @@ static napi_value add_link_fd(napi_env env, struct object *o, struct bpf_link *l
     if (g) o->link_gone_ns = g;
     pthread_mutex_unlock(&o->lock);
     if (!g) {
-      bpf_link__destroy(link);
+      destroy_link(link);
       return throw_errno(env, "realloc", ENOMEM);
     }
     o->cap_links = cap;
@@ -81,6 +165,7 @@ static napi_value attach_uprobe(napi_env env, napi_callback_info info) {
   if (!o) return NULL;
   struct bpf_program *p = find_program(env, o, argv[1]);
   if (!p) return NULL;
+  if (is_uprobe_multi(p)) return throw_plain(env, "BAD_ARGUMENT", "the program was loaded for uprobe_multi links: attach it with attachUprobeMulti()");
   char *path = get_string(env, argv[2]);
   char *symbol = get_string(env, argv[3]);
   int64_t offset = 0;
@@ -98,6 +183,67 @@ static napi_value attach_uprobe(napi_env env, napi_callback_info info) {
   free(path);
   free(symbol);
   if (!link) return throw_errno(env, retprobe ? "attach uretprobe" : "attach uprobe", err);
+  return add_link(env, o, link, false);
+}
+
+/* setUprobeMulti(obj, program): before load(), the program is loaded for
+ * uprobe_multi links (the kernel then refuses it for perf-event uprobes). */
+static napi_value set_uprobe_multi(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], true);
+  if (!o) return NULL;
+  if (o->loaded) return throw_plain(env, "ALREADY_LOADED", "how a program attaches can only be chosen before load()");
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  int err = bpf_program__set_expected_attach_type(p, (enum bpf_attach_type)ATTACH_UPROBE_MULTI);
+  if (err) return throw_errno(env, "bpf_program__set_expected_attach_type", -err);
+  o->uprobe_multi = true;
+  return NULL;
+}
+
+/* attachUprobeMulti(obj, program, path, offsets (numbers), pid, retprobe):
+ * one link, the program at every offset of path (in pid only, pid > 0). */
+static napi_value attach_uprobe_multi(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  if (!is_uprobe_multi(p)) return throw_plain(env, "BAD_ARGUMENT", "the program was not loaded for uprobe_multi links: call setUprobeMulti() before load()");
+  uint32_t n = 0;
+  CHECK(napi_get_array_length(env, argv[3], &n));
+  if (n == 0) return throw_plain(env, "BAD_ARGUMENT", "attachUprobeMulti needs at least one offset");
+  uint64_t *offsets = calloc(n, sizeof *offsets);
+  if (!offsets) return throw_errno(env, "calloc", ENOMEM);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    int64_t off = 0;
+    if (napi_get_element(env, argv[3], i, &v) != napi_ok || napi_get_value_int64(env, v, &off) != napi_ok || off < 0) {
+      free(offsets);
+      return throw_plain(env, "BAD_ARGUMENT", "offsets must be non-negative integers");
+    }
+    offsets[i] = (uint64_t)off;
+  }
+  char *path = get_string(env, argv[2]);
+  int32_t pid = -1;
+  bool retprobe = false;
+  napi_get_value_int32(env, argv[4], &pid);
+  napi_get_value_bool(env, argv[5], &retprobe);
+  log_reset();
+  attached_now(o);
+  int fd = path ? uprobe_multi_link(bpf_program__fd(p), path, offsets, n, pid, retprobe) : -EINVAL;
+  free(path);
+  free(offsets);
+  if (fd < 0) return throw_errno(env, retprobe ? "attach uretprobe (uprobe_multi)" : "attach uprobe (uprobe_multi)", -fd);
+  struct bpf_link *link = raw_link(fd);
+  if (!link) {
+    close(fd);
+    return throw_errno(env, "malloc", ENOMEM);
+  }
   return add_link(env, o, link, false);
 }
 
@@ -204,7 +350,7 @@ static napi_value attach_perf_event(napi_env env, napi_callback_info info) {
   /* libbpf enables the event when it attaches */
   if (!enabled && ioctl(fd, PERF_EVENT_IOC_DISABLE, 0) != 0) {
     int err = errno;
-    bpf_link__destroy(link);
+    destroy_link(link);
     return throw_errno(env, "PERF_EVENT_IOC_DISABLE", err);
   }
   return add_link_fd(env, o, link, false, fd);
@@ -276,7 +422,7 @@ static napi_value detach(napi_env env, napi_callback_info info) {
   bool was = false;
   if (!o->closed && id < o->n_links && o->links[id]) {
     if (o->link_usdt[id]) pthread_mutex_lock(&o->lock);
-    bpf_link__destroy(o->links[id]);
+    destroy_link(o->links[id]);
     if (o->link_usdt[id]) pthread_mutex_unlock(&o->lock);
     o->links[id] = NULL;
     gone_now(o, id);
@@ -287,12 +433,16 @@ static napi_value detach(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* The detacher thread: destroys released links one at a time, in the order
- * they were released (a USDT link under the lock), until the object closes;
- * then it finishes what was released before it stops. In order, not the
- * last first: a link released while many others wait is removed after them,
- * not after every link released later (which starved it for tens of seconds
- * while releases kept coming). */
+/* A detacher thread: destroys released links in the order they were
+ * released (a USDT link under the lock), until the object closes; then the
+ * threads finish what was released before they stop. DETACHERS of them take
+ * links from the one queue: a thread waiting out a link's grace periods
+ * leaves the next link to another (bench/removal: with uprobe_multi links,
+ * four threads removed a pool's uprobe_multi links in 0.4 of the time one
+ * took; perf-event uprobes, whose removals the kernel serializes, get one). In
+ * order, not the last first: a link released while many others wait is
+ * removed after them, not after every link released later (which starved it
+ * for tens of seconds while releases kept coming). */
 static void *detacher_main(void *arg) {
   struct object *o = arg;
   pthread_mutex_lock(&o->lock);
@@ -313,19 +463,21 @@ static void *detacher_main(void *arg) {
     uint32_t id = o->released_id[i];
     bool usdt = o->released_usdt[i];
     if (o->head_released == o->n_released) o->head_released = o->n_released = 0;
+    o->in_flight++;
     uint64_t t0 = monotonic_ns();
     if (usdt) {
-      bpf_link__destroy(link);
+      destroy_link(link);
       /* let a USDT attach on the main thread in between */
       pthread_mutex_unlock(&o->lock);
     } else {
       /* a plain perf-event link shares nothing with libbpf's other state */
       pthread_mutex_unlock(&o->lock);
-      bpf_link__destroy(link);
+      destroy_link(link);
     }
     uint64_t t1 = monotonic_ns();
     pthread_mutex_lock(&o->lock);
     o->link_gone_ns[id] = t1;
+    o->in_flight--;
     o->n_destroyed++;
     o->destroy_ns += t1 - t0;
   }
@@ -366,13 +518,22 @@ static napi_value release(napi_env env, napi_callback_info info) {
         err = ENOMEM;
       }
     }
-    if (!err && !o->detacher_running) {
-      err = pthread_create(&o->detacher, NULL, detacher_main, o);
-      if (!err) o->detacher_running = true;
+    /* the threads start with the first release; one that cannot be made leaves the others. Perf-event
+     * uprobes' removals queue on the kernel's event_mutex, which their attaches need too: one thread */
+    while (!err && o->n_detachers < (o->uprobe_multi ? DETACHERS : 1)) {
+      pthread_t t;
+      int e = pthread_create(&t, NULL, detacher_main, o);
+      if (e) {
+        if (o->n_detachers == 0) err = e;
+        break;
+      }
+      /* named, so their kernel time can be told apart (perf, bpftrace: comm) */
+      pthread_setname_np(t, "bpf-detacher");
+      o->detachers[o->n_detachers++] = t;
     }
     if (err) {
       /* no thread or no room: destroyed here, as detach() would */
-      bpf_link__destroy(o->links[id]);
+      destroy_link(o->links[id]);
       o->link_gone_ns[id] = monotonic_ns();
     } else {
       o->released[o->n_released] = o->links[id];
@@ -408,8 +569,8 @@ static napi_value link_gone_ns(napi_env env, napi_callback_info info) {
 }
 
 /* detacherStats(obj) -> { pending, destroyed, destroyNs }: links released and
- * not destroyed yet, links the detacher destroyed, and the time it spent in
- * bpf_link__destroy for them. */
+ * not destroyed yet (queued, or being destroyed), links the detachers
+ * destroyed, and the time they spent destroying them (summed over threads). */
 static napi_value detacher_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -417,7 +578,7 @@ static napi_value detacher_stats(napi_env env, napi_callback_info info) {
   struct object *o = get_object(env, argv[0], false);
   if (!o) return NULL;
   pthread_mutex_lock(&o->lock);
-  uint64_t pending = o->n_released - o->head_released, destroyed = o->n_destroyed, ns = o->destroy_ns;
+  uint64_t pending = o->n_released - o->head_released + o->in_flight, destroyed = o->n_destroyed, ns = o->destroy_ns;
   pthread_mutex_unlock(&o->lock);
   napi_value r, v;
   CHECK(napi_create_object(env, &r));
@@ -432,6 +593,8 @@ static napi_value detacher_stats(napi_env env, napi_callback_info info) {
 
 void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "attachUprobe", attach_uprobe);
+  export_fn(env, exports, "attachUprobeMulti", attach_uprobe_multi);
+  export_fn(env, exports, "setUprobeMulti", set_uprobe_multi);
   export_fn(env, exports, "attachUsdt", attach_usdt);
   export_fn(env, exports, "attachTracepoint", attach_tracepoint);
   export_fn(env, exports, "attachPerfEvent", attach_perf_event);

@@ -1,7 +1,8 @@
 /* What the running kernel offers, asked the kernel itself (libbpf loads a
  * tiny program or map of each kind): version numbers lie on distribution
  * kernels that backport BPF features (RHEL 9 is "5.14").
- * probeProgramType(type), probeMapType(type), probeHelper(progType, helper)
+ * probeProgramType(type), probeMapType(type), probeHelper(progType, helper),
+ * probeUprobeMulti() (uprobe_multi links, Linux >= 6.6)
  * -> 1 supported, 0 not, or a negative errno when the kernel could not be asked. */
 #include "addon.h"
 #include <bpf/libbpf.h>
@@ -39,7 +40,12 @@ static napi_value probe_helper(napi_env env, napi_callback_info info) {
   return probe_result(env, libbpf_probe_bpf_helper((enum bpf_prog_type)arg_int(env, argv[0]), (enum bpf_func_id)arg_int(env, argv[1]), NULL));
 }
 
+static napi_value probe_uprobe_multi(napi_env env, napi_callback_info info) {
+  return probe_result(env, uprobe_multi_supported());
+}
+
 void register_features(napi_env env, napi_value exports) {
+  export_fn(env, exports, "probeUprobeMulti", probe_uprobe_multi);
   export_fn(env, exports, "probeProgramType", probe_program_type);
   export_fn(env, exports, "probeMapType", probe_map_type);
   export_fn(env, exports, "probeHelper", probe_helper);

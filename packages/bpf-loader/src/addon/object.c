@@ -15,13 +15,13 @@ void object_close(struct object *o) {
   if (o->closed) return;
   o->closed = true;
   /* the links released in the background go before the object they came from */
-  if (o->detacher_running) {
+  if (o->n_detachers) {
     pthread_mutex_lock(&o->lock);
     o->detacher_stop = true;
-    pthread_cond_signal(&o->wake);
+    pthread_cond_broadcast(&o->wake);
     pthread_mutex_unlock(&o->lock);
-    pthread_join(o->detacher, NULL);
-    o->detacher_running = false;
+    for (unsigned i = 0; i < o->n_detachers; i++) pthread_join(o->detachers[i], NULL);
+    o->n_detachers = 0;
   }
   free(o->released);
   free(o->released_usdt);
@@ -32,7 +32,7 @@ void object_close(struct object *o) {
   for (size_t i = 0; i < o->n_readers; i++)
     if (o->readers[i]) reader_close(o->readers[i]);
   for (size_t i = 0; i < o->n_links; i++)
-    if (o->links[i]) bpf_link__destroy(o->links[i]);
+    if (o->links[i]) destroy_link(o->links[i]);
   free(o->readers);
   free(o->links);
   free(o->link_usdt);
