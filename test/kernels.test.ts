@@ -1,6 +1,7 @@
 // The kernel matrix: the collector's check (test/kernels/check.ts: BPF load
 // with each program's verified instruction count, end to end on Debian
-// PostgreSQL, a clean kernel log) on Debian 12's stock kernels booted under
+// PostgreSQL, a clean kernel log; uprobes as uprobe_multi links on 6.6+ and
+// as perf-event uprobes before) on Debian 12's stock kernels booted under
 // QEMU (the newest 6.1 and 6.12, fetched by scripts/kernels.sh) and on this
 // machine's own kernel. A kernel that cannot be booted fails its row: no skips.
 import { spawn } from 'node:child_process';
@@ -27,7 +28,7 @@ function report(label: string, r: CheckResult, timing: Record<string, number>): 
   const table = r.programs.map((p) => `  ${p.name.padEnd(width)} ${String(p.verifiedInsns).padStart(9)} ${String(p.xlatedBytes).padStart(9)}${p.verifiedInsns > VERIFIED_INSNS_LIMIT ? '  OVER' : ''}`).join('\n');
   const steps = r.steps.map((s) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name.padEnd(18)} ${(s.ms / 1000).toFixed(1).padStart(6)} s${s.error ? `  ${s.error.split('\n')[0].slice(0, 300)}` : ''}`).join('\n');
   const times = Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ');
-  console.log(`${label}: ${r.release}\n${r.version}\nprogram, verified instructions (limit ${VERIFIED_INSNS_LIMIT}), xlated bytes:\n${table || '  (not loaded)'}\nsteps:\n${steps}\ntime: ${times}`);
+  console.log(`${label}: ${r.release}\n${r.version}\nuprobes: ${r.uprobeMulti ? 'uprobe_multi links' : 'perf-event uprobes'}\nprogram, verified instructions (limit ${VERIFIED_INSNS_LIMIT}), xlated bytes:\n${table || '  (not loaded)'}\nsteps:\n${steps}\ntime: ${times}`);
   rows[label] = { ...r, timing };
   fs.mkdirSync(path.dirname(ARTIFACT), { recursive: true });
   fs.writeFileSync(ARTIFACT, `${JSON.stringify(rows, null, 2)}\n`);
@@ -39,6 +40,9 @@ function expectPassed(r: CheckResult): void {
   expect(r.programs.length).toBeGreaterThan(0);
   expect(r.programs.filter((p) => p.verifiedInsns > VERIFIED_INSNS_LIMIT)).toEqual([]);
   expect(r.badKernelLines).toEqual([]);
+  // uprobe_multi links where the kernel has them (6.6+), perf-event uprobes before: both ways trace end to end
+  const [major, minor] = r.release.split('.').map(Number);
+  expect(r.uprobeMulti).toBe(major > 6 || (major === 6 && minor >= 6));
 }
 
 beforeAll(() => {

@@ -51,6 +51,8 @@ export interface CheckResult {
    * (empty when the object did not load)
    */
   programs: { name: string; verifiedInsns: number; xlatedBytes: number }[];
+  /** the uprobe programs were loaded for uprobe_multi links (Linux >= 6.6), else perf-event uprobes */
+  uprobeMulti: boolean | null;
   /** kernel log lines the run added that name a leaked uprobe or a WARNING/BUG */
   badKernelLines: string[];
   /** the collector's kernel counters when it stopped (traced, malformed, ...) */
@@ -142,6 +144,7 @@ function phasesPresent(receiver: Receiver, span: SpanRecord): void {
 export async function runCheck(): Promise<CheckResult> {
   const steps: StepResult[] = [];
   let programs: CheckResult['programs'] = [];
+  let uprobeMulti: boolean | null = null;
   let counters: CheckResult['counters'] = null;
   let pg: PgCluster | undefined;
   let receiver: Receiver | undefined;
@@ -178,6 +181,8 @@ export async function runCheck(): Promise<CheckResult> {
   await step('load', () => {
     // as the collector loads it: a feature whose programs the kernel refuses would be left out
     const loaded = loadProbes(BPF_OBJECT, (m) => log(`loader: ${m}`));
+    uprobeMulti = loaded.uprobeMulti;
+    log(`uprobes attach as ${uprobeMulti ? 'uprobe_multi links' : 'perf-event uprobes, one per site'}`);
     try {
       programs = loaded.programs.map((p) => ({ name: p.name, verifiedInsns: p.verifiedInsns, xlatedBytes: p.xlatedBytes }));
     } finally {
@@ -320,6 +325,7 @@ export async function runCheck(): Promise<CheckResult> {
     ok: steps.every((s) => s.ok),
     steps,
     programs,
+    uprobeMulti,
     badKernelLines,
     counters,
     totalMs: Date.now() - started,

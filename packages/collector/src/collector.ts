@@ -96,6 +96,7 @@ export class Collector implements CollectorControl {
   /** optional features whose programs the kernel refused, and why */
   private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   private programs: ProgramInfo[] = [];
+  private uprobeMulti = false;
   private readonly pipeline: Pipeline;
   /** encrypted (TLS, GSSAPI) backends: their read/write probes, one set per cluster binary */
   private encrypted: EncryptedBackends | null = null;
@@ -148,6 +149,7 @@ export class Collector implements CollectorControl {
     this.obj = obj;
     this.refused = loaded.refused;
     this.programs = loaded.programs;
+    this.uprobeMulti = loaded.uprobeMulti;
     try {
       this.writeSettings(obj);
       // the kernel submits records without waking us (but for lock waits and backend events): drained on a timer
@@ -355,6 +357,7 @@ export class Collector implements CollectorControl {
       detail: this.detail,
       refused: { ...this.refused },
       programs: this.programs.map((x) => ({ name: x.name, loaded: x.loaded, verifiedInsns: x.verifiedInsns })),
+      uprobeMulti: this.uprobeMulti,
       clusters: this.clusters?.status() ?? [],
       binaries: this.clusters?.binariesStatus() ?? [],
       backends: { ...arming, tls: this.encrypted?.followed ?? 0 },

@@ -134,7 +134,7 @@ export class Arming {
   /** The backend is armed no more: releases its probes (`release`: its first ones at least) and follows their removal. */
   private detach(a: ArmedBackend, release = () => a.detach()): void {
     const sinceNs = nowNs();
-    // the detacher removes links in the order released: its first probes come after every link waiting
+    // the detachers take links in the order released: its first probes come after every link waiting (queued or being removed)
     const ahead = this.obj.detacher().pending + Math.max(1, a.firstLinks);
     release();
     this.removing.set(a.pid, { sinceNs, ahead, a });

@@ -10,13 +10,18 @@
 // armed when the credit covers its predicted cost for a window and its
 // removal, over a reserve: what the armed ones would still cost once
 // disarmed, and what the disarmed ones still cost until their uprobes are
-// gone. Removal is not instant: the loader's detacher removes uprobes one at
-// a time in the order released (~0.1 s each on a quiet machine, 0.2–0.8 s
-// measured under CPU contention, and it yields 200 ms to each attach), so the budget
+// gone. Removal is not instant: the loader's detachers remove uprobe links
+// in the order released, each waiting for the kernel's grace periods
+// (perf-event uprobes, before Linux 6.6: one at a time, ~90 ms a site on a
+// quiet machine and 0.2–0.8 s measured under CPU contention; uprobe_multi
+// links, one per program and backend: four threads, ~13 ms a link in a
+// pool's removal), and they yield 200 ms to each attach. So the budget
 // measures it: each disarmed backend's time until its phase probes are gone,
-// over the links the detacher removed up to them, gives its pace; the links
-// waiting (the queue) and the busy armed backends' own at that pace give how
-// long they would keep their probes if disarmed now. A long queue makes every
+// over the links released before them and not yet removed (queued or in a
+// detacher's hands), gives the pace per link of the queue, whatever the
+// threads and however many sites a link holds; the links waiting and the
+// busy armed backends' own at that pace give how long they would keep their
+// probes if disarmed now. A long queue makes every
 // window dear: arming stops until the detacher has caught up. When the credit
 // falls to the reserve the busy armed backends are disarmed and wait, longest
 // waiting first, for the next window; a backend is not armed again before its
@@ -65,7 +70,7 @@ const TICK_S = 0.2;
 const CREDIT_CAP_S = 30;
 /** the CPU rate assumed for a backend not measured yet */
 const UNMEASURED_RATE_NS_PER_S = 0.25e9;
-/** backends armed per tick at most (on use or again after waiting): a burst is paid for seconds, its uprobes leave one per ~0.1 s */
+/** backends armed per tick at most (on use or again after waiting): a burst is paid for until its uprobes are removed, link by link */
 const ARMS_PER_TICK = 2;
 /** new backends armed at their fork, at most this many per second (each arming and disarming costs the collector and the kernel) */
 const FORK_ARMS_PER_S = 5;

@@ -120,6 +120,8 @@ export interface CollectorStatus {
   refused: Record<OptionalFeature, string | null>;
   /** every program of the object: loaded or left out, and the verifier instructions it took */
   programs: { name: string; loaded: boolean; verifiedInsns: number }[];
+  /** the uprobes are uprobe_multi links (Linux >= 6.6: one per program and backend, removed in one grace period), else one perf-event uprobe per site */
+  uprobeMulti: boolean;
   clusters: ClusterStatus[];
   /** executables of attached clusters and the phase probes their armed backends get */
   binaries: { exe: string; probeSet: string; probes: string }[];

@@ -4,7 +4,7 @@
 // and the rest loads without it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { BpfError, BpfObject, type ProgramInfo } from '@pgferret/bpf-loader';
+import { BpfError, BpfObject, hasUprobeMulti, type ProgramInfo } from '@pgferret/bpf-loader';
 import { Programs, type ProgramName } from './bpf-names';
 import { checkKernel } from './requirements';
 
@@ -27,6 +27,15 @@ export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> 
   profile: [Programs.on_cpu_sample],
 };
 
+/**
+ * The uprobe programs (per backend, and the encrypted backends' per binary).
+ * On a kernel with uprobe_multi links (Linux >= 6.6) they are loaded for
+ * them: one link per program and backend, whatever its number of sites, and
+ * removing it waits for one grace period instead of five per site under a
+ * global kernel mutex (BENCHMARKS.md "Probe removal").
+ */
+export const UPROBE_PROGRAMS: readonly ProgramName[] = [...PROGRAMS.phases, ...PROGRAMS.locks, ...PROGRAMS.nested, ...PROGRAMS.tls];
+
 export function featureOf(program: string): 'gate' | OptionalFeature | null {
   for (const [f, progs] of Object.entries(PROGRAMS)) if ((progs as readonly string[]).includes(program)) return f as 'gate' | OptionalFeature;
   return null;
@@ -37,6 +46,8 @@ export interface LoadedProbes {
   /** per optional feature: null when loaded, else why the kernel refused it */
   refused: Record<OptionalFeature, string | null>;
   programs: ProgramInfo[];
+  /** the uprobe programs attach with uprobe_multi links (else one perf-event uprobe per site) */
+  uprobeMulti: boolean;
 }
 
 export class GateRefusedError extends Error {
@@ -54,19 +65,22 @@ function refusal(e: unknown): string {
   return (e as Error).message;
 }
 
-export function loadProbes(file: string, log: (m: string) => void): LoadedProbes {
+/** uprobeMulti: false loads the uprobe programs for perf-event uprobes even where uprobe_multi links exist (bench/removal's A/B). */
+export function loadProbes(file: string, log: (m: string) => void, opts: { uprobeMulti?: boolean } = {}): LoadedProbes {
   if (!fs.existsSync(file)) {
     throw new Error(`the BPF object ${file} does not exist: give --bpf-object an existing file, or build the package's own with \`npm run build\` (needs clang and bpftool)`);
   }
   checkKernel();
   const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
+  const uprobeMulti = opts.uprobeMulti !== false && hasUprobeMulti() === true;
   // at most one more attempt per optional feature
   for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length; attempt++) {
     const obj = BpfObject.open(file);
     try {
       for (const f of OPTIONAL_FEATURES) if (refused[f] !== null) for (const p of PROGRAMS[f]) obj.setAutoload(p, false);
+      if (uprobeMulti) for (const p of UPROBE_PROGRAMS) obj.setUprobeMulti(p);
       obj.load();
-      return { obj, refused, programs: obj.programInfo() };
+      return { obj, refused, programs: obj.programInfo(), uprobeMulti };
     } catch (e) {
       obj.close();
       // privileges, a missing object…: not the kernel refusing a program

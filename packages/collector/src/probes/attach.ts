@@ -7,13 +7,13 @@ import type { Probe } from './tables';
 
 export interface ArmedBackend {
   pid: number;
-  /** how many links its first probes are (a USDT probe is one per call site) */
+  /** how many links its first probes are (a USDT probe is one per call site; with uprobe_multi links, one per program) */
   firstLinks: number;
   /** CLOCK_MONOTONIC ns when the probes were in place (the kernel's timestamps use the same clock) */
   sinceNs: number;
   /** Adds more probes (all or nothing for these). */
   add(probes: Probe[]): void;
-  /** Detaches in the background (each uprobe takes the kernel ~0.1 s to remove), the first probes first: returns at once. */
+  /** Detaches in the background (the kernel takes ~35–90 ms a link to remove it: grace periods), the first probes first: returns at once. */
   detach(): void;
   /** Detaches only the first probes (hit on every statement): released before other backends' later probes, they are removed before them. */
   detachFirst(): void;
@@ -25,7 +25,7 @@ export interface ArmedBackend {
   setClockHz(hz: number): void;
 }
 
-/** Detaches links in the background (each uprobe takes the kernel ~0.1 s to remove). */
+/** Detaches links in the background, on the loader's detacher threads (the kernel takes ~35–90 ms a link to remove it). */
 function release(links: BpfLink[]): void {
   for (const l of links) {
     try {
@@ -36,24 +36,45 @@ function release(links: BpfLink[]): void {
   }
 }
 
-/** Attaches `probes` to the executable `exePath` (read as `elf`), in `pid` only or, without one, in every process; all or nothing. */
+/**
+ * Attaches `probes` to the executable `exePath` (read as `elf`), in `pid` only or, without one, in every process; all or nothing.
+ * A program loaded for uprobe_multi links gets one link for all its sites (a USDT probe's, and every probe of that program and
+ * direction); else one perf-event uprobe per site.
+ */
 function attachAll(obj: BpfObject, exePath: string, probes: Probe[], elf: ElfInfo, pid?: number): BpfLink[] {
   const links: BpfLink[] = [];
+  const multi = new Map<string, { program: string; retprobe: boolean; offsets: number[] }>();
   try {
     for (const p of probes) {
       if (p.type === 'cpu-clock') {
         if (pid === undefined) throw new Error('a CPU clock is attached to one process: give its pid');
         links.push(obj.attachPerfEvent({ program: p.program, pid, hz: p.hz, enabled: p.on(pid) }));
-      } else if (p.type === 'usdt') {
-        const sites = usdtOffsets(elf, p.provider, p.name, p.within);
-        if (sites.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}${p.within ? ` in ${p.within}` : ''}`);
-        for (const offset of sites) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid }));
+        continue;
+      }
+      const retprobe = p.type === 'uprobe' && !!p.retprobe;
+      let offsets: number[];
+      if (p.type === 'usdt') {
+        offsets = usdtOffsets(elf, p.provider, p.name, p.within);
+        if (offsets.length === 0) throw new Error(`${exePath} has no site of the USDT probe ${p.provider}:${p.name}${p.within ? ` in ${p.within}` : ''}`);
       } else {
         const offset = functionOffset(elf, p.symbols[0]);
-        const where = offset === null ? { symbol: p.symbols[0] } : { offset };
-        links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, ...where, pid, retprobe: p.retprobe }));
+        if (offset === null) {
+          if (obj.usesUprobeMulti(p.program)) throw new Error(`${exePath} has no function ${p.symbols[0]} in its symbol tables`);
+          links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, symbol: p.symbols[0], pid, retprobe }));
+          continue;
+        }
+        offsets = [offset];
+      }
+      if (obj.usesUprobeMulti(p.program)) {
+        const key = `${p.program}${retprobe ? ':ret' : ''}`;
+        const g = multi.get(key) ?? { program: p.program, retprobe, offsets: [] };
+        g.offsets.push(...offsets);
+        multi.set(key, g);
+      } else {
+        for (const offset of offsets) links.push(obj.attachUprobe({ program: p.program, binaryPath: exePath, offset, pid, retprobe }));
       }
     }
+    for (const g of multi.values()) links.push(obj.attachUprobeMulti({ ...g, binaryPath: exePath, pid }));
   } catch (e) {
     release(links);
     throw e;

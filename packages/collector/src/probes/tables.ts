@@ -51,8 +51,9 @@ export interface ProbeSet {
 // The SPI entry points PL/pgSQL (what its plpgsql.so imports) and the
 // foreign-key checks (SPI_execute_snapshot) run statements through:
 // plan-based ones (arg 1 is the plan) and, for EXECUTE, text-based ones (arg 1
-// is the text). Every probe costs its backend ~0.1 s of kernel time to remove,
-// so the other PLs' entry points are left out.
+// is the text). Before Linux 6.6 every probe site is a link that takes the
+// kernel ~90 ms to remove (after, a site joins its program's uprobe_multi
+// link), so the other PLs' entry points are left out.
 const SPI_14 = { plan: ['SPI_execute_plan_with_paramlist', 'SPI_execute_plan_extended', 'SPI_execute_snapshot'], text: ['SPI_execute_extended'] };
 const SPI_13 = { plan: ['SPI_execute_plan', 'SPI_execute_plan_with_paramlist', 'SPI_execute_snapshot'], text: ['SPI_execute', 'SPI_execute_with_args'] };
 
