@@ -65,14 +65,18 @@ function refusal(e: unknown): string {
   return (e as Error).message;
 }
 
-/** uprobeMulti: false loads the uprobe programs for perf-event uprobes even where uprobe_multi links exist (bench/removal's A/B). */
+/**
+ * uprobeMulti: false loads the uprobe programs for perf-event uprobes even where uprobe_multi links exist (bench/removal's
+ * A/B); by default they are used where the kernel has them, unless PGFERRET_UPROBE_MULTI=0 (a kernel whose uprobe_multi
+ * links misbehave; the budget test's A/B).
+ */
 export function loadProbes(file: string, log: (m: string) => void, opts: { uprobeMulti?: boolean } = {}): LoadedProbes {
   if (!fs.existsSync(file)) {
     throw new Error(`the BPF object ${file} does not exist: give --bpf-object an existing file, or build the package's own with \`npm run build\` (needs clang and bpftool)`);
   }
   checkKernel();
   const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
-  const uprobeMulti = opts.uprobeMulti !== false && hasUprobeMulti() === true;
+  const uprobeMulti = (opts.uprobeMulti ?? process.env.PGFERRET_UPROBE_MULTI !== '0') && hasUprobeMulti() === true;
   // at most one more attempt per optional feature
   for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length; attempt++) {
     const obj = BpfObject.open(file);
