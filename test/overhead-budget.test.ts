@@ -8,10 +8,13 @@
 // so (pgferret.detail "budget") and have no phases; status and /metrics give
 // the share of sampled statements that got phases.
 // The same beside two CPU hogs (`node -e 'for(;;){}'`) on this 2-vCPU
-// machine: starved of CPU, the loader's detacher takes 0.2–0.8 s to remove a
-// uprobe instead of ~0.1 s, and a disarmed backend keeps its probes (and
-// pays for their hits) for seconds; the budget measures that and must hold
-// all the same. The window is the app's whole run until its backends are
+// machine: starved of CPU, removals take longer (perf-event uprobes,
+// before Linux 6.6: 0.2–0.8 s a link instead of ~0.1 s; uprobe_multi links
+// after: ~20–30 ms a link in the detachers' queue) and a disarmed backend
+// keeps its probes (and pays for their hits) meanwhile; the budget measures
+// that and must hold all the same. PGFERRET_UPROBE_MULTI=0 in the
+// environment runs it with perf-event uprobes on a 6.6+ kernel (BENCHMARKS.md
+// "Probe removal": the before/after). The window is the app's whole run until its backends are
 // reaped: every removal's tail is in it. Tolerance: none (≤ 1.000 %).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
