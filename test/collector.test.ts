@@ -16,6 +16,25 @@ const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.rando
 const perfEventsOf = (pid: number) =>
   (JSON.parse(execFileSync('bpftool', ['perf', 'list', '--json'], { encoding: 'utf8' })) as { pid: number; fd_type: string }[])
     .filter((p) => p.pid === pid && p.fd_type !== 'raw_tracepoint');
+/**
+ * The uprobes a process holds, one per probed offset: its perf-event uprobes (bpftool) and its uprobe_multi links
+ * (Linux 6.6+: the link's fdinfo lists every offset; bpftool 7.1 cannot show them).
+ */
+const uprobesOf = (pid: number): { kind: string; offset: number }[] => {
+  const perf = (perfEventsOf(pid) as unknown as { fd_type: string; offset: number }[])
+    .filter((p) => p.fd_type === 'uprobe' || p.fd_type === 'uretprobe').map((p) => ({ kind: p.fd_type, offset: p.offset }));
+  const multi = fs.readdirSync(`/proc/${pid}/fdinfo`).flatMap((fd) => {
+    try {
+      const info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      const type = /^link_type:\s+(uprobe|uretprobe)_multi$/m.exec(info);
+      if (!type) return [];
+      return [...info.matchAll(/^\d+\s+0x([0-9a-f]+)\s+0x[0-9a-f]+$/gm)].map((m) => ({ kind: type[1], offset: parseInt(m[1], 16) }));
+    } catch {
+      return [];
+    }
+  });
+  return [...perf, ...multi];
+};
 /** ids of the BPF links a process holds (its file descriptors' fdinfo) */
 const bpfLinksOf = (pid: number) =>
   fs.readdirSync(`/proc/${pid}/fdinfo`).flatMap((fd) => {
@@ -291,9 +310,9 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     let okAtKill = 0;
     try {
       await eventually('load to be traced', async () => (await collector.status()).kernel.traced > 0 && ok > 50);
-      // the load's backend got its phase probes: pid-filtered perf events owned by the collector
+      // the load's backend got its phase probes: pid-filtered uprobes owned by the collector (perf events, or uprobe_multi links on 6.6+)
       await eventually('the backend to be armed', async () => (await collector.status()).backends.armed > 0);
-      expect(perfEventsOf(pid).length).toBeGreaterThanOrEqual(3);
+      expect(uprobesOf(pid).length).toBeGreaterThanOrEqual(3);
       links = bpfLinksOf(pid);
       expect(links.length).toBeGreaterThanOrEqual(3);
       const exited = new Promise((r) => collector.child.once('exit', r));
@@ -308,7 +327,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     }
     expect(failed).toBe(0);
     expect(ok - okAtKill).toBeGreaterThan(100);
-    // its uprobes were perf events and its tracepoints BPF links owned by the process: the kernel closed them with it
+    // its uprobes were perf events or uprobe_multi links and its tracepoints BPF links owned by the process: the kernel closed them with it
     expect(perfEventsOf(pid)).toEqual([]);
     expect(linksAlive(links)).toEqual([]);
     // a killed process exits once the kernel has removed its uprobes one by one: 93–115 s measured on a loaded 2-vCPU host
@@ -389,8 +408,8 @@ describe('collector with --detail statement', () => {
       const encrypted = new Map([...execFileSync('nm', ['-D', '--defined-only', path.join(pg.binDir, 'postgres')], { encoding: 'utf8' })
         .matchAll(/^([0-9a-f]+) T (be_tls_read|be_tls_write|be_gssapi_read|be_gssapi_write)$/gm)].map((m) => [parseInt(m[1], 16), m[2]]));
       expect(encrypted.size).toBe(4);
-      const probes = perfEventsOf(collector.child.pid!) as unknown as { fd_type: string; offset: number }[];
-      expect(probes.map((p) => `${p.fd_type} ${encrypted.get(p.offset) ?? p.offset}`).sort()).toEqual(
+      const probes = uprobesOf(collector.child.pid!);
+      expect(probes.map((p) => `${p.kind} ${encrypted.get(p.offset) ?? p.offset}`).sort()).toEqual(
         [...encrypted.values()].flatMap((f) => [`uprobe ${f}`, `uretprobe ${f}`]).sort(),
       );
       expect((await collector.status()).backends.armed).toBe(0);
