@@ -84,12 +84,30 @@ function appsFor(databaseUrl: string): number[] {
   return out;
 }
 
-/** uprobes the kernel has attached for `ownerPid` or on the binary of `postmasterPid` */
+/** the uprobe_multi links (Linux 6.6+) a live process holds, by their fdinfo (bpftool 7.1 cannot show them) */
+function uprobeMultiLinks(pid: number): string[] {
+  let fds: string[] = [];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return []; // exited: its links went with its fds
+  }
+  return fds.flatMap((fd) => {
+    try {
+      const info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      return /^link_type:\s+u(ret)?probe_multi$/m.test(info) ? [info] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** perf events (uprobes, tracepoints) and uprobe_multi links the kernel has attached for `ownerPid`, or uprobes on the binary of `postmasterPid` */
 function probes(ownerPid: number, postmasterPid: number): unknown[] {
   const r = spawnSync('bpftool', ['perf', 'list', '-j'], { encoding: 'utf8' });
   expect(r.status).toBe(0);
   const all = JSON.parse(r.stdout || '[]') as { pid: number; filename?: string }[];
-  return all.filter((p) => p.pid === ownerPid || p.filename === `/proc/${postmasterPid}/exe`);
+  return [...all.filter((p) => p.pid === ownerPid || p.filename === `/proc/${postmasterPid}/exe`), ...uprobeMultiLinks(ownerPid)];
 }
 
 const PORTS = ['--ui-port', '0', '--otlp-port', '0'];
