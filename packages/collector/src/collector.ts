@@ -235,6 +235,7 @@ export class Collector implements CollectorControl {
     return {
       laterName: 'lock/SPI probes',
       idleMs: ARM_IDLE_MS,
+      uprobeMulti: this.uprobeMulti,
       target: (pid, ppid) => {
         const cluster = clusters.get(ppid);
         const bin = cluster && clusters.binaryOf(cluster);

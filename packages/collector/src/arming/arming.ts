@@ -33,14 +33,18 @@ export interface ProbeKind {
   target(pid: number, ppid: number): ProbeTarget | null;
   /** a backend stays armed this long after its last use (its exit disarms it at once) */
   idleMs: number;
+  /** its uprobes are uprobe_multi links (removed faster: the pace assumed before one is measured is shorter) */
+  uprobeMulti?: boolean;
 }
 
 /** A backend whose arming failed is tried again after this long. */
 const RETRY_MS = 5_000;
 /** removals measured and kept (the most recent ones) */
 const TAILS_KEPT = 16;
-/** the detacher's time per link until a removal was measured: a backend's removal took ~2 s with others armed meanwhile, ~0.25 s a link */
+/** the detachers' time per link until a removal was measured: with perf-event uprobes a backend's removal took ~2 s with others armed meanwhile, ~0.25 s a link */
 const PRIOR_PER_LINK_S = 0.25;
+/** the same for uprobe_multi links: 13 ms a link in a pool's removal (bench/removal), 17–32 ms in the budget test beside CPU hogs; three times that */
+const PRIOR_PER_MULTI_LINK_S = 0.1;
 
 const nowNs = () => Number(process.hrtime.bigint());
 
@@ -175,7 +179,8 @@ export class Arming {
    * of it); a removal under way that is already slower counts too.
    */
   removalPerLinkS(removing: { forS: number; ahead: number }[]): number {
-    const measured = this.tails.length ? Math.max(...this.tails.map((t) => t.perLinkS)) : PRIOR_PER_LINK_S;
+    const prior = this.kind.uprobeMulti ? PRIOR_PER_MULTI_LINK_S : PRIOR_PER_LINK_S;
+    const measured = this.tails.length ? Math.max(...this.tails.map((t) => t.perLinkS)) : prior;
     return Math.max(measured, ...removing.map((r) => r.forS / r.ahead));
   }
 
