@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Removing uprobes contends in the kernel with adding them (each removal
- * waits ~0.1 s for an RCU grace period): the detacher stays out of the way
- * for this long after each attach, so arming new backends goes first. */
+/* Removing uprobes contends in the kernel with adding them (a perf-event
+ * uprobe's removal sleeps through its grace periods holding event_mutex,
+ * which its attach needs; uprobe_multi links' both take dup_mmap_sem): the
+ * detachers stay out of the way for this long after each attach, so arming
+ * new backends goes first. */
 #define YIELD_TO_ATTACH_NS 200000000ull
 
 static uint64_t monotonic_ns(void) {
