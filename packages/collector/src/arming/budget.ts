@@ -77,11 +77,14 @@ const FORK_ARMS_PER_S = 5;
 /** a cluster carries sampled traffic while its last sampled statement is this recent */
 const SAMPLED_RECENT_MS = 60_000;
 /**
- * A backend about to work is priced at the busy backends' mean rate over
- * this long, not only the last tick's: a pool that reconnects after a pause (or a batch job's
- * next connection) works as hard as the last one did, not as the idle ones
- * left over (pricing it at those let arming at fork spend 2–6 % of the
- * backends' CPU over 5 s in bench/overhead, against a 1 % budget).
+ * A backend not measured yet (at its fork) is priced at least at the busy
+ * backends' mean rate over this long, not only the last tick's: a pool that
+ * reconnects after a pause (or a batch job's next connection) works as hard
+ * as the last one did, not as the idle ones left over (pricing it at those
+ * let arming at fork spend 2–6 % of the backends' CPU over 5 s in
+ * bench/overhead, against a 1 % budget). A measured backend is priced at its
+ * own rate: one that ran a heavy statement a minute ago and is idle now is
+ * not held back by it.
  */
 const RATE_MEMORY_MS = 30_000;
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
@@ -205,9 +208,11 @@ export class ProbeBudget {
   }
 
   /**
-   * What arming `pid` for a window is expected to cost: its recent CPU rate,
-   * at least the busy traced backends' mean over the last 30 s (an idle
-   * backend that gets a statement is about to work), times the measured cost share, for a
+   * What arming `pid` for a window is expected to cost: its CPU rate of the
+   * last tick, at least the busy traced backends' mean then (an idle backend
+   * that gets a statement is about to work); a backend not measured yet (at
+   * its fork, or born since the last tick) at least their mean over the last
+   * 30 s too, and a quarter core. Times the measured cost share, for a
    * window and its removal (after the detacher's queue and the busy armed
    * backends' first probes); plus the delay its own first probes would add
    * to theirs, and its attach to the removals under way (the detacher yields
@@ -216,14 +221,14 @@ export class ProbeBudget {
    */
   private predictedNs(pid: number | null): number {
     if (this.cpuRate.size === 0) return Infinity;
-    // the busy ones' mean over the ticks that had any, recently (idle background processes would dilute it), or now if higher
+    // the busy ones' mean (idle background processes would dilute it): this tick's, and over the ticks of the last 30 s that had any
+    const now = this.busyMeans.at(-1)?.atMs === this.lastTickMs ? this.busyMeans.at(-1)!.ns : 0;
+    const measured = pid !== null ? this.cpuRate.get(pid) : undefined;
     const recent = this.busyMeans.length ? this.busyMeans.reduce((sum, x) => sum + x.ns, 0) / this.busyMeans.length : 0;
-    const mean = Math.max(recent, this.busyMeans.at(-1)?.atMs === this.lastTickMs ? this.busyMeans.at(-1)!.ns : 0);
-    // a backend born since the last tick (a pool starting, a fresh connection) may be about to work hard: a quarter core at least
-    const own = pid === null ? 0 : (this.cpuRate.get(pid) ?? UNMEASURED_RATE_NS_PER_S);
+    const rate = measured !== undefined ? Math.max(measured, now) : Math.max(pid === null ? 0 : UNMEASURED_RATE_NS_PER_S, now, recent);
     const r = this.removal;
     const ownS = this.o.arming.firstLinksPerBackend() * r.perLinkS;
-    return this.costShare * Math.max(own, mean) * (WINDOW_S + r.s + ownS) + this.armedNsPerS * ownS + this.removingNsPerS * DETACHER_YIELD_S;
+    return this.costShare * rate * (WINDOW_S + r.s + ownS) + this.armedNsPerS * ownS + this.removingNsPerS * DETACHER_YIELD_S;
   }
 
   /** Measures and decides; called every ~200 ms. */
