@@ -3,11 +3,13 @@
 // included: CPU per second and per statement (the main thread vs the others:
 // V8's compiler and GC helpers, libuv's pool, the loader's detacher) and the main thread's wake-ups, after a warm-up, builds A/B
 // interleaved (order reversed every other round), medians and paired ratios.
-//   node bench/overhead/steady.js [--rates 0,200,550,5000] [--rounds 3] [--warm 5] [--seconds 10]
+//   node bench/overhead/steady.js [--rates 0,200,550,5000] [--rounds 3] [--warm 5 | --warm 20,60,15,10] [--seconds 10]
 //                                 [--base <built checkout>] [--detail full] [--out <file.json>]
+//                                 [--node-args "<flags>"]   (node/V8 flags for this build's collector only)
 // Every statement of `pgbench -S -R <rate> -c 2 -j 1` carries a sampled
 // traceparent; rate 0 is an attached cluster with no statement. One collector
-// per build and round goes through the rates in order; the status calls that
+// per build and round goes through the rates in order (a warm-up before each:
+// one figure, or one per rate — at 200/s V8 is still compiling after 30 s); the status calls that
 // count statements are made outside the measured window.
 const fs = require('node:fs'); const os = require('node:os'); const path = require('node:path');
 const B = __dirname + '/';
@@ -36,23 +38,25 @@ function sample(pid) {
 }
 
 function parseArgs(argv) {
-  const o = { rates: [0, 200, 550, 5000], rounds: 3, warm: 5, seconds: 10, base: null, detail: 'full', out: null };
+  const o = { rates: [0, 200, 550, 5000], rounds: 3, warm: [5], seconds: 10, base: null, detail: 'full', out: null, nodeArgs: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i], v = argv[i + 1];
     if (v === undefined) throw new Error(`${k} needs a value`);
     switch (k) {
       case '--rates': o.rates = v.split(',').map(Number); break;
       case '--rounds': o.rounds = Number(v); break;
-      case '--warm': o.warm = Number(v); break;
+      case '--warm': o.warm = v.split(',').map(Number); break;
       case '--seconds': o.seconds = Number(v); break;
       case '--base': o.base = v; break;
       case '--detail': o.detail = v; break;
       case '--out': o.out = v; break;
+      case '--node-args': o.nodeArgs = v.split(' ').filter(Boolean); break;
       default: throw new Error(`unknown option ${k} (see the comment at the top of bench/overhead/steady.js)`);
     }
   }
   if (o.rates.some((r) => !(Number.isInteger(r) && r >= 0))) throw new Error(`--rates must be whole statements per second, got ${o.rates}`);
-  if (!(o.rounds >= 1 && o.seconds >= 2 && o.warm >= 0)) throw new Error('--rounds ≥ 1, --seconds ≥ 2, --warm ≥ 0');
+  if (!(o.rounds >= 1 && o.seconds >= 2 && o.warm.every((w) => w >= 0))) throw new Error('--rounds ≥ 1, --seconds ≥ 2, --warm ≥ 0');
+  if (o.warm.length !== 1 && o.warm.length !== o.rates.length) throw new Error(`--warm takes one figure or one per rate (${o.rates.length}), got ${o.warm.length}`);
   return o;
 }
 
@@ -69,13 +73,13 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
   try {
     for (let round = 0; round < o.rounds; round++) {
       for (const build of round % 2 ? [...builds].reverse() : builds) {
-        const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: ['--detail', o.detail], cli: collectorCli(build === 'base' ? o.base : null) });
+        const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: ['--detail', o.detail], nodeArgs: build === 'this' ? o.nodeArgs : [], cli: collectorCli(build === 'base' ? o.base : null) });
         try {
-          for (const rate of o.rates) {
+          for (const [i, rate] of o.rates.entries()) {
             const load = (seconds) => (rate > 0
               ? runPgbench({ cluster, workload: 'select', seconds, rate, clients: 2, threads: 1, workDir, scriptFile: scripts.select.sampled, latencies: false })
               : sleep(seconds * 1000));
-            await load(o.warm);
+            await load(o.warm[o.warm.length === 1 ? 0 : i]);
             const st0 = await col.status(); const s0 = sample(col.pid); const t0 = process.hrtime.bigint();
             await load(o.seconds);
             // what the last statements sent is drained and built within the window
