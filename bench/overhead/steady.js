@@ -93,11 +93,12 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
               wakeupsPerS: (s1.wakeups - s0.wakeups) / wallS,
               batchesPerS: (st1.ringBuffer.batches - st0.ringBuffer.batches) / wallS,
               armingsPerS: (st1.backends.armings - st0.backends.armings) / wallS,
+              probeHitsPerS: ((st1.kernel.phase_hits ?? 0) - (st0.kernel.phase_hits ?? 0)) / wallS,
               drops: (st1.kernel.dropped ?? 0) - (st0.kernel.dropped ?? 0) + (st1.export.dropped - st0.export.dropped),
             };
             row.usPerStmt = n > 0 ? (row.cpuMsPerS * 1000) / row.perS : null;
             rows.push(row);
-            console.log(`round ${round} ${build} rate ${rate}: ${row.perS.toFixed(0)} stmt/s, collector ${row.cpuMsPerS.toFixed(1)} ms/s (main ${row.mainMsPerS.toFixed(1)}, other threads ${row.otherMsPerS.toFixed(1)}), ${row.usPerStmt === null ? '-' : row.usPerStmt.toFixed(1)} µs/stmt, ${row.wakeupsPerS.toFixed(0)} wake-ups/s, ${row.batchesPerS.toFixed(0)} batches/s, ${row.armingsPerS.toFixed(1)} armings/s, drops ${row.drops}`);
+            console.log(`round ${round} ${build} rate ${rate}: ${row.perS.toFixed(0)} stmt/s, collector ${row.cpuMsPerS.toFixed(1)} ms/s (main ${row.mainMsPerS.toFixed(1)}, other threads ${row.otherMsPerS.toFixed(1)}), ${row.usPerStmt === null ? '-' : row.usPerStmt.toFixed(1)} µs/stmt, ${row.wakeupsPerS.toFixed(0)} wake-ups/s, ${row.batchesPerS.toFixed(0)} batches/s, ${row.armingsPerS.toFixed(1)} armings/s, ${row.probeHitsPerS.toFixed(0)} probe hits/s, drops ${row.drops}`);
           }
         } finally {
           await col.stop();
