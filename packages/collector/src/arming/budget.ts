@@ -72,7 +72,7 @@ const FORK_ARMS_PER_S = 5;
 /** a cluster carries sampled traffic while its last sampled statement is this recent */
 const SAMPLED_RECENT_MS = 60_000;
 /** no sampled statement for this long and no backend armed, waiting or being disarmed: the budget is quiet (see quiet()) */
-const QUIET_AFTER_MS = 5_000;
+export const QUIET_AFTER_MS = 5_000;
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
 export interface BudgetOptions {
