@@ -6,7 +6,7 @@
 // without reattaching.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BpfLink, BpfObject, ProgramInfo, RingBufferReader } from '@pgferret/bpf-loader';
+import type { BpfLink, BpfMap, BpfObject, ProgramInfo, RingBufferReader } from '@pgferret/bpf-loader';
 import { Arming, type ProbeKind } from './arming/arming';
 import { ProbeBudget } from './arming/budget';
 import { EncryptedBackends } from './arming/encrypted';
@@ -66,8 +66,9 @@ export const PROFILE_HZ_DEFAULT = 997;
 const ARM_IDLE_MS = 60_000;
 /** How often the ring buffer is drained while records flood in; up to 10× that while few or none come (records that must be read at once wake the collector anyway). */
 const DRAIN_EVERY_MS = 5;
-/** How often the overhead budget measures and arms/disarms. */
+/** How often the overhead budget measures and arms/disarms; while it is quiet (nothing sampled, nothing armed), this often instead. */
 const BUDGET_TICK_MS = 200;
+const BUDGET_QUIET_TICK_MS = 1_000;
 // the per-backend detail probes: what the budget pays for (not the encrypted backends' be_tls_*/be_gssapi_* probes)
 const PROBE_PROGRAMS = new Set<string>([...PROGRAMS.phases, ...PROGRAMS.locks, ...PROGRAMS.nested]);
 
@@ -86,9 +87,13 @@ const COUNTER_NAMES = Object.fromEntries(Object.entries(Counter).map(([k, v]) =>
 export class Collector implements CollectorControl {
   private obj: BpfObject | null = null;
   private reader: RingBufferReader | null = null;
+  /** the kernel's per-CPU counters (`counters` map), while loaded */
+  private counters: BpfMap | null = null;
   private gate: BpfLink[] = [];
   private timer: NodeJS.Timeout | null = null;
   private budgetTimer: NodeJS.Timeout | null = null;
+  /** the budget's next tick is BUDGET_QUIET_TICK_MS away (a sampled statement or a fork brings it closer) */
+  private budgetQuiet = false;
   private budget: ProbeBudget | null = null;
   private clusters: Clusters | null = null;
   /** the phase probes of backends that carry sampled statements */
@@ -147,6 +152,7 @@ export class Collector implements CollectorControl {
     const loaded = this.opts.probes ?? loadProbes(BPF_OBJECT, this.log);
     const obj = loaded.obj;
     this.obj = obj;
+    this.counters = obj.map(Maps.counters);
     this.refused = loaded.refused;
     this.programs = loaded.programs;
     this.uprobeMulti = loaded.uprobeMulti;
@@ -175,13 +181,10 @@ export class Collector implements CollectorControl {
         armAtFork: this.opts.armAtFork ?? 1,
         arming: (this.phases = new Arming(obj, this.phaseProbes(clusters), (pid, ppid) => budget.allow(pid, ppid))),
         postmasters: () => clusters.status().filter((c) => !c.error).map((c) => c.pid),
-        hits: () => this.kernelCounters().phase_hits ?? 0,
+        hits: () => this.kernelCounter(Counter.PHASE_HITS),
         programStats: () => this.probeProgramStats(obj),
         profile: this.profileHz > 0 && this.profileRefused === null ? {
-          ticks: () => {
-            const k = this.kernelCounters();
-            return (k.samples ?? 0) + (k.samples_idle ?? 0);
-          },
+          ticks: () => this.kernelCounter(Counter.SAMPLES) + this.kernelCounter(Counter.SAMPLES_IDLE),
           maxHz: this.profileHz,
           setHz: (hz) => this.clocks?.setHz(hz),
         } : undefined,
@@ -198,7 +201,22 @@ export class Collector implements CollectorControl {
       throw e;
     }
     this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
-    if (this.detail !== 'statement') this.budgetTimer = setInterval(() => this.budgetTick(), BUDGET_TICK_MS);
+    if (this.detail !== 'statement') this.scheduleBudget(BUDGET_TICK_MS);
+  }
+
+  private scheduleBudget(ms: number): void {
+    if (this.budgetTimer) clearTimeout(this.budgetTimer);
+    this.budgetQuiet = ms > BUDGET_TICK_MS;
+    this.budgetTimer = setTimeout(() => {
+      this.budgetTimer = null;
+      this.budgetTick();
+      if (this.obj) this.scheduleBudget(this.budget?.quiet() ? BUDGET_QUIET_TICK_MS : BUDGET_TICK_MS);
+    }, ms);
+  }
+
+  /** Something for the budget to weigh: its next tick comes at the usual pace. */
+  private wakeBudget(): void {
+    if (this.budgetQuiet && this.obj) this.scheduleBudget(BUDGET_TICK_MS);
   }
 
   /** Run time and runs of the per-backend probe programs (bpf_stats: zero while kernel.bpf_stats_enabled is 0). */
@@ -227,6 +245,7 @@ export class Collector implements CollectorControl {
   /** A new backend of a followed postmaster: the budget may arm it before its first statement. */
   private forked(pid: number, ppid: number): void {
     if (this.detail === 'statement') return;
+    this.wakeBudget();
     this.budget?.forked(pid, ppid);
   }
 
@@ -305,6 +324,7 @@ export class Collector implements CollectorControl {
   /** A sampled statement: its backend gets (or keeps) its phase probes. */
   private sampled(s: Statement): void {
     if (this.detail === 'statement') return;
+    this.wakeBudget();
     this.budget?.sampled(s.start.ppid);
     this.phases?.use(s.start.pid, s.start.ppid);
     this.clocks?.use(s.start.pid, s.start.ppid);
@@ -337,15 +357,18 @@ export class Collector implements CollectorControl {
     return this.opts.inside ?? INSIDE_DEFAULTS;
   }
 
+  /** One kernel counter, summed over the CPUs (the budget's tick reads two or three, not all of them). */
+  private kernelCounter(i: Counter): number {
+    if (!this.obj || !this.counters) return 0;
+    let sum = 0;
+    for (const v of this.counters.lookupPerCpu(u32Key(i))) sum += Number(v.readBigUInt64LE(0));
+    return sum;
+  }
+
   kernelCounters(): Record<string, number> {
     const out: Record<string, number> = {};
     if (!this.obj) return out;
-    const m = this.obj.map(Maps.counters);
-    for (let i = 0; i < COUNTER_COUNT; i++) {
-      let sum = 0;
-      for (const v of m.lookupPerCpu(u32Key(i))) sum += Number(v.readBigUInt64LE(0));
-      out[COUNTER_NAMES[i]] = sum;
-    }
+    for (let i = 0; i < COUNTER_COUNT; i++) out[COUNTER_NAMES[i]] = this.kernelCounter(i as Counter);
     return out;
   }
 
@@ -388,7 +411,7 @@ export class Collector implements CollectorControl {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.budgetTimer) clearInterval(this.budgetTimer);
+    if (this.budgetTimer) clearTimeout(this.budgetTimer);
     this.budgetTimer = null;
     this.reader?.close();
     this.reader = null;
@@ -399,6 +422,7 @@ export class Collector implements CollectorControl {
     for (const l of this.gate) l.detach();
     this.gate = [];
     this.clusters?.clear();
+    this.counters = null;
     this.obj?.close();
     this.obj = null;
     this.pipeline.flush();

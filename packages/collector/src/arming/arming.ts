@@ -198,6 +198,11 @@ export class Arming {
     return false;
   }
 
+  /** No backend armed, waiting for the gate or losing its probes: the budget has nothing to weigh. */
+  idle(): boolean {
+    return this.armed.size === 0 && this.waiting.size === 0 && this.removing.size === 0;
+  }
+
   /** The gate held this used backend back: its sampled statements have no phases for the budget's sake. */
   heldBack(pid: number): boolean {
     return this.waiting.has(pid);

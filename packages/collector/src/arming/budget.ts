@@ -87,6 +87,8 @@ const SAMPLED_RECENT_MS = 60_000;
  * not held back by it.
  */
 const RATE_MEMORY_MS = 30_000;
+/** no sampled statement for this long and no backend armed, waiting or being disarmed: the budget is quiet (see quiet()) */
+export const QUIET_AFTER_MS = 5_000;
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
 export interface BudgetOptions {
@@ -181,6 +183,19 @@ export class ProbeBudget {
    */
   armsOnUse(): boolean {
     return this.share >= 1 || (this.armsThisTick < ARMS_PER_TICK && this.free() >= this.predictedNs(null));
+  }
+
+  /**
+   * Nothing to decide: no sampled statement for a while and no backend armed,
+   * waiting or being disarmed. The collector then ticks less often (an idle
+   * collector's /proc reads were most of its CPU); the credit is earned the
+   * same over a longer tick, and a sampled statement or a fork brings the
+   * 200 ms tick back at once.
+   */
+  quiet(): boolean {
+    const now = Date.now();
+    for (const at of this.sampledAt.values()) if (now - at < QUIET_AFTER_MS) return false;
+    return this.o.arming.idle();
   }
 
   /** A followed postmaster forked a backend: armed now if its cluster carries sampled traffic and the budget has room. */
