@@ -237,10 +237,10 @@ export class ProbeBudget {
   private predictedNs(pid: number | null): number {
     if (this.cpuRate.size === 0) return Infinity;
     // the busy ones' mean (idle background processes would dilute it): this tick's, and over the ticks of the last 30 s that had any
-    const now = this.busyMeans.at(-1)?.atMs === this.lastTickMs ? this.busyMeans.at(-1)!.ns : 0;
+    const lastTick = this.busyMeans.at(-1)?.atMs === this.lastTickMs ? this.busyMeans.at(-1)!.ns : 0;
     const measured = pid !== null ? this.cpuRate.get(pid) : undefined;
     const recent = this.busyMeans.length ? this.busyMeans.reduce((sum, x) => sum + x.ns, 0) / this.busyMeans.length : 0;
-    const rate = measured !== undefined ? Math.max(measured, now) : Math.max(pid === null ? 0 : UNMEASURED_RATE_NS_PER_S, now, recent);
+    const rate = measured !== undefined ? Math.max(measured, lastTick) : Math.max(pid === null ? 0 : UNMEASURED_RATE_NS_PER_S, lastTick, recent);
     const r = this.removal;
     const ownS = this.o.arming.firstLinksPerBackend() * r.perLinkS;
     return this.costShare * rate * (WINDOW_S + r.s + ownS) + this.armedNsPerS * ownS + this.removingNsPerS * DETACHER_YIELD_S;
