@@ -52,14 +52,15 @@ const { measureProgTime } = require('./bpf-prog-time');
 // detailed statement costs: the probe hits per statement). mixed1-statement:
 // mixed1 with --detail statement (what the budget's armed windows add).
 // mixed1-armed: mixed1 with --max-overhead 100 (armed all along, no windows).
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed'];
+// mixed1-noprof: mixed1 with --profile-hz 0 (what the CPU clocks add).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
-const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
+const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
-const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'] };
+const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'] };
 
 function parseArgs(argv) {
   const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian', warm: 0 };

@@ -106,15 +106,20 @@ static __always_inline __u8 session_scs(__u32 ppid)
 }
 
 /* A sampled statement on a backend without phase probes wakes the collector:
- * the sooner it arms the backend, the fewer statements go untimed. Not while
- * the overhead budget would keep the backend unarmed anyway (wake_unarmed 0):
- * a wakeup costs the backend that makes it. */
+ * the sooner it arms the backend, the fewer statements go untimed. Once per
+ * backend (the collector then knows it wants arming, and arms it when the
+ * budget allows), and not while the overhead budget would keep the backend
+ * unarmed anyway (wake_unarmed 0): a wakeup costs the request that makes it
+ * — on a busy machine the woken collector preempts its backend (~200 µs a
+ * TPC-B transaction, BENCHMARKS.md). */
 static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf_backend_state *b, __u8 msg, __u32 unit, __u64 ts, __u32 name)
 {
 	__u32 ppid = b->ppid;
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
-	__u64 wake = b->phases_seen || msg == PF_MSG_NAMED || !cfg || !cfg->wake_unarmed ? BATCHED : WAKE;
+	__u64 wake = b->phases_seen || b->woke || msg == PF_MSG_NAMED || !cfg || !cfg->wake_unarmed ? BATCHED : WAKE;
+	if (wake == WAKE)
+		b->woke = 1;
 	ev->h.type = PF_REC_START;
 	ev->h.pid = pid;
 	ev->h.ts_ns = ts;

@@ -311,7 +311,8 @@ export class Collector implements CollectorControl {
     v.writeUInt32LE(Math.round(this.rootSampleRate * 1_000_000), CONFIG.root_sample_ppm);
     v.writeUInt32LE(Math.max(0, Math.min(this.opts.maxQueryText, TEXT_MAX - 1)), CONFIG.text_max);
     v.writeUInt32LE(this.insideOptions.nestedCap, CONFIG.nest_cap);
-    v.writeUInt32LE(this.wakeUnarmed ? 1 : 0, CONFIG.wake_unarmed);
+    // --detail statement never arms: a wakeup would only cost the backend that makes it
+    v.writeUInt32LE(this.wakeUnarmed && this.detail !== 'statement' ? 1 : 0, CONFIG.wake_unarmed);
     obj.map(Maps.settings).update(u32Key(0), v);
   }
 
