@@ -271,6 +271,7 @@ async function abPhase({ cluster, sink, o, workDir }) {
         r.round = i;
         results.push(r);
         log(`${workload} round ${i + 1}/${o.rounds} ${arm}: ${r.tps.toFixed(0)} tps, p99 ${r.p99ms.toFixed(3)} ms` +
+          (r.sampledP50ms !== undefined ? `, p50 sampled ${r.sampledP50ms.toFixed(3)} / unsampled ${r.unsampledP50ms.toFixed(3)} ms` : '') +
           (r.collectorCpuSeconds !== undefined ? `, collector ${(100 * r.collectorCpuDuringLoadSeconds / r.wallSeconds).toFixed(0)} % CPU, ${(r.rssMaxKiB / 1024).toFixed(0)} MiB, ${((r.ringRecords + r.kernel.dropped) / (r.transactions * WORKLOADS[workload].statementsPerTxn)).toFixed(2)} records/stmt, ${(100 * r.kernel.dropped / Math.max(1, r.ringRecords + r.kernel.dropped)).toFixed(0)} % dropped in kernel` : ''));
       }
     }

@@ -45,9 +45,10 @@ function percentile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Latencies (µs) from pgbench --log files: `client txn latency_us script epoch us`. */
+/** Latencies (µs) from pgbench --log files (`client txn latency_us script epoch us`): all, and by script number; each sorted. */
 function readLatencies(dir, prefix) {
-  const lat = [];
+  const all = [];
+  const byScript = [];
   for (const f of fs.readdirSync(dir).filter((n) => n.startsWith(`${prefix}.`))) {
     const text = fs.readFileSync(path.join(dir, f), 'utf8');
     let i = 0;
@@ -58,19 +59,31 @@ function readLatencies(dir, prefix) {
       const a = line.indexOf(' ');
       const b = line.indexOf(' ', a + 1);
       const c = line.indexOf(' ', b + 1);
-      if (c > 0) lat.push(Number(line.slice(b + 1, c)));
+      const d = line.indexOf(' ', c + 1);
+      if (d > 0) {
+        const lat = Number(line.slice(b + 1, c));
+        all.push(lat);
+        (byScript[Number(line.slice(c + 1, d))] ??= []).push(lat);
+      }
       i = end + 1;
     }
     fs.rmSync(path.join(dir, f));
   }
-  return Float64Array.from(lat).sort();
+  const sorted = (xs) => Float64Array.from(xs ?? []).sort();
+  return { all: sorted(all), byScript: Array.from(byScript, sorted) };
 }
 
-/** Runs one timed pgbench round; resolves with TPS, p50/p99 latency (ms, from per-transaction logs unless latencies is false) and transactions. */
+/**
+ * Runs one timed pgbench round; resolves with TPS, p50/p99 latency (ms, from
+ * per-transaction logs unless latencies is false) and transactions.
+ * scriptFile: a script, or `file@weight` scripts that pgbench picks among per
+ * transaction (writeScripts' mixed ones: sampled first); with several, the
+ * latencies of the first (sampled) and of the others (unsampled) apart too.
+ */
 function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scriptFile, rate, latencies = true }) {
   const prefix = `pgbench_log_${Date.now()}`;
   const args = [
-    '-n', '-f', scriptFile, '-c', String(clients), '-j', String(threads), '-T', String(seconds),
+    '-n', ...[scriptFile].flat().flatMap((f) => ['-f', f]), '-c', String(clients), '-j', String(threads), '-T', String(seconds),
     ...(rate ? ['-R', String(rate)] : []),
     ...(latencies ? ['--log', `--log-prefix=${path.join(workDir, prefix)}`] : []), ...cluster.connArgs, 'postgres',
   ];
@@ -86,24 +99,27 @@ function runPgbench({ cluster, workload, seconds, clients, threads, workDir, scr
       const txns = /number of transactions actually processed: (\d+)/.exec(out);
       const failed = /number of failed transactions: (\d+)/.exec(out);
       if (!tps || !txns) return reject(new Error(`unexpected pgbench output:\n${out}\n${err}`));
-      const lat = latencies ? readLatencies(workDir, prefix) : new Float64Array([NaN]);
-      resolve({
+      const lat = latencies ? readLatencies(workDir, prefix) : { all: new Float64Array([NaN]), byScript: [] };
+      const ms = (xs, q) => (xs.length > 0 ? percentile(xs, q) / 1000 : NaN);
+      const r = {
         tps: Number(tps[1]),
         transactions: Number(txns[1]),
         failed: failed ? Number(failed[1]) : 0,
-        p50ms: percentile(lat, 0.5) / 1000,
-        p99ms: percentile(lat, 0.99) / 1000,
-      });
+        p50ms: ms(lat.all, 0.5),
+        p99ms: ms(lat.all, 0.99),
+      };
+      if (Array.isArray(scriptFile) && lat.byScript.length > 1) {
+        const [sampled, ...rest] = lat.byScript;
+        const unsampled = Float64Array.from(rest.flatMap((xs) => [...xs])).sort();
+        Object.assign(r, {
+          sampledTransactions: sampled.length,
+          sampledP50ms: ms(sampled, 0.5), sampledP99ms: ms(sampled, 0.99),
+          unsampledP50ms: ms(unsampled, 0.5), unsampledP99ms: ms(unsampled, 0.99),
+        });
+      }
+      resolve(r);
     });
   });
-}
-
-/** The body of a script (its \set lines stay in front) in which one transaction in `every` is sampled. */
-function mixed(script, every) {
-  const lines = script.split('\n');
-  const sets = lines.filter((l) => l.startsWith('\\set'));
-  const body = lines.filter((l) => l && !l.startsWith('\\set')).join('\n');
-  return `${sets.join('\n')}\n\\set f random(1, ${every})\n\\if :f = 1\n${body}\n\\else\n${body.replaceAll(":s-01'*/", ":s-00'*/")}\n\\endif\n`;
 }
 
 /**
@@ -111,19 +127,20 @@ function mixed(script, every) {
  * `unsampled` (flags 00: the kernel reads and parses the context, then leaves
  * the statement alone), `mixed` (one transaction in ten sampled: what
  * production looks like; the backends get phase probes, and the other nine
- * pay their hits) and `mixed1` (one in a hundred).
+ * pay their hits) and `mixed1` (one in a hundred). The mixed ones are the
+ * sampled and the unsampled script weighted (`file@weight`: pgbench picks one
+ * per transaction), so a round's log tells sampled transactions from the others.
  */
 function writeScripts(dir) {
   const files = {};
   for (const [name, w] of Object.entries(WORKLOADS)) {
     files[name] = {
-      sampled: path.join(dir, `${name}.sql`), unsampled: path.join(dir, `${name}-unsampled.sql`), mixed: path.join(dir, `${name}-mixed.sql`),
-      mixed1: path.join(dir, `${name}-mixed1.sql`),
+      sampled: path.join(dir, `${name}.sql`), unsampled: path.join(dir, `${name}-unsampled.sql`),
     };
+    files[name].mixed = [`${files[name].sampled}@1`, `${files[name].unsampled}@9`];
+    files[name].mixed1 = [`${files[name].sampled}@1`, `${files[name].unsampled}@99`];
     fs.writeFileSync(files[name].sampled, w.script);
     fs.writeFileSync(files[name].unsampled, w.script.replaceAll(":s-01'*/", ":s-00'*/"));
-    fs.writeFileSync(files[name].mixed, mixed(w.script, 10));
-    fs.writeFileSync(files[name].mixed1, mixed(w.script, 100));
   }
   return files;
 }

@@ -39,6 +39,18 @@ function summarise(results, workloads, census) {
         backendCpuUsPerStmt: median(rs.map((r) => (1e6 * r.backendCpuSeconds) / stmts(r))),
         failed: rs.reduce((s, r) => s + r.failed, 0),
       };
+      // mixed arms: the sampled transactions (the ones users trace) against the unsampled ones of the same round
+      if (rs.some((r) => Number.isFinite(r.sampledP50ms))) {
+        Object.assign(arms[arm], {
+          sampledP50ms: median(rs.map((r) => r.sampledP50ms)),
+          sampledP99ms: median(rs.map((r) => r.sampledP99ms)),
+          unsampledP50ms: median(rs.map((r) => r.unsampledP50ms)),
+          unsampledP99ms: median(rs.map((r) => r.unsampledP99ms)),
+          sampledP50VsUnsampled: median(rs.map((r) => r.sampledP50ms / r.unsampledP50ms)),
+          sampledP99VsUnsampled: median(rs.map((r) => r.sampledP99ms / r.unsampledP99ms)),
+          unsampledP99VsDetachedPaired: paired((r) => r.unsampledP99ms ?? r.p99ms),
+        });
+      }
       if (!arm.startsWith('detached')) {
         Object.assign(arms[arm], {
           // while pgbench ran; the per-statement figure also counts the drain afterwards
@@ -99,6 +111,13 @@ function formatAb(summary, meta, census) {
     for (const [arm, s] of Object.entries(arms)) {
       const b = !arm.startsWith('detached');
       lines.push(`| ${w} | ${arm} | ${s.rounds} | ${f(s.tps, 0)} | ${b ? `${f(s.tpsRatio, 3)} (${f(s.tpsRatioPaired, 3)})` : '1'} | ${f(s.p99ms, 3)} | ${b ? `${f(s.p99Ratio, 3)} (${f(s.p99RatioPaired, 3)})` : '1'} | ${f(s.backendCpuUsPerStmt, 1)} | ${b ? f(s.backendExtraUsPerStmt, 1) : '—'} | ${b ? f(s.collectorCpuPct, 0) : '—'} | ${b ? f(s.collectorCpuUsPerStmt, 1) : '—'} | ${b ? f(s.rssMaxMiB, 0) : '—'} | ${b ? f(s.hitsPerStmt, 2) : '—'} | ${b ? `${f(100 * s.kernelDropShare, 0)} %` : '—'} | ${b ? f(s.usPerHit, 2) : '—'} | ${b ? `${f(s.spansPerStmt * s.exportedShare, 2)} of ${f(s.spansPerStmt, 2)}` : '—'} | ${b ? `${f(100 * s.untimedShare, 2)} %` : '—'} | ${b && Number.isFinite(s.phasesShare) ? `${f(100 * s.phasesShare, 1)} %` : '—'} | ${b && Number.isFinite(s.probeCostPct) ? `${f(s.probeCostPct, 2)} %` : '—'} |`);
+    }
+  }
+  const mixed = Object.entries(summary).flatMap(([w, arms]) => Object.entries(arms).filter(([, s]) => Number.isFinite(s.sampledP50ms)).map(([arm, s]) => [w, arm, s]));
+  if (mixed.length > 0) {
+    lines.push('', '| workload | arm | sampled p50 / p99 ms | unsampled p50 / p99 ms | sampled ÷ unsampled, p50 / p99 (median of rounds) | unsampled p99 ÷ detached p99 (paired) |', '|---|---|---|---|---|---|');
+    for (const [w, arm, s] of mixed) {
+      lines.push(`| ${w} | ${arm} | ${f(s.sampledP50ms, 3)} / ${f(s.sampledP99ms, 3)} | ${f(s.unsampledP50ms, 3)} / ${f(s.unsampledP99ms, 3)} | ${f(s.sampledP50VsUnsampled, 2)} / ${f(s.sampledP99VsUnsampled, 2)} | ${f(s.unsampledP99VsDetachedPaired, 2)} |`);
     }
   }
   lines.push('', '```json', JSON.stringify(summary, (k, v) => (typeof v === 'number' ? Number(v.toPrecision(5)) : v), 1), '```', '');
