@@ -43,7 +43,8 @@ function collectorCli(checkout) {
   return checkout ? path.join(path.resolve(checkout), 'packages', 'collector', 'dist', 'cli.js') : CLI;
 }
 
-async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI }) {
+/** nice: the collector's niceness (`nice -n`, inherited by every thread it starts), 0 = as the bench runs */
+async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI, nice = 0 }) {
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build that collector first (npx tsc -b at its repo root)`);
   // a fresh state directory (admin socket, embedded store) per round
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-state-'));
@@ -56,7 +57,8 @@ async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs
   } else {
     args.push('--otlp-port', String(await freePort()), '--ui-port', String(await freePort()));
   }
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // nice execs node: the child's pid is the collector's
+  const child = nice ? spawn('nice', ['-n', String(nice), process.execPath, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
   const removeStore = () => fs.rmSync(stateDir, { recursive: true, force: true });

@@ -53,12 +53,14 @@ const { measureProgTime } = require('./bpf-prog-time');
 // mixed1 with --detail statement (what the budget's armed windows add).
 // mixed1-armed: mixed1 with --max-overhead 100 (armed all along, no windows).
 // mixed1-noprof: mixed1 with --profile-hz 0 (what the CPU clocks add).
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof'];
+// mixed1-nice / mixed-nice / otlp-nice: mixed1 / mixed / otlp with the
+// collector under `nice -n 19` (it yields the CPU to the database).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice', 'mixed-nice', 'otlp-nice'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
-const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
+const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice': 'mixed1', 'mixed-nice': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'] };
 
@@ -157,7 +159,7 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
   psql(cluster, PREPARE_SQL);
   const col = isDetached(kind) ? null : await startCollector({
     mode: kind === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
-    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null),
+    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null), nice: kind.endsWith('-nice') ? 19 : 0,
   });
   try {
     let st0 = null;
