@@ -1,7 +1,7 @@
 // Where the collector's CPU goes under traced pgbench load: runs the
 // collector with --cpu-prof for one round and prints the functions with the
 // most self time, grouped by file.
-//   node bench/overhead/profile.js [--seconds 15] [--workload select] [--mode otlp] [--detail phases] [--scale 10] [--rate tps]
+//   node bench/overhead/profile.js [--seconds 15] [--workload select] [--mode otlp] [--detail phases] [--scale 10] [--rate tps] [--script sampled|mixed|mixed1]
 // --rate: pgbench -R (a fixed, low rate: the collector's fixed costs per statement)
 'use strict';
 const fs = require('node:fs');
@@ -71,7 +71,7 @@ async function main() {
     const col = await startCollector({ mode, pgPort: cluster.port, endpoint: sink.endpoint, nodeArgs: ['-r', path.join(__dirname, 'cpu-profile-preload.js')], extraArgs: ['--detail', opt('detail', 'phases')] });
     process.kill(col.pid, 'SIGUSR2');
     const rate = opt('rate') ? Number(opt('rate')) : undefined;
-    const pg = await runPgbench({ cluster, workload, seconds, rate, clients: 2, threads: 1, workDir, scriptFile: scripts[workload].sampled });
+    const pg = await runPgbench({ cluster, workload, seconds, rate, clients: 2, threads: 1, workDir, scriptFile: scripts[workload][opt('script', 'sampled')] });
     const st = await col.status();
     await col.stop();
     if (!fs.existsSync(keep)) throw new Error(`the collector wrote no CPU profile to ${keep}: did it exit cleanly?\n${col.log()}`);
