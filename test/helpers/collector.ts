@@ -64,13 +64,17 @@ export interface CollectorProcess {
   stop(): Promise<number | null>;
 }
 
-/** `cli`: the collector's command, e.g. one installed from its tarball (default: this checkout's) */
-export async function startCollector(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<CollectorProcess> {
+/**
+ * `cli`: the collector's command, e.g. one installed from its tarball (default: this checkout's);
+ * `launcher`: a command that execs node with the rest (e.g. `nice -n 19`): the child's pid stays the collector's
+ */
+export async function startCollector(args: string[], env: Record<string, string> = {}, cli = CLI, launcher: string[] = []): Promise<CollectorProcess> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-state-'));
   let out = '';
   // tests of what phases show are no tests of the overhead budget: without --max-overhead, no limit
   const budget = args.includes('--max-overhead') ? [] : ['--max-overhead', '100'];
-  const child = spawn(process.execPath, [cli, 'run', '--state-dir', stateDir, ...budget, ...args], {
+  const [command, ...before] = [...launcher, process.execPath];
+  const child = spawn(command, [...before, cli, 'run', '--state-dir', stateDir, ...budget, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -40,6 +40,13 @@ export function msValue(name: string) {
   };
 }
 
+/** A nice value, -20 (the most CPU) to 19 (the least). */
+export function niceValue(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < -20 || n > 19) throw new InvalidArgumentError('must be an integer from -20 (the highest priority) to 19 (the lowest)');
+  return n;
+}
+
 /** A percentage, 0 to 100 (fractions allowed). */
 export function percent(name: string) {
   return (v: string) => {

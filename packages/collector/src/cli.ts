@@ -2,11 +2,12 @@
 // The pgferret-collector command line.
 import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { callAdmin } from './admin/server';
-import { count, counts, msValue, percent, port, rate } from './cli-args';
+import { count, counts, msValue, niceValue, percent, port, rate } from './cli-args';
 import type { CollectorStatus } from './control/collector-control';
 import { TEXT_MAX } from './events/layout';
 import { RUN_DEFAULTS, startRun, type RunOptions } from './run';
 import { dropPrivileges } from './privileges';
+import { DEFAULT_NICE, setNice } from './priority';
 import { formatReport } from './diagnose/format';
 import { DEFAULT_THRESHOLDS, type Report } from './diagnose/report';
 import { diagnose } from './diagnose';
@@ -143,8 +144,11 @@ function addRun(program: Command): void {
         'and to name who holds the lock a sampled statement waits for (pg_blocking_pids)')
       .option('--explain-min-ms <ms>', 'with --postgres-url: statements at least this long get a plan', count('--explain-min-ms'), RUN_DEFAULTS.explainMinMs)
       .option('--allow-non-loopback', 'allow binding the OTLP receiver, the web UI or /metrics to a non-loopback address (prints a warning)', false)
+      .option('--nice <n>', 'the collector\'s CPU priority (-20..19): at the default, the lowest, the database\'s backends run first on busy CPUs ' +
+        'and the collector falls behind and drops records (counted in status and /metrics) rather than slow them', niceValue, DEFAULT_NICE)
       .option('--bpf-object <file>', 'the compiled BPF object to load instead of the package\'s own (a build for another kernel or architecture)'),
   ).action(async (o) => {
+    log(`CPU priority: nice ${o.nice} on ${setNice(o.nice)} threads (--nice)`);
     const running = await startRun(runOptions(o), log);
     dropPrivileges(log);
     log('running; Ctrl-C to stop');
