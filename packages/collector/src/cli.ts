@@ -148,8 +148,9 @@ function addRun(program: Command): void {
         'and the collector falls behind and drops records (counted in status and /metrics) rather than slow them', niceValue, DEFAULT_NICE)
       .option('--bpf-object <file>', 'the compiled BPF object to load instead of the package\'s own (a build for another kernel or architecture)'),
   ).action(async (o) => {
-    log(`CPU priority: nice ${o.nice} on ${setNice(o.nice)} threads (--nice)`);
+    const niced = setNice(o.nice);
     const running = await startRun(runOptions(o), log);
+    log(`CPU priority: nice ${o.nice} on ${niced} threads and the ones they start (--nice)`);
     dropPrivileges(log);
     log('running; Ctrl-C to stop');
     const shutdown = (sig: string) => {
