@@ -1,7 +1,8 @@
 // Records the ring-buffer batches of a traced pgbench run, for replay.js.
 //   node bench/pipeline/capture.js [--seconds 10] [--workload select] [--rate tps] [--out file]
 // The collector runs as in bench/overhead (--detail full, every statement
-// sampled); its pipeline's input is written to --out as it arrives.
+// sampled), at nice 0 (a yielding collector would lose records to pgbench);
+// its pipeline's input is written to --out as it arrives.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -29,7 +30,7 @@ async function main() {
     const scripts = writeScripts(workDir);
     process.env.PGFERRET_CAPTURE_OUT = out;
     process.env.PGFERRET_CAPTURE_DIST = path.join(__dirname, '..', '..', 'packages', 'collector', 'dist');
-    const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, nodeArgs: ['-r', path.join(__dirname, 'capture-preload.js')], extraArgs: ['--detail', 'full'] });
+    const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, nodeArgs: ['-r', path.join(__dirname, 'capture-preload.js')], extraArgs: ['--detail', 'full', '--nice', '0'] });
     const rate = opt('rate') ? Number(opt('rate')) : undefined;
     const pg = await runPgbench({ cluster, workload, seconds, rate, clients: 2, threads: 1, workDir, scriptFile: scripts[workload].sampled });
     const st = await col.status();
