@@ -99,7 +99,7 @@ describe('Explainer rate limit', () => {
     const slow = (text: string): Statement => ({
       start: { pid: 1, ppid: 1, tsNs: 0, traceId: null, parentSpanId: null, flags: 1, origin: Origin.ROOT, malformed: false, message: Message.QUERY, unit: 0, name: 0, text, textTotal: text.length },
       index: 0, startNs: 0, endNs: 500e6, phases: [], rows: 1, sqlstate: null, failed: false, incomplete: false,
-      error: null, txStatus: 'I', timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
+      error: null, txStatus: 'I', timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [], clockLateNs: 0 }, queryId: null,
     });
     const db = { database: 'postgres' };
     expect(explainer.annotate(slow('SELECT relname AS other FROM pg_class'), db, pg.port + 1)).toBeNull();

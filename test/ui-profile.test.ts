@@ -172,3 +172,29 @@ test('Top queries: a query\'s profile merged over its slowest executions, drawn 
     throw e;
   }
 });
+
+test('a profile that starts late says by how much, in the store and on the statement\'s details', async () => {
+  const t = randomTraceparent();
+  const done = client.query(`SELECT count(*), max(c.name) FROM orders o JOIN customers c ON c.id = o.id ${t.comment}`);
+  // the collector runs in this process: while this spins it reads nothing, so the backend's clock stays off
+  const until = performance.now() + 80;
+  while (performance.now() < until) { /* busy, as a collector arming backends or building spans is */ }
+  await done;
+  let statement: any;
+  await eventually('the statement in the store', async () => {
+    const trace = await api(`/api/traces/${t.traceId}`).catch(() => null);
+    statement = trace?.spans?.find((s: any) => s.isPostgres && s.name.startsWith('SELECT'));
+    return statement !== undefined;
+  });
+  const lateMs = statement.attributes[A.profileLateMs] as number;
+  expect(lateMs).toBeGreaterThanOrEqual(70);
+  expect(lateMs).toBeLessThan(statement.attributes[A.cpuOnMs] as number);
+  await page.goto(`${running.embedded!.uiUrl}/trace.html?id=${t.traceId}#span=${statement.spanId}`);
+  try {
+    await page.locator('#flame-graph svg.flame').waitFor();
+    expect(await page.locator('.flame-summary').textContent()).toContain(`starts ${lateMs} ms into the statement (the collector was busy when it began): that part is not in the profile`);
+  } catch (e) {
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ui-profile-late-failure.png'), fullPage: true });
+    throw e;
+  }
+});

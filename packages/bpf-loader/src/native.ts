@@ -46,6 +46,7 @@ export interface NativeAddon {
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
   readerDrain(h: ObjectHandle, reader: number): void;
+  readerBackoff(h: ObjectHandle, reader: number, maxMs: number): void;
   probeProgramType(type: number): number;
   probeMapType(type: number): number;
   probeHelper(programType: number, helper: number): number;

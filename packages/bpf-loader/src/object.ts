@@ -323,7 +323,7 @@ export class BpfObject {
    * every record available then (see RingBufferReader for the batch format),
    * at most about `maxBatchBytes` (default 256 KiB) per call; the rest comes
    * in the next call. With `drainEveryMs`, it also reads every that many ms
-   * (backing off to 10× that while drains find fewer than 64 records), whether or not a
+   * (backing off to 10× that, or what setBackoff says, while drains find fewer than 64 records), whether or not a
    * record asked for a wake-up: producers can then submit with
    * BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
    * The reader keeps the process alive until close() or unref().

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { native, type ObjectHandle } from './native';
+import { BpfError } from './errors';
 
 /**
  * Batch format handed to `onBatch`: the records of one wake-up, concatenated.
@@ -37,6 +38,8 @@ export interface RingBufferReader {
   close(): void;
   /** Reads every record the ring holds now: `onBatch` runs before this returns (e.g. to act on all a gone producer sent before forgetting it). */
   drain(): void;
+  /** With `drainEveryMs`: the longest the drain timer backs off to while records are few (default 10 × drainEveryMs; at least drainEveryMs). */
+  setBackoff(maxMs: number): void;
   /** Let the process exit while this reader is open (like socket.unref()). */
   unref(): void;
   ref(): void;
@@ -98,6 +101,12 @@ export class Reader implements RingBufferReader {
 
   drain(): void {
     if (!this.closed && !this.objectClosed()) native().readerDrain(this.handle, this.id);
+  }
+
+  setBackoff(maxMs: number): void {
+    if (!Number.isSafeInteger(maxMs) || maxMs < 0 || maxMs > 600_000)
+      throw new BpfError('BAD_ARGUMENT', `the drain back-off must be an integer number of milliseconds between 0 and 600000, got ${maxMs}`);
+    if (!this.closed && !this.objectClosed()) native().readerBackoff(this.handle, this.id, maxMs);
   }
 
   unref(): void {

@@ -104,6 +104,39 @@ describe('ring buffer reader', () => {
     obj.close();
   });
 
+  test('setBackoff bounds the back-off: a record waits at most that long for its drain', async () => {
+    const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
+    obj.load();
+    const at: number[] = [];
+    const reader = obj.ringBuffer('records', () => { at.push(performance.now()); }, { drainEveryMs: 5 });
+    obj.map('flood_config').update(key32(0), key32(1));
+    // a record every 20–60 ms (not a fixed period, which would lock onto the timer's): how long each waits for its drain
+    const waits = async (n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const before = at.length;
+        const t = performance.now();
+        obj.testRun('flood_run', { cpu: 0 });
+        await waitFor(() => at.length > before, 'the record');
+        out.push(at[at.length - 1] - t);
+        await new Promise((r) => setTimeout(r, 20 + 40 * Math.random()));
+      }
+      return out.sort((x, y) => x - y);
+    };
+    // backed off (to 50 ms): a record waits up to 50 ms, ~25 on average
+    await new Promise((r) => setTimeout(r, 400));
+    const backedOff = await waits(20);
+    reader.setBackoff(10);
+    const bounded = await waits(20);
+    console.log(`drain waits, median / max (ms): backed off ${backedOff[10].toFixed(1)} / ${backedOff[19].toFixed(1)}, setBackoff(10) ${bounded[10].toFixed(1)} / ${bounded[19].toFixed(1)}`);
+    expect(backedOff[19]).toBeGreaterThan(25);
+    // 10 ms, and the event loop's own lateness
+    expect(bounded[10]).toBeLessThanOrEqual(11);
+    expect(bounded[19]).toBeLessThan(backedOff[19]);
+    expect(() => reader.setBackoff(-1)).toThrow(/between 0 and 600000/);
+    obj.close();
+  });
+
   test('delivers every record below capacity, in order per CPU', async () => {
     const { obj, reader, got, produce, dropped, bad } = setup();
     const perRound = 400; // 400 * 72 bytes < 64 KiB: never full

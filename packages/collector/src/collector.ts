@@ -66,6 +66,18 @@ export const PROFILE_HZ_DEFAULT = 997;
 const ARM_IDLE_MS = 60_000;
 /** How often the ring buffer is drained while records flood in; up to 10× that while few or none come (records that must be read at once wake the collector anyway). */
 const DRAIN_EVERY_MS = 5;
+/**
+ * How long the drain backs off to while a backend has a CPU clock and sampled statements were slow
+ * lately: the clock is switched on when the collector reads its statement's start, so a 200 ms statement
+ * read 50 ms late would miss a quarter of its profile. Short statements still begin and end between two
+ * drains: their clock is never switched. Not for workloads without slow statements: at 200 statements a
+ * second the extra drains cost the collector half as much CPU again (BENCHMARKS.md).
+ */
+const CLOCKED_DRAIN_MAX_MS = 10;
+/** a sampled statement this long is slow: worth a profile that starts with it */
+const SLOW_STATEMENT_NS = 20_000_000;
+/** the drain stays tight this long after the last slow sampled statement */
+const SLOW_RECENTLY_MS = 60_000;
 /** How often the overhead budget measures and arms/disarms; while it is quiet (nothing sampled, nothing armed), this often instead. */
 const BUDGET_TICK_MS = 200;
 const BUDGET_QUIET_TICK_MS = 1_000;
@@ -108,6 +120,10 @@ export class Collector implements CollectorControl {
   private readonly resources: Resources;
   /** the CPU clocks of backends that carry sampled statements (null: no profile) */
   private clocks: CpuClocks | null = null;
+  /** the longest the ring's drain backs off to now */
+  private backoffMs = DRAIN_EVERY_MS * 10;
+  /** when a sampled statement last took SLOW_STATEMENT_NS or more (Date.now()) */
+  private slowAtMs = -Infinity;
   private untimed = 0;
   private listeners: StatementListener[];
   private enabled = true;
@@ -194,7 +210,7 @@ export class Collector implements CollectorControl {
         const cluster = clusters.get(ppid);
         return (cluster && clusters.binaryOf(cluster)?.elf) ?? null;
       };
-      if (this.profileHz > 0 && this.profileRefused === null) this.clocks = new CpuClocks({ obj, hz: this.profileHz, idleMs: ARM_IDLE_MS, elfOf });
+      if (this.profileHz > 0 && this.profileRefused === null) this.clocks = new CpuClocks({ obj, hz: this.profileHz, idleMs: ARM_IDLE_MS, elfOf, switchedOn: (pid, atNs) => this.pipeline.clockOn(pid, atNs), attached: () => this.drainBackoff() });
       this.rescan();
     } catch (e) {
       this.stop();
@@ -320,6 +336,15 @@ export class Collector implements CollectorControl {
     this.pipeline.push(batch);
     this.phases?.armSoon();
     this.clocks?.flush();
+    this.drainBackoff();
+  }
+
+  private drainBackoff(): void {
+    const tight = this.clocks?.attached() && Date.now() - this.slowAtMs < SLOW_RECENTLY_MS;
+    const ms = tight ? CLOCKED_DRAIN_MAX_MS : DRAIN_EVERY_MS * 10;
+    if (ms === this.backoffMs) return;
+    this.backoffMs = ms;
+    this.reader?.setBackoff(ms);
   }
 
   /** A sampled statement: its backend gets (or keeps) its phase probes. */
@@ -330,6 +355,7 @@ export class Collector implements CollectorControl {
     this.phases?.use(s.start.pid, s.start.ppid);
     this.clocks?.use(s.start.pid, s.start.ppid);
     if (!s.timed) this.untimed++;
+    if (s.endNs - s.startNs >= SLOW_STATEMENT_NS) this.slowAtMs = Date.now();
   }
 
   /** Finds clusters that appeared or went away; disarms backends that are gone or idle. */
@@ -345,6 +371,7 @@ export class Collector implements CollectorControl {
     const alive = (pid: number) => listed.has(String(pid)) || fs.existsSync(`/proc/${pid}`);
     this.phases.sweep(alive);
     this.clocks?.sweep(alive);
+    this.drainBackoff();
     this.pipeline.sweep(alive);
     this.encrypted?.sweep(alive);
   }

@@ -19,7 +19,7 @@ test('dozens of short preemptions become one per-phase sum; a long one and a 2 m
   const waits = Array.from({ length: 38 }, (_v, i) => ({ startNs: execute.startNs + i * 15_000_000, endNs: execute.startNs + i * 15_000_000 + 2_000_000, event: 0, runnable: true }));
   waits.push({ startNs: execute.startNs + 600_000_000, endNs: execute.startNs + 630_000_000, event: 0, runnable: true });
   waits.push({ startNs: execute.startNs + 650_000_000, endNs: execute.startNs + 652_000_000, event: 0x0a000000 | 1, runnable: false });
-  s.inside = { samples: [], waits, locks: [], usage: null, nests: [] };
+  s.inside = { samples: [], waits, locks: [], usage: null, nests: [], clockLateNs: 0 };
   const spans = buildSpans(s, clusterA, new MonotonicClock(), { database: 'shop', user: 'app', inside: { major: 15, waits: true } }, new SqlDescriber(false), 'confirmed');
   const runnable = spans.filter((x) => x.name === 'wait CPU:Runnable');
   expect(runnable).toHaveLength(1);

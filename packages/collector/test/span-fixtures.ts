@@ -26,7 +26,7 @@ export function statement(over: Partial<Statement> = {}, start: Partial<StartRec
   const t = r.tsNs;
   return {
     start: r, index: 0, startNs: t, endNs: t + 90_000, rows: 1, sqlstate: null, failed: false, error: null, txStatus: 'I', incomplete: false,
-    timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
+    timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [], clockLateNs: 0 }, queryId: null,
     phases: [
       { name: 'parse', startNs: t + 1_000, endNs: t + 11_000 },
       { name: 'plan', startNs: t + 12_000, endNs: t + 30_000 },

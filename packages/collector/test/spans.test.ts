@@ -21,7 +21,7 @@ const start = (text: string, origin: number, textTotal = Buffer.byteLength(text)
 const statement = (s: StartRecord, sqlstate: string | null = null): Statement => ({
   start: s, index: 0, startNs: 1_000, endNs: 2_000, phases: [], rows: null, sqlstate, failed: sqlstate !== null, incomplete: false,
   error: sqlstate === null ? null : { severity: 'ERROR', sqlstate, message: '' }, txStatus: 'I', timed: true,
-  spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
+  spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [], clockLateNs: 0 }, queryId: null,
 });
 
 const build = (st: Statement) => buildSpans(st, resourceFromAttributes({}), new MonotonicClock(), {}, new SqlDescriber(false), checkTraceContext(st.start))[0];

@@ -18,7 +18,7 @@ function statement(text: string, over: Partial<Statement> = {}, origin: number =
   };
   return {
     start, index: 0, startNs: 1_000_000, endNs: 4_000_000, rows: 2, sqlstate: null, failed: false, error: null, txStatus: 'I', incomplete: false,
-    timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [] }, queryId: null,
+    timed: true, spanId: '', inside: { samples: [], waits: [], locks: [], usage: null, nests: [], clockLateNs: 0 }, queryId: null,
     phases: [{ name: 'plan', startNs: 1_000_000, endNs: 1_500_000 }, { name: 'execute', startNs: 1_500_000, endNs: 3_900_000 }],
     ...over,
   };

@@ -99,6 +99,13 @@ export function shortStacks(whole, samples) {
     : null;
 }
 
+/** Said when the backend's clock came on after the statement began: its first milliseconds are not in the profile. */
+export function lateClock(lateMs) {
+  return typeof lateMs === 'number' && lateMs > 0
+    ? ` · starts ${lateMs} ms into the statement (the collector was busy when it began): that part is not in the profile`
+    : null;
+}
+
 /** The CPU profile section of a statement's details; null when it has none. */
 export function profileSection(s) {
   const e = s.events.find((x) => x.name === PROFILE_EVENT);
@@ -118,6 +125,7 @@ export function profileSection(s) {
       `${samples} samples${hz ? ` at ${hz} Hz of CPU time (≈ ${Math.round((1000 * samples) / hz)} ms on CPU)` : ''}`,
       e.attributes[A.profileTruncated] ? ' · lighter stacks left out' : null,
       shortStacks(s.attributes[A.profileWholeStacks], samples),
+      lateClock(s.attributes[A.profileLateMs]),
     ),
     box,
     h('p', { class: 'muted small' }, FLAME_HELP),

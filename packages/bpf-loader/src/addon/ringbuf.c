@@ -2,8 +2,8 @@
  * and optionally a timer that drains the ring every `interval` ms: producers
  * that submit with BPF_RB_NO_WAKEUP then cost the traced process no wakeup
  * (and the reader no context switch per record); those that force one are
- * still read at once. The timer backs off (up to IDLE_FACTOR × interval)
- * while the ring stays empty or yields small batches: an idle reader costs
+ * still read at once. The timer backs off (up to IDLE_FACTOR × interval, or
+ * what readerBackoff set) while the ring stays empty or yields small batches: an idle reader costs
  * next to nothing, and at a low record rate each JS call takes a batch of
  * records, not one or two (each call has a fixed cost: measured at 200
  * statements/s, 5 ms drains cost the collector ~15 % more CPU per statement
@@ -32,7 +32,7 @@ struct reader {
   uv_poll_t poll;
   uv_timer_t timer;
   bool timed;
-  uint64_t interval, period; /* ms: the configured drain interval, the current one */
+  uint64_t interval, period, max_period; /* ms: the configured drain interval, the current one, the longest it backs off to */
   int handles; /* uv handles still to close before the reader is freed */
   struct ring_buffer *rb;
   napi_env env;
@@ -128,7 +128,7 @@ static void drain(struct reader *r, int status) {
   if (r->timed && !r->closing) {
     /* many records: drain at the configured pace again; few or none: wait longer next time */
     uint64_t next = r->count >= SMALL_BATCH ? r->interval : r->period * 2;
-    if (next > r->interval * IDLE_FACTOR) next = r->interval * IDLE_FACTOR;
+    if (next > r->max_period) next = r->max_period;
     if (next != r->period) {
       r->period = next;
       uv_timer_start(&r->timer, on_timer, next, next);
@@ -225,6 +225,7 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
       r->timer.data = r;
       r->timed = true;
       r->interval = r->period = interval;
+      r->max_period = interval * IDLE_FACTOR;
       r->handles = 2;
       uerr = uv_timer_start(&r->timer, on_timer, interval, interval);
     }
@@ -298,6 +299,24 @@ static napi_value reader_drain(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* readerBackoff(obj, id, maxMs): the longest the drain timer backs off to
+ * (at least its interval); a timer waiting longer now is restarted at it. */
+static napi_value reader_backoff(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct reader *r = reader_arg(env, argv);
+  uint32_t ms = 0;
+  CHECK(napi_get_value_uint32(env, argv[2], &ms));
+  if (!r || r->closing || !r->timed) return NULL;
+  r->max_period = ms < r->interval ? r->interval : ms;
+  if (r->period > r->max_period) {
+    r->period = r->max_period;
+    uv_timer_start(&r->timer, on_timer, r->period, r->period);
+  }
+  return NULL;
+}
+
 /* readerRef(obj, id, keepsProcessAlive) */
 static napi_value reader_ref(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -323,4 +342,5 @@ void register_ringbuf(napi_env env, napi_value exports) {
   export_fn(env, exports, "readerClose", reader_close_js);
   export_fn(env, exports, "readerRef", reader_ref);
   export_fn(env, exports, "readerDrain", reader_drain);
+  export_fn(env, exports, "readerBackoff", reader_backoff);
 }

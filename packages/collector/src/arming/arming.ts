@@ -35,6 +35,8 @@ export interface ProbeKind {
   idleMs: number;
   /** its uprobes are uprobe_multi links (removed faster: the pace assumed before one is measured is shorter) */
   uprobeMulti?: boolean;
+  /** a backend got its probes */
+  armed?(pid: number): void;
 }
 
 /** A backend whose arming failed is tried again after this long. */
@@ -279,6 +281,7 @@ export class Arming {
       this.armings++;
       this.armingMs += Number(process.hrtime.bigint() - t0) / 1e6;
       this.failedAt.delete(pid);
+      this.kind.armed?.(pid);
     } catch (e) {
       // the backend may have exited meanwhile: counted and shown in status, not logged each time
       this.failures++;
@@ -299,9 +302,16 @@ export class Arming {
     }
   }
 
-  /** Switches the CPU clocks of armed backends (a backend without one ignores it): pid → on. */
-  setClocks(changes: ReadonlyMap<number, boolean>): void {
-    for (const [pid, on] of changes) this.armed.get(pid)?.setClock(on);
+  /** Switches the CPU clocks of armed backends (a backend without one ignores it): pid → on. Returns the pids whose clock it switched on. */
+  setClocks(changes: ReadonlyMap<number, boolean>): number[] {
+    const switchedOn: number[] = [];
+    for (const [pid, on] of changes) if (this.armed.get(pid)?.setClock(on) && on) switchedOn.push(pid);
+    return switchedOn;
+  }
+
+  /** backends armed now */
+  get armedCount(): number {
+    return this.armed.size;
   }
 
   /** Sets the rate of every armed backend's CPU clock. */

@@ -6,7 +6,9 @@
 // only inside sampled request cycles: the assembler says when one opens and
 // ends, and the net change of each ring-buffer batch reaches the kernel. Its
 // rate is --profile-hz at most; the overhead budget lowers it while the
-// probes cost more than the budget allows (setHz).
+// probes cost more than the budget allows (setHz). A clock switched on after
+// its statement began (the collector was busy) is told to the assembler, and
+// the span says how late its profile starts.
 import type { BpfObject } from '@pgferret/bpf-loader';
 import type { ProfileStatus } from '../control/collector-control';
 import type { ElfInfo } from '../discover/elf';
@@ -21,6 +23,10 @@ export interface CpuClocksOptions {
   elfOf: (ppid: number) => ElfInfo | null;
   /** a clock stays this long after its backend's last sampled statement */
   idleMs: number;
+  /** a backend's clock was switched on now (CLOCK_MONOTONIC ns, the kernel's clock) */
+  switchedOn: (pid: number, atNs: number) => void;
+  /** a backend got its clock */
+  attached: () => void;
 }
 
 export class CpuClocks {
@@ -38,6 +44,7 @@ export class CpuClocks {
     this.arming = new Arming(o.obj, {
       laterName: 'CPU clock',
       idleMs: o.idleMs,
+      armed: () => o.attached(),
       target: (pid, ppid) => {
         const elf = o.elfOf(ppid);
         return elf ? { binaryPath: `/proc/${pid}/exe`, elf, probes: [cpuClockProbe(this.current, on)], later: [] } : null;
@@ -79,10 +86,19 @@ export class CpuClocks {
    */
   flush(): void {
     if (this.changes.size > 0) {
-      this.arming.setClocks(this.changes);
+      const on = this.arming.setClocks(this.changes);
       this.changes.clear();
+      if (on.length > 0) {
+        const now = Number(process.hrtime.bigint());
+        for (const pid of on) this.o.switchedOn(pid, now);
+      }
     }
     setImmediate(() => this.arming.armSoon());
+  }
+
+  /** Whether a backend has a clock (attached, on or off). */
+  attached(): boolean {
+    return this.arming.armedCount > 0;
   }
 
   sweep(alive: (pid: number) => boolean): void {

@@ -38,7 +38,7 @@ export class BuildSpans {
     }
     try {
       const spans = buildSpans(s, resource, this.o.clock, backend, this.o.describer, check, extra, this.o.inside, traceComment);
-      if (s.inside.samples.length > 0) addProfile(spans[0], foldSamples(this.symbolizer, s.start.pid, s.inside.samples), this.o.profileHz(), s.endNs, this.o.clock);
+      if (s.inside.samples.length > 0) addProfile(spans[0], foldSamples(this.symbolizer, s.start.pid, s.inside.samples), this.o.profileHz(), s.inside.clockLateNs, s.endNs, this.o.clock);
       this.queue.add(spans);
     } catch (e) {
       // a statement the span builder cannot handle is lost, counted and said once; the next ones go on

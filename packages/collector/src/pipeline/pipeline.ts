@@ -86,6 +86,11 @@ export class Pipeline {
     decodeBatch(batch, this.assembler, this.decodeStats);
   }
 
+  /** The collector switched a backend's CPU clock on (CLOCK_MONOTONIC ns). */
+  clockOn(pid: number, atNs: number): void {
+    this.assembler.clockOn(pid, atNs);
+  }
+
   /** Ends what gone backends left open. */
   sweep(alive: (pid: number) => boolean): void {
     this.assembler.sweep(alive);

@@ -19,8 +19,8 @@ export interface ArmedBackend {
   detachFirst(): void;
   /** Once detached: CLOCK_MONOTONIC ns when the last of its first probes (hit on every statement) was removed; null while any is still in place. */
   removedAtNs(): number | null;
-  /** Switches its CPU clock (if it has one) on or off; only a change reaches the kernel. */
-  setClock(on: boolean): void;
+  /** Switches its CPU clock (if it has one) on or off; only a change reaches the kernel (returns whether there was one). */
+  setClock(on: boolean): boolean;
   /** Sets its CPU clock's rate (if it has one). */
   setClockHz(hz: number): void;
 }
@@ -117,7 +117,7 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
       return last;
     },
     setClock: (on) => {
-      if (on === clockOn) return;
+      if (on === clockOn) return false;
       clockOn = on;
       for (const c of clocks()) {
         try {
@@ -126,6 +126,7 @@ export function armBackend(obj: BpfObject, pid: number, exePath: string, probes:
           /* the backend exited: its clock goes with it */
         }
       }
+      return true;
     },
     setClockHz: (hz) => {
       for (const c of clocks()) {

@@ -121,6 +121,8 @@ export interface Inside {
   usage: UsageDelta | null;
   /** SPI begin/end records of statements run inside it, in order */
   nests: NestRecord[];
+  /** its backend's CPU clock came on this long after it began (0: on time, or no clock): the samples miss that part */
+  clockLateNs: number;
 }
 
 interface Reply {
@@ -158,6 +160,8 @@ interface Backend {
   waits: WaitInterval[];
   locks: LockWait[];
   samples: CpuSample[];
+  /** when the collector last switched its CPU clock on (0: never) */
+  clockOnNs: number;
 }
 
 const newUnit = (seq: number, start: StartRecord, parsed: boolean, startNs: number): Unit =>
@@ -265,7 +269,7 @@ export class Assembler implements EventSink {
   private backendOf(pid: number): Backend {
     let b = this.backends.get(pid);
     if (!b) {
-      b = { lastParse: null, named: new Map(), parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [], samples: [] };
+      b = { lastParse: null, named: new Map(), parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [], samples: [], clockOnNs: 0 };
       this.backends.set(pid, b);
     }
     return b;
@@ -359,6 +363,11 @@ export class Assembler implements EventSink {
   wait(pid: number, tsNs: number, beginNs: number, event: number, runnable: boolean): void {
     const b = this.backendOf(pid);
     b.waits.push({ startNs: beginNs, endNs: tsNs, event, runnable });
+  }
+
+  /** The collector switched the backend's CPU clock on (it was off). */
+  clockOn(pid: number, atNs: number): void {
+    this.backendOf(pid).clockOnNs = atNs;
   }
 
   sample(pid: number, tsNs: number, _unit: number, ips: number[]): void {
@@ -474,6 +483,7 @@ export class Assembler implements EventSink {
         locks: b.locks.filter((l) => l.startNs >= startNs && l.startNs < endNs),
         usage: usageAt(u, seg.execEnd),
         nests: u.nests.filter((r) => r.tsNs >= startNs && r.tsNs <= endNs),
+        clockLateNs: b.clockOnNs > startNs && b.clockOnNs < endNs ? b.clockOnNs - startNs : 0,
       };
       this.out.statement({
         start: u.start,

@@ -67,6 +67,7 @@ export const ATTRIBUTES = {
   nestedAggregated: { name: 'pgferret.nested.aggregated', type: 'int', on: ['statement'], meaning: 'of those, how many were folded into aggregate spans (beyond `--nested-cap`)' },
   profileSamples: { name: 'pgferret.profile.samples', type: 'int', on: ['statement'], meaning: 'CPU-clock samples of its backend while it ran (`--profile-hz`)' },
   profileHz: { name: 'pgferret.profile.hz', type: 'int', on: ['statement'], meaning: 'samples per second of CPU time' },
+  profileLateMs: { name: 'pgferret.profile.late_ms', type: 'double', on: ['statement'], meaning: 'the profile starts this far into the statement: the collector switches a backend\'s clock on when it reads the statement\'s start, and was busy (absent: on time, within 1 ms)' },
   profileSummary: { name: 'pgferret.profile.summary', type: 'string', on: ['statement'], meaning: 'the plan node most samples were in: `62 % in Hash Join (ExecScanHashBucket)`' },
   profileNodes: { name: 'pgferret.profile.plan_nodes', type: 'string[]', on: ['statement'], meaning: 'plan nodes (as EXPLAIN names them) by samples, at most 5' },
   profileNodeSamples: { name: 'pgferret.profile.plan_nodes.samples', type: 'int[]', on: ['statement'], meaning: 'samples of each' },

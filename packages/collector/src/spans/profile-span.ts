@@ -12,7 +12,10 @@ import type { SpanData } from './span-data';
 export const PROFILE_EVENT = 'pgferret.profile';
 export const FOLDED_EVENT_MAX = 16 * 1024;
 
-export function addProfile(span: SpanData, p: FoldedProfile, hz: number, endNs: number, clock: MonotonicClock): void {
+/** A clock switched on later than this after its statement began is said on the span. */
+const LATE_NS = 1_000_000;
+
+export function addProfile(span: SpanData, p: FoldedProfile, hz: number, lateNs: number, endNs: number, clock: MonotonicClock): void {
   if (p.samples === 0) return;
   const sum = summarize(p);
   const attrs: Attributes = {
@@ -24,6 +27,7 @@ export function addProfile(span: SpanData, p: FoldedProfile, hz: number, endNs: 
     [A.profileTopInclusive]: sum.inclusive.map((x) => x.name),
     [A.profileTopInclusiveSamples]: sum.inclusive.map((x) => x.samples),
   };
+  if (lateNs >= LATE_NS) attrs[A.profileLateMs] = Math.round(lateNs / 1e5) / 10;
   if (sum.nodes.length > 0) {
     attrs[A.profileSummary] = nodeLine(sum.nodes[0], p.samples);
     attrs[A.profileNodes] = sum.nodes.map((n) => n.node);
