@@ -60,15 +60,21 @@ afterAll(async () => {
 const api = async (pathname: string) =>
   (await fetch(`${running.embedded!.uiUrl}${pathname}`, { headers: { authorization: `Bearer ${running.embedded!.uiToken}` } })).json() as Promise<any>;
 
-test('a traced hash join: its whole profile in the store, its flame graph on the statement details', async () => {
-  const t = randomTraceparent();
-  await client.query(`SELECT count(*), max(c.name) FROM orders o JOIN customers c ON c.id = o.id ${t.comment}`);
+/** the trace's statement span, once the store has it */
+const storedStatement = async (traceId: string): Promise<any> => {
   let statement: any;
   await eventually('the statement in the store', async () => {
-    const trace = await api(`/api/traces/${t.traceId}`).catch(() => null);
+    const trace = await api(`/api/traces/${traceId}`).catch(() => null);
     statement = trace?.spans?.find((s: any) => s.isPostgres && s.name.startsWith('SELECT'));
     return statement !== undefined;
   });
+  return statement;
+};
+
+test('a traced hash join: its whole profile in the store, its flame graph on the statement details', async () => {
+  const t = randomTraceparent();
+  await client.query(`SELECT count(*), max(c.name) FROM orders o JOIN customers c ON c.id = o.id ${t.comment}`);
+  const statement = await storedStatement(t.traceId);
   const samples = statement.attributes[A.profileSamples] as number;
   expect(samples).toBeGreaterThan(50);
   // the store keeps every stack: their counts add up to the samples
@@ -180,12 +186,7 @@ test('a profile that starts late says by how much, in the store and on the state
   const until = performance.now() + 80;
   while (performance.now() < until) { /* busy, as a collector arming backends or building spans is */ }
   await done;
-  let statement: any;
-  await eventually('the statement in the store', async () => {
-    const trace = await api(`/api/traces/${t.traceId}`).catch(() => null);
-    statement = trace?.spans?.find((s: any) => s.isPostgres && s.name.startsWith('SELECT'));
-    return statement !== undefined;
-  });
+  const statement = await storedStatement(t.traceId);
   const lateMs = statement.attributes[A.profileLateMs] as number;
   expect(lateMs).toBeGreaterThanOrEqual(70);
   expect(lateMs).toBeLessThan(statement.attributes[A.cpuOnMs] as number);
