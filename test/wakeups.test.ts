@@ -75,7 +75,7 @@ describe('wakeups with a CPU profile', () => {
     const fast = await trickle(traced(), c);
     // a slow sampled statement (off CPU: its length is what counts)
     const slow = randomTraceparent();
-    await c.query(`SELECT pg_sleep(0.05) ${slow.comment}`);
+    await c.query(`SELECT pg_sleep(0.08) ${slow.comment}`);
     await eventually('the slow statement span', () => statementsOf(receiver, slow.traceId).length === 1);
     const tight = await trickle(traced(), c);
     console.log(`drains for ${STATEMENTS} statements ~10 ms apart: fast only ${fast.batches}, after a slow one ${tight.batches}`);

@@ -74,8 +74,11 @@ const DRAIN_EVERY_MS = 5;
  * second the extra drains cost the collector half as much CPU again (BENCHMARKS.md).
  */
 const CLOCKED_DRAIN_MAX_MS = 10;
-/** a sampled statement this long is slow: worth a profile that starts with it */
-const SLOW_STATEMENT_NS = 20_000_000;
+/**
+ * a sampled statement this long is slow: worth a profile that starts with it (~50 samples at the default
+ * rate; an OLTP workload's occasional 20 ms statement would keep the drain tight for nothing)
+ */
+const SLOW_STATEMENT_NS = 50_000_000;
 /** the drain stays tight this long after the last slow sampled statement */
 const SLOW_RECENTLY_MS = 60_000;
 /** How often the overhead budget measures and arms/disarms; while it is quiet (nothing sampled, nothing armed), this often instead. */
