@@ -85,6 +85,18 @@ test('summary: the innermost node of each stack, ExecScan as the profile\'s one 
   expect(nodeLine(s.nodes[0], p.samples)).toBe('50 % in Hash Join (ExecScanHashBucket)');
   expect(s.self[0]).toEqual({ name: 'ExecScanHashBucket', samples: 50 });
   expect(s.inclusive.map((x) => x.name)).toEqual(['ExecScanHashBucket', 'MultiExecHash', 'ExecScan', 'textregexeq', 'pg_regexec']);
+  // a catalog lookup under a scan (a syscache miss compiling the regex) is the scan's, not an Index Scan:
+  // and it does not make the profile show two scan kinds
+  const withLookup = summarize({
+    samples: 101,
+    stacks: [...p.stacks, [`${spine};MultiExecHash;ExecScan;textregexeq;RE_compile_and_cache;SearchCatCache1;systable_getnext;index_getnext_slot;_bt_next`, 1]],
+  });
+  expect(withLookup.nodes).toEqual([
+    { node: 'Hash Join', samples: 50, fn: 'ExecScanHashBucket' },
+    { node: 'Seq Scan', samples: 46, fn: 'pg_regexec' },
+  ]);
+  // one while planning: no node at all
+  expect(summarize({ samples: 1, stacks: [['main;PostgresMain;pg_plan_query;get_relation_info;systable_getnext;index_getnext_slot', 1]] }).nodes).toEqual([]);
   // bounded text keeps the heaviest stacks whole
   const cut = foldedText(p, Buffer.byteLength(`${spine};ExecScanHashBucket 50\n`) + 10);
   expect(cut).toEqual({ text: `${spine};ExecScanHashBucket 50`, truncated: true });

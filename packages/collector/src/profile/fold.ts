@@ -1,7 +1,7 @@
 // Folds a statement's CPU samples into stacks ("root;…;leaf" → samples, as
 // flame graphs and `flamegraph.pl` read them) and sums them up: the top
 // functions by self and by inclusive time, and the plan nodes the time went to.
-import { GENERIC_SCAN, isSpine, planNodeOf, SCAN_NODES } from './plan-nodes';
+import { GENERIC_SCAN, isCatalogAccess, isSpine, planNodeOf, SCAN_NODES } from './plan-nodes';
 import type { Symbolizer } from './symbolize';
 
 export interface FoldedProfile {
@@ -52,6 +52,12 @@ export function foldSamples(sym: Symbolizer, pid: number, samples: readonly { ip
 /** Every statement of a backend runs under it: a stack that has it was walked whole. */
 const WHOLE_STACK_ROOT = 'PostgresMain';
 
+/** How many frames from the root can name a plan node: those above the first catalog access. */
+function planFrames(frames: readonly string[]): number {
+  const at = frames.findIndex(isCatalogAccess);
+  return at < 0 ? frames.length : at;
+}
+
 function top(m: Map<string, number>, n: number): Share[] {
   return [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, samples]) => ({ name, samples }));
 }
@@ -62,7 +68,7 @@ export function summarize(p: FoldedProfile, n = 5): ProfileSummary {
   const nodes = new Map<string, Map<string, number>>();
   const all = p.stacks.map(([stack, count]) => [stack.split(';'), count] as const);
   // ExecScan is the scan node the profile shows elsewhere, when it shows exactly one kind
-  const scans = new Set(all.flatMap(([frames]) => frames.map(planNodeOf).filter((n): n is string => n !== null && SCAN_NODES.has(n))));
+  const scans = new Set(all.flatMap(([frames]) => frames.slice(0, planFrames(frames)).map(planNodeOf).filter((n): n is string => n !== null && SCAN_NODES.has(n))));
   const genericScan = scans.size === 1 ? [...scans][0] : 'Scan';
   let whole = 0;
   for (const [frames, count] of all) {
@@ -70,7 +76,7 @@ export function summarize(p: FoldedProfile, n = 5): ProfileSummary {
     const leaf = frames[frames.length - 1];
     self.set(leaf, (self.get(leaf) ?? 0) + count);
     for (const f of new Set(frames)) if (!isSpine(f)) incl.set(f, (incl.get(f) ?? 0) + count);
-    for (let i = frames.length - 1; i >= 0; i--) {
+    for (let i = planFrames(frames) - 1; i >= 0; i--) {
       const node = frames[i] === GENERIC_SCAN ? genericScan : planNodeOf(frames[i]);
       if (!node) continue;
       // the named function nearest the leaf says where in the node the time went

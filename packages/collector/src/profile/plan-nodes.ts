@@ -29,6 +29,13 @@ const PREFIXES: [string, string][] = [
   ['ExecAgg', 'Aggregate'], ['ExecBitmapHeapScan', 'Bitmap Heap Scan'],
 ];
 
+/**
+ * Catalog access (a syscache miss while planning, compiling a regex, looking up a type…) scans the
+ * catalogs with the same functions as plan nodes do (`systable_getnext` → `index_getnext_slot`): a
+ * frame below one of these is no plan node's; the sample counts for the node above it, if any.
+ */
+export const isCatalogAccess = (fn: string): boolean => fn.startsWith('systable_');
+
 /** ExecScan runs every scan node's fetch and filter: which node it is for comes from the rest of the profile. */
 export const GENERIC_SCAN = 'ExecScan';
 export const SCAN_NODES = new Set(['Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan', 'Tid Scan', 'Function Scan', 'CTE Scan', 'Subquery Scan', 'Values Scan']);
