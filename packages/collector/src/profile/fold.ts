@@ -66,17 +66,20 @@ export function summarize(p: FoldedProfile, n = 5): ProfileSummary {
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   const nodes = new Map<string, Map<string, number>>();
-  const all = p.stacks.map(([stack, count]) => [stack.split(';'), count] as const);
+  const all = p.stacks.map(([stack, count]) => {
+    const frames = stack.split(';');
+    return [frames, count, planFrames(frames)] as const;
+  });
   // ExecScan is the scan node the profile shows elsewhere, when it shows exactly one kind
-  const scans = new Set(all.flatMap(([frames]) => frames.slice(0, planFrames(frames)).map(planNodeOf).filter((n): n is string => n !== null && SCAN_NODES.has(n))));
+  const scans = new Set(all.flatMap(([frames, , end]) => frames.slice(0, end).map(planNodeOf).filter((n): n is string => n !== null && SCAN_NODES.has(n))));
   const genericScan = scans.size === 1 ? [...scans][0] : 'Scan';
   let whole = 0;
-  for (const [frames, count] of all) {
+  for (const [frames, count, end] of all) {
     if (frames.includes(WHOLE_STACK_ROOT)) whole += count;
     const leaf = frames[frames.length - 1];
     self.set(leaf, (self.get(leaf) ?? 0) + count);
     for (const f of new Set(frames)) if (!isSpine(f)) incl.set(f, (incl.get(f) ?? 0) + count);
-    for (let i = planFrames(frames) - 1; i >= 0; i--) {
+    for (let i = end - 1; i >= 0; i--) {
       const node = frames[i] === GENERIC_SCAN ? genericScan : planNodeOf(frames[i]);
       if (!node) continue;
       // the named function nearest the leaf says where in the node the time went
