@@ -37,6 +37,21 @@ afterAll(async () => {
 
 const marker = () => `m_${randomUUID().replace(/-/g, '')}`;
 
+/** A pool whose idle clients' errors fail the test with the server's own words (its log's last lines). */
+function watchedPool(max: number): { pool: pg.Pool; noErrors(): void } {
+  const pool = new pg.Pool({ connectionString: server.connectionString, max });
+  const errors: string[] = [];
+  pool.on('error', (e: Error & { code?: string; severity?: string }, c: pg.PoolClient & { processID?: number }) => {
+    errors.push(`backend ${c?.processID}: ${e.severity ?? ''} ${e.code ?? ''} ${e.message}`);
+  });
+  return {
+    pool,
+    noErrors() {
+      if (errors.length) throw new Error(`an idle pooled connection failed:\n${errors.join('\n')}\nserver log (end):\n${server.log().split('\n').slice(-40).join('\n')}`);
+    },
+  };
+}
+
 async function loggedTags(m: string): Promise<Record<string, string> | undefined> {
   const [stmt] = await waitLogged(server, m);
   return parseComment(stmt);
@@ -272,7 +287,7 @@ test('instrument() twice patches once; uninstrument() restores the text', async 
 });
 
 test('50 concurrent requests, each with its own trace, on a shared pool', async () => {
-  const pool = new pg.Pool({ connectionString: server.connectionString, max: 8 });
+  const { pool, noErrors } = watchedPool(8);
   try {
     const requests = Array.from({ length: 50 }, (_, i) => ({ i, m: marker() }));
     const spans = await Promise.all(
@@ -295,6 +310,7 @@ test('50 concurrent requests, each with its own trace, on a shared pool', async 
       expect(second?.traceparent).toBe(traceparentOf(spans[i]));
       expect(second?.route).toBeUndefined();
     }
+    noErrors();
   } finally {
     await pool.end();
   }
