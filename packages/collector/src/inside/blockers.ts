@@ -75,6 +75,7 @@ export class BlockerLookup {
 
   /** Settles when the lookups of these waits are answered, or after BLOCKER_WAIT_MS; null when none is under way. */
   answered(locks: LockWait[]): Promise<unknown> | null {
+    if (locks.length === 0) return null;
     const pending = locks.flatMap((l) => this.pending.get(l) ?? []);
     if (pending.length === 0) return null;
     return Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, BLOCKER_WAIT_MS))]);

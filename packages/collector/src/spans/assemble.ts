@@ -147,12 +147,56 @@ interface Unit {
   spanId: string;
 }
 
+/**
+ * A backend's open units in unit order. A request cycle ends a prefix of them
+ * and records mostly concern the newest, so a list searched from its end does
+ * what a Map did without its cost: a Map emptied and refilled every statement
+ * reallocates its table each time.
+ */
+class OpenUnits {
+  private items: Unit[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  get(seq: number): Unit | undefined {
+    for (let i = this.items.length - 1; i >= 0; i--) if (this.items[i].seq === seq) return this.items[i];
+    return undefined;
+  }
+
+  /** a unit of a number already open replaces it */
+  add(u: Unit): void {
+    let i = this.items.length;
+    while (i > 0 && before(u.seq, this.items[i - 1].seq)) i--;
+    if (i > 0 && this.items[i - 1].seq === u.seq) this.items[i - 1] = u;
+    else if (i === this.items.length) this.items.push(u);
+    else this.items.splice(i, 0, u);
+  }
+
+  /** removes and returns the units before `end`, in order */
+  takeBefore(end: number): Unit[] {
+    let n = 0;
+    while (n < this.items.length && before(this.items[n].seq, end)) n++;
+    if (n < this.items.length) return this.items.splice(0, n);
+    const all = this.items;
+    this.items = [];
+    return all;
+  }
+
+  takeAll(): Unit[] {
+    const all = this.items;
+    this.items = [];
+    return all;
+  }
+}
+
 interface Backend {
   lastParse: StartRecord | null;
   /** named statements' Parse records, by name hash, least recently used first */
   named: Map<number, StartRecord>;
   parseUsed: boolean;
-  units: Map<number, Unit>;
+  units: OpenUnits;
   lastNs: number;
   /** its postmaster, from its start records (0 until one came) */
   ppid: number;
@@ -175,6 +219,15 @@ function clip(ws: WaitInterval[], from: number, to: number): WaitInterval[] {
     out.push({ ...w, startNs: Math.max(w.startNs, from), endNs: Math.min(w.endNs, to) });
   }
   return out;
+}
+
+/** the items of xs that pass; a new empty list without calling `keep` when there are none (the common case) */
+function within<T>(xs: T[], keep: (x: T) => boolean): T[] {
+  return xs.length === 0 ? [] : xs.filter(keep);
+}
+
+function addPhase(phases: Phase[], name: PhaseName, startNs: number | null, endNs: number | null): void {
+  if (startNs !== null && endNs !== null && endNs >= startNs) phases.push({ name, startNs, endNs });
 }
 
 /** the usage sent as the execution end at ts */
@@ -256,8 +309,8 @@ export class Assembler implements EventSink {
   ) {}
 
   private openUnit(pid: number, b: Backend, u: Unit): void {
-    b.units.set(u.seq, u);
-    this.open.opened(pid, u.seq, { traceId: u.start.traceId, spanId: u.spanId });
+    b.units.add(u);
+    this.open.opened(pid, u.seq, u.start.traceId, u.spanId);
   }
 
   get openCycles(): number {
@@ -269,7 +322,7 @@ export class Assembler implements EventSink {
   private backendOf(pid: number): Backend {
     let b = this.backends.get(pid);
     if (!b) {
-      b = { lastParse: null, named: new Map(), parseUsed: false, units: new Map(), lastNs: 0, ppid: 0, waits: [], locks: [], samples: [], clockOnNs: 0 };
+      b = { lastParse: null, named: new Map(), parseUsed: false, units: new OpenUnits(), lastNs: 0, ppid: 0, waits: [], locks: [], samples: [], clockOnNs: 0 };
       this.backends.set(pid, b);
     }
     return b;
@@ -425,26 +478,22 @@ export class Assembler implements EventSink {
   }
 
   private finishAll(pid: number, b: Backend): void {
-    const units = [...b.units.values()].sort((x, y) => (before(x.seq, y.seq) ? -1 : 1));
-    b.units.clear();
-    for (const u of units) this.emitUnit(pid, b, u, b.lastNs, null, false, true);
+    for (const u of b.units.takeAll()) this.emitUnit(pid, b, u, b.lastNs, null, false, true);
     this.open.gone(pid);
   }
 
   /** ReadyForQuery: units before `end` are over. */
   private finishCycle(pid: number, b: Backend, end: number, idleNs: number, status: string): void {
-    const done = [...b.units.values()].filter((u) => before(u.seq, end)).sort((x, y) => (before(x.seq, y.seq) ? -1 : 1));
-    for (const u of done) {
-      b.units.delete(u.seq);
+    for (const u of b.units.takeBefore(end)) {
       const last = ((end - 1) >>> 0) === u.seq;
       this.emitUnit(pid, b, u, idleNs, status, last, false);
       this.open.ended(pid, u.seq, status);
     }
     if (status === 'I') this.open.idle(pid);
     // what happened inside the cycles that are over has been handed to their statements
-    b.waits = b.waits.filter((w) => w.endNs > idleNs);
-    b.locks = b.locks.filter((l) => l.startNs > idleNs);
-    b.samples = b.samples.filter((x) => x.tsNs > idleNs);
+    if (b.waits.length) b.waits = b.waits.filter((w) => w.endNs > idleNs);
+    if (b.locks.length) b.locks = b.locks.filter((l) => l.startNs > idleNs);
+    if (b.samples.length) b.samples = b.samples.filter((x) => x.tsNs > idleNs);
   }
 
   private emitUnit(pid: number, b: Backend, u: Unit, idleNs: number, status: string | null, lastOfCycle: boolean, lost: boolean): void {
@@ -463,26 +512,22 @@ export class Assembler implements EventSink {
       const cycleEnd = last && lastOfCycle;
       let endNs = cycleEnd ? idleNs : (seg.execEnd ?? reply?.ts ?? idleNs);
       const phases: Phase[] = [];
-      const add = (name: PhaseName, s: number | null, e: number | null) => {
-        if (s === null || e === null || e < s) return;
-        phases.push({ name, startNs: s, endNs: e });
-      };
       // a statement that failed ends the phase it was in at its ErrorResponse
       const failedAt = failed && timed ? reply!.ts : null;
       const work = seg.plan ?? seg.exec;
-      if (u.parsed || i > 0) add('parse', startNs, work ?? failedAt);
-      add('plan', seg.plan, seg.exec ?? (seg.plan !== null ? failedAt : null));
+      if (u.parsed || i > 0) addPhase(phases, 'parse', startNs, work ?? failedAt);
+      addPhase(phases, 'plan', seg.plan, seg.exec ?? (seg.plan !== null ? failedAt : null));
       const execEnd = seg.execEnd ?? (seg.exec !== null ? (reply?.ts ?? idleNs) : null);
-      add('execute', seg.exec, execEnd);
-      if (cycleEnd && status === 'I' && !failed && execEnd !== null) add('commit', execEnd, idleNs);
+      addPhase(phases, 'execute', seg.exec, execEnd);
+      if (cycleEnd && status === 'I' && !failed && execEnd !== null) addPhase(phases, 'commit', execEnd, idleNs);
       if (failed && phases.length > 0) phases[phases.length - 1].failed = true;
       for (const p of phases) endNs = Math.max(endNs, p.endNs);
       const inside: Inside = {
-        samples: b.samples.filter((x) => x.tsNs >= startNs && x.tsNs <= endNs),
-        waits: clip(b.waits, startNs, endNs),
-        locks: b.locks.filter((l) => l.startNs >= startNs && l.startNs < endNs),
+        samples: within(b.samples, (x) => x.tsNs >= startNs && x.tsNs <= endNs),
+        waits: b.waits.length === 0 ? [] : clip(b.waits, startNs, endNs),
+        locks: within(b.locks, (l) => l.startNs >= startNs && l.startNs < endNs),
         usage: usageAt(u, seg.execEnd),
-        nests: u.nests.filter((r) => r.tsNs >= startNs && r.tsNs <= endNs),
+        nests: within(u.nests, (r) => r.tsNs >= startNs && r.tsNs <= endNs),
         clockLateNs: b.clockOnNs > startNs && b.clockOnNs < endNs ? b.clockOnNs - startNs : 0,
       };
       this.out.statement({

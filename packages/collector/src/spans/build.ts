@@ -151,18 +151,18 @@ export function buildSpans(
     links: NONE,
     resource,
   }];
-  const phaseIds = s.phases.map(() => newSpanId());
+  const phases = s.phases.map((p) => ({ name: p.name, spanId: newSpanId(), startNs: p.startNs, endNs: p.endNs }));
   const inside = insideSpans(s, backend.inside ?? null, insideOptions, {
     traceId: at.traceId,
     statementSpanId: at.spanId,
-    phases: s.phases.map((p, i) => ({ name: p.name, spanId: phaseIds[i], startNs: p.startNs, endNs: p.endNs })),
+    phases,
     resource,
     clock,
     describer,
     errorMessage,
   });
   Object.assign(attributes, inside.statement);
-  s.phases.forEach((p, i) => spans.push(phaseSpan(p, phaseIds[i], at, inside.phases.get(phaseIds[i]), sqlstate, errorMessage, clock, resource)));
-  spans.push(...inside.spans);
+  s.phases.forEach((p, i) => spans.push(phaseSpan(p, phases[i].spanId, at, inside.phases?.get(phases[i].spanId), sqlstate, errorMessage, clock, resource)));
+  for (const x of inside.spans) spans.push(x);
   return spans;
 }

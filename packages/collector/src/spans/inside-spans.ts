@@ -43,8 +43,8 @@ export interface SpanFrame {
 
 export interface InsideResult {
   statement: Attributes;
-  /** extra attributes per phase span id */
-  phases: Map<string, Attributes>;
+  /** extra attributes per phase span id (null: none, the common case: no Map per statement) */
+  phases: Map<string, Attributes> | null;
   spans: SpanData[];
 }
 
@@ -83,7 +83,7 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
   const { waits, locks } = s.inside;
   const runnableNs = Math.max(o.waitThresholdNs, RUNNABLE_SPAN_MIN_NS);
   let offNs = 0;
-  const short = new Map<string, NamedWait[]>();
+  let short: Map<string, NamedWait[]> | null = null;
   for (const raw of waits) {
     offNs += raw.endNs - raw.startNs;
     // a lock wait is timed by the lock probes: its sleeps are inside that span
@@ -94,15 +94,16 @@ function waitSpans(s: Statement, major: number, waitsOn: boolean, o: InsideOptio
       out.spans.push(span(f, parent, `wait ${w.type}:${w.name}`, w.startNs, w.endNs, waitAttributes(w)));
     } else {
       // a cycle may carry thousands of short waits: append, don't copy
+      short ??= new Map();
       const list = short.get(parent);
       if (list) list.push(w);
       else short.set(parent, [w]);
     }
   }
-  for (const [parent, ws] of short) {
+  for (const [parent, ws] of short ?? []) {
     const a = shortWaitAttributes(ws)!;
     if (parent === f.statementSpanId) Object.assign(out.statement, a);
-    else out.phases.set(parent, a);
+    else (out.phases ??= new Map()).set(parent, a);
   }
   for (const l of locks) {
     // a wait whose end was not recorded (its return probe came after it began) ends with its phase
@@ -158,7 +159,7 @@ function nestedSpans(s: Statement, o: InsideOptions, f: SpanFrame, out: InsideRe
 
 /** null facts: the version is unknown, so nothing that needs its layouts is said. */
 export function insideSpans(s: Statement, facts: InsideFacts | null, o: InsideOptions, f: SpanFrame): InsideResult {
-  const out: InsideResult = { statement: {}, phases: new Map(), spans: [] };
+  const out: InsideResult = { statement: {}, phases: null, spans: [] };
   if (facts === null) return out;
   const usage = usageAttributes(facts.major, s.inside.usage);
   if (usage) Object.assign(out.statement, usage);

@@ -12,25 +12,40 @@ export interface SpanRef {
 /** a precedes b in the kernel's wrapping u32 unit numbering */
 export const before = (a: number, b: number) => ((b - a) >>> 0) !== 0 && ((b - a) >>> 0) < 0x80000000;
 
+interface OpenUnit extends SpanRef {
+  unit: number;
+}
+
 export class OpenStatements {
-  /** per backend: its open units by number */
-  private open = new Map<number, Map<number, SpanRef>>();
+  /** per backend: its open units, oldest first (a list: they end in order, and a Map emptied every statement reallocates) */
+  private open = new Map<number, OpenUnit[]>();
   /** the last sampled statement of each backend whose transaction is still open */
   private lastInTx = new Map<number, SpanRef>();
 
-  opened(pid: number, unit: number, ref: SpanRef): void {
+  opened(pid: number, unit: number, traceId: string | null, spanId: string): void {
     let units = this.open.get(pid);
     if (!units) {
-      units = new Map();
+      units = [];
       this.open.set(pid, units);
     }
-    units.set(unit, ref);
+    // a unit number opened again (replaced): searched from the newest, where it would be
+    for (let i = units.length - 1; i >= 0; i--) {
+      if (units[i].unit !== unit) continue;
+      units[i] = { unit, traceId, spanId };
+      return;
+    }
+    units.push({ unit, traceId, spanId });
   }
 
   /** A unit ended with its request cycle; `status` is the cycle's transaction status. */
   ended(pid: number, unit: number, status: string): void {
-    const ref = this.open.get(pid)?.get(unit);
-    this.open.get(pid)?.delete(unit);
+    const units = this.open.get(pid) ?? [];
+    // cycles end their units oldest first: found at the front
+    let at = 0;
+    while (at < units.length && units[at].unit !== unit) at++;
+    const ref = units[at];
+    if (at === 0) units.shift();
+    else if (at < units.length) units.splice(at, 1);
     if (ref && (status === 'T' || status === 'E')) this.lastInTx.set(pid, ref);
   }
 
@@ -50,9 +65,9 @@ export class OpenStatements {
    * is running, else the last one of its open transaction; null when neither.
    */
   holder(pid: number): SpanRef | null {
-    let first: [number, SpanRef] | null = null;
-    for (const u of this.open.get(pid) ?? []) if (!first || before(u[0], first[0])) first = u;
-    if (first) return first[1];
-    return this.lastInTx.get(pid) ?? null;
+    let first: OpenUnit | null = null;
+    for (const u of this.open.get(pid) ?? []) if (!first || before(u.unit, first.unit)) first = u;
+    const ref = first ?? this.lastInTx.get(pid);
+    return ref ? { traceId: ref.traceId, spanId: ref.spanId } : null;
   }
 }
