@@ -1,5 +1,7 @@
 /* Opening, configuring, loading and closing a BPF object. */
 #include "addon.h"
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +155,16 @@ static napi_value load_object(napi_env env, napi_callback_info info) {
   if (!o) return NULL;
   if (o->loaded) return throw_plain(env, "ALREADY_LOADED", "the BPF object is already loaded");
   log_reset();
+  /* The verifier gives up with EAGAIN when the loading thread has a signal
+   * pending (libbpf retries five times). A sampling profiler in the process
+   * (node --cpu-prof, an APM agent's) signals this thread every millisecond
+   * or so, and a large program takes longer to verify: it was refused every
+   * time. Signals are held for the load and delivered after it. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   int err = bpf_object__load(o->obj);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err) return throw_errno(env, "bpf_object__load", err);
   o->loaded = true;
   return NULL;
