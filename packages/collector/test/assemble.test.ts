@@ -202,6 +202,20 @@ describe('Assembler', () => {
     a.mark(7, 180, K.IDLE, 0, 0x49);
     expect(out).toHaveLength(1);
   });
+
+  it('a ReadyForQuery ends the units before it, in unit order across the wrap, whatever order they opened in; later ones stay open', () => {
+    const { a, out } = assembler();
+    for (const [ts, unit] of [[100, 0xfffffffe], [110, 0], [105, 0xffffffff], [120, 1]]) {
+      a.start(start(7, ts, Message.QUERY, unit));
+      a.reply(7, ts + 1, unit, 0x43, tag('SELECT 1'));
+    }
+    a.mark(7, 130, K.IDLE, 1, 0x49);
+    expect(out.map((s) => s.start.unit)).toEqual([0xfffffffe, 0xffffffff, 0]);
+    expect(a.openCycles).toBe(1);
+    a.mark(7, 140, K.IDLE, 2, 0x49);
+    expect(out.map((s) => s.start.unit)).toEqual([0xfffffffe, 0xffffffff, 0, 1]);
+    expect(a.openCycles).toBe(0);
+  });
 });
 
 describe('replies', () => {
