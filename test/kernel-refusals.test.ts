@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hasProgramType, PROGRAM_TYPES } from '@pgferret/bpf-loader';
 import { Client } from 'pg';
 import { BPF_OBJECT } from '../packages/collector/src/collector';
 import { A } from '../packages/collector/src/spans/attributes';
@@ -106,11 +107,53 @@ describe('a kernel that refuses the profile program', () => {
   });
 });
 
+describe('a kernel that refuses the socket trampolines (fexit on __sys_recvfrom/__sys_sendto)', () => {
+  let traced: Traced;
+  const object = path.join(dir, 'refuse-fexit.bpf.o');
+  // this project's machines refuse every tracing program (EPERM): there the fallback comes before the patched program is tried
+  const tracing = hasProgramType(PROGRAM_TYPES.tracing) === true;
+  beforeAll(async () => {
+    patchProgram(BPF_OBJECT, object, 'on_recvfrom', callHelper(10000));
+    traced = await startTraced('debian', ['--bpf-object', object]);
+  });
+  afterAll(() => traced?.stop());
+
+  it('follows sockets at the sys_exit tracepoint instead, says why once in the log and in status, and traces statements', async () => {
+    const said = traced.collector.output().split('\n').filter((l) => l.includes('following sockets at the sys_exit tracepoint'));
+    expect(said).toHaveLength(1);
+    const why = tracing ? /the kernel refused its fexit program on_recvfrom: this kernel lacks the BPF helper unknown#10000/ : /this kernel allows no tracing programs/;
+    expect(said[0]).toMatch(why);
+    const status = await traced.collector.status();
+    expect(status.socketHook.hook).toBe('sys_exit');
+    expect(status.socketHook.fallback).toMatch(why);
+    expect(status.refused).toEqual({ phases: null, waits: null, locks: null, nested: null, tls: null, profile: null });
+    expect(status.programs.filter((p: { name: string }) => /^on_(recvfrom|sendto|sys_exit)$/.test(p.name)).map((p: { name: string; loaded: boolean }) => `${p.name} ${p.loaded}`).sort())
+      .toEqual(['on_recvfrom false', 'on_sendto false', 'on_sys_exit true']);
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', traced.collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(/^sockets followed at the sys_exit tracepoint: every syscall of every process on the host pays for it \(/m);
+
+    const client = new Client({ connectionString: traced.pg.connectionString });
+    await client.connect();
+    try {
+      await armBackend((sql) => client.query(sql), traced.collector);
+      const tp = randomTraceparent();
+      await client.query(`SELECT count(*) FROM generate_series(1, 1000) ${tp.comment}`);
+      await eventually('the statement span', () => statementsOf(traced.receiver, tp.traceId).length === 1);
+      const [stmt] = statementsOf(traced.receiver, tp.traceId);
+      expect(stmt.parentSpanId).toBe(tp.spanId);
+      expect(phasesOf(traced.receiver, stmt).map((p) => p.name)).toEqual(expect.arrayContaining(['execute']));
+    } finally {
+      await client.end();
+    }
+  });
+});
+
 describe('a kernel that lacks a helper the gate calls', () => {
   it('the collector exits non-zero at once with one line naming the helper and where the supported kernels are', async () => {
     const object = path.join(dir, 'refuse-gate.bpf.o');
     patchProgram(BPF_OBJECT, object, 'on_sys_exit', callHelper(10000));
-    const c = await startCollector(['--bpf-object', object]);
+    // the socket hook of a kernel without fexit programs, on any machine
+    const c = await startCollector(['--bpf-object', object], { PGFERRET_SOCKET_HOOK: 'sys_exit' });
     const code = await new Promise<number | null>((r) => (c.child.exitCode !== null ? r(c.child.exitCode) : c.child.once('exit', r)));
     await c.stop();
     expect(code).not.toBe(0);

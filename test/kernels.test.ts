@@ -28,7 +28,7 @@ function report(label: string, r: CheckResult, timing: Record<string, number>): 
   const table = r.programs.map((p) => `  ${p.name.padEnd(width)} ${String(p.verifiedInsns).padStart(9)} ${String(p.xlatedBytes).padStart(9)}${p.verifiedInsns > VERIFIED_INSNS_LIMIT ? '  OVER' : ''}`).join('\n');
   const steps = r.steps.map((s) => `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name.padEnd(18)} ${(s.ms / 1000).toFixed(1).padStart(6)} s${s.error ? `  ${s.error.split('\n')[0].slice(0, 300)}` : ''}`).join('\n');
   const times = Object.entries(timing).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ');
-  console.log(`${label}: ${r.release}\n${r.version}\nuprobes: ${r.uprobeMulti ? 'uprobe_multi links' : 'perf-event uprobes'}\nprogram, verified instructions (limit ${VERIFIED_INSNS_LIMIT}), xlated bytes:\n${table || '  (not loaded)'}\nsteps:\n${steps}\ntime: ${times}`);
+  console.log(`${label}: ${r.release}\n${r.version}\nuprobes: ${r.uprobeMulti ? 'uprobe_multi links' : 'perf-event uprobes'}\nsockets: ${r.socketHook}${r.socketFallback ? ` (${r.socketFallback})` : ''}\nprogram, verified instructions (limit ${VERIFIED_INSNS_LIMIT}), xlated bytes:\n${table || '  (not loaded)'}\nsteps:\n${steps}\ntime: ${times}`);
   rows[label] = { ...r, timing };
   fs.mkdirSync(path.dirname(ARTIFACT), { recursive: true });
   fs.writeFileSync(ARTIFACT, `${JSON.stringify(rows, null, 2)}\n`);
@@ -43,6 +43,8 @@ function expectPassed(r: CheckResult): void {
   // uprobe_multi links where the kernel has them (6.6+), perf-event uprobes before: both ways trace end to end
   const [major, minor] = r.release.split('.').map(Number);
   expect(r.uprobeMulti).toBe(major > 6 || (major === 6 && minor >= 6));
+  // fexit trampolines on __sys_recvfrom/__sys_sendto wherever the kernel has tracing programs; sys_exit only where not
+  expect([r.socketHook, r.socketFallback === null]).toEqual(r.tracingPrograms ? ['fexit', true] : ['sys_exit', false]);
 }
 
 beforeAll(() => {
@@ -62,6 +64,8 @@ describe('kernel matrix', () => {
     const r = parseResult(run.stdout, `${run.stderr}\n--- guest kernel log ---\n${run.dmesg.split('\n').slice(-20).join('\n')}`, run.status);
     report(series, r, { boot: run.bootMs, check: r.totalMs, vm: run.totalMs, total: Date.now() - started });
     expectPassed(r);
+    // Debian's stock kernels have BPF trampolines: the socket hook costs no other process anything there
+    expect(r.tracingPrograms).toBe(true);
   }, ROW_TIMEOUT_MS);
 
   it("this machine's kernel: the same check, run directly", async () => {

@@ -68,6 +68,39 @@ describe('named prepared statements (Debian PostgreSQL, root sampling 1)', () =>
     expect(spans.filter((s) => s.traceId !== tp.traceId).every((s) => s.parentSpanId === null)).toBe(true);
   });
 
+  // The reader takes a receive's first 512 bytes in one read and hashes names from that copy; a name longer than
+  // PostgreSQL keeps, or a Bind past those bytes, is read in the backend's memory instead: the hashes must agree
+  // with the Parse's (read there), or the portal would bind nothing and later executions would have no text.
+  it.each([
+    ['a 63-character name (the longest PostgreSQL keeps: from the copy)', 'n'.repeat(63), ''],
+    ['a 100-character name (read in the backend\'s memory)', 'm'.repeat(100), ''],
+    ['a Bind past the first 512 bytes of the receive', 'past_copy', `/* ${'p'.repeat(700)} */`],
+  ])('%s: the first execution is parented, later ones are roots with the text', async (_what, name, pad) => {
+    const c = new Client({ connectionString: pg.connectionString });
+    await c.connect();
+    const tp = randomTraceparent();
+    const col = `named_${name.length}_${pad.length}`;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await c.query({ name, text: `SELECT $1::int AS ${col} ${pad} ${tp.comment}`, values: [i] });
+        expect(r.rows[0][col]).toBe(i);
+      }
+    } finally {
+      await c.end();
+    }
+    const re = new RegExp(col);
+    await eventually('5 spans', () => withText(re).length >= 5, 30000);
+    const spans = withText(re);
+    expect(spans).toHaveLength(5);
+    const parented = spans.filter((s) => s.traceId === tp.traceId);
+    expect(parented).toHaveLength(1);
+    expect(parented[0].parentSpanId).toBe(tp.spanId);
+    expect(spans.filter((s) => s.traceId !== tp.traceId).every((s) => s.parentSpanId === null && String(s.attributes['db.query.text']).includes(col))).toBe(true);
+    const st = await collector.status();
+    expect(st.unknownPrepared).toBe(0);
+    expect(st.kernel.desync).toBe(0);
+  });
+
   it('a statement prepared before the collector attached is counted, not silently dropped', async () => {
     const c = new Client({ connectionString: pg.connectionString });
     await c.connect();

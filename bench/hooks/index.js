@@ -33,8 +33,10 @@ const ARMS = {
   // a second detached arm paired like the others: how far apart two
   // identical arms land on this machine (the noise floor)
   'detached-again': null,
-  // the default, --detail full: sys_exit, fork/exit and sched_switch
+  // the default, --detail full: the socket hook (fexit where the kernel allows it), fork/exit and sched_switch
   attached: { collector: [] },
+  // the same on the sys_exit tracepoint, as on a kernel that refuses fexit programs
+  'attached-sys-exit': { collector: [], env: { PGFERRET_SOCKET_HOOK: 'sys_exit' } },
   // no sched_switch hook
   phases: { collector: ['--detail', 'phases'] },
   statement: { collector: ['--detail', 'statement'] },
@@ -90,7 +92,7 @@ function attach(arm, { cluster, sink, control }) {
   const a = ARMS[arm];
   if (!a) return null;
   if (a.control) return startControl(control, a.control);
-  return startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: a.collector });
+  return startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: a.collector, extraEnv: a.env });
 }
 
 /** Per workload and attached arm, rounds in which both it and detached ran on a host without foreign hooks. */

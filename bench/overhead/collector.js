@@ -43,12 +43,12 @@ function collectorCli(checkout) {
   return checkout ? path.join(path.resolve(checkout), 'packages', 'collector', 'dist', 'cli.js') : CLI;
 }
 
-async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI }) {
+async function startCollector({ mode, pgPort, endpoint, extraArgs = [], nodeArgs = [], cli = CLI, extraEnv = {} }) {
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build that collector first (npx tsc -b at its repo root)`);
   // a fresh state directory (admin socket, embedded store) per round
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgferret-bench-state-'));
   const args = [...nodeArgs, cli, 'run', '--port', String(pgPort), '--state-dir', stateDir, ...extraArgs];
-  const env = { ...process.env };
+  const env = { ...process.env, ...extraEnv };
   delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (mode === 'otlp') {

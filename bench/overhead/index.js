@@ -6,7 +6,7 @@
 // An account phase measures the time inside each BPF program (bpf_stats), and
 // an RSS phase runs the collector under continuous load.
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
-//                       [--arms detached,unsampled,mixed,mixed1,mixed1-statement,mixed1-armed,otlp,statement,embedded,low,detached-low,pool16,detached-pool16] [--scale 10]
+//                       [--arms detached,unsampled,mixed,mixed1,mixed1-statement,mixed1-armed,otlp,statement,embedded,low,detached-low,pool16,detached-pool16,unsampled-sys-exit,mixed1-sys-exit] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
 //                       [--base <checkout>] [--account 0] [--warm 0] [--warm-collector 0]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
@@ -61,13 +61,17 @@ const { measureProgTime } = require('./bpf-prog-time');
 // mixed1-nice0 / mixed-nice0 / otlp-nice0: mixed1 / mixed / otlp with the
 // collector at nice 0 (`--nice 0`), where it ran before it yielded the CPUs
 // to the database by default (nice 19).
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice0', 'mixed-nice0', 'otlp-nice0'];
+// unsampled-sys-exit / mixed1-sys-exit: unsampled / mixed1 with the socket
+// gate on the sys_exit tracepoint (PGFERRET_SOCKET_HOOK=sys_exit: a kernel
+// without fexit programs) instead of fexit on __sys_recvfrom/__sys_sendto.
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice0', 'mixed-nice0', 'otlp-nice0', 'unsampled-sys-exit', 'mixed1-sys-exit'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
-const SCRIPT_OF = { unsampled: 'unsampled', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice0': 'mixed1', 'mixed-nice0': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
+const SCRIPT_OF = { unsampled: 'unsampled', 'unsampled-sys-exit': 'unsampled', 'mixed1-sys-exit': 'mixed1', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice0': 'mixed1', 'mixed-nice0': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
+const ENV_OF = { 'unsampled-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' }, 'mixed1-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' } };
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'], 'mixed1-nice0': ['--nice', '0'], 'mixed-nice0': ['--nice', '0'], 'otlp-nice0': ['--nice', '0'] };
 
 function parseArgs(argv) {
@@ -166,7 +170,7 @@ async function round({ cluster, sink, arm, workload, o, scripts, workDir }) {
   psql(cluster, PREPARE_SQL);
   const col = isDetached(kind) ? null : await startCollector({
     mode: kind === 'embedded' ? 'embedded' : 'otlp', pgPort: cluster.port, endpoint: sink.endpoint,
-    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null),
+    extraArgs: DETAIL_ARGS[kind] ?? [], cli: collectorCli(build === 'base' ? o.base : null), extraEnv: ENV_OF[kind] ?? {},
   });
   try {
     let st0 = null;

@@ -15,7 +15,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { loadProbes, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
+import { hasProgramType, PROGRAM_TYPES } from '@pgferret/bpf-loader';
+import { loadWithSocketHook, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
 import { A } from '../../packages/collector/src/spans/attributes';
 import {
@@ -53,6 +54,12 @@ export interface CheckResult {
   programs: { name: string; verifiedInsns: number; xlatedBytes: number }[];
   /** the uprobe programs were loaded for uprobe_multi links (Linux >= 6.6), else perf-event uprobes */
   uprobeMulti: boolean | null;
+  /** the kernel loads tracing (fentry/fexit) programs */
+  tracingPrograms: boolean;
+  /** how the gate followed sockets: fexit trampolines, or the sys_exit tracepoint (null when the object did not load) */
+  socketHook: 'fexit' | 'sys_exit' | null;
+  /** why it fell back to sys_exit */
+  socketFallback: string | null;
   /** kernel log lines the run added that name a leaked uprobe or a WARNING/BUG */
   badKernelLines: string[];
   /** the collector's kernel counters when it stopped (traced, malformed, ...) */
@@ -145,6 +152,8 @@ export async function runCheck(): Promise<CheckResult> {
   const steps: StepResult[] = [];
   let programs: CheckResult['programs'] = [];
   let uprobeMulti: boolean | null = null;
+  let socketHook: CheckResult['socketHook'] = null;
+  let socketFallback: string | null = null;
   let counters: CheckResult['counters'] = null;
   let pg: PgCluster | undefined;
   let receiver: Receiver | undefined;
@@ -179,10 +188,12 @@ export async function runCheck(): Promise<CheckResult> {
   const logFrom = Math.max(0, ...kernelLog().map((r) => r.seq)) + 1;
 
   await step('load', () => {
-    // as the collector loads it: a feature whose programs the kernel refuses would be left out
-    const loaded = loadProbes(BPF_OBJECT, (m) => log(`loader: ${m}`));
+    // as the collector loads it (a feature whose programs the kernel refuses would be left out), and its socket hook attached
+    const { loaded } = loadWithSocketHook(BPF_OBJECT, (m) => log(`loader: ${m}`));
     uprobeMulti = loaded.uprobeMulti;
-    log(`uprobes attach as ${uprobeMulti ? 'uprobe_multi links' : 'perf-event uprobes, one per site'}`);
+    socketHook = loaded.socketHook;
+    socketFallback = loaded.socketFallback;
+    log(`uprobes attach as ${uprobeMulti ? 'uprobe_multi links' : 'perf-event uprobes, one per site'}; sockets followed with ${socketHook}${socketFallback ? ` (${socketFallback})` : ''}`);
     try {
       programs = loaded.programs.map((p) => ({ name: p.name, verifiedInsns: p.verifiedInsns, xlatedBytes: p.xlatedBytes }));
     } finally {
@@ -326,6 +337,9 @@ export async function runCheck(): Promise<CheckResult> {
     steps,
     programs,
     uprobeMulti,
+    tracingPrograms: hasProgramType(PROGRAM_TYPES.tracing) === true,
+    socketHook,
+    socketFallback,
     badKernelLines,
     counters,
     totalMs: Date.now() - started,

@@ -18,7 +18,7 @@ export class BpfError extends Error {
   errno?: number;
   /** libbpf's warnings during the failing operation. */
   libbpfLog?: string;
-  /** The program the kernel refused, when `code` is VERIFIER or LOAD_FAILED and libbpf named it. */
+  /** The program the kernel refused, when `code` is VERIFIER, LOAD_FAILED or EPERM (at load) and libbpf named it. */
   program?: string;
 
   constructor(code: string, message: string, extra?: { verifierLog?: string; errno?: number; libbpfLog?: string; program?: string; cause?: unknown }) {

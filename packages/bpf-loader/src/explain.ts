@@ -21,7 +21,7 @@ export interface Context {
   binaryPath?: string;
   symbol?: string;
   usdt?: string;
-  kind?: 'uprobe' | 'usdt' | 'tracepoint' | 'perf_event';
+  kind?: 'uprobe' | 'usdt' | 'tracepoint' | 'trace' | 'perf_event';
   pid?: number;
 }
 
@@ -74,6 +74,11 @@ function extractVerifierLog(entries: NativeLogEntry[]): string | undefined {
   return logs.length ? logs.join('\n') : undefined;
 }
 
+/** The program libbpf names in its load failure: "prog 'NAME': BPF program load failed" / "prog 'NAME': failed to load". */
+function programOf(log: string): string | undefined {
+  return /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1] ?? /prog '([^']+)'/.exec(log)?.[1];
+}
+
 export function explain(e: unknown, ctx: Context, entries: NativeLogEntry[]): BpfError {
   if (e instanceof BpfError) return e;
   const f = e as NativeFailure;
@@ -90,7 +95,13 @@ export function explain(e: unknown, ctx: Context, entries: NativeLogEntry[]): Bp
     const names = ctx.programs?.() ?? [];
     return new BpfError('PROGRAM_NOT_FOUND', `no BPF program named '${ctx.program}' in this object; it has: ${names.join(', ') || '(none)'}`, extra);
   }
-  if (errno === EPERM) return permissionError(ctx.what ?? ctx.op, errno, log);
+  if (errno === EPERM) {
+    const refused = permissionError(ctx.what ?? ctx.op, errno, log);
+    // a kernel may refuse one program type to a capable process (a hardened build refusing tracing programs):
+    // which program it was lets the caller load without it
+    if (ctx.op === 'load') refused.program = programOf(log);
+    return refused;
+  }
 
   switch (ctx.op) {
     case 'open':
@@ -106,8 +117,7 @@ export function explain(e: unknown, ctx: Context, entries: NativeLogEntry[]): Bp
       if (!fs.existsSync(BTF_PATH))
         return new BpfError('NO_BTF', `loading failed and this kernel has no BTF (${BTF_PATH} is missing): run a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.8 are)`, extra);
       const verifierLog = extractVerifierLog(entries);
-      // libbpf: "prog 'NAME': BPF program load failed" / "prog 'NAME': failed to load"
-      const program = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1] ?? /prog '([^']+)'/.exec(log)?.[1];
+      const program = programOf(log);
       if (verifierLog !== undefined) {
         const tail = verifierLog.trim().split('\n').slice(-3).join(' | ');
         return new BpfError(
@@ -164,6 +174,9 @@ function attachError(ctx: Context, errno: number | undefined, detail: string, lo
       );
     return new BpfError('TRACEPOINT_NOT_FOUND', `${where} failed: no such tracepoint; list them under /sys/kernel/tracing/events`, extra);
   }
+  // ENOTSUPP (524, kernel-internal) or EOPNOTSUPP: no BPF trampolines on this kernel or architecture
+  if (ctx.kind === 'trace' && (errno === 524 || errno === 95))
+    return new BpfError('ATTACH_FAILED', `${where} failed: this kernel cannot attach fentry/fexit programs (BPF trampolines; CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) (${detail})`, extra);
   return new BpfError('ATTACH_FAILED', `${where} failed (${detail})${log ? ': ' + log.trim() : ''}`, extra);
 }
 

@@ -28,6 +28,7 @@ export interface NativeAddon {
   attachUprobeMulti(h: ObjectHandle, program: string, binaryPath: string, offsets: number[], pid: number, retprobe: boolean): number;
   attachUsdt(h: ObjectHandle, program: string, binaryPath: string, provider: string, name: string, pid: number, cookie: bigint): number;
   attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): number;
+  attachTrace(h: ObjectHandle, program: string): number;
   attachPerfEvent(h: ObjectHandle, program: string, pid: number, hz: number, enabled: boolean): number;
   perfEventEnable(h: ObjectHandle, link: number, on: boolean): boolean;
   perfEventFrequency(h: ObjectHandle, link: number, hz: number): boolean;

@@ -295,6 +295,18 @@ export class BpfObject {
     return new Link(this.handle, id, description, this.isClosed);
   }
 
+  /** Attaches a SEC("fentry/<function>") or SEC("fexit/<function>") program to the kernel function its section names. */
+  attachTrace(program: string): BpfLink {
+    this.ensureLoaded();
+    checkString(program, 'program');
+    const description = `trampoline -> ${program}`;
+    const id = nativeCall(
+      { op: 'attach', kind: 'trace', what: `attaching ${description}`, program, programs: () => this.programs() },
+      () => native().attachTrace(this.handle, program),
+    );
+    return new Link(this.handle, id, description, this.isClosed);
+  }
+
   /** Samples one process on the software CPU clock with a perf_event program. */
   attachPerfEvent(o: PerfEventOptions): PerfEventLink {
     this.ensureLoaded();

@@ -1,16 +1,68 @@
-/* The gate: trap-free tracepoints that follow every backend of an attached
- * cluster at its socket (raw_tp/sys_exit of recvfrom/sendto, handed to the
- * protocol reader), and its birth and exit.
+/* The gate: trap-free hooks that follow every backend of an attached
+ * cluster at its socket (fexit on the kernel's __sys_recvfrom/__sys_sendto,
+ * or raw_tp/sys_exit where the kernel refuses those; handed to the protocol
+ * reader), and its birth and exit.
  *
- * Verified instructions (Linux 6.18):
- *   on_sys_exit   54,872 (6.1: 29,141; 6.12: 40,613) (the protocol reader and the traceparent search)
- *   on_fork           98 (6.1: 118; 6.12: 99)
- *   on_task_exit      92
+ * Verified instructions (6.1 / 6.12 / 6.18; the kernel matrix):
+ *   on_recvfrom   29,277 / 77,519 / —  (the protocol reader and the traceparent search)
+ *   on_sendto      2,283 /  3,224 / —
+ *   on_sys_exit        — /      — / 61,247 (both; 6.18 on this project's machines allows no tracing programs)
+ *   on_fork          118 /     99 / 98
+ *   on_task_exit     112 /     92 / 92
  */
 #ifndef PGFERRET_GATE_BPF_H
 #define PGFERRET_GATE_BPF_H
 
 
+/* One receive (recv) or send of followed backend pid: its bytes go to the
+ * protocol reader. */
+static __always_inline int on_socket(__u32 pid, struct pf_backend_state *b, __u32 fd, const char *buf, long ret, int recv)
+{
+	if (ret <= 0)
+		return 0;
+	/* ciphertext: an encrypted backend is followed at its TLS/GSSAPI read and write (tls.bpf.h) */
+	if (b->crypt)
+		return 0;
+	/* Only the client's socket is followed: up to 14 a backend also sends
+	 * its statistics to the stats collector (a UDP socket, ~every 500 ms,
+	 * before its ReadyForQuery), and postgres_fdw or dblink talk to other
+	 * servers. The first receive of a backend is its client's (the startup
+	 * packet; an adopted backend waits for its next query). */
+	if (!b->fd_known && recv) {
+		b->client_fd = fd;
+		b->fd_known = 1;
+	}
+	if (b->fd_known && fd != b->client_fd)
+		return 0;
+	if (recv)
+		return on_recv(pid, b, buf, ret);
+	return on_send(pid, b, buf, ret);
+}
+
+/* PostgreSQL's recv() and send() are the recvfrom and sendto syscalls, which
+ * end in these two kernel functions: a trampoline on each (fexit) costs only
+ * the processes that call them. The other processes' syscalls pay nothing —
+ * unlike the sys_exit tracepoint below, which every syscall of every process
+ * on the host takes (~170 ns each on a 6.18 VM, BENCHMARKS.md). */
+SEC("fexit/__sys_recvfrom")
+int BPF_PROG(on_recvfrom, int fd, void *ubuf, __u64 size, __u32 flags, void *addr, void *addr_len, int ret)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	return b ? on_socket(pid, b, fd, ubuf, ret, 1) : 0;
+}
+
+SEC("fexit/__sys_sendto")
+int BPF_PROG(on_sendto, int fd, void *buff, __u64 len, __u32 flags, void *addr, int addr_len, int ret)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	return b ? on_socket(pid, b, fd, buff, ret, 0) : 0;
+}
+
+/* The same at the sys_exit tracepoint: for a kernel that refuses the
+ * trampolines above (no BTF of those functions, no fexit on the
+ * architecture). Loaded and attached only then (kernel/load.ts). */
 SEC("raw_tp/sys_exit")
 int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -25,25 +77,7 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	long nr = SYSCALL_NR(regs);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
-	/* ciphertext: an encrypted backend is followed at its TLS/GSSAPI read and write (tls.bpf.h) */
-	if (b->crypt)
-		return 0;
-	/* Only the client's socket is followed: up to 14 a backend also sends
-	 * its statistics to the stats collector (a UDP socket, ~every 500 ms,
-	 * before its ReadyForQuery), and postgres_fdw or dblink talk to other
-	 * servers. The first receive of a backend is its client's (the startup
-	 * packet; an adopted backend waits for its next query). */
-	__u32 fd = (__u32)PT_REGS_PARM1_CORE(regs);
-	if (!b->fd_known && nr == NR_RECVFROM) {
-		b->client_fd = fd;
-		b->fd_known = 1;
-	}
-	if (b->fd_known && fd != b->client_fd)
-		return 0;
-	const char *buf = (const char *)PT_REGS_PARM2_CORE(regs);
-	if (nr == NR_RECVFROM)
-		return on_recv(pid, b, buf, ret);
-	return on_send(pid, b, buf, ret);
+	return on_socket(pid, b, (__u32)PT_REGS_PARM1_CORE(regs), (const char *)PT_REGS_PARM2_CORE(regs), ret, nr == NR_RECVFROM);
 }
 
 /* New backends: children of a followed postmaster. */

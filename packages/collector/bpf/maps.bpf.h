@@ -29,6 +29,7 @@
 #define NAME_MAX 64              /* NAMEDATALEN */
 #define LONG_WIN 1024            /* bytes kept of the end of a message spanning receives */
 #define PARAMS_MAX 64            /* parameter types a Parse may declare for its text end to be found */
+#define COPY_MAX 512             /* bytes of a receive copied at once: the headers and names of its messages are read from the copy */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -115,6 +116,7 @@ struct scratch {
 	char tail[PF_TEXT_MAX];    /* last PF_WINDOW bytes of the text (4 KiB: masked indexes) */
 	char tmp[2 * LONG_WIN];
 	char name[2 * NAME_MAX];
+	char copy[COPY_MAX];       /* the first COPY_MAX bytes of the receive being read */
 	struct pf_reply reply;
 	struct long_msg fresh;
 	struct pf_usage usage;

@@ -136,10 +136,12 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf
 		count(PF_CNT_DROPPED);
 }
 
+#define FNV_BASIS 2166136261u
+
 /* FNV-1a of a NUL-terminated name (statement or portal); 0 for "". */
 static __always_inline __u32 name_hash(const char *name, __u32 len)
 {
-	__u32 h = 2166136261u;
+	__u32 h = FNV_BASIS;
 	if (len == 0)
 		return 0;
 	for (int i = 0; i < NAME_MAX; i++) {
@@ -236,6 +238,7 @@ struct hdr_ref {
 	__u32 len;      /* in: bytes in it */
 	__u32 pid;      /* in: the backend */
 	__u32 frontend; /* in: 1 input, 0 output */
+	__u32 copied;   /* in: 1 when buf's first bytes are in the scratch copy and no header bytes are saved */
 	__u32 type;     /* out: the message type */
 	__u32 body;     /* out: its body's length */
 	__u32 at;       /* out: where its body starts in buf */
@@ -248,6 +251,24 @@ __noinline int message_at(struct hdr_ref *m)
 {
 	if (!m)
 		return -1;
+	__u32 pos = m->pos, len = m->len;
+	if (m->copied && pos + 5 <= (len < COPY_MAX ? len : COPY_MAX)) {
+		/* the whole header in the receive's copy: no backend state, no read */
+		struct scratch *s = scratch();
+		if (!s)
+			return -1;
+		const __u8 *k = (const __u8 *)s->copy;
+		__u8 t = k[pos & (COPY_MAX - 1)];
+		__u32 mlen = (__u32)k[(pos + 1) & (COPY_MAX - 1)] << 24 | (__u32)k[(pos + 2) & (COPY_MAX - 1)] << 16 |
+			     (__u32)k[(pos + 3) & (COPY_MAX - 1)] << 8 | k[(pos + 4) & (COPY_MAX - 1)];
+		if (mlen < 4 || mlen > MAX_MSG_LEN || !frontend_type(t))
+			return -1;
+		m->type = t;
+		m->body = mlen - 4;
+		m->at = pos + 5;
+		m->avail = m->body < len - m->at ? m->body : len - m->at;
+		return 0;
+	}
 	/* map keys from the stack: 6.1 refuses a key pointing into an argument's memory */
 	__u32 pid = m->pid;
 	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
@@ -256,7 +277,7 @@ __noinline int message_at(struct hdr_ref *m)
 	__u8 *saved = m->frontend ? b->in_hdr : b->out_hdr;
 	__u8 *have = m->frontend ? &b->in_hdr_have : &b->out_hdr_have;
 	__u8 hdr[5] = {};
-	__u32 h = *have, pos = m->pos, len = m->len;
+	__u32 h = *have;
 	if (h > 4 || pos >= len)
 		return -1;
 	__u32 left = len - pos;
@@ -569,6 +590,74 @@ static __always_inline void bind_names(struct pf_backend_state *b, __u32 portal,
 	}
 }
 
+/* The leading names of a Bind (two) or an Execute (one), whole in the
+ * receive's copy. Scalars in and out: a global function, verified once. */
+struct names_ref {
+	__u32 off;     /* in: where the first name starts in the copy */
+	__u32 end;     /* in: where the message ends in it */
+	__u32 count;   /* in: names to read */
+	__u32 len;     /* in: bytes in the receive (its first COPY_MAX are in the copy) */
+	__u32 first;   /* out: the first name's hash (as read_name: 0 for "") */
+	__u32 second;  /* out: the second's */
+};
+
+struct copy_names_ctx {
+	const char *name;  /* the names' bytes (scratch) */
+	__u32 n;           /* how many there are */
+	__u32 count;
+	__u32 h, len, done, ok;
+	__u32 first, second;
+};
+
+static long copy_names_cb(__u32 i, void *data)
+{
+	struct copy_names_ctx *x = data;
+	if (i >= x->n)
+		return 1;
+	__u8 ch = x->name[i & (2 * NAME_MAX - 1)];
+	if (ch) {
+		/* longer than PostgreSQL keeps (read_name would cut it): not from the copy */
+		if (++x->len >= NAME_MAX)
+			return 1;
+		x->h = (x->h ^ ch) * 16777619u;
+		return 0;
+	}
+	__u32 hash = x->len ? x->h | 1 : 0;
+	if (x->done == 0)
+		x->first = hash;
+	else
+		x->second = hash;
+	x->h = FNV_BASIS;
+	x->len = 0;
+	if (++x->done >= x->count) {
+		x->ok = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when every name ends in the message within NAME_MAX - 1 bytes; else 0
+ * (then read_name reads them in the backend's memory, as before the copy). */
+__noinline int copied_names(struct names_ref *r)
+{
+	if (!r)
+		return 0;
+	struct scratch *s = scratch();
+	__u32 off = r->off, end = r->end;
+	/* here, not in the caller: bounds learnt there would multiply the message loop's states */
+	if (!s || end > (r->len < COPY_MAX ? r->len : COPY_MAX) || off >= end)
+		return 0;
+	/* the names' bytes to the start of a buffer: the loop below indexes it by its counter alone */
+	if (bpf_probe_read_kernel(s->name, 2 * NAME_MAX, s->copy + BOUND(off, COPY_MAX - 1)))
+		return 0;
+	__u32 n = end - off;
+	struct copy_names_ctx x = { .name = s->name, .n = n < 2 * NAME_MAX ? n : 2 * NAME_MAX, .count = r->count, .h = FNV_BASIS };
+	bpf_loop(2 * NAME_MAX, copy_names_cb, &x, 0);
+	r->first = x.first;
+	r->second = x.second;
+	return x.ok;
+}
+
 /* Bind, whole in this receive: portal name, statement name, ... */
 static __noinline void bind_message(struct in_ctx *c)
 {
@@ -577,11 +666,17 @@ static __noinline void bind_message(struct in_ctx *c)
 	if (!s)
 		return;
 	struct pf_backend_state *b = c->b;
+	struct names_ref nr = { .off = at, .end = at + c->body, .count = 2, .len = c->len };
 	__u32 portal = 0, stmt = 0;
-	__u32 n = read_name(s, c->buf + at, avail, &portal);
-	if (n == 0 || n >= avail || read_name(s, c->buf + at + n, avail - n, &stmt) == 0) {
-		b->portal_sampled = 0;
-		return;
+	if (copied_names(&nr)) {
+		portal = nr.first;
+		stmt = nr.second;
+	} else {
+		__u32 n = read_name(s, c->buf + at, avail, &portal);
+		if (n == 0 || n >= avail || read_name(s, c->buf + at + n, avail - n, &stmt) == 0) {
+			b->portal_sampled = 0;
+			return;
+		}
 	}
 	bind_names(b, portal, stmt);
 }
@@ -606,8 +701,13 @@ static __noinline void execute_message(struct in_ctx *c)
 	struct scratch *s = scratch();
 	if (!s)
 		return;
-	__u32 portal = 0;
-	execute_portal(c->pid, c->b, read_name(s, c->buf + at, avail, &portal) > 0, portal);
+	struct names_ref nr = { .off = at, .end = at + c->body, .count = 1, .len = c->len };
+	int named = copied_names(&nr);
+	__u32 portal;
+	portal = nr.first;
+	if (!named)
+		named = read_name(s, c->buf + at, avail, &portal) > 0;
+	execute_portal(c->pid, c->b, named, portal);
 }
 
 /* ---- messages whose leading names span receives ------------------------------
@@ -616,8 +716,6 @@ static __noinline void execute_message(struct in_ctx *c)
  * into a running hash, in the parts that follow; what the message means is
  * decided when its last name ends: a Bind binds, an Execute executes, a
  * Parse's text is followed from there as any long text. */
-
-#define FNV_BASIS 2166136261u
 
 static __always_inline void pend_begin(struct pf_backend_state *b, __u8 type)
 {
@@ -777,7 +875,7 @@ static long in_msg_cb(__u32 i, void *data)
 		c->lost = 1;
 		return 1;
 	}
-	struct hdr_ref h = { .buf = (__u64)c->buf, .pos = c->pos, .len = c->len, .pid = c->pid, .frontend = 1 };
+	struct hdr_ref h = { .buf = (__u64)c->buf, .pos = c->pos, .len = c->len, .pid = c->pid, .frontend = 1, .copied = !b->in_hdr_have };
 	int r = message_at(&h);
 	type = h.type;
 	body = h.body;
@@ -907,6 +1005,17 @@ static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char 
 			return 0;
 		b->proto = PF_PROTO_PLAIN;
 	}
+	struct scratch *s = scratch();
+	if (!s)
+		return 0;
+	/* One read of the receive's first COPY_MAX bytes, instead of one per
+	 * message header and name (each read of the backend's memory costs
+	 * ~175 ns on a 6.18 VM, BENCHMARKS.md). Past the end of a shorter receive
+	 * when that memory is there (only its first len bytes are used); else just
+	 * those. Always, and with no length kept: a copy length known here would
+	 * be one more state in which the verifier checks the message loop. */
+	if (bpf_probe_read_user(s->copy, COPY_MAX, buf) && len < COPY_MAX)
+		bpf_probe_read_user(s->copy, BOUND(len, COPY_MAX - 1), buf);
 	struct in_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .ts = bpf_ktime_get_ns(), .lost = 0 };
 	bpf_loop(IN_MSGS, in_msg_cb, &c, 0);
 	if (c.lost && c.pos == 0 && !b->crypt && tls_record_at(buf, len)) {

@@ -18,7 +18,7 @@ import type { ClusterFilter } from './discover/filter';
 import { BackendEvent, CONFIG, COUNTER_COUNT, Counter, TEXT_MAX } from './events/layout';
 import type { ExportQueue } from './export/queue';
 import { Maps, Programs, type ProgramName } from './kernel/bpf-names';
-import { loadProbes, PROGRAMS, type LoadedProbes, type OptionalFeature } from './kernel/load';
+import { loadWithSocketHook, PROGRAMS, type LoadedProbes, type OptionalFeature, type SocketHook } from './kernel/load';
 import { u32Key } from './kernel/map-keys';
 import type { ClusterView } from './pipeline/enrich';
 import { Pipeline } from './pipeline/pipeline';
@@ -88,11 +88,11 @@ const BUDGET_QUIET_TICK_MS = 1_000;
 const PROBE_PROGRAMS = new Set<string>([...PROGRAMS.phases, ...PROGRAMS.locks, ...PROGRAMS.nested]);
 
 // the gate: trap-free tracepoints, attached once for the whole host and
-// filtered in the kernel to backends of followed postmasters
+// filtered in the kernel to backends of followed postmasters (and the socket
+// hook, kernel/load.ts)
 const GATE: [ProgramName, string, string][] = [
   [Programs.on_fork, 'sched', 'sched_process_fork'],
   [Programs.on_task_exit, 'sched', 'sched_process_exit'],
-  [Programs.on_sys_exit, 'raw_syscalls', 'sys_exit'],
 ];
 // waits: every context switch, filtered in the kernel to backends inside sampled request cycles
 const WAITS: [ProgramName, string, string] = [Programs.on_switch, 'sched', 'sched_switch'];
@@ -117,6 +117,7 @@ export class Collector implements CollectorControl {
   private refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   private programs: ProgramInfo[] = [];
   private uprobeMulti = false;
+  private socketHook: { hook: SocketHook; fallback: string | null } = { hook: 'fexit', fallback: null };
   private readonly pipeline: Pipeline;
   /** encrypted (TLS, GSSAPI) backends: their read/write probes, one set per cluster binary */
   private encrypted: EncryptedBackends | null = null;
@@ -168,9 +169,11 @@ export class Collector implements CollectorControl {
   }
 
   start(): void {
-    const loaded = this.opts.probes ?? loadProbes(BPF_OBJECT, this.log);
+    const { loaded, links } = loadWithSocketHook(BPF_OBJECT, this.log, this.opts.probes);
     const obj = loaded.obj;
     this.obj = obj;
+    this.gate.push(...links);
+    this.socketHook = { hook: loaded.socketHook, fallback: loaded.socketFallback };
     this.counters = obj.map(Maps.counters);
     this.refused = loaded.refused;
     this.programs = loaded.programs;
@@ -413,6 +416,7 @@ export class Collector implements CollectorControl {
       refused: { ...this.refused },
       programs: this.programs.map((x) => ({ name: x.name, loaded: x.loaded, verifiedInsns: x.verifiedInsns })),
       uprobeMulti: this.uprobeMulti,
+      socketHook: { ...this.socketHook },
       clusters: this.clusters?.status() ?? [],
       binaries: this.clusters?.binariesStatus() ?? [],
       backends: { ...arming, tls: this.encrypted?.followed ?? 0 },

@@ -312,6 +312,23 @@ static napi_value attach_tracepoint(napi_env env, napi_callback_info info) {
   return add_link(env, o, link, false);
 }
 
+/* attachTrace(obj, program): a SEC("fentry/..") or SEC("fexit/..") program
+ * on the kernel function its section names (resolved in the kernel's BTF at
+ * load): a BPF trampoline, run only where that function is called. */
+static napi_value attach_trace(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = loaded_object(env, argv[0]);
+  if (!o) return NULL;
+  struct bpf_program *p = find_program(env, o, argv[1]);
+  if (!p) return NULL;
+  log_reset();
+  struct bpf_link *link = bpf_program__attach_trace(p);
+  if (!link) return throw_errno(env, "attach trace", errno);
+  return add_link(env, o, link, false);
+}
+
 /* attachPerfEvent(obj, program, pid, hz, enabled): a SEC("perf_event")
  * program on a software CPU clock of one process (any CPU), sampled hz times
  * a second of its CPU time. cpu-clock needs no hardware counter, so it works
@@ -599,6 +616,7 @@ void register_attach(napi_env env, napi_value exports) {
   export_fn(env, exports, "setUprobeMulti", set_uprobe_multi);
   export_fn(env, exports, "attachUsdt", attach_usdt);
   export_fn(env, exports, "attachTracepoint", attach_tracepoint);
+  export_fn(env, exports, "attachTrace", attach_trace);
   export_fn(env, exports, "attachPerfEvent", attach_perf_event);
   export_fn(env, exports, "perfEventEnable", perf_event_enable);
   export_fn(env, exports, "perfEventFrequency", perf_event_frequency);

@@ -4,7 +4,7 @@
 // and the rest loads without it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { BpfError, BpfObject, hasUprobeMulti, type ProgramInfo } from '@pgferret/bpf-loader';
+import { BpfError, BpfObject, hasProgramType, hasUprobeMulti, PROGRAM_TYPES, type BpfLink, type ProgramInfo } from '@pgferret/bpf-loader';
 import { Programs, type ProgramName } from './bpf-names';
 import { checkKernel } from './requirements';
 
@@ -14,9 +14,20 @@ export const VERIFIER_BUDGET = 250_000;
 export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested' | 'tls' | 'profile';
 export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested', 'tls', 'profile'];
 
+/**
+ * How the gate sees a backend's recv() and send(): trampolines on the kernel's __sys_recvfrom and __sys_sendto (fexit:
+ * only those calls pay), or, where the kernel refuses them, the sys_exit tracepoint (every syscall of every process on
+ * the host pays ~170 ns on a 6.18 VM: BENCHMARKS.md "The socket gate without a host-wide syscall hook").
+ */
+export type SocketHook = 'fexit' | 'sys_exit';
+export const SOCKET_PROGRAMS: Record<SocketHook, readonly ProgramName[]> = {
+  fexit: [Programs.on_recvfrom, Programs.on_sendto],
+  sys_exit: [Programs.on_sys_exit],
+};
+
 /** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
 export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> = {
-  gate: [Programs.on_sys_exit, Programs.on_fork, Programs.on_task_exit],
+  gate: [...SOCKET_PROGRAMS.fexit, ...SOCKET_PROGRAMS.sys_exit, Programs.on_fork, Programs.on_task_exit],
   phases: [Programs.uprobe_plan_begin, Programs.uprobe_exec_begin, Programs.uprobe_exec_end_site, Programs.uretprobe_exec_end],
   waits: [Programs.on_switch],
   locks: [Programs.uprobe_lock_wait, Programs.uretprobe_lock_wait],
@@ -48,6 +59,10 @@ export interface LoadedProbes {
   programs: ProgramInfo[];
   /** the uprobe programs attach with uprobe_multi links (else one perf-event uprobe per site) */
   uprobeMulti: boolean;
+  /** how the gate follows sockets; the other hook's programs are not loaded */
+  socketHook: SocketHook;
+  /** why the gate runs on sys_exit (null: fexit, or PGFERRET_SOCKET_HOOK=sys_exit) */
+  socketFallback: string | null;
 }
 
 export class GateRefusedError extends Error {
@@ -69,27 +84,46 @@ function refusal(e: unknown): string {
  * uprobeMulti: false loads the uprobe programs for perf-event uprobes even where uprobe_multi links exist (bench/removal's
  * A/B); by default they are used where the kernel has them, unless PGFERRET_UPROBE_MULTI=0 (a kernel whose uprobe_multi
  * links misbehave; the budget test's A/B).
+ * socketHook: the one to try first (default fexit, unless PGFERRET_SOCKET_HOOK=sys_exit or the kernel has no tracing
+ * programs); a refused fexit program falls back to sys_exit, saying why.
  */
-export function loadProbes(file: string, log: (m: string) => void, opts: { uprobeMulti?: boolean } = {}): LoadedProbes {
+export function loadProbes(file: string, log: (m: string) => void, opts: { uprobeMulti?: boolean; socketHook?: SocketHook; socketFallback?: string } = {}): LoadedProbes {
   if (!fs.existsSync(file)) {
     throw new Error(`the BPF object ${file} does not exist: give --bpf-object an existing file, or build the package's own with \`npm run build\` (needs clang and bpftool)`);
   }
   checkKernel();
   const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   const uprobeMulti = (opts.uprobeMulti ?? process.env.PGFERRET_UPROBE_MULTI !== '0') && hasUprobeMulti() === true;
-  // at most one more attempt per optional feature
-  for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length; attempt++) {
+  let socketHook: SocketHook = opts.socketHook ?? (process.env.PGFERRET_SOCKET_HOOK === 'sys_exit' ? 'sys_exit' : 'fexit');
+  let socketFallback = opts.socketFallback ?? null;
+  // asked first: a kernel that refuses the program type would be asked to verify the whole object once for nothing
+  if (opts.socketHook === undefined && socketHook === 'fexit' && hasProgramType(PROGRAM_TYPES.tracing) === false) {
+    socketHook = 'sys_exit';
+    socketFallback = 'this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON';
+    log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${socketFallback}`);
+  }
+  // at most one more attempt per optional feature, and one for the socket hook
+  for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length + 1; attempt++) {
     const obj = BpfObject.open(file);
     try {
       for (const f of OPTIONAL_FEATURES) if (refused[f] !== null) for (const p of PROGRAMS[f]) obj.setAutoload(p, false);
+      for (const p of SOCKET_PROGRAMS[socketHook === 'fexit' ? 'sys_exit' : 'fexit']) obj.setAutoload(p, false);
       if (uprobeMulti) for (const p of UPROBE_PROGRAMS) obj.setUprobeMulti(p);
       obj.load();
-      return { obj, refused, programs: obj.programInfo(), uprobeMulti };
+      return { obj, refused, programs: obj.programInfo(), uprobeMulti, socketHook, socketFallback };
     } catch (e) {
       obj.close();
-      // privileges, a missing object…: not the kernel refusing a program
-      if (!(e instanceof BpfError) || (e.code !== 'VERIFIER' && e.code !== 'LOAD_FAILED')) throw e;
+      if (!(e instanceof BpfError)) throw e;
       const program = e.program;
+      // a kernel without trampolines, or one that refuses tracing programs even to root (EPERM: a hardened build)
+      if (socketHook === 'fexit' && program && (SOCKET_PROGRAMS.fexit as readonly string[]).includes(program) && ['VERIFIER', 'LOAD_FAILED', 'EPERM'].includes(e.code)) {
+        socketHook = 'sys_exit';
+        socketFallback = `the kernel refused its fexit program ${program}: ${e.code === 'EPERM' ? 'not permitted (EPERM) to a process with CAP_BPF and CAP_PERFMON: this kernel allows no tracing programs' : refusal(e)}`;
+        log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${socketFallback}`);
+        continue;
+      }
+      // privileges, a missing object…: not the kernel refusing a program
+      if (e.code !== 'VERIFIER' && e.code !== 'LOAD_FAILED') throw e;
       const feature = program ? featureOf(program) : null;
       if (!program || !feature || feature === 'gate' || refused[feature] !== null) {
         throw new GateRefusedError(
@@ -104,5 +138,45 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
       log(`running without ${feature}: ${refused[feature]}`);
     }
   }
-  throw new GateRefusedError('the kernel refused every optional feature of the collector and then the rest too: run with PGFERRET_BPF_DEBUG=1 and report it');
+  throw new GateRefusedError('the kernel refused the socket hooks, every optional feature of the collector and then the rest too: run with PGFERRET_BPF_DEBUG=1 and report it');
+}
+
+/** Attaches the gate's socket programs of the hook the object was loaded for. */
+export function attachSocketHook(loaded: LoadedProbes): BpfLink[] {
+  if (loaded.socketHook === 'sys_exit') return [loaded.obj.attachTracepoint({ program: Programs.on_sys_exit, category: 'raw_syscalls', name: 'sys_exit' })];
+  const links: BpfLink[] = [];
+  try {
+    for (const p of SOCKET_PROGRAMS.fexit) links.push(loaded.obj.attachTrace(p));
+  } catch (e) {
+    for (const l of links) l.detach();
+    throw e;
+  }
+  return links;
+}
+
+/**
+ * The object and its attached socket hook. Where the kernel loads the fexit programs but will not attach them (no BPF
+ * trampolines; another tool holding a function's every trampoline slot), the object the collector loaded itself is
+ * loaded again for sys_exit; one it was given is not.
+ */
+export function loadWithSocketHook(file: string, log: (m: string) => void, given?: LoadedProbes): { loaded: LoadedProbes; links: BpfLink[] } {
+  const loaded = given ?? loadProbes(file, log);
+  try {
+    return { loaded, links: attachSocketHook(loaded) };
+  } catch (e) {
+    if (given || loaded.socketHook !== 'fexit') {
+      if (!given) loaded.obj.close();
+      throw e;
+    }
+    loaded.obj.close();
+    const why = `the kernel would not attach its fexit programs: ${(e as Error).message}`;
+    log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${why}`);
+    const again = loadProbes(file, log, { socketHook: 'sys_exit', socketFallback: why });
+    try {
+      return { loaded: again, links: attachSocketHook(again) };
+    } catch (e2) {
+      again.obj.close();
+      throw e2;
+    }
+  }
 }
