@@ -4,9 +4,9 @@
  * reader), and its birth and exit.
  *
  * Verified instructions (6.1 / 6.12 / 6.18; the kernel matrix):
- *   on_recvfrom   29,277 / 77,519 / —  (the protocol reader and the traceparent search)
- *   on_sendto      2,283 /  3,224 / —
- *   on_sys_exit        — /      — / 61,247 (both; 6.18 on this project's machines allows no tracing programs)
+ *   on_recvfrom   29,343 / 77,583 / —  (the protocol reader and the traceparent search)
+ *   on_sendto      2,333 /  3,278 / —
+ *   on_sys_exit        — /      — / 61,299 (both; 6.18 on this project's machines allows no tracing programs)
  *   on_fork          118 /     99 / 98
  *   on_task_exit     112 /     92 / 92
  */
@@ -35,8 +35,11 @@ static __always_inline int on_socket(__u32 pid, struct pf_backend_state *b, __u3
 	if (b->fd_known && fd != b->client_fd)
 		return 0;
 	if (recv)
-		return on_recv(pid, b, buf, ret);
-	return on_send(pid, b, buf, ret);
+		on_recv(pid, b, buf, ret);
+	else
+		on_send(pid, b, buf, ret);
+	sampled_count(b, has_sampled(b));
+	return 0;
 }
 
 /* PostgreSQL's recv() and send() are the recvfrom and sendto syscalls, which

@@ -295,4 +295,31 @@ static __always_inline int in_sampled_cycle(struct pf_backend_state *b)
 	return b->proto == PF_PROTO_PLAIN && has_sampled(b);
 }
 
+/* How many followed backends have a sampled request cycle open: while none
+ * has, the scheduler hook (on_switch) returns without looking anyone up —
+ * most of the time at 1 % sampling. Kept where has_sampled() changes (the
+ * protocol reader's recv and send) and at exit. It errs only high (a backend
+ * entry replaced by a fork or deleted by user space in a cycle), which costs
+ * lookups, never waits; a backend preempted between its reader's change and
+ * the count loses that one preemption's wait. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} sampled_backends SEC(".maps");
+
+/* After a recv or send of b (now: has_sampled(b) then, or 0 at its exit).
+ * The backend's own flag, not a value from before the reader ran: a branch
+ * taken before it would have the verifier check the reader twice. */
+static __always_inline void sampled_count(struct pf_backend_state *b, int now)
+{
+	__u32 zero = 0;
+	__s64 *n;
+	if (b->counted == !!now || !(n = bpf_map_lookup_elem(&sampled_backends, &zero)))
+		return;
+	b->counted = !!now;
+	__sync_fetch_and_add(n, now ? 1 : -1);
+}
+
 #endif

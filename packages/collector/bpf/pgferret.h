@@ -259,7 +259,7 @@ struct pf_backend_state {
 	__u8 pend_names;           /* names of it still to read (a Parse at 0: its text starts the next receive) */
 	__u8 pend_len;             /* bytes of the name being read so far */
 	__u8 woke;                 /* a sampled statement here woke the collector once: the next ones need not (it knows the backend wants arming) */
-	__u8 _pad2;
+	__u8 counted;              /* counted in sampled_backends (has a sampled cycle open, as of its last recv/send) */
 	__u32 in_seq;              /* next unit number to hand out (every Query and Execute is one) */
 	__u32 exec_seq;            /* the unit being executed */
 	__u32 out_seq;             /* the next unit to complete */

@@ -75,7 +75,9 @@ int uretprobe_tls_read(struct pt_regs *ctx)
 		if (b->proto == PF_PROTO_STARTUP)
 			return 0;
 	}
-	return on_recv(pid, b, (const char *)buf, n);
+	on_recv(pid, b, (const char *)buf, n);
+	sampled_count(b, has_sampled(b));
+	return 0;
 }
 
 SEC("uprobe")
@@ -105,7 +107,9 @@ int uretprobe_tls_write(struct pt_regs *ctx)
 		b->proto = PF_PROTO_UNSYNCED;
 		b->out_synced = 0;
 	}
-	return on_send(pid, b, (const char *)buf, n);
+	on_send(pid, b, (const char *)buf, n);
+	sampled_count(b, has_sampled(b));
+	return 0;
 }
 
 #endif
