@@ -4,11 +4,11 @@
  * reader), and its birth and exit.
  *
  * Verified instructions (6.1 / 6.12 / 6.18; the kernel matrix):
- *   on_recvfrom   29,343 / 77,583 / —  (the protocol reader and the traceparent search)
+ *   on_recvfrom   30,731 / 77,652 / —  (the protocol reader and the traceparent search)
  *   on_sendto      2,333 /  3,278 / —
- *   on_sys_exit        — /      — / 61,299 (both; 6.18 on this project's machines allows no tracing programs)
+ *   on_sys_exit        — /      — / 61,410 (both; 6.18 on this project's machines allows no tracing programs)
  *   on_fork          118 /     99 / 98
- *   on_task_exit     112 /     92 / 92
+ *   on_task_exit     129 /    110 / 109
  */
 #ifndef PGFERRET_GATE_BPF_H
 #define PGFERRET_GATE_BPF_H
@@ -122,6 +122,8 @@ int on_task_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (in_sampled_cycle(b))
 		emit_backend(pid, b->ppid, PF_BACKEND_EXIT);
+	/* an exit inside a sampled cycle (a FATAL error, a terminated backend) ends its count */
+	sampled_count(b, 0);
 	bpf_map_delete_elem(&backends, &pid);
 	bpf_map_delete_elem(&long_msgs, &pid);
 	bpf_map_delete_elem(&usage_begins, &pid);

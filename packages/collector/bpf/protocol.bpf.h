@@ -349,6 +349,7 @@ struct text_ref {
 	__u32 msg;
 	__u32 named;    /* a Parse whose name was read already (hash): at points at its text */
 	__u32 hash;
+	__u32 len;      /* bytes in the receive, whose first COPY_MAX are in the scratch copy (0: none) */
 };
 
 /* A named Parse that was not sampled still sends its text (once per
@@ -431,11 +432,19 @@ __noinline int text_message(struct text_ref *m)
 	const char *text = p + name_len;
 	struct pf_start *ev = &s->start;
 	__u32 head = total < PF_TEXT_MAX - 1 ? total : PF_TEXT_MAX - 1;
-	if (head > 0 && bpf_probe_read_user(ev->text, BOUND(head, MASK), text))
-		return 0;
 	__u32 tl = total < PF_WINDOW ? total : PF_WINDOW;
-	if (tl > 0 && bpf_probe_read_user(s->tail, BOUND(tl, MASK), text + total - tl))
-		return 0;
+	/* a Query whole in the receive's copy: its text from there (no read of the backend's memory) */
+	if (msg == PF_MSG_QUERY && m->at + body <= (m->len < COPY_MAX ? m->len : COPY_MAX)) {
+		if (head > 0 && bpf_probe_read_kernel(ev->text, BOUND(head, MASK), s->copy + BOUND(m->at, COPY_MAX - 1)))
+			return 0;
+		if (tl > 0 && bpf_probe_read_kernel(s->tail, BOUND(tl, MASK), s->copy + BOUND(m->at + total - tl, COPY_MAX - 1)))
+			return 0;
+	} else {
+		if (head > 0 && bpf_probe_read_user(ev->text, BOUND(head, MASK), text))
+			return 0;
+		if (tl > 0 && bpf_probe_read_user(s->tail, BOUND(tl, MASK), text + total - tl))
+			return 0;
+	}
 	int sampled = decide(m->pid, 0, tl, head, total);
 	apply(b, msg, sampled, unit, hash);
 	if (sampled) {
@@ -891,7 +900,7 @@ static long in_msg_cb(__u32 i, void *data)
 	c->at = at;
 	c->body = body;
 	c->avail = avail;
-	struct text_ref m = { .buf = (__u64)c->buf, .ts = c->ts, .pid = c->pid, .at = at, .body = body, .avail = avail };
+	struct text_ref m = { .buf = (__u64)c->buf, .ts = c->ts, .pid = c->pid, .at = at, .body = body, .avail = avail, .len = c->len };
 	switch (type) {
 	case 'Q':
 		m.unit = push_unit(b, 0, 1);
@@ -1008,14 +1017,14 @@ static __noinline int on_recv(__u32 pid, struct pf_backend_state *b, const char 
 	struct scratch *s = scratch();
 	if (!s)
 		return 0;
-	/* One read of the receive's first COPY_MAX bytes, instead of one per
-	 * message header and name (each read of the backend's memory costs
-	 * ~175 ns on a 6.18 VM, BENCHMARKS.md). Past the end of a shorter receive
-	 * when that memory is there (only its first len bytes are used); else just
-	 * those. Always, and with no length kept: a copy length known here would
-	 * be one more state in which the verifier checks the message loop. */
-	if (bpf_probe_read_user(s->copy, COPY_MAX, buf) && len < COPY_MAX)
-		bpf_probe_read_user(s->copy, BOUND(len, COPY_MAX - 1), buf);
+	/* One read of the receive's first bytes (up to COPY_MAX), instead of one
+	 * per message header, name and short Query text (each read of the
+	 * backend's memory costs ~175 ns on a 6.18 VM, BENCHMARKS.md). No copy
+	 * length is kept: the readers derive it from len (one kept here would be
+	 * one more state in which the verifier checks the message loop); a
+	 * failed read leaves zeros, which read as no message (lost sync). */
+	__u32 n = len < COPY_MAX ? len : COPY_MAX;
+	bpf_probe_read_user(s->copy, n == COPY_MAX ? COPY_MAX : BOUND(n, COPY_MAX - 1), buf);
 	struct in_ctx c = { .buf = buf, .len = len, .pos = 0, .pid = pid, .b = b, .ts = bpf_ktime_get_ns(), .lost = 0 };
 	bpf_loop(IN_MSGS, in_msg_cb, &c, 0);
 	if (c.lost && c.pos == 0 && !b->crypt && tls_record_at(buf, len)) {

@@ -399,6 +399,12 @@ export class Collector implements CollectorControl {
     return sum;
   }
 
+  /** Backends with a sampled request cycle open, as the kernel counts them for the scheduler hook (0 lets it skip every lookup). */
+  private sampledBackends(): number {
+    const v = this.obj?.map(Maps.sampled_backends).lookup(u32Key(0));
+    return v ? Number(v.readBigInt64LE(0)) : 0;
+  }
+
   kernelCounters(): Record<string, number> {
     const out: Record<string, number> = {};
     if (!this.obj) return out;
@@ -426,6 +432,7 @@ export class Collector implements CollectorControl {
         ...(this.clocks?.status() ?? { clocks: 0, armings: 0, failures: 0, lastError: null }),
       },
       kernel: this.kernelCounters(),
+      sampledBackends: this.sampledBackends(),
       ringBuffer: this.reader ? { ...this.reader.stats } : { records: 0, bytes: 0, batches: 0, errors: 0, lastError: null },
       decode: p.decode,
       statements: p.statements,

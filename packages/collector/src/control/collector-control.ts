@@ -132,6 +132,8 @@ export interface CollectorStatus {
   encrypted: EncryptedStatus;
   profile: ProfileStatus;
   kernel: Record<string, number>;
+  /** backends with a sampled request cycle open (the kernel's count: while it is 0 the scheduler hook looks nobody up) */
+  sampledBackends: number;
   ringBuffer: RingBufferStats;
   decode: DecodeStats;
   statements: number;
