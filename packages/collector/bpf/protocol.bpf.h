@@ -712,8 +712,7 @@ static __noinline void execute_message(struct in_ctx *c)
 		return;
 	struct names_ref nr = { .off = at, .end = at + c->body, .count = 1, .len = c->len };
 	int named = copied_names(&nr);
-	__u32 portal;
-	portal = nr.first;
+	__u32 portal = nr.first;
 	if (!named)
 		named = read_name(s, c->buf + at, avail, &portal) > 0;
 	execute_portal(c->pid, c->b, named, portal);

@@ -65,6 +65,12 @@ export interface LoadedProbes {
   socketFallback: string | null;
 }
 
+/** Says, once, that the gate fell back to sys_exit and why. */
+function fellBack(log: (m: string) => void, why: string): string {
+  log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${why}`);
+  return why;
+}
+
 export class GateRefusedError extends Error {
   readonly code = 'GATE_REFUSED';
 }
@@ -99,8 +105,7 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
   // asked first: a kernel that refuses the program type would be asked to verify the whole object once for nothing
   if (opts.socketHook === undefined && socketHook === 'fexit' && hasProgramType(PROGRAM_TYPES.tracing) === false) {
     socketHook = 'sys_exit';
-    socketFallback = 'this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON';
-    log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${socketFallback}`);
+    socketFallback = fellBack(log, 'this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON');
   }
   // at most one more attempt per optional feature, and one for the socket hook
   for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length + 1; attempt++) {
@@ -118,8 +123,7 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
       // a kernel without trampolines, or one that refuses tracing programs even to root (EPERM: a hardened build)
       if (socketHook === 'fexit' && program && (SOCKET_PROGRAMS.fexit as readonly string[]).includes(program) && ['VERIFIER', 'LOAD_FAILED', 'EPERM'].includes(e.code)) {
         socketHook = 'sys_exit';
-        socketFallback = `the kernel refused its fexit program ${program}: ${e.code === 'EPERM' ? 'not permitted (EPERM) to a process with CAP_BPF and CAP_PERFMON: this kernel allows no tracing programs' : refusal(e)}`;
-        log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${socketFallback}`);
+        socketFallback = fellBack(log, `the kernel refused its fexit program ${program}: ${e.code === 'EPERM' ? 'not permitted (EPERM) to a process with CAP_BPF and CAP_PERFMON: this kernel allows no tracing programs' : refusal(e)}`);
         continue;
       }
       // privileges, a missing object…: not the kernel refusing a program
@@ -164,13 +168,9 @@ export function loadWithSocketHook(file: string, log: (m: string) => void, given
   try {
     return { loaded, links: attachSocketHook(loaded) };
   } catch (e) {
-    if (given || loaded.socketHook !== 'fexit') {
-      if (!given) loaded.obj.close();
-      throw e;
-    }
-    loaded.obj.close();
-    const why = `the kernel would not attach its fexit programs: ${(e as Error).message}`;
-    log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${why}`);
+    if (!given) loaded.obj.close();
+    if (given || loaded.socketHook !== 'fexit') throw e;
+    const why = fellBack(log, `the kernel would not attach its fexit programs: ${(e as Error).message}`);
     const again = loadProbes(file, log, { socketHook: 'sys_exit', socketFallback: why });
     try {
       return { loaded: again, links: attachSocketHook(again) };
