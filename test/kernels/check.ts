@@ -2,7 +2,9 @@
 // and on the host: `node -r test/kernels/ts-register.js test/kernels/check.ts`.
 //  1. load the collector's BPF object as the collector does (no feature may be
 //     refused) and read each program's verified instruction count: each must
-//     stay under a quarter of the verifier's 1M limit;
+//     stay under a quarter of the verifier's 1M limit; where the gate runs on
+//     fexit, load it again with every slot of __sys_recvfrom's trampoline
+//     taken: it must fall back to sys_exit;
 //  2. end to end: Debian PostgreSQL in tmpfs, the collector CLI exporting OTLP
 //     to a receiver in this process, statements with a sampled traceparent
 //     (simple and extended protocol, a lock wait, a 1 MB text): traced,
@@ -15,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { hasProgramType, PROGRAM_TYPES } from '@pgferret/bpf-loader';
+import { BpfObject, buildBpfObject, hasProgramType, PROGRAM_TYPES } from '@pgferret/bpf-loader';
 import { loadWithSocketHook, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
 import { A } from '../../packages/collector/src/spans/attributes';
@@ -29,6 +31,10 @@ export const RESULT_MARKER = 'PGFERRET-CHECK-RESULT ';
 /** a quarter of the verifier's 1M processed-instruction limit: headroom for other kernels and changes */
 export const VERIFIED_INSNS_LIMIT = VERIFIER_BUDGET;
 const BPF_OBJECT = path.resolve(__dirname, '..', '..', 'packages', 'collector', 'build', 'pgferret.bpf.o');
+/** an fexit program on __sys_recvfrom, built on the host (guests see its root read-only) */
+const FILLER_OBJECT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'fill-trampoline.bpf.o');
+/** BPF_MAX_TRAMP_LINKS is 38 (27 on s390x): a kernel that takes this many more has no limit the check knows */
+const MAX_FILLERS = 64;
 /** waits are long: under TCG everything runs 10-50x slower than on the host */
 const WAIT_MS = 120_000;
 /** a statement span arrives within seconds even under TCG: not seeing one in this long is a failure */
@@ -60,6 +66,8 @@ export interface CheckResult {
   socketHook: 'fexit' | 'sys_exit' | null;
   /** why it fell back to sys_exit */
   socketFallback: string | null;
+  /** why the gate fell back to sys_exit with __sys_recvfrom's trampoline full (null where it does not run on fexit) */
+  trampolineFullFallback: string | null;
   /** kernel log lines the run added that name a leaked uprobe or a WARNING/BUG */
   badKernelLines: string[];
   /** the collector's kernel counters when it stopped (traced, malformed, ...) */
@@ -154,6 +162,7 @@ export async function runCheck(): Promise<CheckResult> {
   let uprobeMulti: boolean | null = null;
   let socketHook: CheckResult['socketHook'] = null;
   let socketFallback: string | null = null;
+  let trampolineFullFallback: string | null = null;
   let counters: CheckResult['counters'] = null;
   let pg: PgCluster | undefined;
   let receiver: Receiver | undefined;
@@ -204,6 +213,34 @@ export async function runCheck(): Promise<CheckResult> {
     const over = programs.filter((p) => p.verifiedInsns > VERIFIED_INSNS_LIMIT);
     if (over.length) throw new Error(`over ${VERIFIED_INSNS_LIMIT} verified instructions: ${over.map((p) => `${p.name} ${p.verifiedInsns}`).join(', ')}`);
   });
+
+  await step('full trampoline', () => {
+    // the collector's fexit program loads but cannot attach: another tool holds every slot of the function's trampoline
+    if (socketHook !== 'fexit') return;
+    if (!fs.existsSync(FILLER_OBJECT)) throw new Error(`${FILLER_OBJECT} is missing: build it on the host first (buildFiller() in this file; test/kernels.test.ts does)`);
+    const fillers: BpfObject[] = [];
+    try {
+      for (;;) {
+        const filler = BpfObject.open(FILLER_OBJECT);
+        fillers.push(filler);
+        filler.load();
+        try {
+          filler.attachTrace('fill_recvfrom');
+        } catch (e) {
+          if (/trampoline is full/.test((e as Error).message)) break;
+          throw e;
+        }
+        if (fillers.length >= MAX_FILLERS) throw new Error(`${MAX_FILLERS} fexit programs attached to __sys_recvfrom and no limit reached: the check cannot fill its trampoline`);
+      }
+      log(`__sys_recvfrom's trampoline full after ${fillers.length - 1} fexit programs`);
+      const { loaded } = loadWithSocketHook(BPF_OBJECT, (m) => log(`loader: ${m}`));
+      loaded.obj.close();
+      trampolineFullFallback = loaded.socketFallback;
+      if (loaded.socketHook !== 'sys_exit') throw new Error(`with __sys_recvfrom's trampoline full the gate attached at ${loaded.socketHook}`);
+    } finally {
+      for (const f of fillers) f.close();
+    }
+  }, ['load']);
 
   try {
     await step('postgres', async () => {
@@ -340,6 +377,7 @@ export async function runCheck(): Promise<CheckResult> {
     tracingPrograms: hasProgramType(PROGRAM_TYPES.tracing) === true,
     socketHook,
     socketFallback,
+    trampolineFullFallback,
     badKernelLines,
     counters,
     totalMs: Date.now() - started,
@@ -357,4 +395,9 @@ if (require.main === module) {
       process.exit(2);
     },
   );
+}
+
+/** Builds the trampoline filler (on the host, before any guest runs the check: their root is read-only). */
+export function buildFiller(): void {
+  buildBpfObject({ source: path.join(__dirname, 'fill-trampoline.bpf.c'), output: FILLER_OBJECT });
 }

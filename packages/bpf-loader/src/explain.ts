@@ -177,6 +177,9 @@ function attachError(ctx: Context, errno: number | undefined, detail: string, lo
   // ENOTSUPP (524, kernel-internal) or EOPNOTSUPP: no BPF trampolines on this kernel or architecture
   if (ctx.kind === 'trace' && (errno === 524 || errno === 95))
     return new BpfError('ATTACH_FAILED', `${where} failed: this kernel cannot attach fentry/fexit programs (BPF trampolines; CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) (${detail})`, extra);
+  // BPF_MAX_TRAMP_LINKS: a kernel function's trampoline holds 38 fentry/fexit programs (27 on s390x)
+  if (ctx.kind === 'trace' && errno === E2BIG)
+    return new BpfError('ATTACH_FAILED', `${where} failed: the kernel function's BPF trampoline is full — other tools' fentry/fexit programs hold all its slots (see \`bpftool link show\`; detach some) (${detail})`, extra);
   return new BpfError('ATTACH_FAILED', `${where} failed (${detail})${log ? ': ' + log.trim() : ''}`, extra);
 }
 
