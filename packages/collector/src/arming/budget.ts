@@ -34,7 +34,7 @@
 // and doubled again while they cost under half of it.
 // Statement spans come from the socket and never depend on this.
 import * as fs from 'node:fs';
-import { clusterCpu } from '../discover/process-cpu';
+import { ClusterCpuReader } from '../discover/process-cpu';
 import type { BudgetStatus } from '../control/collector-control';
 import type { Arming } from './arming';
 
@@ -153,6 +153,7 @@ export class ProbeBudget {
   /** per tick: the mean CPU rate of the busy backends (ns/s), over the last RATE_MEMORY_MS */
   private busyMeans: { atMs: number; ns: number }[] = [];
   private lastTickMs = Date.now();
+  private readonly clusterCpu = new ClusterCpuReader();
 
   constructor(private readonly o: BudgetOptions) {
     this.share = Math.max(0, o.maxOverheadPct) / 100;
@@ -255,8 +256,10 @@ export class ProbeBudget {
     this.tickS = Math.max(TICK_S, dtS);
     const cpu = new Map<number, number>();
     const perBackend = new Map<number, Map<number, number>>();
-    for (const pm of this.o.postmasters()) {
-      const c = clusterCpu(pm);
+    const postmasters = this.o.postmasters();
+    this.clusterCpu.keep(postmasters);
+    for (const pm of postmasters) {
+      const c = this.clusterCpu.read(pm);
       if (!c) continue;
       cpu.set(pm, c.totalNs);
       perBackend.set(pm, c.perBackend);

@@ -50,6 +50,8 @@ export interface ClustersOptions {
 
 export class Clusters {
   private clusters = new Map<number, Cluster>();
+  /** every postmaster the last rescan found (selected or not): their backends are not read again */
+  private lastFound: Postmaster[] = [];
   private binaries = new Map<string, Binary>();
   private failedBinaries = new Map<string, string>();
   private readonly matchReport: MatchReport;
@@ -71,7 +73,8 @@ export class Clusters {
   /** Finds clusters that appeared or went away. */
   rescan(): void {
     const seen = new Set<number>();
-    const all = findPostmasters();
+    const all = findPostmasters(this.lastFound);
+    this.lastFound = all;
     for (const pm of all) {
       if (!selects(this.o.filter, pm)) continue;
       seen.add(pm.pid);

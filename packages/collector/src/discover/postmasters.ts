@@ -5,6 +5,7 @@
 // so clusters in containers (other mount namespaces) are found too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { childPids } from './process-cpu';
 
 export interface Postmaster {
   pid: number;
@@ -65,7 +66,14 @@ function readMajor(pid: number): number | null {
   }
 }
 
-export function findPostmasters(): Postmaster[] {
+/**
+ * The postmasters running now. `known`: the ones found last time. Their
+ * children are backends and auxiliary processes, forked without exec (none
+ * is a postmaster): while such a postmaster still runs its binary, they are
+ * passed over unread (a pool of hundreds of backends made the rescan most of
+ * an idle collector's work).
+ */
+export function findPostmasters(known: readonly Postmaster[] = []): Postmaster[] {
   const found: Postmaster[] = [];
   let pids: number[];
   try {
@@ -78,7 +86,10 @@ export function findPostmasters(): Postmaster[] {
     if (!exes.has(pid)) exes.set(pid, exeOf(pid));
     return exes.get(pid)!;
   };
+  const backends = new Set<number>();
+  for (const pm of known) if (exe(pm.pid)?.id === pm.binaryId) for (const c of childPids(pm.pid)) backends.add(c);
   for (const pid of pids) {
+    if (backends.has(pid)) continue;
     const e = exe(pid);
     if (!e || !isPostgresExe(e.name)) continue;
     const st = readStat(pid);

@@ -7,40 +7,56 @@ import * as fs from 'node:fs';
 // USER_HZ: /proc counts CPU time in clock ticks of 10 ms on Linux
 const TICK_NS = 10_000_000;
 
-/** utime+stime (fields 14–15) and cutime+cstime (16–17) of /proc/<pid>/stat, in ns; null when gone. */
-function readCpu(pid: number): { own: number; reaped: number } | null {
-  let s: string;
+/** one buffer for every read: a /proc/<pid>/stat line is a few hundred bytes */
+const buf = Buffer.allocUnsafe(4096);
+
+/**
+ * A small /proc file's text, or null when the process is gone. open + read +
+ * close into a reused buffer: the budget reads one or two of these per
+ * backend five times a second, which for a pool of hundreds of backends is
+ * most of what an idle collector does.
+ */
+function readProcFile(file: string): string | null {
+  let fd: number;
   try {
-    s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    fd = fs.openSync(file, 'r');
   } catch {
     return null;
   }
+  try {
+    return buf.toString('latin1', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** utime+stime (fields 14–15) and cutime+cstime (16–17) of /proc/<pid>/stat, in ns; null when gone. */
+function readCpu(pid: number): { own: number; reaped: number } | null {
+  const s = readProcFile(`/proc/${pid}/stat`);
+  if (s === null) return null;
   // the command name may hold spaces and parentheses: fields start after the last ')'
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return { own: (Number(f[11]) + Number(f[12])) * TICK_NS, reaped: (Number(f[13]) + Number(f[14])) * TICK_NS };
 }
 
 /**
- * A live process's CPU ns to the ns (/proc/<pid>/schedstat: its run time so
- * far), where utime+stime move in 10 ms steps: a backend at 1 % of a core
- * shows 0 or 10 ms in a 200 ms tick. Falls back to `ticksNs` without it.
+ * A live process's run time so far to the ns (/proc/<pid>/schedstat), where
+ * utime+stime move in 10 ms steps: a backend at 1 % of a core shows 0 or
+ * 10 ms in a 200 ms tick. null without it (gone, or a kernel without schedstat).
  */
-function runtimeNs(pid: number, ticksNs: number): number {
-  try {
-    const ns = Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
-    return Number.isFinite(ns) ? ns : ticksNs;
-  } catch {
-    return ticksNs;
-  }
+function readRuntimeNs(pid: number): number | null {
+  const s = readProcFile(`/proc/${pid}/schedstat`);
+  if (s === null) return null;
+  const ns = Number(s.slice(0, s.indexOf(' ')));
+  return Number.isFinite(ns) ? ns : null;
 }
 
 /** The pids of a process's children (/proc/<pid>/task/<pid>/children: no scan of /proc). */
 export function childPids(pid: number): number[] {
-  try {
-    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
+  const s = readProcFile(`/proc/${pid}/task/${pid}/children`);
+  return s === null ? [] : s.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 export interface ClusterCpu {
@@ -50,17 +66,51 @@ export interface ClusterCpu {
   perBackend: Map<number, number>;
 }
 
-/** CPU of the backends (all children) of a postmaster, now. */
-export function clusterCpu(pmPid: number): ClusterCpu | null {
-  const pm = readCpu(pmPid);
-  if (!pm) return null;
-  let totalNs = pm.reaped;
-  const perBackend = new Map<number, number>();
-  for (const pid of childPids(pmPid)) {
-    const c = readCpu(pid);
-    if (!c) continue;
-    perBackend.set(pid, runtimeNs(pid, c.own));
-    totalNs += c.own;
+interface Seen {
+  runtimeNs: number;
+  ownNs: number;
+}
+
+/**
+ * CPU of the backends (all children) of postmasters, read again and again. A
+ * backend whose run time has not moved since the last read (an idle one: most
+ * of a large pool) is not read twice: its utime+stime cannot have moved
+ * either.
+ */
+export class ClusterCpuReader {
+  private readonly seen = new Map<number, Map<number, Seen>>();
+
+  /** The postmaster's backends now; null when it is gone. */
+  read(pmPid: number): ClusterCpu | null {
+    const pm = readCpu(pmPid);
+    if (!pm) {
+      this.seen.delete(pmPid);
+      return null;
+    }
+    const was = this.seen.get(pmPid);
+    const now = new Map<number, Seen>();
+    let totalNs = pm.reaped;
+    const perBackend = new Map<number, number>();
+    for (const pid of childPids(pmPid)) {
+      const runtimeNs = readRuntimeNs(pid);
+      const before = was?.get(pid);
+      let ownNs: number;
+      if (runtimeNs !== null && before !== undefined && before.runtimeNs === runtimeNs) ownNs = before.ownNs;
+      else {
+        const c = readCpu(pid);
+        if (!c) continue;
+        ownNs = c.own;
+      }
+      if (runtimeNs !== null) now.set(pid, { runtimeNs, ownNs });
+      perBackend.set(pid, runtimeNs ?? ownNs);
+      totalNs += ownNs;
+    }
+    this.seen.set(pmPid, now);
+    return { totalNs, perBackend };
   }
-  return { totalNs, perBackend };
+
+  /** Forgets postmasters no longer followed. */
+  keep(pmPids: readonly number[]): void {
+    for (const pm of this.seen.keys()) if (!pmPids.includes(pm)) this.seen.delete(pm);
+  }
 }

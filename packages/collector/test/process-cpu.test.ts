@@ -1,0 +1,78 @@
+// The overhead budget's CPU reading of a postmaster's backends, on real
+// processes: a parent with an idle child, a busy one and one that works only
+// when told to. A backend whose run time has not moved is not read again; one
+// that starts working after a read must show all of its CPU at the next.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import { ClusterCpuReader, type ClusterCpu } from '../src/discover/process-cpu';
+
+const PARENT = `
+const { spawn } = require('node:child_process');
+const node = process.execPath;
+const idle = spawn('sleep', ['120'], { stdio: 'ignore' });
+const busy = spawn(node, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+const late = spawn(node, ['-e', "process.on('SIGUSR1', () => { const t = process.cpuUsage(); while (process.cpuUsage(t).user < 400000) {} }); setInterval(() => {}, 1e6); process.stdout.write('ready')"], { stdio: ['ignore', 'pipe', 'ignore'] });
+late.stdout.once('data', () => process.stdout.write(JSON.stringify({ idle: idle.pid, busy: busy.pid, late: late.pid }) + '\\n'));
+process.on('SIGTERM', () => { idle.kill(); busy.kill(); late.kill(); process.exit(0); });
+`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const runtimeNs = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
+const MS = 1e6;
+/** utime+stime count 10 ms ticks: a read may lag the run time by up to one per process */
+const TICK_SLACK_NS = 20 * MS;
+
+describe('ClusterCpuReader', () => {
+  let parent: ChildProcess;
+  let pids: { idle: number; busy: number; late: number };
+
+  beforeAll(async () => {
+    parent = spawn(process.execPath, ['-e', PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
+    pids = await new Promise((resolve, reject) => {
+      parent.stdout!.once('data', (d) => resolve(JSON.parse(String(d))));
+      parent.once('exit', (code) => reject(new Error(`the test's parent process exited (${code})`)));
+    });
+    // the late child's start-up is over once its run time stands still
+    for (let before = -1, now = runtimeNs(pids.late); now !== before; before = now, now = runtimeNs(pids.late)) await sleep(200);
+  });
+
+  afterAll(() => {
+    parent?.kill('SIGTERM');
+  });
+
+  it('reads every child; an idle one keeps its figure, one that starts working shows all of it at the next read, one that exits moves to the reaped total', async () => {
+    const reader = new ClusterCpuReader();
+    const r1 = reader.read(parent.pid!) as ClusterCpu;
+    expect([...r1.perBackend.keys()].sort()).toEqual([pids.idle, pids.busy, pids.late].sort());
+
+    const late0 = runtimeNs(pids.late);
+    const busy0 = runtimeNs(pids.busy);
+    process.kill(pids.late, 'SIGUSR1');
+    // it works for 400 ms of its own CPU, however long that takes on a busy machine
+    for (let i = 0; i < 100 && runtimeNs(pids.late) - late0 < 400 * MS; i++) await sleep(100);
+    await sleep(100);
+    const lateRan = runtimeNs(pids.late) - late0;
+    const busyRan = runtimeNs(pids.busy) - busy0;
+    const r2 = reader.read(parent.pid!) as ClusterCpu;
+    expect(lateRan).toBeGreaterThan(400 * MS);
+    // the late child was idle at the first read: its CPU since must be in the second one, not a cached figure
+    expect(r2.perBackend.get(pids.late)! - r1.perBackend.get(pids.late)!).toBeGreaterThan(300 * MS);
+    expect(r2.perBackend.get(pids.idle)).toBe(r1.perBackend.get(pids.idle));
+    // both children's CPU between the reads, to the tick: a late child's figure kept from the first read would miss 400 ms
+    const grew = r2.totalNs - r1.totalNs;
+    expect(grew).toBeGreaterThan(lateRan + busyRan - 2 * TICK_SLACK_NS);
+    expect(grew).toBeLessThan(lateRan + busyRan + 2 * TICK_SLACK_NS);
+
+    // the busy child exits and is reaped: its time moves from its own figure to the parent's reaped one
+    process.kill(pids.busy, 'SIGKILL');
+    for (let i = 0; i < 50 && fs.existsSync(`/proc/${pids.busy}`); i++) await sleep(100);
+    expect(fs.existsSync(`/proc/${pids.busy}`)).toBe(false);
+    const r3 = reader.read(parent.pid!) as ClusterCpu;
+    expect([...r3.perBackend.keys()].sort()).toEqual([pids.idle, pids.late].sort());
+    expect(r3.totalNs).toBeGreaterThan(r2.totalNs - TICK_SLACK_NS);
+  });
+
+  it('says null for a postmaster that is gone', () => {
+    expect(new ClusterCpuReader().read(2 ** 22 + 7)).toBeNull();
+  });
+});
