@@ -72,6 +72,21 @@ describe('ClusterCpuReader', () => {
     expect(r3.totalNs).toBeGreaterThan(r2.totalNs - TICK_SLACK_NS);
   });
 
+  it('reads every child of a postmaster with more children than one page of /proc lists', async () => {
+    // its own process group: the shell and its children go together
+    const many = spawn('/bin/sh', ['-c', 'for i in $(seq 1200); do sleep 60 & done; wait'], { stdio: 'ignore', detached: true });
+    try {
+      let read: ClusterCpu | null = null;
+      for (let i = 0; i < 100 && (read?.perBackend.size ?? 0) < 1200; i++) {
+        await sleep(100);
+        read = new ClusterCpuReader().read(many.pid!);
+      }
+      expect(read?.perBackend.size).toBe(1200);
+    } finally {
+      process.kill(-many.pid!, 'SIGKILL');
+    }
+  });
+
   it('says null for a postmaster that is gone', () => {
     expect(new ClusterCpuReader().read(2 ** 22 + 7)).toBeNull();
   });

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 // USER_HZ: /proc counts CPU time in clock ticks of 10 ms on Linux
 const TICK_NS = 10_000_000;
 
-/** one buffer for every read: a /proc/<pid>/stat line is a few hundred bytes */
+/** one buffer for every read of a stat or schedstat line (a few hundred bytes at most) */
 const buf = Buffer.allocUnsafe(4096);
 
 /**
- * A small /proc file's text, or null when the process is gone. open + read +
+ * A one-line /proc file's text (stat, schedstat), or null when the process is gone. open + read +
  * close into a reused buffer: the budget reads one or two of these per
  * backend five times a second, which for a pool of hundreds of backends is
  * most of what an idle collector does.
@@ -49,14 +49,17 @@ function readCpu(pid: number): { own: number; reaped: number } | null {
 function readRuntimeNs(pid: number): number | null {
   const s = readProcFile(`/proc/${pid}/schedstat`);
   if (s === null) return null;
-  const ns = Number(s.slice(0, s.indexOf(' ')));
+  const ns = Number(s.split(' ')[0]);
   return Number.isFinite(ns) ? ns : null;
 }
 
-/** The pids of a process's children (/proc/<pid>/task/<pid>/children: no scan of /proc). */
+/** The pids of a process's children (/proc/<pid>/task/<pid>/children: no scan of /proc; any length). */
 export function childPids(pid: number): number[] {
-  const s = readProcFile(`/proc/${pid}/task/${pid}/children`);
-  return s === null ? [] : s.trim().split(/\s+/).filter(Boolean).map(Number);
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 export interface ClusterCpu {
