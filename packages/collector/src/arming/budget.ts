@@ -118,7 +118,7 @@ export class ProbeBudget {
   private readonly share: number;
   private credit = 0;
   private costShare = PRIOR_COST_SHARE;
-  private last: { cpu: Map<number, number>; perBackend: Map<number, Map<number, number>>; hits: number; runNs: number; runs: number; ticks: number } | null = null;
+  private last: { cpu: Map<number, number>; hits: number; runNs: number; runs: number; ticks: number } | null = null;
   /** the profile's rate is --profile-hz / this */
   private profileDiv = 1;
   private profileCostNs = 0;
@@ -255,20 +255,24 @@ export class ProbeBudget {
     this.lastTickMs = now;
     this.tickS = Math.max(TICK_S, dtS);
     const cpu = new Map<number, number>();
-    const perBackend = new Map<number, Map<number, number>>();
+    const backendRates = new Map<number, Map<number, number>>();
     const postmasters = this.o.postmasters();
     this.clusterCpu.keep(postmasters);
+    // the backends this tick decides about are read every tick; idle others once a second
+    const armedNow = new Set(this.o.arming.armedList().map((a) => a.pid));
+    const waitingNow = new Set(this.o.arming.waitingList().map((w) => w.pid));
+    const hot = (pid: number) => armedNow.has(pid) || waitingNow.has(pid) || this.o.arming.removingNow(pid);
     for (const pm of postmasters) {
-      const c = this.clusterCpu.read(pm);
+      const c = this.clusterCpu.read(pm, hot);
       if (!c) continue;
       cpu.set(pm, c.totalNs);
-      perBackend.set(pm, c.perBackend);
+      backendRates.set(pm, c.rates);
     }
     const hits = this.o.hits();
     const prog = this.bpfStatsOn() ? this.o.programStats() : { runTimeNs: 0, runCount: 0 };
     const ticks = this.o.profile?.ticks() ?? 0;
     const prev = this.last;
-    this.last = { cpu, perBackend, hits, runNs: prog.runTimeNs, runs: prog.runCount, ticks };
+    this.last = { cpu, hits, runNs: prog.runTimeNs, runs: prog.runCount, ticks };
     if (!prev) return;
 
     // what the backends spent, and each one's share of it (a cluster that appeared in between starts next tick)
@@ -278,8 +282,7 @@ export class ProbeBudget {
       const before = prev.cpu.get(pm);
       if (before === undefined) continue;
       cpuNs += Math.max(0, total - before);
-      const was = prev.perBackend.get(pm)!;
-      for (const [pid, ns] of perBackend.get(pm)!) this.cpuRate.set(pid, Math.max(0, ns - (was.get(pid) ?? ns)) / dtS);
+      for (const [pid, rate] of backendRates.get(pm)!) this.cpuRate.set(pid, rate);
     }
     const rates = [...this.cpuRate.values()].filter((r) => r > 0);
     if (rates.length) this.busyMeans.push({ atMs: now, ns: rates.reduce((a, b) => a + b, 0) / rates.length });

@@ -63,53 +63,75 @@ export function childPids(pid: number): number[] {
 }
 
 export interface ClusterCpu {
-  /** CPU ns of every backend the postmaster ever had: live ones plus reaped ones */
+  /** CPU ns of every backend the postmaster ever had: live ones plus reaped ones (an idle backend's as of its last read) */
   totalNs: number;
-  /** each live backend's own CPU ns, to the ns (for rates over short ticks; not comparable with totalNs) */
-  perBackend: Map<number, number>;
+  /** each live backend's CPU rate (ns a second) since the read before its last one; 0 for one seen for the first time */
+  rates: Map<number, number>;
 }
 
+/** an idle backend that the caller does not ask for is read again after this long */
+export const IDLE_READ_MS = 1_000;
+/** a running task's run time moves at scheduler ticks (up to 10 ms apart): unmoved over less than this says nothing */
+const IDLE_SPAN_MS = 25;
+
 interface Seen {
-  runtimeNs: number;
+  /** run time (schedstat), or utime+stime where the kernel has no schedstat */
+  runNs: number;
   ownNs: number;
+  atMs: number;
+  rate: number;
+  /** its run time had not moved since the read before (a backend seen for the first time is not known idle) */
+  idle: boolean;
 }
 
 /**
- * CPU of the backends (all children) of postmasters, read again and again. A
- * backend whose run time has not moved since the last read (an idle one: most
- * of a large pool) is not read twice: its utime+stime cannot have moved
- * either.
+ * CPU of the backends (all children) of postmasters, read again and again —
+ * for a pool of hundreds of mostly idle backends, five times a second. A
+ * backend found idle (its run time had not moved) is read again after
+ * IDLE_READ_MS unless `hot` asks for it (the budget's armed, waiting and
+ * removing backends), and its `stat` only once its run time moved: its
+ * utime+stime cannot move while the run time stands still. A backend that
+ * starts working is seen at most IDLE_READ_MS late, with its rate over its
+ * own interval; the total counts its CPU then.
  */
 export class ClusterCpuReader {
   private readonly seen = new Map<number, Map<number, Seen>>();
 
   /** The postmaster's backends now; null when it is gone. */
-  read(pmPid: number): ClusterCpu | null {
+  read(pmPid: number, hot: (pid: number) => boolean = () => true): ClusterCpu | null {
     const pm = readCpu(pmPid);
     if (!pm) {
       this.seen.delete(pmPid);
       return null;
     }
+    const atMs = Date.now();
     const was = this.seen.get(pmPid);
     const now = new Map<number, Seen>();
     let totalNs = pm.reaped;
-    const perBackend = new Map<number, number>();
+    const rates = new Map<number, number>();
     for (const pid of childPids(pmPid)) {
-      const runtimeNs = readRuntimeNs(pid);
       const before = was?.get(pid);
-      let ownNs: number;
-      if (runtimeNs !== null && before !== undefined && before.runtimeNs === runtimeNs) ownNs = before.ownNs;
+      let seen: Seen;
+      if (before !== undefined && before.idle && atMs - before.atMs < IDLE_READ_MS && !hot(pid)) seen = before;
       else {
-        const c = readCpu(pid);
-        if (!c) continue;
-        ownNs = c.own;
+        const runtimeNs = readRuntimeNs(pid);
+        let ownNs: number;
+        if (runtimeNs !== null && before !== undefined && before.runNs === runtimeNs) ownNs = before.ownNs;
+        else {
+          const c = readCpu(pid);
+          if (!c) continue;
+          ownNs = c.own;
+        }
+        const runNs = runtimeNs ?? ownNs;
+        const rate = before === undefined ? 0 : Math.max(0, runNs - before.runNs) / (Math.max(1, atMs - before.atMs) / 1000);
+        seen = { runNs, ownNs, atMs, rate, idle: before !== undefined && runNs === before.runNs && atMs - before.atMs >= IDLE_SPAN_MS };
       }
-      if (runtimeNs !== null) now.set(pid, { runtimeNs, ownNs });
-      perBackend.set(pid, runtimeNs ?? ownNs);
-      totalNs += ownNs;
+      now.set(pid, seen);
+      rates.set(pid, seen === before ? 0 : seen.rate);
+      totalNs += seen.ownNs;
     }
     this.seen.set(pmPid, now);
-    return { totalNs, perBackend };
+    return { totalNs, rates };
   }
 
   /** Forgets postmasters no longer followed. */
