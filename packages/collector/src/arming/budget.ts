@@ -259,7 +259,8 @@ export class ProbeBudget {
     const postmasters = this.o.postmasters();
     this.clusterCpu.keep(postmasters);
     // the backends this tick decides about are read every tick; idle others once a second
-    const armedNow = new Set(this.o.arming.armedList().map((a) => a.pid));
+    const armed = this.o.arming.armedList();
+    const armedNow = new Set(armed.map((a) => a.pid));
     const waitingNow = new Set(this.o.arming.waitingList().map((w) => w.pid));
     const hot = (pid: number) => armedNow.has(pid) || waitingNow.has(pid) || this.o.arming.removingNow(pid);
     for (const pm of postmasters) {
@@ -310,7 +311,6 @@ export class ProbeBudget {
     while (this.window.length > 0 && now - this.window[0].atMs > 10_000) this.window.shift();
 
     // the cost share of an armed backend's CPU, from the busy armed backends of this tick
-    const armed = this.o.arming.armedList();
     const armedCpu = armed.reduce((s, a) => s + (this.cpuRate.get(a.pid) ?? 0), 0) * dtS;
     if (armedCpu > 5_000_000 && costNs > 0) this.costShare = 0.7 * this.costShare + 0.3 * Math.min(1, costNs / armedCpu);
 

@@ -65,7 +65,7 @@ export function childPids(pid: number): number[] {
 export interface ClusterCpu {
   /** CPU ns of every backend the postmaster ever had: live ones plus reaped ones (an idle backend's as of its last read) */
   totalNs: number;
-  /** each live backend's CPU rate (ns a second) since the read before its last one; 0 for one seen for the first time */
+  /** each live backend's CPU rate (ns a second) between its last two reads; 0 for one seen for the first time or not read this time (idle) */
   rates: Map<number, number>;
 }
 
