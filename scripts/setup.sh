@@ -105,6 +105,19 @@ if [ "$mode" = test ]; then for dir in packages/sdk/test/matrix/*/; do
   fi
 done; fi
 
+# matrix/newest/ has no lockfile: every dependency at the registry's `latest`
+# tag, resolved on every clean clone (CI) and again once a day here, so a
+# release that moves what the SDK relies on fails the tests within a day.
+if [ "$mode" = test ]; then
+  dir=packages/sdk/test/matrix/newest
+  stamp="$dir/node_modules/.pgferret-resolved"
+  if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
+    progress "npm install in $dir/ (the registry's latest releases)" bash -c \
+      "cd '$dir' && rm -rf node_modules && npm install --no-package-lock --no-audit --no-fund --loglevel=error"
+    date -u +%FT%TZ > "$stamp"
+  fi
+fi
+
 bash scripts/build.sh "$mode"
 
 # arm64 kernel types for test/arm64.test.ts (which compiles the BPF object for arm64)

@@ -126,11 +126,11 @@ const BASE = ['string', 'config', 'callback', 'pool', 'queued'];
 const SUBMITTABLES = ['cursor', 'stream', 'copy_from', 'copy_to'];
 const PIPELINE = ['pipeline_a', 'pipeline_b', 'pipeline_c'];
 const ROWS: Array<{ fixture: string; setups: string[]; cases: string[]; unseen?: string[] }> = [
-  {
-    fixture: 'latest',
+  ...['latest', 'newest'].map((fixture) => ({
+    fixture,
     setups: ['hook-pg-first', 'hook-sdk-first', 'option', 'instrument-after', 'fallback-pg-first', 'fallback-sdk-first', 'auto', 'auto-register'],
     cases: [...BASE, ...SUBMITTABLES, ...PIPELINE, 'knex', 'prisma'],
-  },
+  })),
   {
     fixture: 'otel-0.76',
     setups: ['hook-pg-first', 'hook-sdk-first', 'option', 'instrument-after', 'fallback-pg-first', 'fallback-sdk-first'],

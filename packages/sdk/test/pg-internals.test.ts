@@ -1,6 +1,7 @@
 // The private parts of pg the SDK relies on, checked on every pg the matrix
-// installs (oldest supported and latest) and the repository's own: this
-// fails when a pg release moves one. Comments go in through the public
+// installs (oldest supported, the newest pinned, and the registry's newest on
+// the day setup ran) and the repository's own: this fails when a pg release
+// moves one. Comments go in through the public
 // Client#query (src/pg/query-hook.ts); only the session's
 // standard_conforming_strings (src/pg/session.ts) reads pg's internals.
 import { createRequire } from 'node:module';
@@ -18,7 +19,7 @@ interface PgCopy {
 }
 const copies: PgCopy[] = [
   { where: 'repository', load: () => ({ Client: require('pg').Client, version: require('pg/package.json').version }) },
-  ...['pg-8.0', 'latest'].map((fixture) => ({
+  ...['pg-8.0', 'latest', 'newest'].map((fixture) => ({
     where: `matrix/${fixture}`,
     load: () => {
       const req = createRequire(path.join(MATRIX, fixture, 'package.json'));
@@ -92,10 +93,10 @@ test.each(copies)('$where: an idle client reads as idle, a busy one (queued or i
   }
 });
 
-test('latest pg, pipeline mode: a query in flight reads as unknown', async () => {
+test.each(['latest', 'newest'])('%s pg, pipeline mode: a query in flight reads as unknown', async (fixture) => {
   const server = await startPostgres({ flavor: 'debian' });
   try {
-    const req = createRequire(path.join(MATRIX, 'latest', 'package.json'));
+    const req = createRequire(path.join(MATRIX, fixture, 'package.json'));
     const { Client } = req('pg');
     const client = new Client({ connectionString: server.connectionString, pipeline: true });
     expect(client.pipeline).toBe(true);

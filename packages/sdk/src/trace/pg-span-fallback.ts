@@ -13,9 +13,9 @@ import type { Span } from '@opentelemetry/api';
 import { addReporter, recordPgSpan } from './pg-span';
 import { isOurs, wrapMethod } from '../patch';
 
-export const TESTED_RANGE = '>=0.76.0 <0.78.0';
+export const TESTED_RANGE = '>=0.76.0 <0.79.0';
 const PACKAGE_DIR = path.join('@opentelemetry', 'instrumentation-pg') + path.sep;
-// 0.76 ships tsc output, 0.77 a bundle with the same module split
+// 0.76 ships tsc output, 0.77 and 0.78 a bundle with the same module split
 const UTILS_FILES = [path.join('build', 'src', 'utils.js'), path.join('dist', 'utils.cjs')];
 
 type HandleConfigQuery = (this: object, tracer: unknown, config: unknown, queryConfig?: { text?: unknown }) => Span;
