@@ -43,7 +43,7 @@ export interface NativeAddon {
   mapDelete(h: ObjectHandle, fd: number, key: Buffer): boolean;
   mapNextKey(h: ObjectHandle, fd: number, prev: Buffer | null, keySize: number): Buffer | undefined;
   /** onBatch's errno (0: none) and op: the first failure of that wake-up (the batch may then be empty) */
-  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string) => void, maxBatchBytes: number, intervalMs: number): number;
+  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string) => void, maxBatchBytes: number, intervalMs: number, minBatchRecords: number): number;
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
   readerDrain(h: ObjectHandle, reader: number): void;

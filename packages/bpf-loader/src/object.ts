@@ -335,12 +335,13 @@ export class BpfObject {
    * every record available then (see RingBufferReader for the batch format),
    * at most about `maxBatchBytes` (default 256 KiB) per call; the rest comes
    * in the next call. With `drainEveryMs`, it also reads every that many ms
-   * (backing off to 10× that, or what setBackoff says, while drains find fewer than 64 records), whether or not a
-   * record asked for a wake-up: producers can then submit with
+   * (backing off, doubling up to 10× that or what setBackoff says, while
+   * drains find fewer than `minBatchRecords` records, default 64), whether or
+   * not a record asked for a wake-up: producers can then submit with
    * BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
    * The reader keeps the process alive until close() or unref().
    */
-  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number } = {}): RingBufferReader {
+  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number; minBatchRecords?: number } = {}): RingBufferReader {
     const map = this.map(mapName);
     if (!map.ringBuffer)
       throw new BpfError('BAD_ARGUMENT', `map '${mapName}' is not a ring buffer (type ${map.type}): declare it with __uint(type, BPF_MAP_TYPE_RINGBUF)`);
@@ -351,8 +352,11 @@ export class BpfObject {
     const every = opts.drainEveryMs ?? 0;
     if (!Number.isSafeInteger(every) || every < 0 || every > 60_000)
       throw new BpfError('BAD_ARGUMENT', `drainEveryMs must be an integer number of milliseconds between 0 (off) and 60000, got ${opts.drainEveryMs}`);
+    const minBatch = opts.minBatchRecords ?? 64;
+    if (!Number.isSafeInteger(minBatch) || minBatch < 1 || minBatch > 1_000_000)
+      throw new BpfError('BAD_ARGUMENT', `minBatchRecords must be an integer between 1 and 1000000, got ${opts.minBatchRecords}`);
     const reader = new Reader(this.handle, this.isClosed);
-    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max, every));
+    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max, every, minBatch));
     return reader;
   }
 

@@ -72,7 +72,7 @@ export class Reader implements RingBufferReader {
     private readonly objectClosed: () => boolean,
   ) {}
 
-  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number, intervalMs: number): void {
+  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number, intervalMs: number, minBatchRecords: number): void {
     const stats = this.stats;
     this.id = native().ringBuffer(
       this.handle,
@@ -90,6 +90,7 @@ export class Reader implements RingBufferReader {
       },
       maxBatchBytes,
       intervalMs,
+      minBatchRecords,
     );
   }
 

@@ -104,6 +104,37 @@ describe('ring buffer reader', () => {
     obj.close();
   });
 
+  test('minBatchRecords: a steady stream that fills 64-record batches at the drain pace is read in fewer, larger batches', async () => {
+    const stream = async (minBatchRecords?: number) => {
+      // room for a 50 ms back-off's records and more
+      const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(4 << 20), SUBMIT_FLAGS: '1' }));
+      obj.load();
+      let got = 0;
+      const reader = obj.ringBuffer('records', (_b, count) => { got += count; }, { drainEveryMs: 5, ...(minBatchRecords ? { minBatchRecords } : {}) });
+      obj.map('flood_config').update(key32(0), key32(100));
+      // 100 records every ~5 ms for ~1 s (~20,000 a second: ≥ 64 at every 5 ms drain)
+      for (let i = 0; i < 200; i++) {
+        expect(obj.testRun('flood_run', { cpu: 0 })).toBe(100);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await waitFor(() => got === 20_000, 'all 20,000 records');
+      const { batches, records } = reader.stats;
+      obj.close();
+      return { batches, records };
+    };
+    const paced = await stream();
+    const batched = await stream(10_000);
+    console.log(`batches for 20,000 records over ~1 s: default ${paced.batches}, minBatchRecords 10000 ${batched.batches}`);
+    expect([paced.records, batched.records]).toEqual([20_000, 20_000]);
+    // never 10,000 at once here: backed off to its longest (50 ms), ~20 calls and more for a slow event loop
+    expect(batched.batches).toBeLessThan(paced.batches / 2);
+    expect(batched.batches).toBeLessThan(60);
+    const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE) }));
+    obj.load();
+    expect(() => obj.ringBuffer('records', () => {}, { drainEveryMs: 5, minBatchRecords: 0 })).toThrow(/minBatchRecords must be an integer between 1 and 1000000, got 0/);
+    obj.close();
+  });
+
   test('setBackoff bounds the back-off: a record waits at most that long for its drain', async () => {
     const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
     obj.load();

@@ -3,11 +3,10 @@
  * that submit with BPF_RB_NO_WAKEUP then cost the traced process no wakeup
  * (and the reader no context switch per record); those that force one are
  * still read at once. The timer backs off (up to IDLE_FACTOR × interval, or
- * what readerBackoff set) while the ring stays empty or yields small batches: an idle reader costs
- * next to nothing, and at a low record rate each JS call takes a batch of
- * records, not one or two (each call has a fixed cost: measured at 200
- * statements/s, 5 ms drains cost the collector ~15 % more CPU per statement
- * than 50 ms ones).
+ * what readerBackoff set) while the ring stays empty or drains find fewer
+ * than `min_batch` records: an idle reader costs next to nothing, and each JS
+ * call takes a batch of records, not one or two (each call has a fixed cost,
+ * and a reader woken often runs on cold caches: BENCHMARKS.md).
  *
  * Batch layout handed to JS: for each record, [u32 length LE][u32 0]
  * [record bytes, zero-padded to a multiple of 8].
@@ -25,7 +24,7 @@
  * consumed that record, stops, and the level-triggered poll wakes us again. */
 #define BATCH_FULL (-EFBIG)
 #define IDLE_FACTOR 10
-/* A drain that found fewer records than this backs the timer off too. */
+/* A drain that found fewer records than this backs the timer off too (the default). */
 #define SMALL_BATCH 64
 
 struct reader {
@@ -33,6 +32,7 @@ struct reader {
   uv_timer_t timer;
   bool timed;
   uint64_t interval, period, max_period; /* ms: the configured drain interval, the current one, the longest it backs off to */
+  uint32_t min_batch; /* records: a drain that finds fewer backs the timer off */
   int handles; /* uv handles still to close before the reader is freed */
   struct ring_buffer *rb;
   napi_env env;
@@ -127,7 +127,7 @@ static void drain(struct reader *r, int status) {
   if (r->count || r->err) deliver(r);
   if (r->timed && !r->closing) {
     /* many records: drain at the configured pace again; few or none: wait longer next time */
-    uint64_t next = r->count >= SMALL_BATCH ? r->interval : r->period * 2;
+    uint64_t next = r->count >= r->min_batch ? r->interval : r->period * 2;
     if (next > r->max_period) next = r->max_period;
     if (next != r->period) {
       r->period = next;
@@ -165,11 +165,11 @@ void reader_close(struct reader *r) {
   if (r->timed) uv_close((uv_handle_t *)&r->timer, on_closed);
 }
 
-/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes), maxBatchBytes, intervalMs) -> id
+/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes), maxBatchBytes, intervalMs, minBatch) -> id
  * intervalMs 0: read on wake-ups only. */
 static napi_value ring_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct object *o = get_object(env, argv[0], true);
   if (!o) return NULL;
@@ -184,6 +184,8 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
   if (max < 64) max = 64;
   uint32_t interval = 0;
   if (argc > 4) CHECK(napi_get_value_uint32(env, argv[4], &interval));
+  uint32_t min_batch = SMALL_BATCH;
+  if (argc > 5) CHECK(napi_get_value_uint32(env, argv[5], &min_batch));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
 
@@ -226,6 +228,7 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
       r->timed = true;
       r->interval = r->period = interval;
       r->max_period = interval * IDLE_FACTOR;
+      r->min_batch = min_batch;
       r->handles = 2;
       uerr = uv_timer_start(&r->timer, on_timer, interval, interval);
     }
