@@ -2,14 +2,16 @@
 // collector on a busy machine preempts the backend whose statement woke it,
 // and that request waits (~200 µs a TPC-B transaction, BENCHMARKS.md). With
 // --detail statement the collector never arms a backend, so sampled
-// statements never wake it: they are read by the drain timer (every 5 ms,
-// backing off to 50 ms on a trickle). Observable as the ring buffer's
+// statements never wake it: they are read by the drain timer (every 5 ms in a
+// flood, backing off to 100 ms on a trickle). Observable as the ring buffer's
 // batches: a wakeup per statement is a batch per statement. With a CPU
 // profile, the drain backs off to 10 ms only while sampled statements were
-// slow lately (a profile then starts with its statement).
+// slow lately (a profile then starts with its statement). A lock wait in a
+// sampled cycle wakes it only when it can ask who blocks it (--postgres-url).
 import { Client } from 'pg';
 import { A } from '../packages/collector/src/spans/attributes';
 import { armBackend, eventually, randomTraceparent, startTraced, statementsOf, type Traced } from './helpers/collector';
+import type { PgCluster } from './helpers/postgres';
 
 /** sends STATEMENTS sampled statements ~10 ms apart; returns the ring buffer's batches meanwhile */
 async function trickle(traced: Traced, c: Client): Promise<{ records: number; batches: number }> {
@@ -29,7 +31,7 @@ async function trickle(traced: Traced, c: Client): Promise<{ records: number; ba
 const STATEMENTS = 100;
 
 /** a collector with these arguments on Debian's PostgreSQL for the enclosing describe */
-function tracedWith(args: string[]): () => Traced {
+function tracedWith(args: string[] | ((pg: PgCluster) => string[])): () => Traced {
   let traced: Traced;
   beforeAll(async () => {
     traced = await startTraced('debian', args);
@@ -79,7 +81,7 @@ describe('wakeups with a CPU profile', () => {
     await eventually('the slow statement span', () => statementsOf(receiver, slow.traceId).length === 1);
     const tight = await trickle(traced(), c);
     console.log(`drains for ${STATEMENTS} statements ~10 ms apart: fast only ${fast.batches}, after a slow one ${tight.batches}`);
-    // ~1.5 s: ~30 drains backed off to 50 ms, ~150 at 10 ms
+    // ~1.5 s: ~15 drains backed off to 100 ms, ~150 at 10 ms
     expect(fast.batches).toBeLessThan(STATEMENTS / 2);
     expect(tight.batches).toBeGreaterThan(STATEMENTS * 0.6);
     // a CPU-bound statement now: its clock comes on within a drain or two
@@ -90,4 +92,65 @@ describe('wakeups with a CPU profile', () => {
     expect(s.attributes[A.profileSamples]).toBeGreaterThan(50);
     expect((s.attributes[A.profileLateMs] as number | undefined) ?? 0).toBeLessThan(15);
   }));
+});
+
+const LOCKS = 40;
+
+/**
+ * LOCKS lock waits of ~holdMs in sampled statements of an armed backend (the
+ * holder's statements unsampled): the ring buffer's batches meanwhile, and
+ * the last wait's span attributes.
+ */
+async function lockWaits(traced: Traced, holdMs: number): Promise<{ batches: number; attributes: Record<string, unknown>; holderPid: number }> {
+  const { collector, receiver, pg } = traced;
+  const holder = new Client({ connectionString: pg.connectionString });
+  const waiter = new Client({ connectionString: pg.connectionString });
+  await holder.connect();
+  await waiter.connect();
+  try {
+    await holder.query('CREATE TABLE IF NOT EXISTS wake_lock (x int)');
+    const holderPid = Number((await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    await armBackend((sql) => waiter.query(sql), collector);
+    const before = (await collector.status()).ringBuffer.batches;
+    let last = randomTraceparent();
+    for (let i = 0; i < LOCKS; i++) {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE wake_lock IN ACCESS EXCLUSIVE MODE');
+      last = randomTraceparent();
+      const waits = waiter.query(`SELECT count(*) FROM wake_lock ${last.comment}`);
+      await new Promise((r) => setTimeout(r, holdMs));
+      await holder.query('COMMIT');
+      await waits;
+    }
+    const batches = (await collector.status()).ringBuffer.batches - before;
+    const lockSpan = () => receiver.spans.find((sp) => sp.traceId === last.traceId && sp.attributes[A.lockMode] === 'AccessShareLock');
+    await eventually('the last lock wait\'s span', () => lockSpan() !== undefined);
+    return { batches, attributes: lockSpan()!.attributes, holderPid };
+  } finally {
+    await holder.end();
+    await waiter.end();
+  }
+}
+
+describe('lock waits without --postgres-url', () => {
+  const traced = tracedWith(['--root-sample-rate', '0']);
+
+  test('do not wake the collector (nobody to ask for their blockers): read by the drain timer', async () => {
+    const { batches, attributes } = await lockWaits(traced(), 20);
+    console.log(`batches for ${LOCKS} lock waits of ~20 ms without --postgres-url: ${batches}`);
+    // ~1–2 s of waits: ~10–20 timer drains; a wakeup per wait would be ≥ LOCKS batches
+    expect(batches).toBeLessThan(LOCKS / 2);
+    expect(attributes[A.lockBlockerUnknown]).toEqual(expect.stringContaining('--postgres-url'));
+  });
+});
+
+describe('lock waits with --postgres-url', () => {
+  const traced = tracedWith((pg) => ['--root-sample-rate', '0', '--postgres-url', pg.connectionString]);
+
+  test('wake the collector at their beginning (their blockers are asked for while they wait), and the blocker is named', async () => {
+    const { batches, attributes, holderPid } = await lockWaits(traced(), 40);
+    console.log(`batches for ${LOCKS} lock waits of ~40 ms with --postgres-url: ${batches}`);
+    expect(batches).toBeGreaterThanOrEqual(LOCKS);
+    expect(attributes[A.lockBlockerPids]).toEqual([holderPid]);
+  });
 });

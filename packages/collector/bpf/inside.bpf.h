@@ -179,7 +179,11 @@ static __always_inline int on_lock(__u32 edge, __u32 f1, __u32 f2, __u32 f3, __u
 	l->field4 = f4;
 	l->tag_type = type;
 	l->mode = mode;
-	bpf_ringbuf_submit(l, WAKE);
+	/* only a beginning the collector can act on wakes it: with nobody to ask
+	 * for the blockers the record waits for the drain like the others */
+	__u32 zero = 0;
+	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
+	bpf_ringbuf_submit(l, edge == PF_EDGE_BEGIN && cfg && cfg->wake_locks ? WAKE : BATCHED);
 	return 0;
 }
 

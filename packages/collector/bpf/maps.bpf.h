@@ -226,8 +226,8 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
  * timer (every few ms while records come): a wakeup costs the backend that
  * makes it (~7 µs measured for one per request cycle), and the collector,
  * woken per record at low rates, preempted the very backend it traced. Only
- * what it must act on at once wakes it: a lock wait (its blocker is asked
- * for) and a backend event. */
+ * what it must act on at once wakes it: a lock wait's beginning when its
+ * blocker can be asked for (--postgres-url) and a backend event. */
 #define BATCHED BPF_RB_NO_WAKEUP
 #define WAKE BPF_RB_FORCE_WAKEUP
 

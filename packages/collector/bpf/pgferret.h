@@ -324,6 +324,7 @@ struct pf_config {
 	__u32 text_max;            /* bytes of text to send per start record (<= PF_TEXT_MAX) */
 	__u32 nest_cap;            /* nested statements per statement sent with their text */
 	__u32 wake_unarmed;        /* a sampled statement on a backend without phase probes wakes the collector (0: the overhead budget would not arm it now) */
+	__u32 wake_locks;          /* a lock wait beginning in a sampled cycle wakes the collector (1: --postgres-url, whose blockers it asks for while the wait lasts) */
 };
 
 /* Indexes of the per-CPU `counters` array map. */

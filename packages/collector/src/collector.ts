@@ -344,6 +344,8 @@ export class Collector implements CollectorControl {
     v.writeUInt32LE(this.insideOptions.nestedCap, CONFIG.nest_cap);
     // --detail statement never arms: a wakeup would only cost the backend that makes it
     v.writeUInt32LE(this.wakeUnarmed && this.detail !== 'statement' ? 1 : 0, CONFIG.wake_unarmed);
+    // a lock wait's blockers are asked for only over --postgres-url: without it a wakeup would buy nothing
+    v.writeUInt32LE(this.opts.postgresUrl ? 1 : 0, CONFIG.wake_locks);
     obj.map(Maps.settings).update(u32Key(0), v);
   }
 
