@@ -7,6 +7,8 @@ import { native, type ObjectHandle } from './native';
 import { Reader, type BatchHandler, type RingBufferReader } from './ringbuf';
 
 const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
+/** a timed drain that finds fewer records backs the timer off */
+const DEFAULT_MIN_BATCH_RECORDS = 64;
 
 export interface UprobeOptions {
   program: string;
@@ -352,7 +354,7 @@ export class BpfObject {
     const every = opts.drainEveryMs ?? 0;
     if (!Number.isSafeInteger(every) || every < 0 || every > 60_000)
       throw new BpfError('BAD_ARGUMENT', `drainEveryMs must be an integer number of milliseconds between 0 (off) and 60000, got ${opts.drainEveryMs}`);
-    const minBatch = opts.minBatchRecords ?? 64;
+    const minBatch = opts.minBatchRecords ?? DEFAULT_MIN_BATCH_RECORDS;
     if (!Number.isSafeInteger(minBatch) || minBatch < 1 || minBatch > 1_000_000)
       throw new BpfError('BAD_ARGUMENT', `minBatchRecords must be an integer between 1 and 1000000, got ${opts.minBatchRecords}`);
     const reader = new Reader(this.handle, this.isClosed);

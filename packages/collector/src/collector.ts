@@ -68,7 +68,7 @@ const ARM_IDLE_MS = 60_000;
 const DRAIN_EVERY_MS = 5;
 /**
  * While drains find fewer records than this, the drain backs off to DRAIN_MAX_MS: the collector then reads
- * a pool's records in a few large batches a second, not ~100 small ones, and takes ~30 % less CPU per
+ * a pool's records in a few large batches a second, not ~100 small ones, and takes ~25 % less CPU per
  * statement (10 % of TPC-B sampled: 100 ms drains vs 5–20 ms, BENCHMARKS.md). A flood still drains every
  * 5 ms; what arrives in 100 ms at the highest rate measured (~1.3 MB) is a sixth of the 8 MB ring.
  */

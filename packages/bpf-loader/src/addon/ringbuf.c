@@ -24,8 +24,6 @@
  * consumed that record, stops, and the level-triggered poll wakes us again. */
 #define BATCH_FULL (-EFBIG)
 #define IDLE_FACTOR 10
-/* A drain that found fewer records than this backs the timer off too (the default). */
-#define SMALL_BATCH 64
 
 struct reader {
   uv_poll_t poll;
@@ -184,7 +182,7 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
   if (max < 64) max = 64;
   uint32_t interval = 0;
   if (argc > 4) CHECK(napi_get_value_uint32(env, argv[4], &interval));
-  uint32_t min_batch = SMALL_BATCH;
+  uint32_t min_batch = 1;
   if (argc > 5) CHECK(napi_get_value_uint32(env, argv[5], &min_batch));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
