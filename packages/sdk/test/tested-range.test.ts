@@ -47,8 +47,6 @@ const minor = (v: semver.SemVer) => `${v.major}.${v.minor}`;
 test(`TESTED_RANGE (${TESTED_RANGE}) is the instrumentation-pg minors the matrix runs, up to the registry's newest`, () => {
   const copies = matrixCopies();
   expect(copies.size).toBeGreaterThan(0);
-  // the nested copy auto-instrumentations-node brings is one the matrix runs (its 'auto' setups)
-  expect([...copies.keys()].some((where) => where.includes(path.join('auto-instrumentations-node', 'node_modules')))).toBe(true);
   const tested = new Set([...copies.values()].map(minor));
   // every minor from the range's lowest up to its end has a copy
   const low = semver.minVersion(TESTED_RANGE)!;
