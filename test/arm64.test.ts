@@ -47,12 +47,14 @@ describe('the BPF object for arm64', () => {
     expect(sections(object)).toEqual(sections(X86_OBJECT));
   });
 
-  it("reads arm64's pt_regs at sys_exit (syscallno), not x86-64's (orig_ax)", () => {
+  it("reads arm64's pt_regs at a syscall's exit (syscallno, orig_x0), not x86-64's (orig_ax)", () => {
     // the object's BTF holds the kernel types its CO-RE relocations name
     const btf = execFileSync('bpftool', ['btf', 'dump', 'file', object, 'format', 'c'], { encoding: 'utf8', maxBuffer: 64 << 20 });
     const ptRegs = btf.match(/^struct pt_regs \{[\s\S]*?^\};/m)?.[0] ?? '';
     expect(ptRegs).toContain('syscallno');
     expect(ptRegs).not.toContain('orig_ax');
+    // a syscall's first argument (the socket's fd) at orig_x0: at its exit x0 holds the result
+    expect(btf.match(/^struct pt_regs___arm64 \{[\s\S]*?^\};/m)?.[0]).toContain('orig_x0');
     const x86 = execFileSync('bpftool', ['btf', 'dump', 'file', X86_OBJECT, 'format', 'c'], { encoding: 'utf8', maxBuffer: 64 << 20 });
     expect(x86.match(/^struct pt_regs \{[\s\S]*?^\};/m)?.[0]).toContain('orig_ax');
   });

@@ -11,7 +11,8 @@ import { Client } from 'pg';
 import { BPF_OBJECT } from '../packages/collector/src/collector';
 import { A } from '../packages/collector/src/spans/attributes';
 import { callHelper, patchProgram, readUninitialised } from './helpers/bpf-object-patch';
-import { armBackend, CLI, eventually, phasesOf, randomTraceparent, startCollector, statementsOf, startTraced, type Traced } from './helpers/collector';
+import { armBackend, CLI, eventually, phasesOf, randomTraceparent, startCollector, startReceiver, statementsOf, startTraced, type Traced } from './helpers/collector';
+import { startPostgres } from './helpers/postgres';
 
 const REPO = path.resolve(__dirname, '..');
 const DEMO = path.join(REPO, 'packages', 'demo', 'dist', 'cli.js');
@@ -123,19 +124,91 @@ describe('a kernel that refuses the socket trampolines (fexit on __sys_recvfrom/
   });
   afterAll(() => traced?.stop());
 
-  it('follows sockets at the sys_exit tracepoint instead, says why once in the log and in status, and traces statements', async () => {
-    const said = traced.collector.output().split('\n').filter((l) => l.includes('following sockets at the sys_exit tracepoint'));
+  it('follows sockets at the recvfrom/sendto syscall tracepoints instead, says why once in the log and in status, and traces statements', async () => {
+    const said = traced.collector.output().split('\n').filter((l) => l.includes('following sockets at'));
     expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/following sockets at the recvfrom\/sendto syscall tracepoints: every other syscall on the host takes the kernel's syscall-tracing path/);
     const why = tracing ? /the kernel refused its fexit program on_recvfrom: this kernel lacks the BPF helper unknown#10000/ : /this kernel allows no tracing programs/;
     expect(said[0]).toMatch(why);
     const status = await traced.collector.status();
-    expect(status.socketHook.hook).toBe('sys_exit');
+    expect(status.socketHook.hook).toBe('syscalls');
     expect(status.socketHook.fallback).toMatch(why);
     expect(status.refused).toEqual({ phases: null, waits: null, locks: null, nested: null, tls: null, profile: null });
-    expect(status.programs.filter((p: { name: string }) => /^on_(recvfrom|sendto|sys_exit)$/.test(p.name)).map((p: { name: string; loaded: boolean }) => `${p.name} ${p.loaded}`).sort())
-      .toEqual(['on_recvfrom false', 'on_sendto false', 'on_sys_exit true']);
+    expect(socketPrograms(status)).toEqual(['on_exit_recvfrom true', 'on_exit_sendto true', 'on_recvfrom false', 'on_sendto false', 'on_sys_exit false']);
     const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', traced.collector.stateDir], { encoding: 'utf8' });
-    expect(printed.stdout).toMatch(/^sockets followed at the sys_exit tracepoint: every syscall of every process on the host pays for it \(/m);
+    expect(printed.stdout).toMatch(/^sockets followed at the recvfrom\/sendto syscall tracepoints: every other syscall on the host takes the kernel's syscall-tracing path \(~70 ns\) \(/m);
+
+    await expectTracedWithPhases(traced);
+  });
+});
+
+/** The socket programs of a status, each with whether it loaded, sorted. */
+function socketPrograms(status: { programs: { name: string; loaded: boolean }[] }): string[] {
+  return status.programs.filter((p) => /^on_(recvfrom|sendto|exit_recvfrom|exit_sendto|sys_exit)$/.test(p.name)).map((p) => `${p.name} ${p.loaded}`).sort();
+}
+
+/**
+ * A collector, exporting to a receiver, whose mount namespace `prepare` (a shell line run as root in a private mount
+ * namespace) changed: the host's mounts stay as they are. The gate forced to the syscall tracepoints, on any kernel.
+ */
+async function startTracedWithMounts(prepare: string): Promise<Traced> {
+  const pg = await startPostgres({ flavor: 'debian' });
+  const receiver = await startReceiver();
+  const launcher = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${prepare} && exec "$@"`, 'sh'];
+  const collector = await startCollector(['--port', String(pg.port)], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, PGFERRET_SOCKET_HOOK: 'syscalls' }, CLI, launcher);
+  const stop = async () => {
+    await collector.stop();
+    await receiver.close();
+    await pg.stop();
+  };
+  try {
+    await collector.waitFor(/running; Ctrl-C to stop/);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { pg, receiver, collector, stop };
+}
+
+// where libbpf looks for tracepoint ids: debugfs's tracing directory first, then tracefs's own mount point
+const UNMOUNT_TRACING = 'for m in /sys/kernel/debug/tracing /sys/kernel/debug /sys/kernel/tracing; do umount "$m" 2>/dev/null; done; true';
+
+describe('a host whose tracefs is not mounted (no systemd to mount it)', () => {
+  let traced: Traced;
+  beforeAll(async () => {
+    traced = await startTracedWithMounts(UNMOUNT_TRACING);
+  });
+  afterAll(() => traced?.stop());
+
+  it('mounts tracefs at /sys/kernel/tracing, says so once, and follows sockets at the syscall tracepoints', async () => {
+    const out = traced.collector.output();
+    expect(out.split('\n').filter((l) => l.includes('mounted tracefs at /sys/kernel/tracing'))).toHaveLength(1);
+    expect(out).not.toMatch(/following sockets at/);
+    const status = await traced.collector.status();
+    expect(status.socketHook).toEqual({ hook: 'syscalls', fallback: null });
+    expect(socketPrograms(status)).toEqual(['on_exit_recvfrom true', 'on_exit_sendto true', 'on_recvfrom false', 'on_sendto false', 'on_sys_exit false']);
+    await expectTracedWithPhases(traced);
+  });
+});
+
+describe('a host without syscall tracepoints (an empty directory where tracefs would be)', () => {
+  let traced: Traced;
+  beforeAll(async () => {
+    traced = await startTracedWithMounts(`${UNMOUNT_TRACING} && mount -t tmpfs none /sys/kernel/tracing`);
+  });
+  afterAll(() => traced?.stop());
+
+  it('follows sockets at the sys_exit tracepoint, says why once in the log and in status, and traces statements', async () => {
+    const said = traced.collector.output().split('\n').filter((l) => l.includes('following sockets at'));
+    expect(said).toEqual([
+      expect.stringMatching(/following sockets at the sys_exit tracepoint, which every syscall on the host pays for \(~170 ns\): \/sys\/kernel\/tracing\/events\/syscalls\/sys_exit_recvfrom\/id does not exist: this kernel has no syscall tracepoints \(built without CONFIG_FTRACE_SYSCALLS\) or no tracefs at \/sys\/kernel\/tracing$/),
+    ]);
+    const status = await traced.collector.status();
+    expect(status.socketHook.hook).toBe('sys_exit');
+    expect(status.socketHook.fallback).toMatch(/sys_exit_recvfrom\/id does not exist/);
+    expect(socketPrograms(status)).toEqual(['on_exit_recvfrom false', 'on_exit_sendto false', 'on_recvfrom false', 'on_sendto false', 'on_sys_exit true']);
+    const printed = spawnSync(process.execPath, [CLI, 'status', '--state-dir', traced.collector.stateDir], { encoding: 'utf8' });
+    expect(printed.stdout).toMatch(/^sockets followed at the sys_exit tracepoint, which every syscall on the host pays for \(~170 ns\) \(/m);
 
     await expectTracedWithPhases(traced);
   });

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SOCKET_HOOKS, SOCKET_PROGRAMS } from '../packages/collector/src/kernel/load';
 import { RESULT_MARKER, VERIFIED_INSNS_LIMIT, type CheckResult } from './kernels/check';
 import { checkTools, matrixKernels, runInGuest } from './kernels/vm';
 
@@ -43,9 +44,12 @@ function expectPassed(r: CheckResult): void {
   // uprobe_multi links where the kernel has them (6.6+), perf-event uprobes before: both ways trace end to end
   const [major, minor] = r.release.split('.').map(Number);
   expect(r.uprobeMulti).toBe(major > 6 || (major === 6 && minor >= 6));
-  // fexit trampolines on __sys_recvfrom/__sys_sendto wherever the kernel has tracing programs; sys_exit only where not
-  expect([r.socketHook, r.socketFallback === null]).toEqual(r.tracingPrograms ? ['fexit', true] : ['sys_exit', false]);
-  // and where fexit programs load but will not attach (another tool holds every slot of __sys_recvfrom's trampoline): sys_exit, said why
+  // fexit trampolines on __sys_recvfrom/__sys_sendto wherever the kernel has tracing programs; the syscall tracepoints where not
+  expect([r.socketHook, r.socketFallback === null]).toEqual(r.tracingPrograms ? ['fexit', true] : ['syscalls', false]);
+  // every socket hook's programs loaded (the ones after the chosen one for their margins): none left at 0 instructions
+  const chosen: string[] = SOCKET_HOOKS.slice(SOCKET_HOOKS.indexOf(r.socketHook!)).flatMap((h) => SOCKET_PROGRAMS[h]);
+  expect(r.programs.filter((p) => chosen.includes(p.name) && p.verifiedInsns === 0).map((p) => p.name)).toEqual([]);
+  // and where fexit programs load but will not attach (another tool holds every slot of __sys_recvfrom's trampoline): the syscall tracepoints, said why
   if (r.socketHook === 'fexit') expect(r.trampolineFullFallback).toMatch(/^the kernel would not attach its fexit programs: .*trampoline is full/);
   else expect(r.trampolineFullFallback).toBeNull();
 }

@@ -19,3 +19,9 @@ int empty_sched_switch(void *ctx)
 {
 	return 0;
 }
+
+SEC("tp/syscalls/sys_exit_recvfrom")
+int empty_exit_recvfrom(void *ctx)
+{
+	return 0;
+}

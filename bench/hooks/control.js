@@ -10,6 +10,7 @@ const path = require('node:path');
 const TRACEPOINTS = {
   empty_sys_exit: ['raw_syscalls', 'sys_exit'],
   empty_sched_switch: ['sched', 'sched_switch'],
+  empty_exit_recvfrom: ['syscalls', 'sys_exit_recvfrom'],
 };
 
 /** Compiles control.bpf.c into workDir (loader's incremental clang build). */

@@ -33,9 +33,10 @@ const ARMS = {
   // a second detached arm paired like the others: how far apart two
   // identical arms land on this machine (the noise floor)
   'detached-again': null,
-  // the default, --detail full: the socket hook (fexit where the kernel allows it), fork/exit and sched_switch
+  // the default, --detail full: the socket hook (fexit where the kernel allows it, else the recvfrom/sendto syscall
+  // tracepoints), fork/exit and sched_switch
   attached: { collector: [] },
-  // the same on the sys_exit tracepoint, as on a kernel that refuses fexit programs
+  // the same on the sys_exit tracepoint, as on a kernel without syscall tracepoints
   'attached-sys-exit': { collector: [], env: { PGFERRET_SOCKET_HOOK: 'sys_exit' } },
   // no sched_switch hook
   phases: { collector: ['--detail', 'phases'] },
@@ -44,6 +45,8 @@ const ARMS = {
   // this one is what its own filtering adds
   'empty-sys-exit': { control: 'empty_sys_exit' },
   'empty-sched-switch': { control: 'empty_sched_switch' },
+  // one empty program on syscalls:sys_exit_recvfrom: what every other syscall pays once any syscall tracepoint is on
+  'empty-syscall-tp': { control: 'empty_exit_recvfrom' },
 };
 
 function parseArgs(argv) {

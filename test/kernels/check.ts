@@ -4,7 +4,8 @@
 //     refused) and read each program's verified instruction count: each must
 //     stay under a quarter of the verifier's 1M limit; where the gate runs on
 //     fexit, load it again with every slot of __sys_recvfrom's trampoline
-//     taken: it must fall back to sys_exit;
+//     taken: it must fall back to the syscall tracepoints; the other socket
+//     hooks' programs are loaded too, for their margins;
 //  2. end to end: Debian PostgreSQL in tmpfs, the collector CLI exporting OTLP
 //     to a receiver in this process, statements with a sampled traceparent
 //     (simple and extended protocol, a lock wait, a 1 MB text): traced,
@@ -18,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { BpfObject, buildBpfObject, hasProgramType, PROGRAM_TYPES } from '@pgferret/bpf-loader';
-import { loadWithSocketHook, VERIFIER_BUDGET } from '../../packages/collector/src/kernel/load';
+import { loadProbes, loadWithSocketHook, SOCKET_HOOKS, SOCKET_PROGRAMS, VERIFIER_BUDGET, type SocketHook } from '../../packages/collector/src/kernel/load';
 import type { SpanRecord } from '../../packages/collector/src/embedded/span-record';
 import { A } from '../../packages/collector/src/spans/attributes';
 import {
@@ -62,11 +63,11 @@ export interface CheckResult {
   uprobeMulti: boolean | null;
   /** the kernel loads tracing (fentry/fexit) programs */
   tracingPrograms: boolean;
-  /** how the gate followed sockets: fexit trampolines, or the sys_exit tracepoint (null when the object did not load) */
-  socketHook: 'fexit' | 'sys_exit' | null;
-  /** why it fell back to sys_exit */
+  /** how the gate followed sockets: fexit trampolines, the syscall tracepoints or the sys_exit tracepoint (null when the object did not load) */
+  socketHook: SocketHook | null;
+  /** why it fell back from fexit */
   socketFallback: string | null;
-  /** why the gate fell back to sys_exit with __sys_recvfrom's trampoline full (null where it does not run on fexit) */
+  /** why the gate fell back from fexit with __sys_recvfrom's trampoline full (null where it does not run on fexit) */
   trampolineFullFallback: string | null;
   /** kernel log lines the run added that name a leaked uprobe or a WARNING/BUG */
   badKernelLines: string[];
@@ -208,6 +209,19 @@ export async function runCheck(): Promise<CheckResult> {
     } finally {
       loaded.obj.close();
     }
+    // the hooks this kernel does not choose, loaded for their verifier counts (a fallback must load where it is needed)
+    for (const hook of SOCKET_HOOKS.slice(SOCKET_HOOKS.indexOf(loaded.socketHook) + 1)) {
+      const other = loadProbes(BPF_OBJECT, (m) => log(`loader (${hook}): ${m}`), { socketHook: hook });
+      try {
+        if (other.socketHook !== hook) throw new Error(`asked to load the ${hook} socket programs, the loader fell back to ${other.socketHook}: ${other.socketFallback}`);
+        for (const p of other.programs) {
+          if (!(SOCKET_PROGRAMS[hook] as readonly string[]).includes(p.name)) continue;
+          programs = programs.map((q) => (q.name === p.name ? { name: p.name, verifiedInsns: p.verifiedInsns, xlatedBytes: p.xlatedBytes } : q));
+        }
+      } finally {
+        other.obj.close();
+      }
+    }
     const refused = Object.entries(loaded.refused).filter(([, why]) => why !== null);
     if (refused.length) throw new Error(`features refused by this kernel: ${refused.map(([f, why]) => `${f} (${why})`).join('; ')}`);
     const over = programs.filter((p) => p.verifiedInsns > VERIFIED_INSNS_LIMIT);
@@ -236,7 +250,7 @@ export async function runCheck(): Promise<CheckResult> {
       const { loaded } = loadWithSocketHook(BPF_OBJECT, (m) => log(`loader: ${m}`));
       loaded.obj.close();
       trampolineFullFallback = loaded.socketFallback;
-      if (loaded.socketHook !== 'sys_exit') throw new Error(`with __sys_recvfrom's trampoline full the gate attached at ${loaded.socketHook}`);
+      if (loaded.socketHook !== 'syscalls') throw new Error(`with __sys_recvfrom's trampoline full the gate attached at ${loaded.socketHook}`);
     } finally {
       for (const f of fillers) f.close();
     }

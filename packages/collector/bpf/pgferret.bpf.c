@@ -2,8 +2,9 @@
 /* The kernel half of pgferret.
  *
  * The gate: every backend of an attached cluster is followed at its socket
- * with fexit programs on the kernel's recvfrom/sendto (the sys_exit
- * tracepoint where the kernel refuses them), which cost a backend no trap. What it
+ * with fexit programs on the kernel's recvfrom/sendto (their syscall
+ * tracepoints, or the sys_exit tracepoint, where the kernel refuses them),
+ * which cost a backend no trap. What it
  * receives (Query, Parse/Bind/Execute, Sync) says which statements carry a
  * sampled traceparent (read from the message in the receive buffer); what it
  * sends (CommandComplete, ErrorResponse, ReadyForQuery) says how each of them
@@ -25,7 +26,7 @@
  * other in this order:
  *   maps.bpf.h      maps, records, unit bookkeeping
  *   protocol.bpf.h  the protocol reader and the sampling decision
- *   gate.bpf.h      the hooks that feed it (recvfrom/sendto, or sys_exit; fork, exit)
+ *   gate.bpf.h      the hooks that feed it (recvfrom/sendto: fexit, syscall tracepoints or sys_exit; fork, exit)
  *   tls.bpf.h       encrypted backends: fed from be_tls_read/write (be_gssapi_*) probes
  *   inside.bpf.h    waits, buffer/WAL usage, lock waits, SPI
  *   phases.bpf.h    the per-backend phase probes

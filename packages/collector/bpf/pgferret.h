@@ -92,7 +92,7 @@ enum pf_backend_event {
 
 /* Where a backend's protocol bytes are read (pf_backend_state.crypt). */
 enum pf_crypt {
-	PF_CRYPT_NONE = 0,         /* at the socket: sys_exit of recvfrom/sendto */
+	PF_CRYPT_NONE = 0,         /* at the socket: the exit of recvfrom/sendto */
 	PF_CRYPT_TLS = 1,          /* TLS: at PostgreSQL's be_tls_read/be_tls_write (probes attached once per binary) */
 	PF_CRYPT_GSS = 2,          /* GSSAPI encryption: at be_gssapi_read/be_gssapi_write (the same programs) */
 };

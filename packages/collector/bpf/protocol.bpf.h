@@ -2,8 +2,8 @@
  * Parse/Bind/Execute, Sync) and sends (CommandComplete, ErrorResponse,
  * ReadyForQuery), decides which statements are sampled (the traceparent
  * search of traceparent.bpf.h) and records them. Called by the gate's
- * sys_exit program (gate.bpf.h) with the bytes of one recvfrom/sendto.
- * No programs here: its instructions are counted in on_sys_exit's.
+ * socket programs (gate.bpf.h) with the bytes of one recvfrom/sendto.
+ * No programs here: its instructions are counted in theirs.
  */
 #ifndef PGFERRET_PROTOCOL_BPF_H
 #define PGFERRET_PROTOCOL_BPF_H

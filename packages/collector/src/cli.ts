@@ -5,6 +5,7 @@ import { callAdmin } from './admin/server';
 import { count, counts, msValue, niceValue, percent, port, rate } from './cli-args';
 import type { CollectorStatus } from './control/collector-control';
 import { TEXT_MAX } from './events/layout';
+import { SOCKET_HOOK_COST } from './kernel/load';
 import { RUN_DEFAULTS, startRun, type RunOptions } from './run';
 import { dropPrivileges } from './privileges';
 import { DEFAULT_NICE, setNice } from './priority';
@@ -27,7 +28,7 @@ function printStatus(s: CollectorStatus): void {
   const out: string[] = [];
   out.push(`tracing: ${s.enabled ? 'enabled' : 'DISABLED'}   detail: ${s.detail}   root sample rate: ${s.rootSampleRate}`);
   for (const [feature, why] of Object.entries(s.refused)) if (why !== null) out.push(`WITHOUT ${feature}: ${why}`);
-  if (s.socketHook.hook === 'sys_exit') out.push(`sockets followed at the sys_exit tracepoint: every syscall of every process on the host pays for it${s.socketHook.fallback ? ` (${s.socketHook.fallback})` : ' (PGFERRET_SOCKET_HOOK=sys_exit)'}`);
+  if (s.socketHook.hook !== 'fexit') out.push(`sockets followed at ${SOCKET_HOOK_COST[s.socketHook.hook]}${s.socketHook.fallback ? ` (${s.socketHook.fallback})` : ` (PGFERRET_SOCKET_HOOK=${s.socketHook.hook})`}`);
   out.push(`clusters (${s.clusters.length}):`);
   for (const c of s.clusters) {
     out.push(`  pid ${c.pid}  PostgreSQL ${c.major ?? '?'}  port ${c.port ?? '?'}  ${c.dataDir}  ${c.error ? `ERROR: ${c.error}` : `probes: ${c.probeSet}`}`);

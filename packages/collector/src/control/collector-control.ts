@@ -6,7 +6,7 @@ import type { RingBufferStats } from '@pgferret/bpf-loader';
 import type { DecodeStats } from '../events/decode';
 import type { ExportQueue } from '../export/queue';
 import type { Feature } from '../inside/cluster-facts';
-import type { OptionalFeature } from '../kernel/load';
+import type { OptionalFeature, SocketHook } from '../kernel/load';
 import type { Detail } from '../probes/tables';
 import type { Statement } from '../spans/assemble';
 import type { BackendInfo } from '../spans/build';
@@ -122,8 +122,8 @@ export interface CollectorStatus {
   programs: { name: string; loaded: boolean; verifiedInsns: number }[];
   /** the uprobes are uprobe_multi links (Linux >= 6.6: one per program and backend, removed in one grace period), else one perf-event uprobe per site */
   uprobeMulti: boolean;
-  /** how the gate follows sockets: fexit on __sys_recvfrom/__sys_sendto, or the host-wide sys_exit tracepoint (fallback: why) */
-  socketHook: { hook: 'fexit' | 'sys_exit'; fallback: string | null };
+  /** how the gate follows sockets: fexit on __sys_recvfrom/__sys_sendto, else the two syscalls' tracepoints, else the host-wide sys_exit tracepoint (fallback: why) */
+  socketHook: { hook: SocketHook; fallback: string | null };
   clusters: ClusterStatus[];
   /** executables of attached clusters and the phase probes their armed backends get */
   binaries: { exe: string; probeSet: string; probes: string }[];

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import { BpfError, BpfObject, hasProgramType, hasUprobeMulti, PROGRAM_TYPES, type BpfLink, type ProgramInfo } from '@pgferret/bpf-loader';
 import { Programs, type ProgramName } from './bpf-names';
 import { checkKernel } from './requirements';
+import { syscallTracepointsMissing } from './tracefs';
 
 /** The verifier's limit is 1M instructions per program; a program above a quarter of it has no margin for the next kernel build. */
 export const VERIFIER_BUDGET = 250_000;
@@ -15,19 +16,44 @@ export type OptionalFeature = 'phases' | 'waits' | 'locks' | 'nested' | 'tls' | 
 export const OPTIONAL_FEATURES: OptionalFeature[] = ['phases', 'waits', 'locks', 'nested', 'tls', 'profile'];
 
 /**
- * How the gate sees a backend's recv() and send(): trampolines on the kernel's __sys_recvfrom and __sys_sendto (fexit:
- * only those calls pay), or, where the kernel refuses them, the sys_exit tracepoint (every syscall of every process on
- * the host pays ~170 ns on a 6.18 VM: BENCHMARKS.md "The socket gate without a host-wide syscall hook").
+ * How the gate sees a backend's recv() and send(), best first: trampolines on the kernel's __sys_recvfrom and
+ * __sys_sendto (fexit: only those calls pay); else the two syscalls' own exit tracepoints (every other syscall on the
+ * host takes the kernel's syscall-tracing path, ~70 ns on a 6.18 VM, but runs no program); else the sys_exit
+ * tracepoint (every syscall of every process runs the program: ~170 ns). BENCHMARKS.md "The socket gate at the
+ * syscalls' own tracepoints".
  */
-export type SocketHook = 'fexit' | 'sys_exit';
+export const SOCKET_HOOKS = ['fexit', 'syscalls', 'sys_exit'] as const;
+export type SocketHook = (typeof SOCKET_HOOKS)[number];
 export const SOCKET_PROGRAMS: Record<SocketHook, readonly ProgramName[]> = {
   fexit: [Programs.on_recvfrom, Programs.on_sendto],
+  syscalls: [Programs.on_exit_recvfrom, Programs.on_exit_sendto],
   sys_exit: [Programs.on_sys_exit],
 };
+const SYSCALL_TRACEPOINTS: Record<string, string> = { [Programs.on_exit_recvfrom]: 'sys_exit_recvfrom', [Programs.on_exit_sendto]: 'sys_exit_sendto' };
+
+/** What following sockets with a hook costs the host, for the line that says the gate fell back to it. */
+export const SOCKET_HOOK_COST: Record<SocketHook, string> = {
+  fexit: 'only recv() and send() pay',
+  syscalls: "the recvfrom/sendto syscall tracepoints: every other syscall on the host takes the kernel's syscall-tracing path (~70 ns)",
+  sys_exit: 'the sys_exit tracepoint, which every syscall on the host pays for (~170 ns)',
+};
+
+/** The hook after `hook`, or null after the last. */
+function nextHook(hook: SocketHook): SocketHook | null {
+  return SOCKET_HOOKS[SOCKET_HOOKS.indexOf(hook) + 1] ?? null;
+}
+
+/** The hook PGFERRET_SOCKET_HOOK forces (the benches' A/B arms, a kernel whose better hook misbehaves), else null. */
+function forcedHook(): SocketHook | null {
+  const v = process.env.PGFERRET_SOCKET_HOOK;
+  if (v === undefined || v === '') return null;
+  if (!(SOCKET_HOOKS as readonly string[]).includes(v)) throw new Error(`PGFERRET_SOCKET_HOOK='${v}' is not a socket hook: use one of ${SOCKET_HOOKS.join(', ')}, or unset it`);
+  return v as SocketHook;
+}
 
 /** Every program of the BPF object (pgferret.bpf.c and the units it includes), by what it serves (a test checks this covers the object). */
 export const PROGRAMS: Record<'gate' | OptionalFeature, readonly ProgramName[]> = {
-  gate: [...SOCKET_PROGRAMS.fexit, ...SOCKET_PROGRAMS.sys_exit, Programs.on_fork, Programs.on_task_exit],
+  gate: [...SOCKET_PROGRAMS.fexit, ...SOCKET_PROGRAMS.syscalls, ...SOCKET_PROGRAMS.sys_exit, Programs.on_fork, Programs.on_task_exit],
   phases: [Programs.uprobe_plan_begin, Programs.uprobe_exec_begin, Programs.uprobe_exec_end_site, Programs.uretprobe_exec_end],
   waits: [Programs.on_switch],
   locks: [Programs.uprobe_lock_wait, Programs.uretprobe_lock_wait],
@@ -61,14 +87,16 @@ export interface LoadedProbes {
   uprobeMulti: boolean;
   /** how the gate follows sockets; the other hook's programs are not loaded */
   socketHook: SocketHook;
-  /** why the gate runs on sys_exit (null: fexit, or PGFERRET_SOCKET_HOOK=sys_exit) */
+  /** why the gate runs on a hook other than fexit (null: fexit, or the hook PGFERRET_SOCKET_HOOK forced) */
   socketFallback: string | null;
 }
 
-/** Says, once, that the gate fell back to sys_exit and why. */
-function fellBack(log: (m: string) => void, why: string): string {
-  log(`following sockets at the sys_exit tracepoint, which every syscall on the host pays for: ${why}`);
-  return why;
+/** Says, once, that the gate falls back from `from` and why; the hook it falls back to, and the reason to keep. */
+function fellBack(log: (m: string) => void, from: SocketHook, why: string): { hook: SocketHook; why: string } {
+  const hook = nextHook(from);
+  if (!hook) throw new GateRefusedError(`the kernel (Linux ${os.release()}) refused every way of following sockets (the last: ${why}); nothing can be traced without one: run with PGFERRET_BPF_DEBUG=1 and report it`);
+  log(`following sockets at ${SOCKET_HOOK_COST[hook]}: ${why}`);
+  return { hook, why };
 }
 
 export class GateRefusedError extends Error {
@@ -90,8 +118,8 @@ function refusal(e: unknown): string {
  * uprobeMulti: false loads the uprobe programs for perf-event uprobes even where uprobe_multi links exist (bench/removal's
  * A/B); by default they are used where the kernel has them, unless PGFERRET_UPROBE_MULTI=0 (a kernel whose uprobe_multi
  * links misbehave; the budget test's A/B).
- * socketHook: the one to try first (default fexit, unless PGFERRET_SOCKET_HOOK=sys_exit or the kernel has no tracing
- * programs); a refused fexit program falls back to sys_exit, saying why.
+ * socketHook: the one to try first (default fexit, unless PGFERRET_SOCKET_HOOK names another); a hook the kernel lacks
+ * or refuses falls back to the next (SOCKET_HOOKS), saying why.
  */
 export function loadProbes(file: string, log: (m: string) => void, opts: { uprobeMulti?: boolean; socketHook?: SocketHook; socketFallback?: string } = {}): LoadedProbes {
   if (!fs.existsSync(file)) {
@@ -100,19 +128,24 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
   checkKernel();
   const refused: Record<OptionalFeature, string | null> = { phases: null, waits: null, locks: null, nested: null, tls: null, profile: null };
   const uprobeMulti = (opts.uprobeMulti ?? process.env.PGFERRET_UPROBE_MULTI !== '0') && hasUprobeMulti() === true;
-  let socketHook: SocketHook = opts.socketHook ?? (process.env.PGFERRET_SOCKET_HOOK === 'sys_exit' ? 'sys_exit' : 'fexit');
+  const forced = opts.socketHook === undefined ? forcedHook() : null;
+  let socketHook: SocketHook = opts.socketHook ?? forced ?? 'fexit';
   let socketFallback = opts.socketFallback ?? null;
-  // asked first: a kernel that refuses the program type would be asked to verify the whole object once for nothing
-  if (opts.socketHook === undefined && socketHook === 'fexit' && hasProgramType(PROGRAM_TYPES.tracing) === false) {
-    socketHook = 'sys_exit';
-    socketFallback = fellBack(log, 'this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON');
+  const fallBack = (why: string) => ({ hook: socketHook, why: socketFallback } = fellBack(log, socketHook, why));
+  // asked first: a kernel that lacks a hook would be asked to verify the whole object once for nothing
+  if (opts.socketHook === undefined && !forced && hasProgramType(PROGRAM_TYPES.tracing) === false) {
+    fallBack('this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON');
+  }
+  if (socketHook === 'syscalls') {
+    const missing = syscallTracepointsMissing(log);
+    if (missing) fallBack(missing);
   }
   // at most one more attempt per optional feature, and one for the socket hook
   for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length + 1; attempt++) {
     const obj = BpfObject.open(file);
     try {
       for (const f of OPTIONAL_FEATURES) if (refused[f] !== null) for (const p of PROGRAMS[f]) obj.setAutoload(p, false);
-      for (const p of SOCKET_PROGRAMS[socketHook === 'fexit' ? 'sys_exit' : 'fexit']) obj.setAutoload(p, false);
+      for (const h of SOCKET_HOOKS) if (h !== socketHook) for (const p of SOCKET_PROGRAMS[h]) obj.setAutoload(p, false);
       if (uprobeMulti) for (const p of UPROBE_PROGRAMS) obj.setUprobeMulti(p);
       obj.load();
       return { obj, refused, programs: obj.programInfo(), uprobeMulti, socketHook, socketFallback };
@@ -120,10 +153,14 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
       obj.close();
       if (!(e instanceof BpfError)) throw e;
       const program = e.program;
-      // a kernel without trampolines, or one that refuses tracing programs even to root (EPERM: a hardened build)
-      if (socketHook === 'fexit' && program && (SOCKET_PROGRAMS.fexit as readonly string[]).includes(program) && ['VERIFIER', 'LOAD_FAILED', 'EPERM'].includes(e.code)) {
-        socketHook = 'sys_exit';
-        socketFallback = fellBack(log, `the kernel refused its fexit program ${program}: ${e.code === 'EPERM' ? 'not permitted (EPERM) to a process with CAP_BPF and CAP_PERFMON: this kernel allows no tracing programs' : refusal(e)}`);
+      // a kernel without trampolines, or one that refuses tracing programs even to root (EPERM: a hardened build); one
+      // without bpf_task_pt_regs (before 5.15) for the syscall tracepoints; the last hook refused is the gate refused (below)
+      if (nextHook(socketHook) && program && (SOCKET_PROGRAMS[socketHook] as readonly string[]).includes(program) && ['VERIFIER', 'LOAD_FAILED', 'EPERM'].includes(e.code)) {
+        fallBack(`the kernel refused its ${socketHook} program ${program}: ${e.code === 'EPERM' ? `not permitted (EPERM) to a process with CAP_BPF and CAP_PERFMON: this kernel allows no ${socketHook === 'fexit' ? 'tracing programs' : 'such program'}` : refusal(e)}`);
+        if (socketHook === 'syscalls') {
+          const missing = syscallTracepointsMissing(log);
+          if (missing) fallBack(missing);
+        }
         continue;
       }
       // privileges, a missing object…: not the kernel refusing a program
@@ -150,7 +187,9 @@ export function attachSocketHook(loaded: LoadedProbes): BpfLink[] {
   if (loaded.socketHook === 'sys_exit') return [loaded.obj.attachTracepoint({ program: Programs.on_sys_exit, category: 'raw_syscalls', name: 'sys_exit' })];
   const links: BpfLink[] = [];
   try {
-    for (const p of SOCKET_PROGRAMS.fexit) links.push(loaded.obj.attachTrace(p));
+    for (const p of SOCKET_PROGRAMS[loaded.socketHook]) {
+      links.push(loaded.socketHook === 'fexit' ? loaded.obj.attachTrace(p) : loaded.obj.attachTracepoint({ program: p, category: 'syscalls', name: SYSCALL_TRACEPOINTS[p] }));
+    }
   } catch (e) {
     for (const l of links) l.detach();
     throw e;
@@ -159,24 +198,24 @@ export function attachSocketHook(loaded: LoadedProbes): BpfLink[] {
 }
 
 /**
- * The object and its attached socket hook. Where the kernel loads the fexit programs but will not attach them (no BPF
- * trampolines; another tool holding a function's every trampoline slot), the object the collector loaded itself is
- * loaded again for sys_exit; one it was given is not.
+ * The object and its attached socket hook. Where the kernel loads a hook's programs but will not attach them (fexit: no
+ * BPF trampolines, another tool holding a function's every trampoline slot), the object the collector loaded itself is
+ * loaded again for the next hook; one it was given is not.
  */
 export function loadWithSocketHook(file: string, log: (m: string) => void, given?: LoadedProbes): { loaded: LoadedProbes; links: BpfLink[] } {
-  const loaded = given ?? loadProbes(file, log);
-  try {
-    return { loaded, links: attachSocketHook(loaded) };
-  } catch (e) {
-    if (!given) loaded.obj.close();
-    if (given || loaded.socketHook !== 'fexit') throw e;
-    const why = fellBack(log, `the kernel would not attach its fexit programs: ${(e as Error).message}`);
-    const again = loadProbes(file, log, { socketHook: 'sys_exit', socketFallback: why });
+  let loaded = given ?? loadProbes(file, log);
+  for (;;) {
     try {
-      return { loaded: again, links: attachSocketHook(again) };
-    } catch (e2) {
-      again.obj.close();
-      throw e2;
+      return { loaded, links: attachSocketHook(loaded) };
+    } catch (e) {
+      if (!given) loaded.obj.close();
+      if (given || loaded.socketHook === 'sys_exit') throw e;
+      let next = fellBack(log, loaded.socketHook, `the kernel would not attach its ${loaded.socketHook} programs: ${(e as Error).message}`);
+      if (next.hook === 'syscalls') {
+        const missing = syscallTracepointsMissing(log);
+        if (missing) next = fellBack(log, next.hook, missing);
+      }
+      loaded = loadProbes(file, log, { socketHook: next.hook, socketFallback: next.why });
     }
   }
 }
