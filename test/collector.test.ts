@@ -219,6 +219,8 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
       `/*traceparent='ff-${t}-${hex(16)}-01'*/`, // version ff
       `/*traceparent='00-${'0'.repeat(32)}-${hex(16)}-01'*/`, // all-zero trace id
       `/*traceparent='00-${t}-${'0'.repeat(16)}-01'*/`, // all-zero span id
+      `/*traceparent='00-${t.slice(0, 21)}z${t.slice(22)}-${hex(16)}-01'*/`, // a non-hex character in the trace id's second half
+      `/*traceparent='00-${t}-${hex(16).slice(0, 15)}G-01'*/`, // and in the span id's last digit
     ];
     for (const m of malformed) expect((await c.query(`SELECT 3 AS malformed ${m}`)).rows[0].malformed).toBe(3);
     await c.query(`SELECT 4 AS unsampled /*traceparent='00-${hex(32)}-${hex(16)}-00'*/`);
@@ -240,7 +242,7 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     expect(err.attributes['error.type']).toBe('22012');
 
     const st = await collector.status();
-    expect(st.kernel.malformed - statusBefore.kernel.malformed).toBe(5);
+    expect(st.kernel.malformed - statusBefore.kernel.malformed).toBe(7);
     expect(st.kernel.unsampled - statusBefore.kernel.unsampled).toBe(1);
     // malformed, unsampled and comment-less statements made no span (root sampling is 0)
     await new Promise((r) => setTimeout(r, 1500));

@@ -4,11 +4,11 @@
  * the protocol reader), and its birth and exit.
  *
  * Verified instructions (6.1 / 6.12 / 6.18; the kernel matrix):
- *   on_recvfrom       30,731 / 77,652 / —  (the protocol reader and the traceparent search)
+ *   on_recvfrom       55,676 / 85,498 / —  (the protocol reader and the traceparent search)
  *   on_sendto          2,333 /  3,278 / —
- *   on_exit_recvfrom  30,750 / 77,671 / 57,845 (6.18 on this project's machines allows no tracing programs)
- *   on_exit_sendto     2,343 /  3,297 /  4,483
- *   on_sys_exit       31,794 / 80,005 / 61,410 (both; the matrix loads every hook for its margin)
+ *   on_exit_recvfrom  55,685 / 85,497 / 64,058 (6.18 on this project's machines allows no tracing programs)
+ *   on_exit_sendto     2,326 /  3,277 /  4,463
+ *   on_sys_exit       56,739 / 87,851 / 67,642 (both; the matrix loads every hook for its margin)
  *   on_fork              118 /     99 / 98
  *   on_task_exit         129 /    110 / 109
  */
@@ -73,46 +73,53 @@ struct pf_syscall_exit {
 	long ret;
 };
 
-/* The backend's recv()/send() arguments: its registers as it entered the
- * syscall (on arm64 the first one is overwritten by the result: the
- * _SYSCALL reads take orig_x0). */
-static __always_inline int on_syscall_exit(long ret, struct pt_regs *regs, int recv)
+/* The same at the two syscalls' own tracepoints, for a kernel that refuses
+ * the trampolines above (no BTF of those functions, no tracing programs at
+ * all): another syscall pays the kernel's syscall-tracing path and a bit
+ * test (~70 ns on a 6.18 VM), not a program run (~150 ns with the one
+ * below). The arguments are not in the tracepoint's record: they are read
+ * from the task's saved registers (a trusted pointer: plain loads, no helper
+ * call), and only for a followed backend. Loaded and attached only then
+ * (kernel/load.ts). */
+static __always_inline int on_exit_tp(long ret, int recv)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
 	if (!b || ret <= 0)
 		return 0;
-	return on_socket(pid, b, (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs), (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret, recv);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return on_socket(pid, b, (__u32)SYSCALL_FD(regs), (const char *)SYSCALL_BUF(regs), ret, recv);
 }
 
-/* The same at the two syscalls' own tracepoints, for a kernel that refuses
- * the trampolines above (no BTF of those functions, no tracing programs at
- * all): another syscall pays the kernel's syscall-tracing path and a bit
- * test (~70 ns on a 6.18 VM), not a program run (~170 ns with the one
- * below). Loaded and attached only then (kernel/load.ts). */
 SEC("tp/syscalls/sys_exit_recvfrom")
 int on_exit_recvfrom(struct pf_syscall_exit *ctx)
 {
-	return on_syscall_exit(ctx->ret, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), 1);
+	return on_exit_tp(ctx->ret, 1);
 }
 
 SEC("tp/syscalls/sys_exit_sendto")
 int on_exit_sendto(struct pf_syscall_exit *ctx)
 {
-	return on_syscall_exit(ctx->ret, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), 0);
+	return on_exit_tp(ctx->ret, 0);
 }
 
 /* The same at the sys_exit tracepoint, which every syscall of every process
  * takes: for a kernel without the syscall tracepoints (no
- * CONFIG_FTRACE_SYSCALLS, no tracefs). */
+ * CONFIG_FTRACE_SYSCALLS, no tracefs). Its pt_regs is a raw pointer: read
+ * with helpers (on arm64 the first argument at orig_x0: the _SYSCALL reads). */
 SEC("raw_tp/sys_exit")
 int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pf_backend_state *b = bpf_map_lookup_elem(&backends, &pid);
+	long ret = (long)ctx->args[1];
+	if (!b || ret <= 0)
+		return 0;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long nr = SYSCALL_NR(regs);
 	if (nr != NR_RECVFROM && nr != NR_SENDTO)
 		return 0;
-	return on_syscall_exit((long)ctx->args[1], regs, nr == NR_RECVFROM);
+	return on_socket(pid, b, (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs), (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), ret, nr == NR_RECVFROM);
 }
 
 /* New backends: children of a followed postmaster. */

@@ -13,10 +13,16 @@
 #define NR_SENDTO 206
 #define NR_RECVFROM 207
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+/* A syscall's fd and buffer from a trusted (BTF) pt_regs, read in place: x0
+ * holds the result at the exit, the first argument is in orig_x0. */
+#define SYSCALL_FD(regs) ((regs)->orig_x0)
+#define SYSCALL_BUF(regs) ((regs)->regs[1])
 #else
 #define NR_SENDTO 44
 #define NR_RECVFROM 45
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_FD(regs) ((regs)->di)
+#define SYSCALL_BUF(regs) ((regs)->si)
 #endif
 
 /* Startup packet codes (PostgreSQL's pqcomm.h). */

@@ -13,9 +13,9 @@
  *
  * Verified instructions (Linux 6.18):
  *   uprobe_tls_read          35
- *   uretprobe_tls_read   51,360 (6.1: 28,199; 6.12: 38,345) (the protocol reader's input side, as on_sys_exit)
+ *   uretprobe_tls_read   64,109 (6.1: 55,750; 6.12: 85,584) (the protocol reader's input side, as the socket programs)
  *   uprobe_tls_write         35
- *   uretprobe_tls_write   4,105 (6.1: 1,841; 6.12: 2,864) (the output side: completions, with the query id read)
+ *   uretprobe_tls_write   4,469 (6.1: 2,357; 6.12: 3,282) (the output side: completions, with the query id read)
  */
 #ifndef PGFERRET_TLS_BPF_H
 #define PGFERRET_TLS_BPF_H
