@@ -42,6 +42,12 @@ describe('Kubernetes DaemonSet', () => {
     expect(container.volumeMounts).toContainEqual({ name: vol.name, mountPath: '/sys/kernel/btf', readOnly: true });
   });
 
+  it("mounts the node's tracefs read-only, where the syscall tracepoints are found (a kernel without fexit programs)", () => {
+    const vol = ds.spec.template.spec.volumes.find((v: any) => v.hostPath?.path === '/sys/kernel/tracing');
+    expect(vol).toBeDefined();
+    expect(container.volumeMounts).toContainEqual({ name: vol.name, mountPath: '/sys/kernel/tracing', readOnly: true });
+  });
+
   it('takes the OTLP endpoint from its ConfigMap, which points at the OpenTelemetry Collector\'s OTLP/HTTP port', () => {
     const ref = container.envFrom.find((e: any) => e.configMapRef).configMapRef.name;
     const cm = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === ref);

@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { uprobeNeedsSysAdmin } from '../packages/bpf-loader/src';
+import { hasProgramType, PROGRAM_TYPES, uprobeNeedsSysAdmin } from '../packages/bpf-loader/src';
 import { callAdmin } from '../packages/collector/src/admin/server';
+import { syscallTracepointsMissing } from '../packages/collector/src/kernel/tracefs';
 import { eventually } from './helpers/collector';
 import { freePort, startPostgres, type PgCluster } from './helpers/postgres';
 
@@ -87,6 +88,8 @@ test('a dedicated user with file capabilities on a private node attaches and tra
   expect(plain.stderr).toMatch(/lacks them.*dedicated user through a launcher.*Never setcap the system node/s);
 
   pg = await startPostgres({ flavor: 'debian' });
+  // as root, as a host's systemd would: tracefs mounted where it was not
+  expect(syscallTracepointsMissing(() => {})).toBeNull();
   let out = '';
   child = spawn(
     'setpriv',
@@ -112,6 +115,10 @@ test('a dedicated user with file capabilities on a private node attaches and tra
   const s = (await callAdmin(state, '/status')) as any;
   const cluster = s.clusters.find((c: any) => c.port === pg.port);
   expect(cluster).toMatchObject({ error: null });
+  // the socket hook root would get: its dedicated user reads the syscall tracepoints' ids with CAP_DAC_READ_SEARCH
+  // (tracefs mounted beforehand: without CAP_SYS_ADMIN it could not mount it, and would say so)
+  const tracing = hasProgramType(PROGRAM_TYPES.tracing) === true;
+  expect(s.socketHook).toEqual(tracing ? { hook: 'fexit', fallback: null } : { hook: 'syscalls', fallback: expect.stringMatching(/allows no tracing programs/) });
   const c = new Client({ connectionString: pg.connectionString });
   await c.connect();
   await c.query(`SELECT 1 AS traced_without_root /*traceparent='00-${hex(32)}-${hex(16)}-01'*/`);
