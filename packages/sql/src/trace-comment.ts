@@ -4,13 +4,47 @@
 // string, a dollar quote or an identifier is in neither. The head comment is
 // the first token under every reading of standard_conforming_strings; the
 // tail depends on it, so a session whose setting is unknown is read both ways.
-import { SqlLexer, type Token } from './lexer';
+import { isSpace, SqlLexer, type Token } from './lexer';
 import { commentCarries, type Traceparent } from './traceparent';
 
 export type CommentPlace = 'head' | 'tail';
 
+const DOLLAR = 0x24;
+const SEMICOLON = 0x3b;
+
+/** true when a `$` at i starts no dollar quote: a parameter (`$1`) */
+function isParameter(sql: string, i: number): boolean {
+  const d = sql.charCodeAt(i + 1);
+  return d >= 0x30 && d <= 0x39;
+}
+
+/**
+ * The tail comment of the common shape, without the lexer: the text's only
+ * comment is its last token (then only `;` and whitespace), with no quote,
+ * dollar quote or `--` before it — an ORM's statement with the SDK's comment
+ * appended. Nothing before the comment can then hide it or be hidden in it, so
+ * the lexer's answer is known, under either standard_conforming_strings.
+ * undefined when the text is not that simple: the lexer decides.
+ */
+function plainTail(sql: string): Token | null | undefined {
+  let end = sql.length;
+  while (end > 0 && (isSpace(sql.charCodeAt(end - 1)) || sql.charCodeAt(end - 1) === SEMICOLON)) end--;
+  const open = sql.indexOf('/*');
+  // one comment, closed by the first */ after its opening, with nothing nested
+  if (open < 0 || sql.indexOf('*/', open + 2) !== end - 2 || sql.indexOf('/*', open + 2) !== -1) return undefined;
+  for (let i = 0; i < open; i++) {
+    const c = sql.charCodeAt(i);
+    if (c === 0x27 || c === 0x22 || (c === DOLLAR && !isParameter(sql, i)) || (c === 0x2d && sql.charCodeAt(i + 1) === 0x2d)) return undefined;
+  }
+  return { kind: 'block_comment', start: open, end };
+}
+
 /** The head or tail trace comment of a text, found without allocating a token list. */
 export function findTraceComment(sql: string, where: CommentPlace, standardConformingStrings?: boolean): Token | null {
+  if (where === 'tail') {
+    const plain = plainTail(sql);
+    if (plain !== undefined) return plain;
+  }
   const lx = new SqlLexer(sql, standardConformingStrings);
   if (where === 'head') {
     while (lx.next()) {
