@@ -91,12 +91,12 @@ export interface LoadedProbes {
   socketFallback: string | null;
 }
 
-/** Says, once, that the gate falls back from `from` and why; the hook it falls back to, and the reason to keep. */
-function fellBack(log: (m: string) => void, from: SocketHook, why: string): { hook: SocketHook; why: string } {
+/** Says, once, that the gate falls back from `from` and why; the hook it falls back to. */
+function fellBack(log: (m: string) => void, from: SocketHook, why: string): { hook: SocketHook } {
   const hook = nextHook(from);
   if (!hook) throw new GateRefusedError(`the kernel (Linux ${os.release()}) refused every way of following sockets (the last: ${why}); nothing can be traced without one: run with PGFERRET_BPF_DEBUG=1 and report it`);
   log(`following sockets at ${SOCKET_HOOK_COST[hook]}: ${why}`);
-  return { hook, why };
+  return { hook };
 }
 
 export class GateRefusedError extends Error {
@@ -131,7 +131,11 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
   const forced = opts.socketHook === undefined ? forcedHook() : null;
   let socketHook: SocketHook = opts.socketHook ?? forced ?? 'fexit';
   let socketFallback = opts.socketFallback ?? null;
-  const fallBack = (why: string) => ({ hook: socketHook, why: socketFallback } = fellBack(log, socketHook, why));
+  // the reasons add up: status says why neither better hook is used
+  const fallBack = (why: string) => {
+    socketHook = fellBack(log, socketHook, why).hook;
+    socketFallback = socketFallback ? `${socketFallback}; then ${why}` : why;
+  };
   // asked first: a kernel that lacks a hook would be asked to verify the whole object once for nothing
   if (opts.socketHook === undefined && !forced && hasProgramType(PROGRAM_TYPES.tracing) === false) {
     fallBack('this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON');
@@ -140,8 +144,8 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
     const missing = syscallTracepointsMissing(log);
     if (missing) fallBack(missing);
   }
-  // at most one more attempt per optional feature, and one for the socket hook
-  for (let attempt = 0; attempt <= OPTIONAL_FEATURES.length + 1; attempt++) {
+  // at most one more attempt per optional feature, and one per socket hook fallen back from
+  for (let attempt = 0; attempt < OPTIONAL_FEATURES.length + SOCKET_HOOKS.length; attempt++) {
     const obj = BpfObject.open(file);
     try {
       for (const f of OPTIONAL_FEATURES) if (refused[f] !== null) for (const p of PROGRAMS[f]) obj.setAutoload(p, false);
@@ -210,12 +214,17 @@ export function loadWithSocketHook(file: string, log: (m: string) => void, given
     } catch (e) {
       if (!given) loaded.obj.close();
       if (given || loaded.socketHook === 'sys_exit') throw e;
-      let next = fellBack(log, loaded.socketHook, `the kernel would not attach its ${loaded.socketHook} programs: ${(e as Error).message}`);
+      const why = `the kernel would not attach its ${loaded.socketHook} programs: ${(e as Error).message}`;
+      let next = fellBack(log, loaded.socketHook, why);
+      let reasons = loaded.socketFallback ? `${loaded.socketFallback}; then ${why}` : why;
       if (next.hook === 'syscalls') {
         const missing = syscallTracepointsMissing(log);
-        if (missing) next = fellBack(log, next.hook, missing);
+        if (missing) {
+          next = fellBack(log, next.hook, missing);
+          reasons = `${reasons}; then ${missing}`;
+        }
       }
-      loaded = loadProbes(file, log, { socketHook: next.hook, socketFallback: next.why });
+      loaded = loadProbes(file, log, { socketHook: next.hook, socketFallback: reasons });
     }
   }
 }
