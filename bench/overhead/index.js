@@ -76,12 +76,13 @@ const shapeOf = (kind) => SHAPES[kind.replace(/^detached-/, '')] ?? null;
 const SCRIPT_OF = { unsampled: 'unsampled', 'unsampled-sys-exit': 'unsampled', 'mixed1-sys-exit': 'mixed1', 'mixed-sys-exit': 'mixed', mixed: 'mixed', mixed1: 'mixed1', 'mixed1-statement': 'mixed1', 'mixed1-armed': 'mixed1', 'mixed1-noprof': 'mixed1', 'mixed1-nice0': 'mixed1', 'mixed-nice0': 'mixed', pool16: 'mixed', 'detached-pool16': 'mixed', 'mixed-noprof': 'mixed' };
 const isDetached = (kind) => kind === 'detached' || kind.startsWith('detached-');
 const ENV_OF = { 'unsampled-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' }, 'mixed1-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' }, 'mixed-sys-exit': { PGFERRET_SOCKET_HOOK: 'sys_exit' } };
-/** the arms an account phase can run (their collector and script: DETAIL_ARGS, ENV_OF, SCRIPT_OF) */
-const ACCOUNT_ARMS = ['unsampled', 'mixed', 'otlp', 'phases', 'unsampled-sys-exit', 'mixed-sys-exit', 'mixed1', 'mixed1-sys-exit'];
+/** the arms an account phase runs by default, and all it can run (their collector and script: DETAIL_ARGS, ENV_OF, SCRIPT_OF) */
+const DEFAULT_ACCOUNT_ARMS = ['unsampled', 'mixed', 'otlp', 'phases'];
+const ACCOUNT_ARMS = [...DEFAULT_ACCOUNT_ARMS, 'unsampled-sys-exit', 'mixed-sys-exit', 'mixed1', 'mixed1-sys-exit'];
 const DETAIL_ARGS = { statement: ['--detail', 'statement'], phases: ['--detail', 'phases'], 'otlp-noprof': ['--profile-hz', '0'], 'mixed-noprof': ['--profile-hz', '0'], armed: ['--max-overhead', '100'], 'mixed1-statement': ['--detail', 'statement'], 'mixed1-armed': ['--max-overhead', '100'], 'mixed1-noprof': ['--profile-hz', '0'], 'mixed1-nice0': ['--nice', '0'], 'mixed-nice0': ['--nice', '0'], 'otlp-nice0': ['--nice', '0'] };
 
 function parseArgs(argv) {
-  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, accountArms: ['unsampled', 'mixed', 'otlp', 'phases'], pg: 'debian', warm: 0, warmCollector: 0 };
+  const o = { rounds: 8, seconds: 10, workloads: ['select', 'tpcb'], arms: ARMS, scale: 10, rssMinutes: 10, rssInterval: 10, out: null, clients: 2, threads: 1, base: null, tls: false, tcp: false, account: 1, accountArms: DEFAULT_ACCOUNT_ARMS, pg: 'debian', warm: 0, warmCollector: 0 };
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a non-negative number, got '${v}'`);

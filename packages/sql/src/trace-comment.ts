@@ -26,7 +26,7 @@ function isParameter(sql: string, i: number): boolean {
  * the lexer's answer is known, under either standard_conforming_strings.
  * undefined when the text is not that simple: the lexer decides.
  */
-function plainTail(sql: string): Token | null | undefined {
+function plainTail(sql: string): Token | undefined {
   let end = sql.length;
   while (end > 0 && (isSpace(sql.charCodeAt(end - 1)) || sql.charCodeAt(end - 1) === SEMICOLON)) end--;
   const open = sql.indexOf('/*');

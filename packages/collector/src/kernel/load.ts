@@ -92,11 +92,11 @@ export interface LoadedProbes {
 }
 
 /** Says, once, that the gate falls back from `from` and why; the hook it falls back to. */
-function fellBack(log: (m: string) => void, from: SocketHook, why: string): { hook: SocketHook } {
+function fellBack(log: (m: string) => void, from: SocketHook, why: string): SocketHook {
   const hook = nextHook(from);
   if (!hook) throw new GateRefusedError(`the kernel (Linux ${os.release()}) refused every way of following sockets (the last: ${why}); nothing can be traced without one: run with PGFERRET_BPF_DEBUG=1 and report it`);
   log(`following sockets at ${SOCKET_HOOK_COST[hook]}: ${why}`);
-  return { hook };
+  return hook;
 }
 
 export class GateRefusedError extends Error {
@@ -131,18 +131,22 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
   const forced = opts.socketHook === undefined ? forcedHook() : null;
   let socketHook: SocketHook = opts.socketHook ?? forced ?? 'fexit';
   let socketFallback = opts.socketFallback ?? null;
+  // the syscall tracepoints are found in tracefs: where they are not, the next hook
+  const checkTracefs = () => {
+    const missing = socketHook === 'syscalls' ? syscallTracepointsMissing(log) : null;
+    if (missing) fallBack(missing);
+  };
   // the reasons add up: status says why neither better hook is used
   const fallBack = (why: string) => {
-    socketHook = fellBack(log, socketHook, why).hook;
+    socketHook = fellBack(log, socketHook, why);
     socketFallback = socketFallback ? `${socketFallback}; then ${why}` : why;
+    checkTracefs();
   };
   // asked first: a kernel that lacks a hook would be asked to verify the whole object once for nothing
   if (opts.socketHook === undefined && !forced && hasProgramType(PROGRAM_TYPES.tracing) === false) {
     fallBack('this kernel allows no tracing programs (fentry/fexit), not even to a process with CAP_BPF and CAP_PERFMON');
-  }
-  if (socketHook === 'syscalls') {
-    const missing = syscallTracepointsMissing(log);
-    if (missing) fallBack(missing);
+  } else {
+    checkTracefs();
   }
   // at most one more attempt per optional feature, and one per socket hook fallen back from
   for (let attempt = 0; attempt < OPTIONAL_FEATURES.length + SOCKET_HOOKS.length; attempt++) {
@@ -161,10 +165,6 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
       // without bpf_task_pt_regs (before 5.15) for the syscall tracepoints; the last hook refused is the gate refused (below)
       if (nextHook(socketHook) && program && (SOCKET_PROGRAMS[socketHook] as readonly string[]).includes(program) && ['VERIFIER', 'LOAD_FAILED', 'EPERM'].includes(e.code)) {
         fallBack(`the kernel refused its ${socketHook} program ${program}: ${e.code === 'EPERM' ? `not permitted (EPERM) to a process with CAP_BPF and CAP_PERFMON: this kernel allows no ${socketHook === 'fexit' ? 'tracing programs' : 'such program'}` : refusal(e)}`);
-        if (socketHook === 'syscalls') {
-          const missing = syscallTracepointsMissing(log);
-          if (missing) fallBack(missing);
-        }
         continue;
       }
       // privileges, a missing object…: not the kernel refusing a program
@@ -215,16 +215,9 @@ export function loadWithSocketHook(file: string, log: (m: string) => void, given
       if (!given) loaded.obj.close();
       if (given || loaded.socketHook === 'sys_exit') throw e;
       const why = `the kernel would not attach its ${loaded.socketHook} programs: ${(e as Error).message}`;
-      let next = fellBack(log, loaded.socketHook, why);
-      let reasons = loaded.socketFallback ? `${loaded.socketFallback}; then ${why}` : why;
-      if (next.hook === 'syscalls') {
-        const missing = syscallTracepointsMissing(log);
-        if (missing) {
-          next = fellBack(log, next.hook, missing);
-          reasons = `${reasons}; then ${missing}`;
-        }
-      }
-      loaded = loadProbes(file, log, { socketHook: next.hook, socketFallback: reasons });
+      // loaded for the next hook, which checks tracefs for the syscall tracepoints and adds its own reasons
+      const next = fellBack(log, loaded.socketHook, why);
+      loaded = loadProbes(file, log, { socketHook: next, socketFallback: loaded.socketFallback ? `${loaded.socketFallback}; then ${why}` : why });
     }
   }
 }
