@@ -260,6 +260,20 @@ describe('collector on Debian PostgreSQL (USDT probes)', () => {
     const root = receiver.spans.find((s) => isPostgresServerSpan(s) && /sampled_root/.test(String(s.attributes['db.query.text'])))!;
     expect(root.parentSpanId).toBeNull();
     expect(root.attributes['pgferret.trace_context.origin']).toBe('sampled_root');
+    // an unsampled context with bad ids is no context: a malformed root at the root sample rate
+    const before = (await collector.status()).kernel;
+    const bad = hex(32);
+    await c.query(`SELECT 6 AS unsampled_bad_root /*traceparent='00-${bad}-${hex(16).slice(0, 15)}G-00'*/`);
+    await c.query(`SELECT 6 AS unsampled_good /*traceparent='00-${hex(32)}-${hex(16)}-00'*/`);
+    await eventually('the malformed root', () => receiver.spans.some((s) => isPostgresServerSpan(s) && /unsampled_bad_root/.test(String(s.attributes['db.query.text']))));
+    const badRoot = receiver.spans.find((s) => isPostgresServerSpan(s) && /unsampled_bad_root/.test(String(s.attributes['db.query.text'])))!;
+    expect(badRoot.parentSpanId).toBeNull();
+    expect(badRoot.attributes['pgferret.trace_context.malformed']).toBe(true);
+    const after = (await collector.status()).kernel;
+    expect(after.malformed - before.malformed).toBe(1);
+    expect(after.unsampled - before.unsampled).toBe(1);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(receiver.spans.some((s) => /unsampled_good/.test(String(s.attributes['db.query.text'])))).toBe(false);
 
     await collector.control({ enabled: false });
     const t = hex(32);

@@ -32,9 +32,16 @@ function readStat(pid: number): { ppid: number } | null {
   }
 }
 
-function exeOf(pid: number): { name: string; id: string } | null {
+function isPostgresExe(name: string): boolean {
+  const base = path.basename(name.replace(/ \(deleted\)$/, ''));
+  return base === 'postgres' || base === 'postmaster';
+}
+
+/** A process's executable; its file's identity (device:inode) only for a postgres one: the others are only told apart from it. */
+function exeOf(pid: number): { name: string; id: string | null } | null {
   try {
     const name = fs.readlinkSync(`/proc/${pid}/exe`);
+    if (!isPostgresExe(name)) return { name, id: null };
     const st = fs.statSync(`/proc/${pid}/exe`);
     return { name, id: `${st.dev}:${st.ino}` };
   } catch {
@@ -42,9 +49,16 @@ function exeOf(pid: number): { name: string; id: string } | null {
   }
 }
 
-function isPostgresExe(name: string): boolean {
-  const base = path.basename(name.replace(/ \(deleted\)$/, ''));
-  return base === 'postgres' || base === 'postmaster';
+/**
+ * The kernel's own threads: kthreadd (pid 2, which has no parent) and its
+ * children. They run no executable, and a failed readlink costs an Error
+ * with its stack: most of a rescan, where a host has a few kernel threads
+ * per CPU. In a container's pid namespace pid 2 is an ordinary process
+ * (with a parent) and nothing is passed over.
+ */
+export function kernelThreads(): number[] {
+  if (readStat(2)?.ppid !== 0) return [];
+  return [2, ...childPids(2)];
 }
 
 function readPostmasterPid(pid: number): { port: number | null } {
@@ -81,17 +95,17 @@ export function findPostmasters(known: readonly Postmaster[] = []): Postmaster[]
   } catch {
     return found;
   }
-  const exes = new Map<number, { name: string; id: string } | null>();
+  const exes = new Map<number, ReturnType<typeof exeOf>>();
   const exe = (pid: number) => {
     if (!exes.has(pid)) exes.set(pid, exeOf(pid));
     return exes.get(pid)!;
   };
-  const backends = new Set<number>();
-  for (const pm of known) if (exe(pm.pid)?.id === pm.binaryId) for (const c of childPids(pm.pid)) backends.add(c);
+  const passed = new Set<number>(kernelThreads());
+  for (const pm of known) if (exe(pm.pid)?.id === pm.binaryId) for (const c of childPids(pm.pid)) passed.add(c);
   for (const pid of pids) {
-    if (backends.has(pid)) continue;
+    if (passed.has(pid)) continue;
     const e = exe(pid);
-    if (!e || !isPostgresExe(e.name)) continue;
+    if (!e?.id) continue;
     const st = readStat(pid);
     if (!st) continue;
     const parent = exe(st.ppid);
