@@ -96,9 +96,12 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
               probeHitsPerS: ((st1.kernel.phase_hits ?? 0) - (st0.kernel.phase_hits ?? 0)) / wallS,
               drops: (st1.kernel.dropped ?? 0) - (st0.kernel.dropped ?? 0) + (st1.export.dropped - st0.export.dropped),
             };
+            // the share of this window's sampled statements that got phases
+            const ph = (st) => st.phases.timed + st.phases.budget + st.phases.late + st.phases.off;
+            row.phasesShare = ph(st1) > ph(st0) ? (st1.phases.timed - st0.phases.timed) / (ph(st1) - ph(st0)) : null;
             row.usPerStmt = n > 0 ? (row.cpuMsPerS * 1000) / row.perS : null;
             rows.push(row);
-            console.log(`round ${round} ${build} rate ${rate}: ${row.perS.toFixed(0)} stmt/s, collector ${row.cpuMsPerS.toFixed(1)} ms/s (main ${row.mainMsPerS.toFixed(1)}, other threads ${row.otherMsPerS.toFixed(1)}), ${row.usPerStmt === null ? '-' : row.usPerStmt.toFixed(1)} µs/stmt, ${row.wakeupsPerS.toFixed(0)} wake-ups/s, ${row.batchesPerS.toFixed(0)} batches/s, ${row.armingsPerS.toFixed(1)} armings/s, ${row.probeHitsPerS.toFixed(0)} probe hits/s, drops ${row.drops}`);
+            console.log(`round ${round} ${build} rate ${rate}: ${row.perS.toFixed(0)} stmt/s, collector ${row.cpuMsPerS.toFixed(1)} ms/s (main ${row.mainMsPerS.toFixed(1)}, other threads ${row.otherMsPerS.toFixed(1)}), ${row.usPerStmt === null ? '-' : row.usPerStmt.toFixed(1)} µs/stmt, ${row.wakeupsPerS.toFixed(0)} wake-ups/s, ${row.batchesPerS.toFixed(0)} batches/s, ${row.armingsPerS.toFixed(1)} armings/s, ${row.probeHitsPerS.toFixed(0)} probe hits/s, ${row.phasesShare === null ? '-' : (row.phasesShare * 100).toFixed(0)} % with phases, drops ${row.drops}`);
           }
         } finally {
           await col.stop();
@@ -108,8 +111,8 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
   } finally {
     await sink.close(); await cluster.stop();
   }
-  console.log('\n| rate | build | stmt/s | collector ms/s | main ms/s | other threads ms/s | µs/stmt | main wake-ups/s | batches/s | armings/s | paired ratio (CPU) to base |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| rate | build | stmt/s | collector ms/s | main ms/s | other threads ms/s | µs/stmt | main wake-ups/s | batches/s | armings/s | with phases | paired ratio (CPU) to base |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const rate of o.rates) {
     for (const build of builds) {
       const r = rows.filter((x) => x.rate === rate && x.build === build);
@@ -119,7 +122,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
         const ratios = r.map((x) => x.cpuMsPerS / rows.find((y) => y.rate === rate && y.build === 'base' && y.round === x.round).cpuMsPerS);
         ratio = median(ratios).toFixed(2);
       }
-      console.log(`| ${rate} | ${build} | ${m('perS').toFixed(0)} | ${m('cpuMsPerS').toFixed(1)} | ${m('mainMsPerS').toFixed(1)} | ${m('otherMsPerS').toFixed(1)} | ${rate > 0 ? m('usPerStmt').toFixed(1) : '—'} | ${m('wakeupsPerS').toFixed(0)} | ${m('batchesPerS').toFixed(0)} | ${m('armingsPerS').toFixed(1)} | ${ratio} |`);
+      console.log(`| ${rate} | ${build} | ${m('perS').toFixed(0)} | ${m('cpuMsPerS').toFixed(1)} | ${m('mainMsPerS').toFixed(1)} | ${m('otherMsPerS').toFixed(1)} | ${rate > 0 ? m('usPerStmt').toFixed(1) : '—'} | ${m('wakeupsPerS').toFixed(0)} | ${m('batchesPerS').toFixed(0)} | ${m('armingsPerS').toFixed(1)} | ${rate > 0 ? `${(m('phasesShare') * 100).toFixed(0)} %` : '—'} | ${ratio} |`);
     }
   }
   if (o.out) fs.writeFileSync(o.out, JSON.stringify({ options: o, rows }, null, 1));

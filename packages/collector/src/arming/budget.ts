@@ -152,6 +152,8 @@ export class ProbeBudget {
   private sampledAt = new Map<number, number>();
   /** per tick: the mean CPU rate of the busy backends (ns/s), over the last RATE_MEMORY_MS */
   private busyMeans: { atMs: number; ns: number }[] = [];
+  /** the mean of busyMeans, taken at each tick: predictedNs runs for every sampled statement of a waiting backend */
+  private recentBusyNs = 0;
   private lastTickMs = Date.now();
   private readonly clusterCpu = new ClusterCpuReader();
 
@@ -240,8 +242,7 @@ export class ProbeBudget {
     // the busy ones' mean (idle background processes would dilute it): this tick's, and over the ticks of the last 30 s that had any
     const lastTick = this.busyMeans.at(-1)?.atMs === this.lastTickMs ? this.busyMeans.at(-1)!.ns : 0;
     const measured = pid !== null ? this.cpuRate.get(pid) : undefined;
-    const recent = this.busyMeans.length ? this.busyMeans.reduce((sum, x) => sum + x.ns, 0) / this.busyMeans.length : 0;
-    const rate = measured !== undefined ? Math.max(measured, lastTick) : Math.max(pid === null ? 0 : UNMEASURED_RATE_NS_PER_S, lastTick, recent);
+    const rate = measured !== undefined ? Math.max(measured, lastTick) : Math.max(pid === null ? 0 : UNMEASURED_RATE_NS_PER_S, lastTick, this.recentBusyNs);
     const r = this.removal;
     const ownS = this.o.arming.firstLinksPerBackend() * r.perLinkS;
     return this.costShare * rate * (WINDOW_S + r.s + ownS) + this.armedNsPerS * ownS + this.removingNsPerS * DETACHER_YIELD_S;
@@ -288,6 +289,7 @@ export class ProbeBudget {
     const rates = [...this.cpuRate.values()].filter((r) => r > 0);
     if (rates.length) this.busyMeans.push({ atMs: now, ns: rates.reduce((a, b) => a + b, 0) / rates.length });
     while (this.busyMeans.length > 0 && now - this.busyMeans[0].atMs > RATE_MEMORY_MS) this.busyMeans.shift();
+    this.recentBusyNs = this.busyMeans.length ? this.busyMeans.reduce((sum, x) => sum + x.ns, 0) / this.busyMeans.length : 0;
     // what the probes cost them
     const dHits = Math.max(0, hits - prev.hits);
     const dRuns = prog.runCount - prev.runs;
