@@ -6,6 +6,7 @@
 //   node bench/overhead/steady.js [--rates 0,200,550,5000] [--rounds 3] [--warm 5 | --warm 20,60,15,10] [--seconds 10]
 //                                 [--base <built checkout>] [--detail full] [--out <file.json>]
 //                                 [--node-args "<flags>"]   (node/V8 flags for this build's collector only)
+//                                 [--collector-args "<flags>"]   (more collector flags, both builds: e.g. "--max-overhead 100")
 // Every statement of `pgbench -S -R <rate> -c 2 -j 1` carries a sampled
 // traceparent; rate 0 is an attached cluster with no statement. One collector
 // per build and round goes through the rates in order (a warm-up before each:
@@ -38,7 +39,7 @@ function sample(pid) {
 }
 
 function parseArgs(argv) {
-  const o = { rates: [0, 200, 550, 5000], rounds: 3, warm: [5], seconds: 10, base: null, detail: 'full', out: null, nodeArgs: [] };
+  const o = { rates: [0, 200, 550, 5000], rounds: 3, warm: [5], seconds: 10, base: null, detail: 'full', out: null, nodeArgs: [], collectorArgs: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i], v = argv[i + 1];
     if (v === undefined) throw new Error(`${k} needs a value`);
@@ -51,6 +52,7 @@ function parseArgs(argv) {
       case '--detail': o.detail = v; break;
       case '--out': o.out = v; break;
       case '--node-args': o.nodeArgs = v.split(' ').filter(Boolean); break;
+      case '--collector-args': o.collectorArgs = v.split(' ').filter(Boolean); break;
       default: throw new Error(`unknown option ${k} (see the comment at the top of bench/overhead/steady.js)`);
     }
   }
@@ -73,7 +75,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
   try {
     for (let round = 0; round < o.rounds; round++) {
       for (const build of round % 2 ? [...builds].reverse() : builds) {
-        const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: ['--detail', o.detail], nodeArgs: build === 'this' ? o.nodeArgs : [], cli: collectorCli(build === 'base' ? o.base : null) });
+        const col = await startCollector({ mode: 'otlp', pgPort: cluster.port, endpoint: sink.endpoint, extraArgs: ['--detail', o.detail, ...o.collectorArgs], nodeArgs: build === 'this' ? o.nodeArgs : [], cli: collectorCli(build === 'base' ? o.base : null) });
         try {
           for (const [i, rate] of o.rates.entries()) {
             const load = (seconds) => (rate > 0

@@ -52,8 +52,8 @@ function exeOf(pid: number): { name: string; id: string | null } | null {
 /**
  * The kernel's own threads: kthreadd (pid 2, which has no parent) and its
  * children. They run no executable, and a failed readlink costs an Error
- * with its stack: most of a rescan, where a host has a few kernel threads
- * per CPU. In a container's pid namespace pid 2 is an ordinary process
+ * with its stack: a large part of a rescan, where a host has a few kernel
+ * threads per CPU. In a container's pid namespace pid 2 is an ordinary process
  * (with a parent) and nothing is passed over.
  */
 export function kernelThreads(): number[] {
