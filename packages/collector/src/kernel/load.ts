@@ -91,12 +91,16 @@ export interface LoadedProbes {
   socketFallback: string | null;
 }
 
-/** Says, once, that the gate falls back from `from` and why; the hook it falls back to. */
-function fellBack(log: (m: string) => void, from: SocketHook, why: string): SocketHook {
+/**
+ * Says, once, that the gate falls back from `from` and why; the hook it falls
+ * back to, and the reasons so far with this one (status says why no better
+ * hook is used).
+ */
+function fellBack(log: (m: string) => void, from: SocketHook, why: string, before: string | null): { hook: SocketHook; reasons: string } {
   const hook = nextHook(from);
   if (!hook) throw new GateRefusedError(`the kernel (Linux ${os.release()}) refused every way of following sockets (the last: ${why}); nothing can be traced without one: run with PGFERRET_BPF_DEBUG=1 and report it`);
   log(`following sockets at ${SOCKET_HOOK_COST[hook]}: ${why}`);
-  return hook;
+  return { hook, reasons: before ? `${before}; then ${why}` : why };
 }
 
 export class GateRefusedError extends Error {
@@ -136,10 +140,8 @@ export function loadProbes(file: string, log: (m: string) => void, opts: { uprob
     const missing = socketHook === 'syscalls' ? syscallTracepointsMissing(log) : null;
     if (missing) fallBack(missing);
   };
-  // the reasons add up: status says why neither better hook is used
   const fallBack = (why: string) => {
-    socketHook = fellBack(log, socketHook, why);
-    socketFallback = socketFallback ? `${socketFallback}; then ${why}` : why;
+    ({ hook: socketHook, reasons: socketFallback } = fellBack(log, socketHook, why, socketFallback));
     checkTracefs();
   };
   // asked first: a kernel that lacks a hook would be asked to verify the whole object once for nothing
@@ -216,8 +218,8 @@ export function loadWithSocketHook(file: string, log: (m: string) => void, given
       if (given || loaded.socketHook === 'sys_exit') throw e;
       const why = `the kernel would not attach its ${loaded.socketHook} programs: ${(e as Error).message}`;
       // loaded for the next hook, which checks tracefs for the syscall tracepoints and adds its own reasons
-      const next = fellBack(log, loaded.socketHook, why);
-      loaded = loadProbes(file, log, { socketHook: next, socketFallback: loaded.socketFallback ? `${loaded.socketFallback}; then ${why}` : why });
+      const next = fellBack(log, loaded.socketHook, why, loaded.socketFallback);
+      loaded = loadProbes(file, log, { socketHook: next.hook, socketFallback: next.reasons });
     }
   }
 }
