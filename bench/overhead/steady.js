@@ -7,11 +7,14 @@
 //                                 [--base <built checkout>] [--detail full] [--out <file.json>]
 //                                 [--node-args "<flags>"]   (node/V8 flags for this build's collector only)
 //                                 [--collector-args "<flags>"]   (more collector flags, both builds: e.g. "--max-overhead 100")
+//                                 [--reconnect]   (the window's statements on new connections, as before 2026-12-07 22:00)
 // Every statement of `pgbench -S -R <rate> -c 2 -j 1` carries a sampled
 // traceparent; rate 0 is an attached cluster with no statement. One collector
 // per build and round goes through the rates in order (a warm-up before each:
-// one figure, or one per rate — at 200/s V8 is still compiling after 30 s); the status calls that
-// count statements are made outside the measured window.
+// one figure, or one per rate — at 200/s V8 is still compiling after 30 s),
+// one pgbench run through warm-up and window: the window is the steady state
+// of a pool, not two new backends' first statements, forks and armings; the
+// status calls that count statements are made outside the measured window.
 const fs = require('node:fs'); const os = require('node:os'); const path = require('node:path');
 const B = __dirname + '/';
 const { startCluster } = require(B + 'postgres'); const { startCollector, collectorCli } = require(B + 'collector');
@@ -39,9 +42,10 @@ function sample(pid) {
 }
 
 function parseArgs(argv) {
-  const o = { rates: [0, 200, 550, 5000], rounds: 3, warm: [5], seconds: 10, base: null, detail: 'full', out: null, nodeArgs: [], collectorArgs: [] };
+  const o = { rates: [0, 200, 550, 5000], rounds: 3, warm: [5], seconds: 10, base: null, detail: 'full', out: null, nodeArgs: [], collectorArgs: [], reconnect: false };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i], v = argv[i + 1];
+    if (k === '--reconnect') { o.reconnect = true; i--; continue; }
     if (v === undefined) throw new Error(`${k} needs a value`);
     switch (k) {
       case '--rates': o.rates = v.split(',').map(Number); break;
@@ -81,12 +85,16 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
             const load = (seconds) => (rate > 0
               ? runPgbench({ cluster, workload: 'select', seconds, rate, clients: 2, threads: 1, workDir, scriptFile: scripts.select.sampled, latencies: false })
               : sleep(seconds * 1000));
-            await load(o.warm[o.warm.length === 1 ? 0 : i]);
+            const warm = o.warm[o.warm.length === 1 ? 0 : i];
+            // the same connections through the warm-up and the window (--reconnect: new ones for the window)
+            const run = o.reconnect ? null : load(warm + o.seconds + 2);
+            await (run ? sleep(warm * 1000) : load(warm));
             const st0 = await col.status(); const s0 = sample(col.pid); const t0 = process.hrtime.bigint();
-            await load(o.seconds);
+            await (run ? sleep(o.seconds * 1000) : load(o.seconds));
             // what the last statements sent is drained and built within the window
-            await sleep(200);
+            if (!run) await sleep(200);
             const s1 = sample(col.pid); const wallS = Number(process.hrtime.bigint() - t0) / 1e9; const st1 = await col.status();
+            await run;
             const n = st1.kernel.traced - st0.kernel.traced;
             const ms = (k) => ((s1[k] - s0[k]) * 1000) / HZ / wallS;
             const row = {

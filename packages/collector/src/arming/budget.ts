@@ -90,6 +90,7 @@ const RATE_MEMORY_MS = 30_000;
 /** no sampled statement for this long and no backend armed, waiting or being disarmed: the budget is quiet (see quiet()) */
 export const QUIET_AFTER_MS = 5_000;
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+const STATS_READ_MS = 1_000;
 
 export interface BudgetOptions {
   /** percent of the traced backends' CPU time the probes may cost */
@@ -156,6 +157,7 @@ export class ProbeBudget {
   private recentBusyNs = 0;
   private lastTickMs = Date.now();
   private readonly clusterCpu = new ClusterCpuReader();
+  private statsOn = { on: false, atMs: -Infinity };
 
   constructor(private readonly o: BudgetOptions) {
     this.share = Math.max(0, o.maxOverheadPct) / 100;
@@ -369,12 +371,18 @@ export class ProbeBudget {
     return this.credit - this.reserve - this.committed;
   }
 
+  /** kernel.bpf_stats_enabled, read again once a second (someone may turn it on or off) */
   private bpfStatsOn(): boolean {
+    const now = Date.now();
+    if (now - this.statsOn.atMs < STATS_READ_MS) return this.statsOn.on;
+    let on = false;
     try {
-      return fs.readFileSync(STATS_SYSCTL, 'latin1').trim() === '1';
+      on = fs.readFileSync(STATS_SYSCTL, 'latin1').trim() === '1';
     } catch {
-      return false;
+      on = false;
     }
+    this.statsOn = { on, atMs: now };
+    return on;
   }
 
   status(): BudgetStatus {

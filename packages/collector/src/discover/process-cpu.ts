@@ -12,7 +12,7 @@ const buf = Buffer.allocUnsafe(4096);
 
 /**
  * A one-line /proc file's text (stat, schedstat), or null when the process is gone. open + read +
- * close into a reused buffer: the budget reads one or two of these per
+ * close into a reused buffer: the budget reads one of these per busy
  * backend five times a second, which for a pool of hundreds of backends is
  * most of what an idle collector does.
  */
@@ -77,9 +77,8 @@ export const IDLE_READ_MS = 1_000;
 const IDLE_SPAN_MS = 25;
 
 interface Seen {
-  /** run time (schedstat), or utime+stime where the kernel has no schedstat */
+  /** run time (schedstat, to the ns), or utime+stime where the kernel has no schedstat */
   runNs: number;
-  ownNs: number;
   atMs: number;
   rate: number;
   /** its run time had not moved since the read before (a backend seen for the first time is not known idle) */
@@ -91,48 +90,59 @@ interface Seen {
  * for a pool of hundreds of mostly idle backends, five times a second. A
  * backend found idle (its run time had not moved) is read again after
  * IDLE_READ_MS unless `hot` asks for it (the budget's armed, waiting and
- * removing backends), and its `stat` only once its run time moved: its
- * utime+stime cannot move while the run time stands still. A backend that
- * starts working is seen at most IDLE_READ_MS late, with its rate over its
- * own interval; the total counts its CPU then.
+ * removing backends). A backend that starts working is seen at most
+ * IDLE_READ_MS late, with its rate over its own interval; the total counts
+ * its CPU then.
+ *
+ * A live backend counts its run time (schedstat: one read, not two), which
+ * is what its utime+stime come to once it is reaped (the kernel scales them
+ * to the run time). The postmaster's own stat — its reaped children's time —
+ * can only move when a child leaves its list of children: it is read then,
+ * and at least every IDLE_READ_MS.
  */
 export class ClusterCpuReader {
-  private readonly seen = new Map<number, Map<number, Seen>>();
+  private readonly seen = new Map<number, { backends: Map<number, Seen>; reapedNs: number; reapedAtMs: number }>();
 
   /** The postmaster's backends now; null when it is gone. */
   read(pmPid: number, hot: (pid: number) => boolean = () => true): ClusterCpu | null {
-    const pm = readCpu(pmPid);
-    if (!pm) {
-      this.seen.delete(pmPid);
-      return null;
-    }
     const atMs = Date.now();
     const was = this.seen.get(pmPid);
+    const children = childPids(pmPid);
+    let reapedNs = was?.reapedNs ?? 0;
+    let reapedAtMs = was?.reapedAtMs ?? 0;
+    const left = () => {
+      const live = new Set(children);
+      for (const pid of was!.backends.keys()) if (!live.has(pid)) return true;
+      return false;
+    };
+    // a postmaster always has children (its checkpointer at least): none may mean it is gone
+    if (!was || children.length === 0 || atMs - was.reapedAtMs >= IDLE_READ_MS || left()) {
+      const pm = readCpu(pmPid);
+      if (!pm) {
+        this.seen.delete(pmPid);
+        return null;
+      }
+      reapedNs = pm.reaped;
+      reapedAtMs = atMs;
+    }
     const now = new Map<number, Seen>();
-    let totalNs = pm.reaped;
+    let totalNs = reapedNs;
     const rates = new Map<number, number>();
-    for (const pid of childPids(pmPid)) {
-      const before = was?.get(pid);
+    for (const pid of children) {
+      const before = was?.backends.get(pid);
       let seen: Seen;
       if (before !== undefined && before.idle && atMs - before.atMs < IDLE_READ_MS && !hot(pid)) seen = before;
       else {
-        const runtimeNs = readRuntimeNs(pid);
-        let ownNs: number;
-        if (runtimeNs !== null && before !== undefined && before.runNs === runtimeNs) ownNs = before.ownNs;
-        else {
-          const c = readCpu(pid);
-          if (!c) continue;
-          ownNs = c.own;
-        }
-        const runNs = runtimeNs ?? ownNs;
+        const runNs = readRuntimeNs(pid) ?? readCpu(pid)?.own;
+        if (runNs === undefined) continue;
         const rate = before === undefined ? 0 : Math.max(0, runNs - before.runNs) / (Math.max(1, atMs - before.atMs) / 1000);
-        seen = { runNs, ownNs, atMs, rate, idle: before !== undefined && runNs === before.runNs && atMs - before.atMs >= IDLE_SPAN_MS };
+        seen = { runNs, atMs, rate, idle: before !== undefined && runNs === before.runNs && atMs - before.atMs >= IDLE_SPAN_MS };
       }
       now.set(pid, seen);
       rates.set(pid, seen === before ? 0 : seen.rate);
-      totalNs += seen.ownNs;
+      totalNs += seen.runNs;
     }
-    this.seen.set(pmPid, now);
+    this.seen.set(pmPid, { backends: now, reapedNs, reapedAtMs });
     return { totalNs, rates };
   }
 
