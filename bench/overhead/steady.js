@@ -20,23 +20,23 @@ const B = __dirname + '/';
 const { startCluster } = require(B + 'postgres'); const { startCollector, collectorCli } = require(B + 'collector');
 const { startSink } = require(B + 'sink'); const { runPgbench, writeScripts } = require(B + 'pgbench');
 
-const HZ = 100; // USER_HZ
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const statFields = (file) => { const s = fs.readFileSync(file, 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' '); };
 
-/** CPU ticks of the main thread and of the others (node 20 names them all "node"), and the main thread's voluntary context switches (its wake-ups). Threads that ended in between are not counted. */
+/** A thread's run time in ns: schedstat's first field (utime+stime move in 10 ms ticks: an idle collector's 10 s window held 2 of them). */
+const runNs = (pid, tid) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+
+/** Run time (ns) of the main thread and of the others (node 20 names them all "node"), and the main thread's voluntary context switches (its wake-ups). Threads that ended in between are not counted. */
 function sample(pid) {
   const out = { main: 0, other: 0, wakeups: 0 };
   for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-    let f;
+    let ns;
     try {
-      f = statFields(`/proc/${pid}/task/${t}/stat`);
+      ns = runNs(pid, t);
     } catch { continue; }
-    const ticks = Number(f[11]) + Number(f[12]);
     if (t === String(pid)) {
-      out.main += ticks;
+      out.main += ns;
       out.wakeups = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))[1]);
-    } else out.other += ticks;
+    } else out.other += ns;
   }
   return out;
 }
@@ -96,7 +96,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.le
             const s1 = sample(col.pid); const wallS = Number(process.hrtime.bigint() - t0) / 1e9; const st1 = await col.status();
             await run;
             const n = st1.kernel.traced - st0.kernel.traced;
-            const ms = (k) => ((s1[k] - s0[k]) * 1000) / HZ / wallS;
+            const ms = (k) => (s1[k] - s0[k]) / 1e6 / wallS;
             const row = {
               round, build, rate, statements: n, perS: n / wallS,
               cpuMsPerS: ms('main') + ms('other'), mainMsPerS: ms('main'), otherMsPerS: ms('other'),
