@@ -3,10 +3,11 @@
 // and that request waits (~200 µs a TPC-B transaction, BENCHMARKS.md). With
 // --detail statement the collector never arms a backend, so sampled
 // statements never wake it: they are read by the drain timer (every 5 ms in a
-// flood, backing off to 100 ms on a trickle). Observable as the ring buffer's
-// batches: a wakeup per statement is a batch per statement. With a CPU
-// profile, the drain backs off to 10 ms only while sampled statements were
-// slow lately (a profile then starts with its statement). A lock wait in a
+// flood, backing off to a second on a trickle), and a burst that starts while
+// the timer waits wakes it as the ring fills (each MB). Observable as the ring
+// buffer's batches: a wakeup per statement is a batch per statement. With a
+// CPU clock attached, the drain backs off to 100 ms, and to 10 ms while
+// sampled statements were slow lately (a profile then starts with its statement). A lock wait in a
 // sampled cycle wakes it only when it can ask who blocks it (--postgres-url).
 import { Client } from 'pg';
 import { A } from '../packages/collector/src/spans/attributes';
@@ -62,10 +63,45 @@ describe('wakeups', () => {
     await eventually('the first statement span', () => statementsOf(traced().receiver, first.traceId).length === 1);
     const { records, batches } = await trickle(traced(), c);
     expect(records).toBeGreaterThanOrEqual(2 * STATEMENTS);
-    // ~1.5 s of statements: ~30 timer drains; a wakeup per statement would be ≥ 100 batches
+    // ~1.5 s of statements: a few timer drains; a wakeup per statement would be ≥ 100 batches
     expect(batches).toBeLessThan(STATEMENTS / 2);
   }));
+
+  test('a burst larger than the ring after a quiet spell wakes the collector as the ring fills: nothing is dropped', async () => {
+    const { collector, receiver, pg } = traced();
+    // quiet: the drain timer backs off to its longest period
+    await new Promise((r) => setTimeout(r, 3000));
+    const st0 = await collector.status();
+    // 3 connections × 1,500 pipelined statements of ~2 KB (the text read per statement): ~10 MB of records, more than the 8 MB ring
+    const pad = 'x'.repeat(2000);
+    const contexts: { traceId: string }[] = [];
+    const t0 = Date.now();
+    await Promise.all([0, 1, 2].map(async () => {
+      const c = new Client({ connectionString: pg.connectionString, pipeline: true });
+      await c.connect();
+      try {
+        const tps = Array.from({ length: BURST }, () => randomTraceparent());
+        contexts.push(...tps);
+        await Promise.all(tps.map((t, i) => c.query(`SELECT ${i} AS n, '${pad}' AS pad ${t.comment}`)));
+      } finally {
+        await c.end();
+      }
+    }));
+    const burstMs = Date.now() - t0;
+    // every span, or a record lost (then they never all come)
+    const arrived = () => contexts.every((t) => statementsOf(receiver, t.traceId).length === 1);
+    await eventually(`${contexts.length} statement spans or a drop`, async () => arrived() || (await collector.status()).kernel.dropped > st0.kernel.dropped, 60000);
+    const st = await collector.status();
+    expect(st.kernel.dropped - st0.kernel.dropped).toBe(0);
+    expect(arrived()).toBe(true);
+    const mb = (st.ringBuffer.bytes - st0.ringBuffer.bytes) / 2 ** 20;
+    console.log(`burst of ${contexts.length} statements in ${burstMs} ms: ${mb.toFixed(1)} MB of records in ${st.ringBuffer.batches - st0.ringBuffer.batches} batches`);
+    expect(mb).toBeGreaterThan(8);
+    expect(st.kernel.traced - st0.kernel.traced).toBe(contexts.length);
+  }, 120000);
 });
+
+const BURST = 1500;
 
 describe('wakeups with a CPU profile', () => {
   const traced = tracedWith(['--root-sample-rate', '0']);

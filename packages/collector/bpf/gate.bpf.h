@@ -4,11 +4,11 @@
  * the protocol reader), and its birth and exit.
  *
  * Verified instructions (6.1 / 6.12 / 6.18; the kernel matrix):
- *   on_recvfrom       55,676 / 85,498 / —  (the protocol reader and the traceparent search)
- *   on_sendto          2,333 /  3,278 / —
- *   on_exit_recvfrom  55,685 / 85,497 / 64,058 (6.18 on this project's machines allows no tracing programs)
- *   on_exit_sendto     2,326 /  3,277 /  4,463
- *   on_sys_exit       56,739 / 87,851 / 67,642 (both; the matrix loads every hook for its margin)
+ *   on_recvfrom       55,898 / 86,110 / —  (the protocol reader and the traceparent search)
+ *   on_sendto          2,417 /  3,509 / —
+ *   on_exit_recvfrom  55,907 / 86,109 / 64,565 (6.18 on this project's machines allows no tracing programs)
+ *   on_exit_sendto     2,410 /  3,508 /  4,794
+ *   on_sys_exit       57,045 / 88,694 / 68,480 (both; the matrix loads every hook for its margin)
  *   on_fork              118 /     99 / 98
  *   on_task_exit         129 /    110 / 109
  */

@@ -51,7 +51,7 @@ static __noinline void switched_in(__u32 pid, struct pf_backend_state *b, __u64 
 	w->event = b->off_event;
 	w->runnable = b->off_runnable;
 	w->_pad[0] = w->_pad[1] = w->_pad[2] = 0;
-	bpf_ringbuf_submit(w, BATCHED);
+	bpf_ringbuf_submit(w, BATCHED_RESERVED(sizeof(*w)));
 }
 
 /* Every context switch on the host comes here: while no backend has a
@@ -151,7 +151,7 @@ static __noinline int usage_end(__u32 pid, struct pf_backend_state *b, __u32 uni
 	__u64 size = __builtin_offsetof(struct pf_usage, data) + BOUND(bl + wl, 255);
 	if (size > sizeof(*u))
 		return -1;
-	if (bpf_ringbuf_output(&events, u, size, BATCHED) != 0) {
+	if (bpf_ringbuf_output(&events, u, size, BATCHED_OUTPUT(size)) != 0) {
 		count(PF_CNT_DROPPED);
 		return -1;
 	}
@@ -183,7 +183,7 @@ static __always_inline int on_lock(__u32 edge, __u32 f1, __u32 f2, __u32 f3, __u
 	 * for the blockers the record waits for the drain like the others */
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
-	bpf_ringbuf_submit(l, edge == PF_EDGE_BEGIN && cfg && cfg->wake_locks ? WAKE : BATCHED);
+	bpf_ringbuf_submit(l, edge == PF_EDGE_BEGIN && cfg && cfg->wake_locks ? WAKE : BATCHED_RESERVED(sizeof(*l)));
 	return 0;
 }
 
@@ -296,7 +296,7 @@ static __noinline int nest_begin(struct pt_regs *ctx, __u64 arg, int is_plan)
 	n->result = 0;
 	n->_pad = 0;
 	__u64 size = __builtin_offsetof(struct pf_nest, text) + BOUND(n->text_len, PF_NEST_TEXT - 1);
-	if (bpf_ringbuf_output(&events, n, size, BATCHED) != 0)
+	if (bpf_ringbuf_output(&events, n, size, BATCHED_OUTPUT(size)) != 0)
 		count(PF_CNT_DROPPED);
 	return 0;
 }
@@ -343,7 +343,7 @@ int uretprobe_spi_end(struct pt_regs *ctx)
 	n->text_len = 0;
 	n->text_state = 0;
 	n->_pad = 0;
-	bpf_ringbuf_submit(n, BATCHED);
+	bpf_ringbuf_submit(n, BATCHED_RESERVED(__builtin_offsetof(struct pf_nest, text)));
 	return 0;
 }
 

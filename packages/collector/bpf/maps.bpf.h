@@ -228,14 +228,29 @@ static __always_inline void end_cycle_in(struct pf_backend_state *b)
 
 /* ---- records -------------------------------------------------------------- */
 
-/* Wakeups: records never wake the collector, which drains the ring on a
+/* Wakeups: records do not wake the collector, which drains the ring on a
  * timer (every few ms while records come): a wakeup costs the backend that
  * makes it (~7 µs measured for one per request cycle), and the collector,
  * woken per record at low rates, preempted the very backend it traced. Only
  * what it must act on at once wakes it: a lock wait's beginning when its
- * blocker can be asked for (--postgres-url) and a backend event. */
-#define BATCHED BPF_RB_NO_WAKEUP
+ * blocker can be asked for (--postgres-url), a backend event — and the
+ * record that takes the ring past a FILL_STEP mark, so that the timer can
+ * back off to a second while records are few: a flood that starts in
+ * between wakes the collector long before the ring is full. */
 #define WAKE BPF_RB_FORCE_WAKEUP
+#define FILL_STEP (1 << 20)
+
+/* The flag for a record of size bytes that ends at `end` bytes of unread
+ * data: a wakeup when it crosses a multiple of FILL_STEP. */
+static __always_inline __u64 fill_wake(__u64 end, __u64 size)
+{
+	return end / FILL_STEP != (end - size) / FILL_STEP ? WAKE : BPF_RB_NO_WAKEUP;
+}
+
+/* For a reserved record (already counted in the unread data), and for one
+ * about to be output. */
+#define BATCHED_RESERVED(size) fill_wake(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), (size))
+#define BATCHED_OUTPUT(size) fill_wake(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + (size), (size))
 
 /* A fixed-size record with its header filled in, or NULL (counted as dropped). */
 #define RECORD(type_, rec_type, pid_, ts_) ({                           \
@@ -258,7 +273,7 @@ static __always_inline void emit_mark(__u32 pid, __u32 kind, __u32 unit, __u64 v
 	m->kind = kind;
 	m->unit = unit;
 	m->value = value;
-	bpf_ringbuf_submit(m, BATCHED);
+	bpf_ringbuf_submit(m, BATCHED_RESERVED(sizeof(*m)));
 }
 
 static __always_inline void emit_backend(__u32 pid, __u32 ppid, __u32 event)
@@ -292,7 +307,7 @@ static __noinline void emit_reply(__u32 pid, __u32 unit, __u8 msg, const char *b
 	__u64 size = __builtin_offsetof(struct pf_reply, body) + r->len;
 	if (size > sizeof(*r))
 		return;
-	if (bpf_ringbuf_output(&events, r, size, BATCHED) != 0)
+	if (bpf_ringbuf_output(&events, r, size, BATCHED_OUTPUT(size)) != 0)
 		count(PF_CNT_DROPPED);
 }
 

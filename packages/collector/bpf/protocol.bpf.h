@@ -117,8 +117,8 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf
 	__u32 ppid = b->ppid;
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&settings, &zero);
-	__u64 wake = b->phases_seen || b->woke || msg == PF_MSG_NAMED || !cfg || !cfg->wake_unarmed ? BATCHED : WAKE;
-	if (wake == WAKE)
+	int first = !(b->phases_seen || b->woke || msg == PF_MSG_NAMED || !cfg || !cfg->wake_unarmed);
+	if (first)
 		b->woke = 1;
 	ev->h.type = PF_REC_START;
 	ev->h.pid = pid;
@@ -132,7 +132,7 @@ static __always_inline void emit_start(struct pf_start *ev, __u32 pid, struct pf
 	__u64 size = __builtin_offsetof(struct pf_start, text) + BOUND(ev->text_len, PF_TEXT_MAX - 1);
 	if (size > sizeof(*ev))
 		return;
-	if (bpf_ringbuf_output(&events, ev, size, wake) != 0)
+	if (bpf_ringbuf_output(&events, ev, size, first ? WAKE : BATCHED_OUTPUT(size)) != 0)
 		count(PF_CNT_DROPPED);
 }
 

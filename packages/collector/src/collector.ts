@@ -67,17 +67,27 @@ const ARM_IDLE_MS = 60_000;
 /** How often the ring buffer is drained while records flood in (records that must be read at once wake the collector anyway). */
 const DRAIN_EVERY_MS = 5;
 /**
- * While drains find fewer records than this, the drain backs off to DRAIN_MAX_MS: the collector then reads
- * a pool's records in a few large batches a second, not ~100 small ones, and takes ~25 % less CPU per
- * statement (10 % of TPC-B sampled: 100 ms drains vs 5–20 ms, BENCHMARKS.md). A flood still drains every
- * 5 ms; what arrives in 100 ms at the highest rate measured (~1.3 MB) is a sixth of the 8 MB ring.
+ * While drains find fewer records than this (~10,000 a second at the longest period: a flood), the drain
+ * backs off to DRAIN_MAX_MS: the collector then reads
+ * a pool's records in one large batch a second, not ~100 small ones — each wake-up runs on cold caches, and
+ * the same statements cost less CPU in fewer, larger batches (BENCHMARKS.md: 5–20 ms → 100 ms drains took
+ * ~25 % off at 10 % of TPC-B; 100 ms → 500 ms another ~10–15 % at 150 and 1,500 sampled statements a
+ * second, and an idle collector woke 5 times a second instead of 13). A flood still drains every 5 ms, and
+ * one that starts while the timer waits wakes the collector itself: the record that takes the ring past
+ * each MB wakes it (bpf/maps.bpf.h, FILL_STEP), long before the 8 MB ring is full. Records come at most a
+ * second late: spans are exported once a second anyway, and what must be acted on at once wakes the
+ * collector (a sampled statement on an unarmed backend, a backend's birth, a lock wait with --postgres-url).
  */
-const DRAIN_BATCH_RECORDS = 1024;
-const DRAIN_MAX_MS = 100;
+const DRAIN_BATCH_RECORDS = 10_240;
+const DRAIN_MAX_MS = 1000;
 /**
- * How long the drain backs off to while a backend has a CPU clock and sampled statements were slow
- * lately: the clock is switched on when the collector reads its statement's start, so a 200 ms statement
- * read 50 ms late would miss a quarter of its profile. Short statements still begin and end between two
+ * While a backend has a CPU clock: its clock is switched on when the collector reads its statement's start,
+ * so a slow statement read late misses the start of its profile — a 200 ms statement read 50 ms late would
+ * miss a quarter of it, one read a second late all of it.
+ */
+const PROFILED_DRAIN_MAX_MS = 100;
+/**
+ * And while sampled statements were slow lately too. Short statements still begin and end between two
  * drains: their clock is never switched. Not for workloads without slow statements: at 200 statements a
  * second the extra drains cost the collector half as much CPU again (BENCHMARKS.md).
  */
@@ -357,8 +367,7 @@ export class Collector implements CollectorControl {
   }
 
   private drainBackoff(): void {
-    const tight = this.clocks?.attached() && Date.now() - this.slowAtMs < SLOW_RECENTLY_MS;
-    const ms = tight ? CLOCKED_DRAIN_MAX_MS : DRAIN_MAX_MS;
+    const ms = !this.clocks?.attached() ? DRAIN_MAX_MS : Date.now() - this.slowAtMs < SLOW_RECENTLY_MS ? CLOCKED_DRAIN_MAX_MS : PROFILED_DRAIN_MAX_MS;
     if (ms === this.backoffMs) return;
     this.backoffMs = ms;
     this.reader?.setBackoff(ms);
