@@ -12,23 +12,22 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Client } = require('pg');
 const { startCluster } = require('./postgres');
 const { runPgbench, writeScripts } = require('./pgbench');
+const { loadBuilds, connectIdle, alternate, pairedLine, requireBase } = require('./in-process-ab');
 
 function args(argv) {
   const o = { base: null, rounds: 15, calls: 50, busy: 2, idle: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
-    if (k === '--base') o.base = path.resolve(v);
+    if (k === '--base') o.base = v;
     else if (['--rounds', '--calls', '--busy', '--idle'].includes(k)) o[k.slice(2)] = Number(v);
     else throw new Error(`unknown option ${k}: use --base, --rounds, --calls, --busy, --idle`);
   }
-  if (!o.base) throw new Error('--base <checkout> is required: a checkout of the version to compare, built (npx tsc -b)');
+  o.base = requireBase(o.base);
   return o;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** How many files fn opens: fs.openSync and fs.readFileSync counted while it runs. */
@@ -48,19 +47,14 @@ function opened(fn) {
 
 (async () => {
   const o = args(process.argv.slice(2));
-  const load = (root) => require(path.join(root, 'packages', 'collector', 'dist', 'discover', 'process-cpu.js'));
-  const builds = { this: load(path.join(__dirname, '..', '..')), base: load(o.base) };
+  const builds = loadBuilds('discover/process-cpu.js', o.base);
   const readers = { this: new builds.this.ClusterCpuReader(), base: new builds.base.ClusterCpuReader() };
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backend-cpu-'));
   fs.chmodSync(workDir, 0o755);
   const cluster = await startCluster({ settings: { fsync: 'off' }, scale: 1 });
-  const clients = [];
+  let clients = [];
   try {
-    for (let i = 0; i < o.idle; i++) {
-      const c = new Client({ host: cluster.connArgs[cluster.connArgs.indexOf('-h') + 1], port: cluster.port, user: 'postgres', database: 'postgres' });
-      await c.connect();
-      clients.push(c);
-    }
+    clients = await connectIdle(cluster, o.idle);
     const scripts = writeScripts(workDir);
     const seconds = Math.ceil((o.rounds * 2 * o.calls * 0.002) + 10);
     const busy = runPgbench({ cluster, workload: 'select', seconds, rate: 500 * o.busy, clients: o.busy, threads: 1, workDir, scriptFile: scripts.select.unsampled, latencies: false });
@@ -72,24 +66,20 @@ function opened(fn) {
       await sleep(5);
       files[b] = opened(() => readers[b].read(pm));
     }
-    const per = { this: [], base: [] };
-    for (let r = 0; r < o.rounds; r++) {
-      for (const b of r % 2 ? ['base', 'this'] : ['this', 'base']) {
-        let ns = 0;
-        for (let i = 0; i < o.calls; i++) {
-          // between reads the busy backends run (the budget reads every 200 ms; 1 ms here)
-          await sleep(1);
-          const t0 = process.hrtime.bigint();
-          if (!readers[b].read(pm)) throw new Error('the postmaster was not found');
-          ns += Number(process.hrtime.bigint() - t0);
-        }
-        per[b].push(ns / 1000 / o.calls);
+    const per = await alternate(o.rounds, async (b) => {
+      let ns = 0;
+      for (let i = 0; i < o.calls; i++) {
+        // between reads the busy backends run (the budget reads every 200 ms; 1 ms here)
+        await sleep(1);
+        const t0 = process.hrtime.bigint();
+        if (!readers[b].read(pm)) throw new Error('the postmaster was not found');
+        ns += Number(process.hrtime.bigint() - t0);
       }
-    }
+      return ns / 1000 / o.calls;
+    });
     await busy;
-    const ratios = per.this.map((x, i) => x / per.base[i]);
     console.log(`${o.busy} busy and ${o.idle} idle connections, ${o.rounds} rounds × ${o.calls} reads; files opened by one read: this ${files.this}, base ${files.base}`);
-    console.log(`µs per read: this ${median(per.this).toFixed(0)}, base ${median(per.base).toFixed(0)}; paired ratio ${median(ratios).toFixed(3)}`);
+    console.log(pairedLine('read', per));
   } finally {
     for (const c of clients) await c.end().catch(() => {});
     await cluster.stop();
