@@ -375,7 +375,7 @@ export class ProbeBudget {
   private bpfStatsOn(): boolean {
     const now = Date.now();
     if (now - this.statsOn.atMs < STATS_READ_MS) return this.statsOn.on;
-    let on = false;
+    let on: boolean;
     try {
       on = fs.readFileSync(STATS_SYSCTL, 'latin1').trim() === '1';
     } catch {

@@ -108,25 +108,9 @@ export class ClusterCpuReader {
     const atMs = Date.now();
     const was = this.seen.get(pmPid);
     const children = childPids(pmPid);
-    let reapedNs = was?.reapedNs ?? 0;
-    let reapedAtMs = was?.reapedAtMs ?? 0;
-    const left = () => {
-      const live = new Set(children);
-      for (const pid of was!.backends.keys()) if (!live.has(pid)) return true;
-      return false;
-    };
-    // a postmaster always has children (its checkpointer at least): none may mean it is gone
-    if (!was || children.length === 0 || atMs - was.reapedAtMs >= IDLE_READ_MS || left()) {
-      const pm = readCpu(pmPid);
-      if (!pm) {
-        this.seen.delete(pmPid);
-        return null;
-      }
-      reapedNs = pm.reaped;
-      reapedAtMs = atMs;
-    }
     const now = new Map<number, Seen>();
-    let totalNs = reapedNs;
+    let liveNs = 0;
+    let kept = 0;
     const rates = new Map<number, number>();
     for (const pid of children) {
       const before = was?.backends.get(pid);
@@ -138,12 +122,26 @@ export class ClusterCpuReader {
         const rate = before === undefined ? 0 : Math.max(0, runNs - before.runNs) / (Math.max(1, atMs - before.atMs) / 1000);
         seen = { runNs, atMs, rate, idle: before !== undefined && runNs === before.runNs && atMs - before.atMs >= IDLE_SPAN_MS };
       }
+      if (before !== undefined) kept++;
       now.set(pid, seen);
       rates.set(pid, seen === before ? 0 : seen.rate);
-      totalNs += seen.runNs;
+      liveNs += seen.runNs;
+    }
+    let reapedNs = was?.reapedNs ?? 0;
+    let reapedAtMs = was?.reapedAtMs ?? 0;
+    // read after its children: one that left since is in it. A postmaster always has children (its
+    // checkpointer at least): none may mean it is gone
+    if (!was || children.length === 0 || kept < was.backends.size || atMs - was.reapedAtMs >= IDLE_READ_MS) {
+      const pm = readCpu(pmPid);
+      if (!pm) {
+        this.seen.delete(pmPid);
+        return null;
+      }
+      reapedNs = pm.reaped;
+      reapedAtMs = atMs;
     }
     this.seen.set(pmPid, { backends: now, reapedNs, reapedAtMs });
-    return { totalNs, rates };
+    return { totalNs: reapedNs + liveNs, rates };
   }
 
   /** Forgets postmasters no longer followed. */
