@@ -9,6 +9,7 @@
 // CPU clock attached, the drain backs off to 100 ms, and to 10 ms while
 // sampled statements were slow lately (a profile then starts with its statement). A lock wait in a
 // sampled cycle wakes it only when it can ask who blocks it (--postgres-url).
+import * as fs from 'node:fs';
 import { Client } from 'pg';
 import { A } from '../packages/collector/src/spans/attributes';
 import { armBackend, eventually, randomTraceparent, startTraced, statementsOf, type Traced } from './helpers/collector';
@@ -105,6 +106,32 @@ const BURST = 1500;
 
 describe('wakeups with a CPU profile', () => {
   const traced = tracedWith(['--root-sample-rate', '0']);
+
+  test("the budget's tick, the export's flush and the rescan ride the drains: the collector wakes about as often as it drains", () => withClient(traced(), async (c) => {
+    const { collector } = traced();
+    await armBackend((sql) => c.query(sql), collector);
+    await eventually('the backend\'s CPU clock', async () => (await collector.status()).profile.clocks >= 1);
+    const pid = collector.child.pid!;
+    const wakeups = () => Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'latin1'))![1]);
+    const before = (await collector.status()).ringBuffer;
+    const w0 = wakeups();
+    const t0 = Date.now();
+    // sampled statements ~20 ms apart for ~4 s: every drain (100 ms apart with a clock attached) finds records
+    for (let i = 0; i < 200; i++) {
+      await c.query(`SELECT ${i} ${randomTraceparent().comment}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const w1 = wakeups();
+    const seconds = (Date.now() - t0) / 1000;
+    const drains = ((await collector.status()).ringBuffer.batches - before.batches) / seconds;
+    const woke = (w1 - w0) / seconds;
+    console.log(`collector main thread: ${woke.toFixed(1)} wake-ups/s, ${drains.toFixed(1)} drains with records/s`);
+    expect(drains).toBeGreaterThan(5);
+    // each with a timer of its own: ~10 drains + 5 budget ticks + an export flush + half a rescan a
+    // second (17.5 wake-ups a second here); at the drains' ticks, what is left is the OTLP answers and
+    // the detachers' completions (12.2 here)
+    expect(woke).toBeLessThan(drains + 5);
+  }));
 
   test('fast statements keep the drain backed off; after a slow one it drains every 10 ms, and a statement\'s clock comes on that soon', () => withClient(traced(), async (c) => {
     const { collector, receiver } = traced();

@@ -21,6 +21,7 @@ export interface NativeAddon {
   constantSize(h: ObjectHandle, name: string): number;
   setConstant(h: ObjectHandle, name: string, value: Buffer): void;
   programInfo(h: ObjectHandle): NativeProgramInfo[];
+  runStats(h: ObjectHandle, programs: readonly string[]): [number, number];
   setAutoload(h: ObjectHandle, program: string, on: boolean): void;
   testRun(h: ObjectHandle, program: string, ctx: Buffer | null, repeat: number, cpu: number): number;
   attachUprobe(h: ObjectHandle, program: string, binaryPath: string, symbol: string | null, offset: number, pid: number, retprobe: boolean): number;
@@ -43,7 +44,7 @@ export interface NativeAddon {
   mapDelete(h: ObjectHandle, fd: number, key: Buffer): boolean;
   mapNextKey(h: ObjectHandle, fd: number, prev: Buffer | null, keySize: number): Buffer | undefined;
   /** onBatch's errno (0: none) and op: the first failure of that wake-up (the batch may then be empty) */
-  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string) => void, maxBatchBytes: number, intervalMs: number, minBatchRecords: number): number;
+  ringBuffer(h: ObjectHandle, map: string, onBatch: (batch: Buffer, count: number, payloadBytes: number, errno: number, op: string, timer: boolean) => void, maxBatchBytes: number, intervalMs: number, minBatchRecords: number, everyTimer: boolean): number;
   readerClose(h: ObjectHandle, reader: number): void;
   readerRef(h: ObjectHandle, reader: number, keepAlive: boolean): void;
   readerDrain(h: ObjectHandle, reader: number): void;

@@ -221,6 +221,18 @@ export class BpfObject {
       }));
   }
 
+  /**
+   * The programs' run time (ns) and runs, summed: what bpf_stats counts while
+   * kernel.bpf_stats_enabled is 1 (zeros otherwise). One kernel call per
+   * program and no per-program objects: cheap enough to read several times a
+   * second (programInfo() is for reports). A program not loaded counts 0.
+   */
+  runStats(programs: readonly string[]): { runTimeNs: number; runCount: number } {
+    this.ensureLoaded();
+    const [runTimeNs, runCount] = native().runStats(this.handle, programs);
+    return { runTimeNs, runCount };
+  }
+
   /** Map names, including internal ones such as "<obj>.rodata". */
   maps(): string[] {
     this.ensureOpen();
@@ -343,7 +355,7 @@ export class BpfObject {
    * BPF_RB_NO_WAKEUP and keep only urgent records waking the reader.
    * The reader keeps the process alive until close() or unref().
    */
-  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number; minBatchRecords?: number } = {}): RingBufferReader {
+  ringBuffer(mapName: string, onBatch: BatchHandler, opts: { maxBatchBytes?: number; drainEveryMs?: number; minBatchRecords?: number; onTimer?: () => void } = {}): RingBufferReader {
     const map = this.map(mapName);
     if (!map.ringBuffer)
       throw new BpfError('BAD_ARGUMENT', `map '${mapName}' is not a ring buffer (type ${map.type}): declare it with __uint(type, BPF_MAP_TYPE_RINGBUF)`);
@@ -357,8 +369,10 @@ export class BpfObject {
     const minBatch = opts.minBatchRecords ?? DEFAULT_MIN_BATCH_RECORDS;
     if (!Number.isSafeInteger(minBatch) || minBatch < 1 || minBatch > 1_000_000)
       throw new BpfError('BAD_ARGUMENT', `minBatchRecords must be an integer between 1 and 1000000, got ${opts.minBatchRecords}`);
+    if (opts.onTimer !== undefined && (typeof opts.onTimer !== 'function' || every === 0))
+      throw new BpfError('BAD_ARGUMENT', 'onTimer must be a function, and needs drainEveryMs (a drain timer to follow)');
     const reader = new Reader(this.handle, this.isClosed);
-    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max, every, minBatch));
+    nativeCall({ op: 'ringBuffer', what: `reading ring buffer '${mapName}'` }, () => reader.start(mapName, onBatch, max, every, minBatch, opts.onTimer));
     return reader;
   }
 

@@ -72,25 +72,28 @@ export class Reader implements RingBufferReader {
     private readonly objectClosed: () => boolean,
   ) {}
 
-  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number, intervalMs: number, minBatchRecords: number): void {
+  start(mapName: string, onBatch: BatchHandler, maxBatchBytes: number, intervalMs: number, minBatchRecords: number, onTimer?: () => void): void {
     const stats = this.stats;
     this.id = native().ringBuffer(
       this.handle,
       mapName,
-      (batch, count, payloadBytes, errno, op) => {
+      (batch, count, payloadBytes, errno, op, timer) => {
         if (errno) {
           stats.errors++;
           stats.lastError = `${op}: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`;
         }
-        if (count === 0) return;
-        stats.records += count;
-        stats.bytes += payloadBytes;
-        stats.batches++;
-        onBatch(batch, count);
+        if (count > 0) {
+          stats.records += count;
+          stats.bytes += payloadBytes;
+          stats.batches++;
+          onBatch(batch, count);
+        }
+        if (timer) onTimer?.();
       },
       maxBatchBytes,
       intervalMs,
       minBatchRecords,
+      onTimer !== undefined,
     );
   }
 

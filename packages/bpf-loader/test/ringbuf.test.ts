@@ -62,6 +62,35 @@ describe('ring buffer reader', () => {
     expect(timed.stats.records).toBe(300);
   });
 
+  test('onTimer runs after every drain of the timer, records or not, after onBatch; not after a drain() asked for', async () => {
+    const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
+    try {
+      obj.load();
+      expect(() => obj.ringBuffer('records', () => {}, { onTimer: () => {} })).toThrow(/drainEveryMs/);
+      const calls: string[] = [];
+      const reader = obj.ringBuffer('records', (_b, count) => calls.push(`batch ${count}`), { drainEveryMs: 20, minBatchRecords: 1, onTimer: () => calls.push('timer') });
+      // an empty ring: the timer's drains still call onTimer (backing off: 20, 40, ... up to 200 ms)
+      await new Promise((r) => setTimeout(r, 250));
+      const idle = calls.length;
+      expect(idle).toBeGreaterThanOrEqual(3);
+      expect(calls.every((c) => c === 'timer')).toBe(true);
+      // records: onBatch, then onTimer, in the same drain
+      calls.length = 0;
+      obj.map('flood_config').update(key32(0), key32(10));
+      obj.testRun('flood_run', { cpu: 0 });
+      await waitFor(() => calls.includes('batch 10'), 'the batch of 10 records', 2000);
+      expect(calls[calls.indexOf('batch 10') + 1]).toBe('timer');
+      expect(reader.stats.batches).toBe(1);
+      // a drain asked for is not the timer's
+      calls.length = 0;
+      obj.testRun('flood_run', { cpu: 0 });
+      reader.drain();
+      expect(calls).toEqual(['batch 10']);
+    } finally {
+      obj.close();
+    }
+  });
+
   test('drain() reads every record the ring holds before it returns, in as many batches as the cap needs', () => {
     const obj = BpfObject.open(bpfObject('flood', { RB_SIZE: String(RB_SIZE), SUBMIT_FLAGS: '1' }));
     obj.load();

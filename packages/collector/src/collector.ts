@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { BpfLink, BpfMap, BpfObject, ProgramInfo, RingBufferReader } from '@pgferret/bpf-loader';
 import { Arming, type ProbeKind } from './arming/arming';
 import { ProbeBudget } from './arming/budget';
+import { type Beat, Heartbeat } from './io/heartbeat';
 import { EncryptedBackends } from './arming/encrypted';
 import { CpuClocks } from './arming/profile';
 import { Clusters } from './clusters/clusters';
@@ -49,6 +50,8 @@ export interface CollectorOptions {
   armAtFork?: number;
   serviceName?: string;
   rescanMs?: number;
+  /** periodic work shared with the export queue's flush (run.ts); else the collector's own */
+  heartbeat?: Heartbeat;
   log?: (msg: string) => void;
   /** the BPF object, loaded (loadProbes); else start() loads BPF_OBJECT */
   probes?: LoadedProbes;
@@ -78,6 +81,8 @@ const DRAIN_EVERY_MS = 5;
  * each MB wakes it (bpf/maps.bpf.h, FILL_STEP), long before the 8 MB ring is full. Records come at most a
  * second late: spans are exported once a second anyway, and what must be acted on at once wakes the
  * collector (a sampled statement on an unarmed backend, a backend's birth, a lock wait with --postgres-url).
+ * The drain timer is also the clock of the periodic work (io/heartbeat.ts): it ticks at least as often as
+ * the shortest of their periods (the budget's 200 ms while it has something to decide).
  */
 const DRAIN_BATCH_RECORDS = 10_240;
 const DRAIN_MAX_MS = 1000;
@@ -124,10 +129,9 @@ export class Collector implements CollectorControl {
   /** the kernel's per-CPU counters (`counters` map), while loaded */
   private counters: BpfMap | null = null;
   private gate: BpfLink[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private budgetTimer: NodeJS.Timeout | null = null;
-  /** the budget's next tick is BUDGET_QUIET_TICK_MS away (a sampled statement or a fork brings it closer) */
-  private budgetQuiet = false;
+  private readonly heartbeat: Heartbeat;
+  private rescanBeat: Beat | null = null;
+  private budgetBeat: Beat | null = null;
   private budget: ProbeBudget | null = null;
   private clusters: Clusters | null = null;
   /** the phase probes of backends that carry sampled statements */
@@ -145,6 +149,8 @@ export class Collector implements CollectorControl {
   private clocks: CpuClocks | null = null;
   /** the longest the ring's drain backs off to now */
   private backoffMs = DRAIN_MAX_MS;
+  /** the shortest period of the periodic work the drain timer drives */
+  private beatMs = Infinity;
   /** when a sampled statement last took SLOW_STATEMENT_NS or more (Date.now()) */
   private slowAtMs = -Infinity;
   private untimed = 0;
@@ -157,6 +163,7 @@ export class Collector implements CollectorControl {
 
   constructor(private readonly opts: CollectorOptions) {
     this.rootSampleRate = opts.rootSampleRate;
+    this.heartbeat = opts.heartbeat ?? new Heartbeat();
     this.listeners = [...(opts.statementListeners ?? [])];
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.resources = new Resources(opts.serviceName);
@@ -200,7 +207,9 @@ export class Collector implements CollectorControl {
     try {
       this.writeSettings(obj);
       // the kernel submits records without waking us (but for lock waits and backend events): drained on a timer
-      this.reader = obj.ringBuffer(Maps.events, (batch) => this.onBatch(batch), { drainEveryMs: DRAIN_EVERY_MS, minBatchRecords: DRAIN_BATCH_RECORDS });
+      this.reader = obj.ringBuffer(Maps.events, (batch) => this.onBatch(batch), {
+        drainEveryMs: DRAIN_EVERY_MS, minBatchRecords: DRAIN_BATCH_RECORDS, onTimer: () => this.heartbeat.tick(),
+      });
       this.reader.setBackoff(DRAIN_MAX_MS);
       const tracepoints = this.detail === 'full' && this.refused.waits === null ? [...GATE, WAITS] : GATE;
       for (const [program, category, name] of tracepoints) this.gate.push(obj.attachTracepoint({ program, category, name }));
@@ -218,13 +227,15 @@ export class Collector implements CollectorControl {
         binaries: { read: (id, pm, elf) => encrypted.attachBinary(id, pm.exePath, pm.exeName, elf), gone: (id) => encrypted.forgetBinary(id) },
       });
       this.clusters = clusters;
+      // what the budget pays for, as loaded: their run time and runs (bpf_stats: zero while kernel.bpf_stats_enabled is 0)
+      const probePrograms = obj.programInfo().filter((p) => p.loaded && PROBE_PROGRAMS.has(p.name)).map((p) => p.name);
       const budget: ProbeBudget = new ProbeBudget({
         maxOverheadPct: this.opts.maxOverheadPct ?? 1,
         armAtFork: this.opts.armAtFork ?? 1,
         arming: (this.phases = new Arming(obj, this.phaseProbes(clusters), (pid, ppid) => budget.allow(pid, ppid))),
         postmasters: () => clusters.status().filter((c) => !c.error).map((c) => c.pid),
         hits: () => this.kernelCounter(Counter.PHASE_HITS),
-        programStats: () => this.probeProgramStats(obj),
+        programStats: () => obj.runStats(probePrograms),
         profile: this.profileHz > 0 && this.profileRefused === null ? {
           ticks: () => this.kernelCounter(Counter.SAMPLES) + this.kernelCounter(Counter.SAMPLES_IDLE),
           maxHz: this.profileHz,
@@ -242,35 +253,23 @@ export class Collector implements CollectorControl {
       this.stop();
       throw e;
     }
-    this.timer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 2000);
-    if (this.detail !== 'statement') this.scheduleBudget(BUDGET_TICK_MS);
-  }
-
-  private scheduleBudget(ms: number): void {
-    if (this.budgetTimer) clearTimeout(this.budgetTimer);
-    this.budgetQuiet = ms > BUDGET_TICK_MS;
-    this.budgetTimer = setTimeout(() => {
-      this.budgetTimer = null;
-      this.budgetTick();
-      if (this.obj) this.scheduleBudget(this.budget?.quiet() ? BUDGET_QUIET_TICK_MS : BUDGET_TICK_MS);
-    }, ms);
+    this.rescanBeat = this.heartbeat.every(this.opts.rescanMs ?? 2000, () => this.rescan());
+    if (this.detail !== 'statement') {
+      const beat = this.heartbeat.every(BUDGET_TICK_MS, () => {
+        this.budgetTick();
+        beat.setPeriod(this.budget?.quiet() ? BUDGET_QUIET_TICK_MS : BUDGET_TICK_MS);
+      });
+      this.budgetBeat = beat;
+    }
+    this.heartbeat.drive((ms) => {
+      this.beatMs = ms;
+      this.drainBackoff();
+    });
   }
 
   /** Something for the budget to weigh: its next tick comes at the usual pace. */
   private wakeBudget(): void {
-    if (this.budgetQuiet && this.obj) this.scheduleBudget(BUDGET_TICK_MS);
-  }
-
-  /** Run time and runs of the per-backend probe programs (bpf_stats: zero while kernel.bpf_stats_enabled is 0). */
-  private probeProgramStats(obj: BpfObject): { runTimeNs: number; runCount: number } {
-    let runTimeNs = 0;
-    let runCount = 0;
-    for (const p of obj.programInfo()) {
-      if (!p.loaded || !PROBE_PROGRAMS.has(p.name)) continue;
-      runTimeNs += Number(p.runTimeNs);
-      runCount += Number(p.runCount);
-    }
-    return { runTimeNs, runCount };
+    this.budgetBeat?.setPeriod(BUDGET_TICK_MS);
   }
 
   private budgetTick(): void {
@@ -368,7 +367,9 @@ export class Collector implements CollectorControl {
   }
 
   private drainBackoff(): void {
-    const ms = !this.clocks?.attached() ? DRAIN_MAX_MS : Date.now() - this.slowAtMs < SLOW_RECENTLY_MS ? CLOCKED_DRAIN_MAX_MS : PROFILED_DRAIN_MAX_MS;
+    const drain = !this.clocks?.attached() ? DRAIN_MAX_MS : Date.now() - this.slowAtMs < SLOW_RECENTLY_MS ? CLOCKED_DRAIN_MAX_MS : PROFILED_DRAIN_MAX_MS;
+    // the drain timer is the periodic work's clock too (io/heartbeat.ts)
+    const ms = Math.min(drain, this.beatMs);
     if (ms === this.backoffMs) return;
     this.backoffMs = ms;
     this.reader?.setBackoff(ms);
@@ -472,12 +473,15 @@ export class Collector implements CollectorControl {
 
   /** Detaches everything and flushes what was assembled. Idempotent. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    if (this.budgetTimer) clearTimeout(this.budgetTimer);
-    this.budgetTimer = null;
+    this.rescanBeat?.stop();
+    this.rescanBeat = null;
+    this.budgetBeat?.stop();
+    this.budgetBeat = null;
+    // what else rides the drain timer (the export queue's flush) runs on its own again
+    if (this.heartbeat.driven) this.heartbeat.undrive();
     this.reader?.close();
     this.reader = null;
+    this.budget?.close();
     this.phases?.stop();
     this.encrypted?.stop();
     this.clocks?.stop();

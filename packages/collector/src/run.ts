@@ -10,6 +10,7 @@ import type { ClusterFilter } from './discover/filter';
 import { DEFAULT_OTLP_PORT, DEFAULT_UI_PORT, startEmbedded, type Embedded } from './embedded';
 import { configuredEndpoint, configuredProtocol, createOtlpExporter, type SpanSink } from './export/exporter';
 import { ExportQueue } from './export/queue';
+import { Heartbeat } from './io/heartbeat';
 import { loadProbes, type LoadedProbes } from './kernel/load';
 import { startMetrics, type MetricsServer } from './metrics/server';
 import { Explainer } from './plans/explainer';
@@ -140,7 +141,9 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
   // OTLP: requests of up to 2,048 spans (~1.3 MB of -S spans): with two in flight, 512 dropped spans at
   // ~17-34k statements/s here, 2,048 did not (BENCHMARKS.md "Collector CPU per sampled statement");
   // the embedded store (its batches converted on the event loop) keeps 512: not measured there
-  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: endpoint ? 2048 : 512, intervalMs: 1000, log });
+  // the queue's flush, the budget's tick and the rescan share wake-ups (io/heartbeat.ts)
+  const heartbeat = new Heartbeat();
+  const queue = new ExportQueue(exporter, { maxQueue: o.maxQueue, maxBatch: endpoint ? 2048 : 512, intervalMs: 1000, heartbeat, log });
   let metrics: MetricsServer | null = null;
   try {
     if (o.metricsPort > 0) {
@@ -159,7 +162,7 @@ async function startLoaded(o: RunOptions, probes: LoadedProbes, log: (m: string)
     maxOverheadPct: o.maxOverheadPct, armAtFork: o.armAtFork,
     inside: { waitThresholdNs: o.waitThresholdMs * 1e6, nestedCap: o.nestedCap }, postgresUrl: o.postgresUrl,
     maxQueryText: o.maxQueryText, serviceName: o.serviceName, log, statementListeners: metrics ? [metrics.listener] : [], probes,
-    annotate: explainer?.annotate, profileHz: o.profileHz,
+    annotate: explainer?.annotate, profileHz: o.profileHz, heartbeat,
   });
   metrics?.watch(() => collector.status());
   let admin: AdminServer | null = null;

@@ -341,6 +341,43 @@ static napi_value program_info(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* runStats(obj, [program, ...]) -> [runTimeNs, runCount]: the programs' run
+ * time and runs summed (bpf_stats; zero while kernel.bpf_stats_enabled is 0),
+ * one info call per program and nothing else: read several times a second by
+ * a caller that weighs what its probes cost. A program not loaded counts 0. */
+static napi_value run_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct object *o = get_object(env, argv[0], true);
+  if (!o) return NULL;
+  if (!o->loaded) return throw_plain(env, "NOT_LOADED", "run statistics exist only after load()");
+  uint32_t n = 0;
+  CHECK(napi_get_array_length(env, argv[1], &n));
+  __u64 run_ns = 0, runs = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value name;
+    CHECK(napi_get_element(env, argv[1], i, &name));
+    struct bpf_program *p = find_program(env, o, name);
+    if (!p) return NULL;
+    int fd = bpf_program__fd(p);
+    if (fd < 0) continue;
+    struct bpf_prog_info pi;
+    __u32 len = sizeof pi;
+    memset(&pi, 0, sizeof pi);
+    if (bpf_obj_get_info_by_fd(fd, &pi, &len)) return throw_errno(env, "bpf_obj_get_info_by_fd", errno);
+    run_ns += pi.run_time_ns;
+    runs += pi.run_cnt;
+  }
+  napi_value arr, v;
+  CHECK(napi_create_array_with_length(env, 2, &arr));
+  CHECK(napi_create_double(env, (double)run_ns, &v));
+  CHECK(napi_set_element(env, arr, 0, v));
+  CHECK(napi_create_double(env, (double)runs, &v));
+  CHECK(napi_set_element(env, arr, 1, v));
+  return arr;
+}
+
 /* setAutoload(obj, program, on): before load(), leave a program out of it. */
 static napi_value set_autoload(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -367,5 +404,6 @@ void register_object(napi_env env, napi_value exports) {
   export_fn(env, exports, "setConstant", set_constant);
   export_fn(env, exports, "testRun", test_run);
   export_fn(env, exports, "programInfo", program_info);
+  export_fn(env, exports, "runStats", run_stats);
   export_fn(env, exports, "setAutoload", set_autoload);
 }

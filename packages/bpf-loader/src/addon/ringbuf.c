@@ -31,6 +31,8 @@ struct reader {
   bool timed;
   uint64_t interval, period, max_period; /* ms: the configured drain interval, the current one, the longest it backs off to */
   uint32_t min_batch; /* records: a drain that finds fewer backs the timer off */
+  bool every_timer; /* the callback runs after every drain of the timer, records or not */
+  bool timer_drain; /* the drain under way is the timer's */
   int handles; /* uv handles still to close before the reader is freed */
   struct ring_buffer *rb;
   napi_env env;
@@ -81,15 +83,16 @@ static void deliver(struct reader *r) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, args[5], result;
+  napi_value fn, recv, args[6], result;
   if (napi_get_reference_value(env, r->callback, &fn) == napi_ok && fn &&
       napi_get_global(env, &recv) == napi_ok &&
       napi_create_buffer_copy(env, r->len, r->len ? r->buf : "", NULL, &args[0]) == napi_ok &&
       napi_create_uint32(env, r->count, &args[1]) == napi_ok &&
       napi_create_double(env, r->payload, &args[2]) == napi_ok &&
       napi_create_int32(env, r->err, &args[3]) == napi_ok &&
-      napi_create_string_utf8(env, r->err_op ? r->err_op : "", NAPI_AUTO_LENGTH, &args[4]) == napi_ok) {
-    if (napi_make_callback(env, r->async, recv, fn, 5, args, &result) == napi_pending_exception) {
+      napi_create_string_utf8(env, r->err_op ? r->err_op : "", NAPI_AUTO_LENGTH, &args[4]) == napi_ok &&
+      napi_get_boolean(env, r->timer_drain, &args[5]) == napi_ok) {
+    if (napi_make_callback(env, r->async, recv, fn, 6, args, &result) == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
       napi_fatal_exception(env, err);
@@ -106,7 +109,10 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 }
 
 static void on_timer(uv_timer_t *handle) {
-  drain(handle->data, 0);
+  struct reader *r = handle->data;
+  r->timer_drain = true;
+  drain(r, 0);
+  r->timer_drain = false;
 }
 
 static void drain(struct reader *r, int status) {
@@ -122,7 +128,7 @@ static void drain(struct reader *r, int status) {
     int n = ring_buffer__consume(r->rb);
     if (n < 0 && n != BATCH_FULL) note_error(r, "ring_buffer__consume", n);
   }
-  if (r->count || r->err) deliver(r);
+  if (r->count || r->err || (r->timer_drain && r->every_timer)) deliver(r);
   if (r->timed && !r->closing) {
     /* many records: drain at the configured pace again; few or none: wait longer next time */
     uint64_t next = r->count >= r->min_batch ? r->interval : r->period * 2;
@@ -163,11 +169,12 @@ void reader_close(struct reader *r) {
   if (r->timed) uv_close((uv_handle_t *)&r->timer, on_closed);
 }
 
-/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes), maxBatchBytes, intervalMs, minBatch) -> id
- * intervalMs 0: read on wake-ups only. */
+/* ringBuffer(obj, mapName, callback(batch, count, payloadBytes, errno, op, timer), maxBatchBytes, intervalMs, minBatch, everyTimer) -> id
+ * intervalMs 0: read on wake-ups only. everyTimer: the callback runs after
+ * every drain of the timer, with no records too (timer: true). */
 static napi_value ring_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct object *o = get_object(env, argv[0], true);
   if (!o) return NULL;
@@ -184,6 +191,8 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
   if (argc > 4) CHECK(napi_get_value_uint32(env, argv[4], &interval));
   uint32_t min_batch = 1;
   if (argc > 5) CHECK(napi_get_value_uint32(env, argv[5], &min_batch));
+  bool every_timer = false;
+  if (argc > 6) CHECK(napi_get_value_bool(env, argv[6], &every_timer));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
 
@@ -227,6 +236,7 @@ static napi_value ring_buffer(napi_env env, napi_callback_info info) {
       r->interval = r->period = interval;
       r->max_period = interval * IDLE_FACTOR;
       r->min_batch = min_batch;
+      r->every_timer = every_timer;
       r->handles = 2;
       uerr = uv_timer_start(&r->timer, on_timer, interval, interval);
     }

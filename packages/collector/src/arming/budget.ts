@@ -33,8 +33,8 @@
 // window, its rate is halved at each tick (down to 1/16 of --profile-hz),
 // and doubled again while they cost under half of it.
 // Statement spans come from the socket and never depend on this.
-import * as fs from 'node:fs';
 import { ClusterCpuReader } from '../discover/process-cpu';
+import { ProcFile } from '../discover/proc-file';
 import type { BudgetStatus } from '../control/collector-control';
 import type { Arming } from './arming';
 
@@ -158,6 +158,7 @@ export class ProbeBudget {
   private lastTickMs = Date.now();
   private readonly clusterCpu = new ClusterCpuReader();
   private statsOn = { on: false, atMs: -Infinity };
+  private readonly statsSysctl = new ProcFile(STATS_SYSCTL);
 
   constructor(private readonly o: BudgetOptions) {
     this.share = Math.max(0, o.maxOverheadPct) / 100;
@@ -375,14 +376,14 @@ export class ProbeBudget {
   private bpfStatsOn(): boolean {
     const now = Date.now();
     if (now - this.statsOn.atMs < STATS_READ_MS) return this.statsOn.on;
-    let on: boolean;
-    try {
-      on = fs.readFileSync(STATS_SYSCTL, 'latin1').trim() === '1';
-    } catch {
-      on = false;
-    }
-    this.statsOn = { on, atMs: now };
-    return on;
+    this.statsOn = { on: this.statsSysctl.read()?.trim() === '1', atMs: now };
+    return this.statsOn.on;
+  }
+
+  /** Lets go of the /proc files the tick keeps open. */
+  close(): void {
+    this.clusterCpu.close();
+    this.statsSysctl.close();
   }
 
   status(): BudgetStatus {

@@ -1,17 +1,21 @@
-// A bounded queue in front of the exporter. Spans wait here at most
-// `intervalMs` or until a batch is full; when the queue is full new spans are
-// dropped and counted, so a slow or dead OTLP endpoint costs memory only up
-// to the bound and never backs up into the ring buffer. The OTLP exporters
-// retry retryable failures with exponential backoff themselves.
+// A bounded queue in front of the exporter. Spans wait here about
+// `intervalMs` (paced by the collector's drain timer: io/heartbeat.ts) or
+// until a batch is full; when the queue is full new spans are dropped and
+// counted, so a slow or dead OTLP endpoint costs memory only up to the bound
+// and never backs up into the ring buffer. The OTLP exporters retry
+// retryable failures with exponential backoff themselves.
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { SpanData } from '../spans/span-data';
 import type { SpanSink } from './exporter';
 import { ExportHealth } from './health';
+import { type Beat, Heartbeat } from '../io/heartbeat';
 
 export interface QueueOptions {
   maxQueue: number;
   maxBatch: number;
   intervalMs: number;
+  /** the flush shares its wake-ups with the collector's other periodic work (io/heartbeat.ts) */
+  heartbeat?: Heartbeat;
   /** where "export failing since …" and "export recovered" go */
   log: (m: string) => void;
 }
@@ -27,15 +31,14 @@ export interface QueueStats {
 export class ExportQueue {
   private buf: SpanData[] = [];
   private inFlight = 0;
-  private timer: NodeJS.Timeout;
+  private readonly beat: Beat;
   private closing = false;
   readonly stats: QueueStats = { queued: 0, exported: 0, dropped: 0, exportFailures: 0, lastError: null };
   private readonly health: ExportHealth;
 
   constructor(private readonly exporter: SpanSink, private readonly opts: QueueOptions) {
     this.health = new ExportHealth(opts.log);
-    this.timer = setInterval(() => this.drain(), opts.intervalMs);
-    this.timer.unref();
+    this.beat = (opts.heartbeat ?? new Heartbeat()).every(opts.intervalMs, () => this.drain(), { keepAlive: false });
   }
 
   hasRoom(spans: number): boolean {
@@ -89,7 +92,7 @@ export class ExportQueue {
   /** Exports what is queued (waiting up to timeoutMs), then shuts the exporter down. */
   async close(timeoutMs = 5000): Promise<void> {
     this.closing = true;
-    clearInterval(this.timer);
+    this.beat.stop();
     const deadline = Date.now() + timeoutMs;
     while ((this.buf.length > 0 || this.inFlight > 0) && Date.now() < deadline) {
       this.drain();
