@@ -328,11 +328,21 @@ export async function runCheck(): Promise<CheckResult> {
 
     await step('CPU profile', async () => {
       const tp = randomTraceparent();
-      await a!.query(`SELECT count(*) FROM generate_series(1, 1000000) g WHERE g % 7 = 3 ${tp.comment}`);
+      // it sleeps 0.3 s before it burns the CPU: the VM has one emulated CPU, and the collector (nice 19)
+      // switches the clock on when it reads the statement's start, when it gets a turn. Once in CI (6.12)
+      // a statement that burned the CPU from its first instant got no profile at all (14 samples in the
+      // whole run): most likely the collector got its turn only after the statement's end
+      await a!.query(`SELECT count(*) FROM (SELECT pg_sleep(0.3)) s, generate_series(1, 1000000) g WHERE g % 7 = 3 ${tp.comment}`);
       const s = await statementOf(receiver!, tp.traceId);
       expectParented(s, tp);
       const samples = Number(s.attributes[A.profileSamples]);
-      if (!(samples >= 10)) throw new Error(`the statement's profile has ${samples} samples; it ran ${s.attributes[A.cpuOnMs]} ms on CPU at 997 Hz`);
+      if (!(samples >= 10)) {
+        // why: its backend held back by the budget (no detail), its clock switched on late, or none attached
+        const st = await collector!.status();
+        throw new Error(`the statement's profile has ${samples} samples; it ran ${s.attributes[A.cpuOnMs]} ms on CPU at 997 Hz ` +
+          `(its detail: ${s.attributes[A.detailShed] ?? 'all'}, profile late by ${s.attributes[A.profileLateMs] ?? 0} ms; the collector's clocks ${st.profile.clocks}, ` +
+          `budget ${st.budget ? `${st.budget.recentPct.toFixed(2)} % recently of ${st.budget.maxOverheadPct} %` : 'off'})`);
+      }
       const folded = s.events.find((e) => e.name === 'pgferret.profile')?.attributes[A.profileFolded];
       if (typeof folded !== 'string' || !folded.includes('ExecutorRun')) throw new Error(`its folded stacks do not reach the executor: ${String(folded).slice(0, 300)}`);
     }, ['arm backends']);

@@ -68,7 +68,19 @@ describe('ring buffer reader', () => {
       obj.load();
       expect(() => obj.ringBuffer('records', () => {}, { onTimer: () => {} })).toThrow(/drainEveryMs/);
       const calls: string[] = [];
-      const reader = obj.ringBuffer('records', (_b, count) => calls.push(`batch ${count}`), { drainEveryMs: 20, minBatchRecords: 1, onTimer: () => calls.push('timer') });
+      let drainInside = false;
+      let afterInside: string[] = [];
+      const reader = obj.ringBuffer('records', (_b, count) => calls.push(`batch ${count}`), {
+        drainEveryMs: 20, minBatchRecords: 1,
+        onTimer: () => {
+          calls.push('timer');
+          if (!drainInside) return;
+          drainInside = false;
+          obj.testRun('flood_run', { cpu: 0 });
+          reader.drain();
+          afterInside = calls.slice();
+        },
+      });
       // an empty ring: the timer's drains still call onTimer (backing off: 20, 40, ... up to 200 ms)
       await new Promise((r) => setTimeout(r, 250));
       const idle = calls.length;
@@ -81,11 +93,16 @@ describe('ring buffer reader', () => {
       await waitFor(() => calls.includes('batch 10'), 'the batch of 10 records', 2000);
       expect(calls[calls.indexOf('batch 10') + 1]).toBe('timer');
       expect(reader.stats.batches).toBe(1);
-      // a drain asked for is not the timer's
+      // a drain asked for is not the timer's, from inside onTimer too
       calls.length = 0;
       obj.testRun('flood_run', { cpu: 0 });
       reader.drain();
       expect(calls).toEqual(['batch 10']);
+      calls.length = 0;
+      drainInside = true;
+      await waitFor(() => !drainInside && afterInside.length > 0, 'a drain asked for inside onTimer', 2000);
+      // its records, and no onTimer of its own inside the timer's
+      expect(afterInside.slice(-2)).toEqual(['timer', 'batch 10']);
     } finally {
       obj.close();
     }

@@ -302,11 +302,16 @@ static napi_value reader_drain(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct reader *r = reader_arg(env, argv);
-  for (int i = 0; r && !r->closing && i < DRAIN_BATCHES_MAX; i++) {
+  if (!r) return NULL;
+  /* asked for from inside a timer drain's callback (onTimer's work): not the timer's drain */
+  bool timer_drain = r->timer_drain;
+  r->timer_drain = false;
+  for (int i = 0; !r->closing && i < DRAIN_BATCHES_MAX; i++) {
     drain(r, 0);
     /* a batch under the cap: the ring was emptied */
     if (r->len < r->max) break;
   }
+  r->timer_drain = timer_drain;
   return NULL;
 }
 
