@@ -56,6 +56,8 @@ describe('lifecycle', () => {
     const child = spawn(process.execPath, [path.join(fixtures, 'child.js'), 'hold', objectPath, binary], { stdio: ['ignore', 'pipe', 'inherit'] });
     const first = await readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
     expect(JSON.parse(first.value)).toEqual({ ok: true, pid: child.pid });
+    // bpftool walks every process's descriptors: under a loaded CI it once listed one of the two
+    await waitFor(() => perfAttachments(child.pid!).length >= 2, 'the two attachments to be listed', 3000).catch(() => {});
     expect(perfAttachments(child.pid!).map((e) => e.fd_type).sort()).toEqual(['uprobe', 'uprobe']);
     expect(await target.semaphore()).toBe(1);
 

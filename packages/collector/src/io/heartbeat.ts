@@ -102,7 +102,7 @@ export class Heartbeat {
   }
 
   /** The shortest period of the tasks (Infinity without any). */
-  shortest(): number {
+  private shortest(): number {
     let ms = Infinity;
     for (const b of this.beats) ms = Math.min(ms, b.period);
     return ms;
