@@ -32,7 +32,6 @@ struct reader {
   uint64_t interval, period, max_period; /* ms: the configured drain interval, the current one, the longest it backs off to */
   uint32_t min_batch; /* records: a drain that finds fewer backs the timer off */
   bool every_timer; /* the callback runs after every drain of the timer, records or not */
-  bool timer_drain; /* the drain under way is the timer's */
   int handles; /* uv handles still to close before the reader is freed */
   struct ring_buffer *rb;
   napi_env env;
@@ -79,7 +78,7 @@ static int on_sample(void *ctx, void *data, size_t size) {
   return r->len >= r->max ? BATCH_FULL : 0;
 }
 
-static void deliver(struct reader *r) {
+static void deliver(struct reader *r, bool timer) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -91,7 +90,7 @@ static void deliver(struct reader *r) {
       napi_create_double(env, r->payload, &args[2]) == napi_ok &&
       napi_create_int32(env, r->err, &args[3]) == napi_ok &&
       napi_create_string_utf8(env, r->err_op ? r->err_op : "", NAPI_AUTO_LENGTH, &args[4]) == napi_ok &&
-      napi_get_boolean(env, r->timer_drain, &args[5]) == napi_ok) {
+      napi_get_boolean(env, timer, &args[5]) == napi_ok) {
     if (napi_make_callback(env, r->async, recv, fn, 6, args, &result) == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
@@ -101,21 +100,19 @@ static void deliver(struct reader *r) {
   napi_close_handle_scope(env, scope);
 }
 
-static void drain(struct reader *r, int status);
+/* timer: the drain timer's (onTimer follows the records) */
+static void drain(struct reader *r, int status, bool timer);
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
-  drain(handle->data, status);
+  drain(handle->data, status, false);
 }
 
 static void on_timer(uv_timer_t *handle) {
-  struct reader *r = handle->data;
-  r->timer_drain = true;
-  drain(r, 0);
-  r->timer_drain = false;
+  drain(handle->data, 0, true);
 }
 
-static void drain(struct reader *r, int status) {
+static void drain(struct reader *r, int status, bool timer) {
   if (r->closing) return;
   r->len = 0;
   r->count = 0;
@@ -128,7 +125,7 @@ static void drain(struct reader *r, int status) {
     int n = ring_buffer__consume(r->rb);
     if (n < 0 && n != BATCH_FULL) note_error(r, "ring_buffer__consume", n);
   }
-  if (r->count || r->err || (r->timer_drain && r->every_timer)) deliver(r);
+  if (r->count || r->err || (timer && r->every_timer)) deliver(r, timer);
   if (r->timed && !r->closing) {
     /* many records: drain at the configured pace again; few or none: wait longer next time */
     uint64_t next = r->count >= r->min_batch ? r->interval : r->period * 2;
@@ -302,16 +299,11 @@ static napi_value reader_drain(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct reader *r = reader_arg(env, argv);
-  if (!r) return NULL;
-  /* asked for from inside a timer drain's callback (onTimer's work): not the timer's drain */
-  bool timer_drain = r->timer_drain;
-  r->timer_drain = false;
-  for (int i = 0; !r->closing && i < DRAIN_BATCHES_MAX; i++) {
-    drain(r, 0);
+  for (int i = 0; r && !r->closing && i < DRAIN_BATCHES_MAX; i++) {
+    drain(r, 0, false);
     /* a batch under the cap: the ring was emptied */
     if (r->len < r->max) break;
   }
-  r->timer_drain = timer_drain;
   return NULL;
 }
 
